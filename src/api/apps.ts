@@ -1,0 +1,100 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { newId } from '../domain/ids.js';
+import type { App } from '../domain/types.js';
+import { principalOf, requireAdmin, resolveApp } from './context.js';
+import { AppParams, ApplicationIn, ApplicationOut, ApplicationPatch, ListOf, ListQuery, errorResponses } from './schemas.js';
+import { appOut, pageOut } from './wire.js';
+
+const tags = ['Application'];
+
+export async function appRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, clock } = fastify.hookd;
+
+  app.get('/api/v1/app', { schema: { tags, summary: 'List applications', querystring: ListQuery, response: { 200: ListOf(ApplicationOut), ...errorResponses } } }, async (request) => {
+    const principal = principalOf(request);
+    if (principal.appId !== null) {
+      const own = await store.getApp(principal.appId);
+      return { data: own ? [appOut(own)] : [], iterator: null, prevIterator: null, done: true };
+    }
+    return pageOut(await store.listApps({ limit: request.query.limit ?? 50, iterator: request.query.iterator, order: request.query.order }), appOut);
+  });
+
+  app.post(
+    '/api/v1/app',
+    {
+      schema: {
+        tags,
+        summary: 'Create an application',
+        description: 'With get_if_exists=true, an existing application with the same uid is returned (200) instead of a 409.',
+        querystring: Type.Object({ get_if_exists: Type.Optional(Type.Boolean({ default: false })) }),
+        body: ApplicationIn,
+        response: { 200: ApplicationOut, 201: ApplicationOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      const body = request.body;
+      if (body.uid && request.query.get_if_exists) {
+        const existing = await store.getApp(body.uid);
+        if (existing) return reply.code(200).send(appOut(existing));
+      }
+      const now = clock();
+      const created: App = {
+        id: newId('app', now),
+        uid: body.uid ?? null,
+        name: body.name,
+        metadata: body.metadata ?? {},
+        rateLimit: body.rateLimit ?? null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await store.createApp(created);
+      return reply.code(201).send(appOut(created));
+    },
+  );
+
+  app.get('/api/v1/app/:app_id', { schema: { tags, summary: 'Get an application', params: AppParams, response: { 200: ApplicationOut, ...errorResponses } } }, async (request) =>
+    appOut(await resolveApp(request, request.params.app_id)),
+  );
+
+  app.put(
+    '/api/v1/app/:app_id',
+    { schema: { tags, summary: 'Update an application', params: AppParams, body: ApplicationIn, response: { 200: ApplicationOut, ...errorResponses } } },
+    async (request) => {
+      const existing = await resolveApp(request, request.params.app_id);
+      const body = request.body;
+      const updated: App = { ...existing, name: body.name, uid: body.uid ?? null, metadata: body.metadata ?? {}, rateLimit: body.rateLimit ?? null, updatedAt: clock() };
+      await store.updateApp(updated);
+      return appOut(updated);
+    },
+  );
+
+  app.patch(
+    '/api/v1/app/:app_id',
+    { schema: { tags, summary: 'Patch an application', params: AppParams, body: ApplicationPatch, response: { 200: ApplicationOut, ...errorResponses } } },
+    async (request) => {
+      const existing = await resolveApp(request, request.params.app_id);
+      const body = request.body;
+      const updated: App = {
+        ...existing,
+        name: body.name ?? existing.name,
+        uid: body.uid === undefined ? existing.uid : body.uid,
+        metadata: body.metadata === undefined ? existing.metadata : (body.metadata ?? {}),
+        rateLimit: body.rateLimit === undefined ? existing.rateLimit : body.rateLimit,
+        updatedAt: clock(),
+      };
+      await store.updateApp(updated);
+      return appOut(updated);
+    },
+  );
+
+  app.delete('/api/v1/app/:app_id', { schema: { tags, summary: 'Delete an application and all its data', params: AppParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+    requireAdmin(request);
+    const existing = await resolveApp(request, request.params.app_id);
+    await store.deleteApp(existing.id);
+    return reply.code(204).send(null);
+  });
+}

@@ -1,0 +1,79 @@
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import { HookdError, notFound } from '../domain/errors.js';
+import type { App, Endpoint, Message } from '../domain/types.js';
+import type { GroupCommitter } from '../store/group-commit.js';
+import type { Store } from '../store/store.js';
+
+/** What route handlers get from the app: injected once in buildApp, never read from globals. */
+export interface HookdContext {
+  store: Store;
+  config: Config;
+  ingest: Pick<GroupCommitter, 'submit'>;
+  /** Tells the in-process worker (if any) that deliveries may be due now. */
+  wakeWorker: () => void;
+  clock: () => number;
+}
+
+/** The authenticated caller: an admin key (appId null) or a key scoped to one application. */
+export interface Principal {
+  keyId: string;
+  appId: string | null;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    hookd: HookdContext;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new HookdError('HOOKD_ERR_AUTHENTICATION', 'missing or invalid bearer token');
+  return request.principal;
+}
+
+export function requireAdmin(request: FastifyRequest): void {
+  if (principalOf(request).appId !== null) {
+    throw new HookdError('HOOKD_ERR_FORBIDDEN', 'this operation needs an admin API key');
+  }
+}
+
+/** The application named by id or uid, if the caller may see it (a scoped key sees only its own app). */
+export async function resolveApp(request: FastifyRequest, idOrUid: string): Promise<App> {
+  const principal = principalOf(request);
+  const app = await request.server.hookd.store.getApp(idOrUid);
+  if (!app || (principal.appId !== null && principal.appId !== app.id)) throw notFound('application');
+  return app;
+}
+
+export async function resolveEndpoint(request: FastifyRequest, appIdOrUid: string, endpointIdOrUid: string): Promise<{ app: App; endpoint: Endpoint }> {
+  const app = await resolveApp(request, appIdOrUid);
+  const endpoint = await request.server.hookd.store.getEndpoint(app.id, endpointIdOrUid);
+  if (!endpoint) throw notFound('endpoint');
+  return { app, endpoint };
+}
+
+export async function resolveMessage(request: FastifyRequest, appIdOrUid: string, msgIdOrEventId: string): Promise<{ app: App; message: Message }> {
+  const app = await resolveApp(request, appIdOrUid);
+  const message = await request.server.hookd.store.getMessage(app.id, msgIdOrEventId);
+  if (!message) throw notFound('message');
+  return { app, message };
+}
+
+/** Parses an RFC 3339 query/body date into epoch ms; invalid input is a 422 at `loc`. */
+export function parseDate(value: string | undefined | null, loc: (string | number)[]): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new HookdError('HOOKD_ERR_VALIDATION', 'invalid date', [{ loc, msg: 'invalid RFC 3339 date-time', type: 'value_error.datetime' }]);
+  return ms;
+}
+
+/** Splits a comma-separated query value into a list (absent -> undefined). */
+export function commaList(value: string | undefined): string[] | undefined {
+  if (!value) return undefined;
+  const items = value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+  return items.length > 0 ? items : undefined;
+}

@@ -1,0 +1,251 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { HookdError, validationError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { SECRET_PREFIX, activeSecrets, generateSecret, secretKeyBytes } from '../domain/signing.js';
+import type { Endpoint, EndpointSecret } from '../domain/types.js';
+import { parseDate, resolveApp, resolveEndpoint } from './context.js';
+import {
+  AppParams,
+  EndpointHeadersIn,
+  EndpointHeadersOut,
+  EndpointHeadersPatchIn,
+  EndpointIn,
+  EndpointOut,
+  EndpointParams,
+  EndpointPatch,
+  EndpointSecretOut,
+  EndpointSecretRotateIn,
+  EndpointUpdate,
+  ListOf,
+  ListQuery,
+  RecoverIn,
+  RecoverOut,
+  errorResponses,
+} from './schemas.js';
+import { endpointOut, pageOut } from './wire.js';
+
+const tags = ['Endpoint'];
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Headers hookd sets itself; an endpoint may not override them. */
+const RESERVED_HEADERS = /^(webhook-.*|svix-.*|content-type|content-length|host|user-agent|connection|transfer-encoding|te|upgrade|keep-alive|expect)$/i;
+/** Header values that GET /headers does not echo back. */
+const SENSITIVE_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key)$/i;
+
+export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, clock, config, wakeWorker } = fastify.hookd;
+  const base = '/api/v1/app/:app_id/endpoint';
+
+  app.get(base, { schema: { tags, summary: 'List endpoints', params: AppParams, querystring: ListQuery, response: { 200: ListOf(EndpointOut), ...errorResponses } } }, async (request) => {
+    const owner = await resolveApp(request, request.params.app_id);
+    return pageOut(await store.listEndpoints(owner.id, { limit: request.query.limit ?? 50, iterator: request.query.iterator, order: request.query.order }), endpointOut);
+  });
+
+  app.post(base, { schema: { tags, summary: 'Create an endpoint', params: AppParams, body: EndpointIn, response: { 201: EndpointOut, ...errorResponses } } }, async (request, reply) => {
+    const owner = await resolveApp(request, request.params.app_id);
+    const body = request.body;
+    const now = clock();
+    const endpoint: Endpoint = {
+      id: newId('ep', now),
+      appId: owner.id,
+      uid: body.uid ?? null,
+      url: checkUrl(body.url),
+      description: body.description ?? '',
+      version: body.version ?? 1,
+      disabled: body.disabled ?? false,
+      disabledReason: null,
+      filterTypes: body.filterTypes ?? null,
+      channels: body.channels ?? null,
+      headers: checkHeaders(body.headers ?? {}),
+      rateLimit: body.rateLimit ?? null,
+      secrets: [{ key: body.secret ? normalizeSecret(body.secret, ['body', 'secret']) : generateSecret(), expiresAt: null }],
+      metadata: body.metadata ?? {},
+      firstFailureAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await store.createEndpoint(endpoint);
+    return reply.code(201).send(endpointOut(endpoint));
+  });
+
+  const one = `${base}/:endpoint_id`;
+
+  app.get(one, { schema: { tags, summary: 'Get an endpoint', params: EndpointParams, response: { 200: EndpointOut, ...errorResponses } } }, async (request) =>
+    endpointOut((await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id)).endpoint),
+  );
+
+  app.put(one, { schema: { tags, summary: 'Update an endpoint', params: EndpointParams, body: EndpointUpdate, response: { 200: EndpointOut, ...errorResponses } } }, async (request) => {
+    const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+    const body = request.body;
+    const updated = reenabled(endpoint, {
+      ...endpoint,
+      url: checkUrl(body.url),
+      uid: body.uid ?? null,
+      description: body.description ?? '',
+      version: body.version ?? endpoint.version,
+      disabled: body.disabled ?? false,
+      filterTypes: body.filterTypes ?? null,
+      channels: body.channels ?? null,
+      rateLimit: body.rateLimit ?? null,
+      metadata: body.metadata ?? {},
+      updatedAt: clock(),
+    });
+    await store.updateEndpoint(updated);
+    return endpointOut(updated);
+  });
+
+  app.patch(one, { schema: { tags, summary: 'Patch an endpoint', params: EndpointParams, body: EndpointPatch, response: { 200: EndpointOut, ...errorResponses } } }, async (request) => {
+    const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+    const body = request.body;
+    const pick = <K extends keyof typeof body, T>(key: K, current: T, fallback: T): T =>
+      body[key] === undefined ? current : ((body[key] as T | null) ?? fallback);
+    const updated = reenabled(endpoint, {
+      ...endpoint,
+      url: body.url === undefined ? endpoint.url : checkUrl(body.url),
+      uid: pick('uid', endpoint.uid, null),
+      description: pick('description', endpoint.description, ''),
+      version: pick('version', endpoint.version, endpoint.version),
+      disabled: pick('disabled', endpoint.disabled, false),
+      filterTypes: pick('filterTypes', endpoint.filterTypes, null),
+      channels: pick('channels', endpoint.channels, null),
+      rateLimit: pick('rateLimit', endpoint.rateLimit, null),
+      metadata: pick('metadata', endpoint.metadata, {}),
+      secrets: body.secret ? rotate(endpoint.secrets, normalizeSecret(body.secret, ['body', 'secret']), clock(), config.secretGraceMs) : endpoint.secrets,
+      updatedAt: clock(),
+    });
+    await store.updateEndpoint(updated);
+    return endpointOut(updated);
+  });
+
+  app.delete(one, { schema: { tags, summary: 'Delete an endpoint', params: EndpointParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+    const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+    await store.deleteEndpoint(owner.id, endpoint.id, clock());
+    return reply.code(204).send(null);
+  });
+
+  app.get(`${one}/secret`, { schema: { tags, summary: "Get the endpoint's current signing secret", params: EndpointParams, response: { 200: EndpointSecretOut, ...errorResponses } } }, async (request) => {
+    const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+    return { key: endpoint.secrets.find((s) => s.expiresAt === null)!.key };
+  });
+
+  app.post(
+    `${one}/secret/rotate`,
+    {
+      schema: {
+        tags,
+        summary: 'Rotate the signing secret',
+        description: 'The previous secret keeps signing (a second signature) for the grace period, default HOOKD_SECRET_GRACE (24 h).',
+        params: EndpointParams,
+        body: Type.Optional(EndpointSecretRotateIn),
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+      const body = request.body ?? {};
+      const graceMs = body.gracePeriodSeconds != null ? body.gracePeriodSeconds * 1000 : config.secretGraceMs;
+      const next = body.key ? normalizeSecret(body.key, ['body', 'key']) : generateSecret();
+      const now = clock();
+      await store.updateEndpoint({ ...endpoint, secrets: rotate(endpoint.secrets, next, now, graceMs), updatedAt: now });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(`${one}/headers`, { schema: { tags, summary: "Get the endpoint's custom headers", params: EndpointParams, response: { 200: EndpointHeadersOut, ...errorResponses } } }, async (request) => {
+    const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+    const headers: Record<string, string> = {};
+    const sensitive: string[] = [];
+    for (const [name, value] of Object.entries(endpoint.headers)) {
+      if (SENSITIVE_HEADERS.test(name)) sensitive.push(name);
+      else headers[name] = value;
+    }
+    return { headers, sensitive };
+  });
+
+  app.put(`${one}/headers`, { schema: { tags, summary: 'Replace the custom headers', params: EndpointParams, body: EndpointHeadersIn, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+    const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+    await store.updateEndpoint({ ...endpoint, headers: checkHeaders(request.body.headers), updatedAt: clock() });
+    return reply.code(204).send(null);
+  });
+
+  app.patch(
+    `${one}/headers`,
+    { schema: { tags, summary: 'Set or remove (null) custom headers', params: EndpointParams, body: EndpointHeadersPatchIn, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+      const headers = { ...endpoint.headers };
+      for (const [name, value] of Object.entries(request.body.headers)) {
+        if (value === null) delete headers[name];
+        else headers[name] = value;
+      }
+      await store.updateEndpoint({ ...endpoint, headers: checkHeaders(headers), updatedAt: clock() });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    `${one}/recover`,
+    {
+      schema: {
+        tags,
+        summary: 'Resend failed messages since a time',
+        description: 'Every failed (dead-lettered) delivery to this endpoint of a message created in [since, until) is scheduled again now.',
+        params: EndpointParams,
+        body: RecoverIn,
+        response: { 202: RecoverOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+      const now = clock();
+      const since = parseDate(request.body.since, ['body', 'since'])!;
+      const until = parseDate(request.body.until, ['body', 'until']) ?? now + 1;
+      if (until <= since) throw validationError(['body', 'until'], 'until must be after since');
+      const recovered = await store.recoverFailed(endpoint.id, since, until, now);
+      if (recovered > 0) wakeWorker();
+      return reply.code(202).send({ id: newId('qtask', now), status: 'finished', task: 'endpoint.recover', updatedAt: new Date(now).toISOString(), recovered });
+    },
+  );
+}
+
+/** Re-enabling an endpoint clears why it was disabled and its failure streak. */
+function reenabled(before: Endpoint, after: Endpoint): Endpoint {
+  if (before.disabled && !after.disabled) return { ...after, disabledReason: null, firstFailureAt: null };
+  if (!before.disabled && after.disabled) return { ...after, disabledReason: after.disabledReason ?? 'disabled by API' };
+  return after;
+}
+
+/** New current secret; the old current one signs until now + grace; already expired ones are dropped. */
+function rotate(secrets: EndpointSecret[], next: string, nowMs: number, graceMs: number): EndpointSecret[] {
+  const kept = activeSecrets(secrets, nowMs).map((s) => (s.expiresAt === null ? { key: s.key, expiresAt: nowMs + graceMs } : s));
+  return [{ key: next, expiresAt: null }, ...kept.filter((s) => s.expiresAt! > nowMs)];
+}
+
+function normalizeSecret(secret: string, loc: string[]): string {
+  const full = secret.startsWith(SECRET_PREFIX) ? secret : `${SECRET_PREFIX}${secret}`;
+  if (!secretKeyBytes(full)) throw validationError(loc, 'secret must be whsec_ followed by base64 of 24 to 64 bytes');
+  return full;
+}
+
+function checkUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw validationError(['body', 'url'], 'invalid URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw validationError(['body', 'url'], 'URL scheme must be http or https');
+  if (parsed.username || parsed.password) throw validationError(['body', 'url'], 'credentials in the URL are not allowed; use endpoint headers');
+  return url;
+}
+
+function checkHeaders(headers: Record<string, string>): Record<string, string> {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name)) throw validationError(['body', 'headers', name], 'invalid header name');
+    if (RESERVED_HEADERS.test(name)) throw validationError(['body', 'headers', name], 'this header is set by hookd and cannot be overridden');
+    if (/[\r\n\0]/.test(value)) throw new HookdError('HOOKD_ERR_VALIDATION', 'invalid header value', [{ loc: ['body', 'headers', name], msg: 'header values may not contain CR, LF or NUL', type: 'value_error' }]);
+  }
+  return headers;
+}

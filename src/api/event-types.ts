@@ -1,0 +1,124 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { notFound } from '../domain/errors.js';
+import type { EventType } from '../domain/types.js';
+import { requireAdmin } from './context.js';
+import { EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate, ListOf, ListQuery, errorResponses } from './schemas.js';
+import { eventTypeOut, pageOut } from './wire.js';
+
+const tags = ['Event Type'];
+const NameParams = Type.Object({ event_type_name: Type.String({ minLength: 1, maxLength: 256 }) });
+
+export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, clock } = fastify.hookd;
+
+  const load = async (name: string): Promise<EventType> => {
+    const found = await store.getEventType(name);
+    if (!found) throw notFound('event type');
+    return found;
+  };
+
+  app.get(
+    '/api/v1/event-type',
+    {
+      schema: {
+        tags,
+        summary: 'List event types',
+        querystring: Type.Object({ ...ListQuery.properties, include_archived: Type.Optional(Type.Boolean({ default: false })), with_content: Type.Optional(Type.Boolean()) }),
+        response: { 200: ListOf(EventTypeOut), ...errorResponses },
+      },
+    },
+    async (request) =>
+      pageOut(
+        await store.listEventTypes({ limit: request.query.limit ?? 50, iterator: request.query.iterator, order: request.query.order, includeArchived: request.query.include_archived ?? false }),
+        eventTypeOut,
+      ),
+  );
+
+  app.post('/api/v1/event-type', { schema: { tags, summary: 'Create an event type', body: EventTypeIn, response: { 201: EventTypeOut, ...errorResponses } } }, async (request, reply) => {
+    requireAdmin(request);
+    const body = request.body;
+    const now = clock();
+    const created: EventType = {
+      name: body.name,
+      description: body.description,
+      archived: body.archived ?? false,
+      deprecated: body.deprecated ?? false,
+      schemas: body.schemas ?? null,
+      featureFlag: body.featureFlag ?? null,
+      groupName: body.groupName ?? null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await store.createEventType(created);
+    return reply.code(201).send(eventTypeOut(created));
+  });
+
+  app.get('/api/v1/event-type/:event_type_name', { schema: { tags, summary: 'Get an event type', params: NameParams, response: { 200: EventTypeOut, ...errorResponses } } }, async (request) =>
+    eventTypeOut(await load(request.params.event_type_name)),
+  );
+
+  app.put(
+    '/api/v1/event-type/:event_type_name',
+    { schema: { tags, summary: 'Update an event type', params: NameParams, body: EventTypeUpdate, response: { 200: EventTypeOut, ...errorResponses } } },
+    async (request) => {
+      requireAdmin(request);
+      const existing = await load(request.params.event_type_name);
+      const body = request.body;
+      const updated: EventType = {
+        ...existing,
+        description: body.description,
+        archived: body.archived ?? false,
+        deprecated: body.deprecated ?? false,
+        schemas: body.schemas ?? null,
+        featureFlag: body.featureFlag ?? null,
+        groupName: body.groupName ?? null,
+        updatedAt: clock(),
+      };
+      await store.updateEventType(updated);
+      return eventTypeOut(updated);
+    },
+  );
+
+  app.patch(
+    '/api/v1/event-type/:event_type_name',
+    { schema: { tags, summary: 'Patch an event type', params: NameParams, body: EventTypePatch, response: { 200: EventTypeOut, ...errorResponses } } },
+    async (request) => {
+      requireAdmin(request);
+      const existing = await load(request.params.event_type_name);
+      const body = request.body;
+      const updated: EventType = {
+        ...existing,
+        description: body.description ?? existing.description,
+        archived: body.archived ?? existing.archived,
+        deprecated: body.deprecated ?? existing.deprecated,
+        schemas: body.schemas === undefined ? existing.schemas : body.schemas,
+        featureFlag: body.featureFlag === undefined ? existing.featureFlag : body.featureFlag,
+        groupName: body.groupName === undefined ? existing.groupName : body.groupName,
+        updatedAt: clock(),
+      };
+      await store.updateEventType(updated);
+      return eventTypeOut(updated);
+    },
+  );
+
+  app.delete(
+    '/api/v1/event-type/:event_type_name',
+    {
+      schema: {
+        tags,
+        summary: 'Archive (or with expunge=true, delete) an event type',
+        params: NameParams,
+        querystring: Type.Object({ expunge: Type.Optional(Type.Boolean({ default: false })) }),
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      if (!(await store.deleteEventType(request.params.event_type_name, request.query.expunge ?? false, clock()))) throw notFound('event type');
+      return reply.code(204).send(null);
+    },
+  );
+}

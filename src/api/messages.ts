@@ -1,0 +1,106 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { conflict, notFound } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { App, Message } from '../domain/types.js';
+import { commaList, parseDate, principalOf, resolveApp, resolveMessage } from './context.js';
+import { AppParams, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, errorResponses } from './schemas.js';
+import { messageOut, pageOut } from './wire.js';
+
+const tags = ['Message'];
+const WithContent = Type.Object({ with_content: Type.Optional(Type.Boolean({ default: true })) });
+
+export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, clock, ingest } = fastify.hookd;
+
+  app.post(
+    '/api/v1/app/:app_id/msg',
+    {
+      schema: {
+        tags,
+        summary: 'Create a message',
+        description:
+          'Stores the message and one delivery per matching endpoint in one transaction, then answers 202: a 202 means the message is durably committed. ' +
+          'A second message with the same eventId in the application answers 409.',
+        params: AppParams,
+        querystring: WithContent,
+        body: MessageIn,
+        response: { 202: MessageOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const owner = await appForMessage(request, request.params.app_id, body.application ?? null);
+      const now = clock();
+      const message: Message = {
+        id: newId('msg', now),
+        appId: owner.id,
+        eventId: body.eventId ?? null,
+        eventType: body.eventType,
+        payload: JSON.stringify(body.payload),
+        channels: body.channels ?? null,
+        tags: body.tags ?? null,
+        createdAt: now,
+      };
+      const result = await ingest.submit(message);
+      if (result.kind === 'duplicate') throw conflict(`a message with eventId "${message.eventId}" already exists (${result.existing.id})`);
+      return reply.code(202).send(messageOut(message, request.query.with_content ?? true));
+    },
+  );
+
+  app.get(
+    '/api/v1/app/:app_id/msg',
+    { schema: { tags, summary: 'List messages (newest first)', params: AppParams, querystring: MessageListQuery, response: { 200: ListOf(MessageOut), ...errorResponses } } },
+    async (request) => {
+      const owner = await resolveApp(request, request.params.app_id);
+      const q = request.query;
+      const page = await store.listMessages(
+        owner.id,
+        {
+          channel: q.channel,
+          tag: q.tag,
+          eventTypes: commaList(q.event_types),
+          beforeMs: parseDate(q.before, ['query', 'before']),
+          afterMs: parseDate(q.after, ['query', 'after']),
+        },
+        { limit: q.limit ?? 50, iterator: q.iterator, order: q.order },
+      );
+      return pageOut(page, (m) => messageOut(m, q.with_content ?? true));
+    },
+  );
+
+  app.get(
+    '/api/v1/app/:app_id/msg/:msg_id',
+    { schema: { tags, summary: 'Get a message by id or eventId', params: MessageParams, querystring: WithContent, response: { 200: MessageOut, ...errorResponses } } },
+    async (request) => {
+      const { message } = await resolveMessage(request, request.params.app_id, request.params.msg_id);
+      return messageOut(message, request.query.with_content ?? true);
+    },
+  );
+}
+
+/**
+ * The message's application. As in Svix, an admin may pass `application` to create it on the fly when the
+ * path's id/uid does not exist yet (the path value becomes the uid).
+ */
+async function appForMessage(request: FastifyRequest, appIdOrUid: string, inline: { name: string; uid?: string | null; rateLimit?: number | null; metadata?: Record<string, string> | null } | null): Promise<App> {
+  try {
+    return await resolveApp(request, appIdOrUid);
+  } catch (error) {
+    if (!inline || principalOf(request).appId !== null) throw error;
+  }
+  const { store, clock } = request.server.hookd;
+  const now = clock();
+  const created: App = { id: newId('app', now), uid: appIdOrUid, name: inline.name, metadata: inline.metadata ?? {}, rateLimit: inline.rateLimit ?? null, createdAt: now, updatedAt: now };
+  try {
+    await store.createApp(created);
+    return created;
+  } catch {
+    // Created concurrently by another request: use that one.
+    const existing = await store.getApp(appIdOrUid);
+    if (!existing) throw notFound('application');
+    return existing;
+  }
+}

@@ -1,0 +1,248 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/**
+ * Wire schemas in the Svix format. Route schemas built from these validate input, type the handlers and
+ * produce the OpenAPI document. Input is lenient: unknown fields are ignored; nulls count as absent on
+ * POST/PUT (see app.ts).
+ */
+
+const NAME_PATTERN = '^[a-zA-Z0-9\\-_.]+$';
+const Uid = Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN, description: 'Optional unique identifier' });
+const EventTypeName = Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN, examples: ['user.signup'] });
+const Channel = Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9\\-_.:]+$' });
+const Tag = Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9\\-_./]+$' });
+const Metadata = Type.Record(Type.String(), Type.String());
+const RateLimit = Type.Integer({ minimum: 0, maximum: 65535, description: 'Messages per second' });
+const DateTime = Type.String({ format: 'date-time' });
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ErrorOut = Type.Object({ code: Type.String(), detail: Type.String() }, { $id: 'HttpError' });
+export const ValidationErrorOut = Type.Object(
+  {
+    code: Type.String(),
+    detail: Type.Array(Type.Object({ loc: Type.Array(Type.Union([Type.String(), Type.Number()])), msg: Type.String(), type: Type.String() })),
+  },
+  { $id: 'HTTPValidationError' },
+);
+
+export const ListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })),
+  iterator: Type.Optional(Type.String({ maxLength: 300 })),
+  order: Type.Optional(Type.Union([Type.Literal('ascending'), Type.Literal('descending')])),
+});
+export type ListQuery = Static<typeof ListQuery>;
+
+export const ListOf = <T extends TSchema>(item: T) =>
+  Type.Object({ data: Type.Array(item), iterator: Nullable(Type.String()), prevIterator: Nullable(Type.String()), done: Type.Boolean() });
+
+// ---- Applications
+
+export const ApplicationIn = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  uid: Type.Optional(Nullable(Uid)),
+  rateLimit: Type.Optional(Nullable(RateLimit)),
+  metadata: Type.Optional(Nullable(Metadata)),
+});
+export type ApplicationIn = Static<typeof ApplicationIn>;
+export const ApplicationPatch = Type.Partial(ApplicationIn);
+export type ApplicationPatch = Static<typeof ApplicationPatch>;
+
+export const ApplicationOut = Type.Object(
+  {
+    id: Type.String({ examples: ['app_1srOrx2ZWZBpBUvZwXKQmoEYga2'] }),
+    uid: Type.Optional(Type.String()),
+    name: Type.String(),
+    rateLimit: Type.Optional(Type.Integer()),
+    metadata: Metadata,
+    createdAt: DateTime,
+    updatedAt: DateTime,
+  },
+  { $id: 'ApplicationOut' },
+);
+
+// ---- Endpoints
+
+const EndpointFields = {
+  url: Type.String({ minLength: 1, maxLength: 65536, format: 'uri' }),
+  description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))),
+  uid: Type.Optional(Nullable(Uid)),
+  rateLimit: Type.Optional(Nullable(RateLimit)),
+  version: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+  disabled: Type.Optional(Nullable(Type.Boolean())),
+  filterTypes: Type.Optional(Nullable(Type.Array(EventTypeName, { minItems: 1, maxItems: 1000, uniqueItems: true }))),
+  channels: Type.Optional(Nullable(Type.Array(Channel, { minItems: 1, maxItems: 10, uniqueItems: true }))),
+  metadata: Type.Optional(Nullable(Metadata)),
+};
+const SecretIn = Type.String({ pattern: '^(whsec_)?[a-zA-Z0-9+/=]{32,100}$' });
+const HeadersIn = Type.Record(Type.String(), Type.String({ maxLength: 8192 }), { maxProperties: 50 });
+
+export const EndpointIn = Type.Object({ ...EndpointFields, secret: Type.Optional(Nullable(SecretIn)), headers: Type.Optional(Nullable(HeadersIn)) });
+export type EndpointIn = Static<typeof EndpointIn>;
+export const EndpointUpdate = Type.Object(EndpointFields);
+export type EndpointUpdate = Static<typeof EndpointUpdate>;
+export const EndpointPatch = Type.Partial(Type.Object({ ...EndpointFields, secret: Type.Optional(Nullable(SecretIn)) }));
+export type EndpointPatch = Static<typeof EndpointPatch>;
+
+export const EndpointOut = Type.Object(
+  {
+    id: Type.String({ examples: ['ep_1srOrx2ZWZBpBUvZwXKQmoEYga2'] }),
+    uid: Type.Optional(Type.String()),
+    url: Type.String(),
+    description: Type.String(),
+    rateLimit: Type.Optional(Type.Integer()),
+    version: Type.Integer(),
+    disabled: Type.Boolean(),
+    filterTypes: Type.Optional(Type.Array(Type.String())),
+    channels: Type.Optional(Type.Array(Type.String())),
+    metadata: Metadata,
+    createdAt: DateTime,
+    updatedAt: DateTime,
+  },
+  { $id: 'EndpointOut' },
+);
+
+export const EndpointSecretOut = Type.Object({ key: Type.String() });
+export const EndpointSecretRotateIn = Type.Object({
+  key: Type.Optional(Nullable(SecretIn)),
+  gracePeriodSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 7 * 86400 }))),
+});
+export type EndpointSecretRotateIn = Static<typeof EndpointSecretRotateIn>;
+export const EndpointHeadersIn = Type.Object({ headers: HeadersIn });
+export type EndpointHeadersIn = Static<typeof EndpointHeadersIn>;
+export const EndpointHeadersPatchIn = Type.Object({ headers: Type.Record(Type.String(), Nullable(Type.String({ maxLength: 8192 }))) });
+export type EndpointHeadersPatchIn = Static<typeof EndpointHeadersPatchIn>;
+export const EndpointHeadersOut = Type.Object({ headers: Type.Record(Type.String(), Type.String()), sensitive: Type.Array(Type.String()) });
+export const RecoverIn = Type.Object({ since: DateTime, until: Type.Optional(Nullable(DateTime)) });
+export type RecoverIn = Static<typeof RecoverIn>;
+export const RecoverOut = Type.Object({
+  id: Type.String(),
+  status: Type.String(),
+  task: Type.String(),
+  updatedAt: DateTime,
+  recovered: Type.Integer({ description: 'hookd extension: deliveries rescheduled' }),
+});
+
+// ---- Messages
+
+export const MessageIn = Type.Object({
+  eventType: EventTypeName,
+  eventId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN }))),
+  payload: Type.Record(Type.String(), Type.Unknown(), { description: 'The JSON object delivered as the webhook body' }),
+  channels: Type.Optional(Nullable(Type.Array(Channel, { minItems: 1, maxItems: 10, uniqueItems: true }))),
+  tags: Type.Optional(Nullable(Type.Array(Tag, { minItems: 1, maxItems: 5, uniqueItems: true }))),
+  application: Type.Optional(Nullable(ApplicationIn)),
+});
+export type MessageIn = Static<typeof MessageIn>;
+
+export const MessageOut = Type.Object(
+  {
+    id: Type.String({ examples: ['msg_1srOrx2ZWZBpBUvZwXKQmoEYga2'] }),
+    eventId: Type.Optional(Type.String()),
+    eventType: Type.String(),
+    payload: Type.Record(Type.String(), Type.Unknown()),
+    channels: Type.Optional(Type.Array(Type.String())),
+    tags: Type.Optional(Type.Array(Type.String())),
+    timestamp: DateTime,
+  },
+  { $id: 'MessageOut' },
+);
+
+export const MessageListQuery = Type.Object({
+  ...ListQuery.properties,
+  channel: Type.Optional(Channel),
+  tag: Type.Optional(Tag),
+  before: Type.Optional(DateTime),
+  after: Type.Optional(DateTime),
+  with_content: Type.Optional(Type.Boolean({ default: true })),
+  event_types: Type.Optional(Type.String({ description: 'Comma-separated event type names' })),
+});
+export type MessageListQuery = Static<typeof MessageListQuery>;
+
+// ---- Attempts
+
+export const MessageAttemptOut = Type.Object(
+  {
+    id: Type.String({ examples: ['atmpt_1srOrx2ZWZBpBUvZwXKQmoEYga2'] }),
+    msgId: Type.String(),
+    endpointId: Type.String(),
+    url: Type.String(),
+    response: Type.String(),
+    responseStatusCode: Type.Integer({ description: '0 when no response was received (network error, timeout)' }),
+    responseDurationMs: Type.Integer(),
+    status: Type.Integer({ description: '0 success, 1 pending, 2 fail, 3 sending' }),
+    statusText: Type.String(),
+    triggerType: Type.Integer({ description: '0 scheduled, 1 manual' }),
+    timestamp: DateTime,
+    error: Type.Optional(Type.String({ description: 'hookd extension: why the attempt failed' })),
+    msg: Type.Optional(MessageOut),
+  },
+  { $id: 'MessageAttemptOut' },
+);
+
+export const AttemptListQuery = Type.Object({
+  ...ListQuery.properties,
+  status: Type.Optional(Type.Integer({ minimum: 0, maximum: 3 })),
+  status_code_class: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
+  endpoint_id: Type.Optional(Type.String({ maxLength: 256 })),
+  before: Type.Optional(DateTime),
+  after: Type.Optional(DateTime),
+  with_content: Type.Optional(Type.Boolean({ default: true })),
+  with_msg: Type.Optional(Type.Boolean({ default: false })),
+  channel: Type.Optional(Channel),
+  tag: Type.Optional(Tag),
+  event_types: Type.Optional(Type.String()),
+  expanded_statuses: Type.Optional(Type.Boolean()),
+});
+export type AttemptListQuery = Static<typeof AttemptListQuery>;
+
+export const MessageEndpointOut = Type.Object({
+  ...EndpointOut.properties,
+  status: Type.Integer(),
+  statusText: Type.String(),
+  nextAttempt: Type.Optional(DateTime),
+  attempts: Type.Integer({ description: 'hookd extension: attempts since the last (re)schedule' }),
+});
+
+// ---- Event types
+
+export const EventTypeIn = Type.Object({
+  name: EventTypeName,
+  description: Type.String({ maxLength: 4096 }),
+  archived: Type.Optional(Nullable(Type.Boolean())),
+  deprecated: Type.Optional(Nullable(Type.Boolean())),
+  schemas: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown()))),
+  featureFlag: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
+  groupName: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
+});
+export type EventTypeIn = Static<typeof EventTypeIn>;
+export const EventTypeUpdate = Type.Omit(EventTypeIn, ['name']);
+export type EventTypeUpdate = Static<typeof EventTypeUpdate>;
+export const EventTypePatch = Type.Partial(EventTypeUpdate);
+export type EventTypePatch = Static<typeof EventTypePatch>;
+
+export const EventTypeOut = Type.Object(
+  {
+    name: Type.String(),
+    description: Type.String(),
+    archived: Type.Boolean(),
+    deprecated: Type.Boolean(),
+    schemas: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    featureFlag: Type.Optional(Type.String()),
+    groupName: Type.Optional(Type.String()),
+    createdAt: DateTime,
+    updatedAt: DateTime,
+  },
+  { $id: 'EventTypeOut' },
+);
+
+export const AppParams = Type.Object({ app_id: Type.String({ minLength: 1, maxLength: 256 }) });
+export const EndpointParams = Type.Object({ ...AppParams.properties, endpoint_id: Type.String({ minLength: 1, maxLength: 256 }) });
+export const MessageParams = Type.Object({ ...AppParams.properties, msg_id: Type.String({ minLength: 1, maxLength: 256 }) });
+
+/** Standard error responses for a route's OpenAPI document. */
+export const errorResponses = {
+  401: ErrorOut,
+  404: ErrorOut,
+  409: ErrorOut,
+  422: ValidationErrorOut,
+};

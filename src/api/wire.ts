@@ -1,0 +1,84 @@
+import type { App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../domain/types.js';
+import { MessageStatus } from '../domain/types.js';
+
+/** Domain records -> Svix wire objects (camelCase, RFC 3339 dates, absent instead of null). */
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+
+export const appOut = (a: App) => ({
+  id: a.id,
+  uid: opt(a.uid),
+  name: a.name,
+  rateLimit: opt(a.rateLimit),
+  metadata: a.metadata,
+  createdAt: iso(a.createdAt),
+  updatedAt: iso(a.updatedAt),
+});
+
+export const endpointOut = (e: Endpoint) => ({
+  id: e.id,
+  uid: opt(e.uid),
+  url: e.url,
+  description: e.description,
+  rateLimit: opt(e.rateLimit),
+  version: e.version,
+  disabled: e.disabled,
+  filterTypes: opt(e.filterTypes),
+  channels: opt(e.channels),
+  metadata: e.metadata,
+  createdAt: iso(e.createdAt),
+  updatedAt: iso(e.updatedAt),
+});
+
+export const messageOut = (m: Message, withContent = true) => ({
+  id: m.id,
+  eventId: opt(m.eventId),
+  eventType: m.eventType,
+  payload: withContent ? (JSON.parse(m.payload) as Record<string, unknown>) : {},
+  channels: opt(m.channels),
+  tags: opt(m.tags),
+  timestamp: iso(m.createdAt),
+});
+
+export const attemptOut = (a: Attempt, withContent = true, msg?: Message) => ({
+  id: a.id,
+  msgId: a.messageId,
+  endpointId: a.endpointId,
+  url: a.url,
+  response: withContent ? a.response : '',
+  responseStatusCode: a.responseStatusCode,
+  responseDurationMs: a.responseDurationMs,
+  status: MessageStatus[a.status === 'success' ? 'success' : 'fail'],
+  statusText: a.status,
+  triggerType: a.triggerType,
+  timestamp: iso(a.createdAt),
+  error: opt(a.error),
+  msg: msg ? messageOut(msg, withContent) : undefined,
+});
+
+/** The Svix status of a delivery: pending, sending (leased now), success or fail. */
+export function deliveryStatusText(d: Delivery, nowMs: number): keyof typeof MessageStatus {
+  if (d.status === 'succeeded') return 'success';
+  if (d.status === 'failed') return 'fail';
+  return d.leaseOwner !== null && d.leaseExpiresAt !== null && d.leaseExpiresAt > nowMs ? 'sending' : 'pending';
+}
+
+export const eventTypeOut = (e: EventType) => ({
+  name: e.name,
+  description: e.description,
+  archived: e.archived,
+  deprecated: e.deprecated,
+  schemas: opt(e.schemas),
+  featureFlag: opt(e.featureFlag),
+  groupName: opt(e.groupName),
+  createdAt: iso(e.createdAt),
+  updatedAt: iso(e.updatedAt),
+});
+
+export const pageOut = <T, U>(page: Page<T>, map: (item: T) => U) => ({
+  data: page.data.map(map),
+  iterator: page.iterator,
+  prevIterator: page.prevIterator,
+  done: page.done,
+});

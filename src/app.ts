@@ -1,0 +1,64 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { appRoutes } from './api/apps.js';
+import { attemptRoutes } from './api/attempts.js';
+import { installAuth } from './api/auth.js';
+import type { HookdContext } from './api/context.js';
+import { endpointRoutes } from './api/endpoints.js';
+import { installValidationAndErrors } from './api/errors.js';
+import { eventTypeRoutes } from './api/event-types.js';
+import { healthRoutes } from './api/health.js';
+import { installIdempotency } from './api/idempotency.js';
+import { messageRoutes } from './api/messages.js';
+import { installOpenApi } from './api/openapi.js';
+
+export interface BuildAppOptions extends HookdContext {
+  logger: Logger;
+}
+
+/** Builds the HTTP API (never listens; server.ts does). */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { logger, ...context } = options;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: context.config.bodyLimitBytes,
+    disableRequestLogging: true,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  });
+  app.decorate('hookd', context);
+  installValidationAndErrors(app);
+  await installOpenApi(app);
+  installAuth(app);
+  installIdempotency(app);
+  // Lenient input as in Svix: a null field on POST/PUT means "not given".
+  app.addHook('preValidation', async (request) => {
+    if ((request.method === 'POST' || request.method === 'PUT') && isPlainObject(request.body)) {
+      request.body = dropNulls(request.body);
+    }
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+  await app.register(healthRoutes);
+  await app.register(appRoutes);
+  await app.register(endpointRoutes);
+  await app.register(messageRoutes);
+  await app.register(attemptRoutes);
+  await app.register(eventTypeRoutes);
+  return app;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function dropNulls(body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) if (value !== null) out[key] = value;
+  return out;
+}

@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { newId, randomToken } from '../domain/ids.js';
+import type { ApiKey } from '../domain/types.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * API keys are random tokens shown once at creation; only their SHA-256 is stored, and a request's token
+ * is found by the hash of what it presents (an index lookup, so no secret-dependent comparison happens).
+ */
+export const TOKEN_PREFIX = 'hookd_';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export async function createApiKey(
+  store: Store,
+  options: { appId: string | null; name: string; token?: string; nowMs?: number },
+): Promise<{ key: ApiKey; token: string }> {
+  const token = options.token ?? `${TOKEN_PREFIX}${randomToken(32)}`;
+  const key: ApiKey = {
+    id: newId('key'),
+    appId: options.appId,
+    name: options.name,
+    prefix: token.slice(0, TOKEN_PREFIX.length + 6),
+    createdAt: options.nowMs ?? Date.now(),
+    revokedAt: null,
+  };
+  await store.createApiKey(key, hashToken(token));
+  return { key, token };
+}
+
+/** Ensures `token` is an active admin key (HOOKD_ADMIN_TOKEN); returns true if it was created now. */
+export async function ensureAdminToken(store: Store, token: string): Promise<boolean> {
+  if (await store.findApiKeyByHash(hashToken(token))) return false;
+  await createApiKey(store, { appId: null, name: 'HOOKD_ADMIN_TOKEN', token });
+  return true;
+}
+
+/** Creates a first admin key when none exists; returns its token (shown once) or null. */
+export async function bootstrapAdminKey(store: Store): Promise<string | null> {
+  const keys = await store.listApiKeys();
+  if (keys.some((k) => k.appId === null && k.revokedAt === null)) return null;
+  return (await createApiKey(store, { appId: null, name: 'bootstrap' })).token;
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { createApiKey } from './auth/api-keys.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { startHookd, type Role } from './server.js';
+import { openStore } from './store/open.js';
+
+const USAGE = `hookd — self-hosted webhook delivery
+
+Usage:
+  hookd start                 API + delivery worker in one process (default)
+  hookd serve                 API only (scale-out; needs a shared PostgreSQL)
+  hookd worker                delivery worker only (scale-out; needs a shared PostgreSQL)
+  hookd migrate               apply database migrations and exit
+  hookd apikey create [--app <app id or uid>] [--name <name>]
+                              create an API key (admin unless --app) and print its token once
+  hookd apikey list           list API keys (never their tokens)
+  hookd apikey revoke <key id>
+
+Configuration comes from environment variables; see README.md (HOOKD_PORT, HOOKD_DATA_DIR, DATABASE_URL, ...).`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { app: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command = 'start', sub, arg] = positionals;
+  if (values.help || command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'start':
+      return run(config, 'all');
+    case 'serve':
+      return run(config, 'api');
+    case 'worker':
+      return run(config, 'worker');
+    case 'migrate':
+      return withStore(config, async (store) => {
+        const applied = await store.migrate();
+        console.log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database is up to date');
+      });
+    case 'apikey':
+      return apikey(config, sub, arg, values);
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function run(config: Config, role: Role): Promise<number> {
+  const logger = createLogger(config.logLevel);
+  const hookd = await startHookd({ config, logger, role });
+  const where = config.database.kind === 'sqlite' ? `SQLite ${config.database.path}` : 'PostgreSQL';
+  logger.info({ url: hookd.url, role, database: config.database.kind }, 'hookd started');
+  if (hookd.url) {
+    console.error(`\nhookd ${role === 'all' ? 'API + worker' : 'API'} listening on ${hookd.url} (${where})`);
+    console.error(`  API docs: ${hookd.url}/docs`);
+  }
+  if (hookd.bootstrapToken) {
+    console.error(`  Admin API token (shown once, store it now): ${hookd.bootstrapToken}`);
+    console.error('  More keys: hookd apikey create [--app <app>]\n');
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      const force = setTimeout(() => {
+        logger.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs + 5000);
+      force.unref();
+      hookd.close().then(resolve, (error: unknown) => {
+        logger.error({ err: error }, 'error during shutdown');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+async function withStore(config: Config, work: (store: Awaited<ReturnType<typeof openStore>>) => Promise<void>): Promise<number> {
+  const store = await openStore(config.database);
+  try {
+    await store.migrate();
+    await work(store);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function apikey(config: Config, sub: string | undefined, arg: string | undefined, values: { app?: string | undefined; name?: string | undefined }): Promise<number> {
+  switch (sub) {
+    case 'create':
+      return withStore(config, async (store) => {
+        let appId: string | null = null;
+        if (values.app) {
+          const app = await store.getApp(values.app);
+          if (!app) throw new ConfigError(`no application "${values.app}"`);
+          appId = app.id;
+        }
+        const { key, token } = await createApiKey(store, { appId, name: values.name ?? (appId ? `app ${appId}` : 'admin') });
+        console.error(`created ${appId ? `key for application ${appId}` : 'admin key'} ${key.id} (shown once):`);
+        console.log(token);
+      });
+    case 'list':
+      return withStore(config, async (store) => {
+        for (const key of await store.listApiKeys()) {
+          const state = key.revokedAt ? `revoked ${new Date(key.revokedAt).toISOString()}` : 'active';
+          console.log(`${key.id}\t${key.prefix}…\t${key.appId ?? 'admin'}\t${key.name}\t${new Date(key.createdAt).toISOString()}\t${state}`);
+        }
+      });
+    case 'revoke':
+      if (!arg) {
+        console.error('usage: hookd apikey revoke <key id>');
+        return 2;
+      }
+      return withStore(config, async (store) => {
+        if (!(await store.revokeApiKey(arg, Date.now()))) throw new ConfigError(`no active key "${arg}"`);
+        console.log(`revoked ${arg}`);
+      });
+    default:
+      console.error(`usage: hookd apikey create|list|revoke\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof ConfigError ? `hookd: ${error.message}` : error);
+    process.exitCode = error instanceof ConfigError ? 2 : 1;
+  },
+);

@@ -1,0 +1,101 @@
+import { Agent } from 'undici';
+
+export interface SendRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What one POST produced. `statusCode` is 0 when no HTTP response arrived. */
+export interface SendResult {
+  statusCode: number;
+  /** The response body, truncated to the configured limit (UTF-8, lossy). */
+  body: string;
+  durationMs: number;
+  retryAfter: string | null;
+  /** Why no response arrived (timeout, connection refused, invalid URL...), else null. */
+  error: string | null;
+}
+
+export interface HttpSenderOptions {
+  timeoutMs: number;
+  responseBodyLimitBytes: number;
+  connectionsPerOrigin: number;
+}
+
+/**
+ * Posts webhooks through one undici Agent: a keep-alive Pool per origin, no redirects followed,
+ * a hard timeout over the whole exchange, and at most `responseBodyLimitBytes` of the response kept.
+ */
+export class HttpSender {
+  private readonly agent: Agent;
+
+  constructor(private readonly options: HttpSenderOptions) {
+    this.agent = new Agent({
+      connections: options.connectionsPerOrigin,
+      keepAliveTimeout: 30_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connect: { timeout: Math.min(options.timeoutMs, 10_000) },
+    });
+  }
+
+  async send(request: SendRequest): Promise<SendResult> {
+    const started = performance.now();
+    const elapsed = (): number => Math.round(performance.now() - started);
+    let url: URL;
+    try {
+      url = new URL(request.url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`);
+    } catch (error) {
+      return { statusCode: 0, body: '', durationMs: elapsed(), retryAfter: null, error: `invalid url: ${(error as Error).message}` };
+    }
+    try {
+      const response = await this.agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      const body = await readCapped(response.body, this.options.responseBodyLimitBytes);
+      const retryAfter = response.headers['retry-after'];
+      return {
+        statusCode: response.statusCode,
+        body,
+        durationMs: elapsed(),
+        retryAfter: Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
+        error: null,
+      };
+    } catch (error) {
+      return { statusCode: 0, body: '', durationMs: elapsed(), retryAfter: null, error: describeError(error) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+function describeError(error: unknown): string {
+  const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+  const code = e.code ?? e.cause?.code;
+  const message = e.message ?? e.cause?.message ?? String(error);
+  return code ? `${code}: ${message}` : message;
+}

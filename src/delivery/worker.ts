@@ -1,0 +1,221 @@
+import type { Logger } from 'pino';
+import type { DeliveryConfig } from '../config.js';
+import { newId } from '../domain/ids.js';
+import { decideRetry } from '../domain/retry.js';
+import { signatureHeader } from '../domain/signing.js';
+import type { Attempt } from '../domain/types.js';
+import type { ClaimedDelivery, DeliveryResult, Store } from '../store/store.js';
+import type { HttpSender, SendResult } from './http-sender.js';
+
+export interface DeliveryWorkerOptions {
+  store: Store;
+  sender: Pick<HttpSender, 'send'>;
+  config: DeliveryConfig;
+  logger: Logger;
+  /** Lease owner name; unique per worker process. */
+  owner?: string;
+  clock?: () => number;
+  random?: () => number;
+}
+
+/** The smallest sleep between claims when nothing was due, so a clock skew can never spin the loop. */
+const MIN_IDLE_SLEEP_MS = 20;
+
+/**
+ * The delivery loop: claim due deliveries in batches under a lease, POST each signed, then record the attempt
+ * and the delivery's next state. Acks are batched into one transaction per event-loop turn.
+ */
+export class DeliveryWorker {
+  readonly owner: string;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly inFlight = new Set<Promise<void>>();
+  private results: DeliveryResult[] = [];
+  private flushing: Promise<void> | null = null;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+
+  constructor(private readonly options: DeliveryWorkerOptions) {
+    this.owner = options.owner ?? `worker-${process.pid}-${newId('key').slice(-8)}`;
+    this.clock = options.clock ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run().catch((error: unknown) => {
+      this.options.logger.fatal({ err: error }, 'delivery loop crashed');
+      throw error;
+    });
+  }
+
+  /** Called when new deliveries may be due (new message committed, resend): claim at once. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /**
+   * Stops claiming, waits up to `timeoutMs` for in-flight deliveries, records their attempts, and gives
+   * back the leases of any still unfinished so another worker can take them at once.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loop;
+    const drained = Promise.all([...this.inFlight]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    await this.flush();
+    const released = await this.options.store.releaseDeliveries(this.owner, this.clock());
+    if (released > 0) this.options.logger.info({ released }, 'released leases of unfinished deliveries');
+  }
+
+  private async run(): Promise<void> {
+    const { store, config, logger } = this.options;
+    while (this.running) {
+      this.woken = false;
+      const capacity = config.concurrency - this.inFlight.size;
+      let claimed: ClaimedDelivery[] = [];
+      if (capacity > 0) {
+        try {
+          claimed = await store.claimDeliveries(this.owner, Math.min(config.batchSize, capacity), config.leaseMs, this.clock());
+        } catch (error) {
+          logger.error({ err: error }, 'claiming deliveries failed; retrying after the poll interval');
+        }
+        for (const item of claimed) this.track(this.deliver(item));
+        if (claimed.length > 0 && this.inFlight.size < config.concurrency) continue;
+      }
+      if (this.woken) continue;
+      await this.sleep(capacity > 0 && claimed.length === 0 ? await this.idleDelay() : config.pollIntervalMs);
+    }
+  }
+
+  /** How long to sleep when nothing is due: until the next due delivery, at most the poll interval. */
+  private async idleDelay(): Promise<number> {
+    const poll = this.options.config.pollIntervalMs;
+    try {
+      const due = await this.options.store.nextDueAt();
+      if (due === null) return poll;
+      return Math.min(poll, Math.max(MIN_IDLE_SLEEP_MS, due - this.clock()));
+    } catch {
+      return poll;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        done();
+      };
+    });
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => {
+      this.inFlight.delete(work);
+      this.wakeUp?.(); // capacity freed
+    });
+  }
+
+  private async deliver(claimed: ClaimedDelivery): Promise<void> {
+    const { message, endpoint, delivery } = claimed;
+    const startedAt = this.clock();
+    const timestampS = Math.floor(startedAt / 1000);
+    const signature = signatureHeader(endpoint.secrets, message.id, timestampS, message.payload, startedAt);
+    const headers: Record<string, string> = {
+      ...endpoint.headers,
+      'content-type': 'application/json',
+      'user-agent': this.options.config.userAgent,
+      'webhook-id': message.id,
+      'webhook-timestamp': String(timestampS),
+      'webhook-signature': signature,
+      'svix-id': message.id,
+      'svix-timestamp': String(timestampS),
+      'svix-signature': signature,
+    };
+    const result = await this.options.sender.send({ url: endpoint.url, headers, body: message.payload });
+    this.results.push(this.resultOf(claimed, result, startedAt));
+    this.scheduleFlush();
+    await this.flushing;
+    if (result.error || result.statusCode < 200 || result.statusCode >= 300) {
+      this.options.logger.debug(
+        { deliveryId: delivery.id, endpointId: endpoint.id, msgId: message.id, attempt: delivery.attempts + 1, status: result.statusCode, error: result.error },
+        'delivery attempt failed',
+      );
+    }
+  }
+
+  private resultOf(claimed: ClaimedDelivery, result: SendResult, startedAt: number): DeliveryResult {
+    const { message, endpoint, delivery } = claimed;
+    const now = this.clock();
+    const succeeded = result.statusCode >= 200 && result.statusCode < 300;
+    const decision = decideRetry(
+      { statusCode: result.statusCode, retryAfter: result.retryAfter },
+      delivery.attempts + 1,
+      this.options.config.retryScheduleMs,
+      now,
+      this.random,
+    );
+    const attempt: Attempt = {
+      id: newId('atmpt', startedAt),
+      messageId: message.id,
+      endpointId: endpoint.id,
+      deliveryId: delivery.id,
+      appId: message.appId,
+      url: endpoint.url,
+      status: succeeded ? 'success' : 'fail',
+      responseStatusCode: result.statusCode,
+      response: result.body,
+      responseDurationMs: result.durationMs,
+      triggerType: delivery.nextTrigger,
+      error: result.error ?? (succeeded ? null : `HTTP ${result.statusCode}`),
+      createdAt: now,
+    };
+    switch (decision.kind) {
+      case 'succeeded':
+        return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, next: { status: 'succeeded' } };
+      case 'retry':
+        return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, next: { status: 'pending', nextAttemptAt: now + decision.delayMs } };
+      case 'failed':
+        return {
+          deliveryId: delivery.id,
+          leaseOwner: this.owner,
+          attempt,
+          next: { status: 'failed' },
+          disableEndpoint: decision.reason === 'gone' ? 'endpoint answered 410 Gone' : undefined,
+        };
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+  }
+
+  /** Writes all buffered results in one transaction. On failure the leases expire and the work is redone. */
+  private async flush(): Promise<void> {
+    const batch = this.results;
+    this.results = [];
+    try {
+      if (batch.length > 0) await this.options.store.completeDeliveries(batch);
+    } catch (error) {
+      this.options.logger.error({ err: error, count: batch.length }, 'recording delivery results failed; leases will expire and the deliveries will be retried');
+    } finally {
+      this.flushing = null;
+      if (this.results.length > 0) this.scheduleFlush();
+    }
+  }
+}

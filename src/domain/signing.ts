@@ -1,0 +1,54 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { EndpointSecret } from './types.js';
+
+/** Standard Webhooks signing (https://www.standardwebhooks.com/): `v1,<base64 HMAC-SHA256>`. */
+
+export const SECRET_PREFIX = 'whsec_';
+export const MIN_SECRET_BYTES = 24;
+export const MAX_SECRET_BYTES = 64;
+
+export function generateSecret(): string {
+  return SECRET_PREFIX + randomBytes(MIN_SECRET_BYTES).toString('base64');
+}
+
+/** Returns the decoded key bytes of a `whsec_` secret, or null if it is not a valid secret. */
+export function secretKeyBytes(secret: string): Buffer | null {
+  if (!secret.startsWith(SECRET_PREFIX)) return null;
+  const encoded = secret.slice(SECRET_PREFIX.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return null;
+  const bytes = Buffer.from(encoded, 'base64');
+  if (bytes.length < MIN_SECRET_BYTES || bytes.length > MAX_SECRET_BYTES) return null;
+  return bytes;
+}
+
+export function sign(secret: string, msgId: string, timestampS: number, body: string): string {
+  const key = secretKeyBytes(secret);
+  if (!key) throw new Error('invalid endpoint secret');
+  const mac = createHmac('sha256', key).update(`${msgId}.${timestampS}.${body}`).digest('base64');
+  return `v1,${mac}`;
+}
+
+/** The secrets that sign now: the current one and every rotated-out one still in its grace period. */
+export function activeSecrets(secrets: readonly EndpointSecret[], nowMs: number): EndpointSecret[] {
+  return secrets.filter((secret) => secret.expiresAt === null || secret.expiresAt > nowMs);
+}
+
+/** The webhook-signature header value: one `v1,` signature per active secret, space-separated. */
+export function signatureHeader(
+  secrets: readonly EndpointSecret[],
+  msgId: string,
+  timestampS: number,
+  body: string,
+  nowMs: number,
+): string {
+  return activeSecrets(secrets, nowMs)
+    .map((secret) => sign(secret.key, msgId, timestampS, body))
+    .join(' ');
+}
+
+/** Constant-time comparison of two strings. */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

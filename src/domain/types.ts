@@ -1,0 +1,118 @@
+/** Domain records as the rest of the code sees them (camelCase, epoch milliseconds). */
+
+export interface App {
+  id: string;
+  uid: string | null;
+  name: string;
+  metadata: Record<string, string>;
+  rateLimit: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One signing secret. `expiresAt` is null for the current secret, set for secrets in their rotation grace period. */
+export interface EndpointSecret {
+  key: string;
+  expiresAt: number | null;
+}
+
+export interface Endpoint {
+  id: string;
+  appId: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  version: number;
+  disabled: boolean;
+  disabledReason: string | null;
+  filterTypes: string[] | null;
+  channels: string[] | null;
+  headers: Record<string, string>;
+  rateLimit: number | null;
+  secrets: EndpointSecret[];
+  metadata: Record<string, string>;
+  firstFailureAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EventType {
+  name: string;
+  description: string;
+  archived: boolean;
+  deprecated: boolean;
+  schemas: Record<string, unknown> | null;
+  featureFlag: string | null;
+  groupName: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Message {
+  id: string;
+  appId: string;
+  eventId: string | null;
+  eventType: string;
+  /** The payload exactly as it is sent: compact JSON text. */
+  payload: string;
+  channels: string[] | null;
+  tags: string[] | null;
+  createdAt: number;
+}
+
+/** Delivery states. `pending` deliveries are due at `nextAttemptAt`; a leased one is in flight. */
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+/** Svix MessageAttemptTriggerType: 0 = scheduled, 1 = manual (resend / recover). */
+export type TriggerType = 0 | 1;
+
+/** Svix MessageStatus: 0 success, 1 pending, 2 fail, 3 sending. */
+export const MessageStatus = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
+export type MessageStatusText = keyof typeof MessageStatus;
+
+export interface Delivery {
+  id: string;
+  messageId: string;
+  endpointId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  nextTrigger: TriggerType;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  lastError: string | null;
+  updatedAt: number;
+}
+
+export interface Attempt {
+  id: string;
+  messageId: string;
+  endpointId: string;
+  deliveryId: string;
+  appId: string;
+  url: string;
+  status: 'success' | 'fail';
+  responseStatusCode: number;
+  response: string;
+  responseDurationMs: number;
+  triggerType: TriggerType;
+  error: string | null;
+  createdAt: number;
+}
+
+export interface ApiKey {
+  id: string;
+  appId: string | null;
+  name: string;
+  prefix: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** A page of a cursor list, in the Svix wire shape. */
+export interface Page<T> {
+  data: T[];
+  iterator: string | null;
+  prevIterator: string | null;
+  done: boolean;
+}

@@ -1,0 +1,133 @@
+/**
+ * Numbered SQLite migrations. Append only: a released migration is never edited.
+ * Times are epoch milliseconds (INTEGER); JSON columns are TEXT.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const sqliteMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'init',
+    sql: `
+CREATE TABLE app (
+  id TEXT PRIMARY KEY,
+  uid TEXT UNIQUE,
+  name TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  rate_limit INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE api_key (
+  id TEXT PRIMARY KEY,
+  app_id TEXT REFERENCES app(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  sha256_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+
+CREATE TABLE endpoint (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES app(id) ON DELETE CASCADE,
+  uid TEXT,
+  url TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  version INTEGER NOT NULL DEFAULT 1,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  disabled_reason TEXT,
+  filter_types TEXT,
+  channels TEXT,
+  headers TEXT NOT NULL DEFAULT '{}',
+  rate_limit INTEGER,
+  secrets TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  first_failure_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deleted_at INTEGER
+);
+CREATE INDEX endpoint_app ON endpoint (app_id, id);
+CREATE UNIQUE INDEX endpoint_app_uid ON endpoint (app_id, uid) WHERE uid IS NOT NULL AND deleted_at IS NULL;
+
+CREATE TABLE event_type (
+  name TEXT PRIMARY KEY,
+  description TEXT NOT NULL DEFAULT '',
+  archived INTEGER NOT NULL DEFAULT 0,
+  deprecated INTEGER NOT NULL DEFAULT 0,
+  schemas TEXT,
+  feature_flag TEXT,
+  group_name TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE message (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES app(id) ON DELETE CASCADE,
+  event_id TEXT,
+  event_type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  channels TEXT,
+  tags TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX message_app ON message (app_id, id);
+CREATE UNIQUE INDEX message_app_event_id ON message (app_id, event_id) WHERE event_id IS NOT NULL;
+
+-- The queue: one row per (message, endpoint). A pending row is due at next_attempt_at; claiming it moves
+-- next_attempt_at to the lease expiry, so an expired lease makes it due again with no extra condition.
+CREATE TABLE delivery (
+  id TEXT PRIMARY KEY,
+  message_id TEXT NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+  endpoint_id TEXT NOT NULL REFERENCES endpoint(id) ON DELETE CASCADE,
+  app_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  next_trigger INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_expires_at INTEGER,
+  last_error TEXT,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (message_id, endpoint_id)
+);
+CREATE INDEX delivery_due ON delivery (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX delivery_endpoint_status ON delivery (endpoint_id, status);
+
+CREATE TABLE attempt (
+  id TEXT PRIMARY KEY,
+  message_id TEXT NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+  endpoint_id TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  status TEXT NOT NULL,
+  response_status_code INTEGER NOT NULL,
+  response TEXT NOT NULL,
+  response_duration_ms INTEGER NOT NULL,
+  trigger_type INTEGER NOT NULL,
+  error TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX attempt_message ON attempt (message_id, id);
+CREATE INDEX attempt_endpoint ON attempt (endpoint_id, id);
+
+CREATE TABLE idempotency (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  response_status INTEGER,
+  response_body TEXT,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+`,
+  },
+];

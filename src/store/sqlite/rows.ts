@@ -1,0 +1,148 @@
+import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message } from '../../domain/types.js';
+
+/** Row <-> record mapping for SQLite (snake_case columns, JSON as TEXT, booleans as 0/1). */
+
+type Row = Record<string, unknown>;
+
+const json = <T>(value: unknown): T => (value === null || value === undefined ? null : JSON.parse(value as string)) as T;
+export const toJson = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+
+export const appFromRow = (r: Row): App => ({
+  id: r.id as string,
+  uid: (r.uid as string | null) ?? null,
+  name: r.name as string,
+  metadata: json(r.metadata),
+  rateLimit: (r.rate_limit as number | null) ?? null,
+  createdAt: r.created_at as number,
+  updatedAt: r.updated_at as number,
+});
+
+export const apiKeyFromRow = (r: Row): ApiKey => ({
+  id: r.id as string,
+  appId: (r.app_id as string | null) ?? null,
+  name: r.name as string,
+  prefix: r.prefix as string,
+  createdAt: r.created_at as number,
+  revokedAt: (r.revoked_at as number | null) ?? null,
+});
+
+export const endpointFromRow = (r: Row): Endpoint => ({
+  id: r.id as string,
+  appId: r.app_id as string,
+  uid: (r.uid as string | null) ?? null,
+  url: r.url as string,
+  description: r.description as string,
+  version: r.version as number,
+  disabled: r.disabled === 1,
+  disabledReason: (r.disabled_reason as string | null) ?? null,
+  filterTypes: json(r.filter_types),
+  channels: json(r.channels),
+  headers: json(r.headers),
+  rateLimit: (r.rate_limit as number | null) ?? null,
+  secrets: json(r.secrets),
+  metadata: json(r.metadata),
+  firstFailureAt: (r.first_failure_at as number | null) ?? null,
+  createdAt: r.created_at as number,
+  updatedAt: r.updated_at as number,
+});
+
+export const endpointToRow = (e: Endpoint): Row => ({
+  id: e.id,
+  app_id: e.appId,
+  uid: e.uid,
+  url: e.url,
+  description: e.description,
+  version: e.version,
+  disabled: e.disabled ? 1 : 0,
+  disabled_reason: e.disabledReason,
+  filter_types: toJson(e.filterTypes),
+  channels: toJson(e.channels),
+  headers: toJson(e.headers),
+  rate_limit: e.rateLimit,
+  secrets: toJson(e.secrets),
+  metadata: toJson(e.metadata),
+  first_failure_at: e.firstFailureAt,
+  created_at: e.createdAt,
+  updated_at: e.updatedAt,
+});
+
+export const eventTypeFromRow = (r: Row): EventType => ({
+  name: r.name as string,
+  description: r.description as string,
+  archived: r.archived === 1,
+  deprecated: r.deprecated === 1,
+  schemas: json(r.schemas),
+  featureFlag: (r.feature_flag as string | null) ?? null,
+  groupName: (r.group_name as string | null) ?? null,
+  createdAt: r.created_at as number,
+  updatedAt: r.updated_at as number,
+});
+
+export const eventTypeToRow = (e: EventType): Row => ({
+  name: e.name,
+  description: e.description,
+  archived: e.archived ? 1 : 0,
+  deprecated: e.deprecated ? 1 : 0,
+  schemas: toJson(e.schemas),
+  feature_flag: e.featureFlag,
+  group_name: e.groupName,
+  created_at: e.createdAt,
+  updated_at: e.updatedAt,
+});
+
+export const messageFromRow = (r: Row): Message => ({
+  id: r.id as string,
+  appId: r.app_id as string,
+  eventId: (r.event_id as string | null) ?? null,
+  eventType: r.event_type as string,
+  payload: r.payload as string,
+  channels: json(r.channels),
+  tags: json(r.tags),
+  createdAt: r.created_at as number,
+});
+
+export const deliveryFromRow = (r: Row): Delivery => ({
+  id: r.id as string,
+  messageId: r.message_id as string,
+  endpointId: r.endpoint_id as string,
+  status: r.status as Delivery['status'],
+  attempts: r.attempts as number,
+  nextAttemptAt: r.next_attempt_at as number,
+  nextTrigger: r.next_trigger as Delivery['nextTrigger'],
+  leaseOwner: (r.lease_owner as string | null) ?? null,
+  leaseExpiresAt: (r.lease_expires_at as number | null) ?? null,
+  lastError: (r.last_error as string | null) ?? null,
+  updatedAt: r.updated_at as number,
+});
+
+export const attemptFromRow = (r: Row): Attempt => ({
+  id: r.id as string,
+  messageId: r.message_id as string,
+  endpointId: r.endpoint_id as string,
+  deliveryId: r.delivery_id as string,
+  appId: r.app_id as string,
+  url: r.url as string,
+  status: r.status as Attempt['status'],
+  responseStatusCode: r.response_status_code as number,
+  response: r.response as string,
+  responseDurationMs: r.response_duration_ms as number,
+  triggerType: r.trigger_type as Attempt['triggerType'],
+  error: (r.error as string | null) ?? null,
+  createdAt: r.created_at as number,
+});
+
+export const attemptToRow = (a: Attempt): Row => ({
+  id: a.id,
+  message_id: a.messageId,
+  endpoint_id: a.endpointId,
+  delivery_id: a.deliveryId,
+  app_id: a.appId,
+  url: a.url,
+  status: a.status,
+  response_status_code: a.responseStatusCode,
+  response: a.response,
+  response_duration_ms: a.responseDurationMs,
+  trigger_type: a.triggerType,
+  error: a.error,
+  created_at: a.createdAt,
+});

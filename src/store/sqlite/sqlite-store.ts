@@ -1,0 +1,528 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { conflict } from '../../domain/errors.js';
+import { newId } from '../../domain/ids.js';
+import { endpointMatches } from '../../domain/matching.js';
+import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../../domain/types.js';
+import { pageQuery, toPage, type PageQuery } from '../paging.js';
+import type {
+  AttemptFilter,
+  ClaimedDelivery,
+  DeliveryResult,
+  IdempotencyState,
+  InsertMessageResult,
+  MessageFilter,
+  PageRequest,
+  Store,
+  StoredResponse,
+} from '../store.js';
+import { sqliteMigrations } from './migrations.js';
+import {
+  apiKeyFromRow,
+  appFromRow,
+  attemptFromRow,
+  attemptToRow,
+  deliveryFromRow,
+  endpointFromRow,
+  endpointToRow,
+  eventTypeFromRow,
+  eventTypeToRow,
+  messageFromRow,
+  toJson,
+} from './rows.js';
+
+type Row = Record<string, unknown>;
+
+export interface SqliteStoreOptions {
+  /** Path of the database file; ":memory:" is refused (durability is the point). */
+  path: string;
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed transaction survives
+ * power loss. better-sqlite3 is synchronous; callers batch writes (group commit) to amortise the fsync.
+ */
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+
+  constructor(options: SqliteStoreOptions) {
+    mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+  }
+
+  async migrate(): Promise<number[]> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const done = new Set(this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+    const applied: number[] = [];
+    for (const migration of sqliteMigrations) {
+      if (done.has(migration.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(migration.sql);
+        this.db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(migration.version, migration.name, Date.now());
+      }).immediate();
+      applied.push(migration.version);
+    }
+    return applied;
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- API keys
+
+  async createApiKey(key: ApiKey, sha256Hash: string): Promise<void> {
+    this.db
+      .prepare('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(key.id, key.appId, key.name, key.prefix, sha256Hash, key.createdAt, key.revokedAt);
+  }
+
+  async findApiKeyByHash(sha256Hash: string): Promise<ApiKey | null> {
+    const row = this.stmt('SELECT * FROM api_key WHERE sha256_hash = ? AND revoked_at IS NULL').get(sha256Hash) as Row | undefined;
+    return row ? apiKeyFromRow(row) : null;
+  }
+
+  async listApiKeys(): Promise<ApiKey[]> {
+    return (this.db.prepare('SELECT * FROM api_key ORDER BY id').all() as Row[]).map(apiKeyFromRow);
+  }
+
+  async revokeApiKey(id: string, nowMs: number): Promise<boolean> {
+    return this.db.prepare('UPDATE api_key SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(nowMs, id).changes > 0;
+  }
+
+  // ---- Applications
+
+  async createApp(app: App): Promise<void> {
+    this.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
+      this.db
+        .prepare('INSERT INTO app (id, uid, name, metadata, rate_limit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(app.id, app.uid, app.name, toJson(app.metadata), app.rateLimit, app.createdAt, app.updatedAt),
+    );
+  }
+
+  async getApp(idOrUid: string): Promise<App | null> {
+    const row = this.stmt('SELECT * FROM app WHERE id = ? OR uid = ? ORDER BY id = ? DESC LIMIT 1').get(idOrUid, idOrUid, idOrUid) as Row | undefined;
+    return row ? appFromRow(row) : null;
+  }
+
+  async listApps(page: PageRequest): Promise<Page<App>> {
+    return this.paged('SELECT * FROM app', [], 'id', pageQuery(page, 'ascending'), appFromRow, (a) => a.id);
+  }
+
+  async updateApp(app: App): Promise<void> {
+    this.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
+      this.db
+        .prepare('UPDATE app SET uid = ?, name = ?, metadata = ?, rate_limit = ?, updated_at = ? WHERE id = ?')
+        .run(app.uid, app.name, toJson(app.metadata), app.rateLimit, app.updatedAt, app.id),
+    );
+  }
+
+  async deleteApp(id: string): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM attempt WHERE app_id = ?').run(id);
+      this.db.prepare('DELETE FROM app WHERE id = ?').run(id);
+    }).immediate();
+  }
+
+  // ---- Endpoints
+
+  async createEndpoint(endpoint: Endpoint): Promise<void> {
+    const row = endpointToRow(endpoint);
+    const columns = Object.keys(row);
+    this.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
+      this.db
+        .prepare(`INSERT INTO endpoint (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`)
+        .run(row),
+    );
+  }
+
+  async getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null> {
+    const row = this.stmt(
+      'SELECT * FROM endpoint WHERE app_id = ? AND (id = ? OR uid = ?) AND deleted_at IS NULL ORDER BY id = ? DESC LIMIT 1',
+    ).get(appId, idOrUid, idOrUid, idOrUid) as Row | undefined;
+    return row ? endpointFromRow(row) : null;
+  }
+
+  async listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>> {
+    return this.paged(
+      'SELECT * FROM endpoint WHERE app_id = ? AND deleted_at IS NULL',
+      [appId],
+      'id',
+      pageQuery(page, 'ascending'),
+      endpointFromRow,
+      (e) => e.id,
+    );
+  }
+
+  async updateEndpoint(endpoint: Endpoint): Promise<void> {
+    const row = endpointToRow(endpoint);
+    const columns = Object.keys(row).filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at');
+    this.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
+      this.db.prepare(`UPDATE endpoint SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`).run(row),
+    );
+  }
+
+  async deleteEndpoint(appId: string, id: string, nowMs: number): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE endpoint SET deleted_at = ?, uid = NULL, updated_at = ? WHERE id = ? AND app_id = ?').run(nowMs, nowMs, id, appId);
+      this.db
+        .prepare("UPDATE delivery SET status = 'failed', last_error = 'endpoint deleted', lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status = 'pending'")
+        .run(nowMs, id);
+    }).immediate();
+  }
+
+  // ---- Event types
+
+  async createEventType(eventType: EventType): Promise<void> {
+    const row = eventTypeToRow(eventType);
+    const columns = Object.keys(row);
+    this.uniqueOrConflict(`event type "${eventType.name}" already exists`, () =>
+      this.db.prepare(`INSERT INTO event_type (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row),
+    );
+  }
+
+  async getEventType(name: string): Promise<EventType | null> {
+    const row = this.stmt('SELECT * FROM event_type WHERE name = ?').get(name) as Row | undefined;
+    return row ? eventTypeFromRow(row) : null;
+  }
+
+  async listEventTypes(page: PageRequest & { includeArchived: boolean }): Promise<Page<EventType>> {
+    const where = page.includeArchived ? 'SELECT * FROM event_type' : 'SELECT * FROM event_type WHERE archived = 0';
+    return this.paged(where, [], 'name', pageQuery(page, 'ascending'), eventTypeFromRow, (e) => e.name);
+  }
+
+  async updateEventType(eventType: EventType): Promise<void> {
+    const row = eventTypeToRow(eventType);
+    const columns = Object.keys(row).filter((c) => c !== 'name' && c !== 'created_at');
+    this.db.prepare(`UPDATE event_type SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE name = @name`).run(row);
+  }
+
+  async deleteEventType(name: string, expunge: boolean, nowMs: number): Promise<boolean> {
+    const result = expunge
+      ? this.db.prepare('DELETE FROM event_type WHERE name = ?').run(name)
+      : this.db.prepare('UPDATE event_type SET archived = 1, updated_at = ? WHERE name = ?').run(nowMs, name);
+    return result.changes > 0;
+  }
+
+  // ---- Messages (ingest + fan-out)
+
+  async insertMessages(messages: Message[]): Promise<InsertMessageResult[]> {
+    const insertMessage = this.stmt(
+      'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    const insertDelivery = this.stmt(
+      "INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)",
+    );
+    const findByEventId = this.stmt('SELECT * FROM message WHERE app_id = ? AND event_id = ?');
+    const liveEndpoints = this.stmt('SELECT id, disabled, filter_types, channels FROM endpoint WHERE app_id = ? AND deleted_at IS NULL');
+    return this.db.transaction(() => {
+      const endpointsByApp = new Map<string, Row[]>();
+      return messages.map((m): InsertMessageResult => {
+        const inserted = insertMessage.run(m.id, m.appId, m.eventId, m.eventType, m.payload, toJson(m.channels), toJson(m.tags), m.createdAt);
+        if (inserted.changes === 0) {
+          return { kind: 'duplicate', existing: messageFromRow(findByEventId.get(m.appId, m.eventId) as Row) };
+        }
+        let endpoints = endpointsByApp.get(m.appId);
+        if (!endpoints) {
+          endpoints = liveEndpoints.all(m.appId) as Row[];
+          endpointsByApp.set(m.appId, endpoints);
+        }
+        let deliveries = 0;
+        for (const e of endpoints) {
+          const matchable = {
+            disabled: e.disabled === 1,
+            filterTypes: e.filter_types ? (JSON.parse(e.filter_types as string) as string[]) : null,
+            channels: e.channels ? (JSON.parse(e.channels as string) as string[]) : null,
+          };
+          if (!endpointMatches(matchable, m.eventType, m.channels)) continue;
+          insertDelivery.run(newId('dlv', m.createdAt), m.id, e.id, m.appId, m.createdAt, m.createdAt);
+          deliveries++;
+        }
+        return { kind: 'inserted', deliveries };
+      });
+    }).immediate();
+  }
+
+  async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {
+    const row = this.stmt('SELECT * FROM message WHERE app_id = ? AND (id = ? OR event_id = ?) ORDER BY id = ? DESC LIMIT 1').get(
+      appId,
+      idOrEventId,
+      idOrEventId,
+      idOrEventId,
+    ) as Row | undefined;
+    return row ? messageFromRow(row) : null;
+  }
+
+  async listMessages(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>> {
+    const clauses = ['app_id = ?'];
+    const params: unknown[] = [appId];
+    if (filter.channel) {
+      clauses.push('EXISTS (SELECT 1 FROM json_each(message.channels) WHERE value = ?)');
+      params.push(filter.channel);
+    }
+    if (filter.tag) {
+      clauses.push('EXISTS (SELECT 1 FROM json_each(message.tags) WHERE value = ?)');
+      params.push(filter.tag);
+    }
+    if (filter.eventTypes && filter.eventTypes.length > 0) {
+      clauses.push('event_type IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(filter.eventTypes));
+    }
+    this.timeRange(clauses, params, filter);
+    return this.paged(
+      `SELECT * FROM message WHERE ${clauses.join(' AND ')}`,
+      params,
+      'id',
+      pageQuery(page, 'descending'),
+      messageFromRow,
+      (m) => m.id,
+    );
+  }
+
+  // ---- Queue
+
+  async claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number): Promise<ClaimedDelivery[]> {
+    const leaseExpiresAt = nowMs + leaseMs;
+    const claim = this.stmt(`
+      UPDATE delivery SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, updated_at = ?
+      WHERE id IN (SELECT id FROM delivery WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?)
+      RETURNING *`);
+    const details = this.stmt(`
+      SELECT d.id AS delivery_id, m.app_id, m.event_type, m.payload,
+             e.url, e.secrets, e.headers, e.rate_limit, e.disabled, e.deleted_at
+      FROM delivery d JOIN message m ON m.id = d.message_id JOIN endpoint e ON e.id = d.endpoint_id
+      WHERE d.id IN (SELECT value FROM json_each(?))`);
+    const failUnsendable = this.stmt(
+      "UPDATE delivery SET status = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+    );
+    return this.db.transaction(() => {
+      const deliveries = (claim.all(owner, leaseExpiresAt, leaseExpiresAt, nowMs, nowMs, limit) as Row[]).map(deliveryFromRow);
+      if (deliveries.length === 0) return [];
+      const byId = new Map<string, Row>();
+      for (const row of details.all(JSON.stringify(deliveries.map((d) => d.id))) as Row[]) byId.set(row.delivery_id as string, row);
+      const claimed: ClaimedDelivery[] = [];
+      for (const delivery of deliveries) {
+        const row = byId.get(delivery.id)!;
+        if (row.deleted_at !== null || row.disabled === 1) {
+          failUnsendable.run(row.deleted_at !== null ? 'endpoint deleted' : 'endpoint disabled', delivery.id);
+          continue;
+        }
+        claimed.push({
+          delivery,
+          message: { id: delivery.messageId, appId: row.app_id as string, eventType: row.event_type as string, payload: row.payload as string },
+          endpoint: {
+            id: delivery.endpointId,
+            appId: row.app_id as string,
+            url: row.url as string,
+            secrets: JSON.parse(row.secrets as string),
+            headers: JSON.parse(row.headers as string),
+            rateLimit: (row.rate_limit as number | null) ?? null,
+          },
+        });
+      }
+      return claimed;
+    }).immediate();
+  }
+
+  async completeDeliveries(results: DeliveryResult[]): Promise<void> {
+    const attemptColumns = Object.keys(attemptToRow(results[0]?.attempt ?? ({} as Attempt)));
+    const insertAttempt = this.stmt(
+      `INSERT INTO attempt (${attemptColumns.join(', ')}) VALUES (${attemptColumns.map((c) => `@${c}`).join(', ')})`,
+    );
+    const updateDelivery = this.stmt(`
+      UPDATE delivery SET status = ?, attempts = attempts + 1, next_attempt_at = ?, next_trigger = 0,
+        lease_owner = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ?
+      WHERE id = ? AND lease_owner = ?`);
+    const endpointSucceeded = this.stmt('UPDATE endpoint SET first_failure_at = NULL WHERE id = ? AND first_failure_at IS NOT NULL');
+    const endpointFailed = this.stmt('UPDATE endpoint SET first_failure_at = ? WHERE id = ? AND first_failure_at IS NULL');
+    const disableEndpoint = this.stmt('UPDATE endpoint SET disabled = 1, disabled_reason = ?, updated_at = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const result of results) {
+        const a = result.attempt;
+        // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
+        insertAttempt.run(attemptToRow(a));
+        const nextAt = result.next.status === 'pending' ? result.next.nextAttemptAt : a.createdAt;
+        updateDelivery.run(result.next.status, nextAt, a.error, a.createdAt, result.deliveryId, result.leaseOwner);
+        if (a.status === 'success') endpointSucceeded.run(a.endpointId);
+        else endpointFailed.run(a.createdAt, a.endpointId);
+        if (result.disableEndpoint) disableEndpoint.run(result.disableEndpoint, a.createdAt, a.endpointId);
+      }
+    }).immediate();
+  }
+
+  async releaseDeliveries(owner: string, nowMs: number): Promise<number> {
+    return this.db
+      .prepare("UPDATE delivery SET lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?, updated_at = ? WHERE lease_owner = ? AND status = 'pending'")
+      .run(nowMs, nowMs, owner).changes;
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return (this.stmt("SELECT MIN(next_attempt_at) FROM delivery WHERE status = 'pending'").pluck().get() as number | null) ?? null;
+  }
+
+  async resendDelivery(message: Message, endpoint: Endpoint, nowMs: number): Promise<void> {
+    this.stmt(`
+      INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
+      VALUES (?, ?, ?, ?, 'pending', 0, ?, 1, ?)
+      ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
+        status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, next_trigger = 1,
+        lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`).run(
+      newId('dlv', nowMs),
+      message.id,
+      endpoint.id,
+      message.appId,
+      nowMs,
+      nowMs,
+    );
+  }
+
+  async recoverFailed(endpointId: string, sinceMs: number, untilMs: number, nowMs: number): Promise<number> {
+    return this.stmt(`
+      UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, next_trigger = 1, last_error = NULL, updated_at = ?
+      WHERE endpoint_id = ? AND status = 'failed'
+        AND message_id IN (SELECT id FROM message WHERE created_at >= ? AND created_at < ?)`).run(nowMs, nowMs, endpointId, sinceMs, untilMs).changes;
+  }
+
+  async listMessageDeliveries(messageId: string): Promise<Delivery[]> {
+    return (this.stmt('SELECT * FROM delivery WHERE message_id = ? ORDER BY id').all(messageId) as Row[]).map(deliveryFromRow);
+  }
+
+  // ---- Attempts
+
+  async listAttempts(filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>> {
+    const clauses = ['app_id = ?'];
+    const params: unknown[] = [filter.appId];
+    if (filter.messageId) {
+      clauses.push('message_id = ?');
+      params.push(filter.messageId);
+    }
+    if (filter.endpointId) {
+      clauses.push('endpoint_id = ?');
+      params.push(filter.endpointId);
+    }
+    if (filter.status) {
+      clauses.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.statusCodeClass !== undefined) {
+      clauses.push(filter.statusCodeClass === 0 ? 'response_status_code = 0' : 'response_status_code / 100 = ?');
+      if (filter.statusCodeClass !== 0) params.push(filter.statusCodeClass);
+    }
+    this.timeRange(clauses, params, filter);
+    return this.paged(
+      `SELECT * FROM attempt WHERE ${clauses.join(' AND ')}`,
+      params,
+      'id',
+      pageQuery(page, 'descending'),
+      attemptFromRow,
+      (a) => a.id,
+    );
+  }
+
+  async getAttempt(messageId: string, attemptId: string): Promise<Attempt | null> {
+    const row = this.stmt('SELECT * FROM attempt WHERE message_id = ? AND id = ?').get(messageId, attemptId) as Row | undefined;
+    return row ? attemptFromRow(row) : null;
+  }
+
+  // ---- Idempotency
+
+  async beginIdempotent(scope: string, key: string, requestHash: string, nowMs: number, staleMs: number, ttlMs: number): Promise<IdempotencyState> {
+    return this.db.transaction((): IdempotencyState => {
+      const row = this.stmt('SELECT * FROM idempotency WHERE scope = ? AND key = ?').get(scope, key) as Row | undefined;
+      if (row && (row.created_at as number) <= nowMs - ttlMs) {
+        this.stmt('UPDATE idempotency SET request_hash = ?, response_status = NULL, response_body = NULL, created_at = ? WHERE scope = ? AND key = ?').run(requestHash, nowMs, scope, key);
+        return { state: 'new' };
+      }
+      if (row) {
+        if (row.request_hash !== requestHash) return { state: 'mismatch' };
+        if (row.response_status !== null) {
+          return { state: 'done', response: { status: row.response_status as number, body: row.response_body as string } };
+        }
+        if ((row.created_at as number) > nowMs - staleMs) return { state: 'in_progress' };
+        this.stmt('UPDATE idempotency SET created_at = ? WHERE scope = ? AND key = ?').run(nowMs, scope, key);
+        return { state: 'new' };
+      }
+      this.stmt('INSERT INTO idempotency (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?)').run(scope, key, requestHash, nowMs);
+      return { state: 'new' };
+    }).immediate();
+  }
+
+  async finishIdempotent(scope: string, key: string, response: StoredResponse | null): Promise<void> {
+    if (response === null) this.stmt('DELETE FROM idempotency WHERE scope = ? AND key = ?').run(scope, key);
+    else {
+      this.stmt('UPDATE idempotency SET response_status = ?, response_body = ? WHERE scope = ? AND key = ?').run(
+        response.status,
+        response.body,
+        scope,
+        key,
+      );
+    }
+  }
+
+  // ---- helpers
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** A cached prepared statement. */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private paged<T>(
+    select: string,
+    params: unknown[],
+    key: string,
+    query: PageQuery,
+    map: (row: Row) => T,
+    keyOf: (record: T) => string,
+  ): Page<T> {
+    const hasWhere = /\bWHERE\b/i.test(select);
+    let sql = select;
+    const allParams = [...params];
+    if (query.cursor !== null) {
+      sql += `${hasWhere ? ' AND' : ' WHERE'} ${key} ${query.ascending ? '>' : '<'} ?`;
+      allParams.push(query.cursor);
+    }
+    sql += ` ORDER BY ${key} ${query.ascending ? 'ASC' : 'DESC'} LIMIT ?`;
+    allParams.push(query.fetch);
+    const rows = (this.stmt(sql).all(...allParams) as Row[]).map(map);
+    return toPage(rows, query, keyOf);
+  }
+
+  private timeRange(clauses: string[], params: unknown[], filter: { beforeMs?: number | undefined; afterMs?: number | undefined }): void {
+    if (filter.beforeMs !== undefined) {
+      clauses.push('created_at < ?');
+      params.push(filter.beforeMs);
+    }
+    if (filter.afterMs !== undefined) {
+      clauses.push('created_at > ?');
+      params.push(filter.afterMs);
+    }
+  }
+
+  private uniqueOrConflict(detail: string, write: () => unknown): void {
+    try {
+      write();
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict(detail);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,153 @@
+import type {
+  ApiKey,
+  App,
+  Attempt,
+  Delivery,
+  DeliveryStatus,
+  Endpoint,
+  EventType,
+  Message,
+  Page,
+} from '../domain/types.js';
+
+/**
+ * The one storage interface. SQL lives only in the adapters (sqlite/, postgres/); everything else talks to
+ * this. All methods are async so both adapters fit; the SQLite adapter resolves synchronously underneath.
+ */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Applies pending numbered migrations; returns the versions applied. */
+  migrate(): Promise<number[]>;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  createApiKey(key: ApiKey, sha256Hash: string): Promise<void>;
+  /** The active (not revoked) key with this hash, or null. */
+  findApiKeyByHash(sha256Hash: string): Promise<ApiKey | null>;
+  listApiKeys(): Promise<ApiKey[]>;
+  /** Revokes by id; returns false when no active key has that id. */
+  revokeApiKey(id: string, nowMs: number): Promise<boolean>;
+
+  /** Throws a conflict error when the uid is taken. */
+  createApp(app: App): Promise<void>;
+  getApp(idOrUid: string): Promise<App | null>;
+  listApps(page: PageRequest): Promise<Page<App>>;
+  /** Throws a conflict error when the new uid is taken. */
+  updateApp(app: App): Promise<void>;
+  /** Deletes the app and everything it owns. */
+  deleteApp(id: string): Promise<void>;
+
+  createEndpoint(endpoint: Endpoint): Promise<void>;
+  /** A live (not deleted) endpoint of the app by id or uid. */
+  getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null>;
+  listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>>;
+  updateEndpoint(endpoint: Endpoint): Promise<void>;
+  /** Soft-deletes the endpoint and fails its pending deliveries. */
+  deleteEndpoint(appId: string, id: string, nowMs: number): Promise<void>;
+
+  createEventType(eventType: EventType): Promise<void>;
+  getEventType(name: string): Promise<EventType | null>;
+  listEventTypes(page: PageRequest & { includeArchived: boolean }): Promise<Page<EventType>>;
+  updateEventType(eventType: EventType): Promise<void>;
+  /** `expunge` removes the row; otherwise the event type is archived. Returns false when it does not exist. */
+  deleteEventType(name: string, expunge: boolean, nowMs: number): Promise<boolean>;
+
+  /**
+   * Inserts messages and, in the same transaction, one pending delivery per matching endpoint (fan-out).
+   * Many messages go in one transaction (group commit). A message whose (appId, eventId) exists already is
+   * not inserted; its result is `duplicate`.
+   */
+  insertMessages(messages: Message[]): Promise<InsertMessageResult[]>;
+  /** A message of the app by id or eventId. */
+  getMessage(appId: string, idOrEventId: string): Promise<Message | null>;
+  listMessages(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;
+
+  /**
+   * Leases up to `limit` due pending deliveries, oldest due first, for `leaseMs`. A leased delivery is not
+   * due again until its lease expires, so a crashed worker's work is redone, never lost. Deliveries whose
+   * endpoint is disabled or deleted are failed instead of returned.
+   */
+  claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number): Promise<ClaimedDelivery[]>;
+  /** Records attempts and applies each delivery's next state, in one transaction. */
+  completeDeliveries(results: DeliveryResult[]): Promise<void>;
+  /** Gives back leases still held by `owner` (graceful shutdown): the deliveries are due at once. */
+  releaseDeliveries(owner: string, nowMs: number): Promise<number>;
+  /** When the earliest pending delivery is due, or null when none is pending. */
+  nextDueAt(): Promise<number | null>;
+  /** Schedules the message for the endpoint now, as a manual attempt (creating the delivery if needed). */
+  resendDelivery(message: Message, endpoint: Endpoint, nowMs: number): Promise<void>;
+  /** Reschedules the endpoint's failed deliveries of messages created in [sinceMs, untilMs). */
+  recoverFailed(endpointId: string, sinceMs: number, untilMs: number, nowMs: number): Promise<number>;
+  /** Deliveries of one message (one per endpoint it went to). */
+  listMessageDeliveries(messageId: string): Promise<Delivery[]>;
+
+  listAttempts(filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>>;
+  getAttempt(messageId: string, attemptId: string): Promise<Attempt | null>;
+
+  /**
+   * Starts an idempotent request: records the key as in progress when it is new. An in-progress record
+   * older than `staleMs` is taken over (its request died before finishing); any record older than `ttlMs`
+   * has expired and counts as new.
+   */
+  beginIdempotent(scope: string, key: string, requestHash: string, nowMs: number, staleMs: number, ttlMs: number): Promise<IdempotencyState>;
+  /** Stores the response of a finished request, or forgets the key (`response` null) so it can be retried. */
+  finishIdempotent(scope: string, key: string, response: StoredResponse | null): Promise<void>;
+}
+
+export interface PageRequest {
+  limit: number;
+  /** An opaque cursor from a previous page's `iterator` or `prevIterator`. */
+  iterator?: string | undefined;
+  order?: 'ascending' | 'descending' | undefined;
+}
+
+export interface MessageFilter {
+  channel?: string | undefined;
+  eventTypes?: string[] | undefined;
+  tag?: string | undefined;
+  beforeMs?: number | undefined;
+  afterMs?: number | undefined;
+}
+
+export interface AttemptFilter {
+  appId: string;
+  messageId?: string | undefined;
+  endpointId?: string | undefined;
+  status?: Attempt['status'] | undefined;
+  /** 1 = 1xx ... 5xx = 5, 0 = no response. */
+  statusCodeClass?: number | undefined;
+  beforeMs?: number | undefined;
+  afterMs?: number | undefined;
+}
+
+export type InsertMessageResult =
+  | { kind: 'inserted'; deliveries: number }
+  | { kind: 'duplicate'; existing: Message };
+
+/** A leased delivery with what the sender needs. */
+export interface ClaimedDelivery {
+  delivery: Delivery;
+  message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload'>;
+  endpoint: Pick<Endpoint, 'id' | 'appId' | 'url' | 'secrets' | 'headers' | 'rateLimit'>;
+}
+
+export interface DeliveryResult {
+  deliveryId: string;
+  leaseOwner: string;
+  attempt: Attempt;
+  next: { status: Extract<DeliveryStatus, 'succeeded' | 'failed'> } | { status: 'pending'; nextAttemptAt: number };
+  /** Set when the attempt disables the endpoint (e.g. 410 Gone). */
+  disableEndpoint?: string | undefined;
+}
+
+export interface StoredResponse {
+  status: number;
+  body: string;
+}
+
+export type IdempotencyState =
+  | { state: 'new' }
+  | { state: 'done'; response: StoredResponse }
+  | { state: 'in_progress' }
+  | { state: 'mismatch' };
