@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { Receiver, type Responder } from '../helpers/receiver.js';
+import { eventually, startTestHookd, type TestHookd } from '../helpers/hookd.js';
+
+describe('delivery over real HTTP', () => {
+  let hookd: TestHookd & { cleanup: () => Promise<void> };
+  let appId: string;
+  const receivers: Receiver[] = [];
+
+  before(async () => {
+    hookd = await startTestHookd({ env: { HOOKD_RETRY_SCHEDULE: '100ms,200ms', HOOKD_REQUEST_TIMEOUT: '700ms' } });
+    appId = (await hookd.api.post('/api/v1/app', { name: 'delivery tests' })).body.id;
+  });
+  after(async () => {
+    await hookd.cleanup();
+    for (const r of receivers) await r.close();
+  });
+
+  async function receiverWithEndpoint(responder?: Responder, extra: Record<string, unknown> = {}) {
+    const receiver = await Receiver.start(responder);
+    receivers.push(receiver);
+    const endpoint = (await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/hook`, ...extra })).body;
+    const secret = (await hookd.api.get(`/api/v1/app/${appId}/endpoint/${endpoint.id}/secret`)).body.key as string;
+    return { receiver, endpoint, secret };
+  }
+
+  async function send(eventType: string, payload: Record<string, unknown> = { n: 1 }) {
+    const response = await hookd.api.post(`/api/v1/app/${appId}/msg`, { eventType, payload });
+    assert.equal(response.status, 202);
+    return response.body.id as string;
+  }
+
+  const attemptsOf = async (msgId: string, endpointId: string) =>
+    (await hookd.api.get(`/api/v1/app/${appId}/attempt/msg/${msgId}?endpoint_id=${endpointId}`)).body.data as any[];
+
+  test('the first attempt is immediate, signed per Standard Webhooks, and recorded with status, duration and response', async () => {
+    const { receiver, endpoint, secret } = await receiverWithEndpoint(undefined, { filterTypes: ['first.attempt'], headers: { 'x-tenant': 'acme' } });
+    const sentAt = Date.now();
+    const msgId = await send('first.attempt', { hello: 'world' });
+    const [request] = await receiver.waitFor((r) => r.length === 1);
+    assert.ok(request!.at - sentAt < 2000, 'delivered promptly, not after a poll');
+    assert.equal(request!.headers['webhook-id'], msgId);
+    assert.equal(request!.headers['svix-id'], msgId);
+    assert.equal(request!.headers['content-type'], 'application/json');
+    assert.equal(request!.headers['x-tenant'], 'acme');
+    assert.match(String(request!.headers['user-agent']), /^hookd\//);
+    assert.deepEqual(new StandardWebhook(secret).verify(request!.body, request!.headers as Record<string, string>), { hello: 'world' });
+    const attempts = await eventually(async () => {
+      const list = await attemptsOf(msgId, endpoint.id);
+      return list.length === 1 ? list : null;
+    });
+    assert.equal(attempts[0].status, 0);
+    assert.equal(attempts[0].statusText, 'success');
+    assert.equal(attempts[0].responseStatusCode, 200);
+    assert.equal(attempts[0].response, 'ok');
+    assert.equal(attempts[0].triggerType, 0);
+    assert.ok(attempts[0].responseDurationMs >= 0);
+  });
+
+  test('a failing endpoint is retried on the configured schedule, then the delivery fails (dead letter)', async () => {
+    const { receiver, endpoint } = await receiverWithEndpoint((_q, res) => {
+      res.writeHead(500);
+      res.end('boom');
+    }, { filterTypes: ['always.fails'] });
+    const msgId = await send('always.fails');
+    const requests = await receiver.waitFor((r) => r.length === 3);
+    const gaps = [requests[1]!.at - requests[0]!.at, requests[2]!.at - requests[1]!.at];
+    assert.ok(gaps[0]! >= 75, `first retry after ~100ms, was ${gaps[0]}`);
+    assert.ok(gaps[1]! >= 155, `second retry after ~200ms, was ${gaps[1]}`);
+    const destinations = await eventually(async () => {
+      const list = (await hookd.api.get(`/api/v1/app/${appId}/msg/${msgId}/endpoint`)).body.data as any[];
+      return list[0]?.statusText === 'fail' ? list : null;
+    });
+    assert.equal(destinations[0].id, endpoint.id);
+    const attempts = await attemptsOf(msgId, endpoint.id);
+    assert.equal(attempts.length, 3);
+    assert.ok(attempts.every((a) => a.status === 2 && a.responseStatusCode === 500 && a.response === 'boom'));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(receiver.requests.length, 3, 'no attempt after exhaustion');
+  });
+
+  test('Retry-After on 429 postpones the next attempt beyond the schedule', async () => {
+    let calls = 0;
+    const { receiver } = await receiverWithEndpoint((_q, res) => {
+      calls++;
+      if (calls === 1) {
+        res.writeHead(429, { 'retry-after': '1' });
+        res.end();
+      } else {
+        res.writeHead(200);
+        res.end();
+      }
+    }, { filterTypes: ['rate.limited'] });
+    await send('rate.limited');
+    const requests = await receiver.waitFor((r) => r.length === 2, 5000);
+    assert.ok(requests[1]!.at - requests[0]!.at >= 950, `waited ${requests[1]!.at - requests[0]!.at} ms`);
+  });
+
+  test('410 Gone disables the endpoint and stops retrying', async () => {
+    const { receiver, endpoint } = await receiverWithEndpoint((_q, res) => {
+      res.writeHead(410);
+      res.end();
+    }, { filterTypes: ['gone.away'] });
+    await send('gone.away');
+    await receiver.waitFor((r) => r.length === 1);
+    const disabled = await eventually(async () => (await hookd.api.get(`/api/v1/app/${appId}/endpoint/${endpoint.id}`)).body.disabled === true);
+    assert.equal(disabled, true);
+    await send('gone.away');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(receiver.requests.length, 1, 'a disabled endpoint receives nothing');
+  });
+
+  test('a receiver that never answers times out: responseStatusCode 0 with the error recorded', async () => {
+    const { receiver, endpoint } = await receiverWithEndpoint(() => undefined, { filterTypes: ['too.slow'] });
+    const msgId = await send('too.slow');
+    const attempts = await eventually(async () => {
+      const list = await attemptsOf(msgId, endpoint.id);
+      return list.length >= 1 ? list : null;
+    }, 5000);
+    assert.equal(attempts[0].responseStatusCode, 0);
+    assert.equal(attempts[0].status, 2);
+    assert.equal(attempts[0].error, 'timeout');
+    assert.ok(attempts[0].responseDurationMs >= 600);
+    assert.ok(receiver.requests.length >= 1);
+  });
+
+  test('connection refused is a failed attempt with status code 0, not a crash', async () => {
+    const closed = await Receiver.start();
+    const url = `${closed.url}/hook`;
+    await closed.close();
+    const endpoint = (await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url, filterTypes: ['nobody.home'] })).body;
+    const msgId = await send('nobody.home');
+    const attempts = await eventually(async () => {
+      const list = await attemptsOf(msgId, endpoint.id);
+      return list.length >= 1 ? list : null;
+    });
+    assert.equal(attempts[0].responseStatusCode, 0);
+    assert.match(attempts[0].error, /ECONNREFUSED/);
+  });
+
+  test('responses are stored up to 20 KB and redirects are not followed', async () => {
+    const target = await Receiver.start();
+    receivers.push(target);
+    const big = await receiverWithEndpoint((_q, res) => {
+      res.writeHead(200);
+      res.end('x'.repeat(100_000));
+    }, { filterTypes: ['big.response'] });
+    const redirect = await receiverWithEndpoint((_q, res) => {
+      res.writeHead(302, { location: `${target.url}/elsewhere` });
+      res.end();
+    }, { filterTypes: ['redirected'] });
+    const bigMsg = await send('big.response');
+    const redirectMsg = await send('redirected');
+    const [bigAttempt] = await eventually(async () => {
+      const list = await attemptsOf(bigMsg, big.endpoint.id);
+      return list.length ? list : null;
+    });
+    assert.equal(bigAttempt.response.length, 20 * 1024);
+    assert.equal(bigAttempt.status, 0);
+    const [redirectAttempt] = await eventually(async () => {
+      const list = await attemptsOf(redirectMsg, redirect.endpoint.id);
+      return list.length ? list : null;
+    });
+    assert.equal(redirectAttempt.responseStatusCode, 302);
+    assert.equal(redirectAttempt.status, 2);
+    assert.equal(target.requests.length, 0, 'the redirect target was never called');
+  });
+});

@@ -1,0 +1,308 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { newId } from '../../src/domain/ids.js';
+import { generateSecret } from '../../src/domain/signing.js';
+import type { App, Attempt, Endpoint, Message } from '../../src/domain/types.js';
+import type { Store } from '../../src/store/store.js';
+import { storeAdapters } from '../helpers/store-adapters.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function makeApp(uid: string | null = null): App {
+  return { id: newId('app', T0), uid, name: 'test app', metadata: {}, rateLimit: null, createdAt: T0, updatedAt: T0 };
+}
+
+function makeEndpoint(appId: string, overrides: Partial<Endpoint> = {}): Endpoint {
+  return {
+    id: newId('ep', T0),
+    appId,
+    uid: null,
+    url: 'http://127.0.0.1:1/hook',
+    description: '',
+    version: 1,
+    disabled: false,
+    disabledReason: null,
+    filterTypes: null,
+    channels: null,
+    headers: {},
+    rateLimit: null,
+    secrets: [{ key: generateSecret(), expiresAt: null }],
+    metadata: {},
+    firstFailureAt: null,
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+function makeMessage(appId: string, overrides: Partial<Message> = {}): Message {
+  return { id: newId('msg', T0), appId, eventId: null, eventType: 'user.signup', payload: '{"a":1}', channels: null, tags: null, createdAt: T0, ...overrides };
+}
+
+function attemptFor(deliveryId: string, message: Message, endpointId: string, status: Attempt['status'], at: number): Attempt {
+  return {
+    id: newId('atmpt', at),
+    messageId: message.id,
+    endpointId,
+    deliveryId,
+    appId: message.appId,
+    url: 'http://127.0.0.1:1/hook',
+    status,
+    responseStatusCode: status === 'success' ? 200 : 500,
+    response: '',
+    responseDurationMs: 3,
+    triggerType: 0,
+    error: status === 'success' ? null : 'HTTP 500',
+    createdAt: at,
+  };
+}
+
+for (const adapter of storeAdapters) {
+  describe(`store contract: ${adapter.name}`, () => {
+    let store: Store;
+    let close: () => Promise<void>;
+    before(async () => {
+      ({ store, close } = await adapter.open());
+    });
+    after(async () => close());
+
+    test('migrate is idempotent and ping answers', async () => {
+      assert.deepEqual(await store.migrate(), []);
+      await store.ping();
+    });
+
+    test('apps are found by id or uid and a duplicate uid is a conflict', async () => {
+      const app = makeApp('acme-contract');
+      await store.createApp(app);
+      assert.equal((await store.getApp(app.id))?.id, app.id);
+      assert.equal((await store.getApp('acme-contract'))?.id, app.id);
+      await assert.rejects(store.createApp(makeApp('acme-contract')), (e: { status?: number }) => e.status === 409);
+    });
+
+    test('a message fans out to one delivery per matching endpoint in the same transaction', async () => {
+      const app = makeApp();
+      await store.createApp(app);
+      const all = makeEndpoint(app.id);
+      const filtered = makeEndpoint(app.id, { id: newId('ep', T0), filterTypes: ['invoice.paid'] });
+      const channelled = makeEndpoint(app.id, { id: newId('ep', T0), channels: ['eu'] });
+      const disabled = makeEndpoint(app.id, { id: newId('ep', T0), disabled: true });
+      for (const e of [all, filtered, channelled, disabled]) await store.createEndpoint(e);
+
+      const plain = makeMessage(app.id);
+      const onEu = makeMessage(app.id, { id: newId('msg', T0), channels: ['eu'] });
+      const paid = makeMessage(app.id, { id: newId('msg', T0), eventType: 'invoice.paid' });
+      const results = await store.insertMessages([plain, onEu, paid]);
+      assert.deepEqual(results, [
+        { kind: 'inserted', deliveries: 1 },
+        { kind: 'inserted', deliveries: 2 },
+        { kind: 'inserted', deliveries: 2 },
+      ]);
+      assert.deepEqual((await store.listMessageDeliveries(onEu.id)).map((d) => d.endpointId).sort(), [all.id, channelled.id].sort());
+    });
+
+    test('a duplicate eventId in an app is not inserted, even within one batch', async () => {
+      const app = makeApp();
+      await store.createApp(app);
+      const first = makeMessage(app.id, { eventId: 'evt-1' });
+      const again = makeMessage(app.id, { id: newId('msg', T0), eventId: 'evt-1' });
+      const results = await store.insertMessages([first, again]);
+      assert.equal(results[0]!.kind, 'inserted');
+      assert.equal(results[1]!.kind, 'duplicate');
+      assert.equal(results[1]!.kind === 'duplicate' && results[1]!.existing.id, first.id);
+      assert.equal((await store.getMessage(app.id, 'evt-1'))?.id, first.id);
+      // Another app may use the same eventId.
+      const other = makeApp();
+      await store.createApp(other);
+      assert.equal((await store.insertMessages([makeMessage(other.id, { id: newId('msg', T0), eventId: 'evt-1' })]))[0]!.kind, 'inserted');
+    });
+
+    test('a claimed delivery is leased: not claimable again until the lease expires', async () => {
+      const { store: s, close: closeFresh } = await adapter.open();
+      try {
+        const app = makeApp();
+        await s.createApp(app);
+        const endpoint = makeEndpoint(app.id);
+        await s.createEndpoint(endpoint);
+        await s.insertMessages([makeMessage(app.id)]);
+        const now = T0 + 1000;
+        const claimed = await s.claimDeliveries('worker-a', 10, 30_000, now);
+        assert.equal(claimed.length, 1);
+        assert.equal(claimed[0]!.endpoint.url, endpoint.url);
+        assert.equal(claimed[0]!.message.payload, '{"a":1}');
+        assert.equal((await s.claimDeliveries('worker-b', 10, 30_000, now + 29_000)).length, 0);
+        // The crashed worker-a never acks: after the lease, worker-b gets it.
+        const reclaimed = await s.claimDeliveries('worker-b', 10, 30_000, now + 30_001);
+        assert.equal(reclaimed.length, 1);
+        // worker-a's late ack does not change the delivery now owned by worker-b.
+        const message = makeMessage(app.id, { id: claimed[0]!.message.id });
+        await s.completeDeliveries([
+          { deliveryId: claimed[0]!.delivery.id, leaseOwner: 'worker-a', attempt: attemptFor(claimed[0]!.delivery.id, message, endpoint.id, 'success', now + 30_002), next: { status: 'succeeded' } },
+        ]);
+        assert.equal((await s.listMessageDeliveries(message.id))[0]!.status, 'pending');
+        await s.completeDeliveries([
+          { deliveryId: claimed[0]!.delivery.id, leaseOwner: 'worker-b', attempt: attemptFor(claimed[0]!.delivery.id, message, endpoint.id, 'success', now + 30_003), next: { status: 'succeeded' } },
+        ]);
+        const [delivery] = await s.listMessageDeliveries(message.id);
+        assert.equal(delivery!.status, 'succeeded');
+        assert.equal(delivery!.leaseOwner, null);
+        assert.equal((await s.listAttempts({ appId: app.id, messageId: message.id }, { limit: 10 })).data.length, 2);
+      } finally {
+        await closeFresh();
+      }
+    });
+
+    test('claims take due deliveries oldest first, respect the batch limit, and skip future ones', async () => {
+      const { store: s, close: closeFresh } = await adapter.open();
+      try {
+        const app = makeApp();
+        await s.createApp(app);
+        await s.createEndpoint(makeEndpoint(app.id));
+        const messages = [3, 1, 2].map((k) => makeMessage(app.id, { id: newId('msg', T0 + k), createdAt: T0 + k }));
+        await s.insertMessages(messages);
+        const first = await s.claimDeliveries('w', 2, 10_000, T0 + 10);
+        assert.deepEqual(first.map((c) => c.delivery.nextAttemptAt <= T0 + 10 + 10_000), [true, true]);
+        assert.deepEqual(first.map((c) => c.message.id), [messages[1]!.id, messages[2]!.id]);
+        assert.equal((await s.claimDeliveries('w', 10, 10_000, T0 + 10)).length, 1);
+        assert.equal(await s.nextDueAt(), T0 + 10 + 10_000);
+      } finally {
+        await closeFresh();
+      }
+    });
+
+    test('retry, exhaustion, resend and recover move a delivery through its states', async () => {
+      const { store: s, close: closeFresh } = await adapter.open();
+      try {
+        const app = makeApp();
+        await s.createApp(app);
+        const endpoint = makeEndpoint(app.id);
+        await s.createEndpoint(endpoint);
+        const message = makeMessage(app.id);
+        await s.insertMessages([message]);
+        let [c] = await s.claimDeliveries('w', 1, 10_000, T0);
+        await s.completeDeliveries([{ deliveryId: c!.delivery.id, leaseOwner: 'w', attempt: attemptFor(c!.delivery.id, message, endpoint.id, 'fail', T0 + 1), next: { status: 'pending', nextAttemptAt: T0 + 5000 } }]);
+        assert.equal((await s.claimDeliveries('w', 1, 10_000, T0 + 4999)).length, 0);
+        [c] = await s.claimDeliveries('w', 1, 10_000, T0 + 5000);
+        assert.equal(c!.delivery.attempts, 1);
+        await s.completeDeliveries([{ deliveryId: c!.delivery.id, leaseOwner: 'w', attempt: attemptFor(c!.delivery.id, message, endpoint.id, 'fail', T0 + 5001), next: { status: 'failed' } }]);
+        let [d] = await s.listMessageDeliveries(message.id);
+        assert.equal(d!.status, 'failed');
+        assert.equal(d!.attempts, 2);
+        assert.equal(await s.nextDueAt(), null);
+        const failures = await s.listAttempts({ appId: app.id, endpointId: endpoint.id, status: 'fail' }, { limit: 10 });
+        assert.equal(failures.data.length, 2);
+        assert.ok(failures.data[0]!.id > failures.data[1]!.id, 'attempts list newest first');
+
+        await s.resendDelivery(message, endpoint, T0 + 6000);
+        [c] = await s.claimDeliveries('w', 1, 10_000, T0 + 6000);
+        assert.equal(c!.delivery.nextTrigger, 1, 'a resend is a manual attempt');
+        assert.equal(c!.delivery.attempts, 0);
+        await s.completeDeliveries([{ deliveryId: c!.delivery.id, leaseOwner: 'w', attempt: attemptFor(c!.delivery.id, message, endpoint.id, 'fail', T0 + 6001), next: { status: 'failed' } }]);
+
+        assert.equal(await s.recoverFailed(endpoint.id, T0 + 1, T0 + 10_000, T0 + 7000), 0, 'message created before since is not recovered');
+        assert.equal(await s.recoverFailed(endpoint.id, T0, T0 + 10_000, T0 + 7000), 1);
+        [d] = await s.listMessageDeliveries(message.id);
+        assert.equal(d!.status, 'pending');
+        assert.equal(d!.nextTrigger, 1);
+      } finally {
+        await closeFresh();
+      }
+    });
+
+    test('deliveries to a disabled or deleted endpoint are failed at claim time, not sent', async () => {
+      const { store: s, close: closeFresh } = await adapter.open();
+      try {
+        const app = makeApp();
+        await s.createApp(app);
+        const endpoint = makeEndpoint(app.id);
+        await s.createEndpoint(endpoint);
+        const message = makeMessage(app.id);
+        await s.insertMessages([message]);
+        await s.updateEndpoint({ ...endpoint, disabled: true });
+        assert.equal((await s.claimDeliveries('w', 10, 10_000, T0 + 1)).length, 0);
+        const [d] = await s.listMessageDeliveries(message.id);
+        assert.equal(d!.status, 'failed');
+        assert.equal(d!.lastError, 'endpoint disabled');
+      } finally {
+        await closeFresh();
+      }
+    });
+
+    test('releasing a worker leases makes its unfinished deliveries due at once', async () => {
+      const { store: s, close: closeFresh } = await adapter.open();
+      try {
+        const app = makeApp();
+        await s.createApp(app);
+        await s.createEndpoint(makeEndpoint(app.id));
+        await s.insertMessages([makeMessage(app.id), makeMessage(app.id, { id: newId('msg', T0) })]);
+        assert.equal((await s.claimDeliveries('w', 10, 60_000, T0)).length, 2);
+        assert.equal(await s.releaseDeliveries('w', T0 + 1), 2);
+        assert.equal((await s.claimDeliveries('other', 10, 60_000, T0 + 1)).length, 2);
+      } finally {
+        await closeFresh();
+      }
+    });
+
+    test('cursor pages walk forwards and backwards without gaps or repeats', async () => {
+      const { store: s, close: closeFresh } = await adapter.open();
+      try {
+        const app = makeApp();
+        await s.createApp(app);
+        const messages = Array.from({ length: 7 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i * 1000), createdAt: T0 + i * 1000, channels: i % 2 ? ['odd'] : null }));
+        await s.insertMessages(messages);
+        const newestFirst = messages.map((m) => m.id).reverse();
+        const page1 = await s.listMessages(app.id, {}, { limit: 3 });
+        assert.deepEqual(page1.data.map((m) => m.id), newestFirst.slice(0, 3));
+        assert.equal(page1.done, false);
+        const page2 = await s.listMessages(app.id, {}, { limit: 3, iterator: page1.iterator! });
+        assert.deepEqual(page2.data.map((m) => m.id), newestFirst.slice(3, 6));
+        const page3 = await s.listMessages(app.id, {}, { limit: 3, iterator: page2.iterator! });
+        assert.deepEqual(page3.data.map((m) => m.id), newestFirst.slice(6));
+        assert.equal(page3.done, true);
+        const back = await s.listMessages(app.id, {}, { limit: 3, iterator: page2.prevIterator! });
+        assert.deepEqual(back.data.map((m) => m.id), newestFirst.slice(0, 3));
+        const odd = await s.listMessages(app.id, { channel: 'odd' }, { limit: 10 });
+        assert.equal(odd.data.length, 3);
+        const window = await s.listMessages(app.id, { afterMs: T0 + 1500, beforeMs: T0 + 4500 }, { limit: 10 });
+        assert.deepEqual(window.data.map((m) => m.createdAt), [T0 + 4000, T0 + 3000, T0 + 2000]);
+      } finally {
+        await closeFresh();
+      }
+    });
+
+    test('idempotency: new, in progress, replay, mismatch, stale takeover and expiry', async () => {
+      const ttl = 86_400_000;
+      assert.deepEqual(await store.beginIdempotent('k1', 'idem', 'h1', T0, 60_000, ttl), { state: 'new' });
+      assert.deepEqual(await store.beginIdempotent('k1', 'idem', 'h1', T0 + 1, 60_000, ttl), { state: 'in_progress' });
+      assert.deepEqual(await store.beginIdempotent('k1', 'idem', 'h2', T0 + 1, 60_000, ttl), { state: 'mismatch' });
+      await store.finishIdempotent('k1', 'idem', { status: 202, body: '{"id":"x"}' });
+      assert.deepEqual(await store.beginIdempotent('k1', 'idem', 'h1', T0 + 2, 60_000, ttl), { state: 'done', response: { status: 202, body: '{"id":"x"}' } });
+      assert.deepEqual(await store.beginIdempotent('k2', 'idem', 'h1', T0 + 2, 60_000, ttl), { state: 'new' }, 'keys are scoped per caller');
+      assert.deepEqual(await store.beginIdempotent('k2', 'idem', 'h1', T0 + 60_003, 60_000, ttl), { state: 'new' }, 'a stale in-progress key is taken over');
+      assert.deepEqual(await store.beginIdempotent('k1', 'idem', 'h9', T0 + ttl + 1, 60_000, ttl), { state: 'new' }, 'an expired key is new');
+      await store.finishIdempotent('k2', 'idem', null);
+      assert.deepEqual(await store.beginIdempotent('k2', 'idem', 'h1', T0 + 60_004, 60_000, ttl), { state: 'new' }, 'a forgotten key can be retried');
+    });
+
+    test('api keys are found by hash only while active', async () => {
+      const key = { id: newId('key', T0), appId: null, name: 'admin', prefix: 'hookd_abc', createdAt: T0, revokedAt: null };
+      await store.createApiKey(key, 'hash-1');
+      assert.equal((await store.findApiKeyByHash('hash-1'))?.id, key.id);
+      assert.equal(await store.revokeApiKey(key.id, T0 + 1), true);
+      assert.equal(await store.findApiKeyByHash('hash-1'), null);
+      assert.equal(await store.revokeApiKey(key.id, T0 + 2), false);
+    });
+
+    test('deleting an app removes its endpoints, messages, deliveries and attempts', async () => {
+      const app = makeApp();
+      await store.createApp(app);
+      const endpoint = makeEndpoint(app.id);
+      await store.createEndpoint(endpoint);
+      const message = makeMessage(app.id);
+      await store.insertMessages([message]);
+      await store.deleteApp(app.id);
+      assert.equal(await store.getApp(app.id), null);
+      assert.equal(await store.getMessage(app.id, message.id), null);
+      assert.deepEqual(await store.listMessageDeliveries(message.id), []);
+    });
+  });
+}
