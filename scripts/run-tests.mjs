@@ -2,9 +2,12 @@
 // Runs every test/**/*.test.ts with node's test runner (TypeScript through tsx).
 // Usage: node scripts/run-tests.mjs [--unit] [path-filter...]
 //   --unit: skip *.e2e.test.ts (whole-process tests).
+// PostgreSQL tests use HOOKD_TEST_DATABASE_URL when set; otherwise a throwaway server is started here
+// (and stopped afterwards), so they always run.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { startThrowawayPostgres } from './test-postgres.mjs';
 
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
@@ -26,10 +29,25 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+let databaseUrl = process.env.HOOKD_TEST_DATABASE_URL;
+let postgres = null;
+if (!databaseUrl) {
+  postgres = await startThrowawayPostgres();
+  databaseUrl = postgres.url;
+  console.log(`started a throwaway PostgreSQL for the tests at ${databaseUrl}`);
+} else {
+  console.log('PostgreSQL tests use HOOKD_TEST_DATABASE_URL');
+}
 console.log(`running ${files.length} test files: ${files.map((f) => relative('test', f)).join(', ')}`);
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=300000', ...files],
-  { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
-);
-process.exit(result.status ?? 1);
+let status = 1;
+try {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=300000', ...files],
+    { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test', HOOKD_TEST_DATABASE_URL: databaseUrl } },
+  );
+  status = result.status ?? 1;
+} finally {
+  postgres?.stop();
+}
+process.exit(status);

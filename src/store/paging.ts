@@ -47,3 +47,42 @@ export function toPage<T>(rows: T[], query: PageQuery, keyOf: (row: T) => string
     done: !more,
   };
 }
+
+/**
+ * Appends the cursor condition, order and limit to `select` (which may already have a WHERE clause).
+ * `placeholder(n)` renders the n-th parameter (1-based): "?" for SQLite, "$n" for PostgreSQL.
+ */
+export function pagedSql(
+  select: string,
+  params: unknown[],
+  key: string,
+  query: PageQuery,
+  placeholder: (n: number) => string,
+): { sql: string; params: unknown[] } {
+  const all = [...params];
+  let sql = select;
+  if (query.cursor !== null) {
+    all.push(query.cursor);
+    sql += `${/\bWHERE\b/i.test(select) ? ' AND' : ' WHERE'} ${key} ${query.ascending ? '>' : '<'} ${placeholder(all.length)}`;
+  }
+  all.push(query.fetch);
+  sql += ` ORDER BY ${key} ${query.ascending ? 'ASC' : 'DESC'} LIMIT ${placeholder(all.length)}`;
+  return { sql, params: all };
+}
+
+/** Adds created_at bounds (exclusive) to a WHERE clause list. */
+export function timeRange(
+  clauses: string[],
+  params: unknown[],
+  filter: { beforeMs?: number | undefined; afterMs?: number | undefined },
+  placeholder: (n: number) => string,
+): void {
+  if (filter.beforeMs !== undefined) {
+    params.push(filter.beforeMs);
+    clauses.push(`created_at < ${placeholder(params.length)}`);
+  }
+  if (filter.afterMs !== undefined) {
+    params.push(filter.afterMs);
+    clauses.push(`created_at > ${placeholder(params.length)}`);
+  }
+}

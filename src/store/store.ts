@@ -73,6 +73,12 @@ export interface Store {
   completeDeliveries(results: DeliveryResult[]): Promise<void>;
   /** Gives back leases still held by `owner` (graceful shutdown): the deliveries are due at once. */
   releaseDeliveries(owner: string, nowMs: number): Promise<number>;
+  /**
+   * Calls `listener` when another process commits deliveries that are due now (PostgreSQL LISTEN/NOTIFY).
+   * SQLite runs in one process, where the ingest path wakes the worker directly: the listener never fires.
+   * Returns an unsubscribe function.
+   */
+  subscribeDeliveriesDue(listener: () => void): Promise<() => void>;
   /** When the earliest pending delivery is due, or null when none is pending. */
   nextDueAt(): Promise<number | null>;
   /** Schedules the message for the endpoint now, as a manual attempt (creating the delivery if needed). */

@@ -5,7 +5,7 @@ import { conflict } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { endpointMatches } from '../../domain/matching.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../../domain/types.js';
-import { pageQuery, toPage, type PageQuery } from '../paging.js';
+import { pageQuery, pagedSql, timeRange, toPage, type PageQuery } from '../paging.js';
 import type {
   AttemptFilter,
   ClaimedDelivery,
@@ -30,7 +30,7 @@ import {
   eventTypeToRow,
   messageFromRow,
   toJson,
-} from './rows.js';
+} from '../rows.js';
 
 type Row = Record<string, unknown>;
 
@@ -280,7 +280,7 @@ export class SqliteStore implements Store {
       clauses.push('event_type IN (SELECT value FROM json_each(?))');
       params.push(JSON.stringify(filter.eventTypes));
     }
-    this.timeRange(clauses, params, filter);
+    timeRange(clauses, params, filter, () => '?');
     return this.paged(
       `SELECT * FROM message WHERE ${clauses.join(' AND ')}`,
       params,
@@ -368,6 +368,10 @@ export class SqliteStore implements Store {
       .run(nowMs, nowMs, owner).changes;
   }
 
+  async subscribeDeliveriesDue(): Promise<() => void> {
+    return () => undefined;
+  }
+
   async nextDueAt(): Promise<number | null> {
     return (this.stmt("SELECT MIN(next_attempt_at) FROM delivery WHERE status = 'pending'").pluck().get() as number | null) ?? null;
   }
@@ -420,7 +424,7 @@ export class SqliteStore implements Store {
       clauses.push(filter.statusCodeClass === 0 ? 'response_status_code = 0' : 'response_status_code / 100 = ?');
       if (filter.statusCodeClass !== 0) params.push(filter.statusCodeClass);
     }
-    this.timeRange(clauses, params, filter);
+    timeRange(clauses, params, filter, () => '?');
     return this.paged(
       `SELECT * FROM attempt WHERE ${clauses.join(' AND ')}`,
       params,
@@ -493,35 +497,17 @@ export class SqliteStore implements Store {
     map: (row: Row) => T,
     keyOf: (record: T) => string,
   ): Page<T> {
-    const hasWhere = /\bWHERE\b/i.test(select);
-    let sql = select;
-    const allParams = [...params];
-    if (query.cursor !== null) {
-      sql += `${hasWhere ? ' AND' : ' WHERE'} ${key} ${query.ascending ? '>' : '<'} ?`;
-      allParams.push(query.cursor);
-    }
-    sql += ` ORDER BY ${key} ${query.ascending ? 'ASC' : 'DESC'} LIMIT ?`;
-    allParams.push(query.fetch);
-    const rows = (this.stmt(sql).all(...allParams) as Row[]).map(map);
-    return toPage(rows, query, keyOf);
-  }
-
-  private timeRange(clauses: string[], params: unknown[], filter: { beforeMs?: number | undefined; afterMs?: number | undefined }): void {
-    if (filter.beforeMs !== undefined) {
-      clauses.push('created_at < ?');
-      params.push(filter.beforeMs);
-    }
-    if (filter.afterMs !== undefined) {
-      clauses.push('created_at > ?');
-      params.push(filter.afterMs);
-    }
+    const built = pagedSql(select, params, key, query, () => '?');
+    return toPage((this.stmt(built.sql).all(...built.params) as Row[]).map(map), query, keyOf);
   }
 
   private uniqueOrConflict(detail: string, write: () => unknown): void {
     try {
       write();
     } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw conflict(detail);
+      const code = (error as { code?: string }).code;
+      // A duplicate primary key (event_type.name) is as much a conflict as a duplicate unique column.
+      if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw conflict(detail);
       throw error;
     }
   }

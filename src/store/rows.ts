@@ -1,10 +1,15 @@
-import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message } from '../../domain/types.js';
+import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message } from '../domain/types.js';
 
-/** Row <-> record mapping for SQLite (snake_case columns, JSON as TEXT, booleans as 0/1). */
+/**
+ * Row <-> record mapping shared by both adapters: snake_case columns, epoch-millisecond integers.
+ * JSON columns arrive as TEXT (SQLite) or already parsed (PostgreSQL jsonb); booleans as 0/1 or true/false.
+ * Records are written with JSON as text and booleans as 0/1, which both databases accept.
+ */
 
 type Row = Record<string, unknown>;
 
-const json = <T>(value: unknown): T => (value === null || value === undefined ? null : JSON.parse(value as string)) as T;
+const json = <T>(value: unknown): T => (value === null || value === undefined ? null : typeof value === 'string' ? JSON.parse(value) : value) as T;
+const bool = (value: unknown): boolean => value === 1 || value === true;
 export const toJson = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
 export const appFromRow = (r: Row): App => ({
@@ -33,7 +38,7 @@ export const endpointFromRow = (r: Row): Endpoint => ({
   url: r.url as string,
   description: r.description as string,
   version: r.version as number,
-  disabled: r.disabled === 1,
+  disabled: bool(r.disabled),
   disabledReason: (r.disabled_reason as string | null) ?? null,
   filterTypes: json(r.filter_types),
   channels: json(r.channels),
@@ -69,8 +74,8 @@ export const endpointToRow = (e: Endpoint): Row => ({
 export const eventTypeFromRow = (r: Row): EventType => ({
   name: r.name as string,
   description: r.description as string,
-  archived: r.archived === 1,
-  deprecated: r.deprecated === 1,
+  archived: bool(r.archived),
+  deprecated: bool(r.deprecated),
   schemas: json(r.schemas),
   featureFlag: (r.feature_flag as string | null) ?? null,
   groupName: (r.group_name as string | null) ?? null,

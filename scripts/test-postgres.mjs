@@ -1,0 +1,74 @@
+// Starts a throwaway PostgreSQL server for the test run and stops it afterwards.
+// Uses the server binaries installed on the machine (Debian: /usr/lib/postgresql/<v>/bin). As root, the
+// server runs as the `postgres` user (initdb refuses root), with a data directory that user owns.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function findBinDir() {
+  try {
+    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+    if (existsSync(join(dir, 'initdb'))) return dir;
+  } catch {
+    // no pg_config on PATH
+  }
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    for (const version of readdirSync(root).sort((a, b) => Number(b) - Number(a))) {
+      const dir = join(root, version, 'bin');
+      if (existsSync(join(dir, 'initdb'))) return dir;
+    }
+  }
+  return null;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a server binary, as `postgres` when we are root. */
+function runPg(binDir, args, uid) {
+  const command = join(binDir, args[0]);
+  const result = uid === null
+    ? spawnSync(command, args.slice(1), { encoding: 'utf8' })
+    : spawnSync('runuser', ['-u', 'postgres', '--', command, ...args.slice(1)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${args[0]} failed (${result.status}): ${result.stderr || result.stdout}`);
+}
+
+export async function startThrowawayPostgres() {
+  const binDir = findBinDir();
+  if (!binDir) {
+    throw new Error('PostgreSQL server binaries not found (install postgresql, or set HOOKD_TEST_DATABASE_URL to a server you run)');
+  }
+  const asRoot = process.getuid?.() === 0;
+  let uid = null;
+  if (asRoot) uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const dir = mkdtempSync(join(tmpdir(), 'hookd-pg-'));
+  if (asRoot) chownSync(dir, uid, uid);
+  const data = join(dir, 'data');
+  const port = await freePort();
+  runPg(binDir, ['initdb', '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], uid);
+  // A test-only server: fsync off for speed (hookd's own durability is tested by killing hookd, not PostgreSQL).
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300`;
+  runPg(binDir, ['pg_ctl', '-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start'], uid);
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  return {
+    url,
+    stop() {
+      try {
+        runPg(binDir, ['pg_ctl', '-D', data, '-m', 'immediate', 'stop'], uid);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import type { Migration } from '../sqlite/migrations.js';
+
+/**
+ * Numbered PostgreSQL migrations (append only). Times are epoch milliseconds (BIGINT) as in SQLite, so both
+ * adapters share one contract; JSON columns are jsonb except the payload, kept as TEXT so the bytes signed
+ * and sent are exactly the bytes stored.
+ */
+export const postgresMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'init',
+    sql: `
+CREATE TABLE app (
+  id TEXT PRIMARY KEY,
+  uid TEXT UNIQUE,
+  name TEXT NOT NULL,
+  metadata JSONB NOT NULL DEFAULT '{}',
+  rate_limit INTEGER,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE api_key (
+  id TEXT PRIMARY KEY,
+  app_id TEXT REFERENCES app(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  sha256_hash TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+
+CREATE TABLE endpoint (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES app(id) ON DELETE CASCADE,
+  uid TEXT,
+  url TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  version INTEGER NOT NULL DEFAULT 1,
+  disabled BOOLEAN NOT NULL DEFAULT FALSE,
+  disabled_reason TEXT,
+  filter_types JSONB,
+  channels JSONB,
+  headers JSONB NOT NULL DEFAULT '{}',
+  rate_limit INTEGER,
+  secrets JSONB NOT NULL,
+  metadata JSONB NOT NULL DEFAULT '{}',
+  first_failure_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  deleted_at BIGINT
+);
+CREATE INDEX endpoint_app ON endpoint (app_id, id);
+CREATE UNIQUE INDEX endpoint_app_uid ON endpoint (app_id, uid) WHERE uid IS NOT NULL AND deleted_at IS NULL;
+
+CREATE TABLE event_type (
+  name TEXT PRIMARY KEY,
+  description TEXT NOT NULL DEFAULT '',
+  archived BOOLEAN NOT NULL DEFAULT FALSE,
+  deprecated BOOLEAN NOT NULL DEFAULT FALSE,
+  schemas JSONB,
+  feature_flag TEXT,
+  group_name TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE message (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES app(id) ON DELETE CASCADE,
+  event_id TEXT,
+  event_type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  channels JSONB,
+  tags JSONB,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX message_app ON message (app_id, id);
+CREATE UNIQUE INDEX message_app_event_id ON message (app_id, event_id) WHERE event_id IS NOT NULL;
+
+CREATE TABLE delivery (
+  id TEXT PRIMARY KEY,
+  message_id TEXT NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+  endpoint_id TEXT NOT NULL REFERENCES endpoint(id) ON DELETE CASCADE,
+  app_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  next_trigger INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_expires_at BIGINT,
+  last_error TEXT,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (message_id, endpoint_id)
+);
+CREATE INDEX delivery_due ON delivery (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX delivery_endpoint_status ON delivery (endpoint_id, status);
+
+CREATE TABLE attempt (
+  id TEXT PRIMARY KEY,
+  message_id TEXT NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+  endpoint_id TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  status TEXT NOT NULL,
+  response_status_code INTEGER NOT NULL,
+  response TEXT NOT NULL,
+  response_duration_ms INTEGER NOT NULL,
+  trigger_type INTEGER NOT NULL,
+  error TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX attempt_message ON attempt (message_id, id);
+CREATE INDEX attempt_endpoint ON attempt (endpoint_id, id);
+CREATE INDEX attempt_app ON attempt (app_id, id);
+
+CREATE TABLE idempotency (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  response_status INTEGER,
+  response_body TEXT,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+`,
+  },
+];
