@@ -62,10 +62,36 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.put(
     '/api/v1/app/:app_id',
-    { schema: { tags, summary: 'Update an application', params: AppParams, body: ApplicationIn, response: { 200: ApplicationOut, ...errorResponses } } },
-    async (request) => {
-      const existing = await resolveApp(request, request.params.app_id);
+    {
+      schema: {
+        tags,
+        summary: 'Create or update an application',
+        description: 'As in Svix, an admin PUT to an unknown uid creates the application (201) with that uid (unless the body sets one); an unknown app_ id is a 404.',
+        params: AppParams,
+        body: ApplicationIn,
+        response: { 200: ApplicationOut, 201: ApplicationOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
       const body = request.body;
+      const found = await store.getApp(request.params.app_id);
+      // Only a uid creates: an unknown app_ id stays a 404 (ids are assigned by hookd, never chosen).
+      const pathIsUid = !/^app_[0-9A-Za-z]{27}$/.test(request.params.app_id) && /^[a-zA-Z0-9\-_.]+$/.test(request.params.app_id);
+      if (!found && principalOf(request).appId === null && pathIsUid) {
+        const now = clock();
+        const created: App = {
+          id: newId('app', now),
+          uid: body.uid ?? request.params.app_id,
+          name: body.name,
+          metadata: body.metadata ?? {},
+          rateLimit: body.rateLimit ?? null,
+          createdAt: now,
+          updatedAt: now,
+        };
+        await store.createApp(created);
+        return reply.code(201).send(appOut(created));
+      }
+      const existing = await resolveApp(request, request.params.app_id);
       const updated: App = { ...existing, name: body.name, uid: body.uid ?? null, metadata: body.metadata ?? {}, rateLimit: body.rateLimit ?? null, updatedAt: clock() };
       await store.updateApp(updated);
       return appOut(updated);

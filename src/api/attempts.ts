@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { notFound } from '../domain/errors.js';
 import { MessageStatus, type Attempt, type Message } from '../domain/types.js';
 import type { AttemptFilter } from '../store/store.js';
-import { parseDate, resolveEndpoint, resolveMessage, resolveApp } from './context.js';
+import { commaList, parseDate, resolveEndpoint, resolveMessage, resolveApp } from './context.js';
 import { AttemptListQuery, EndpointParams, ListOf, MessageAttemptOut, MessageEndpointOut, MessageParams, errorResponses } from './schemas.js';
 import { attemptOut, deliveryStatusText, endpointOut, pageOut } from './wire.js';
 
@@ -24,7 +24,7 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
     const page =
       status === 'none'
         ? { data: [], iterator: null, prevIterator: null, done: true }
-        : await store.listAttempts({ ...filter, ...range, status, statusCodeClass: q.status_code_class }, { limit: q.limit ?? 50, iterator: q.iterator });
+        : await store.listAttempts({ ...filter, ...range, status, statusCodeClass: q.status_code_class, channel: q.channel, tag: q.tag, eventTypes: commaList(q.event_types) }, { limit: q.limit ?? 50, iterator: q.iterator });
     if (q.with_msg && messages) {
       for (const a of page.data) {
         if (!messages.has(a.messageId)) {

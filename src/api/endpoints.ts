@@ -180,6 +180,10 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
         if (value === null) delete headers[name];
         else headers[name] = value;
       }
+      // svix SDK: EndpointHeadersPatchIn.deleteHeaders lists the headers to remove.
+      for (const name of request.body.deleteHeaders ?? []) {
+        for (const existing of Object.keys(headers)) if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
+      }
       await store.updateEndpoint({ ...endpoint, headers: checkHeaders(headers), updatedAt: clock() });
       return reply.code(204).send(null);
     },

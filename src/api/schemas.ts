@@ -109,7 +109,10 @@ export const EndpointSecretRotateIn = Type.Object({
 export type EndpointSecretRotateIn = Static<typeof EndpointSecretRotateIn>;
 export const EndpointHeadersIn = Type.Object({ headers: HeadersIn });
 export type EndpointHeadersIn = Static<typeof EndpointHeadersIn>;
-export const EndpointHeadersPatchIn = Type.Object({ headers: Type.Record(Type.String(), Nullable(Type.String({ maxLength: 8192 }))) });
+export const EndpointHeadersPatchIn = Type.Object({
+  headers: Type.Record(Type.String(), Nullable(Type.String({ maxLength: 8192 }))),
+  deleteHeaders: Type.Optional(Nullable(Type.Array(Type.String(), { description: 'Names of headers to remove' }))),
+});
 export type EndpointHeadersPatchIn = Static<typeof EndpointHeadersPatchIn>;
 export const EndpointHeadersOut = Type.Object({ headers: Type.Record(Type.String(), Type.String()), sensitive: Type.Array(Type.String()) });
 export const RecoverIn = Type.Object({ since: DateTime, until: Type.Optional(Nullable(DateTime)) });

@@ -36,6 +36,7 @@ export class DeliveryWorker {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private woken = false;
+  private unsubscribe: Promise<() => void> | null = null;
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.owner = options.owner ?? `worker-${process.pid}-${newId('key').slice(-8)}`;
@@ -46,6 +47,11 @@ export class DeliveryWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // Other processes' commits (PostgreSQL NOTIFY) wake this worker at once; the slow poll is the fallback.
+    this.unsubscribe = this.options.store.subscribeDeliveriesDue(() => this.wake()).catch((error: unknown) => {
+      this.options.logger.warn({ err: error }, 'could not subscribe to delivery notifications; relying on polling');
+      return () => undefined;
+    });
     this.loop = this.run().catch((error: unknown) => {
       this.options.logger.fatal({ err: error }, 'delivery loop crashed');
       throw error;
@@ -65,6 +71,7 @@ export class DeliveryWorker {
   async stop(timeoutMs: number): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    (await this.unsubscribe)?.();
     this.wake();
     await this.loop;
     const drained = Promise.all([...this.inFlight]);

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { ConfigError } from '../config.js';
+import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
@@ -9,6 +9,6 @@ export async function openStore(database: Config['database']): Promise<Store> {
     case 'sqlite':
       return new SqliteStore({ path: database.path });
     case 'postgres':
-      throw new ConfigError('PostgreSQL support is not available in this build yet; unset DATABASE_URL to use SQLite');
+      return new PostgresStore({ url: database.url });
   }
 }

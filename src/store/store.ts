@@ -123,6 +123,10 @@ export interface AttemptFilter {
   status?: Attempt['status'] | undefined;
   /** 1 = 1xx ... 5xx = 5, 0 = no response. */
   statusCodeClass?: number | undefined;
+  /** Filters on the attempted message: one of its channels / tags, one of these event types. */
+  channel?: string | undefined;
+  tag?: string | undefined;
+  eventTypes?: string[] | undefined;
   beforeMs?: number | undefined;
   afterMs?: number | undefined;
 }

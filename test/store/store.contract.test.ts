@@ -208,6 +208,34 @@ for (const adapter of storeAdapters) {
       }
     });
 
+    test('attempts filter by the attempted message: channel, tag and event type', async () => {
+      const { store: s, close: closeFresh } = await adapter.open();
+      try {
+        const app = makeApp();
+        await s.createApp(app);
+        const endpoint = makeEndpoint(app.id);
+        await s.createEndpoint(endpoint);
+        const onEu = makeMessage(app.id, { channels: ['eu'], tags: ['vip'] });
+        const paid = makeMessage(app.id, { id: newId('msg', T0), eventType: 'invoice.paid' });
+        await s.insertMessages([onEu, paid]);
+        const claimed = await s.claimDeliveries('w', 10, 10_000, T0);
+        await s.completeDeliveries(claimed.map((c, i) => ({
+          deliveryId: c.delivery.id,
+          leaseOwner: 'w',
+          attempt: attemptFor(c.delivery.id, c.message.id === onEu.id ? onEu : paid, endpoint.id, 'success', T0 + i + 1),
+          next: { status: 'succeeded' as const },
+        })));
+        const ids = async (filter: object) => (await s.listAttempts({ appId: app.id, ...filter }, { limit: 10 })).data.map((a) => a.messageId);
+        assert.deepEqual(await ids({ channel: 'eu' }), [onEu.id]);
+        assert.deepEqual(await ids({ tag: 'vip' }), [onEu.id]);
+        assert.deepEqual(await ids({ eventTypes: ['invoice.paid', 'other'] }), [paid.id]);
+        assert.deepEqual(await ids({ channel: 'us' }), []);
+        assert.equal((await ids({})).length, 2);
+      } finally {
+        await closeFresh();
+      }
+    });
+
     test('deliveries to a disabled or deleted endpoint are failed at claim time, not sent', async () => {
       const { store: s, close: closeFresh } = await adapter.open();
       try {

@@ -537,6 +537,11 @@ export class PostgresStore implements Store {
       if (filter.statusCodeClass === 0) clauses.push('response_status_code = 0');
       else add((p) => `response_status_code / 100 = ${p}`, filter.statusCodeClass);
     }
+    if (filter.channel) add((p) => `message_id IN (SELECT id FROM message WHERE app_id = $1 AND channels @> ${p}::jsonb)`, JSON.stringify([filter.channel]));
+    if (filter.tag) add((p) => `message_id IN (SELECT id FROM message WHERE app_id = $1 AND tags @> ${p}::jsonb)`, JSON.stringify([filter.tag]));
+    if (filter.eventTypes && filter.eventTypes.length > 0) {
+      add((p) => `message_id IN (SELECT id FROM message WHERE app_id = $1 AND event_type = ANY(${p}))`, filter.eventTypes);
+    }
     timeRange(clauses, params, filter, $);
     return this.paged(`SELECT * FROM attempt WHERE ${clauses.join(' AND ')}`, params, 'id', pageQuery(page, 'descending'), attemptFromRow, (a) => a.id);
   }

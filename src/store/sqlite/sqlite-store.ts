@@ -424,6 +424,18 @@ export class SqliteStore implements Store {
       clauses.push(filter.statusCodeClass === 0 ? 'response_status_code = 0' : 'response_status_code / 100 = ?');
       if (filter.statusCodeClass !== 0) params.push(filter.statusCodeClass);
     }
+    if (filter.channel) {
+      clauses.push('message_id IN (SELECT m.id FROM message m, json_each(m.channels) c WHERE m.app_id = attempt.app_id AND c.value = ?)');
+      params.push(filter.channel);
+    }
+    if (filter.tag) {
+      clauses.push('message_id IN (SELECT m.id FROM message m, json_each(m.tags) t WHERE m.app_id = attempt.app_id AND t.value = ?)');
+      params.push(filter.tag);
+    }
+    if (filter.eventTypes && filter.eventTypes.length > 0) {
+      clauses.push('message_id IN (SELECT m.id FROM message m WHERE m.app_id = attempt.app_id AND m.event_type IN (SELECT value FROM json_each(?)))');
+      params.push(JSON.stringify(filter.eventTypes));
+    }
     timeRange(clauses, params, filter, () => '?');
     return this.paged(
       `SELECT * FROM attempt WHERE ${clauses.join(' AND ')}`,
