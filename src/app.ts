@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { appRoutes } from './api/apps.js';
 import { attemptRoutes } from './api/attempts.js';
@@ -22,7 +22,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: context.config.bodyLimitBytes,
-    disableRequestLogging: true,
+    // No per-request log lines (the top-level disableRequestLogging option is deprecated).
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     return503OnClosing: true,
@@ -30,6 +31,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
   });
   app.decorate('hookd', context);
+  // The API speaks JSON only: without this, Fastify's built-in text/plain parser hands a string body to the
+  // JSON schema (a confusing 422) instead of answering 415 Unsupported Media Type.
+  app.removeContentTypeParser('text/plain');
   installValidationAndErrors(app);
   await installOpenApi(app);
   installAuth(app);

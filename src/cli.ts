@@ -21,11 +21,19 @@ Usage:
 Configuration comes from environment variables; see README.md (HOOKD_PORT, HOOKD_DATA_DIR, DATABASE_URL, ...).`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { app: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { app: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    // An unknown or incomplete option is a usage error (exit 2), not a crash with a stack trace.
+    console.error(`hookd: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { positionals, values } = parsed;
   const [command = 'start', sub, arg] = positionals;
   if (values.help || command === 'help') {
     console.log(USAGE);
@@ -40,10 +48,14 @@ async function main(argv: string[]): Promise<number> {
     case 'worker':
       return run(config, 'worker');
     case 'migrate':
-      return withStore(config, async (store) => {
-        const applied = await store.migrate();
-        console.log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database is up to date');
-      });
+      return withStore(
+        config,
+        async (store) => {
+          const applied = await store.migrate();
+          console.log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database is up to date');
+        },
+        { migrate: false },
+      );
     case 'apikey':
       return apikey(config, sub, arg, values);
     default:
@@ -53,6 +65,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function run(config: Config, role: Role): Promise<number> {
+  if (role !== 'all' && config.database.kind === 'sqlite') {
+    throw new ConfigError(`"hookd ${role === 'api' ? 'serve' : 'worker'}" splits hookd across processes, which needs a shared PostgreSQL (DATABASE_URL); on SQLite run "hookd start"`);
+  }
   const logger = createLogger(config.logLevel);
   const hookd = await startHookd({ config, logger, role });
   const where = config.database.kind === 'sqlite' ? `SQLite ${config.database.path}` : 'PostgreSQL';
@@ -87,10 +102,11 @@ async function run(config: Config, role: Role): Promise<number> {
   return 0;
 }
 
-async function withStore(config: Config, work: (store: Awaited<ReturnType<typeof openStore>>) => Promise<void>): Promise<number> {
+async function withStore(config: Config, work: (store: Awaited<ReturnType<typeof openStore>>) => Promise<void>, options: { migrate?: boolean } = {}): Promise<number> {
   const store = await openStore(config.database);
   try {
-    await store.migrate();
+    // `migrate` runs the migrations itself (and reports them); every other command migrates first, silently.
+    if (options.migrate !== false) await store.migrate();
     await work(store);
     return 0;
   } finally {
@@ -139,7 +155,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(error instanceof ConfigError ? `hookd: ${error.message}` : error);
+    if (error instanceof ConfigError) console.error(`hookd: ${error.message}`);
+    else if ((error as { syscall?: unknown } | null)?.syscall === 'listen') {
+      // An operator error, not a crash: say what to change instead of printing a stack trace.
+      console.error(`hookd: cannot listen: ${(error as Error).message} (set HOOKD_HOST / HOOKD_PORT)`);
+    } else console.error(error);
     process.exitCode = error instanceof ConfigError ? 2 : 1;
   },
 );

@@ -26,9 +26,14 @@ export interface HttpSenderOptions {
 /**
  * Posts webhooks through one undici Agent: a keep-alive Pool per origin, no redirects followed,
  * a hard timeout over the whole exchange, and at most `responseBodyLimitBytes` of the response kept.
+ *
+ * At most `connectionsPerOrigin` requests per origin are handed to undici at once; the rest wait here.
+ * The timeout starts when a request gets its connection slot, so time spent queued behind other
+ * deliveries to the same receiver never counts against the receiver.
  */
 export class HttpSender {
   private readonly agent: Agent;
+  private readonly gates = new Map<string, OriginGate>();
 
   constructor(private readonly options: HttpSenderOptions) {
     this.agent = new Agent({
@@ -41,15 +46,17 @@ export class HttpSender {
   }
 
   async send(request: SendRequest): Promise<SendResult> {
-    const started = performance.now();
-    const elapsed = (): number => Math.round(performance.now() - started);
     let url: URL;
     try {
       url = new URL(request.url);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`);
     } catch (error) {
-      return { statusCode: 0, body: '', durationMs: elapsed(), retryAfter: null, error: `invalid url: ${(error as Error).message}` };
+      return { statusCode: 0, body: '', durationMs: 0, retryAfter: null, error: `invalid url: ${(error as Error).message}` };
     }
+    const gate = this.gate(url.origin);
+    await gate.acquire();
+    const started = performance.now();
+    const elapsed = (): number => Math.round(performance.now() - started);
     try {
       const response = await this.agent.request({
         origin: url.origin,
@@ -70,11 +77,49 @@ export class HttpSender {
       };
     } catch (error) {
       return { statusCode: 0, body: '', durationMs: elapsed(), retryAfter: null, error: describeError(error) };
+    } finally {
+      gate.release();
+      if (gate.idle()) this.gates.delete(url.origin);
     }
+  }
+
+  private gate(origin: string): OriginGate {
+    let gate = this.gates.get(origin);
+    if (!gate) {
+      gate = new OriginGate(this.options.connectionsPerOrigin);
+      this.gates.set(origin, gate);
+    }
+    return gate;
   }
 
   async close(): Promise<void> {
     await this.agent.close();
+  }
+}
+
+/** A counting semaphore: `slots` requests at once, the rest wait in arrival order. */
+class OriginGate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly slots: number) {}
+
+  acquire(): Promise<void> {
+    if (this.active < this.slots) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  idle(): boolean {
+    return this.active === 0 && this.waiting.length === 0;
   }
 }
 

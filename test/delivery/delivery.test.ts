@@ -140,6 +140,27 @@ describe('delivery over real HTTP', () => {
     assert.match(attempts[0].error, /ECONNREFUSED/);
   });
 
+  test('time queued behind other deliveries to the same receiver does not count against its timeout', async () => {
+    // 40 deliveries, 16 connections per origin, 400 ms each: the last wave starts ~800 ms after the first,
+    // beyond the 700 ms request timeout. Only time on the wire counts, so every first attempt succeeds.
+    const { receiver, endpoint } = await receiverWithEndpoint((_q, res) => {
+      setTimeout(() => {
+        res.writeHead(200);
+        res.end('ok');
+      }, 400);
+    }, { filterTypes: ['queued.up'] });
+    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => send('queued.up', { i })));
+    await receiver.waitFor((r) => r.length >= 40, 10_000);
+    for (const id of ids) {
+      const attempts = await eventually(async () => {
+        const list = await attemptsOf(id, endpoint.id);
+        return list.length ? list : null;
+      });
+      assert.deepEqual(attempts.map((a) => a.statusText), ['success'], `message ${id}: ${JSON.stringify(attempts.map((a) => a.error))}`);
+    }
+    assert.equal(receiver.requests.length, 40, 'no retries, so no duplicates');
+  });
+
   test('responses are stored up to 20 KB and redirects are not followed', async () => {
     const target = await Receiver.start();
     receivers.push(target);

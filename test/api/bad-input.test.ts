@@ -1,0 +1,322 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ApiClient, TEST_TOKEN, startTestHookd, type TestHookd } from '../helpers/hookd.js';
+import { Receiver } from '../helpers/receiver.js';
+
+/**
+ * Hostile and malformed input against a real hookd: every rejection is a JSON `{code, detail}` with the
+ * right status, and none of it disturbs the server or a message accepted before the barrage.
+ */
+
+const BODY_LIMIT = 4096;
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
+let hookd: TestHookd & { cleanup: () => Promise<void> };
+let receiver: Receiver;
+let appId: string;
+let endpointId: string;
+let acceptedMsgId: string;
+
+/** A raw request (the ApiClient always sends valid JSON; these tests need to send anything). */
+async function raw(method: string, path: string, init: { body?: string; headers?: Record<string, string>; token?: string | null } = {}): Promise<RawResponse> {
+  const headers: Record<string, string> = { ...(init.token === null ? {} : { authorization: `Bearer ${init.token ?? TEST_TOKEN}` }), ...init.headers };
+  const response = await fetch(`${hookd.url}${path}`, { method, headers, body: init.body });
+  const text = await response.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+/** Asserts a JSON error response `{code, detail}` with the given status (and code, if given). */
+function assertJsonError(response: RawResponse, status: number, code?: string): void {
+  assert.equal(response.status, status, `expected ${status}, got ${response.status}: ${response.text}`);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/, `content-type of ${response.text}`);
+  assert.ok(response.json && typeof response.json === 'object', `body is JSON: ${response.text}`);
+  assert.equal(typeof response.json.code, 'string', `code in ${response.text}`);
+  assert.ok(response.json.detail !== undefined, `detail in ${response.text}`);
+  if (code) assert.equal(response.json.code, code);
+}
+
+/** Asserts a 422 whose first issue sits at `loc`. */
+function assertValidation(response: RawResponse, loc: (string | number)[]): void {
+  assertJsonError(response, 422);
+  assert.ok(Array.isArray(response.json.detail) && response.json.detail.length > 0, `detail is a list: ${response.text}`);
+  const issue = response.json.detail[0];
+  assert.deepEqual(issue.loc, loc, `loc of ${response.text}`);
+  assert.equal(typeof issue.msg, 'string');
+  assert.ok(issue.msg.length > 0);
+  assert.equal(typeof issue.type, 'string');
+}
+
+const json = (value: unknown) => ({ body: JSON.stringify(value), headers: { 'content-type': 'application/json' } });
+const validMessage = (extra: Record<string, unknown> = {}) => ({ eventType: 'user.signup', payload: { ok: true }, ...extra });
+
+before(async () => {
+  receiver = await Receiver.start();
+  hookd = await startTestHookd({ env: { HOOKD_BODY_LIMIT: String(BODY_LIMIT) } });
+  const app = await hookd.api.post('/api/v1/app', { name: 'bad input', uid: 'bad-input' });
+  assert.equal(app.status, 201);
+  appId = app.body.id;
+  const endpoint = await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/hook` });
+  assert.equal(endpoint.status, 201);
+  endpointId = endpoint.body.id;
+  // Accepted before the barrage; checked again at the end.
+  const message = await hookd.api.post(`/api/v1/app/${appId}/msg`, validMessage({ eventId: 'before-barrage', payload: { n: 1 } }));
+  assert.equal(message.status, 202);
+  acceptedMsgId = message.body.id;
+});
+
+after(async () => {
+  await hookd?.cleanup();
+  await receiver?.close();
+});
+
+describe('malformed bodies', () => {
+  test('malformed JSON answers 400 {code, detail}', async () => {
+    const response = await raw('POST', `/api/v1/app/${appId}/msg`, { body: '{"eventType": "a", ', headers: { 'content-type': 'application/json' } });
+    assertJsonError(response, 400, 'bad_request');
+    assert.equal(typeof response.json.detail, 'string');
+  });
+
+  test('an empty body declared as JSON answers 400 {code, detail}', async () => {
+    assertJsonError(await raw('POST', `/api/v1/app/${appId}/msg`, { body: '', headers: { 'content-type': 'application/json' } }), 400, 'bad_request');
+  });
+
+  test('a JSON array, string or null instead of an object answers 422 at [body]', async () => {
+    for (const body of ['[]', '"x"', '42', 'null']) {
+      assertValidation(await raw('POST', `/api/v1/app/${appId}/msg`, { body, headers: { 'content-type': 'application/json' } }), ['body']);
+    }
+  });
+
+  test('a body over HOOKD_BODY_LIMIT answers 413 JSON', async () => {
+    const big = validMessage({ payload: { blob: 'x'.repeat(BODY_LIMIT * 2) } });
+    const response = await raw('POST', `/api/v1/app/${appId}/msg`, json(big));
+    assertJsonError(response, 413, 'payload_too_large');
+  });
+
+  test('text/plain on a POST answers 415 JSON', async () => {
+    const response = await raw('POST', `/api/v1/app/${appId}/msg`, { body: JSON.stringify(validMessage()), headers: { 'content-type': 'text/plain' } });
+    assertJsonError(response, 415, 'unsupported_media_type');
+  });
+
+  test('application/json with parameters or odd casing is accepted', async () => {
+    for (const type of ['application/json; charset=utf-8', 'Application/JSON']) {
+      const response = await raw('POST', `/api/v1/app/${appId}/msg`, { body: JSON.stringify(validMessage({ payload: { type } })), headers: { 'content-type': type } });
+      assert.equal(response.status, 202, `${type}: ${response.text}`);
+    }
+  });
+
+  test('form and XML content-types on a POST answer 415 JSON', async () => {
+    for (const [type, body] of [['application/xml', '<app/>'], ['application/x-www-form-urlencoded', 'name=x'], ['multipart/form-data; boundary=b', '--b--']]) {
+      assertJsonError(await raw('POST', '/api/v1/app', { body, headers: { 'content-type': type! } }), 415, 'unsupported_media_type');
+    }
+  });
+
+  test('__proto__ / constructor pollution is rejected with a 4xx JSON and pollutes nothing', async () => {
+    const bodies = [
+      '{"eventType":"a.b","payload":{},"__proto__":{"polluted":true}}',
+      '{"eventType":"a.b","payload":{"__proto__":{"polluted":true}}}',
+      '{"eventType":"a.b","payload":{},"constructor":{"prototype":{"polluted":true}}}',
+    ];
+    for (const body of bodies) {
+      assertJsonError(await raw('POST', `/api/v1/app/${appId}/msg`, { body, headers: { 'content-type': 'application/json' } }), 400, 'bad_request');
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    const apps = await hookd.api.get('/api/v1/app');
+    assert.equal(apps.status, 200);
+    assert.equal((apps.body as Record<string, unknown>).polluted, undefined);
+  });
+});
+
+describe('schema validation (422 with loc)', () => {
+  const cases: { what: string; path: () => string; body: Record<string, unknown>; loc: (string | number)[] }[] = [
+    { what: 'eventType: 123', path: () => `/api/v1/app/${appId}/msg`, body: validMessage({ eventType: 123 }), loc: ['body', 'eventType'] },
+    { what: 'payload: "x"', path: () => `/api/v1/app/${appId}/msg`, body: validMessage({ payload: 'x' }), loc: ['body', 'payload'] },
+    { what: 'channels: "a"', path: () => `/api/v1/app/${appId}/msg`, body: validMessage({ channels: 'a' }), loc: ['body', 'channels'] },
+    { what: 'endpoint url: 5', path: () => `/api/v1/app/${appId}/endpoint`, body: { url: 5 }, loc: ['body', 'url'] },
+    { what: 'app name: 7', path: () => '/api/v1/app', body: { name: 7 }, loc: ['body', 'name'] },
+  ];
+  for (const c of cases) {
+    test(`wrong type ${c.what} answers 422 at ${JSON.stringify(c.loc)}`, async () => {
+      assertValidation(await raw('POST', c.path(), json(c.body)), c.loc);
+    });
+  }
+
+  test('a missing required payload answers 422 at [body, payload] with "field required"', async () => {
+    const response = await raw('POST', `/api/v1/app/${appId}/msg`, json({ eventType: 'user.signup' }));
+    assertValidation(response, ['body', 'payload']);
+    assert.equal(response.json.detail[0].msg, 'field required');
+  });
+
+  test('a missing required eventType answers 422 at [body, eventType]', async () => {
+    assertValidation(await raw('POST', `/api/v1/app/${appId}/msg`, json({ payload: {} })), ['body', 'eventType']);
+  });
+
+  test('an endpoint url that is not http(s) or not a URL answers 422 at [body, url]', async () => {
+    for (const url of ['ftp://example.com/hook', 'not a url', 'http://user:pass@example.com/']) {
+      assertValidation(await raw('POST', `/api/v1/app/${appId}/endpoint`, json({ url })), ['body', 'url']);
+    }
+  });
+
+  test('a reserved custom header (webhook-id) answers 422 at [body, headers, webhook-id]', async () => {
+    const response = await raw('POST', `/api/v1/app/${appId}/endpoint`, json({ url: `${receiver.url}/x`, headers: { 'webhook-id': 'spoofed' } }));
+    assertValidation(response, ['body', 'headers', 'webhook-id']);
+  });
+
+  test('a reserved header set via PUT /headers answers 422', async () => {
+    const response = await raw('PUT', `/api/v1/app/${appId}/endpoint/${endpointId}/headers`, json({ headers: { 'svix-signature': 'x' } }));
+    assertJsonError(response, 422);
+  });
+
+  test('invalid list query values answer 422 at [query, ...]', async () => {
+    assertValidation(await raw('GET', `/api/v1/app/${appId}/msg?limit=0`), ['query', 'limit']);
+    assertValidation(await raw('GET', `/api/v1/app/${appId}/msg?limit=1000`), ['query', 'limit']);
+    assertValidation(await raw('GET', `/api/v1/app/${appId}/msg?limit=abc`), ['query', 'limit']);
+    assertValidation(await raw('GET', `/api/v1/app/${appId}/msg?before=not-a-date`), ['query', 'before']);
+    assertValidation(await raw('GET', `/api/v1/app?limit=0`), ['query', 'limit']);
+  });
+});
+
+describe('unknown things answer JSON 404', () => {
+  test('an unknown application answers 404 not_found', async () => {
+    assertJsonError(await raw('GET', '/api/v1/app/app_doesnotexist'), 404, 'not_found');
+    assertJsonError(await raw('POST', '/api/v1/app/app_doesnotexist/msg', json(validMessage())), 404, 'not_found');
+  });
+
+  test('an unknown endpoint answers 404 not_found', async () => {
+    assertJsonError(await raw('GET', `/api/v1/app/${appId}/endpoint/ep_doesnotexist`), 404, 'not_found');
+  });
+
+  test('an unknown message answers 404 not_found', async () => {
+    assertJsonError(await raw('GET', `/api/v1/app/${appId}/msg/msg_doesnotexist`), 404, 'not_found');
+    assertJsonError(await raw('GET', `/api/v1/app/${appId}/attempt/msg/msg_doesnotexist`), 404, 'not_found');
+  });
+
+  test('an unknown route answers JSON 404, with or without a token', async () => {
+    assertJsonError(await raw('GET', '/no/such/route'), 404, 'not_found');
+    assertJsonError(await raw('GET', '/no/such/route', { token: null }), 404, 'not_found');
+    assertJsonError(await raw('DELETE', '/api/v1/nothing-here'), 404, 'not_found');
+  });
+});
+
+describe('authentication', () => {
+  test('a missing bearer token answers 401 authentication_failed', async () => {
+    assertJsonError(await raw('GET', '/api/v1/app', { token: null }), 401, 'authentication_failed');
+    assertJsonError(await raw('POST', '/api/v1/app', { token: null, ...json({ name: 'x' }) }), 401, 'authentication_failed');
+  });
+
+  test('an invalid bearer token answers 401 authentication_failed', async () => {
+    assertJsonError(await raw('GET', '/api/v1/app', { token: 'hookd_wrong' }), 401, 'authentication_failed');
+    assertJsonError(await raw('GET', '/api/v1/app', { headers: { authorization: `Basic ${TEST_TOKEN}` }, token: null }), 401, 'authentication_failed');
+    assertJsonError(await raw('GET', '/api/v1/app', { headers: { authorization: 'Bearer' }, token: null }), 401, 'authentication_failed');
+  });
+
+  test('a percent-encoded path to an API route still needs a token', async () => {
+    const created = await hookd.api.post('/api/v1/event-type', { name: 'internal.only', description: 'not for anonymous eyes' });
+    assert.equal(created.status, 201);
+    for (const path of ['/%61pi/v1/event-type', '/%61pi/v1/event-type/internal.only', `/%61pi/v1/app/${appId}`, '/api/v1/%65vent-type', '/%61pi/v1/no-such-thing']) {
+      const response = await raw('GET', path, { token: null });
+      assertJsonError(response, 401, 'authentication_failed');
+      assert.ok(!response.text.includes('not for anonymous eyes'), `${path} leaked: ${response.text}`);
+    }
+    // With a token the encoded path is the same route.
+    const authed = await raw('GET', '/%61pi/v1/event-type/internal.only');
+    assert.equal(authed.status, 200, authed.text);
+    assert.equal(authed.json.name, 'internal.only');
+    // The health check stays open.
+    assert.equal((await raw('GET', '/api/v1/health', { token: null })).status, 204);
+  });
+
+  test('auth is checked before body parsing: bad token + bad JSON is a 401, not a 400', async () => {
+    const response = await raw('POST', '/api/v1/app', { token: 'nope', body: '{', headers: { 'content-type': 'application/json' } });
+    assertJsonError(response, 401, 'authentication_failed');
+  });
+});
+
+describe('idempotency-key', () => {
+  test('the same key and body twice gives the same response, the second marked idempotent-replayed', async () => {
+    const body = validMessage({ payload: { idem: 1 } });
+    const first = await hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'idem-same-1' });
+    assert.equal(first.status, 202);
+    assert.equal(first.headers.get('idempotent-replayed'), null);
+    const second = await hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'idem-same-1' });
+    assert.equal(second.status, 202);
+    assert.equal(second.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(second.body, first.body);
+    // Only one message was created.
+    const list = await hookd.api.get(`/api/v1/app/${appId}/msg?limit=250`);
+    assert.equal(list.body.data.filter((m: { id: string }) => m.id === first.body.id).length, 1);
+    assert.equal(list.body.data.filter((m: { payload: { idem?: number } }) => m.payload.idem === 1).length, 1);
+  });
+
+  test('the same key with a different body answers 422 at [header, idempotency-key]', async () => {
+    const first = await hookd.api.post(`/api/v1/app/${appId}/msg`, validMessage({ payload: { idem: 2 } }), { 'idempotency-key': 'idem-diff-1' });
+    assert.equal(first.status, 202);
+    const second = await raw('POST', `/api/v1/app/${appId}/msg`, { ...json(validMessage({ payload: { idem: 3 } })), headers: { 'content-type': 'application/json', 'idempotency-key': 'idem-diff-1' } });
+    assertValidation(second, ['header', 'idempotency-key']);
+  });
+
+  test('the same key reused on a different route answers 422 and is not replayed', async () => {
+    const first = await hookd.api.post('/api/v1/app', { name: 'idem app' }, { 'idempotency-key': 'idem-route-1' });
+    assert.equal(first.status, 201);
+    const other = await raw('POST', `/api/v1/app/${appId}/msg`, { ...json({ name: 'idem app' }), headers: { 'content-type': 'application/json', 'idempotency-key': 'idem-route-1' } });
+    assert.equal(other.status, 422);
+    assert.notEqual(other.headers.get('idempotent-replayed'), 'true');
+  });
+
+  test('concurrent requests with one key create one message; the others replay it or answer 409', async () => {
+    const body = validMessage({ payload: { idem: 'concurrent' } });
+    const responses = await Promise.all(Array.from({ length: 8 }, () => hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'idem-concurrent-1' })));
+    const created = responses.filter((r) => r.status === 202 && r.headers.get('idempotent-replayed') !== 'true');
+    assert.equal(created.length, 1, JSON.stringify(responses.map((r) => [r.status, r.headers.get('idempotent-replayed')])));
+    for (const r of responses) {
+      if (r.status === 202) assert.equal(r.body.id, created[0]!.body.id);
+      else {
+        assert.equal(r.status, 409);
+        assert.equal(r.body.code, 'idempotency_conflict');
+      }
+    }
+    const list = await hookd.api.get(`/api/v1/app/${appId}/msg?limit=250`);
+    assert.equal(list.body.data.filter((m: { payload: { idem?: string } }) => m.payload.idem === 'concurrent').length, 1);
+  });
+
+  test('an over-long idempotency-key answers 422', async () => {
+    const response = await raw('POST', `/api/v1/app/${appId}/msg`, { ...json(validMessage()), headers: { 'content-type': 'application/json', 'idempotency-key': 'k'.repeat(300) } });
+    assertValidation(response, ['header', 'idempotency-key']);
+  });
+});
+
+describe('after the barrage', () => {
+  test('the server still answers /health and /ready', async () => {
+    const health = await fetch(`${hookd.url}/health`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+    const ready = await fetch(`${hookd.url}/ready`);
+    assert.equal(ready.status, 200);
+  });
+
+  test('the message accepted before the barrage is retrievable and was delivered', async () => {
+    const api = new ApiClient(hookd.url, TEST_TOKEN);
+    const message = await api.get(`/api/v1/app/${appId}/msg/${acceptedMsgId}`);
+    assert.equal(message.status, 200);
+    assert.equal(message.body.eventId, 'before-barrage');
+    assert.deepEqual(message.body.payload, { n: 1 });
+    const requests = await receiver.waitFor((rs) => rs.some((r) => r.headers['webhook-id'] === acceptedMsgId), 10_000, 'the pre-barrage message');
+    const delivered = requests.find((r) => r.headers['webhook-id'] === acceptedMsgId)!;
+    assert.equal(delivered.path, '/hook');
+    assert.deepEqual(JSON.parse(delivered.body), { n: 1 });
+    const attempts = await api.get(`/api/v1/app/${appId}/attempt/msg/${acceptedMsgId}`);
+    assert.equal(attempts.status, 200);
+    assert.ok(attempts.body.data.some((a: { status: number; responseStatusCode: number }) => a.status === 0 && a.responseStatusCode === 200));
+  });
+});

@@ -1,0 +1,327 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ApiClient, startTestHookd, tempDir, type TestHookd } from './helpers/hookd.js';
+
+/** The `hookd` CLI as a user runs it: real child processes on a temp SQLite file. */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'src', 'cli.ts');
+
+/** The parent's environment without any HOOKD_* / DATABASE_URL, plus `extra`. */
+function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('HOOKD_') && name !== 'DATABASE_URL' && name !== 'PORT' && !name.startsWith('NODE_TEST')) env[name] = value;
+  }
+  return { ...env, HOOKD_LOG_LEVEL: 'warn', ...extra };
+}
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `hookd <args>` to completion (bounded). */
+async function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** A port that was free a moment ago (HOOKD_PORT=0 would not tell us which port the child got). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface StartedCli {
+  child: ChildProcess;
+  url: string;
+  output: () => { stdout: string; stderr: string };
+  /** SIGTERM, wait for exit; SIGKILL after `timeoutMs`. Resolves the exit code and how long it took. */
+  stop: (timeoutMs?: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+}
+
+/** Spawns `hookd start` and waits until it prints its URL. */
+async function startCli(env: Record<string, string>): Promise<StartedCli> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start'], { cwd: ROOT, env: cliEnv({ HOOKD_PORT: String(port), ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const stop = async (timeoutMs = 10_000) => {
+    const started = Date.now();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const [code, signal] = await exited;
+    clearTimeout(timer);
+    return { code, signal, ms: Date.now() - started };
+  };
+  const deadline = Date.now() + 30_000;
+  while (!/listening on (http:\/\/\S+)/.test(stderr)) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+      await stop(1000);
+      throw new Error(`hookd start did not come up (exit ${child.exitCode}):\n${stderr}\n${stdout}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = /listening on (http:\/\/\S+)/.exec(stderr)![1]!;
+  return { child, url, output: () => ({ stdout, stderr }), stop };
+}
+
+const TOKEN_RE = /^hookd_[A-Za-z0-9_-]{20,}$/;
+
+describe('hookd migrate', () => {
+  const temp = tempDir('hookd-cli-');
+  after(() => temp.cleanup());
+
+  test('applies migrations on an empty database, then reports up to date', async () => {
+    const env = { HOOKD_SQLITE_PATH: join(temp.dir, 'hookd.db') };
+    const first = await runCli(['migrate'], env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /applied migrations: \S+/);
+    const second = await runCli(['migrate'], env);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /up to date/);
+  });
+
+  test('an unknown command exits 2 with usage', async () => {
+    const result = await runCli(['frobnicate'], { HOOKD_SQLITE_PATH: join(temp.dir, 'hookd.db') });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /unknown command "frobnicate"/);
+    assert.match(result.stderr, /Usage:/);
+  });
+
+  test('an unknown or incomplete option exits 2 with usage, not a stack trace', async () => {
+    for (const args of [['apikey', 'create', '--ap', 'x'], ['apikey', 'create', '--app']]) {
+      const result = await runCli(args, { HOOKD_SQLITE_PATH: join(temp.dir, 'hookd.db') });
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /^hookd: /);
+      assert.match(result.stderr, /Usage:/);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+      assert.equal(result.stdout, '');
+    }
+  });
+
+  test('invalid configuration exits 2 with a one-line message, not a stack trace', async () => {
+    const result = await runCli(['migrate'], { HOOKD_SQLITE_PATH: join(temp.dir, 'hookd.db'), HOOKD_BODY_LIMIT: 'lots' });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^hookd: HOOKD_BODY_LIMIT must be an integer/m);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+});
+
+describe('hookd apikey', () => {
+  const temp = tempDir('hookd-cli-');
+  const dbPath = join(temp.dir, 'hookd.db');
+  const env = { HOOKD_SQLITE_PATH: dbPath };
+  let hookd: TestHookd & { cleanup: () => Promise<void> };
+  let appA: { id: string; uid: string };
+  let appB: { id: string; uid: string };
+
+  before(async () => {
+    hookd = await startTestHookd({ dbPath });
+    const a = await hookd.api.post('/api/v1/app', { name: 'A', uid: 'app-a' });
+    const b = await hookd.api.post('/api/v1/app', { name: 'B', uid: 'app-b' });
+    assert.equal(a.status, 201);
+    assert.equal(b.status, 201);
+    appA = a.body;
+    appB = b.body;
+  });
+
+  after(async () => {
+    await hookd?.cleanup();
+    temp.cleanup();
+  });
+
+  test('apikey create prints an admin token on stdout that authenticates against the running hookd', async () => {
+    const result = await runCli(['apikey', 'create', '--name', 'ci'], env);
+    assert.equal(result.code, 0, result.stderr);
+    const token = result.stdout.trim();
+    assert.match(token, TOKEN_RE);
+    assert.match(result.stderr, /created admin key key_\S+/);
+    const api = new ApiClient(hookd.url, token);
+    const list = await api.get('/api/v1/app');
+    assert.equal(list.status, 200);
+    assert.deepEqual(list.body.data.map((a: { uid: string }) => a.uid).sort(), ['app-a', 'app-b']);
+    const created = await api.post('/api/v1/app', { name: 'C' });
+    assert.equal(created.status, 201);
+  });
+
+  test('apikey create --app makes an app-scoped key: reads its app, 404 for another app, 403 creating apps', async () => {
+    const result = await runCli(['apikey', 'create', '--app', 'app-a'], env);
+    assert.equal(result.code, 0, result.stderr);
+    const token = result.stdout.trim();
+    assert.match(token, TOKEN_RE);
+    assert.match(result.stderr, new RegExp(`key for application ${appA.id}`));
+    const api = new ApiClient(hookd.url, token);
+
+    const own = await api.get(`/api/v1/app/${appA.id}`);
+    assert.equal(own.status, 200);
+    assert.equal(own.body.uid, 'app-a');
+    assert.equal((await api.get('/api/v1/app/app-a')).status, 200);
+    const ownMessage = await api.post('/api/v1/app/app-a/msg', { eventType: 'scoped.ok', payload: {} });
+    assert.equal(ownMessage.status, 202);
+
+    const other = await api.get(`/api/v1/app/${appB.id}`);
+    assert.equal(other.status, 404);
+    assert.equal(other.body.code, 'not_found');
+    assert.equal((await api.get('/api/v1/app/app-b/msg')).status, 404);
+    assert.equal((await api.post('/api/v1/app/app-b/msg', { eventType: 'scoped.no', payload: {} })).status, 404);
+
+    const listed = await api.get('/api/v1/app');
+    assert.equal(listed.status, 200);
+    assert.deepEqual(listed.body.data.map((a: { id: string }) => a.id), [appA.id]);
+
+    const create = await api.post('/api/v1/app', { name: 'not allowed' });
+    assert.equal(create.status, 403);
+    assert.equal(create.body.code, 'insufficient_access');
+  });
+
+  test('apikey create --app for an unknown app exits 2 without printing a token', async () => {
+    const result = await runCli(['apikey', 'create', '--app', 'no-such-app'], env);
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /no application "no-such-app"/);
+  });
+
+  test('apikey list shows key ids and prefixes but never a token; apikey revoke makes that token 401', async () => {
+    const created = await runCli(['apikey', 'create', '--name', 'to-revoke'], env);
+    assert.equal(created.code, 0, created.stderr);
+    const token = created.stdout.trim();
+    const keyId = /created admin key (key_\S+)/.exec(created.stderr)?.[1];
+    assert.ok(keyId, created.stderr);
+    const api = new ApiClient(hookd.url, token);
+    assert.equal((await api.get('/api/v1/app')).status, 200);
+
+    const list = await runCli(['apikey', 'list'], env);
+    assert.equal(list.code, 0, list.stderr);
+    const line = list.stdout.split('\n').find((l) => l.startsWith(`${keyId}\t`));
+    assert.ok(line, `key ${keyId} listed in:\n${list.stdout}`);
+    assert.match(line, /\tadmin\tto-revoke\t.*\tactive$/);
+    assert.ok(!list.stdout.includes(token), 'the token is never listed');
+    assert.ok(!list.stdout.includes(token.slice(-20)), 'not even its tail');
+    assert.ok(line.includes(token.slice(0, 12)), 'the prefix is listed');
+
+    const revoke = await runCli(['apikey', 'revoke', keyId], env);
+    assert.equal(revoke.code, 0, revoke.stderr);
+    assert.match(revoke.stdout, new RegExp(`revoked ${keyId}`));
+
+    const denied = await api.get('/api/v1/app');
+    assert.equal(denied.status, 401);
+    assert.equal(denied.body.code, 'authentication_failed');
+    // Other keys keep working.
+    assert.equal((await hookd.api.get('/api/v1/app')).status, 200);
+
+    const listAgain = await runCli(['apikey', 'list'], env);
+    assert.match(listAgain.stdout.split('\n').find((l) => l.startsWith(`${keyId}\t`)) ?? '', /\trevoked \S+$/);
+
+    const twice = await runCli(['apikey', 'revoke', keyId], env);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /no active key/);
+  });
+
+  test('apikey without a subcommand, or revoke without an id, exits 2 with usage', async () => {
+    assert.equal((await runCli(['apikey'], env)).code, 2);
+    const revoke = await runCli(['apikey', 'revoke'], env);
+    assert.equal(revoke.code, 2);
+    assert.match(revoke.stderr, /usage: hookd apikey revoke <key id>/);
+  });
+});
+
+describe('hookd start', () => {
+  const temp = tempDir('hookd-cli-');
+  const env = { HOOKD_SQLITE_PATH: join(temp.dir, 'hookd.db') };
+  let server: StartedCli | null = null;
+
+  after(async () => {
+    await server?.stop(2000);
+    temp.cleanup();
+  });
+
+  test('on an empty database prints the URL and a bootstrap admin token that works', async () => {
+    server = await startCli(env);
+    const { stderr } = server.output();
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(stderr, /API docs: http:\/\/127\.0\.0\.1:\d+\/docs/);
+    const token = /Admin API token \(shown once, store it now\): (\S+)/.exec(stderr)?.[1];
+    assert.ok(token, `bootstrap token in:\n${stderr}`);
+    assert.match(token, TOKEN_RE);
+    const api = new ApiClient(server.url, token);
+    const created = await api.post('/api/v1/app', { name: 'from bootstrap' });
+    assert.equal(created.status, 201);
+  });
+
+  test('answers /health, /ready, /openapi.json and /docs', async () => {
+    assert.ok(server, 'started by the previous test');
+    const health = await fetch(`${server.url}/health`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { status: 'ok' });
+
+    const ready = await fetch(`${server.url}/ready`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: 'ready' });
+
+    const openapi = await fetch(`${server.url}/openapi.json`);
+    assert.equal(openapi.status, 200);
+    assert.match(openapi.headers.get('content-type') ?? '', /application\/json/);
+    const doc = JSON.parse(await openapi.text());
+    assert.match(doc.openapi, /^3\./);
+    assert.ok(doc.paths['/api/v1/app/{app_id}/msg'], `paths: ${Object.keys(doc.paths).join(', ')}`);
+    assert.ok(doc.paths['/api/v1/app/{app_id}/msg'].post);
+    assert.ok(doc.paths['/api/v1/app'].get);
+
+    const docs = await fetch(`${server.url}/docs`);
+    assert.equal(docs.status, 200);
+    assert.match(docs.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await docs.text(), /<html/i);
+  });
+
+  test('exits 0 within 10 s on SIGTERM', async () => {
+    assert.ok(server, 'started by the first test');
+    const { code, signal, ms } = await server.stop(10_000);
+    assert.equal(signal, null, `killed by ${signal} after ${ms} ms`);
+    assert.equal(code, 0, server.output().stderr);
+    assert.ok(ms < 10_000, `took ${ms} ms`);
+    server = null;
+  });
+
+  test('start on a port already in use exits 1 with a one-line message', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (busy.address() as AddressInfo).port;
+      const result = await runCli(['start'], { ...env, HOOKD_PORT: String(port) });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`^hookd: cannot listen: .*EADDRINUSE.*${port}`, 'm'));
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+  });
+
+  test('a second start on the same database prints no bootstrap token', async () => {
+    server = await startCli(env);
+    assert.doesNotMatch(server.output().stderr, /Admin API token/);
+    const { code } = await server.stop(10_000);
+    assert.equal(code, 0);
+    server = null;
+  });
+});
