@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ApiClient, startTestHookd, tempDir, type TestHookd } from './helpers/hookd.js';
+import { ApiClient, freePort, startTestHookd, tempDir, type TestHookd } from './helpers/hookd.js';
 
 /** The `hookd` CLI as a user runs it: real child processes on a temp SQLite file. */
 
@@ -40,14 +40,6 @@ async function runCli(args: string[], env: Record<string, string>, timeoutMs = 3
   return { code, stdout, stderr };
 }
 
-/** A port that was free a moment ago (HOOKD_PORT=0 would not tell us which port the child got). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface StartedCli {
   child: ChildProcess;

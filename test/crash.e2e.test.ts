@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ApiClient, TEST_TOKEN, eventually, tempDir } from './helpers/hookd.js';
+import { ApiClient, TEST_TOKEN, eventually, freePort, tempDir } from './helpers/hookd.js';
 import { Receiver } from './helpers/receiver.js';
 
 /**
@@ -19,13 +18,6 @@ const CLI = join(ROOT, 'src', 'cli.ts');
 const MESSAGES = 300;
 const HOLD_MS = 300;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface Hookd {
   child: ChildProcess;

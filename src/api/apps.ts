@@ -1,13 +1,18 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { newId } from '../domain/ids.js';
+import { isId, newId } from '../domain/ids.js';
 import type { App } from '../domain/types.js';
 import { principalOf, requireAdmin, resolveApp } from './context.js';
 import { AppParams, ApplicationIn, ApplicationOut, ApplicationPatch, ListOf, ListQuery, errorResponses } from './schemas.js';
 import { appOut, pageOut } from './wire.js';
 
 const tags = ['Application'];
+
+/** A new application record from its wire input; `uid` overrides the body's (PUT-creates and inline creation). */
+export function newApp(body: ApplicationIn, nowMs: number, uid: string | null = body.uid ?? null): App {
+  return { id: newId('app', nowMs), uid, name: body.name, metadata: body.metadata ?? {}, rateLimit: body.rateLimit ?? null, createdAt: nowMs, updatedAt: nowMs };
+}
 
 export async function appRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -41,16 +46,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
         const existing = await store.getApp(body.uid);
         if (existing) return reply.code(200).send(appOut(existing));
       }
-      const now = clock();
-      const created: App = {
-        id: newId('app', now),
-        uid: body.uid ?? null,
-        name: body.name,
-        metadata: body.metadata ?? {},
-        rateLimit: body.rateLimit ?? null,
-        createdAt: now,
-        updatedAt: now,
-      };
+      const created = newApp(body, clock());
       await store.createApp(created);
       return reply.code(201).send(appOut(created));
     },
@@ -76,18 +72,9 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
       const body = request.body;
       const found = await store.getApp(request.params.app_id);
       // Only a uid creates: an unknown app_ id stays a 404 (ids are assigned by hookd, never chosen).
-      const pathIsUid = !/^app_[0-9A-Za-z]{27}$/.test(request.params.app_id) && /^[a-zA-Z0-9\-_.]+$/.test(request.params.app_id);
+      const pathIsUid = !isId(request.params.app_id, 'app') && /^[a-zA-Z0-9\-_.]+$/.test(request.params.app_id);
       if (!found && principalOf(request).appId === null && pathIsUid) {
-        const now = clock();
-        const created: App = {
-          id: newId('app', now),
-          uid: body.uid ?? request.params.app_id,
-          name: body.name,
-          metadata: body.metadata ?? {},
-          rateLimit: body.rateLimit ?? null,
-          createdAt: now,
-          updatedAt: now,
-        };
+        const created = newApp(body, clock(), body.uid ?? request.params.app_id);
         await store.createApp(created);
         return reply.code(201).send(appOut(created));
       }

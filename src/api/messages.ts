@@ -5,7 +5,8 @@ import { conflict, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { App, Message } from '../domain/types.js';
 import { commaList, parseDate, principalOf, resolveApp, resolveMessage } from './context.js';
-import { AppParams, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, errorResponses } from './schemas.js';
+import { newApp } from './apps.js';
+import { AppParams, type ApplicationIn, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, errorResponses } from './schemas.js';
 import { messageOut, pageOut } from './wire.js';
 
 const tags = ['Message'];
@@ -85,15 +86,14 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
  * The message's application. As in Svix, an admin may pass `application` to create it on the fly when the
  * path's id/uid does not exist yet (the path value becomes the uid).
  */
-async function appForMessage(request: FastifyRequest, appIdOrUid: string, inline: { name: string; uid?: string | null; rateLimit?: number | null; metadata?: Record<string, string> | null } | null): Promise<App> {
+async function appForMessage(request: FastifyRequest, appIdOrUid: string, inline: ApplicationIn | null): Promise<App> {
   try {
     return await resolveApp(request, appIdOrUid);
   } catch (error) {
     if (!inline || principalOf(request).appId !== null) throw error;
   }
   const { store, clock } = request.server.hookd;
-  const now = clock();
-  const created: App = { id: newId('app', now), uid: appIdOrUid, name: inline.name, metadata: inline.metadata ?? {}, rateLimit: inline.rateLimit ?? null, createdAt: now, updatedAt: now };
+  const created = newApp(inline, clock(), appIdOrUid);
   try {
     await store.createApp(created);
     return created;

@@ -66,6 +66,16 @@ for (const adapter of storeAdapters) {
     });
     after(async () => close());
 
+    /** Runs `work` on a fresh, empty database of this adapter (for tests that need a clean queue). */
+    const fresh = async (work: (s: Store) => Promise<void>): Promise<void> => {
+      const opened = await adapter.open();
+      try {
+        await work(opened.store);
+      } finally {
+        await opened.close();
+      }
+    };
+
     test('migrate is idempotent and ping answers', async () => {
       assert.deepEqual(await store.migrate(), []);
       await store.ping();
@@ -117,8 +127,7 @@ for (const adapter of storeAdapters) {
     });
 
     test('a claimed delivery is leased: not claimable again until the lease expires', async () => {
-      const { store: s, close: closeFresh } = await adapter.open();
-      try {
+      await fresh(async (s) => {
         const app = makeApp();
         await s.createApp(app);
         const endpoint = makeEndpoint(app.id);
@@ -146,14 +155,11 @@ for (const adapter of storeAdapters) {
         assert.equal(delivery!.status, 'succeeded');
         assert.equal(delivery!.leaseOwner, null);
         assert.equal((await s.listAttempts({ appId: app.id, messageId: message.id }, { limit: 10 })).data.length, 2);
-      } finally {
-        await closeFresh();
-      }
+      });
     });
 
     test('claims take due deliveries oldest first, respect the batch limit, and skip future ones', async () => {
-      const { store: s, close: closeFresh } = await adapter.open();
-      try {
+      await fresh(async (s) => {
         const app = makeApp();
         await s.createApp(app);
         await s.createEndpoint(makeEndpoint(app.id));
@@ -164,14 +170,11 @@ for (const adapter of storeAdapters) {
         assert.deepEqual(first.map((c) => c.message.id), [messages[1]!.id, messages[2]!.id]);
         assert.equal((await s.claimDeliveries('w', 10, 10_000, T0 + 10)).length, 1);
         assert.equal(await s.nextDueAt(), T0 + 10 + 10_000);
-      } finally {
-        await closeFresh();
-      }
+      });
     });
 
     test('retry, exhaustion, resend and recover move a delivery through its states', async () => {
-      const { store: s, close: closeFresh } = await adapter.open();
-      try {
+      await fresh(async (s) => {
         const app = makeApp();
         await s.createApp(app);
         const endpoint = makeEndpoint(app.id);
@@ -203,14 +206,11 @@ for (const adapter of storeAdapters) {
         [d] = await s.listMessageDeliveries(message.id);
         assert.equal(d!.status, 'pending');
         assert.equal(d!.nextTrigger, 1);
-      } finally {
-        await closeFresh();
-      }
+      });
     });
 
     test('attempts filter by the attempted message: channel, tag and event type', async () => {
-      const { store: s, close: closeFresh } = await adapter.open();
-      try {
+      await fresh(async (s) => {
         const app = makeApp();
         await s.createApp(app);
         const endpoint = makeEndpoint(app.id);
@@ -231,14 +231,11 @@ for (const adapter of storeAdapters) {
         assert.deepEqual(await ids({ eventTypes: ['invoice.paid', 'other'] }), [paid.id]);
         assert.deepEqual(await ids({ channel: 'us' }), []);
         assert.equal((await ids({})).length, 2);
-      } finally {
-        await closeFresh();
-      }
+      });
     });
 
     test('deliveries to a disabled or deleted endpoint are failed at claim time, not sent', async () => {
-      const { store: s, close: closeFresh } = await adapter.open();
-      try {
+      await fresh(async (s) => {
         const app = makeApp();
         await s.createApp(app);
         const endpoint = makeEndpoint(app.id);
@@ -250,14 +247,11 @@ for (const adapter of storeAdapters) {
         const [d] = await s.listMessageDeliveries(message.id);
         assert.equal(d!.status, 'failed');
         assert.equal(d!.lastError, 'endpoint disabled');
-      } finally {
-        await closeFresh();
-      }
+      });
     });
 
     test('releasing a worker leases makes its unfinished deliveries due at once', async () => {
-      const { store: s, close: closeFresh } = await adapter.open();
-      try {
+      await fresh(async (s) => {
         const app = makeApp();
         await s.createApp(app);
         await s.createEndpoint(makeEndpoint(app.id));
@@ -265,14 +259,11 @@ for (const adapter of storeAdapters) {
         assert.equal((await s.claimDeliveries('w', 10, 60_000, T0)).length, 2);
         assert.equal(await s.releaseDeliveries('w', T0 + 1), 2);
         assert.equal((await s.claimDeliveries('other', 10, 60_000, T0 + 1)).length, 2);
-      } finally {
-        await closeFresh();
-      }
+      });
     });
 
     test('cursor pages walk forwards and backwards without gaps or repeats', async () => {
-      const { store: s, close: closeFresh } = await adapter.open();
-      try {
+      await fresh(async (s) => {
         const app = makeApp();
         await s.createApp(app);
         const messages = Array.from({ length: 7 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i * 1000), createdAt: T0 + i * 1000, channels: i % 2 ? ['odd'] : null }));
@@ -292,9 +283,7 @@ for (const adapter of storeAdapters) {
         assert.equal(odd.data.length, 3);
         const window = await s.listMessages(app.id, { afterMs: T0 + 1500, beforeMs: T0 + 4500 }, { limit: 10 });
         assert.deepEqual(window.data.map((m) => m.createdAt), [T0 + 4000, T0 + 3000, T0 + 2000]);
-      } finally {
-        await closeFresh();
-      }
+      });
     });
 
     test('idempotency: new, in progress, replay, mismatch, stale takeover and expiry', async () => {
