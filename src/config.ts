@@ -32,6 +32,8 @@ export interface DeliveryConfig {
   pollIntervalMs: number;
   responseBodyLimitBytes: number;
   connectionsPerOrigin: number;
+  /** Concurrency cap for endpoints without their own `maxConcurrency`, across all workers; 0 = none. */
+  endpointMaxConcurrency: number;
   userAgent: string;
 }
 
@@ -72,6 +74,7 @@ export function loadConfig(env: Env = process.env): Config {
       pollIntervalMs: duration(env, 'HOOKD_POLL_INTERVAL', '1s'),
       responseBodyLimitBytes: 20 * 1024,
       connectionsPerOrigin: integer(env, 'HOOKD_CONNECTIONS_PER_ORIGIN', 16, 1, 1024),
+      endpointMaxConcurrency: integer(env, 'HOOKD_ENDPOINT_MAX_CONCURRENCY', 0, 0, 10_000),
       userAgent: 'hookd/0.1 (+https://github.com/hookd/hookd)',
     },
   };

@@ -60,6 +60,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       channels: body.channels ?? null,
       headers: checkHeaders(body.headers ?? {}),
       rateLimit: body.rateLimit ?? null,
+      maxConcurrency: body.maxConcurrency ?? null,
       secrets: [{ key: body.secret ? normalizeSecret(body.secret, ['body', 'secret']) : generateSecret(), expiresAt: null }],
       metadata: body.metadata ?? {},
       firstFailureAt: null,
@@ -89,6 +90,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       filterTypes: body.filterTypes ?? null,
       channels: body.channels ?? null,
       rateLimit: body.rateLimit ?? null,
+      maxConcurrency: body.maxConcurrency ?? null,
       metadata: body.metadata ?? {},
       updatedAt: clock(),
     });
@@ -111,6 +113,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       filterTypes: pick('filterTypes', endpoint.filterTypes, null),
       channels: pick('channels', endpoint.channels, null),
       rateLimit: pick('rateLimit', endpoint.rateLimit, null),
+      maxConcurrency: pick('maxConcurrency', endpoint.maxConcurrency, null),
       metadata: pick('metadata', endpoint.metadata, {}),
       secrets: body.secret ? rotate(endpoint.secrets, normalizeSecret(body.secret, ['body', 'secret']), clock(), config.secretGraceMs) : endpoint.secrets,
       updatedAt: clock(),

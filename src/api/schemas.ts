@@ -14,6 +14,11 @@ const Tag = Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9\\-
 const Metadata = Type.Record(Type.String(), Type.String());
 const RateLimit = Type.Integer({ minimum: 0, maximum: 65535, description: 'Messages per second' });
 const DateTime = Type.String({ format: 'date-time' });
+const MaxConcurrency = Type.Integer({
+  minimum: 1,
+  maximum: 10000,
+  description: 'hookd extension: most deliveries in flight to this endpoint at once, across all workers (default HOOKD_ENDPOINT_MAX_CONCURRENCY)',
+});
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const ErrorOut = Type.Object({ code: Type.String(), detail: Type.String() }, { $id: 'HttpError' });
@@ -67,6 +72,7 @@ const EndpointFields = {
   description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))),
   uid: Type.Optional(Nullable(Uid)),
   rateLimit: Type.Optional(Nullable(RateLimit)),
+  maxConcurrency: Type.Optional(Nullable(MaxConcurrency)),
   version: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
   disabled: Type.Optional(Nullable(Type.Boolean())),
   filterTypes: Type.Optional(Nullable(Type.Array(EventTypeName, { minItems: 1, maxItems: 1000, uniqueItems: true }))),
@@ -90,6 +96,7 @@ export const EndpointOut = Type.Object(
     url: Type.String(),
     description: Type.String(),
     rateLimit: Type.Optional(Type.Integer()),
+    maxConcurrency: Type.Optional(Type.Integer()),
     version: Type.Integer(),
     disabled: Type.Boolean(),
     filterTypes: Type.Optional(Type.Array(Type.String())),

@@ -22,6 +22,7 @@ export const endpointOut = (e: Endpoint) => ({
   url: e.url,
   description: e.description,
   rateLimit: opt(e.rateLimit),
+  maxConcurrency: opt(e.maxConcurrency),
   version: e.version,
   disabled: e.disabled,
   filterTypes: opt(e.filterTypes),

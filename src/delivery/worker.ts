@@ -91,7 +91,7 @@ export class DeliveryWorker {
       let claimed: ClaimedDelivery[] = [];
       if (capacity > 0) {
         try {
-          claimed = await store.claimDeliveries(this.owner, Math.min(config.batchSize, capacity), config.leaseMs, this.clock());
+          claimed = await store.claimDeliveries(this.owner, Math.min(config.batchSize, capacity), config.leaseMs, this.clock(), config.endpointMaxConcurrency);
         } catch (error) {
           logger.error({ err: error }, 'claiming deliveries failed; retrying after the poll interval');
         }

@@ -29,6 +29,8 @@ export interface Endpoint {
   channels: string[] | null;
   headers: Record<string, string>;
   rateLimit: number | null;
+  /** Most deliveries in flight to this endpoint at once, across all workers (null: the configured default). */
+  maxConcurrency: number | null;
   secrets: EndpointSecret[];
   metadata: Record<string, string>;
   firstFailureAt: number | null;

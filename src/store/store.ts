@@ -66,9 +66,11 @@ export interface Store {
   /**
    * Leases up to `limit` due pending deliveries, oldest due first, for `leaseMs`. A leased delivery is not
    * due again until its lease expires, so a crashed worker's work is redone, never lost. Deliveries whose
-   * endpoint is disabled or deleted are failed instead of returned.
+   * endpoint is disabled or deleted are failed instead of returned. Per-endpoint rate limits and concurrency
+   * caps (domain/throttle.ts) are applied here, so they hold across every worker: a delivery that may not go
+   * now is deferred instead of returned. `defaultMaxConcurrency` (0 = none) caps endpoints without their own.
    */
-  claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number): Promise<ClaimedDelivery[]>;
+  claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number, defaultMaxConcurrency?: number): Promise<ClaimedDelivery[]>;
   /** Records attempts and applies each delivery's next state, in one transaction. */
   completeDeliveries(results: DeliveryResult[]): Promise<void>;
   /** Gives back leases still held by `owner` (graceful shutdown): the deliveries are due at once. */

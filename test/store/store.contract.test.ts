@@ -26,6 +26,7 @@ function makeEndpoint(appId: string, overrides: Partial<Endpoint> = {}): Endpoin
     channels: null,
     headers: {},
     rateLimit: null,
+    maxConcurrency: null,
     secrets: [{ key: generateSecret(), expiresAt: null }],
     metadata: {},
     firstFailureAt: null,
@@ -231,6 +232,57 @@ for (const adapter of storeAdapters) {
         assert.deepEqual(await ids({ eventTypes: ['invoice.paid', 'other'] }), [paid.id]);
         assert.deepEqual(await ids({ channel: 'us' }), []);
         assert.equal((await ids({})).length, 2);
+      });
+    });
+
+    test('a rate-limited endpoint gets one delivery per interval; the backlog is deferred to reserved slots', async () => {
+      await fresh(async (s) => {
+        const app = makeApp();
+        await s.createApp(app);
+        await s.createEndpoint(makeEndpoint(app.id, { rateLimit: 10 }));
+        await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        assert.equal((await s.claimDeliveries('w', 10, 30_000, T0)).length, 1, 'one now');
+        assert.equal((await s.claimDeliveries('other', 10, 30_000, T0 + 50)).length, 0, 'not before the next slot, for any worker');
+        assert.equal(await s.nextDueAt(), T0 + 100);
+        let sent = 1;
+        for (let t = T0 + 100; t <= T0 + 400; t += 100) sent += (await s.claimDeliveries('w', 10, 30_000, t)).length;
+        assert.equal(sent, 5, 'each deferred delivery goes at its own slot, 100 ms apart');
+      });
+    });
+
+    test('an endpoint concurrency cap holds across workers and frees up as deliveries finish', async () => {
+      await fresh(async (s) => {
+        const app = makeApp();
+        await s.createApp(app);
+        const capped = makeEndpoint(app.id, { maxConcurrency: 2 });
+        const free = makeEndpoint(app.id, { id: newId('ep', T0) });
+        await s.createEndpoint(capped);
+        await s.createEndpoint(free);
+        const messages = Array.from({ length: 4 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) }));
+        await s.insertMessages(messages);
+        const first = await s.claimDeliveries('w1', 10, 30_000, T0);
+        assert.equal(first.filter((c) => c.endpoint.id === capped.id).length, 2);
+        assert.equal(first.filter((c) => c.endpoint.id === free.id).length, 4, 'other endpoints are not held back');
+        assert.equal((await s.claimDeliveries('w2', 10, 30_000, T0 + 1000)).length, 0, 'a second worker sees the cap too');
+        const done = first.find((c) => c.endpoint.id === capped.id)!;
+        const message = messages.find((m) => m.id === done.message.id)!;
+        await s.completeDeliveries([{ deliveryId: done.delivery.id, leaseOwner: 'w1', attempt: attemptFor(done.delivery.id, message, capped.id, 'success', T0 + 1001), next: { status: 'succeeded' } }]);
+        assert.equal((await s.claimDeliveries('w2', 10, 30_000, T0 + 2000)).length, 1, 'one slot freed, one more goes');
+        assert.equal((await s.claimDeliveries('w2', 10, 30_000, T0 + 3000)).length, 0);
+        // w1 and w2 "crash": once all their leases have expired, the 3 capped deliveries not done are due again, 2 go.
+        const retaken = await s.claimDeliveries('w3', 10, 30_000, T0 + 33_000);
+        assert.equal(retaken.filter((c) => c.endpoint.id === capped.id).length, 2, 'expired leases stop counting against the cap');
+      });
+    });
+
+    test('a default concurrency cap applies to endpoints without their own', async () => {
+      await fresh(async (s) => {
+        const app = makeApp();
+        await s.createApp(app);
+        await s.createEndpoint(makeEndpoint(app.id));
+        await s.insertMessages(Array.from({ length: 3 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        assert.equal((await s.claimDeliveries('w', 10, 30_000, T0, 1)).length, 1);
+        assert.equal((await s.claimDeliveries('w', 10, 30_000, T0 + 1000)).length, 2, 'without the default, no cap');
       });
     });
 

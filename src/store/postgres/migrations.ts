@@ -126,4 +126,14 @@ CREATE TABLE idempotency (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'endpoint flow control',
+    sql: `
+ALTER TABLE endpoint ADD COLUMN max_concurrency INTEGER;
+ALTER TABLE endpoint ADD COLUMN throttle_next_at BIGINT;
+ALTER TABLE delivery ADD COLUMN rate_reserved INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX delivery_leased ON delivery (endpoint_id) WHERE lease_owner IS NOT NULL;
+`,
+  },
 ];

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { conflict } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { endpointMatches } from '../../domain/matching.js';
+import { admit, type EndpointLimits } from '../../domain/throttle.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../../domain/types.js';
 import { pageQuery, pagedSql, timeRange, toPage, type PageQuery } from '../paging.js';
 import {
@@ -371,22 +372,71 @@ export class PostgresStore implements Store {
 
   // ---- Queue
 
-  async claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number): Promise<ClaimedDelivery[]> {
+  async claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number, defaultMaxConcurrency = 0): Promise<ClaimedDelivery[]> {
     const leaseExpiresAt = nowMs + leaseMs;
     return this.transaction(async (client) => {
+      // Due rows other workers are claiming right now are skipped, not waited for.
+      const due = (
+        await client.query(
+          `SELECT id, endpoint_id, rate_reserved FROM delivery WHERE status = 'pending' AND next_attempt_at <= $1
+           ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+          [nowMs, limit],
+        )
+      ).rows.map((r) => ({ deliveryId: r.id as string, endpointId: r.endpoint_id as string, reserved: r.rate_reserved === 1 }));
+      if (due.length === 0) return [];
+      // Limited endpoints are locked (in id order: no deadlocks) so their in-flight count and slot clock are
+      // decided by one worker at a time; unlimited endpoints take no lock.
+      const limits = new Map<string, EndpointLimits>();
+      for (const e of (
+        await client.query(
+          `SELECT id, rate_limit, max_concurrency, throttle_next_at FROM endpoint
+           WHERE id = ANY($1) AND (rate_limit > 0 OR max_concurrency > 0 OR $2::int > 0) ORDER BY id FOR UPDATE`,
+          [[...new Set(due.map((c) => c.endpointId))], defaultMaxConcurrency],
+        )
+      ).rows) {
+        limits.set(e.id as string, {
+          rateLimit: (e.rate_limit as number | null) ?? null,
+          maxConcurrency: (e.max_concurrency as number | null) ?? null,
+          nextSlotAt: (e.throttle_next_at as number | null) ?? null,
+          inFlight: 0,
+        });
+      }
+      if (limits.size > 0) {
+        for (const r of (
+          await client.query(
+            `SELECT endpoint_id, count(*) AS n FROM delivery
+             WHERE endpoint_id = ANY($1) AND lease_owner IS NOT NULL AND status = 'pending' AND next_attempt_at > $2 GROUP BY endpoint_id`,
+            [[...limits.keys()], nowMs],
+          )
+        ).rows) {
+          limits.get(r.endpoint_id as string)!.inFlight = r.n as number;
+        }
+      }
+      const admission = admit(due, limits, nowMs, defaultMaxConcurrency);
+      if (admission.deferred.length > 0) {
+        await client.query(
+          `UPDATE delivery d SET next_attempt_at = u.until, rate_reserved = u.reserved
+           FROM unnest($1::text[], $2::bigint[], $3::int[]) AS u(id, until, reserved) WHERE d.id = u.id`,
+          [admission.deferred.map((d) => d.deliveryId), admission.deferred.map((d) => d.until), admission.deferred.map((d) => (d.reserved ? 1 : 0))],
+        );
+      }
+      if (admission.nextSlots.size > 0) {
+        await client.query(
+          'UPDATE endpoint e SET throttle_next_at = u.next FROM unnest($1::text[], $2::bigint[]) AS u(id, next) WHERE e.id = u.id',
+          [[...admission.nextSlots.keys()], [...admission.nextSlots.values()].map((v) => Math.ceil(v))],
+        );
+      }
+      if (admission.accepted.length === 0) return [];
+      const order = new Map(admission.accepted.map((id, i) => [id, i]));
       const deliveries = (
         await client.query(
-          `UPDATE delivery d SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, updated_at = $3
-           FROM (SELECT id, next_attempt_at FROM delivery WHERE status = 'pending' AND next_attempt_at <= $3
-                 ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
-           WHERE d.id = due.id RETURNING d.*, due.next_attempt_at AS due_at`,
-          [owner, leaseExpiresAt, nowMs, limit],
+          `UPDATE delivery SET lease_owner = $1, lease_expires_at = $2, next_attempt_at = $2, rate_reserved = 0, updated_at = $3
+           WHERE id = ANY($4) RETURNING *`,
+          [owner, leaseExpiresAt, nowMs, admission.accepted],
         )
       ).rows
-        // RETURNING has no order: restore oldest-due first.
-        .sort((a, b) => a.due_at - b.due_at || (a.id < b.id ? -1 : 1))
-        .map(deliveryFromRow);
-      if (deliveries.length === 0) return [];
+        .map(deliveryFromRow)
+        .sort((a, b) => order.get(a.id)! - order.get(b.id)!);
       const details = new Map<string, Row>();
       for (const row of (
         await client.query(
@@ -497,7 +547,7 @@ export class PostgresStore implements Store {
         `INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
          VALUES ($1, $2, $3, $4, 'pending', 0, $5, 1, $5)
          ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
-           status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, next_trigger = 1,
+           status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, next_trigger = 1, rate_reserved = 0,
            lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`,
         [newId('dlv', nowMs), message.id, endpoint.id, message.appId, nowMs],
       );
@@ -508,7 +558,7 @@ export class PostgresStore implements Store {
   async recoverFailed(endpointId: string, sinceMs: number, untilMs: number, nowMs: number): Promise<number> {
     return this.transaction(async (client) => {
       const result = await client.query(
-        `UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
+        `UPDATE delivery SET status = 'pending', attempts = 0, rate_reserved = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
          WHERE endpoint_id = $2 AND status = 'failed' AND message_id IN (SELECT id FROM message WHERE created_at >= $3 AND created_at < $4)`,
         [nowMs, endpointId, sinceMs, untilMs],
       );

@@ -130,4 +130,15 @@ CREATE TABLE idempotency (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'endpoint flow control',
+    sql: `
+-- Per-endpoint concurrency cap and the rate limiter's slot clock; a delivery deferred to a rate-limit slot owns it.
+ALTER TABLE endpoint ADD COLUMN max_concurrency INTEGER;
+ALTER TABLE endpoint ADD COLUMN throttle_next_at INTEGER;
+ALTER TABLE delivery ADD COLUMN rate_reserved INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX delivery_leased ON delivery (endpoint_id) WHERE lease_owner IS NOT NULL;
+`,
+  },
 ];

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { conflict } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { endpointMatches } from '../../domain/matching.js';
+import { admit, type EndpointLimits } from '../../domain/throttle.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../../domain/types.js';
 import { pageQuery, pagedSql, timeRange, toPage, type PageQuery } from '../paging.js';
 import type {
@@ -293,12 +294,23 @@ export class SqliteStore implements Store {
 
   // ---- Queue
 
-  async claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number): Promise<ClaimedDelivery[]> {
+  async claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number, defaultMaxConcurrency = 0): Promise<ClaimedDelivery[]> {
     const leaseExpiresAt = nowMs + leaseMs;
-    const claim = this.stmt(`
-      UPDATE delivery SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, updated_at = ?
-      WHERE id IN (SELECT id FROM delivery WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?)
-      RETURNING *`);
+    const candidates = this.stmt(
+      "SELECT id, endpoint_id, rate_reserved FROM delivery WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+    );
+    const limitedEndpoints = this.stmt(`
+      SELECT id, rate_limit, max_concurrency, throttle_next_at FROM endpoint
+      WHERE id IN (SELECT value FROM json_each(?)) AND (rate_limit > 0 OR max_concurrency > 0 OR ? > 0)`);
+    const inFlight = this.stmt(`
+      SELECT endpoint_id, count(*) AS n FROM delivery
+      WHERE endpoint_id IN (SELECT value FROM json_each(?)) AND lease_owner IS NOT NULL AND status = 'pending' AND next_attempt_at > ?
+      GROUP BY endpoint_id`);
+    const lease = this.stmt(`
+      UPDATE delivery SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, rate_reserved = 0, updated_at = ?
+      WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`);
+    const defer = this.stmt('UPDATE delivery SET next_attempt_at = ?, rate_reserved = ? WHERE id = ?');
+    const advanceSlot = this.stmt('UPDATE endpoint SET throttle_next_at = ? WHERE id = ?');
     const details = this.stmt(`
       SELECT d.id AS delivery_id, m.app_id, m.event_type, m.payload,
              e.url, e.secrets, e.headers, e.rate_limit, e.disabled, e.deleted_at
@@ -308,10 +320,35 @@ export class SqliteStore implements Store {
       "UPDATE delivery SET status = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
     );
     return this.db.transaction(() => {
-      const deliveries = (claim.all(owner, leaseExpiresAt, leaseExpiresAt, nowMs, nowMs, limit) as Row[]).map(deliveryFromRow);
-      if (deliveries.length === 0) return [];
+      const due = (candidates.all(nowMs, limit) as Row[]).map((r) => ({
+        deliveryId: r.id as string,
+        endpointId: r.endpoint_id as string,
+        reserved: r.rate_reserved === 1,
+      }));
+      if (due.length === 0) return [];
+      const endpointIds = JSON.stringify([...new Set(due.map((c) => c.endpointId))]);
+      const limits = new Map<string, EndpointLimits>();
+      for (const e of limitedEndpoints.all(endpointIds, defaultMaxConcurrency) as Row[]) {
+        limits.set(e.id as string, {
+          rateLimit: (e.rate_limit as number | null) ?? null,
+          maxConcurrency: (e.max_concurrency as number | null) ?? null,
+          nextSlotAt: (e.throttle_next_at as number | null) ?? null,
+          inFlight: 0,
+        });
+      }
+      if (limits.size > 0) {
+        for (const r of inFlight.all(JSON.stringify([...limits.keys()]), nowMs) as Row[]) limits.get(r.endpoint_id as string)!.inFlight = r.n as number;
+      }
+      const admission = admit(due, limits, nowMs, defaultMaxConcurrency);
+      for (const d of admission.deferred) defer.run(d.until, d.reserved ? 1 : 0, d.deliveryId);
+      for (const [endpointId, next] of admission.nextSlots) advanceSlot.run(Math.ceil(next), endpointId);
+      if (admission.accepted.length === 0) return [];
+      const order = new Map(admission.accepted.map((id, i) => [id, i]));
+      const deliveries = (lease.all(owner, leaseExpiresAt, leaseExpiresAt, nowMs, JSON.stringify(admission.accepted)) as Row[])
+        .map(deliveryFromRow)
+        .sort((a, b) => order.get(a.id)! - order.get(b.id)!);
       const byId = new Map<string, Row>();
-      for (const row of details.all(JSON.stringify(deliveries.map((d) => d.id))) as Row[]) byId.set(row.delivery_id as string, row);
+      for (const row of details.all(JSON.stringify(admission.accepted)) as Row[]) byId.set(row.delivery_id as string, row);
       const claimed: ClaimedDelivery[] = [];
       for (const delivery of deliveries) {
         const row = byId.get(delivery.id)!;
@@ -381,7 +418,7 @@ export class SqliteStore implements Store {
       INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
       VALUES (?, ?, ?, ?, 'pending', 0, ?, 1, ?)
       ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
-        status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, next_trigger = 1,
+        status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, next_trigger = 1, rate_reserved = 0,
         lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`).run(
       newId('dlv', nowMs),
       message.id,
@@ -394,7 +431,7 @@ export class SqliteStore implements Store {
 
   async recoverFailed(endpointId: string, sinceMs: number, untilMs: number, nowMs: number): Promise<number> {
     return this.stmt(`
-      UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, next_trigger = 1, last_error = NULL, updated_at = ?
+      UPDATE delivery SET status = 'pending', attempts = 0, rate_reserved = 0, next_attempt_at = ?, next_trigger = 1, last_error = NULL, updated_at = ?
       WHERE endpoint_id = ? AND status = 'failed'
         AND message_id IN (SELECT id FROM message WHERE created_at >= ? AND created_at < ?)`).run(nowMs, nowMs, endpointId, sinceMs, untilMs).changes;
   }
