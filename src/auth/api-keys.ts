@@ -33,8 +33,14 @@ export async function createApiKey(
 /** Ensures `token` is an active admin key (HOOKD_ADMIN_TOKEN); returns true if it was created now. */
 export async function ensureAdminToken(store: Store, token: string): Promise<boolean> {
   if (await store.findApiKeyByHash(hashToken(token))) return false;
-  await createApiKey(store, { appId: null, name: 'HOOKD_ADMIN_TOKEN', token });
-  return true;
+  try {
+    await createApiKey(store, { appId: null, name: 'HOOKD_ADMIN_TOKEN', token });
+    return true;
+  } catch (error) {
+    // Several processes starting at once on one database race to insert it: losing that race is fine.
+    if (await store.findApiKeyByHash(hashToken(token))) return false;
+    throw error;
+  }
 }
 
 /** Creates a first admin key when none exists; returns its token (shown once) or null. */
