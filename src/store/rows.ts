@@ -1,3 +1,4 @@
+import type { EndpointLimits } from '../domain/throttle.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message } from '../domain/types.js';
 
 /**
@@ -152,4 +153,12 @@ export const attemptToRow = (a: Attempt): Row => ({
   trigger_type: a.triggerType,
   error: a.error,
   created_at: a.createdAt,
+});
+
+/** An endpoint's flow-control state from (id, rate_limit, max_concurrency, throttle_next_at); in-flight is counted separately. */
+export const endpointLimitsFromRow = (r: Row): EndpointLimits => ({
+  rateLimit: (r.rate_limit as number | null) ?? null,
+  maxConcurrency: (r.max_concurrency as number | null) ?? null,
+  nextSlotAt: (r.throttle_next_at as number | null) ?? null,
+  inFlight: 0,
 });

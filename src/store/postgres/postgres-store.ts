@@ -12,6 +12,7 @@ import {
   attemptToRow,
   deliveryFromRow,
   endpointFromRow,
+  endpointLimitsFromRow,
   endpointToRow,
   eventTypeFromRow,
   eventTypeToRow,
@@ -394,12 +395,7 @@ export class PostgresStore implements Store {
           [[...new Set(due.map((c) => c.endpointId))], defaultMaxConcurrency],
         )
       ).rows) {
-        limits.set(e.id as string, {
-          rateLimit: (e.rate_limit as number | null) ?? null,
-          maxConcurrency: (e.max_concurrency as number | null) ?? null,
-          nextSlotAt: (e.throttle_next_at as number | null) ?? null,
-          inFlight: 0,
-        });
+        limits.set(e.id as string, endpointLimitsFromRow(e));
       }
       if (limits.size > 0) {
         for (const r of (

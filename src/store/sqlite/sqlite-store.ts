@@ -26,6 +26,7 @@ import {
   attemptToRow,
   deliveryFromRow,
   endpointFromRow,
+  endpointLimitsFromRow,
   endpointToRow,
   eventTypeFromRow,
   eventTypeToRow,
@@ -329,12 +330,7 @@ export class SqliteStore implements Store {
       const endpointIds = JSON.stringify([...new Set(due.map((c) => c.endpointId))]);
       const limits = new Map<string, EndpointLimits>();
       for (const e of limitedEndpoints.all(endpointIds, defaultMaxConcurrency) as Row[]) {
-        limits.set(e.id as string, {
-          rateLimit: (e.rate_limit as number | null) ?? null,
-          maxConcurrency: (e.max_concurrency as number | null) ?? null,
-          nextSlotAt: (e.throttle_next_at as number | null) ?? null,
-          inFlight: 0,
-        });
+        limits.set(e.id as string, endpointLimitsFromRow(e));
       }
       if (limits.size > 0) {
         for (const r of inFlight.all(JSON.stringify([...limits.keys()]), nowMs) as Row[]) limits.get(r.endpoint_id as string)!.inFlight = r.n as number;
