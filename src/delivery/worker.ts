@@ -30,6 +30,9 @@ export class DeliveryWorker {
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Ids of the deliveries this worker holds (queued for a connection or on the wire); their leases are renewed. */
+  private readonly held = new Set<string>();
+  private heartbeat: NodeJS.Timeout | null = null;
   private results: DeliveryResult[] = [];
   private flushing: Promise<void> | null = null;
   private running = false;
@@ -52,6 +55,10 @@ export class DeliveryWorker {
       this.options.logger.warn({ err: error }, 'could not subscribe to delivery notifications; relying on polling');
       return () => undefined;
     });
+    // A lease only has to outlive one request, but a delivery may wait for a connection to its receiver
+    // first: renew the leases of everything held, so a live worker's work is never taken over.
+    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.options.config.leaseMs / 3)));
+    this.heartbeat.unref();
     this.loop = this.run().catch((error: unknown) => {
       this.options.logger.fatal({ err: error }, 'delivery loop crashed');
       throw error;
@@ -79,6 +86,8 @@ export class DeliveryWorker {
     await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
     await this.flush();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     const released = await this.options.store.releaseDeliveries(this.owner, this.clock());
     if (released > 0) this.options.logger.info({ released }, 'released leases of unfinished deliveries');
   }
@@ -137,7 +146,25 @@ export class DeliveryWorker {
     });
   }
 
+  private async renewLeases(): Promise<void> {
+    if (this.held.size === 0) return;
+    try {
+      await this.options.store.extendLeases(this.owner, [...this.held], this.clock() + this.options.config.leaseMs);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'renewing leases failed; they may expire and be redone by another worker');
+    }
+  }
+
   private async deliver(claimed: ClaimedDelivery): Promise<void> {
+    this.held.add(claimed.delivery.id);
+    try {
+      await this.attempt(claimed);
+    } finally {
+      this.held.delete(claimed.delivery.id);
+    }
+  }
+
+  private async attempt(claimed: ClaimedDelivery): Promise<void> {
     const { message, endpoint, delivery } = claimed;
     const startedAt = this.clock();
     const timestampS = Math.floor(startedAt / 1000);

@@ -73,6 +73,11 @@ export interface Store {
   claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number, defaultMaxConcurrency?: number): Promise<ClaimedDelivery[]>;
   /** Records attempts and applies each delivery's next state, in one transaction. */
   completeDeliveries(results: DeliveryResult[]): Promise<void>;
+  /**
+   * Heartbeat: extends `owner`'s leases on these deliveries to `leaseExpiresAt`, so work that is still queued
+   * or in flight in a live worker is never claimed by another. Returns how many leases were still held.
+   */
+  extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<number>;
   /** Gives back leases still held by `owner` (graceful shutdown): the deliveries are due at once. */
   releaseDeliveries(owner: string, nowMs: number): Promise<number>;
   /**

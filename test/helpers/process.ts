@@ -121,20 +121,36 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
-/** A new, empty database on the test server; `drop` removes it (WITH (FORCE): connections still open are cut). */
+/**
+ * A new, empty database on the test server; `drop` removes it. `drop` first gives connections that are closing
+ * (pg's `Pool.end()` resolves before its clients' sockets are closed) up to 5 s to go, then cuts any left
+ * (WITH (FORCE)), so a late "terminating connection" error never reaches a client the test has already ended.
+ */
 export async function freshDatabase(serverUrl: string, prefix = 'hookd'): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string): Promise<void> => {
+  const admin = async (work: (client: pg.Client) => Promise<void>): Promise<void> => {
     const client = new pg.Client({ connectionString: serverUrl });
     await client.connect();
     try {
-      await client.query(sql);
+      await work(client);
     } finally {
       await client.end();
     }
   };
-  await admin(`CREATE DATABASE ${name}`);
+  await admin(async (client) => {
+    await client.query(`CREATE DATABASE ${name}`);
+  });
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  return { name, url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  const drop = (): Promise<void> =>
+    admin(async (client) => {
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        const { rows } = await client.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+        if (rows[0].n === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    });
+  return { name, url: url.toString(), drop };
 }

@@ -302,6 +302,20 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test('a renewed lease keeps a delivery from being claimed again; only its owner can renew it', async () => {
+      await fresh(async (s) => {
+        const app = makeApp();
+        await s.createApp(app);
+        await s.createEndpoint(makeEndpoint(app.id));
+        await s.insertMessages([makeMessage(app.id)]);
+        const [c] = await s.claimDeliveries('w', 10, 3000, T0);
+        assert.equal(await s.extendLeases('intruder', [c!.delivery.id], T0 + 9000), 0);
+        assert.equal(await s.extendLeases('w', [c!.delivery.id], T0 + 6000), 1);
+        assert.equal((await s.claimDeliveries('other', 10, 3000, T0 + 4000)).length, 0, 'still leased after the original expiry');
+        assert.equal((await s.claimDeliveries('other', 10, 3000, T0 + 6001)).length, 1, 'an unrenewed lease expires');
+      });
+    });
+
     test('releasing a worker leases makes its unfinished deliveries due at once', async () => {
       await fresh(async (s) => {
         const app = makeApp();

@@ -523,6 +523,15 @@ export class PostgresStore implements Store {
     });
   }
 
+  async extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<number> {
+    if (deliveryIds.length === 0) return 0;
+    const result = await this.pool.query(
+      "UPDATE delivery SET lease_expires_at = $1, next_attempt_at = $1 WHERE lease_owner = $2 AND status = 'pending' AND id = ANY($3)",
+      [leaseExpiresAt, owner, deliveryIds],
+    );
+    return result.rowCount ?? 0;
+  }
+
   async releaseDeliveries(owner: string, nowMs: number): Promise<number> {
     const result = await this.pool.query(
       "UPDATE delivery SET lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = $1, updated_at = $1 WHERE lease_owner = $2 AND status = 'pending'",

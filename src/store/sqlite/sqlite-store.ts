@@ -395,6 +395,13 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
+  async extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<number> {
+    if (deliveryIds.length === 0) return 0;
+    return this.stmt(`
+      UPDATE delivery SET lease_expires_at = ?, next_attempt_at = ?
+      WHERE lease_owner = ? AND status = 'pending' AND id IN (SELECT value FROM json_each(?))`).run(leaseExpiresAt, leaseExpiresAt, owner, JSON.stringify(deliveryIds)).changes;
+  }
+
   async releaseDeliveries(owner: string, nowMs: number): Promise<number> {
     return this.db
       .prepare("UPDATE delivery SET lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?, updated_at = ? WHERE lease_owner = ? AND status = 'pending'")
