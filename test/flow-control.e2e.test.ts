@@ -18,7 +18,8 @@ before(async () => {
     DATABASE_URL: database.url,
     HOOKD_ADMIN_TOKEN: TEST_TOKEN,
     HOOKD_LOG_LEVEL: 'warn',
-    HOOKD_POLL_INTERVAL: '1s',
+    // Workers must be woken by NOTIFY (and their own due-time timers), never by this slow poll.
+    HOOKD_POLL_INTERVAL: '30s',
     HOOKD_REQUEST_TIMEOUT: '5s',
   };
   const migrated = await runHookd('migrate', env);
@@ -37,6 +38,23 @@ after(async () => {
   await Promise.all(processes.map((p) => stopProcess(p)));
   for (const r of receivers) await r.close();
   await database?.drop();
+});
+
+test('a message published through the API process wakes an idle worker process at once (LISTEN/NOTIFY)', async () => {
+  const receiver = await Receiver.start();
+  receivers.push(receiver);
+  const app = (await api.post('/api/v1/app', { name: 'notify' })).body.id;
+  await api.post(`/api/v1/app/${app}/endpoint`, { url: `${receiver.url}/hook` });
+  await new Promise((r) => setTimeout(r, 1500)); // every worker is idle now, sleeping on its 30 s poll
+  const latencies: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const sent = Date.now();
+    assert.equal((await api.post(`/api/v1/app/${app}/msg`, { eventType: 'notify.test', payload: { i } })).status, 202);
+    await receiver.waitFor((r) => r.length === i + 1, 5000);
+    latencies.push(receiver.requests[i]!.at - sent);
+  }
+  assert.ok(Math.max(...latencies) < 1000, `ingest -> receiver latencies ${latencies.join(', ')} ms with a 30 s poll`);
+  console.log(`NOTIFY wake-up: ingest -> receiver ${latencies.join(', ')} ms (poll interval 30 s)`);
 });
 
 test('an endpoint concurrency cap holds across three workers', async () => {
