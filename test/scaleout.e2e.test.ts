@@ -279,7 +279,11 @@ test("2 API and 3 worker processes on one PostgreSQL deliver every message once,
         const id = deliveryOf.get(key) ?? '?';
         return !killedLeases.has(id) && !retriedIds.has(id);
       })
-      .map(([key, n]) => `${key} x${n}`);
+      .map(([key, n]) => {
+        const [msg, path] = key.split(' ');
+        const times = receivers.flatMap((r) => r.requests).filter((r) => r.headers['webhook-id'] === msg && r.path === path).map((r) => r.at - killedAt);
+        return `${key} x${n} at ${times.join(',')}ms from kill; delivery ${deliveryOf.get(key)}`;
+      });
     assert.deepEqual(unexpectedRepeats.slice(0, 5), [], `${unexpectedRepeats.length} deliveries outside the killed worker's leases were received more than once`);
     const duplicates = repeated.reduce((sum, [, n]) => sum + n - 1, 0);
 

@@ -45,7 +45,11 @@ export class HttpSender {
     });
   }
 
-  async send(request: SendRequest): Promise<SendResult> {
+  /**
+   * Sends the request, or returns null without sending when `stillOurs()` says no once a connection slot is
+   * free (the caller's lease may have expired while the request was queued).
+   */
+  async send(request: SendRequest, stillOurs: () => boolean = () => true): Promise<SendResult | null> {
     let url: URL;
     try {
       url = new URL(request.url);
@@ -55,6 +59,11 @@ export class HttpSender {
     }
     const gate = this.gate(url.origin);
     await gate.acquire();
+    if (!stillOurs()) {
+      gate.release();
+      if (gate.idle()) this.gates.delete(url.origin);
+      return null;
+    }
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
     try {

@@ -20,6 +20,8 @@ export interface DeliveryWorkerOptions {
 
 /** The smallest sleep between claims when nothing was due, so a clock skew can never spin the loop. */
 const MIN_IDLE_SLEEP_MS = 20;
+/** How often an ack batch is tried before its deliveries are left to lease expiry. */
+const ACK_ATTEMPTS = 5;
 
 /**
  * The delivery loop: claim due deliveries in batches under a lease, POST each signed, then record the attempt
@@ -30,8 +32,11 @@ export class DeliveryWorker {
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly inFlight = new Set<Promise<void>>();
-  /** Ids of the deliveries this worker holds (queued for a connection or on the wire); their leases are renewed. */
-  private readonly held = new Set<string>();
+  /**
+   * The deliveries this worker holds (queued for a connection or on the wire), each with the time until which
+   * its lease is known to hold: set at claim, pushed forward by every successful renewal.
+   */
+  private readonly held = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | null = null;
   private results: DeliveryResult[] = [];
   private flushing: Promise<void> | null = null;
@@ -148,15 +153,18 @@ export class DeliveryWorker {
 
   private async renewLeases(): Promise<void> {
     if (this.held.size === 0) return;
+    const ids = [...this.held.keys()];
+    const until = this.clock() + this.options.config.leaseMs;
     try {
-      await this.options.store.extendLeases(this.owner, [...this.held], this.clock() + this.options.config.leaseMs);
+      await this.options.store.extendLeases(this.owner, ids, until);
+      for (const id of ids) if (this.held.has(id)) this.held.set(id, until);
     } catch (error) {
       this.options.logger.warn({ err: error }, 'renewing leases failed; they may expire and be redone by another worker');
     }
   }
 
   private async deliver(claimed: ClaimedDelivery): Promise<void> {
-    this.held.add(claimed.delivery.id);
+    this.held.set(claimed.delivery.id, claimed.delivery.leaseExpiresAt ?? 0);
     try {
       await this.attempt(claimed);
     } finally {
@@ -180,7 +188,15 @@ export class DeliveryWorker {
       'svix-timestamp': String(timestampS),
       'svix-signature': signature,
     };
-    const result = await this.options.sender.send({ url: endpoint.url, headers, body: message.payload });
+    // Fencing: send only while the lease surely holds (renewals lag on a starved machine); otherwise the
+    // delivery is left to whoever claims it after the lease, so it is never sent twice at once.
+    const margin = Math.min(this.options.config.requestTimeoutMs, this.options.config.leaseMs / 3);
+    const stillOurs = (): boolean => this.clock() < (this.held.get(delivery.id) ?? 0) - margin;
+    const result = await this.options.sender.send({ url: endpoint.url, headers, body: message.payload }, stillOurs);
+    if (result === null) {
+      this.options.logger.warn({ deliveryId: delivery.id, endpointId: endpoint.id }, 'lease may have lapsed before sending; left to the next claimer');
+      return;
+    }
     this.results.push(this.resultOf(claimed, result, startedAt));
     this.scheduleFlush();
     await this.flushing;
@@ -239,14 +255,27 @@ export class DeliveryWorker {
     this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
   }
 
-  /** Writes all buffered results in one transaction. On failure the leases expire and the work is redone. */
+  /**
+   * Writes all buffered results in one transaction, retrying transient failures (a deadlock, a dropped
+   * connection): a lost ack means the batch is sent again after its leases expire.
+   */
   private async flush(): Promise<void> {
     const batch = this.results;
     this.results = [];
     try {
-      if (batch.length > 0) await this.options.store.completeDeliveries(batch);
-    } catch (error) {
-      this.options.logger.error({ err: error, count: batch.length }, 'recording delivery results failed; leases will expire and the deliveries will be retried');
+      for (let attempt = 1; batch.length > 0; attempt++) {
+        try {
+          await this.options.store.completeDeliveries(batch);
+          break;
+        } catch (error) {
+          if (attempt >= ACK_ATTEMPTS) {
+            this.options.logger.error({ err: error, count: batch.length }, 'recording delivery results failed; leases will expire and the deliveries will be retried');
+            break;
+          }
+          this.options.logger.warn({ err: error, count: batch.length, attempt }, 'recording delivery results failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt * attempt));
+        }
+      }
     } finally {
       this.flushing = null;
       if (this.results.length > 0) this.scheduleFlush();

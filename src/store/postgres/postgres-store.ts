@@ -505,14 +505,19 @@ export class PostgresStore implements Store {
           results.map((r) => r.attempt.createdAt),
         ],
       );
-      const succeeded = [...new Set(results.filter((r) => r.attempt.status === 'success').map((r) => r.attempt.endpointId))];
-      const failed = results.filter((r) => r.attempt.status === 'fail');
-      if (succeeded.length > 0) await client.query('UPDATE endpoint SET first_failure_at = NULL WHERE id = ANY($1) AND first_failure_at IS NOT NULL', [succeeded]);
-      if (failed.length > 0) {
+      // Failure streaks (first_failure_at): one statement that locks, in id order, only the endpoint rows whose
+      // streak changes, so concurrent acks from several workers cannot deadlock on shared endpoints.
+      const streaks = endpointStreaks(results);
+      if (streaks.length > 0) {
         await client.query(
-          `UPDATE endpoint e SET first_failure_at = f.at FROM (SELECT id, min(at) AS at FROM unnest($1::text[], $2::bigint[]) AS u(id, at) GROUP BY id) f
-           WHERE e.id = f.id AND e.first_failure_at IS NULL`,
-          [failed.map((r) => r.attempt.endpointId), failed.map((r) => r.attempt.createdAt)],
+          `WITH c(id, last_ok, first_fail) AS (SELECT * FROM unnest($1::text[], $2::bool[], $3::bigint[])),
+           target AS (
+             SELECT e.id FROM endpoint e JOIN c ON c.id = e.id
+             WHERE (c.last_ok AND e.first_failure_at IS NOT NULL) OR (NOT c.last_ok AND e.first_failure_at IS NULL)
+             ORDER BY e.id FOR UPDATE OF e)
+           UPDATE endpoint e SET first_failure_at = CASE WHEN c.last_ok THEN NULL ELSE c.first_fail END
+           FROM c, target WHERE e.id = c.id AND e.id = target.id`,
+          [streaks.map((x) => x.endpointId), streaks.map((x) => x.lastOk), streaks.map((x) => x.firstFail)],
         );
       }
       for (const r of results) {
@@ -664,4 +669,20 @@ export class PostgresStore implements Store {
       throw error;
     }
   }
+}
+
+/** Per endpoint in an ack batch: whether its latest attempt succeeded, and its earliest failure time. */
+function endpointStreaks(results: DeliveryResult[]): { endpointId: string; lastOk: boolean; firstFail: number | null }[] {
+  const byEndpoint = new Map<string, { endpointId: string; lastOk: boolean; lastAt: number; firstFail: number | null }>();
+  for (const { attempt } of results) {
+    const ok = attempt.status === 'success';
+    const entry = byEndpoint.get(attempt.endpointId) ?? { endpointId: attempt.endpointId, lastOk: ok, lastAt: attempt.createdAt, firstFail: null };
+    if (attempt.createdAt >= entry.lastAt) {
+      entry.lastOk = ok;
+      entry.lastAt = attempt.createdAt;
+    }
+    if (!ok) entry.firstFail = Math.min(entry.firstFail ?? attempt.createdAt, attempt.createdAt);
+    byEndpoint.set(attempt.endpointId, entry);
+  }
+  return [...byEndpoint.values()].map(({ endpointId, lastOk, firstFail }) => ({ endpointId, lastOk, firstFail }));
 }
