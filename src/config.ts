@@ -6,7 +6,7 @@ import { DEFAULT_RETRY_SCHEDULE_MS } from './domain/retry.js';
 export interface Config {
   host: string;
   port: number;
-  database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+  database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize: number };
   /** When set, this token is ensured as an admin API key at start-up (deployments, tests). */
   adminToken: string | null;
   logLevel: string;
@@ -55,7 +55,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'HOOKD_PORT', Number(env.PORT ?? 8080), 0, 65535),
     database: databaseUrl
       ? databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')
-        ? { kind: 'postgres', url: databaseUrl }
+        ? { kind: 'postgres', url: databaseUrl, poolSize: integer(env, 'HOOKD_PG_POOL_SIZE', 10, 1, 1000) }
         : fail(`DATABASE_URL must be a postgres:// URL (got "${databaseUrl.split(':')[0]}:...")`)
       : { kind: 'sqlite', path: resolve(env.HOOKD_SQLITE_PATH ?? `${dataDir}/hookd.db`) },
     adminToken: env.HOOKD_ADMIN_TOKEN || null,

@@ -9,6 +9,6 @@ export async function openStore(database: Config['database']): Promise<Store> {
     case 'sqlite':
       return new SqliteStore({ path: database.path });
     case 'postgres':
-      return new PostgresStore({ url: database.url });
+      return new PostgresStore({ url: database.url, poolSize: database.poolSize });
   }
 }
