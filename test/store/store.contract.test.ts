@@ -58,6 +58,15 @@ function attemptFor(deliveryId: string, message: Message, endpointId: string, st
   };
 }
 
+/** An app with one endpoint, stored. */
+async function seedEndpoint(s: Store, overrides: Partial<Endpoint> = {}): Promise<{ app: App; endpoint: Endpoint }> {
+  const app = makeApp();
+  await s.createApp(app);
+  const endpoint = makeEndpoint(app.id, overrides);
+  await s.createEndpoint(endpoint);
+  return { app, endpoint };
+}
+
 for (const adapter of storeAdapters) {
   describe(`store contract: ${adapter.name}`, () => {
     let store: Store;
@@ -129,10 +138,7 @@ for (const adapter of storeAdapters) {
 
     test('a claimed delivery is leased: not claimable again until the lease expires', async () => {
       await fresh(async (s) => {
-        const app = makeApp();
-        await s.createApp(app);
-        const endpoint = makeEndpoint(app.id);
-        await s.createEndpoint(endpoint);
+        const { app, endpoint } = await seedEndpoint(s);
         await s.insertMessages([makeMessage(app.id)]);
         const now = T0 + 1000;
         const claimed = await s.claimDeliveries('worker-a', 10, 30_000, now);
@@ -161,9 +167,7 @@ for (const adapter of storeAdapters) {
 
     test('claims take due deliveries oldest first, respect the batch limit, and skip future ones', async () => {
       await fresh(async (s) => {
-        const app = makeApp();
-        await s.createApp(app);
-        await s.createEndpoint(makeEndpoint(app.id));
+        const { app } = await seedEndpoint(s);
         const messages = [3, 1, 2].map((k) => makeMessage(app.id, { id: newId('msg', T0 + k), createdAt: T0 + k }));
         await s.insertMessages(messages);
         const first = await s.claimDeliveries('w', 2, 10_000, T0 + 10);
@@ -176,10 +180,7 @@ for (const adapter of storeAdapters) {
 
     test('retry, exhaustion, resend and recover move a delivery through its states', async () => {
       await fresh(async (s) => {
-        const app = makeApp();
-        await s.createApp(app);
-        const endpoint = makeEndpoint(app.id);
-        await s.createEndpoint(endpoint);
+        const { app, endpoint } = await seedEndpoint(s);
         const message = makeMessage(app.id);
         await s.insertMessages([message]);
         let [c] = await s.claimDeliveries('w', 1, 10_000, T0);
@@ -212,10 +213,7 @@ for (const adapter of storeAdapters) {
 
     test('attempts filter by the attempted message: channel, tag and event type', async () => {
       await fresh(async (s) => {
-        const app = makeApp();
-        await s.createApp(app);
-        const endpoint = makeEndpoint(app.id);
-        await s.createEndpoint(endpoint);
+        const { app, endpoint } = await seedEndpoint(s);
         const onEu = makeMessage(app.id, { channels: ['eu'], tags: ['vip'] });
         const paid = makeMessage(app.id, { id: newId('msg', T0), eventType: 'invoice.paid' });
         await s.insertMessages([onEu, paid]);
@@ -237,9 +235,7 @@ for (const adapter of storeAdapters) {
 
     test('a rate-limited endpoint gets one delivery per interval; the backlog is deferred to reserved slots', async () => {
       await fresh(async (s) => {
-        const app = makeApp();
-        await s.createApp(app);
-        await s.createEndpoint(makeEndpoint(app.id, { rateLimit: 10 }));
+        const { app } = await seedEndpoint(s, { rateLimit: 10 });
         await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
         assert.equal((await s.claimDeliveries('w', 10, 30_000, T0)).length, 1, 'one now');
         assert.equal((await s.claimDeliveries('other', 10, 30_000, T0 + 50)).length, 0, 'not before the next slot, for any worker');
@@ -277,9 +273,7 @@ for (const adapter of storeAdapters) {
 
     test('a default concurrency cap applies to endpoints without their own', async () => {
       await fresh(async (s) => {
-        const app = makeApp();
-        await s.createApp(app);
-        await s.createEndpoint(makeEndpoint(app.id));
+        const { app } = await seedEndpoint(s);
         await s.insertMessages(Array.from({ length: 3 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
         assert.equal((await s.claimDeliveries('w', 10, 30_000, T0, 1)).length, 1);
         assert.equal((await s.claimDeliveries('w', 10, 30_000, T0 + 1000)).length, 2, 'without the default, no cap');
@@ -288,10 +282,7 @@ for (const adapter of storeAdapters) {
 
     test('deliveries to a disabled or deleted endpoint are failed at claim time, not sent', async () => {
       await fresh(async (s) => {
-        const app = makeApp();
-        await s.createApp(app);
-        const endpoint = makeEndpoint(app.id);
-        await s.createEndpoint(endpoint);
+        const { app, endpoint } = await seedEndpoint(s);
         const message = makeMessage(app.id);
         await s.insertMessages([message]);
         await s.updateEndpoint({ ...endpoint, disabled: true });
@@ -304,9 +295,7 @@ for (const adapter of storeAdapters) {
 
     test('a renewed lease keeps a delivery from being claimed again; only its owner can renew it', async () => {
       await fresh(async (s) => {
-        const app = makeApp();
-        await s.createApp(app);
-        await s.createEndpoint(makeEndpoint(app.id));
+        const { app } = await seedEndpoint(s);
         await s.insertMessages([makeMessage(app.id)]);
         const [c] = await s.claimDeliveries('w', 10, 3000, T0);
         assert.equal(await s.extendLeases('intruder', [c!.delivery.id], T0 + 9000), 0);
@@ -318,9 +307,7 @@ for (const adapter of storeAdapters) {
 
     test('releasing a worker leases makes its unfinished deliveries due at once', async () => {
       await fresh(async (s) => {
-        const app = makeApp();
-        await s.createApp(app);
-        await s.createEndpoint(makeEndpoint(app.id));
+        const { app } = await seedEndpoint(s);
         await s.insertMessages([makeMessage(app.id), makeMessage(app.id, { id: newId('msg', T0) })]);
         assert.equal((await s.claimDeliveries('w', 10, 60_000, T0)).length, 2);
         assert.equal(await s.releaseDeliveries('w', T0 + 1), 2);
@@ -376,10 +363,7 @@ for (const adapter of storeAdapters) {
     });
 
     test('deleting an app removes its endpoints, messages, deliveries and attempts', async () => {
-      const app = makeApp();
-      await store.createApp(app);
-      const endpoint = makeEndpoint(app.id);
-      await store.createEndpoint(endpoint);
+      const { app, endpoint } = await seedEndpoint(store);
       const message = makeMessage(app.id);
       await store.insertMessages([message]);
       await store.deleteApp(app.id);
