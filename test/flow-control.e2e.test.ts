@@ -91,8 +91,10 @@ test('an endpoint rate limit holds across three workers', async () => {
   const requests = await receiver.waitFor((r) => r.length >= MESSAGES, 60_000, 'every rated delivery');
   const times = requests.map((r) => r.at).sort((a, b) => a - b);
   const span = times[times.length - 1]! - times[0]!;
-  // 60 messages at 20/s: the first goes at once, the other 59 one slot (50 ms) apart.
-  assert.ok(span >= 59 * 50 * 0.95, `60 deliveries took ${span} ms; at 20/s they need ~2950 ms`);
+  // 60 messages at 20/s: the first goes at once, the other 59 one slot (50 ms) apart, so claims span 2950 ms.
+  // Arrivals jitter by send latency on a loaded machine (up to a few hundred ms); unlimited, they would all
+  // arrive within ~100 ms.
+  assert.ok(span >= 59 * 50 - 300, `60 deliveries took ${span} ms; at 20/s they need ~2950 ms`);
   let busiest = 0;
   for (let i = 0; i < times.length; i++) busiest = Math.max(busiest, times.filter((t) => t >= times[i]! && t < times[i]! + 1000).length);
   // A late worker may send two slots back to back; beyond a small catch-up, no second holds more than the rate.

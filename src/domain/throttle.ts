@@ -3,6 +3,7 @@
  * - rate limit (messages/s): each endpoint has a slot clock (`nextSlotAt`); a delivery takes the next free
  *   slot. When that slot is in the future the delivery is deferred to it and keeps the slot (`reserved`), so
  *   a backlog is spread over future slots with one update per delivery, not re-deferred on every claim.
+ *   A reservation claimed more than one interval late lapses (no catch-up bursts after a stall).
  * - concurrency cap: no more leased (in-flight) deliveries per endpoint than the cap; over it, the delivery
  *   is deferred briefly. In-flight is counted from live leases, so a crashed worker's leases expire by themselves.
  */
@@ -21,6 +22,8 @@ export interface Candidate {
   endpointId: string;
   /** The delivery already owns a rate-limit slot (it was deferred to it). */
   reserved: boolean;
+  /** When it became due (for a reserved delivery: its slot). */
+  dueAt: number;
 }
 
 export interface Admission {
@@ -62,8 +65,11 @@ export function admit(
       deferred.push({ deliveryId: candidate.deliveryId, until, reserved: candidate.reserved });
       continue;
     }
-    if (endpoint.rateLimit && endpoint.rateLimit > 0 && !candidate.reserved) {
-      const interval = 1000 / endpoint.rateLimit;
+    const interval = endpoint.rateLimit && endpoint.rateLimit > 0 ? 1000 / endpoint.rateLimit : 0;
+    // A reservation holds only on time: a worker that stalled past the slot must not send a burst of
+    // overdue slots at once, so a late delivery takes a fresh slot instead.
+    const onTimeReservation = candidate.reserved && nowMs - candidate.dueAt <= interval;
+    if (interval > 0 && !onTimeReservation) {
       const slot = Math.max(nextSlots.get(candidate.endpointId) ?? endpoint.nextSlotAt ?? nowMs, nowMs);
       nextSlots.set(candidate.endpointId, slot + interval);
       if (slot > nowMs) {

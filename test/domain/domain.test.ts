@@ -75,7 +75,7 @@ test('signatures verify with the standardwebhooks library, for every secret stil
 
 test('admission spreads a rate-limited backlog over future slots and counts in-flight against the cap', async () => {
   const { admit } = await import('../../src/domain/throttle.js');
-  const candidates = ['a', 'b', 'c'].map((id) => ({ deliveryId: id, endpointId: 'ep', reserved: false }));
+  const candidates = ['a', 'b', 'c'].map((id) => ({ deliveryId: id, endpointId: 'ep', reserved: false, dueAt: 1000 }));
   const rated = admit(candidates, new Map([['ep', { rateLimit: 4, maxConcurrency: null, nextSlotAt: null, inFlight: 0 }]]), 1000, 0);
   assert.deepEqual(rated.accepted, ['a']);
   assert.deepEqual(rated.deferred, [
@@ -83,8 +83,10 @@ test('admission spreads a rate-limited backlog over future slots and counts in-f
     { deliveryId: 'c', until: 1500, reserved: true },
   ]);
   assert.equal(rated.nextSlots.get('ep'), 1750);
-  const reserved = admit([{ deliveryId: 'b', endpointId: 'ep', reserved: true }], new Map([['ep', { rateLimit: 4, maxConcurrency: null, nextSlotAt: 1750, inFlight: 0 }]]), 1250, 0);
+  const reserved = admit([{ deliveryId: 'b', endpointId: 'ep', reserved: true, dueAt: 1250 }], new Map([['ep', { rateLimit: 4, maxConcurrency: null, nextSlotAt: 1750, inFlight: 0 }]]), 1250, 0);
   assert.deepEqual(reserved.accepted, ['b'], 'a delivery that owns its slot goes without taking another');
+  const late = admit([{ deliveryId: 'b', endpointId: 'ep', reserved: true, dueAt: 1250 }], new Map([['ep', { rateLimit: 4, maxConcurrency: null, nextSlotAt: 1750, inFlight: 0 }]]), 1600, 0);
+  assert.deepEqual(late.deferred, [{ deliveryId: 'b', until: 1750, reserved: true }], 'a reservation claimed late lapses: no catch-up burst');
   const capped = admit(candidates, new Map([['ep', { rateLimit: null, maxConcurrency: 2, nextSlotAt: null, inFlight: 1 }]]), 1000, 0, () => 0.5);
   assert.deepEqual(capped.accepted, ['a']);
   assert.deepEqual(capped.deferred.map((d) => d.until), [1200, 1200]);

@@ -379,11 +379,11 @@ export class PostgresStore implements Store {
       // Due rows other workers are claiming right now are skipped, not waited for.
       const due = (
         await client.query(
-          `SELECT id, endpoint_id, rate_reserved FROM delivery WHERE status = 'pending' AND next_attempt_at <= $1
+          `SELECT id, endpoint_id, rate_reserved, next_attempt_at FROM delivery WHERE status = 'pending' AND next_attempt_at <= $1
            ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
           [nowMs, limit],
         )
-      ).rows.map((r) => ({ deliveryId: r.id as string, endpointId: r.endpoint_id as string, reserved: r.rate_reserved === 1 }));
+      ).rows.map((r) => ({ deliveryId: r.id as string, endpointId: r.endpoint_id as string, reserved: r.rate_reserved === 1, dueAt: r.next_attempt_at as number }));
       if (due.length === 0) return [];
       // Limited endpoints are locked (in id order: no deadlocks) so their in-flight count and slot clock are
       // decided by one worker at a time; unlimited endpoints take no lock.

@@ -298,7 +298,7 @@ export class SqliteStore implements Store {
   async claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number, defaultMaxConcurrency = 0): Promise<ClaimedDelivery[]> {
     const leaseExpiresAt = nowMs + leaseMs;
     const candidates = this.stmt(
-      "SELECT id, endpoint_id, rate_reserved FROM delivery WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+      "SELECT id, endpoint_id, rate_reserved, next_attempt_at FROM delivery WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
     );
     const limitedEndpoints = this.stmt(`
       SELECT id, rate_limit, max_concurrency, throttle_next_at FROM endpoint
@@ -325,6 +325,7 @@ export class SqliteStore implements Store {
         deliveryId: r.id as string,
         endpointId: r.endpoint_id as string,
         reserved: r.rate_reserved === 1,
+        dueAt: r.next_attempt_at as number,
       }));
       if (due.length === 0) return [];
       const endpointIds = JSON.stringify([...new Set(due.map((c) => c.endpointId))]);
