@@ -38,12 +38,6 @@ export class GroupCommitter {
     });
   }
 
-  /** Resolves once everything submitted so far has been written (or has failed). */
-  async idle(): Promise<void> {
-    while (this.scheduled || this.queue.length > 0) await this.writing.then(() => new Promise((r) => setImmediate(r)));
-    await this.writing;
-  }
-
   private async drain(): Promise<void> {
     this.scheduled = false;
     while (this.queue.length > 0) {

@@ -1,5 +1,6 @@
 import type { EndpointLimits } from '../domain/throttle.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message } from '../domain/types.js';
+import type { ClaimedDelivery } from './store.js';
 
 /**
  * Row <-> record mapping shared by both adapters: snake_case columns, epoch-millisecond integers.
@@ -162,3 +163,17 @@ export const endpointLimitsFromRow = (r: Row): EndpointLimits => ({
   nextSlotAt: (r.throttle_next_at as number | null) ?? null,
   inFlight: 0,
 });
+
+/**
+ * A claimed delivery with what the sender needs, from a leased delivery and its joined row
+ * (app_id, event_type, payload, url, secrets, headers).
+ */
+export const claimedFromRow = (delivery: Delivery, r: Row): ClaimedDelivery => ({
+  delivery,
+  message: { id: delivery.messageId, appId: r.app_id as string, eventType: r.event_type as string, payload: r.payload as string },
+  endpoint: { id: delivery.endpointId, appId: r.app_id as string, url: r.url as string, secrets: json(r.secrets), headers: json(r.headers) },
+});
+
+/** Why a claimed delivery cannot be sent (its endpoint was deleted or disabled meanwhile), or null. */
+export const unsendableReason = (r: Row): string | null =>
+  r.deleted_at !== null ? 'endpoint deleted' : bool(r.disabled) ? 'endpoint disabled' : null;

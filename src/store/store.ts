@@ -146,7 +146,7 @@ export type InsertMessageResult =
 export interface ClaimedDelivery {
   delivery: Delivery;
   message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload'>;
-  endpoint: Pick<Endpoint, 'id' | 'appId' | 'url' | 'secrets' | 'headers' | 'rateLimit'>;
+  endpoint: Pick<Endpoint, 'id' | 'appId' | 'url' | 'secrets' | 'headers'>;
 }
 
 export interface DeliveryResult {

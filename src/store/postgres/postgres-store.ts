@@ -10,6 +10,7 @@ import {
   appFromRow,
   attemptFromRow,
   attemptToRow,
+  claimedFromRow,
   deliveryFromRow,
   endpointFromRow,
   endpointLimitsFromRow,
@@ -18,6 +19,7 @@ import {
   eventTypeToRow,
   messageFromRow,
   toJson,
+  unsendableReason,
 } from '../rows.js';
 import type {
   AttemptFilter,
@@ -33,7 +35,6 @@ import type {
 import { postgresMigrations } from './migrations.js';
 
 type Row = Record<string, unknown>;
-type Queryable = pg.Pool | pg.PoolClient;
 
 /** The NOTIFY channel that wakes workers when deliveries become due. */
 export const DELIVERIES_CHANNEL = 'hookd_deliveries';
@@ -436,7 +437,7 @@ export class PostgresStore implements Store {
       const details = new Map<string, Row>();
       for (const row of (
         await client.query(
-          `SELECT d.id AS delivery_id, m.app_id, m.event_type, m.payload, e.url, e.secrets, e.headers, e.rate_limit, e.disabled, e.deleted_at
+          `SELECT d.id AS delivery_id, m.app_id, m.event_type, m.payload, e.url, e.secrets, e.headers, e.disabled, e.deleted_at
            FROM delivery d JOIN message m ON m.id = d.message_id JOIN endpoint e ON e.id = d.endpoint_id WHERE d.id = ANY($1)`,
           [deliveries.map((d) => d.id)],
         )
@@ -447,22 +448,9 @@ export class PostgresStore implements Store {
       const unsendable: { id: string; reason: string }[] = [];
       for (const delivery of deliveries) {
         const row = details.get(delivery.id)!;
-        if (row.deleted_at !== null || row.disabled === true) {
-          unsendable.push({ id: delivery.id, reason: row.deleted_at !== null ? 'endpoint deleted' : 'endpoint disabled' });
-          continue;
-        }
-        claimed.push({
-          delivery,
-          message: { id: delivery.messageId, appId: row.app_id as string, eventType: row.event_type as string, payload: row.payload as string },
-          endpoint: {
-            id: delivery.endpointId,
-            appId: row.app_id as string,
-            url: row.url as string,
-            secrets: row.secrets as Endpoint['secrets'],
-            headers: row.headers as Endpoint['headers'],
-            rateLimit: (row.rate_limit as number | null) ?? null,
-          },
-        });
+        const reason = unsendableReason(row);
+        if (reason) unsendable.push({ id: delivery.id, reason });
+        else claimed.push(claimedFromRow(delivery, row));
       }
       if (unsendable.length > 0) {
         await client.query(
@@ -651,8 +639,8 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async one<T>(sql: string, params: unknown[], map: (row: Row) => T, db: Queryable = this.pool): Promise<T | null> {
-    const row = (await db.query(sql, params)).rows[0] as Row | undefined;
+  private async one<T>(sql: string, params: unknown[], map: (row: Row) => T): Promise<T | null> {
+    const row = (await this.pool.query(sql, params)).rows[0] as Row | undefined;
     return row ? map(row) : null;
   }
 

@@ -24,6 +24,7 @@ import {
   appFromRow,
   attemptFromRow,
   attemptToRow,
+  claimedFromRow,
   deliveryFromRow,
   endpointFromRow,
   endpointLimitsFromRow,
@@ -32,6 +33,7 @@ import {
   eventTypeToRow,
   messageFromRow,
   toJson,
+  unsendableReason,
 } from '../rows.js';
 
 type Row = Record<string, unknown>;
@@ -314,7 +316,7 @@ export class SqliteStore implements Store {
     const advanceSlot = this.stmt('UPDATE endpoint SET throttle_next_at = ? WHERE id = ?');
     const details = this.stmt(`
       SELECT d.id AS delivery_id, m.app_id, m.event_type, m.payload,
-             e.url, e.secrets, e.headers, e.rate_limit, e.disabled, e.deleted_at
+             e.url, e.secrets, e.headers, e.disabled, e.deleted_at
       FROM delivery d JOIN message m ON m.id = d.message_id JOIN endpoint e ON e.id = d.endpoint_id
       WHERE d.id IN (SELECT value FROM json_each(?))`);
     const failUnsendable = this.stmt(
@@ -349,22 +351,9 @@ export class SqliteStore implements Store {
       const claimed: ClaimedDelivery[] = [];
       for (const delivery of deliveries) {
         const row = byId.get(delivery.id)!;
-        if (row.deleted_at !== null || row.disabled === 1) {
-          failUnsendable.run(row.deleted_at !== null ? 'endpoint deleted' : 'endpoint disabled', delivery.id);
-          continue;
-        }
-        claimed.push({
-          delivery,
-          message: { id: delivery.messageId, appId: row.app_id as string, eventType: row.event_type as string, payload: row.payload as string },
-          endpoint: {
-            id: delivery.endpointId,
-            appId: row.app_id as string,
-            url: row.url as string,
-            secrets: JSON.parse(row.secrets as string),
-            headers: JSON.parse(row.headers as string),
-            rateLimit: (row.rate_limit as number | null) ?? null,
-          },
-        });
+        const reason = unsendableReason(row);
+        if (reason) failUnsendable.run(reason, delivery.id);
+        else claimed.push(claimedFromRow(delivery, row));
       }
       return claimed;
     }).immediate();
