@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { parseCidr } from './delivery/ssrf.js';
 import { parseDuration, parseDurationList } from './domain/duration.js';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './domain/retry.js';
 
@@ -34,6 +35,8 @@ export interface DeliveryConfig {
   connectionsPerOrigin: number;
   /** Concurrency cap for endpoints without their own `maxConcurrency`, across all workers; 0 = none. */
   endpointMaxConcurrency: number;
+  /** CIDRs deliveries may reach although the SSRF guard blocks them by default (loopback, private, ...). */
+  ssrfAllow: string[];
   userAgent: string;
 }
 
@@ -75,6 +78,7 @@ export function loadConfig(env: Env = process.env): Config {
       responseBodyLimitBytes: 20 * 1024,
       connectionsPerOrigin: integer(env, 'HOOKD_CONNECTIONS_PER_ORIGIN', 16, 1, 1024),
       endpointMaxConcurrency: integer(env, 'HOOKD_ENDPOINT_MAX_CONCURRENCY', 0, 0, 10_000),
+      ssrfAllow: parse('HOOKD_SSRF_ALLOW', () => cidrList(env.HOOKD_SSRF_ALLOW)),
       userAgent: 'hookd/0.1 (+https://github.com/hookd/hookd)',
     },
   };
@@ -90,6 +94,13 @@ function parse<T>(name: string, parser: () => T): T {
   } catch (error) {
     throw new ConfigError(`${name}: ${(error as Error).message}`);
   }
+}
+
+/** A comma-separated list of CIDRs (or single addresses), each checked. */
+function cidrList(raw: string | undefined): string[] {
+  const entries = (raw ?? '').split(',').map((e) => e.trim()).filter((e) => e.length > 0);
+  for (const entry of entries) parseCidr(entry);
+  return entries;
 }
 
 function duration(env: Env, name: string, fallback: string): number {

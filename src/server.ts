@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { bootstrapAdminKey, ensureAdminToken } from './auth/api-keys.js';
 import type { Config } from './config.js';
 import { HttpSender } from './delivery/http-sender.js';
+import { DestinationPolicy } from './delivery/ssrf.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { GroupCommitter } from './store/group-commit.js';
 import { openStore } from './store/open.js';
@@ -50,6 +51,7 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
         timeoutMs: config.delivery.requestTimeoutMs,
         responseBodyLimitBytes: config.delivery.responseBodyLimitBytes,
         connectionsPerOrigin: config.delivery.connectionsPerOrigin,
+        destinations: new DestinationPolicy(config.delivery.ssrfAllow),
       });
       worker = new DeliveryWorker({ store, sender, config: config.delivery, logger: logger.child({ component: 'worker' }), clock });
       worker.start();

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ApiClient, TEST_TOKEN, eventually, freePort, tempDir } from './helpers/hookd.js';
+import { ApiClient, LOOPBACK_ALLOW, TEST_TOKEN, eventually, freePort, tempDir } from './helpers/hookd.js';
 import { Receiver } from './helpers/receiver.js';
 
 /**
@@ -40,6 +40,7 @@ async function spawnHookd(dbPath: string): Promise<Hookd> {
     HOOKD_LEASE: '3s',
     HOOKD_POLL_INTERVAL: '200ms',
     HOOKD_LOG_LEVEL: 'warn',
+    HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW,
   });
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ApiClient, TEST_TOKEN, eventually, freePort } from './helpers/hookd.js';
+import { ApiClient, LOOPBACK_ALLOW, TEST_TOKEN, eventually, freePort } from './helpers/hookd.js';
 import { freshDatabase, runHookd, spawnHookd, stopProcess, testDatabaseUrl, waitListening, waitReady, type HookdProcess } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
 
@@ -18,6 +18,7 @@ before(async () => {
     DATABASE_URL: database.url,
     HOOKD_ADMIN_TOKEN: TEST_TOKEN,
     HOOKD_LOG_LEVEL: 'warn',
+    HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW,
     // Workers must be woken by NOTIFY (and their own due-time timers), never by this slow poll.
     HOOKD_POLL_INTERVAL: '30s',
     HOOKD_REQUEST_TIMEOUT: '5s',

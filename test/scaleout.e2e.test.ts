@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test, type TestContext } from 'node:test';
 import pg from 'pg';
-import { ApiClient, TEST_TOKEN, eventually, freePort } from './helpers/hookd.js';
+import { ApiClient, LOOPBACK_ALLOW, TEST_TOKEN, eventually, freePort } from './helpers/hookd.js';
 import { freshDatabase, runHookd, spawnHookd, stopProcess, testDatabaseUrl, waitListening, waitReady, type HookdProcess } from './helpers/process.js';
 import { Receiver, type ReceivedRequest } from './helpers/receiver.js';
 
@@ -39,6 +39,7 @@ function baseEnv(databaseUrl: string, extra: Record<string, string> = {}): Recor
     HOOKD_LEASE: '4s',
     HOOKD_POLL_INTERVAL: '1s',
     HOOKD_LOG_LEVEL: 'warn',
+    HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW,
     ...extra,
   };
 }

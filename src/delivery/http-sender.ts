@@ -1,4 +1,7 @@
-import { Agent } from 'undici';
+import type { lookup as dnsLookup } from 'node:dns';
+import { isIP, type Socket } from 'node:net';
+import { Agent, buildConnector } from 'undici';
+import { DestinationPolicy, SsrfError } from './ssrf.js';
 
 export interface SendRequest {
   url: string;
@@ -21,6 +24,10 @@ export interface HttpSenderOptions {
   timeoutMs: number;
   responseBodyLimitBytes: number;
   connectionsPerOrigin: number;
+  /** Which addresses may be connected to (the SSRF guard); default: public addresses only. */
+  destinations?: DestinationPolicy;
+  /** The resolver behind the guard (dns.lookup unless a test needs a name to resolve somewhere else). */
+  lookup?: typeof dnsLookup;
 }
 
 /**
@@ -41,7 +48,7 @@ export class HttpSender {
       keepAliveTimeout: 30_000,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
-      connect: { timeout: Math.min(options.timeoutMs, 10_000) },
+      connect: guardedConnector(options.destinations ?? new DestinationPolicy(), options.lookup, Math.min(options.timeoutMs, 10_000)),
     });
   }
 
@@ -104,6 +111,32 @@ export class HttpSender {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/**
+ * An undici connector that only opens sockets to permitted addresses: a hostname is resolved by a lookup that
+ * drops refused addresses (the socket connects to exactly what was checked, so DNS rebinding cannot slip past),
+ * an IP literal is checked before connecting, and the connected peer is checked once more.
+ */
+function guardedConnector(policy: DestinationPolicy, lookup: typeof dnsLookup | undefined, timeout: number): buildConnector.connector {
+  const connect = buildConnector({ timeout, lookup: policy.guardedLookup(lookup) } as buildConnector.BuildOptions);
+  return (options, callback) => {
+    const literal = isIP(options.hostname) !== 0 ? policy.refusal(options.hostname) : null;
+    if (literal) {
+      callback(new SsrfError(literal), null);
+      return;
+    }
+    connect(options, (error, socket) => {
+      if (error) return callback(error, null);
+      const peer = (socket as Socket).remoteAddress;
+      const refusal = peer === undefined ? 'connected peer has no address' : policy.refusal(peer);
+      if (refusal) {
+        socket!.destroy();
+        return callback(new SsrfError(refusal), null);
+      }
+      callback(null, socket!);
+    });
+  };
 }
 
 /** A counting semaphore: `slots` requests at once, the rest wait in arrival order. */

@@ -8,6 +8,9 @@ import { startHookd, type Role, type RunningHookd } from '../../src/server.js';
 
 export const TEST_TOKEN = 'hookd_test_admin_token';
 
+/** Test receivers listen on loopback, which the SSRF guard refuses unless allowed explicitly. */
+export const LOOPBACK_ALLOW = '127.0.0.0/8,::1/128';
+
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(prefix = 'hookd-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -24,6 +27,7 @@ export function testEnv(dbPath: string, extra: Record<string, string> = {}): Rec
     HOOKD_REQUEST_TIMEOUT: '2s',
     HOOKD_POLL_INTERVAL: '200ms',
     HOOKD_LOG_LEVEL: 'silent',
+    HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW,
     ...extra,
   };
 }
