@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startHookd, type Role, type RunningHookd } from '../../src/server.js';
 
@@ -39,11 +39,11 @@ export interface TestHookd extends RunningHookd {
 }
 
 /** Starts a real hookd (API + worker unless `role` says otherwise) on a temp SQLite file. */
-export async function startTestHookd(options: { env?: Record<string, string>; role?: Role; dbPath?: string } = {}): Promise<TestHookd & { cleanup: () => Promise<void> }> {
+export async function startTestHookd(options: { env?: Record<string, string>; role?: Role; dbPath?: string; logger?: Logger } = {}): Promise<TestHookd & { cleanup: () => Promise<void> }> {
   const temp = options.dbPath ? null : tempDir();
   const dbPath = options.dbPath ?? join(temp!.dir, 'hookd.db');
   const config = loadConfig(testEnv(dbPath, options.env));
-  const running = await startHookd({ config, logger: pino({ level: 'silent' }), role: options.role ?? 'all' });
+  const running = await startHookd({ config, logger: options.logger ?? pino({ level: 'silent' }), role: options.role ?? 'all' });
   const url = running.url!;
   return {
     ...running,
