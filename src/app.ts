@@ -11,6 +11,7 @@ import { healthRoutes } from './api/health.js';
 import { installIdempotency } from './api/idempotency.js';
 import { messageRoutes } from './api/messages.js';
 import { installOpenApi } from './api/openapi.js';
+import { installSecurityHeaders } from './api/security-headers.js';
 
 export interface BuildAppOptions extends HookdContext {
   logger: Logger;
@@ -44,10 +45,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       request.body = dropNulls(request.body);
     }
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    return payload;
-  });
+  installSecurityHeaders(app);
   await app.register(healthRoutes);
   await app.register(appRoutes);
   await app.register(endpointRoutes);

@@ -46,9 +46,16 @@ export function signatureHeader(
     .join(' ');
 }
 
-/** Constant-time comparison of two strings. */
+/** A per-process key, so safeEqual compares digests an attacker cannot precompute. */
+const COMPARE_KEY = randomBytes(32);
+
+/**
+ * Constant-time string comparison for signatures, tokens and secrets: both sides are reduced to HMAC digests
+ * of one length first, so neither the position of the first difference nor the length of the expected value
+ * shows in the time taken.
+ */
 export function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
+  const left = createHmac('sha256', COMPARE_KEY).update(a).digest();
+  const right = createHmac('sha256', COMPARE_KEY).update(b).digest();
+  return timingSafeEqual(left, right);
 }

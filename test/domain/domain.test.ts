@@ -5,7 +5,7 @@ import { parseDuration, parseDurationList } from '../../src/domain/duration.js';
 import { isId, newId } from '../../src/domain/ids.js';
 import { endpointMatches } from '../../src/domain/matching.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, MAX_RETRY_AFTER_MS, decideRetry, parseRetryAfter, withJitter } from '../../src/domain/retry.js';
-import { generateSecret, secretKeyBytes, sign, signatureHeader } from '../../src/domain/signing.js';
+import { generateSecret, safeEqual, secretKeyBytes, sign, signatureHeader } from '../../src/domain/signing.js';
 
 test('ids carry their prefix, a 27-character KSUID, and sort in creation order', () => {
   const ids = Array.from({ length: 1000 }, () => newId('msg'));
@@ -91,4 +91,16 @@ test('admission spreads a rate-limited backlog over future slots and counts in-f
   assert.deepEqual(capped.accepted, ['a']);
   assert.deepEqual(capped.deferred.map((d) => d.until), [1200, 1200]);
   assert.deepEqual(admit(candidates, new Map(), 1000, 5).accepted, ['a', 'b', 'c'], 'unlisted endpoints are not limited');
+});
+
+test('safeEqual: equal strings only, whatever the length or where they differ', () => {
+  const value = 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=';
+  assert.equal(safeEqual(value, value), true);
+  assert.equal(safeEqual('', ''), true);
+  assert.equal(safeEqual('é🙂', 'é🙂'), true);
+  assert.equal(safeEqual(value, `x${value.slice(1)}`), false, 'differs in the first character');
+  assert.equal(safeEqual(value, `${value.slice(0, -1)}x`), false, 'differs in the last character');
+  assert.equal(safeEqual(value, value.slice(0, -1)), false, 'a prefix');
+  assert.equal(safeEqual(value, `${value}=`), false, 'longer');
+  assert.equal(safeEqual('', value), false);
 });
