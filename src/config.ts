@@ -61,7 +61,7 @@ export function loadConfig(env: Env = process.env): Config {
         ? { kind: 'postgres', url: databaseUrl, poolSize: integer(env, 'HOOKD_PG_POOL_SIZE', 10, 1, 1000) }
         : fail(`DATABASE_URL must be a postgres:// URL (got "${databaseUrl.split(':')[0]}:...")`)
       : { kind: 'sqlite', path: resolve(env.HOOKD_SQLITE_PATH ?? `${dataDir}/hookd.db`) },
-    adminToken: env.HOOKD_ADMIN_TOKEN || null,
+    adminToken: adminToken(env.HOOKD_ADMIN_TOKEN),
     logLevel: env.HOOKD_LOG_LEVEL ?? 'info',
     bodyLimitBytes: integer(env, 'HOOKD_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
     secretGraceMs: duration(env, 'HOOKD_SECRET_GRACE', '24h'),
@@ -94,6 +94,16 @@ function parse<T>(name: string, parser: () => T): T {
   } catch (error) {
     throw new ConfigError(`${name}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * HOOKD_ADMIN_TOKEN is stored as a fast SHA-256 like every key, which is safe only for a token that cannot be
+ * guessed: refuse short ones and whitespace (generated keys carry 256 random bits).
+ */
+function adminToken(raw: string | undefined): string | null {
+  if (!raw) return null;
+  if (raw.length < 20 || /\s/.test(raw)) fail('HOOKD_ADMIN_TOKEN must be at least 20 characters without whitespace (e.g. `openssl rand -hex 32`)');
+  return raw;
 }
 
 /** A comma-separated list of CIDRs (or single addresses), each checked. */
