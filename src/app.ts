@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { apiKeyRoutes } from './api/api-keys.js';
 import { appRoutes } from './api/apps.js';
 import { attemptRoutes } from './api/attempts.js';
 import { installAuth } from './api/auth.js';
@@ -52,6 +53,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(messageRoutes);
   await app.register(attemptRoutes);
   await app.register(eventTypeRoutes);
+  await app.register(apiKeyRoutes);
   return app;
 }
 

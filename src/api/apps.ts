@@ -1,10 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HookdError } from '../domain/errors.js';
 import { isId, newId } from '../domain/ids.js';
 import type { App } from '../domain/types.js';
 import { principalOf, requireAdmin, resolveApp } from './context.js';
-import { AppParams, ApplicationIn, ApplicationOut, ApplicationPatch, ListOf, ListQuery, errorResponses } from './schemas.js';
+import { AppParams, ApplicationIn, ApplicationOut, ApplicationPatch, ListOf, ListQuery, adminErrorResponses, errorResponses } from './schemas.js';
 import { appOut, pageOut } from './wire.js';
 
 const tags = ['Application'];
@@ -14,6 +15,17 @@ export function newApp(body: ApplicationIn, nowMs: number, uid: string | null = 
   return { id: newId('app', nowMs), uid, name: body.name, metadata: body.metadata ?? {}, rateLimit: body.rateLimit ?? null, createdAt: nowMs, updatedAt: nowMs };
 }
 
+/**
+ * The uid is the operator's name for an application (messages are often sent to `/app/{uid}/msg`, creating
+ * the app on first use). A scoped key that could rename its app could take a uid meant for another tenant and
+ * receive that tenant's messages, so only admin keys change uids.
+ */
+function checkUidChange(request: FastifyRequest, existing: App, uid: string | null): void {
+  if (uid !== existing.uid && principalOf(request).appId !== null) {
+    throw new HookdError('HOOKD_ERR_FORBIDDEN', "changing an application's uid needs an admin API key");
+  }
+}
+
 export async function appRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { store, clock } = fastify.hookd;
@@ -21,8 +33,9 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
   app.get('/api/v1/app', { schema: { tags, summary: 'List applications', querystring: ListQuery, response: { 200: ListOf(ApplicationOut), ...errorResponses } } }, async (request) => {
     const principal = principalOf(request);
     if (principal.appId !== null) {
+      // getApp also matches uids: only the app whose id is the key's own counts.
       const own = await store.getApp(principal.appId);
-      return { data: own ? [appOut(own)] : [], iterator: null, prevIterator: null, done: true };
+      return { data: own && own.id === principal.appId ? [appOut(own)] : [], iterator: null, prevIterator: null, done: true };
     }
     return pageOut(await store.listApps({ limit: request.query.limit ?? 50, iterator: request.query.iterator, order: request.query.order }), appOut);
   });
@@ -36,7 +49,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
         description: 'With get_if_exists=true, an existing application with the same uid is returned (200) instead of a 409.',
         querystring: Type.Object({ get_if_exists: Type.Optional(Type.Boolean({ default: false })) }),
         body: ApplicationIn,
-        response: { 200: ApplicationOut, 201: ApplicationOut, ...errorResponses },
+        response: { 200: ApplicationOut, 201: ApplicationOut, ...adminErrorResponses },
       },
     },
     async (request, reply) => {
@@ -65,7 +78,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
         description: 'As in Svix, an admin PUT to an unknown uid creates the application (201) with that uid (unless the body sets one); an unknown app_ id is a 404.',
         params: AppParams,
         body: ApplicationIn,
-        response: { 200: ApplicationOut, 201: ApplicationOut, ...errorResponses },
+        response: { 200: ApplicationOut, 201: ApplicationOut, ...adminErrorResponses },
       },
     },
     async (request, reply) => {
@@ -79,6 +92,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
         return reply.code(201).send(appOut(created));
       }
       const existing = await resolveApp(request, request.params.app_id);
+      checkUidChange(request, existing, body.uid ?? null);
       const updated: App = { ...existing, name: body.name, uid: body.uid ?? null, metadata: body.metadata ?? {}, rateLimit: body.rateLimit ?? null, updatedAt: clock() };
       await store.updateApp(updated);
       return appOut(updated);
@@ -87,10 +101,11 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.patch(
     '/api/v1/app/:app_id',
-    { schema: { tags, summary: 'Patch an application', params: AppParams, body: ApplicationPatch, response: { 200: ApplicationOut, ...errorResponses } } },
+    { schema: { tags, summary: 'Patch an application', params: AppParams, body: ApplicationPatch, response: { 200: ApplicationOut, ...adminErrorResponses } } },
     async (request) => {
       const existing = await resolveApp(request, request.params.app_id);
       const body = request.body;
+      if (body.uid !== undefined) checkUidChange(request, existing, body.uid);
       const updated: App = {
         ...existing,
         name: body.name ?? existing.name,
@@ -104,7 +119,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
     },
   );
 
-  app.delete('/api/v1/app/:app_id', { schema: { tags, summary: 'Delete an application and all its data', params: AppParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete('/api/v1/app/:app_id', { schema: { tags, summary: 'Delete an application and all its data', params: AppParams, response: { 204: Type.Null(), ...adminErrorResponses } } }, async (request, reply) => {
     requireAdmin(request);
     const existing = await resolveApp(request, request.params.app_id);
     await store.deleteApp(existing.id);

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { notFound } from '../domain/errors.js';
 import type { EventType } from '../domain/types.js';
 import { requireAdmin } from './context.js';
-import { EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate, ListOf, ListQuery, errorResponses } from './schemas.js';
+import { EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate, ListOf, ListQuery, adminErrorResponses, errorResponses } from './schemas.js';
 import { eventTypeOut, pageOut } from './wire.js';
 
 const tags = ['Event Type'];
@@ -37,7 +37,7 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       ),
   );
 
-  app.post('/api/v1/event-type', { schema: { tags, summary: 'Create an event type', body: EventTypeIn, response: { 201: EventTypeOut, ...errorResponses } } }, async (request, reply) => {
+  app.post('/api/v1/event-type', { schema: { tags, summary: 'Create an event type', body: EventTypeIn, response: { 201: EventTypeOut, ...adminErrorResponses } } }, async (request, reply) => {
     requireAdmin(request);
     const body = request.body;
     const now = clock();
@@ -62,7 +62,7 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.put(
     '/api/v1/event-type/:event_type_name',
-    { schema: { tags, summary: 'Update an event type', params: NameParams, body: EventTypeUpdate, response: { 200: EventTypeOut, ...errorResponses } } },
+    { schema: { tags, summary: 'Update an event type', params: NameParams, body: EventTypeUpdate, response: { 200: EventTypeOut, ...adminErrorResponses } } },
     async (request) => {
       requireAdmin(request);
       const existing = await load(request.params.event_type_name);
@@ -84,7 +84,7 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.patch(
     '/api/v1/event-type/:event_type_name',
-    { schema: { tags, summary: 'Patch an event type', params: NameParams, body: EventTypePatch, response: { 200: EventTypeOut, ...errorResponses } } },
+    { schema: { tags, summary: 'Patch an event type', params: NameParams, body: EventTypePatch, response: { 200: EventTypeOut, ...adminErrorResponses } } },
     async (request) => {
       requireAdmin(request);
       const existing = await load(request.params.event_type_name);
@@ -112,7 +112,7 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
         summary: 'Archive (or with expunge=true, delete) an event type',
         params: NameParams,
         querystring: Type.Object({ expunge: Type.Optional(Type.Boolean({ default: false })) }),
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null(), ...adminErrorResponses },
       },
     },
     async (request, reply) => {

@@ -245,6 +245,40 @@ export const EventTypeOut = Type.Object(
   { $id: 'EventTypeOut' },
 );
 
+// ---- API keys (hookd extension; admin only)
+
+export const ApiKeyIn = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+  appId: Type.Optional(
+    Nullable(Type.String({ minLength: 1, maxLength: 256, description: 'Scope the key to this application (id or uid); absent or null: an admin key' })),
+  ),
+});
+export type ApiKeyIn = Static<typeof ApiKeyIn>;
+
+export const ApiKeyOut = Type.Object(
+  {
+    id: Type.String({ examples: ['key_1srOrx2ZWZBpBUvZwXKQmoEYga2'] }),
+    name: Type.String(),
+    appId: Nullable(Type.String({ description: 'The application the key is scoped to; null for an admin key' })),
+    prefix: Type.String({ description: 'The first characters of the token, to recognise it' }),
+    createdAt: DateTime,
+    revokedAt: Nullable(DateTime),
+  },
+  { $id: 'ApiKeyOut' },
+);
+
+export const ApiKeyCreatedOut = Type.Object(
+  {
+    ...ApiKeyOut.properties,
+    token: Type.Optional(
+      Type.String({
+        description: 'The bearer token, shown only in this response: hookd stores only its SHA-256. A repeat with the same idempotency-key replays the response without it.',
+      }),
+    ),
+  },
+  { $id: 'ApiKeyCreatedOut' },
+);
+
 export const AppParams = Type.Object({ app_id: Type.String({ minLength: 1, maxLength: 256 }) });
 export const EndpointParams = Type.Object({ ...AppParams.properties, endpoint_id: Type.String({ minLength: 1, maxLength: 256 }) });
 export const MessageParams = Type.Object({ ...AppParams.properties, msg_id: Type.String({ minLength: 1, maxLength: 256 }) });
@@ -256,3 +290,6 @@ export const errorResponses = {
   409: ErrorOut,
   422: ValidationErrorOut,
 };
+
+/** Error responses of a route that needs an admin key (a scoped key gets 403). */
+export const adminErrorResponses = { ...errorResponses, 403: ErrorOut };

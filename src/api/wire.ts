@@ -1,4 +1,4 @@
-import type { App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../domain/types.js';
+import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../domain/types.js';
 import { MessageStatus } from '../domain/types.js';
 
 /** Domain records -> Svix wire objects (camelCase, RFC 3339 dates, absent instead of null). */
@@ -75,6 +75,16 @@ export const eventTypeOut = (e: EventType) => ({
   groupName: opt(e.groupName),
   createdAt: iso(e.createdAt),
   updatedAt: iso(e.updatedAt),
+});
+
+/** An API key on the wire: never its token or hash. */
+export const apiKeyOut = (k: ApiKey) => ({
+  id: k.id,
+  name: k.name,
+  appId: k.appId,
+  prefix: k.prefix,
+  createdAt: iso(k.createdAt),
+  revokedAt: k.revokedAt === null ? null : iso(k.revokedAt),
 });
 
 export const pageOut = <T, U>(page: Page<T>, map: (item: T) => U) => ({

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ConfigError } from '../config.js';
 import { newId, randomToken } from '../domain/ids.js';
 import type { ApiKey } from '../domain/types.js';
 import type { Store } from '../store/store.js';
@@ -39,6 +40,10 @@ export async function ensureAdminToken(store: Store, token: string): Promise<boo
   } catch (error) {
     // Several processes starting at once on one database race to insert it: losing that race is fine.
     if (await store.findApiKeyByHash(hashToken(token))) return false;
+    // A unique violation without an active key: the hash belongs to a revoked key, and revocation is final.
+    if (/unique/i.test((error as Error | null)?.message ?? '')) {
+      throw new ConfigError('HOOKD_ADMIN_TOKEN was revoked and is never re-activated; set a new token (or unset it and use another admin key)', { cause: error });
+    }
     throw error;
   }
 }
