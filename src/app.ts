@@ -6,10 +6,11 @@ import { attemptRoutes } from './api/attempts.js';
 import { installAuth } from './api/auth.js';
 import type { HookdContext } from './api/context.js';
 import { endpointRoutes } from './api/endpoints.js';
-import { installValidationAndErrors } from './api/errors.js';
+import { errorServerOptions, installValidationAndErrors } from './api/errors.js';
 import { eventTypeRoutes } from './api/event-types.js';
 import { healthRoutes } from './api/health.js';
 import { installIdempotency } from './api/idempotency.js';
+import { installJsonBodyParser } from './api/json-body.js';
 import { messageRoutes } from './api/messages.js';
 import { installOpenApi } from './api/openapi.js';
 import { installSecurityHeaders } from './api/security-headers.js';
@@ -31,11 +32,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    ...errorServerOptions,
   });
   app.decorate('hookd', context);
-  // The API speaks JSON only: without this, Fastify's built-in text/plain parser hands a string body to the
-  // JSON schema (a confusing 422) instead of answering 415 Unsupported Media Type.
-  app.removeContentTypeParser('text/plain');
+  // The API speaks JSON only (UTF-8, bounded nesting); any other body answers 415 Unsupported Media Type.
+  installJsonBodyParser(app);
   installValidationAndErrors(app);
   await installOpenApi(app);
   installAuth(app);
@@ -61,8 +62,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The body without its null fields (top level only). fromEntries defines own keys: no `__proto__` setter runs. */
 function dropNulls(body: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(body)) if (value !== null) out[key] = value;
-  return out;
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== null));
 }

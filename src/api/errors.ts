@@ -1,7 +1,10 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HookdError, type ValidationIssue } from '../domain/errors.js';
+import { unstorableValue } from './json-body.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
@@ -10,26 +13,100 @@ const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormat
  * Validation and error mapping for the whole API:
  * - bodies are validated strictly (no type coercion: `"eventType": 1` is a 422, not "1");
  * - query strings and path params are coerced (they are strings on the wire);
+ * - path and query values holding U+0000 or an unpaired surrogate (`%00`) are a 422, as in bodies (json-body.ts):
+ *   PostgreSQL cannot compare text with them, so without this check a lookup would fail with a 500;
  * - every error leaves as JSON `{code, detail}`; validation errors as 422 `{code, detail: [{loc, msg, type}]}`;
  * - 5xx details are logged, never sent.
+ * Errors Fastify raises before routing (bad percent-encoding, over-long path parameters) and malformed HTTP
+ * reach these handlers only through the server options in `errorServerOptions`.
  */
 export function installValidationAndErrors(app: FastifyInstance): void {
   const options = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false } as const;
   const bodyAjv = addFormats(new Ajv({ ...options, coerceTypes: false }));
   const paramAjv = addFormats(new Ajv({ ...options, coerceTypes: 'array' }));
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv.compile(schema) : withStorableText(paramAjv.compile(schema))));
   app.setSchemaErrorFormatter((errors, dataVar) => {
     const error = new HookdError('HOOKD_ERR_VALIDATION', 'request validation failed', errors.map((e) => toIssue(e as ErrorObject, dataVar)));
     return error as unknown as Error;
   });
-  app.setErrorHandler((error: FastifyError | HookdError, request: FastifyRequest, reply: FastifyReply) => {
-    const hookdError = error instanceof HookdError ? error : fromFastifyError(error);
-    if (hookdError.status >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.code(hookdError.status).type('application/json').send(hookdError.toBody());
-  });
+  app.setErrorHandler(sendError);
+  answerProtocolErrors(app);
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ code: 'not_found', detail: `no route for ${request.method} ${request.url.split('?')[0]}` }),
   );
+}
+
+function sendError(error: FastifyError | HookdError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const hookdError = error instanceof HookdError ? error : fromFastifyError(error);
+  if (hookdError.status >= 500) request.log.error({ err: error }, 'request failed');
+  return reply.code(hookdError.status).type('application/json').send(hookdError.toBody());
+}
+
+/**
+ * Fastify server options (for `Fastify({...})`) that send the errors raised outside the request lifecycle in
+ * the same `{code, detail}` shape: `frameworkErrors` (invalid percent-encoding in the path, a path parameter
+ * over `maxParamLength`) and `clientErrorHandler` (HTTP the server cannot parse: bad request line or
+ * headers, headers over 16 KB, conflicting content-length and transfer-encoding). Node's own check for a
+ * missing Host header answers an empty 400, so it is turned off here and made in `answerProtocolErrors`.
+ */
+export const errorServerOptions: Pick<FastifyHttpOptions<Server>, 'frameworkErrors' | 'clientErrorHandler' | 'http'> = {
+  http: { requireHostHeader: false },
+  frameworkErrors: (error, request, reply) => {
+    sendError(error, request, reply);
+  },
+  clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+    // A reset connection has nobody left to answer (Node's own handler does the same).
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const detail =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? 'request headers are too large'
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 'the request was not received in time'
+          : 'malformed HTTP request';
+    const body = JSON.stringify(new HookdError('HOOKD_ERR_BAD_REQUEST', detail).toBody());
+    if (socket.writable) {
+      socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    }
+    socket.destroy();
+  },
+};
+
+/**
+ * What Node's HTTP server would otherwise answer itself, without a JSON body: an HTTP/1.1 request without a
+ * Host header (RFC 9112: 400), an `Expect` other than 100-continue (an empty 417; RFC 9110 lets a server
+ * ignore it, so the request is simply handled) and CONNECT (the connection was dropped without an answer).
+ */
+function answerProtocolErrors(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersion === '1.1' && !request.headers.host) throw new HookdError('HOOKD_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
+  });
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => app.server.emit('request', request, response));
+  app.server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+    const body = JSON.stringify(new HookdError('HOOKD_ERR_METHOD_NOT_ALLOWED', 'CONNECT is not supported').toBody());
+    socket.on('error', () => socket.destroy());
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+}
+
+/** A path/query validator that also refuses strings no store can compare (see json-body.ts). */
+function withStorableText(validate: ValidateFunction): ValidateFunction {
+  const checked = ((data: unknown, context?: Parameters<ValidateFunction>[1]) => {
+    if (!validate(data, context)) {
+      checked.errors = validate.errors;
+      return false;
+    }
+    const issue = unstorableValue(data, []);
+    if (!issue) {
+      checked.errors = null;
+      return true;
+    }
+    const instancePath = issue.loc.map((part) => `/${String(part).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+    checked.errors = [{ instancePath, schemaPath: '#', keyword: 'str.unicode', params: {}, message: issue.msg }];
+    return false;
+  }) as ValidateFunction;
+  checked.schema = validate.schema;
+  checked.schemaEnv = validate.schemaEnv;
+  return checked;
 }
 
 const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
@@ -47,6 +124,10 @@ function fromFastifyError(error: FastifyError): HookdError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new HookdError('HOOKD_ERR_BAD_REQUEST', `request body is not valid JSON: ${error.message}`);
+    case 'FST_ERR_BAD_URL':
+      return new HookdError('HOOKD_ERR_BAD_REQUEST', 'the URL is not valid: bad percent-encoding or not UTF-8');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new HookdError('HOOKD_ERR_VALIDATION', 'path parameter too long', [{ loc: ['path'], msg: 'a path parameter is too long', type: 'value_error.any_str.max_length' }]);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new HookdError('HOOKD_ERR_PAYLOAD_TOO_LARGE', 'request body is larger than the configured limit');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type ObjectOptions, type Static, type TSchema } from '@sinclair/typebox';
 
 /**
  * Wire schemas in the Svix format. Route schemas built from these validate input, type the handlers and
@@ -6,12 +6,19 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
  * POST/PUT (see app.ts).
  */
 
+/**
+ * A JSON object with any keys and `value` values. Not Type.Record(Type.String(), ...): its key pattern `^(.*)$`
+ * does not match keys holding a line break, which would then skip validation and vanish from responses.
+ */
+const StringMap = <T extends TSchema>(value: T, options: ObjectOptions = {}) =>
+  Type.Unsafe<Record<string, Static<T>>>(Type.Object({}, { ...options, additionalProperties: value }));
+
 const NAME_PATTERN = '^[a-zA-Z0-9\\-_.]+$';
 const Uid = Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN, description: 'Optional unique identifier' });
 const EventTypeName = Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN, examples: ['user.signup'] });
 const Channel = Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9\\-_.:]+$' });
 const Tag = Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9\\-_./]+$' });
-const Metadata = Type.Record(Type.String(), Type.String());
+const Metadata = StringMap(Type.String());
 const RateLimit = Type.Integer({ minimum: 0, maximum: 65535, description: 'Messages per second' });
 const DateTime = Type.String({ format: 'date-time' });
 const MaxConcurrency = Type.Integer({
@@ -80,7 +87,7 @@ const EndpointFields = {
   metadata: Type.Optional(Nullable(Metadata)),
 };
 const SecretIn = Type.String({ pattern: '^(whsec_)?[a-zA-Z0-9+/=]{32,100}$' });
-const HeadersIn = Type.Record(Type.String(), Type.String({ maxLength: 8192 }), { maxProperties: 50 });
+const HeadersIn = StringMap(Type.String({ maxLength: 8192 }), { maxProperties: 50 });
 
 export const EndpointIn = Type.Object({ ...EndpointFields, secret: Type.Optional(Nullable(SecretIn)), headers: Type.Optional(Nullable(HeadersIn)) });
 export type EndpointIn = Static<typeof EndpointIn>;
@@ -117,11 +124,11 @@ export type EndpointSecretRotateIn = Static<typeof EndpointSecretRotateIn>;
 export const EndpointHeadersIn = Type.Object({ headers: HeadersIn });
 export type EndpointHeadersIn = Static<typeof EndpointHeadersIn>;
 export const EndpointHeadersPatchIn = Type.Object({
-  headers: Type.Record(Type.String(), Nullable(Type.String({ maxLength: 8192 }))),
+  headers: StringMap(Nullable(Type.String({ maxLength: 8192 }))),
   deleteHeaders: Type.Optional(Nullable(Type.Array(Type.String(), { description: 'Names of headers to remove' }))),
 });
 export type EndpointHeadersPatchIn = Static<typeof EndpointHeadersPatchIn>;
-export const EndpointHeadersOut = Type.Object({ headers: Type.Record(Type.String(), Type.String()), sensitive: Type.Array(Type.String()) });
+export const EndpointHeadersOut = Type.Object({ headers: StringMap(Type.String()), sensitive: Type.Array(Type.String()) });
 export const RecoverIn = Type.Object({ since: DateTime, until: Type.Optional(Nullable(DateTime)) });
 export type RecoverIn = Static<typeof RecoverIn>;
 export const RecoverOut = Type.Object({
@@ -137,7 +144,7 @@ export const RecoverOut = Type.Object({
 export const MessageIn = Type.Object({
   eventType: EventTypeName,
   eventId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN }))),
-  payload: Type.Record(Type.String(), Type.Unknown(), { description: 'The JSON object delivered as the webhook body' }),
+  payload: StringMap(Type.Unknown(), { description: 'The JSON object delivered as the webhook body' }),
   channels: Type.Optional(Nullable(Type.Array(Channel, { minItems: 1, maxItems: 10, uniqueItems: true }))),
   tags: Type.Optional(Nullable(Type.Array(Tag, { minItems: 1, maxItems: 5, uniqueItems: true }))),
   application: Type.Optional(Nullable(ApplicationIn)),
@@ -149,7 +156,7 @@ export const MessageOut = Type.Object(
     id: Type.String({ examples: ['msg_1srOrx2ZWZBpBUvZwXKQmoEYga2'] }),
     eventId: Type.Optional(Type.String()),
     eventType: Type.String(),
-    payload: Type.Record(Type.String(), Type.Unknown()),
+    payload: StringMap(Type.Unknown()),
     channels: Type.Optional(Type.Array(Type.String())),
     tags: Type.Optional(Type.Array(Type.String())),
     timestamp: DateTime,
@@ -220,7 +227,7 @@ export const EventTypeIn = Type.Object({
   description: Type.String({ maxLength: 4096 }),
   archived: Type.Optional(Nullable(Type.Boolean())),
   deprecated: Type.Optional(Nullable(Type.Boolean())),
-  schemas: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown()))),
+  schemas: Type.Optional(Nullable(StringMap(Type.Unknown()))),
   featureFlag: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
   groupName: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
 });
@@ -236,7 +243,7 @@ export const EventTypeOut = Type.Object(
     description: Type.String(),
     archived: Type.Boolean(),
     deprecated: Type.Boolean(),
-    schemas: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    schemas: Type.Optional(StringMap(Type.Unknown())),
     featureFlag: Type.Optional(Type.String()),
     groupName: Type.Optional(Type.String()),
     createdAt: DateTime,

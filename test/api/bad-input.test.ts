@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ApiClient, TEST_TOKEN, startTestHookd, type TestHookd } from '../helpers/hookd.js';
+import { type RawInit, type RawResponse, assertJsonError, assertValidation, rawRequest } from '../helpers/raw.js';
 import { Receiver } from '../helpers/receiver.js';
 
 /**
@@ -10,13 +11,6 @@ import { Receiver } from '../helpers/receiver.js';
 
 const BODY_LIMIT = 4096;
 
-interface RawResponse {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
-
 let hookd: TestHookd & { cleanup: () => Promise<void> };
 let receiver: Receiver;
 let appId: string;
@@ -24,39 +18,7 @@ let endpointId: string;
 let acceptedMsgId: string;
 
 /** A raw request (the ApiClient always sends valid JSON; these tests need to send anything). */
-async function raw(method: string, path: string, init: { body?: string; headers?: Record<string, string>; token?: string | null } = {}): Promise<RawResponse> {
-  const headers: Record<string, string> = { ...(init.token === null ? {} : { authorization: `Bearer ${init.token ?? TEST_TOKEN}` }), ...init.headers };
-  const response = await fetch(`${hookd.url}${path}`, { method, headers, body: init.body });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
-}
-
-/** Asserts a JSON error response `{code, detail}` with the given status (and code, if given). */
-function assertJsonError(response: RawResponse, status: number, code?: string): void {
-  assert.equal(response.status, status, `expected ${status}, got ${response.status}: ${response.text}`);
-  assert.match(response.headers.get('content-type') ?? '', /^application\/json/, `content-type of ${response.text}`);
-  assert.ok(response.json && typeof response.json === 'object', `body is JSON: ${response.text}`);
-  assert.equal(typeof response.json.code, 'string', `code in ${response.text}`);
-  assert.ok(response.json.detail !== undefined, `detail in ${response.text}`);
-  if (code) assert.equal(response.json.code, code);
-}
-
-/** Asserts a 422 whose first issue sits at `loc`. */
-function assertValidation(response: RawResponse, loc: (string | number)[]): void {
-  assertJsonError(response, 422);
-  assert.ok(Array.isArray(response.json.detail) && response.json.detail.length > 0, `detail is a list: ${response.text}`);
-  const issue = response.json.detail[0];
-  assert.deepEqual(issue.loc, loc, `loc of ${response.text}`);
-  assert.equal(typeof issue.msg, 'string');
-  assert.ok(issue.msg.length > 0);
-  assert.equal(typeof issue.type, 'string');
-}
+const raw = (method: string, path: string, init: RawInit = {}): Promise<RawResponse> => rawRequest(hookd.url, method, path, init);
 
 const json = (value: unknown) => ({ body: JSON.stringify(value), headers: { 'content-type': 'application/json' } });
 const validMessage = (extra: Record<string, unknown> = {}) => ({ eventType: 'user.signup', payload: { ok: true }, ...extra });
