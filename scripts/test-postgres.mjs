@@ -44,7 +44,12 @@ function runPg(binDir, args, uid) {
   if (result.status !== 0) throw new Error(`${args[0]} failed (${result.status}): ${result.stderr || result.stdout}`);
 }
 
-export async function startThrowawayPostgres() {
+/**
+ * Starts a throwaway server; `stop()` removes it. By default it is a test server with fsync off (fast; hookd's
+ * own durability is tested by killing hookd, not PostgreSQL). `{ durable: true }` runs it with fsync=on,
+ * synchronous_commit=on and full_page_writes=on, as a production server would (the benchmark uses that).
+ */
+export async function startThrowawayPostgres({ durable = false } = {}) {
   const binDir = findBinDir();
   if (!binDir) {
     throw new Error('PostgreSQL server binaries not found (install postgresql, or set HOOKD_TEST_DATABASE_URL to a server you run)');
@@ -57,12 +62,16 @@ export async function startThrowawayPostgres() {
   const data = join(dir, 'data');
   const port = await freePort();
   runPg(binDir, ['initdb', '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], uid);
-  // A test-only server: fsync off for speed (hookd's own durability is tested by killing hookd, not PostgreSQL).
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300`;
+  const durability = durable
+    ? '-c fsync=on -c synchronous_commit=on -c full_page_writes=on'
+    : '-c fsync=off -c full_page_writes=off';
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${durability} -c max_connections=300`;
   runPg(binDir, ['pg_ctl', '-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start'], uid);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
     url,
+    binDir,
+    durable,
     stop() {
       try {
         runPg(binDir, ['pg_ctl', '-D', data, '-m', 'immediate', 'stop'], uid);

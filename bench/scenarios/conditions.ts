@@ -1,0 +1,9 @@
+import type { Mode } from '../lib/options.js';
+import type { ScenarioContext } from '../lib/scenario.js';
+
+/** The durability settings a figure was taken under (PostgreSQL: as the server reports them), for its conditions. */
+export async function durabilityOf(mode: Mode, ctx: ScenarioContext): Promise<string> {
+  if (mode === 'sqlite') return 'SQLite WAL, synchronous=FULL';
+  const { settings } = await ctx.postgres();
+  return `PostgreSQL fsync=${settings.fsync}, synchronous_commit=${settings.synchronous_commit}`;
+}
