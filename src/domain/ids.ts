@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 /**
  * Time-sortable ids in the Svix format: a prefix plus a 27-character base62 KSUID.
@@ -15,21 +15,45 @@ const ENCODED_LENGTH = 27;
 let counter = randomBytes(4).readUInt32BE(0) >>> 1;
 
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
-  const bytes = Buffer.alloc(20);
+  const bytes = Buffer.allocUnsafe(20);
   bytes.writeUInt32BE(Math.floor(nowMs / 1000) - KSUID_EPOCH_S, 0);
   bytes.writeUInt16BE(nowMs % 1000, 4);
   counter = (counter + 1) >>> 0;
   bytes.writeUInt32BE(counter, 6);
-  randomBytes(10).copy(bytes, 10);
+  randomInto(bytes, 10, 10);
   return `${prefix}_${base62(bytes)}`;
 }
 
-function base62(bytes: Buffer): string {
-  let n = BigInt(`0x${bytes.toString('hex')}`);
+/** Random bytes for ids come from a pool refilled 4 KB at a time: one CSPRNG call per ~400 ids, not per id. */
+const pool = Buffer.allocUnsafe(4096);
+let poolOffset = pool.length;
+
+function randomInto(target: Buffer, offset: number, length: number): void {
+  if (poolOffset + length > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  pool.copy(target, offset, poolOffset, poolOffset + length);
+  poolOffset += length;
+}
+
+/** Big-endian bytes as base62 (at least 27 characters), by long division on 16-bit digits: exact in doubles, no BigInt. */
+export function base62(bytes: Buffer): string {
+  const even = bytes.length % 2 === 0 ? bytes : Buffer.concat([Buffer.alloc(1), bytes]);
+  const digits: number[] = [];
+  for (let i = 0; i < even.length; i += 2) digits.push((even[i]! << 8) | even[i + 1]!);
   let out = '';
-  while (n > 0n) {
-    out = ALPHABET[Number(n % 62n)] + out;
-    n /= 62n;
+  let start = 0;
+  while (start < digits.length && digits[start] === 0) start++;
+  while (start < digits.length) {
+    let remainder = 0;
+    for (let i = start; i < digits.length; i++) {
+      const value = remainder * 65536 + digits[i]!;
+      digits[i] = Math.floor(value / 62);
+      remainder = value % 62;
+    }
+    out = ALPHABET[remainder] + out;
+    while (start < digits.length && digits[start] === 0) start++;
   }
   return out.padStart(ENCODED_LENGTH, '0');
 }

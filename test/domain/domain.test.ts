@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { parseDuration, parseDurationList } from '../../src/domain/duration.js';
-import { isId, newId } from '../../src/domain/ids.js';
+import { base62, isId, newId } from '../../src/domain/ids.js';
 import { endpointMatches } from '../../src/domain/matching.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, MAX_RETRY_AFTER_MS, decideRetry, parseRetryAfter, withJitter } from '../../src/domain/retry.js';
 import { generateSecret, safeEqual, secretKeyBytes, sign, signatureHeader } from '../../src/domain/signing.js';
@@ -103,4 +104,20 @@ test('safeEqual: equal strings only, whatever the length or where they differ', 
   assert.equal(safeEqual(value, value.slice(0, -1)), false, 'a prefix');
   assert.equal(safeEqual(value, `${value}=`), false, 'longer');
   assert.equal(safeEqual('', value), false);
+});
+
+test('base62 matches the plain BigInt encoding (KSUID ids, tokens of any length, zeros)', () => {
+  const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  const reference = (bytes: Buffer): string => {
+    let n = BigInt(`0x${bytes.toString('hex') || '0'}`);
+    let out = '';
+    while (n > 0n) {
+      out = ALPHABET[Number(n % 62n)] + out;
+      n /= 62n;
+    }
+    return out.padStart(27, '0');
+  };
+  const inputs = [Buffer.alloc(20), Buffer.alloc(20, 0xff), Buffer.from([0, 0, 0, 1]), Buffer.alloc(1, 61), Buffer.alloc(1, 62)];
+  for (let i = 0; i < 500; i++) inputs.push(randomBytes(1 + (i % 40)));
+  for (const bytes of inputs) assert.equal(base62(bytes), reference(bytes), bytes.toString('hex'));
 });
