@@ -41,8 +41,17 @@ export function hookdEnv(database: Database, port: number, token: string, extra:
     HOOKD_LOG_LEVEL: 'warn',
     HOOKD_SSRF_ALLOW: '127.0.0.0/8',
     ...(database.kind === 'sqlite' ? { HOOKD_SQLITE_PATH: database.path, HOOKD_DATA_DIR: join(database.path, '..') } : { DATABASE_URL: database.url }),
+    ...tuning(),
     ...extra,
   };
+}
+
+/** HOOKD_* settings from the bench's own environment (`HOOKD_WORKER_BATCH=256 npm run bench`), for tuning runs. */
+function tuning(): Record<string, string> {
+  const controlled = new Set(['HOOKD_HOST', 'HOOKD_PORT', 'HOOKD_ADMIN_TOKEN', 'HOOKD_SQLITE_PATH', 'HOOKD_DATA_DIR', 'HOOKD_DATABASE_URL']);
+  return Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('HOOKD_') && !controlled.has(entry[0]) && entry[1] !== undefined),
+  );
 }
 
 /** The configuration hookd derives from that environment (for the report: what the figures were measured with). */
