@@ -18,6 +18,7 @@ import type {
   Store,
   StoredResponse,
 } from '../store.js';
+import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
 import { sqliteMigrations } from './migrations.js';
 import {
   apiKeyFromRow,
@@ -45,11 +46,13 @@ export interface SqliteStoreOptions {
 
 /**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed transaction survives
- * power loss. better-sqlite3 is synchronous; callers batch writes (group commit) to amortise the fsync.
+ * power loss. better-sqlite3 is synchronous; callers batch writes (group commit) to amortise the fsync, and WAL
+ * checkpoints run on a background thread (checkpointer.ts) so they do not stall the event loop.
  */
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
+  private readonly checkpointer: Checkpointer;
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(dirname(options.path), { recursive: true });
@@ -58,6 +61,11 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    this.checkpointer = new Checkpointer(options.path, () => {
+      // Without the thread, SQLite checkpoints on commit again, as it does by default.
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+    });
   }
 
   async migrate(): Promise<number[]> {
@@ -82,6 +90,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer.close();
     if (this.db.open) this.db.close();
   }
 
