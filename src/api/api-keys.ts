@@ -87,6 +87,7 @@ export async function apiKeyRoutes(fastify: FastifyInstance): Promise<void> {
           throw conflict('this is the last active admin API key; create another admin key before revoking it, or nobody could administer hookd');
         }
         if (!(await store.revokeApiKey(target.id, clock()))) throw notFound('active API key');
+        request.server.forgetApiKeys();
       });
       return reply.code(204).send(null);
     },

@@ -123,6 +123,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
     requireAdmin(request);
     const existing = await resolveApp(request, request.params.app_id);
     await store.deleteApp(existing.id);
+    request.server.forgetApiKeys(); // its scoped keys are gone with it
     return reply.code(204).send(null);
   });
 }
