@@ -3,10 +3,14 @@
 // Usage: node scripts/run-tests.mjs [--unit] [path-filter...]
 //   --unit: skip *.e2e.test.ts (whole-process tests).
 // PostgreSQL tests use HOOKD_TEST_DATABASE_URL when set; otherwise a throwaway server is started here
-// (and stopped afterwards), so they always run.
+// (and stopped afterwards), so they always run. The dashboard bundle is built first when missing or stale
+// (tests run src/ through tsx, which serves dist/dashboard/ui), and the dashboard browser tests get Debian's
+// chromium (installed with apt-get when missing and we are root; otherwise a clear failure, never a skip).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { ensureChromium } from './chromium.mjs';
+import { ensureDashboardBuilt } from './dashboard-build.mjs';
 import { startThrowawayPostgres } from './test-postgres.mjs';
 
 const args = process.argv.slice(2);
@@ -29,6 +33,8 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+ensureDashboardBuilt();
+if (files.some((f) => f.startsWith(join('test', 'dashboard')) && f.endsWith('.e2e.test.ts'))) ensureChromium();
 let databaseUrl = process.env.HOOKD_TEST_DATABASE_URL;
 let postgres = null;
 if (!databaseUrl) {

@@ -5,6 +5,7 @@ import { appRoutes } from './api/apps.js';
 import { attemptRoutes } from './api/attempts.js';
 import { installAuth } from './api/auth.js';
 import type { HookdContext } from './api/context.js';
+import { deliveryRoutes } from './api/deliveries.js';
 import { endpointRoutes } from './api/endpoints.js';
 import { errorServerOptions, installValidationAndErrors } from './api/errors.js';
 import { eventTypeRoutes } from './api/event-types.js';
@@ -14,6 +15,8 @@ import { installJsonBodyParser } from './api/json-body.js';
 import { messageRoutes } from './api/messages.js';
 import { installOpenApi } from './api/openapi.js';
 import { installSecurityHeaders } from './api/security-headers.js';
+import { statsRoutes } from './api/stats.js';
+import { dashboardRoutes } from './dashboard/routes.js';
 
 export interface BuildAppOptions extends HookdContext {
   logger: Logger;
@@ -55,6 +58,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(attemptRoutes);
   await app.register(eventTypeRoutes);
   await app.register(apiKeyRoutes);
+  await app.register(deliveryRoutes);
+  await app.register(statsRoutes);
+  await app.register(dashboardRoutes);
   return app;
 }
 

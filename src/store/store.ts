@@ -99,6 +99,22 @@ export interface Store {
   getAttempt(messageId: string, attemptId: string): Promise<Attempt | null>;
 
   /**
+   * Deliveries (message x endpoint) of an app, newest first, with their message's event type and time and the
+   * status code of their latest attempt: the dashboard's dead-letter list (status 'fail'). A delivery is
+   * 'sending' while pending under a live lease at `nowMs`, otherwise 'pending'.
+   */
+  listDeliveries(appId: string, filter: DeliveryFilter, page: PageRequest, nowMs: number): Promise<Page<DeliveryListItem>>;
+  /** For each message id given, its deliveries counted by status (messages without deliveries are absent). */
+  countMessageDeliveries(messageIds: string[], nowMs: number): Promise<Map<string, DeliveryCounts>>;
+  /** An endpoint's deliveries counted by status, of messages created in [sinceMs, untilMs) (unbounded when absent). */
+  endpointStats(endpointId: string, range: { sinceMs?: number | undefined; untilMs?: number | undefined }, nowMs: number): Promise<DeliveryCounts>;
+  /**
+   * An app's attempts in [sinceMs, untilMs) counted per bucket of `bucketMs` (bucket i starts at sinceMs + i *
+   * bucketMs) and by outcome; only buckets holding attempts, in time order.
+   */
+  attemptSeries(appId: string, query: AttemptSeriesQuery): Promise<AttemptBucket[]>;
+
+  /**
    * Starts an idempotent request: records the key as in progress when it is new. An in-progress record
    * older than `staleMs` is taken over (its request died before finishing); any record older than `ttlMs`
    * has expired and counts as new.
@@ -121,6 +137,50 @@ export interface MessageFilter {
   tag?: string | undefined;
   beforeMs?: number | undefined;
   afterMs?: number | undefined;
+  /**
+   * The message's delivery status: 'fail' when one of its deliveries failed (a dead letter), else 'pending'
+   * when one is still pending (or sending), else 'success' when it has deliveries and all succeeded.
+   */
+  deliveryStatus?: MessageDeliveryStatus | undefined;
+}
+
+export type MessageDeliveryStatus = 'success' | 'pending' | 'fail';
+
+/** A delivery's status as Svix reports it: `sending` is a pending delivery under a live lease. */
+export type DeliveryStatusText = 'success' | 'pending' | 'sending' | 'fail';
+
+export type DeliveryCounts = Record<DeliveryStatusText, number>;
+
+export interface DeliveryFilter {
+  status?: DeliveryStatusText | undefined;
+  endpointId?: string | undefined;
+  /** The delivered message's event type is one of these. */
+  eventTypes?: string[] | undefined;
+  /** Bounds (exclusive) on the delivered message's creation time. */
+  beforeMs?: number | undefined;
+  afterMs?: number | undefined;
+}
+
+export interface DeliveryListItem {
+  delivery: Delivery;
+  statusText: DeliveryStatusText;
+  eventType: string;
+  messageCreatedAt: number;
+  /** The status code of the latest attempt (0: no response), or null before the first attempt. */
+  lastStatusCode: number | null;
+}
+
+export interface AttemptSeriesQuery {
+  sinceMs: number;
+  untilMs: number;
+  bucketMs: number;
+  endpointId?: string | undefined;
+}
+
+export interface AttemptBucket {
+  startMs: number;
+  success: number;
+  fail: number;
 }
 
 export interface AttemptFilter {

@@ -46,6 +46,40 @@ describe('security headers', () => {
       const asset = await get(new URL(src, page.url).pathname, null);
       assert.equal(asset.status, 200, src);
       assertCommon(asset, src);
+      await asset.arrayBuffer(); // read it all, so the connection is idle again when hookd shuts down
+    }
+  });
+
+  test('the dashboard may run only its own scripts, works without inline scripts, and cannot be framed', async () => {
+    for (const path of ['/dashboard', '/dashboard/', '/dashboard/app/acme/messages']) {
+      const page = await get(path, null);
+      assert.equal(page.status, 200, `${path}: ${page.status} (is the bundle built? npm run build)`);
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+      assertCommon(page, path);
+      assert.equal(page.headers.get('content-security-policy'), PAGE_CSP, path);
+      assert.equal(page.headers.get('cache-control'), 'no-cache', `${path}: index.html is revalidated`);
+      const html = await page.text();
+      assert.ok(!/<script(?![^>]*src=)[^>]*>\s*\S/.test(html), 'no inline script');
+      assert.ok(!/\son[a-z]+\s*=/i.test(html), 'no inline event handler');
+      const scripts = [...html.matchAll(/<script[^>]*src="([^"]+)"/g)].map((m) => m[1]!);
+      const styles = [...html.matchAll(/<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"/g)].map((m) => m[1]!);
+      assert.ok(scripts.length > 0, 'the page loads its script');
+      for (const src of [...scripts, ...styles]) {
+        const url = new URL(src, page.url);
+        assert.equal(url.origin, new URL(hookd.url).origin, `${src} is same-origin`);
+        const asset = await get(url.pathname, null);
+        assert.equal(asset.status, 200, src);
+        assertCommon(asset, src);
+        assert.match(asset.headers.get('cache-control') ?? '', /immutable/, `${src}: hashed assets are cached`);
+        const code = await asset.text(); // read in full, so the connection is idle when hookd shuts down
+        assert.match(asset.headers.get('content-type') ?? '', src.endsWith('.js') ? /^text\/javascript/ : /^text\/css/);
+        if (src.endsWith('.js')) {
+          assert.ok(!/\beval\(|new Function\(/.test(code), `${src} uses no eval (the CSP forbids it)`);
+          // Only XML namespaces (www.w3.org) and the endpoint form's placeholder (example.com) name another origin.
+          const origins = new Set([...code.matchAll(/https?:\/\/([a-z0-9.-]+)/gi)].map((m) => m[1]!));
+          assert.deepEqual([...origins].filter((o) => o !== 'www.w3.org' && o !== 'example.com'), [], `${src} loads nothing from another origin`);
+        }
+      }
     }
   });
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { newId } from '../../src/domain/ids.js';
 import { generateSecret } from '../../src/domain/signing.js';
 import type { App, Attempt, Endpoint, Message } from '../../src/domain/types.js';
-import type { Store } from '../../src/store/store.js';
+import type { DeliveryFilter, DeliveryResult, Store } from '../../src/store/store.js';
 import { storeAdapters } from '../helpers/store-adapters.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -336,6 +336,95 @@ for (const adapter of storeAdapters) {
         assert.equal(odd.data.length, 3);
         const window = await s.listMessages(app.id, { afterMs: T0 + 1500, beforeMs: T0 + 4500 }, { limit: 10 });
         assert.deepEqual(window.data.map((m) => m.createdAt), [T0 + 4000, T0 + 3000, T0 + 2000]);
+      });
+    });
+
+    test('delivery status views: deliveries by status, message status filter, counts per message and endpoint, attempt series', async () => {
+      await fresh(async (s) => {
+        const app = makeApp();
+        await s.createApp(app);
+        const e1 = makeEndpoint(app.id, { filterTypes: ['user.signup'] });
+        const e2 = makeEndpoint(app.id, { id: newId('ep', T0), filterTypes: ['user.signup'] });
+        await s.createEndpoint(e1);
+        await s.createEndpoint(e2);
+        const [m1, m2, m3] = [1, 2, 3].map((k) => makeMessage(app.id, { id: newId('msg', T0 + k), createdAt: T0 + k }));
+        const unrouted = makeMessage(app.id, { id: newId('msg', T0 + 4), createdAt: T0 + 4, eventType: 'other' });
+        await s.insertMessages([m1!, m2!, m3!, unrouted]);
+        const claimed = await s.claimDeliveries('w', 10, 10_000, T0 + 10);
+        assert.equal(claimed.length, 6);
+        const find = (m: Message, e: Endpoint) => claimed.find((c) => c.message.id === m.id && c.endpoint.id === e.id)!.delivery.id;
+        const done = (m: Message, e: Endpoint, status: Attempt['status'], at: number, next: DeliveryResult['next']): DeliveryResult => ({
+          deliveryId: find(m, e),
+          leaseOwner: 'w',
+          attempt: attemptFor(find(m, e), m, e.id, status, at),
+          next,
+        });
+        // m1 delivered to both; m2 delivered to e1, failed for good at e2; m3 to retry at e1, still being sent to e2.
+        await s.completeDeliveries([
+          done(m1!, e1, 'success', T0 + 1_000, { status: 'succeeded' }),
+          done(m1!, e2, 'success', T0 + 1_500, { status: 'succeeded' }),
+          done(m2!, e1, 'success', T0 + 61_000, { status: 'succeeded' }),
+          done(m2!, e2, 'fail', T0 + 62_000, { status: 'failed' }),
+          done(m3!, e1, 'fail', T0 + 125_000, { status: 'pending', nextAttemptAt: T0 + 500_000 }),
+        ]);
+        const now = T0 + 20;
+
+        const counts = await s.countMessageDeliveries([m1!.id, m2!.id, m3!.id, unrouted.id], now);
+        assert.deepEqual(counts.get(m1!.id), { success: 2, pending: 0, sending: 0, fail: 0 });
+        assert.deepEqual(counts.get(m2!.id), { success: 1, pending: 0, sending: 0, fail: 1 });
+        assert.deepEqual(counts.get(m3!.id), { success: 0, pending: 1, sending: 1, fail: 0 });
+        assert.equal(counts.has(unrouted.id), false, 'a message without deliveries has no counts');
+        assert.deepEqual(await s.countMessageDeliveries([], now), new Map());
+
+        const byStatus = async (deliveryStatus: 'success' | 'pending' | 'fail') =>
+          (await s.listMessages(app.id, { deliveryStatus }, { limit: 10 })).data.map((m) => m.id);
+        assert.deepEqual(await byStatus('fail'), [m2!.id], 'a message with a failed delivery is failed');
+        assert.deepEqual(await byStatus('pending'), [m3!.id]);
+        assert.deepEqual(await byStatus('success'), [m1!.id], 'success: every delivery succeeded');
+        assert.deepEqual((await s.listMessages(app.id, { deliveryStatus: 'fail', eventTypes: ['other'] }, { limit: 10 })).data, []);
+
+        const [dead] = (await s.listDeliveries(app.id, { status: 'fail' }, { limit: 10 }, now)).data;
+        assert.equal(dead!.delivery.id, find(m2!, e2));
+        assert.deepEqual([dead!.statusText, dead!.eventType, dead!.messageCreatedAt, dead!.lastStatusCode, dead!.delivery.attempts], ['fail', 'user.signup', T0 + 2, 500, 1]);
+        const ids = async (filter: DeliveryFilter, at = now) => (await s.listDeliveries(app.id, filter, { limit: 10 }, at)).data.map((d) => d.delivery.id);
+        assert.deepEqual(await ids({ status: 'sending' }), [find(m3!, e2)], 'pending under a live lease is sending');
+        assert.deepEqual(await ids({ status: 'pending' }), [find(m3!, e1)]);
+        assert.deepEqual((await ids({ status: 'pending' }, T0 + 20_000)).sort(), [find(m3!, e1), find(m3!, e2)].sort(), 'an expired lease is pending again');
+        assert.deepEqual(await ids({ status: 'success' }, now), [find(m2!, e1), find(m1!, e2), find(m1!, e1)].sort().reverse());
+        const all = await ids({});
+        assert.equal(all.length, 6);
+        assert.deepEqual(all, [...all].sort().reverse(), 'newest first');
+        assert.equal((await ids({ endpointId: e1.id })).length, 3);
+        assert.deepEqual(await ids({ eventTypes: ['other'] }), []);
+        assert.equal((await ids({ afterMs: T0 + 1 })).length, 4);
+        assert.equal((await ids({ beforeMs: T0 + 2 })).length, 2);
+        const page1 = await s.listDeliveries(app.id, {}, { limit: 4 }, now);
+        const page2 = await s.listDeliveries(app.id, {}, { limit: 4, iterator: page1.iterator! }, now);
+        assert.deepEqual([page1.data.length, page1.done, page2.data.length, page2.done], [4, false, 2, true]);
+        assert.deepEqual([...page1.data, ...page2.data].map((d) => d.delivery.id), all);
+        const lastCodes = (await s.listDeliveries(app.id, { endpointId: e2.id }, { limit: 10 }, now)).data.map((d) => d.lastStatusCode);
+        assert.deepEqual(lastCodes, [null, 500, 200], 'null before the first attempt');
+
+        assert.deepEqual(await s.endpointStats(e2.id, {}, now), { success: 1, pending: 0, sending: 1, fail: 1 });
+        assert.deepEqual(await s.endpointStats(e2.id, { sinceMs: T0 + 2 }, now), { success: 0, pending: 0, sending: 1, fail: 1 });
+        assert.deepEqual(await s.endpointStats(e2.id, { untilMs: T0 + 2 }, now), { success: 1, pending: 0, sending: 0, fail: 0 });
+        assert.deepEqual(await s.endpointStats(e1.id, { sinceMs: T0 + 3, untilMs: T0 + 4 }, now), { success: 0, pending: 1, sending: 0, fail: 0 });
+
+        const minute = 60_000;
+        assert.deepEqual(await s.attemptSeries(app.id, { sinceMs: T0, untilMs: T0 + 3 * minute, bucketMs: minute }), [
+          { startMs: T0, success: 2, fail: 0 },
+          { startMs: T0 + minute, success: 1, fail: 1 },
+          { startMs: T0 + 2 * minute, success: 0, fail: 1 },
+        ]);
+        assert.deepEqual(await s.attemptSeries(app.id, { sinceMs: T0, untilMs: T0 + 2 * minute, bucketMs: minute, endpointId: e2.id }), [
+          { startMs: T0, success: 1, fail: 0 },
+          { startMs: T0 + minute, success: 0, fail: 1 },
+        ]);
+        assert.deepEqual(await s.attemptSeries(app.id, { sinceMs: T0 + 1_200, untilMs: T0 + 61_200, bucketMs: 30_000 }), [
+          { startMs: T0 + 1_200, success: 1, fail: 0 },
+          { startMs: T0 + 31_200, success: 1, fail: 0 },
+        ], 'buckets start at since; both ends bound');
+        assert.deepEqual(await s.attemptSeries(newId('app', T0), { sinceMs: T0, untilMs: T0 + 3 * minute, bucketMs: minute }), []);
       });
     });
 

@@ -136,4 +136,12 @@ ALTER TABLE delivery ADD COLUMN rate_reserved INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX delivery_leased ON delivery (endpoint_id) WHERE lease_owner IS NOT NULL;
 `,
   },
+  {
+    version: 3,
+    name: 'delivery status views',
+    sql: `
+CREATE INDEX delivery_app_status ON delivery (app_id, status, id);
+CREATE INDEX attempt_app_time ON attempt (app_id, created_at);
+`,
+  },
 ];

@@ -21,9 +21,24 @@ import {
   toJson,
   unsendableReason,
 } from '../rows.js';
+import {
+  bucketsFromRows,
+  countsByMessage,
+  countsFromRows,
+  deliveryListItemFromRow,
+  deliveryListSelect,
+  messageStatusCondition,
+  statusTextCondition,
+  statusTextSql,
+} from '../delivery-status.js';
 import type {
+  AttemptBucket,
   AttemptFilter,
+  AttemptSeriesQuery,
   ClaimedDelivery,
+  DeliveryCounts,
+  DeliveryFilter,
+  DeliveryListItem,
   DeliveryResult,
   IdempotencyState,
   InsertMessageResult,
@@ -368,6 +383,7 @@ export class PostgresStore implements Store {
       params.push(filter.eventTypes);
       clauses.push(`event_type = ANY(${$(params.length)})`);
     }
+    if (filter.deliveryStatus) clauses.push(messageStatusCondition(filter.deliveryStatus));
     timeRange(clauses, params, filter, $);
     return this.paged(`SELECT * FROM message WHERE ${clauses.join(' AND ')}`, params, 'id', pageQuery(page, 'descending'), messageFromRow, (m) => m.id);
   }
@@ -596,6 +612,61 @@ export class PostgresStore implements Store {
 
   async getAttempt(messageId: string, attemptId: string): Promise<Attempt | null> {
     return this.one('SELECT * FROM attempt WHERE message_id = $1 AND id = $2', [messageId, attemptId], attemptFromRow);
+  }
+
+  // ---- Delivery status views
+
+  async listDeliveries(appId: string, filter: DeliveryFilter, page: PageRequest, nowMs: number): Promise<Page<DeliveryListItem>> {
+    const params: unknown[] = [nowMs, appId];
+    const clauses = ['d.app_id = $2'];
+    const add = (clause: (p: string) => string, value: unknown): void => {
+      params.push(value);
+      clauses.push(clause($(params.length)));
+    };
+    if (filter.status) clauses.push(statusTextCondition('d', filter.status, '$1'));
+    if (filter.endpointId) add((p) => `d.endpoint_id = ${p}`, filter.endpointId);
+    if (filter.eventTypes && filter.eventTypes.length > 0) add((p) => `m.event_type = ANY(${p})`, filter.eventTypes);
+    if (filter.beforeMs !== undefined) add((p) => `m.created_at < ${p}`, filter.beforeMs);
+    if (filter.afterMs !== undefined) add((p) => `m.created_at > ${p}`, filter.afterMs);
+    return this.paged(`${deliveryListSelect('$1')} WHERE ${clauses.join(' AND ')}`, params, 'd.id', pageQuery(page, 'descending'), deliveryListItemFromRow, (item) => item.delivery.id);
+  }
+
+  async countMessageDeliveries(messageIds: string[], nowMs: number): Promise<Map<string, DeliveryCounts>> {
+    if (messageIds.length === 0) return new Map();
+    const rows = (
+      await this.pool.query(`SELECT d.message_id, ${statusTextSql('d', '$1')} AS s, count(*) AS n FROM delivery d WHERE d.message_id = ANY($2) GROUP BY 1, 2`, [nowMs, messageIds])
+    ).rows;
+    return countsByMessage(rows);
+  }
+
+  async endpointStats(endpointId: string, range: { sinceMs?: number | undefined; untilMs?: number | undefined }, nowMs: number): Promise<DeliveryCounts> {
+    const params: unknown[] = [nowMs, endpointId];
+    const clauses = ['d.endpoint_id = $2'];
+    if (range.sinceMs !== undefined) {
+      params.push(range.sinceMs);
+      clauses.push(`m.created_at >= ${$(params.length)}`);
+    }
+    if (range.untilMs !== undefined) {
+      params.push(range.untilMs);
+      clauses.push(`m.created_at < ${$(params.length)}`);
+    }
+    const rows = (
+      await this.pool.query(
+        `SELECT ${statusTextSql('d', '$1')} AS s, count(*) AS n FROM delivery d JOIN message m ON m.id = d.message_id WHERE ${clauses.join(' AND ')} GROUP BY 1`,
+        params,
+      )
+    ).rows;
+    return countsFromRows(rows);
+  }
+
+  async attemptSeries(appId: string, query: AttemptSeriesQuery): Promise<AttemptBucket[]> {
+    const params: unknown[] = [query.sinceMs, query.bucketMs, appId, query.untilMs];
+    let sql = 'SELECT (created_at - $1::bigint) / $2::bigint AS bucket, status, count(*) AS n FROM attempt WHERE app_id = $3 AND created_at >= $1 AND created_at < $4';
+    if (query.endpointId) {
+      params.push(query.endpointId);
+      sql += ' AND endpoint_id = $5';
+    }
+    return bucketsFromRows((await this.pool.query(`${sql} GROUP BY 1, 2`, params)).rows, query.sinceMs, query.bucketMs);
   }
 
   // ---- Idempotency

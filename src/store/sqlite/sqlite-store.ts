@@ -7,9 +7,25 @@ import { endpointMatches } from '../../domain/matching.js';
 import { admit, type EndpointLimits } from '../../domain/throttle.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../../domain/types.js';
 import { pageQuery, pagedSql, timeRange, toPage, type PageQuery } from '../paging.js';
+import {
+  bucketsFromRows,
+  countsByMessage,
+  countsFromRows,
+  deliveryListItemFromRow,
+  deliveryListSelect,
+  messageStatusCondition,
+  statusNeedsNow,
+  statusTextCondition,
+  statusTextSql,
+} from '../delivery-status.js';
 import type {
+  AttemptBucket,
   AttemptFilter,
+  AttemptSeriesQuery,
   ClaimedDelivery,
+  DeliveryCounts,
+  DeliveryFilter,
+  DeliveryListItem,
   DeliveryResult,
   IdempotencyState,
   InsertMessageResult,
@@ -293,6 +309,7 @@ export class SqliteStore implements Store {
       clauses.push('event_type IN (SELECT value FROM json_each(?))');
       params.push(JSON.stringify(filter.eventTypes));
     }
+    if (filter.deliveryStatus) clauses.push(messageStatusCondition(filter.deliveryStatus));
     timeRange(clauses, params, filter, () => '?');
     return this.paged(
       `SELECT * FROM message WHERE ${clauses.join(' AND ')}`,
@@ -489,6 +506,76 @@ export class SqliteStore implements Store {
   async getAttempt(messageId: string, attemptId: string): Promise<Attempt | null> {
     const row = this.stmt('SELECT * FROM attempt WHERE message_id = ? AND id = ?').get(messageId, attemptId) as Row | undefined;
     return row ? attemptFromRow(row) : null;
+  }
+
+  // ---- Delivery status views
+
+  async listDeliveries(appId: string, filter: DeliveryFilter, page: PageRequest, nowMs: number): Promise<Page<DeliveryListItem>> {
+    const params: unknown[] = [nowMs, appId];
+    const clauses = ['d.app_id = ?'];
+    if (filter.status) {
+      clauses.push(statusTextCondition('d', filter.status, '?'));
+      if (statusNeedsNow(filter.status)) params.push(nowMs);
+    }
+    if (filter.endpointId) {
+      clauses.push('d.endpoint_id = ?');
+      params.push(filter.endpointId);
+    }
+    if (filter.eventTypes && filter.eventTypes.length > 0) {
+      clauses.push('m.event_type IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(filter.eventTypes));
+    }
+    if (filter.beforeMs !== undefined) {
+      clauses.push('m.created_at < ?');
+      params.push(filter.beforeMs);
+    }
+    if (filter.afterMs !== undefined) {
+      clauses.push('m.created_at > ?');
+      params.push(filter.afterMs);
+    }
+    return this.paged(
+      `${deliveryListSelect('?')} WHERE ${clauses.join(' AND ')}`,
+      params,
+      'd.id',
+      pageQuery(page, 'descending'),
+      deliveryListItemFromRow,
+      (item) => item.delivery.id,
+    );
+  }
+
+  async countMessageDeliveries(messageIds: string[], nowMs: number): Promise<Map<string, DeliveryCounts>> {
+    if (messageIds.length === 0) return new Map();
+    const rows = this.stmt(`
+      SELECT d.message_id, ${statusTextSql('d', '?')} AS s, count(*) AS n FROM delivery d
+      WHERE d.message_id IN (SELECT value FROM json_each(?)) GROUP BY 1, 2`).all(nowMs, JSON.stringify(messageIds)) as Row[];
+    return countsByMessage(rows);
+  }
+
+  async endpointStats(endpointId: string, range: { sinceMs?: number | undefined; untilMs?: number | undefined }, nowMs: number): Promise<DeliveryCounts> {
+    const clauses = ['d.endpoint_id = ?'];
+    const params: unknown[] = [nowMs, endpointId];
+    if (range.sinceMs !== undefined) {
+      clauses.push('m.created_at >= ?');
+      params.push(range.sinceMs);
+    }
+    if (range.untilMs !== undefined) {
+      clauses.push('m.created_at < ?');
+      params.push(range.untilMs);
+    }
+    const rows = this.stmt(`
+      SELECT ${statusTextSql('d', '?')} AS s, count(*) AS n FROM delivery d JOIN message m ON m.id = d.message_id
+      WHERE ${clauses.join(' AND ')} GROUP BY 1`).all(...params) as Row[];
+    return countsFromRows(rows);
+  }
+
+  async attemptSeries(appId: string, query: AttemptSeriesQuery): Promise<AttemptBucket[]> {
+    const params: unknown[] = [query.sinceMs, query.bucketMs, appId, query.sinceMs, query.untilMs];
+    let sql = 'SELECT CAST((created_at - ?) / ? AS INTEGER) AS bucket, status, count(*) AS n FROM attempt WHERE app_id = ? AND created_at >= ? AND created_at < ?';
+    if (query.endpointId) {
+      sql += ' AND endpoint_id = ?';
+      params.push(query.endpointId);
+    }
+    return bucketsFromRows(this.stmt(`${sql} GROUP BY 1, 2`).all(...params) as Row[], query.sinceMs, query.bucketMs);
   }
 
   // ---- Idempotency

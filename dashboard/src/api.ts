@@ -1,0 +1,167 @@
+import { clearToken, getToken } from './session';
+
+/** Wire types of the hookd API the dashboard reads (see /openapi.json). */
+
+export interface Page<T> {
+  data: T[];
+  iterator: string | null;
+  prevIterator: string | null;
+  done: boolean;
+}
+
+export interface Application {
+  id: string;
+  uid?: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface Endpoint {
+  id: string;
+  uid?: string;
+  url: string;
+  description: string;
+  disabled: boolean;
+  filterTypes?: string[];
+  createdAt: string;
+}
+
+export interface Counts {
+  success: number;
+  pending: number;
+  sending: number;
+  fail: number;
+}
+
+export interface EndpointStats extends Counts {
+  canceled: number;
+}
+
+export type StatusText = 'success' | 'pending' | 'sending' | 'fail' | 'none';
+
+export interface Message {
+  id: string;
+  eventId?: string;
+  eventType: string;
+  payload: Record<string, unknown>;
+  channels?: string[];
+  tags?: string[];
+  timestamp: string;
+}
+
+export interface MessageWithStatus extends Message {
+  statusText: StatusText;
+  deliveries: Counts;
+}
+
+export interface MessageEndpoint extends Endpoint {
+  statusText: StatusText;
+  nextAttempt?: string;
+  attempts: number;
+}
+
+export interface Attempt {
+  id: string;
+  msgId: string;
+  endpointId: string;
+  url: string;
+  response: string;
+  responseStatusCode: number;
+  responseDurationMs: number;
+  statusText: string;
+  triggerType: number;
+  timestamp: string;
+  error?: string;
+}
+
+export interface Delivery {
+  id: string;
+  msgId: string;
+  endpointId: string;
+  eventType: string;
+  msgTimestamp: string;
+  statusText: StatusText;
+  attempts: number;
+  nextAttempt?: string;
+  lastError?: string;
+  lastStatusCode?: number;
+  updatedAt: string;
+}
+
+export interface AttemptSeries {
+  since: string;
+  until: string;
+  intervalSeconds: number;
+  data: { start: string; success: number; fail: number }[];
+}
+
+export interface RecoverOut {
+  recovered: number;
+}
+
+/** An API error: `status` 0 when the server could not be reached. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+type UnauthorizedListener = () => void;
+let onUnauthorized: UnauthorizedListener = () => undefined;
+
+/** Called when a stored token stops working (revoked): the app logs out. */
+export function setUnauthorizedListener(listener: UnauthorizedListener): void {
+  onUnauthorized = listener;
+}
+
+/** Calls the API with `token` (default: the session's). */
+export async function request<T>(method: string, path: string, body?: unknown, token: string | null = getToken()): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
+  } catch (error) {
+    throw new ApiError(0, 'network', `hookd could not be reached (${(error as Error).message})`);
+  }
+  const text = await response.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!response.ok) {
+    const error = (json ?? {}) as { code?: string; detail?: unknown };
+    const detail = Array.isArray(error.detail)
+      ? error.detail.map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).join('.')}: ${d.msg ?? ''}`).join('; ')
+      : typeof error.detail === 'string'
+        ? error.detail
+        : `HTTP ${response.status}`;
+    if (response.status === 401 && token === getToken() && token !== null) {
+      clearToken();
+      onUnauthorized();
+    }
+    throw new ApiError(response.status, error.code ?? 'error', detail);
+  }
+  return json as T;
+}
+
+export const get = <T>(path: string) => request<T>('GET', path);
+export const post = <T>(path: string, body: unknown = {}) => request<T>('POST', path, body);
+export const patch = <T>(path: string, body: unknown) => request<T>('PATCH', path, body);
+
+/** A query string from the defined, non-empty values. */
+export function query(params: Record<string, string | number | boolean | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+export const appPath = (appId: string) => `/api/v1/app/${encodeURIComponent(appId)}`;

@@ -1,0 +1,54 @@
+import type { AttemptSeries } from '../api';
+
+const WIDTH = 1200;
+const HEIGHT = 150;
+const PAD_LEFT = 34;
+const PAD_BOTTOM = 18;
+
+/** Succeeded (green) and failed (red) attempts per interval, stacked bars, as plain SVG. */
+export function ThroughputChart(props: { series: AttemptSeries | undefined }) {
+  const data = props.series?.data ?? [];
+  const max = Math.max(1, ...data.map((d) => d.success + d.fail));
+  const plotW = WIDTH - PAD_LEFT - 4;
+  const plotH = HEIGHT - PAD_BOTTOM - 6;
+  const slot = data.length > 0 ? plotW / data.length : plotW;
+  const bar = Math.max(1, slot - 2);
+  const y = (v: number) => (v / max) * plotH;
+  const totals = data.reduce((t, d) => ({ success: t.success + d.success, fail: t.fail + d.fail }), { success: 0, fail: 0 });
+  const minutes = props.series ? Math.round((new Date(props.series.until).getTime() - new Date(props.series.since).getTime()) / 60000) : 60;
+  return (
+    <figure class="chart" data-testid="chart">
+      <figcaption>
+        Attempts per {props.series ? props.series.intervalSeconds / 60 : 1} min, last {minutes} min:{' '}
+        <span class="legend legend-success">{totals.success} succeeded</span> <span class="legend legend-fail">{totals.fail} failed</span>
+      </figcaption>
+      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label="Attempts over time: succeeded and failed">
+        <line x1={PAD_LEFT} y1={6 + plotH} x2={WIDTH - 4} y2={6 + plotH} class="axis" />
+        <text x={PAD_LEFT - 4} y={12} class="tick" text-anchor="end">
+          {max}
+        </text>
+        <text x={PAD_LEFT - 4} y={6 + plotH} class="tick" text-anchor="end">
+          0
+        </text>
+        {data.map((d, i) => {
+          const x = PAD_LEFT + i * slot + 1;
+          const hs = y(d.success);
+          const hf = y(d.fail);
+          return (
+            <g key={d.start}>
+              <title>{`${new Date(d.start).toLocaleTimeString()}: ${d.success} succeeded, ${d.fail} failed`}</title>
+              {d.success > 0 && <rect x={x} y={6 + plotH - hs} width={bar} height={hs} class="bar-success" />}
+              {d.fail > 0 && <rect x={x} y={6 + plotH - hs - hf} width={bar} height={hf} class="bar-fail" />}
+            </g>
+          );
+        })}
+        <text x={PAD_LEFT} y={HEIGHT - 4} class="tick">
+          {minutes} min ago
+        </text>
+        <text x={WIDTH - 4} y={HEIGHT - 4} class="tick" text-anchor="end">
+          now
+        </text>
+      </svg>
+    </figure>
+  );
+}

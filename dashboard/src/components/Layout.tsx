@@ -1,0 +1,58 @@
+import type { ComponentChildren } from 'preact';
+import { useLiveState } from '../live';
+import type { Route } from '../router';
+import { Link } from './Link';
+
+function LiveIndicator() {
+  const { state, lastUpdate } = useLiveState();
+  const label = state === 'live' ? 'Live' : state === 'paused' ? 'Paused' : state === 'error' ? 'Offline' : 'Connecting';
+  const title = lastUpdate ? `Updated ${lastUpdate.toLocaleTimeString()} (every 2 s while this tab is visible)` : 'Polls the API every 2 s while this tab is visible';
+  return (
+    <span class={`live live-${state}`} data-testid="live-indicator" data-state={state} title={title}>
+      <span class="live-dot" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}
+
+/** The page frame: header with navigation (inside an application), live indicator and logout. */
+export function Layout(props: { route: Route; appName?: string | undefined; onLogout: () => void; children: ComponentChildren }) {
+  const appId = 'appId' in props.route ? props.route.appId : null;
+  const page = props.route.page;
+  const tab = (to: Route, label: string, active: boolean) => (
+    <Link to={to} class={active ? 'tab active' : 'tab'} testId={`nav-${to.page}`}>
+      {label}
+    </Link>
+  );
+  return (
+    <div class="shell">
+      <header class="top">
+        <Link to={{ page: 'apps' }} class="brand">
+          hookd
+        </Link>
+        <nav class="crumbs">
+          <Link to={{ page: 'apps' }}>Applications</Link>
+          {appId && (
+            <>
+              <span class="sep">/</span>
+              <span class="app-name">{props.appName ?? appId}</span>
+            </>
+          )}
+        </nav>
+        <span class="spacer" />
+        <LiveIndicator />
+        <button type="button" class="ghost" data-testid="logout" onClick={props.onLogout}>
+          Log out
+        </button>
+      </header>
+      {appId && (
+        <nav class="tabs">
+          {tab({ page: 'messages', appId }, 'Messages', page === 'messages' || page === 'message')}
+          {tab({ page: 'endpoints', appId }, 'Endpoints', page === 'endpoints')}
+          {tab({ page: 'dead-letters', appId }, 'Dead letters', page === 'dead-letters')}
+        </nav>
+      )}
+      <main>{props.children}</main>
+    </div>
+  );
+}

@@ -1,0 +1,96 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { type Application, appPath, get, setUnauthorizedListener } from './api';
+import { Layout } from './components/Layout';
+import { Link } from './components/Link';
+import { Apps } from './pages/Apps';
+import { DeadLetters } from './pages/DeadLetters';
+import { Endpoints } from './pages/Endpoints';
+import { Login } from './pages/Login';
+import { MessageDetail } from './pages/MessageDetail';
+import { Messages } from './pages/Messages';
+import { navigate, useRoute } from './router';
+import { clearToken, getToken } from './session';
+import './styles.css';
+
+function App() {
+  const route = useRoute();
+  const [loggedIn, setLoggedIn] = useState(() => getToken() !== null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [appName, setAppName] = useState<{ id: string; name: string } | null>(null);
+  const appId = 'appId' in route ? route.appId : null;
+
+  useEffect(() => {
+    setUnauthorizedListener(() => {
+      setLoggedIn(false);
+      setNotice('Your token is no longer accepted: log in again.');
+    });
+  }, []);
+
+  useEffect(() => {
+    if (!loggedIn && route.page !== 'login') navigate({ page: 'login' }, true);
+    if (loggedIn && route.page === 'login') navigate({ page: 'apps' }, true);
+  }, [loggedIn, route.page]);
+
+  useEffect(() => {
+    if (!loggedIn || !appId || appName?.id === appId) return;
+    get<Application>(appPath(appId))
+      .then((app) => setAppName({ id: appId, name: app.name }))
+      .catch(() => setAppName(null));
+  }, [loggedIn, appId]);
+
+  if (!loggedIn || route.page === 'login') {
+    return (
+      <Login
+        notice={notice}
+        onLoggedIn={() => {
+          setNotice(null);
+          setLoggedIn(true);
+          navigate({ page: 'apps' }, true);
+        }}
+      />
+    );
+  }
+
+  const logout = () => {
+    clearToken();
+    setLoggedIn(false);
+    setNotice('Logged out.');
+    navigate({ page: 'login' });
+  };
+
+  let page;
+  switch (route.page) {
+    case 'apps':
+      page = <Apps />;
+      break;
+    case 'endpoints':
+      page = <Endpoints key={route.appId} appId={route.appId} />;
+      break;
+    case 'messages':
+      page = <Messages key={route.appId} appId={route.appId} />;
+      break;
+    case 'message':
+      page = <MessageDetail key={route.msgId} appId={route.appId} msgId={route.msgId} />;
+      break;
+    case 'dead-letters':
+      page = <DeadLetters key={route.appId} appId={route.appId} />;
+      break;
+    default:
+      page = (
+        <section>
+          <h2>Not found</h2>
+          <p>
+            <Link to={{ page: 'apps' }}>Back to the applications</Link>
+          </p>
+        </section>
+      );
+  }
+  return (
+    <Layout route={route} appName={appName?.id === appId ? appName.name : undefined} onLogout={logout}>
+      {page}
+    </Layout>
+  );
+}
+
+render(<App />, document.getElementById('root')!);

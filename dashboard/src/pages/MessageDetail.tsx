@@ -1,0 +1,168 @@
+import { useState } from 'preact/hooks';
+import { type Attempt, type Message, type MessageEndpoint, type Page, appPath, get, post, query } from '../api';
+import { Link } from '../components/Link';
+import { StatusBadge, StatusCode } from '../components/Status';
+import { excerpt, formatTime, relativeTime } from '../format';
+import { usePoll } from '../live';
+
+interface Detail {
+  message: Message;
+  endpoints: MessageEndpoint[];
+  attempts: Attempt[];
+}
+
+/** One message: its payload, where it goes (with resend), and every attempt. Updates live. */
+export function MessageDetail(props: { appId: string; msgId: string }) {
+  const base = appPath(props.appId);
+  const msg = `${base}/msg/${encodeURIComponent(props.msgId)}`;
+  const detail = usePoll(
+    async (): Promise<Detail> => {
+      const [message, endpoints, attempts] = await Promise.all([
+        get<Message>(msg),
+        get<Page<MessageEndpoint>>(`${msg}/endpoint`),
+        get<Page<Attempt>>(`${base}/attempt/msg/${encodeURIComponent(props.msgId)}${query({ limit: 250 })}`),
+      ]);
+      return { message, endpoints: endpoints.data, attempts: attempts.data };
+    },
+    [props.appId, props.msgId],
+  );
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const resend = async (endpoint: MessageEndpoint) => {
+    setError(null);
+    try {
+      await post(`${msg}/endpoint/${encodeURIComponent(endpoint.id)}/resend`);
+      setNotice(`Resent to ${endpoint.url}.`);
+      detail.refresh();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  const data = detail.data;
+  if (!data) return <section>{detail.error ? <p class="error">{detail.error}</p> : <p class="muted">Loading…</p>}</section>;
+  const { message, endpoints, attempts } = data;
+  const urlOf = (id: string) => endpoints.find((e) => e.id === id)?.url ?? id;
+  return (
+    <section data-testid="message-detail">
+      <p>
+        <Link to={{ page: 'messages', appId: props.appId }}>← Messages</Link>
+      </p>
+      <h2>
+        Message <span class="mono">{message.id}</span>
+      </h2>
+      <dl class="facts">
+        <dt>Event type</dt>
+        <dd class="mono">{message.eventType}</dd>
+        <dt>Created</dt>
+        <dd>
+          {formatTime(message.timestamp)} <span class="muted">({relativeTime(message.timestamp)})</span>
+        </dd>
+        {message.eventId && (
+          <>
+            <dt>eventId</dt>
+            <dd class="mono">{message.eventId}</dd>
+          </>
+        )}
+        {message.channels && (
+          <>
+            <dt>Channels</dt>
+            <dd>{message.channels.join(', ')}</dd>
+          </>
+        )}
+        {message.tags && (
+          <>
+            <dt>Tags</dt>
+            <dd>{message.tags.join(', ')}</dd>
+          </>
+        )}
+      </dl>
+      <h3>Payload</h3>
+      <pre class="payload" data-testid="payload">
+        {JSON.stringify(message.payload, null, 2)}
+      </pre>
+
+      <h3>Deliveries</h3>
+      {notice && <p class="notice">{notice}</p>}
+      {(error || detail.error) && <p class="error">{error ?? detail.error}</p>}
+      <table class="list" data-testid="deliveries-table">
+        <thead>
+          <tr>
+            <th>Endpoint</th>
+            <th>Status</th>
+            <th>Attempts</th>
+            <th>Next attempt</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {endpoints.map((e) => (
+            <tr key={e.id} data-testid="delivery-row" data-status={e.statusText}>
+              <td class="mono">{e.url}</td>
+              <td>
+                <StatusBadge status={e.statusText} />
+              </td>
+              <td>{e.attempts}</td>
+              <td>{e.nextAttempt ? relativeTime(e.nextAttempt) : '–'}</td>
+              <td class="actions">
+                <button type="button" class="small-button" onClick={() => resend(e)} data-testid="resend">
+                  Resend
+                </button>
+              </td>
+            </tr>
+          ))}
+          {endpoints.length === 0 && (
+            <tr>
+              <td colSpan={5} class="empty">
+                This message matched no endpoint.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+
+      <h3>Attempts</h3>
+      <table class="list attempts" data-testid="attempts-table">
+        <thead>
+          <tr>
+            <th>Time</th>
+            <th>Endpoint</th>
+            <th>Result</th>
+            <th>Status code</th>
+            <th>Duration</th>
+            <th>Trigger</th>
+            <th>Response / error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {attempts.map((a) => (
+            <tr key={a.id} data-testid="attempt-row" data-status={a.statusText} data-status-code={a.responseStatusCode}>
+              <td title={formatTime(a.timestamp)}>{relativeTime(a.timestamp)}</td>
+              <td class="mono small">{urlOf(a.endpointId)}</td>
+              <td>
+                <StatusBadge status={a.statusText} label={a.statusText === 'success' ? 'succeeded' : 'failed'} />
+              </td>
+              <td>
+                <StatusCode code={a.responseStatusCode} />
+              </td>
+              <td>{a.responseDurationMs} ms</td>
+              <td>{a.triggerType === 1 ? 'manual' : 'scheduled'}</td>
+              <td>
+                {a.error && <div class="error small">{a.error}</div>}
+                {a.response && <pre class="response">{excerpt(a.response)}</pre>}
+              </td>
+            </tr>
+          ))}
+          {attempts.length === 0 && (
+            <tr>
+              <td colSpan={7} class="empty">
+                No attempts yet.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </section>
+  );
+}

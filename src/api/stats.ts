@@ -1,0 +1,102 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { validationError } from '../domain/errors.js';
+import { parseDate, resolveApp, resolveEndpoint } from './context.js';
+import { AppParams, EndpointParams, errorResponses } from './schemas.js';
+
+/** Delivery figures: Svix's endpoint stats, and (hookd extension) attempts over time for a chart. */
+
+const DateTime = Type.String({ format: 'date-time' });
+const HOUR_MS = 3_600_000;
+/** Most buckets one series answers. */
+export const MAX_BUCKETS = 1440;
+
+const EndpointStatsOut = Type.Object(
+  {
+    success: Type.Integer(),
+    pending: Type.Integer(),
+    sending: Type.Integer(),
+    fail: Type.Integer(),
+    canceled: Type.Integer({ description: 'Always 0: hookd does not cancel deliveries' }),
+  },
+  { $id: 'EndpointStats' },
+);
+
+const AttemptSeriesOut = Type.Object(
+  {
+    since: DateTime,
+    until: DateTime,
+    intervalSeconds: Type.Integer(),
+    data: Type.Array(
+      Type.Object({ start: DateTime, success: Type.Integer(), fail: Type.Integer() }),
+      { description: 'One bucket per interval from since, empty ones included' },
+    ),
+  },
+  { $id: 'AttemptSeriesOut' },
+);
+
+export async function statsRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, clock } = fastify.hookd;
+
+  app.get(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id/stats',
+    {
+      schema: {
+        tags: ['Endpoint'],
+        summary: "Get an endpoint's delivery counts by status",
+        description: 'Deliveries to the endpoint of messages created in [since, until), by status (sending: in flight now). Without bounds, all of them.',
+        params: EndpointParams,
+        querystring: Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) }),
+        response: { 200: EndpointStatsOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+      const sinceMs = parseDate(request.query.since, ['query', 'since']);
+      const untilMs = parseDate(request.query.until, ['query', 'until']);
+      if (sinceMs !== undefined && untilMs !== undefined && untilMs <= sinceMs) throw validationError(['query', 'until'], 'until must be after since');
+      return { ...(await store.endpointStats(endpoint.id, { sinceMs, untilMs }, clock())), canceled: 0 };
+    },
+  );
+
+  app.get(
+    '/api/v1/app/:app_id/stats/attempt',
+    {
+      schema: {
+        tags: ['Message Attempt'],
+        summary: "Count an application's attempts over time (succeeded / failed per interval)",
+        description: `hookd extension. Buckets of interval seconds from since to until (default: now), at most ${MAX_BUCKETS}. Without since: the last hour, in buckets aligned to the interval.`,
+        params: AppParams,
+        querystring: Type.Object({
+          since: Type.Optional(DateTime),
+          until: Type.Optional(DateTime),
+          interval: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, default: 60, description: 'Seconds per bucket' })),
+          endpoint_id: Type.Optional(Type.String({ maxLength: 256, description: 'Only attempts to this endpoint (id or uid)' })),
+        }),
+        response: { 200: AttemptSeriesOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const owner = await resolveApp(request, request.params.app_id);
+      const q = request.query;
+      const bucketMs = (q.interval ?? 60) * 1000;
+      const untilMs = parseDate(q.until, ['query', 'until']) ?? clock();
+      // By default the hour before until, with buckets on interval boundaries (the last one is the current, partial one).
+      const sinceMs = parseDate(q.since, ['query', 'since']) ?? Math.ceil(untilMs / bucketMs) * bucketMs - Math.max(HOUR_MS, bucketMs);
+      if (untilMs <= sinceMs) throw validationError(['query', 'until'], 'until must be after since');
+      const count = Math.ceil((untilMs - sinceMs) / bucketMs);
+      if (count > MAX_BUCKETS) throw validationError(['query', 'interval'], `at most ${MAX_BUCKETS} intervals between since and until`);
+      let endpointId: string | undefined;
+      if (q.endpoint_id) endpointId = (await store.getEndpoint(owner.id, q.endpoint_id))?.id ?? q.endpoint_id;
+      const buckets = new Map((await store.attemptSeries(owner.id, { sinceMs, untilMs, bucketMs, endpointId })).map((b) => [b.startMs, b]));
+      const data = Array.from({ length: count }, (_, i) => {
+        const startMs = sinceMs + i * bucketMs;
+        const bucket = buckets.get(startMs);
+        return { start: new Date(startMs).toISOString(), success: bucket?.success ?? 0, fail: bucket?.fail ?? 0 };
+      });
+      return { since: new Date(sinceMs).toISOString(), until: new Date(untilMs).toISOString(), intervalSeconds: bucketMs / 1000, data };
+    },
+  );
+}

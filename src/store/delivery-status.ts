@@ -1,0 +1,102 @@
+import { deliveryFromRow } from './rows.js';
+import type { AttemptBucket, DeliveryCounts, DeliveryListItem, DeliveryStatusText, MessageDeliveryStatus } from './store.js';
+
+/**
+ * SQL fragments and row mapping for delivery status views (lists, counts, series), shared by both adapters:
+ * the SQL is the same in both dialects, only placeholders differ.
+ */
+
+type Row = Record<string, unknown>;
+
+/**
+ * The Svix status of the delivery row `alias` at the time bound to `now` (a placeholder): a pending delivery
+ * under a live lease is sending.
+ */
+export function statusTextSql(alias: string, now: string): string {
+  return `CASE WHEN ${alias}.status = 'succeeded' THEN 'success' WHEN ${alias}.status = 'failed' THEN 'fail'
+    WHEN ${alias}.lease_owner IS NOT NULL AND ${alias}.lease_expires_at > ${now} THEN 'sending' ELSE 'pending' END`;
+}
+
+/** The SQL condition for "statusText is `status`" on the delivery row `alias` (`now` as in statusTextSql). */
+export function statusTextCondition(alias: string, status: DeliveryStatusText, now: string): string {
+  const leased = `${alias}.lease_owner IS NOT NULL AND ${alias}.lease_expires_at > ${now}`;
+  switch (status) {
+    case 'success':
+      return `${alias}.status = 'succeeded'`;
+    case 'fail':
+      return `${alias}.status = 'failed'`;
+    case 'sending':
+      return `(${alias}.status = 'pending' AND ${leased})`;
+    case 'pending':
+      return `(${alias}.status = 'pending' AND NOT (${leased}))`;
+  }
+}
+
+/** Whether statusTextCondition needs the `now` parameter. */
+export const statusNeedsNow = (status: DeliveryStatusText): boolean => status === 'sending' || status === 'pending';
+
+/** The condition on a `message` row for a message delivery status (see MessageFilter.deliveryStatus); no parameters. */
+export function messageStatusCondition(status: MessageDeliveryStatus): string {
+  const any = (condition: string) => `EXISTS (SELECT 1 FROM delivery ds WHERE ds.message_id = message.id AND ${condition})`;
+  switch (status) {
+    case 'fail':
+      return any("ds.status = 'failed'");
+    case 'pending':
+      return `${any("ds.status = 'pending'")} AND NOT ${any("ds.status = 'failed'")}`;
+    case 'success':
+      return `${any("ds.status = 'succeeded'")} AND NOT ${any("ds.status <> 'succeeded'")}`;
+  }
+}
+
+export const emptyCounts = (): DeliveryCounts => ({ success: 0, pending: 0, sending: 0, fail: 0 });
+
+/** Rows of (s, n), s a status text: one count per status. */
+export function countsFromRows(rows: Row[]): DeliveryCounts {
+  const counts = emptyCounts();
+  for (const row of rows) counts[row.s as DeliveryStatusText] += Number(row.n);
+  return counts;
+}
+
+/** Rows of (message_id, s, n): counts per message. */
+export function countsByMessage(rows: Row[]): Map<string, DeliveryCounts> {
+  const byMessage = new Map<string, DeliveryCounts>();
+  for (const row of rows) {
+    const id = row.message_id as string;
+    let counts = byMessage.get(id);
+    if (!counts) byMessage.set(id, (counts = emptyCounts()));
+    counts[row.s as DeliveryStatusText] += Number(row.n);
+  }
+  return byMessage;
+}
+
+/** Rows of (bucket, status, n) from an attempt series query: non-empty buckets in time order. */
+export function bucketsFromRows(rows: Row[], sinceMs: number, bucketMs: number): AttemptBucket[] {
+  const buckets = new Map<number, AttemptBucket>();
+  for (const row of rows) {
+    const index = Number(row.bucket);
+    let bucket = buckets.get(index);
+    if (!bucket) buckets.set(index, (bucket = { startMs: sinceMs + index * bucketMs, success: 0, fail: 0 }));
+    if (row.status === 'success') bucket.success += Number(row.n);
+    else bucket.fail += Number(row.n);
+  }
+  return [...buckets.values()].sort((a, b) => a.startMs - b.startMs);
+}
+
+/** A delivery row joined with msg_event_type, msg_created_at, status_text and last_status_code. */
+export const deliveryListItemFromRow = (r: Row): DeliveryListItem => ({
+  delivery: deliveryFromRow(r),
+  statusText: r.status_text as DeliveryStatusText,
+  eventType: r.msg_event_type as string,
+  messageCreatedAt: Number(r.msg_created_at),
+  lastStatusCode: r.last_status_code === null || r.last_status_code === undefined ? null : Number(r.last_status_code),
+});
+
+/**
+ * The delivery list's SELECT (before its WHERE conditions): deliveries with their message's event type and
+ * time, their status text at `now`, and the status code of their latest attempt.
+ */
+export function deliveryListSelect(now: string): string {
+  return `SELECT d.*, m.event_type AS msg_event_type, m.created_at AS msg_created_at, ${statusTextSql('d', now)} AS status_text,
+    (SELECT a.response_status_code FROM attempt a WHERE a.message_id = d.message_id AND a.endpoint_id = d.endpoint_id ORDER BY a.id DESC LIMIT 1) AS last_status_code
+    FROM delivery d JOIN message m ON m.id = d.message_id`;
+}
