@@ -16,6 +16,18 @@ export interface DeliveryWorkerOptions {
   owner?: string;
   clock?: () => number;
   random?: () => number;
+  /** Told about every batch of results once it is durably recorded (metrics, operational webhooks). */
+  observers?: DeliveryObserver[];
+}
+
+/** Something that reacts to recorded delivery results. It must not throw; it runs after the ack commits. */
+export interface DeliveryObserver {
+  recorded(results: readonly RecordedResult[]): void;
+}
+
+/** A recorded result with what it was about. */
+export interface RecordedResult extends DeliveryResult {
+  claimed: ClaimedDelivery;
 }
 
 /** The smallest sleep between claims when nothing was due, so a clock skew can never spin the loop. */
@@ -44,7 +56,7 @@ export class DeliveryWorker {
    */
   private readonly held = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | null = null;
-  private results: DeliveryResult[] = [];
+  private results: RecordedResult[] = [];
   private flushing: Promise<void> | null = null;
   /** Ends the current ack window early (a full batch is waiting). */
   private flushNow: (() => void) | null = null;
@@ -214,7 +226,7 @@ export class DeliveryWorker {
       this.options.logger.warn({ deliveryId: delivery.id, endpointId: endpoint.id }, 'lease may have lapsed before sending; left to the next claimer');
       return;
     }
-    this.results.push(this.resultOf(claimed, result, startedAt));
+    this.results.push({ ...this.resultOf(claimed, result, startedAt), claimed });
     this.scheduleFlush();
     await this.flushing;
     if (result.error || result.statusCode < 200 || result.statusCode >= 300) {
@@ -281,6 +293,16 @@ export class DeliveryWorker {
     }).then(() => this.flush());
   }
 
+  private notify(batch: readonly RecordedResult[]): void {
+    for (const observer of this.options.observers ?? []) {
+      try {
+        observer.recorded(batch);
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'a delivery observer failed');
+      }
+    }
+  }
+
   /**
    * Writes all buffered results in one transaction, retrying transient failures (a deadlock, a dropped
    * connection): a lost ack means the batch is sent again after its leases expire.
@@ -292,6 +314,7 @@ export class DeliveryWorker {
       for (let attempt = 1; batch.length > 0; attempt++) {
         try {
           await this.options.store.completeDeliveries(batch);
+          this.notify(batch);
           break;
         } catch (error) {
           if (attempt >= ACK_ATTEMPTS) {
