@@ -17,27 +17,36 @@ import { installOpenApi } from './api/openapi.js';
 import { installSecurityHeaders } from './api/security-headers.js';
 import { statsRoutes } from './api/stats.js';
 import { dashboardRoutes } from './dashboard/routes.js';
+import { sourceRoutes } from './api/sources.js';
+import { ingestRoutes, installIngestRateLimit } from './inbound/index.js';
+import { installRequestLogging, metricsRoute, requestIdFor, type HookdMetrics } from './observability/index.js';
 
 export interface BuildAppOptions extends HookdContext {
   logger: Logger;
+  /** This process's metrics, served at /metrics. */
+  metrics: HookdMetrics;
 }
 
 /** Builds the HTTP API (never listens; server.ts does). */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
-  const { logger, ...context } = options;
+  const { logger, metrics, ...context } = options;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: context.config.bodyLimitBytes,
-    // No per-request log lines (the top-level disableRequestLogging option is deprecated).
+    // Fastify's own two lines per request stay off (the top-level disableRequestLogging option is deprecated);
+    // installRequestLogging writes one line per request instead, when HOOKD_LOG_REQUESTS is on.
     logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // Request ids: the caller's x-request-id when it is short, visible ASCII; otherwise a new one.
+    requestIdHeader: false,
+    genReqId: requestIdFor,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     ...errorServerOptions,
   });
   app.decorate('hookd', context);
+  // First hook of all: the request id goes back on every response, errors included.
+  installRequestLogging(app, { logRequests: context.config.observability.logRequests });
   // The API speaks JSON only (UTF-8, bounded nesting); any other body answers 415 Unsupported Media Type.
   installJsonBodyParser(app);
   installValidationAndErrors(app);
@@ -51,6 +60,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }
   });
   installSecurityHeaders(app);
+  // Inbound sources and the per-application ingest rate limit (src/inbound).
+  installIngestRateLimit(app);
   await app.register(healthRoutes);
   await app.register(appRoutes);
   await app.register(endpointRoutes);
@@ -61,6 +72,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(deliveryRoutes);
   await app.register(statsRoutes);
   await app.register(dashboardRoutes);
+  // Inbound sources: managed under /api/v1/app/{app}/source; POST /ingest/{source_id} has its own raw-body parser.
+  await app.register(sourceRoutes);
+  await app.register(ingestRoutes);
+  await app.register(metricsRoute(metrics, context.config.observability.metricsToken));
   return app;
 }
 

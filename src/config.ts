@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseCidr } from './delivery/ssrf.js';
 import { parseDuration, parseDurationList } from './domain/duration.js';
+import { secretKeyBytes } from './domain/signing.js';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './domain/retry.js';
 
 /** Typed configuration, validated once at start-up and passed down. Nothing else reads process.env. */
@@ -16,8 +17,17 @@ export interface Config {
   secretGraceMs: number;
   idempotencyTtlMs: number;
   ingestMaxBatch: number;
+  /**
+   * Inbound sources / ingest rate limit: messages per second per application for applications
+   * without their own `rateLimit`, enforced per API process; null = none.
+   */
+  appRateLimit: number | null;
   shutdownTimeoutMs: number;
   delivery: DeliveryConfig;
+  /** Endpoint auto-disable, operational webhooks and retention (see OperationsConfig). */
+  operations: OperationsConfig;
+  /** Metrics (/metrics) and request logs (see ObservabilityConfig). */
+  observability: ObservabilityConfig;
 }
 
 export interface DeliveryConfig {
@@ -67,6 +77,8 @@ export function loadConfig(env: Env = process.env): Config {
     secretGraceMs: duration(env, 'HOOKD_SECRET_GRACE', '24h'),
     idempotencyTtlMs: duration(env, 'HOOKD_IDEMPOTENCY_TTL', '24h'),
     ingestMaxBatch: integer(env, 'HOOKD_INGEST_MAX_BATCH', 512, 1, 10_000),
+    // Ingest rate limit: 0 or unset = none.
+    appRateLimit: integer(env, 'HOOKD_APP_RATE_LIMIT', 0, 0, 1_000_000) || null,
     shutdownTimeoutMs: duration(env, 'HOOKD_SHUTDOWN_TIMEOUT', '20s'),
     delivery: {
       retryScheduleMs: schedule === undefined ? [...DEFAULT_RETRY_SCHEDULE_MS] : parse('HOOKD_RETRY_SCHEDULE', () => parseDurationList(schedule)),
@@ -81,6 +93,8 @@ export function loadConfig(env: Env = process.env): Config {
       ssrfAllow: parse('HOOKD_SSRF_ALLOW', () => cidrList(env.HOOKD_SSRF_ALLOW)),
       userAgent: 'hookd/0.1 (+https://github.com/hookd/hookd)',
     },
+    operations: operationsConfig(env),
+    observability: observabilityConfig(env),
   };
 }
 
@@ -123,4 +137,84 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) fail(`${name} must be an integer in [${min}, ${max}] (got "${raw}")`);
   return value;
+}
+
+// ---- Operations: endpoint auto-disable, operational webhooks, retention. Used by src/operations and
+// src/maintenance in worker-role processes.
+
+export interface OperationsConfig {
+  /** A failed attempt disables its endpoint once the endpoint has been failing continuously this long; 0 = never. */
+  endpointDisableAfterMs: number;
+  /** Where operational webhooks (endpoint.disabled, message.attempt.*) go, signed with `secret`; null = none. */
+  operationalWebhook: { url: string; secret: string } | null;
+  /** Messages (with their deliveries and attempts) older than this are purged; 0 = keep forever. */
+  retentionMs: number;
+  /** How often the maintenance loop runs (retention purge, expired idempotency keys). */
+  maintenanceIntervalMs: number;
+  /** Messages (or idempotency keys) deleted per purge transaction. */
+  retentionBatch: number;
+}
+
+function operationsConfig(env: Env): OperationsConfig {
+  const url = env.HOOKD_OPERATIONAL_WEBHOOK_URL;
+  const secret = env.HOOKD_OPERATIONAL_WEBHOOK_SECRET;
+  let operationalWebhook: OperationsConfig['operationalWebhook'] = null;
+  if (url) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      fail(`HOOKD_OPERATIONAL_WEBHOOK_URL must be an http(s) URL (got "${url}")`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') fail(`HOOKD_OPERATIONAL_WEBHOOK_URL must be an http(s) URL (got "${url}")`);
+    if (!secret || !secretKeyBytes(secret)) {
+      fail('HOOKD_OPERATIONAL_WEBHOOK_SECRET must be set with HOOKD_OPERATIONAL_WEBHOOK_URL: whsec_ + base64 of 24-64 random bytes');
+    }
+    operationalWebhook = { url, secret };
+  } else if (secret) {
+    fail('HOOKD_OPERATIONAL_WEBHOOK_SECRET is set but HOOKD_OPERATIONAL_WEBHOOK_URL is not');
+  }
+  const maintenanceIntervalMs = duration(env, 'HOOKD_MAINTENANCE_INTERVAL', '1m');
+  if (maintenanceIntervalMs < 10) fail('HOOKD_MAINTENANCE_INTERVAL must be at least 10ms');
+  return {
+    endpointDisableAfterMs: duration(env, 'HOOKD_ENDPOINT_DISABLE_AFTER', '5d'),
+    operationalWebhook,
+    retentionMs: duration(env, 'HOOKD_RETENTION', '30d'),
+    maintenanceIntervalMs,
+    retentionBatch: integer(env, 'HOOKD_RETENTION_BATCH', 1000, 1, 100_000),
+  };
+}
+
+// ---- Observability: Prometheus metrics and request logs. Used by src/observability.
+
+export interface ObservabilityConfig {
+  /** Distinct apps and endpoints that get their own metric label values; the rest share `other`. */
+  metricsMaxLabels: number;
+  /** When set, /metrics requires `Authorization: Bearer <token>`; otherwise it is open (like /health). */
+  metricsToken: string | null;
+  /** A separate port serving only /metrics (the way to scrape `hookd worker`, which has no API); null = none. */
+  metricsPort: number | null;
+  /** One info line per completed API request (method, route, status, duration, reqId). */
+  logRequests: boolean;
+}
+
+function observabilityConfig(env: Env): ObservabilityConfig {
+  const token = env.HOOKD_METRICS_TOKEN;
+  if (token !== undefined && token !== '' && (token.length < 16 || /\s/.test(token))) fail('HOOKD_METRICS_TOKEN must be at least 16 characters without whitespace');
+  const port = env.HOOKD_METRICS_PORT;
+  return {
+    metricsMaxLabels: integer(env, 'HOOKD_METRICS_MAX_LABELS', 100, 0, 10_000),
+    metricsToken: token ? token : null,
+    metricsPort: port === undefined || port === '' ? null : integer(env, 'HOOKD_METRICS_PORT', 0, 0, 65535),
+    // Off by default: a line per request costs about a tenth of SQLite ingest throughput (measured; see README).
+    logRequests: boolean(env, 'HOOKD_LOG_REQUESTS', false),
+  };
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'off', 'no'].includes(raw)) return false;
+  return fail(`${name} must be true or false (got "${env[name]}")`);
 }

@@ -6,8 +6,9 @@ import { newId } from '../domain/ids.js';
 import type { App, Message } from '../domain/types.js';
 import { commaList, parseDate, principalOf, resolveApp, resolveMessage } from './context.js';
 import { newApp } from './apps.js';
-import { AppParams, type ApplicationIn, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, errorResponses } from './schemas.js';
+import { AppParams, type ApplicationIn, ErrorOut, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, errorResponses } from './schemas.js';
 import { messageOut, pageOut } from './wire.js';
+import { enforceIngestRate } from '../inbound/index.js';
 
 const tags = ['Message'];
 const WithContent = Type.Object({ with_content: Type.Optional(Type.Boolean({ default: true })) });
@@ -28,12 +29,14 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
         params: AppParams,
         querystring: WithContent,
         body: MessageIn,
-        response: { 202: MessageOut, ...errorResponses },
+        response: { 202: MessageOut, ...errorResponses, 429: ErrorOut },
       },
     },
     async (request, reply) => {
       const body = request.body;
       const owner = await appForMessage(request, request.params.app_id, body.application ?? null);
+      // Per-application ingest rate limit: over it, 429 + Retry-After and nothing is stored.
+      await enforceIngestRate(request, reply, owner);
       const now = clock();
       const message: Message = {
         id: newId('msg', now),

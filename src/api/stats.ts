@@ -36,6 +36,29 @@ const AttemptSeriesOut = Type.Object(
   { $id: 'AttemptSeriesOut' },
 );
 
+// ---- Endpoint latency and success rate (hookd extension)
+
+const DAY_MS = 24 * HOUR_MS;
+/** The widest window the latency stats read (they scan the app's attempts in it). */
+export const MAX_LATENCY_WINDOW_MS = 7 * DAY_MS;
+const NullableMs = Type.Union([Type.Integer(), Type.Null()]);
+
+const EndpointLatencyOut = Type.Object(
+  {
+    since: DateTime,
+    until: DateTime,
+    attempts: Type.Integer({ description: 'Attempts to the endpoint made in [since, until)' }),
+    succeeded: Type.Integer(),
+    failed: Type.Integer(),
+    successRate: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], { description: 'succeeded / attempts; null without attempts' }),
+    latencyMs: Type.Object(
+      { p50: NullableMs, p90: NullableMs, p99: NullableMs, max: NullableMs },
+      { description: 'Attempt durations in ms, nearest-rank percentiles over every attempt (failed ones included); null without attempts' },
+    ),
+  },
+  { $id: 'EndpointLatencyStats' },
+);
+
 export async function statsRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { store, clock } = fastify.hookd;
@@ -97,6 +120,36 @@ export async function statsRoutes(fastify: FastifyInstance): Promise<void> {
         return { start: new Date(startMs).toISOString(), success: bucket?.success ?? 0, fail: bucket?.fail ?? 0 };
       });
       return { since: new Date(sinceMs).toISOString(), until: new Date(untilMs).toISOString(), intervalSeconds: bucketMs / 1000, data };
+    },
+  );
+  app.get(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id/stats/latency',
+    {
+      schema: {
+        tags: ['Endpoint'],
+        summary: "Get an endpoint's success rate and attempt latency percentiles",
+        description: `hookd extension. Attempts to the endpoint made in [since, until): counts by outcome, success rate, and duration percentiles (p50, p90, p99, max). Default: the 24 hours before until (default: now); at most ${MAX_LATENCY_WINDOW_MS / DAY_MS} days.`,
+        params: EndpointParams,
+        querystring: Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) }),
+        response: { 200: EndpointLatencyOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+      const untilMs = parseDate(request.query.until, ['query', 'until']) ?? clock();
+      const sinceMs = parseDate(request.query.since, ['query', 'since']) ?? untilMs - DAY_MS;
+      if (untilMs <= sinceMs) throw validationError(['query', 'until'], 'until must be after since');
+      if (untilMs - sinceMs > MAX_LATENCY_WINDOW_MS) throw validationError(['query', 'since'], `at most ${MAX_LATENCY_WINDOW_MS / DAY_MS} days between since and until`);
+      const stats = await store.endpointLatency(owner.id, endpoint.id, { sinceMs, untilMs });
+      return {
+        since: new Date(sinceMs).toISOString(),
+        until: new Date(untilMs).toISOString(),
+        attempts: stats.attempts,
+        succeeded: stats.succeeded,
+        failed: stats.failed,
+        successRate: stats.attempts === 0 ? null : stats.succeeded / stats.attempts,
+        latencyMs: { p50: stats.p50Ms, p90: stats.p90Ms, p99: stats.p99Ms, max: stats.maxMs },
+      };
     },
   );
 }

@@ -7,7 +7,7 @@ import { randomBytes, randomFillSync } from 'node:crypto';
  * 4-byte per-process counter (so ids made by one process sort in creation order even within a second),
  * then 10 random bytes.
  */
-export type IdPrefix = 'app' | 'ep' | 'msg' | 'atmpt' | 'qtask' | 'key' | 'dlv';
+export type IdPrefix = 'app' | 'ep' | 'msg' | 'atmpt' | 'qtask' | 'key' | 'dlv' | 'src'; // src: inbound sources (/ingest)
 
 const KSUID_EPOCH_S = 1_400_000_000;
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -63,7 +63,7 @@ export function randomToken(bytes: number): string {
   return base62(randomBytes(bytes));
 }
 
-const ID_PATTERN = /^(app|ep|msg|atmpt|qtask|key|dlv)_[0-9A-Za-z]{27}$/;
+const ID_PATTERN = /^(app|ep|msg|atmpt|qtask|key|dlv|src)_[0-9A-Za-z]{27}$/;
 
 /** True when `value` looks like one of our ids with the given prefix (otherwise it is treated as a uid). */
 export function isId(value: string, prefix: IdPrefix): boolean {

@@ -71,8 +71,12 @@ export interface Store {
    * now is deferred instead of returned. `defaultMaxConcurrency` (0 = none) caps endpoints without their own.
    */
   claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number, defaultMaxConcurrency?: number): Promise<ClaimedDelivery[]>;
-  /** Records attempts and applies each delivery's next state, in one transaction. */
-  completeDeliveries(results: DeliveryResult[]): Promise<void>;
+  /**
+   * Records attempts and applies each delivery's next state, in one transaction. With a `policy` (the delivery
+   * worker's acks, see AckPolicy) the same transaction also disables endpoints failing for too long and inserts
+   * operational event messages.
+   */
+  completeDeliveries(results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome>;
   /**
    * Heartbeat: extends `owner`'s leases on these deliveries to `leaseExpiresAt`, so work that is still queued
    * or in flight in a live worker is never claimed by another. Returns how many leases were still held.
@@ -122,6 +126,46 @@ export interface Store {
   beginIdempotent(scope: string, key: string, requestHash: string, nowMs: number, staleMs: number, ttlMs: number): Promise<IdempotencyState>;
   /** Stores the response of a finished request, or forgets the key (`response` null) so it can be retried. */
   finishIdempotent(scope: string, key: string, response: StoredResponse | null): Promise<void>;
+
+  // ---- Inbound sources (src/api/sources.ts, src/inbound)
+
+  /** Stores a new inbound source (its app must exist). */
+  createSource(source: Source): Promise<void>;
+  /** A source of the app by id. */
+  getSource(appId: string, id: string): Promise<Source | null>;
+  /** A source by id alone, whatever its app (POST /ingest/{source_id}, which has no app in its path). */
+  findSource(id: string): Promise<Source | null>;
+  listSources(appId: string, page: PageRequest): Promise<Page<Source>>;
+  updateSource(source: Source): Promise<void>;
+  /** Returns false when the app has no source with that id. */
+  deleteSource(appId: string, id: string): Promise<boolean>;
+
+  // ---- Retention (src/maintenance)
+
+  /**
+   * Deletes up to `limit` messages created before `beforeMs`, with their deliveries and attempts, in one
+   * transaction, oldest first. Messages are walked in id order (ids are time-sortable KSUIDs made at creation),
+   * so no index on created_at is needed. A message with a pending delivery is kept until that delivery ends.
+   * Concurrent calls (several workers) take disjoint batches and never wait for each other.
+   */
+  purgeMessages(beforeMs: number, limit: number): Promise<PurgeResult>;
+  /** Deletes up to `limit` idempotency keys created at or before `beforeMs` (expired); returns how many. */
+  purgeIdempotencyKeys(beforeMs: number, limit: number): Promise<number>;
+
+  // ---- Observability (metrics gauges, endpoint latency stats; src/observability, src/api/stats.ts)
+
+  /**
+   * The delivery queue at `nowMs`, for the metrics gauges: pending deliveries (due, scheduled for a retry or
+   * leased), those due now (not leased), and the earliest `next_attempt_at` among the due ones (null when none is
+   * due). One scan of the `delivery_due` index.
+   */
+  queueStats(nowMs: number): Promise<QueueStats>;
+  /**
+   * An endpoint's attempts created in [sinceMs, untilMs): counted by outcome, with nearest-rank duration
+   * percentiles (PostgreSQL's percentile_disc: the smallest duration with at least p of the attempts at or
+   * below it). Reads only the app's attempts in the window (index attempt_app_time).
+   */
+  endpointLatency(appId: string, endpointId: string, range: { sinceMs: number; untilMs: number }): Promise<EndpointLatency>;
 }
 
 export interface PageRequest {
@@ -228,3 +272,132 @@ export type IdempotencyState =
   | { state: 'done'; response: StoredResponse }
   | { state: 'in_progress' }
   | { state: 'mismatch' };
+
+// ---- Endpoint auto-disable, operational webhooks, retention (src/operations, src/maintenance)
+
+/** What the delivery worker's acks do beyond recording results (see src/operations). */
+export interface AckPolicy {
+  /**
+   * A failed attempt disables its endpoint when the endpoint's failure streak (first_failure_at) began at least
+   * this long before the attempt; 0 = never.
+   */
+  endpointDisableAfterMs: number;
+  /** The operator application: its endpoints are never disabled automatically and its results raise no events. */
+  operatorAppId?: string | null | undefined;
+  /** Operational events, inserted as messages in the ack's own transaction: none is lost once the ack commits. */
+  events?: OperationalEventSource | undefined;
+}
+
+/** Decides and builds operational events; both run inside the ack transaction, so they must be pure and quick. */
+export interface OperationalEventSource {
+  /** The notice, if any, that an applied result raises. */
+  noticeFor(fact: AckedResult): AttemptNotice | null;
+  /** The messages (to the operator application) for one ack's notices and automatically disabled endpoints. */
+  messagesFor(notices: AttemptNoticeFact[], disabled: DisabledEndpointFact[]): Message[];
+}
+
+export type AttemptNotice = 'failing' | 'exhausted' | 'recovered';
+
+/** A result whose delivery state was applied (its lease still held), with the delivery's state around it. */
+export interface AckedResult {
+  result: DeliveryResult;
+  /** The delivery's attempts including this one (resend and recover start again from 0). */
+  attempts: number;
+  /** Whether a failing or exhausted notice went out for the delivery since its last success. */
+  failureNotified: boolean;
+}
+
+export interface AttemptNoticeFact {
+  notice: AttemptNotice;
+  attempt: Attempt;
+  appUid: string | null;
+  msgEventId: string | null;
+}
+
+/** An endpoint an ack disabled automatically (410 Gone, or failing longer than the disable period). */
+export interface DisabledEndpointFact {
+  appId: string;
+  appUid: string | null;
+  endpointId: string;
+  endpointUid: string | null;
+  /** When its current failure streak began (null when none was recorded). */
+  failSince: number | null;
+  reason: string;
+  /** The time of the attempt that disabled it. */
+  at: number;
+}
+
+export interface AckOutcome {
+  /** Operational event messages inserted with the ack. */
+  operationalEvents: number;
+  /** Endpoints the ack disabled. */
+  disabledEndpoints: string[];
+}
+
+export interface PurgeResult {
+  messages: number;
+  deliveries: number;
+  attempts: number;
+}
+
+// ---- Observability (src/observability, src/api/stats.ts)
+
+export interface QueueStats {
+  /** Pending deliveries: due now, scheduled for later (retries, rate-limit slots) or leased by a worker. */
+  pending: number;
+  /** Pending deliveries due now and not leased: the backlog waiting for a worker. */
+  due: number;
+  /** The earliest next_attempt_at among the due deliveries, or null when none is due. */
+  oldestDueAt: number | null;
+}
+
+export interface EndpointLatency {
+  attempts: number;
+  succeeded: number;
+  failed: number;
+  /** Attempt durations in ms (null when there were no attempts). */
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+}
+
+// ---- Inbound sources (src/api/sources.ts, src/inbound)
+
+/** How a source's sender proves a request is theirs. There is no "none": every source verifies something. */
+export type SourceScheme = 'hmac-sha256' | 'standard-webhooks' | 'api-key';
+
+export interface SourceVerification {
+  scheme: SourceScheme;
+  /** Write-only: never in an API response or a log line. */
+  secret: string;
+  /** The (lower-case) header holding the signature or key. */
+  header: string;
+  /** Text before the signature or key in that header, e.g. `sha256=` or `Bearer `. */
+  prefix: string;
+  /** How an hmac-sha256 signature is written; null for api-key. */
+  encoding: 'hex' | 'base64' | null;
+  /** A header with the send time in Unix seconds, covered by the signature; null = no replay check. */
+  timestampHeader: string | null;
+  toleranceSeconds: number;
+}
+
+/** Where a message's event type comes from: a header, else a (dotted) JSON field, else the default. */
+export interface SourceEventType {
+  header: string | null;
+  field: string | null;
+  default: string | null;
+}
+
+export interface Source {
+  id: string;
+  appId: string;
+  name: string;
+  verification: SourceVerification;
+  /** The (lower-case) header whose value becomes the message's eventId (duplicates are not stored twice). */
+  idempotencyHeader: string | null;
+  eventType: SourceEventType;
+  channels: string[] | null;
+  createdAt: number;
+  updatedAt: number;
+}

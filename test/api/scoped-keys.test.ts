@@ -28,12 +28,14 @@ interface Tenant {
   eventId: string;
   attemptId: string;
   keyId: string;
+  /** An inbound source (sources have no uid: named by id both ways). */
+  sourceId: string;
   client: ApiClient;
 }
 
 const EVENT_TYPE = 'invoice.paid';
 /** Path params that name something inside an application (filled from a tenant). */
-const APP_PARAMS = ['app_id', 'endpoint_id', 'msg_id', 'attempt_id'] as const;
+const APP_PARAMS = ['app_id', 'endpoint_id', 'msg_id', 'attempt_id', 'source_id'] as const;
 /** Path params of routes outside any application. */
 const GLOBAL_PARAMS = ['event_type_name', 'key_id'] as const;
 const WRITES = new Set(['POST', 'PUT', 'PATCH']);
@@ -42,7 +44,7 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH']);
  * How a key scoped to A may use each route without an app in its path. A route missing here fails the walk:
  * whoever adds one decides what a scoped key may do with it.
  */
-const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'admin'> = {
+const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'admin' | 'signed'> = {
   'GET /health': 'public',
   'GET /ready': 'public',
   'GET /api/v1/health': 'public',
@@ -57,6 +59,8 @@ const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'admin'> = {
   'GET /api/v1/api-key': 'admin',
   'POST /api/v1/api-key': 'admin',
   'DELETE /api/v1/api-key/{key_id}': 'admin',
+  // Inbound sources: no bearer auth, the sender's signature is the auth; any bearer token is ignored.
+  'POST /ingest/{source_id}': 'signed',
 };
 /** Routes with an app in the path that need an admin key even on the key's own app. */
 const ADMIN_ONLY_APP_ROUTES = new Set(['DELETE /api/v1/app/{app_id}']);
@@ -92,6 +96,11 @@ function bodyFor(route: ApiRoute, t: Tenant): unknown {
     'PUT /api/v1/event-type/{event_type_name}': () => ({ description: 'put by walk', archived: true }),
     'PATCH /api/v1/event-type/{event_type_name}': () => ({ description: 'patched by walk' }),
     'POST /api/v1/api-key': () => ({ name: 'created by walk', appId: t.appId }),
+    // Inbound sources.
+    'POST /api/v1/app/{app_id}/source': () => ({ name: 'created by walk', verification: { scheme: 'api-key', secret: `walk-key-of-${t.name}-0123456789` }, eventType: { default: EVENT_TYPE } }),
+    'PUT /api/v1/app/{app_id}/source/{source_id}': () => ({ name: 'put by walk', verification: { scheme: 'api-key' }, eventType: { header: 'x-walk-event' } }),
+    'PATCH /api/v1/app/{app_id}/source/{source_id}': () => ({ name: 'patched by walk', channels: ['walk'] }),
+    'POST /ingest/{source_id}': () => ({ walk: true }),
   };
   if (!WRITES.has(route.method)) return undefined;
   const body = bodies[routeKey(route)];
@@ -102,12 +111,18 @@ function bodyFor(route: ApiRoute, t: Tenant): unknown {
 /** The path params of a tenant's resources, named by id or by uid (message: eventId). */
 function paramsOf(t: Tenant, by: 'id' | 'uid'): Record<string, string> {
   return by === 'id'
-    ? { app_id: t.appId, endpoint_id: t.endpointId, msg_id: t.msgId, attempt_id: t.attemptId }
-    : { app_id: t.appUid, endpoint_id: t.endpointUid, msg_id: t.eventId, attempt_id: t.attemptId };
+    ? { app_id: t.appId, endpoint_id: t.endpointId, msg_id: t.msgId, attempt_id: t.attemptId, source_id: t.sourceId }
+    : { app_id: t.appUid, endpoint_id: t.endpointUid, msg_id: t.eventId, attempt_id: t.attemptId, source_id: t.sourceId };
 }
 
 /** Params naming nothing that exists: what "B's resources" must be indistinguishable from. */
-const NOWHERE = { app_id: 'no-such-app', endpoint_id: 'no-such-endpoint', msg_id: 'no-such-message', attempt_id: 'atmpt_2zzzzzzzzzzzzzzzzzzzzzzzzzz' };
+const NOWHERE = {
+  app_id: 'no-such-app',
+  endpoint_id: 'no-such-endpoint',
+  msg_id: 'no-such-message',
+  attempt_id: 'atmpt_2zzzzzzzzzzzzzzzzzzzzzzzzzz',
+  source_id: 'src_2zzzzzzzzzzzzzzzzzzzzzzzzzz',
+};
 
 function assertKnownParams(route: ApiRoute): void {
   const known: readonly string[] = [...APP_PARAMS, ...GLOBAL_PARAMS];
@@ -131,7 +146,7 @@ function assertRefused(route: ApiRoute, r: ApiResponse, statuses: number[] = [40
 /** Nothing that names B appears in an answer given to A's key. */
 function assertNoTraceOf(t: Tenant, route: ApiRoute, r: ApiResponse): void {
   const text = JSON.stringify(r.body) ?? '';
-  for (const value of [t.appId, t.appUid, t.endpointId, t.endpointUid, t.msgId, t.eventId, t.attemptId, t.keyId, `${receiver.url}/${t.name}`]) {
+  for (const value of [t.appId, t.appUid, t.endpointId, t.endpointUid, t.msgId, t.eventId, t.attemptId, t.keyId, t.sourceId, `${receiver.url}/${t.name}`]) {
     assert.ok(!text.includes(value), `${routeKey(route)} shows ${value} of ${t.name}: ${text}`);
   }
 }
@@ -167,9 +182,10 @@ async function snapshot(t: Tenant): Promise<Record<string, string>> {
     await take(`/api/v1/event-type/${e.name}`);
   }
   await take('/api/v1/api-key');
+  for (const s of JSON.parse(await take(`${app}/source?limit=250`)).data as { id: string }[]) await take(`${app}/source/${s.id}`);
   const db = new Database(hookd.dbPath, { readonly: true, fileMustExist: true });
   try {
-    for (const table of ['app', 'endpoint', 'message', 'delivery', 'attempt']) {
+    for (const table of ['app', 'endpoint', 'message', 'delivery', 'attempt', 'source']) {
       const column = table === 'app' ? 'id' : 'app_id';
       shot[`db ${table}`] = JSON.stringify(db.prepare(`SELECT * FROM ${table} WHERE ${column} = ? ORDER BY id`).all(t.appId));
     }
@@ -197,10 +213,14 @@ async function checkAppRouteOnB(route: ApiRoute): Promise<void> {
 async function checkNonAppRoute(route: ApiRoute): Promise<void> {
   const expected = NON_APP_ROUTES[routeKey(route)];
   assert.ok(expected, 'no app in its path: classify it in NON_APP_ROUTES');
-  const response = await call(a.client, route, { event_type_name: EVENT_TYPE, key_id: b.keyId }, bodyFor(route, a));
+  const response = await call(a.client, route, { event_type_name: EVENT_TYPE, key_id: b.keyId, source_id: b.sourceId }, bodyFor(route, a));
   if (expected === 'admin') {
     assertRefused(route, response, [403]);
     assert.equal(response.body.code, 'insufficient_access');
+  } else if (expected === 'signed') {
+    // A's bearer token is no signature for B's source.
+    assertRefused(route, response, [401]);
+    assert.equal(response.body.code, 'authentication_failed');
   } else {
     assert.ok(response.status >= 200 && response.status < 300, show(route, response));
     assertNoTraceOf(b, route, response);
@@ -237,6 +257,12 @@ async function seedTenant(name: string): Promise<Tenant> {
   const attempt = await eventually(async () => (await api.get(`/api/v1/app/${app.body.id}/attempt/msg/${message.body.id}`)).body.data[0], 10_000, `an attempt for ${name}`);
   assert.equal(attempt.statusText, 'success', JSON.stringify(attempt));
   // Scoped by uid: the key records the app's id.
+  const source = await api.post(`/api/v1/app/${app.body.id}/source`, {
+    name: `source of ${name}`,
+    verification: { scheme: 'api-key', secret: `ingest-key-of-${name}-0123456789` },
+    eventType: { default: EVENT_TYPE },
+  });
+  assert.equal(source.status, 201, JSON.stringify(source.body));
   const key = await api.post('/api/v1/api-key', { name: `tenant ${name}`, appId: `tenant-${name}` });
   assert.equal(key.status, 201, JSON.stringify(key.body));
   assert.equal(key.body.appId, app.body.id);
@@ -250,6 +276,7 @@ async function seedTenant(name: string): Promise<Tenant> {
     eventId: `inv-${name}`,
     attemptId: attempt.id,
     keyId: key.body.id,
+    sourceId: source.body.id,
     client: new ApiClient(hookd.url, key.body.token),
   };
 }

@@ -4,6 +4,9 @@ import { newId } from '../../src/domain/ids.js';
 import { generateSecret } from '../../src/domain/signing.js';
 import type { App, Attempt, Endpoint, Message } from '../../src/domain/types.js';
 import type { DeliveryFilter, DeliveryResult, Store } from '../../src/store/store.js';
+import type { AckPolicy, ClaimedDelivery } from '../../src/store/store.js';
+import { operationalEventSource } from '../../src/operations/events.js';
+import type { Source } from '../../src/store/store.js';
 import { storeAdapters } from '../helpers/store-adapters.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -451,6 +454,61 @@ for (const adapter of storeAdapters) {
       assert.equal(await store.revokeApiKey(key.id, T0 + 2), false);
     });
 
+    // ---- Inbound sources
+
+    test('inbound sources: created, found by id (scoped to their app or alone), listed, updated and deleted; deleting the app deletes them', async () => {
+      const app = makeApp();
+      const other = makeApp();
+      await store.createApp(app);
+      await store.createApp(other);
+      const source: Source = {
+        id: newId('src', T0),
+        appId: app.id,
+        name: 'github',
+        verification: { scheme: 'hmac-sha256', secret: 's3cret-s3cret-s3cret', header: 'x-hub-signature-256', prefix: 'sha256=', encoding: 'hex', timestampHeader: null, toleranceSeconds: 300 },
+        idempotencyHeader: 'x-github-delivery',
+        eventType: { header: 'x-github-event', field: null, default: null },
+        channels: null,
+        createdAt: T0,
+        updatedAt: T0,
+      };
+      const second: Source = {
+        ...source,
+        id: newId('src', T0 + 1),
+        name: 'standard',
+        verification: { ...source.verification, scheme: 'standard-webhooks', secret: generateSecret(), header: 'webhook-signature', prefix: '', encoding: 'base64', timestampHeader: 'webhook-timestamp' },
+        idempotencyHeader: null,
+        eventType: { header: null, field: 'data.type', default: 'fallback.event' },
+        channels: ['eu', 'us'],
+      };
+      await store.createSource(source);
+      await store.createSource(second);
+      assert.deepEqual(await store.getSource(app.id, source.id), source);
+      assert.deepEqual(await store.findSource(second.id), second);
+      assert.equal(await store.getSource(other.id, source.id), null, "another app's source is not found through that app");
+      assert.equal(await store.findSource(newId('src', T0)), null);
+
+      const page = await store.listSources(app.id, { limit: 1 });
+      assert.deepEqual(page.data, [source]);
+      assert.equal(page.done, false);
+      const next = await store.listSources(app.id, { limit: 1, iterator: page.iterator! });
+      assert.deepEqual(next.data, [second]);
+      assert.deepEqual((await store.listSources(other.id, { limit: 50 })).data, []);
+
+      const updated: Source = { ...source, name: 'renamed', verification: { ...source.verification, secret: 'a-new-secret-value!' }, channels: ['eu'], updatedAt: T0 + 5, createdAt: T0 + 99 };
+      await store.updateSource(updated);
+      assert.deepEqual(await store.getSource(app.id, source.id), { ...updated, createdAt: T0 }, 'createdAt never changes');
+      await store.updateSource({ ...updated, appId: other.id, name: 'moved?' });
+      assert.equal((await store.getSource(app.id, source.id))?.name, 'renamed', 'an update through another app changes nothing');
+
+      assert.equal(await store.deleteSource(other.id, source.id), false);
+      assert.equal(await store.deleteSource(app.id, source.id), true);
+      assert.equal(await store.deleteSource(app.id, source.id), false);
+      assert.equal(await store.findSource(source.id), null);
+      await store.deleteApp(app.id);
+      assert.equal(await store.findSource(second.id), null, 'deleting the app deleted its sources');
+    });
+
     test('deleting an app removes its endpoints, messages, deliveries and attempts', async () => {
       const { app, endpoint } = await seedEndpoint(store);
       const message = makeMessage(app.id);
@@ -459,6 +517,294 @@ for (const adapter of storeAdapters) {
       assert.equal(await store.getApp(app.id), null);
       assert.equal(await store.getMessage(app.id, message.id), null);
       assert.deepEqual(await store.listMessageDeliveries(message.id), []);
+    });
+
+    // ---- Observability: queue gauges and endpoint latency stats.
+
+    test('queue stats count pending and due deliveries and give the oldest due time, leases and retries excluded', async () => {
+      await fresh(async (s) => {
+        assert.deepEqual(await s.queueStats(T0), { pending: 0, due: 0, oldestDueAt: null });
+        const { app } = await seedEndpoint(s);
+        const messages = [1, 2, 3].map((k) => makeMessage(app.id, { id: newId('msg', T0 + k), createdAt: T0 + k }));
+        await s.insertMessages(messages);
+        assert.deepEqual(await s.queueStats(T0), { pending: 3, due: 0, oldestDueAt: null }, 'nothing due before its time');
+        assert.deepEqual(await s.queueStats(T0 + 2), { pending: 3, due: 2, oldestDueAt: T0 + 1 });
+        const [first] = await s.claimDeliveries('w', 1, 10_000, T0 + 10);
+        assert.deepEqual(await s.queueStats(T0 + 10), { pending: 3, due: 2, oldestDueAt: T0 + 2 }, 'a leased delivery is pending, not due');
+        assert.deepEqual(await s.queueStats(T0 + 20_000), { pending: 3, due: 3, oldestDueAt: T0 + 2 }, 'an expired lease is due again');
+        const claimed = first!;
+        await s.completeDeliveries([
+          {
+            deliveryId: claimed.delivery.id,
+            leaseOwner: 'w',
+            attempt: attemptFor(claimed.delivery.id, messages[0]!, claimed.endpoint.id, 'fail', T0 + 20),
+            next: { status: 'pending', nextAttemptAt: T0 + 5_000 },
+          },
+        ]);
+        assert.deepEqual(await s.queueStats(T0 + 20), { pending: 3, due: 2, oldestDueAt: T0 + 2 }, 'a scheduled retry is pending, not due');
+        assert.deepEqual(await s.queueStats(T0 + 5_000), { pending: 3, due: 3, oldestDueAt: T0 + 2 });
+        const rest = await s.claimDeliveries('w', 10, 10_000, T0 + 5_000);
+        await s.completeDeliveries(
+          rest.map((c) => ({
+            deliveryId: c.delivery.id,
+            leaseOwner: 'w',
+            attempt: attemptFor(c.delivery.id, messages.find((m) => m.id === c.message.id)!, c.endpoint.id, 'success', T0 + 5_001),
+            next: { status: 'succeeded' as const },
+          })),
+        );
+        assert.deepEqual(await s.queueStats(T0 + 5_001), { pending: 0, due: 0, oldestDueAt: null }, 'finished deliveries leave the queue');
+      });
+    });
+
+    test('endpoint latency: counts by outcome and nearest-rank duration percentiles over [since, until) of one endpoint', async () => {
+      await fresh(async (s) => {
+        const app = makeApp();
+        await s.createApp(app);
+        const [e1, e2] = [makeEndpoint(app.id), makeEndpoint(app.id, { id: newId('ep', T0 + 1) })];
+        await s.createEndpoint(e1!);
+        await s.createEndpoint(e2!);
+        const message = makeMessage(app.id);
+        await s.insertMessages([message]);
+        const range = { sinceMs: T0 + 1_000, untilMs: T0 + 2_000 };
+        assert.deepEqual(await s.endpointLatency(app.id, e1!.id, range), { attempts: 0, succeeded: 0, failed: 0, p50Ms: null, p90Ms: null, p99Ms: null, maxMs: null });
+        const attempt = (endpoint: Endpoint, durationMs: number, at: number, status: Attempt['status']): DeliveryResult => {
+          const a = { ...attemptFor('dlv_none', message, endpoint.id, status, at), responseDurationMs: durationMs };
+          // No delivery holds this lease: only the attempt is recorded (as for a late ack).
+          return { deliveryId: 'dlv_none', leaseOwner: 'nobody', attempt: a, next: { status: status === 'success' ? 'succeeded' : 'failed' } };
+        };
+        // e1: durations 1..100 ms in a scrambled order, 80 succeeded and 20 failed, inside the window.
+        const durations = Array.from({ length: 100 }, (_, i) => ((i * 37) % 100) + 1);
+        await s.completeDeliveries(durations.map((d, i) => attempt(e1!, d, range.sinceMs + i, d <= 80 ? 'success' : 'fail')));
+        // Outside the window (until is exclusive) or to another endpoint: not counted.
+        await s.completeDeliveries([
+          attempt(e1!, 5_000, range.sinceMs - 1, 'fail'),
+          attempt(e1!, 5_000, range.untilMs, 'fail'),
+          attempt(e2!, 9_000, range.sinceMs + 500, 'success'),
+        ]);
+        assert.deepEqual(await s.endpointLatency(app.id, e1!.id, range), { attempts: 100, succeeded: 80, failed: 20, p50Ms: 50, p90Ms: 90, p99Ms: 99, maxMs: 100 });
+        assert.deepEqual(await s.endpointLatency(app.id, e2!.id, range), { attempts: 1, succeeded: 1, failed: 0, p50Ms: 9_000, p90Ms: 9_000, p99Ms: 9_000, maxMs: 9_000 });
+        // Three attempts: p50 is the 2nd, p90 and p99 the 3rd (ceil(p * n)).
+        const small = { sinceMs: range.sinceMs, untilMs: range.sinceMs + 3 };
+        const smallDurations = durations.slice(0, 3).sort((x, y) => x - y);
+        assert.deepEqual(await s.endpointLatency(app.id, e1!.id, small), {
+          attempts: 3,
+          succeeded: durations.slice(0, 3).filter((d) => d <= 80).length,
+          failed: durations.slice(0, 3).filter((d) => d > 80).length,
+          p50Ms: smallDurations[1],
+          p90Ms: smallDurations[2],
+          p99Ms: smallDurations[2],
+          maxMs: smallDurations[2],
+        });
+        assert.equal((await s.endpointLatency(newId('app', T0), e1!.id, range)).attempts, 0, 'scoped to the app');
+      });
+    });
+
+    // ---- Operations: endpoint auto-disable, operational webhooks, retention.
+
+    /** Acks one claimed delivery with an attempt at `at` (owner `w` unless given). */
+    const ack = (s: Store, c: ClaimedDelivery, status: Attempt['status'], at: number, next: DeliveryResult['next'], policy?: AckPolicy, extra: Partial<DeliveryResult> = {}) =>
+      s.completeDeliveries(
+        [{ deliveryId: c.delivery.id, leaseOwner: 'w', attempt: attemptFor(c.delivery.id, { ...makeMessage(c.message.appId), id: c.message.id }, c.endpoint.id, status, at), next, ...extra }],
+        policy,
+      );
+    /** Claims the one due delivery of `endpointId` at `at`. */
+    const claimFor = async (s: Store, endpointId: string, at: number): Promise<ClaimedDelivery> => {
+      const claimed = (await s.claimDeliveries('w', 100, 10_000, at)).filter((c) => c.endpoint.id === endpointId);
+      assert.equal(claimed.length, 1, `one delivery of ${endpointId} due at ${at}`);
+      return claimed[0]!;
+    };
+    const retry = (at: number): DeliveryResult['next'] => ({ status: 'pending', nextAttemptAt: at });
+
+    test('a failed attempt disables an endpoint failing longer than the disable period, once; a success restarts the streak; the operator app is exempt', async () => {
+      await fresh(async (s) => {
+        const policy: AckPolicy = { endpointDisableAfterMs: 60_000 };
+        const { app, endpoint } = await seedEndpoint(s);
+        await s.insertMessages(Array.from({ length: 6 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        const claimed = await s.claimDeliveries('w', 10, 1_000_000, T0 + 10);
+        assert.equal(claimed.length, 6);
+        const [c1, c2, c3, c4, c5, c6] = claimed;
+        assert.deepEqual(await ack(s, c1!, 'fail', T0 + 1_000, retry(T0 + 500_000), policy), { operationalEvents: 0, disabledEndpoints: [] }, 'the streak begins');
+        assert.equal((await s.getEndpoint(app.id, endpoint.id))!.firstFailureAt, T0 + 1_000);
+        assert.deepEqual((await ack(s, c2!, 'fail', T0 + 60_999, retry(T0 + 500_000), policy)).disabledEndpoints, [], 'not yet the whole period');
+        assert.deepEqual((await ack(s, c3!, 'success', T0 + 61_000, { status: 'succeeded' }, policy)).disabledEndpoints, [], 'a success ends the streak');
+        assert.equal((await s.getEndpoint(app.id, endpoint.id))!.firstFailureAt, null);
+        await ack(s, c4!, 'fail', T0 + 70_000, retry(T0 + 500_000), policy);
+        assert.deepEqual((await ack(s, c5!, 'fail', T0 + 129_999, retry(T0 + 500_000), policy)).disabledEndpoints, [], 'the new streak began at 70 s');
+        assert.deepEqual((await ack(s, c6!, 'fail', T0 + 130_000, retry(T0 + 500_000), policy)).disabledEndpoints, [endpoint.id]);
+        const disabled = (await s.getEndpoint(app.id, endpoint.id))!;
+        assert.equal(disabled.disabled, true);
+        assert.equal(disabled.disabledReason, 'failing continuously since 2026-01-01T00:01:10Z');
+        assert.equal(disabled.updatedAt, T0 + 130_000);
+
+        // Already disabled: a later failure (a delivery claimed before) reports nothing more.
+        const { app: app2, endpoint: gone } = await seedEndpoint(s);
+        await s.insertMessages([makeMessage(app2.id, { id: newId('msg', T0 + 200_000) }), makeMessage(app2.id, { id: newId('msg', T0 + 200_001) })]);
+        const [g1, g2] = (await s.claimDeliveries('w', 10, 1_000_000, T0 + 200_010)).filter((c) => c.endpoint.id === gone.id);
+        const goneOutcome = await ack(s, g1!, 'fail', T0 + 200_020, { status: 'failed' }, policy, { disableEndpoint: 'endpoint answered 410 Gone' });
+        assert.deepEqual(goneOutcome.disabledEndpoints, [gone.id], '410 Gone disables at once');
+        assert.equal((await s.getEndpoint(app2.id, gone.id))!.disabledReason, 'endpoint answered 410 Gone');
+        assert.deepEqual((await ack(s, g2!, 'fail', T0 + 200_030, { status: 'failed' }, policy, { disableEndpoint: 'endpoint answered 410 Gone' })).disabledEndpoints, []);
+
+        // The operator application's endpoints are never disabled automatically, not even by 410.
+        const { app: operator, endpoint: operatorEndpoint } = await seedEndpoint(s);
+        const exempt: AckPolicy = { ...policy, operatorAppId: operator.id };
+        await s.insertMessages([0, 1, 2].map((i) => makeMessage(operator.id, { id: newId('msg', T0 + 300_000 + i) })));
+        const [o1, o2, o3] = (await s.claimDeliveries('w', 10, 1_000_000, T0 + 300_010)).filter((c) => c.endpoint.id === operatorEndpoint.id);
+        await ack(s, o1!, 'fail', T0 + 300_020, retry(T0 + 900_000), exempt);
+        assert.deepEqual((await ack(s, o2!, 'fail', T0 + 500_000, retry(T0 + 900_000), exempt)).disabledEndpoints, []);
+        assert.deepEqual((await ack(s, o3!, 'fail', T0 + 500_001, { status: 'failed' }, exempt, { disableEndpoint: 'endpoint answered 410 Gone' })).disabledEndpoints, []);
+        assert.equal((await s.getEndpoint(operator.id, operatorEndpoint.id))!.disabled, false);
+      });
+    });
+
+    test('operational events are inserted as messages to the operator app with the ack that raises them: failing at the 4th attempt, exhausted, recovered, endpoint.disabled', async () => {
+      await fresh(async (s) => {
+        const { app: operator, endpoint: operatorEndpoint } = await seedEndpoint(s);
+        const policy: AckPolicy = { endpointDisableAfterMs: 0, operatorAppId: operator.id, events: operationalEventSource(operator.id) };
+        const tenant = makeApp('acme-ops');
+        await s.createApp(tenant);
+        const endpoint = makeEndpoint(tenant.id, { uid: 'primary' });
+        await s.createEndpoint(endpoint);
+        const message = makeMessage(tenant.id, { eventId: 'evt-ops' });
+        await s.insertMessages([message]);
+        const events = async () => (await s.listMessages(operator.id, {}, { limit: 50, order: 'ascending' })).data.map((m) => ({ type: m.eventType, body: JSON.parse(m.payload) }));
+
+        let t = T0;
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          const outcome = await ack(s, await claimFor(s, endpoint.id, t), 'fail', t + 1, retry(t + 1_000), policy);
+          assert.equal(outcome.operationalEvents, 0, `nothing after attempt ${attempt}`);
+          t += 1_000;
+        }
+        // A late ack whose lease was lost meanwhile raises nothing: the new owner's result decides.
+        const fourth = await claimFor(s, endpoint.id, t);
+        assert.equal((await s.completeDeliveries([{ deliveryId: fourth.delivery.id, leaseOwner: 'lost', attempt: attemptFor(fourth.delivery.id, message, endpoint.id, 'fail', t + 1), next: retry(t + 1_000) }], policy)).operationalEvents, 0);
+        assert.equal((await ack(s, fourth, 'fail', t + 2, retry(t + 1_000), policy)).operationalEvents, 1, 'failing on the 4th failed attempt');
+        const [failing] = await events();
+        assert.equal(failing!.type, 'message.attempt.failing');
+        const lastFailed = (await s.listAttempts({ appId: tenant.id, messageId: message.id }, { limit: 1 })).data[0]!;
+        assert.deepEqual(failing!.body, {
+          type: 'message.attempt.failing',
+          timestamp: new Date(t + 2).toISOString(),
+          data: {
+            appId: tenant.id,
+            appUid: 'acme-ops',
+            msgId: message.id,
+            msgEventId: 'evt-ops',
+            endpointId: endpoint.id,
+            lastAttempt: { id: lastFailed.id, responseStatusCode: 500, timestamp: new Date(t + 2).toISOString() },
+          },
+        });
+        const [operatorDelivery] = await s.listMessageDeliveries((await s.listMessages(operator.id, {}, { limit: 1 })).data[0]!.id);
+        assert.equal(operatorDelivery!.endpointId, operatorEndpoint.id, 'the event is an ordinary delivery to the operator endpoint');
+        assert.equal(operatorDelivery!.status, 'pending');
+        t += 1_000;
+        assert.equal((await ack(s, await claimFor(s, endpoint.id, t), 'fail', t + 1, { status: 'failed' }, policy)).operationalEvents, 1);
+        assert.deepEqual((await events()).map((e) => e.type), ['message.attempt.failing', 'message.attempt.exhausted']);
+
+        // Resent and delivered: recovered (a failure notice went out), once.
+        await s.resendDelivery(message, endpoint, t + 10);
+        assert.equal((await ack(s, await claimFor(s, endpoint.id, t + 10), 'success', t + 11, { status: 'succeeded' }, policy)).operationalEvents, 1);
+        await s.resendDelivery(message, endpoint, t + 20);
+        assert.equal((await ack(s, await claimFor(s, endpoint.id, t + 20), 'success', t + 21, { status: 'succeeded' }, policy)).operationalEvents, 0);
+        const recovered = (await events())[2]!;
+        assert.equal(recovered.type, 'message.attempt.recovered');
+        assert.equal(recovered.body.data.lastAttempt.responseStatusCode, 200);
+
+        // The operator app's own deliveries never raise events (no loops). Claimed alongside before, their leases
+        // expire after 10 s.
+        const own = (await s.claimDeliveries('w', 100, 10_000, t + 30_000)).filter((x) => x.endpoint.id === operatorEndpoint.id);
+        assert.equal(own.length, 3);
+        for (const c of own) assert.equal((await ack(s, c, 'fail', t + 30_001, { status: 'failed' }, policy)).operationalEvents, 0);
+        t += 40_000;
+
+        // 410 Gone: exhausted for the delivery and endpoint.disabled for the endpoint, in the same transaction.
+        await s.insertMessages([makeMessage(tenant.id, { id: newId('msg', t + 40), createdAt: t + 40 })]);
+        const gone = await ack(s, await claimFor(s, endpoint.id, t + 40), 'fail', t + 41, { status: 'failed' }, policy, { disableEndpoint: 'endpoint answered 410 Gone' });
+        assert.deepEqual(gone, { operationalEvents: 2, disabledEndpoints: [endpoint.id] });
+        const disabled = (await events()).find((e) => e.type === 'endpoint.disabled')!;
+        assert.deepEqual(disabled.body, {
+          type: 'endpoint.disabled',
+          timestamp: new Date(t + 41).toISOString(),
+          data: {
+            appId: tenant.id,
+            appUid: 'acme-ops',
+            endpointId: endpoint.id,
+            endpointUid: 'primary',
+            failSince: new Date(t + 41).toISOString(),
+            trigger: 'automatic',
+            reason: 'endpoint answered 410 Gone',
+          },
+        });
+      });
+    });
+
+    test('retention: messages older than the cutoff go with their deliveries and attempts in bounded batches; newer ones and those still pending stay', async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const day = 86_400_000;
+        const old = Array.from({ length: 6 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i), createdAt: T0 + i }));
+        const recent = [0, 1].map((i) => makeMessage(app.id, { id: newId('msg', T0 + day + i), createdAt: T0 + day + i }));
+        await s.insertMessages([...old, ...recent]);
+        // The five oldest are delivered (one failed attempt, then a success) and so are the recent ones; the sixth
+        // old one is still pending (under a lease).
+        const claimed = new Map((await s.claimDeliveries('w', 100, 10_000, T0 + day + 10)).map((c) => [c.message.id, c]));
+        assert.equal(claimed.size, 8);
+        for (const m of old.slice(0, 5)) await ack(s, claimed.get(m.id)!, 'fail', T0 + day + 11, retry(T0 + day + 20));
+        for (const m of recent) await ack(s, claimed.get(m.id)!, 'success', T0 + day + 11, { status: 'succeeded' });
+        const retried = await s.claimDeliveries('w', 100, 10_000, T0 + day + 20);
+        assert.equal(retried.length, 5);
+        for (const c of retried) await ack(s, c, 'success', T0 + day + 21, { status: 'succeeded' });
+        const cutoff = T0 + day;
+        assert.deepEqual(await s.purgeMessages(cutoff, 2), { messages: 2, deliveries: 2, attempts: 4 });
+        assert.deepEqual(await s.purgeMessages(cutoff, 2), { messages: 2, deliveries: 2, attempts: 4 });
+        assert.deepEqual(await s.purgeMessages(cutoff, 2), { messages: 1, deliveries: 1, attempts: 2 }, 'the pending one is kept');
+        assert.deepEqual(await s.purgeMessages(cutoff, 2), { messages: 0, deliveries: 0, attempts: 0 });
+        for (const m of old.slice(0, 5)) {
+          assert.equal(await s.getMessage(app.id, m.id), null);
+          assert.deepEqual(await s.listMessageDeliveries(m.id), []);
+        }
+        assert.deepEqual(new Set((await s.listAttempts({ appId: app.id }, { limit: 50 })).data.map((a) => a.messageId)), new Set(recent.map((m) => m.id)), 'their attempts are gone');
+        assert.equal((await s.listMessageDeliveries(old[5]!.id))[0]!.status, 'pending', 'a pending delivery is never purged');
+        for (const m of recent) assert.equal((await s.getMessage(app.id, m.id))?.id, m.id);
+        assert.equal((await s.purgeMessages(cutoff + 2, 10)).messages, 2, 'once older than the cutoff, the recent ones go too');
+      });
+    });
+
+    test('retention: concurrent purges (several workers) take disjoint batches and purge everything once', async () => {
+      await fresh(async (s) => {
+        const { app } = await seedEndpoint(s);
+        await s.insertMessages(Array.from({ length: 40 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i), createdAt: T0 + i })));
+        for (;;) {
+          const claimed = await s.claimDeliveries('w', 100, 10_000, T0 + 1_000);
+          if (claimed.length === 0) break;
+          await s.completeDeliveries(claimed.map((c) => ({ deliveryId: c.delivery.id, leaseOwner: 'w', attempt: attemptFor(c.delivery.id, { ...makeMessage(app.id), id: c.message.id }, c.endpoint.id, 'success', T0 + 1_001), next: { status: 'succeeded' as const } })));
+        }
+        const purger = async (): Promise<number> => {
+          let total = 0;
+          for (;;) {
+            const { messages } = await s.purgeMessages(T0 + 1_000, 3);
+            total += messages;
+            if (messages === 0) return total;
+          }
+        };
+        const totals = await Promise.all([purger(), purger(), purger()]);
+        assert.equal(totals.reduce((a, b) => a + b, 0), 40);
+        assert.equal((await s.listMessages(app.id, {}, { limit: 50 })).data.length, 0);
+      });
+    });
+
+    test('expired idempotency keys are deleted in bounded batches; live ones stay', async () => {
+      await fresh(async (s) => {
+        const ttl = 86_400_000;
+        for (const key of ['a', 'b', 'c']) await s.beginIdempotent('scope', key, 'h', T0, 60_000, ttl);
+        await s.finishIdempotent('scope', 'a', { status: 202, body: '{}' });
+        await s.beginIdempotent('scope', 'live', 'h', T0 + ttl, 60_000, ttl);
+        assert.equal(await s.purgeIdempotencyKeys(T0 + 1, 2), 2);
+        assert.equal(await s.purgeIdempotencyKeys(T0 + 1, 2), 1);
+        assert.equal(await s.purgeIdempotencyKeys(T0 + 1, 2), 0);
+        assert.deepEqual(await s.beginIdempotent('scope', 'live', 'h', T0 + ttl + 1, 60_000, ttl), { state: 'in_progress' }, 'a live key is kept');
+        assert.deepEqual(await s.beginIdempotent('scope', 'a', 'other', T0 + ttl + 1, 60_000, ttl), { state: 'new' }, 'a purged key is new');
+      });
     });
   });
 }

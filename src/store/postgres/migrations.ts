@@ -144,4 +144,32 @@ CREATE INDEX delivery_app_status ON delivery (app_id, status, id);
 CREATE INDEX attempt_app_time ON attempt (app_id, created_at);
 `,
   },
+  // ---- Issue 7 (inbound sources): POST /ingest/{source_id} turns a sender's signed webhook into a message.
+  {
+    version: 4,
+    name: 'inbound sources',
+    sql: `
+CREATE TABLE source (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES app(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  verification JSONB NOT NULL,
+  idempotency_header TEXT,
+  event_type JSONB NOT NULL,
+  channels JSONB,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX source_app ON source (app_id, id);
+`,
+  },
+  // ---- Issue 7 (operations): endpoint auto-disable, operational webhooks, retention.
+  {
+    version: 5,
+    name: 'operational webhooks and retention',
+    sql: `
+ALTER TABLE delivery ADD COLUMN failure_notified BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX idempotency_created ON idempotency (created_at);
+`,
+  },
 ];

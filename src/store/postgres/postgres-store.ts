@@ -32,22 +32,36 @@ import {
   statusTextSql,
 } from '../delivery-status.js';
 import type {
+  AckedResult,
+  AckOutcome,
+  AckPolicy,
   AttemptBucket,
   AttemptFilter,
+  AttemptNotice,
+  AttemptNoticeFact,
   AttemptSeriesQuery,
   ClaimedDelivery,
   DeliveryCounts,
   DeliveryFilter,
   DeliveryListItem,
   DeliveryResult,
+  DisabledEndpointFact,
+  EndpointLatency,
   IdempotencyState,
   InsertMessageResult,
   MessageFilter,
+  OperationalEventSource,
   PageRequest,
+  PurgeResult,
+  QueueStats,
   Store,
   StoredResponse,
 } from '../store.js';
+import { endpointStreaks } from '../endpoint-streaks.js';
+import { idLowerBound } from '../retention.js';
 import { postgresMigrations } from './migrations.js';
+import { SOURCE_COLUMNS, sourceFromRow, sourceValues } from '../source-rows.js';
+import type { Source } from '../store.js';
 
 type Row = Record<string, unknown>;
 
@@ -299,69 +313,72 @@ export class PostgresStore implements Store {
 
   async insertMessages(messages: Message[]): Promise<InsertMessageResult[]> {
     if (messages.length === 0) return [];
-    return this.transaction(async (client) => {
-      const inserted = new Set(
-        (
-          await client.query(
-            `INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::bigint[])
-             ON CONFLICT DO NOTHING RETURNING id`,
-            [
-              messages.map((m) => m.id),
-              messages.map((m) => m.appId),
-              messages.map((m) => m.eventId),
-              messages.map((m) => m.eventType),
-              messages.map((m) => m.payload),
-              messages.map((m) => toJson(m.channels)),
-              messages.map((m) => toJson(m.tags)),
-              messages.map((m) => m.createdAt),
-            ],
-          )
-        ).rows.map((r) => r.id as string),
-      );
-      // Within one batch, a later message repeating an earlier one's eventId is a duplicate of it.
-      const endpoints = (
-        await client.query('SELECT id, app_id, disabled, filter_types, channels FROM endpoint WHERE app_id = ANY($1) AND deleted_at IS NULL', [
-          [...new Set(messages.map((m) => m.appId))],
-        ])
-      ).rows;
-      const deliveries: { id: string; messageId: string; endpointId: string; appId: string; at: number }[] = [];
-      const counts = new Map<string, number>();
-      for (const m of messages) {
-        if (!inserted.has(m.id)) continue;
-        let count = 0;
-        for (const e of endpoints) {
-          if (e.app_id !== m.appId) continue;
-          if (!endpointMatches({ disabled: e.disabled, filterTypes: e.filter_types, channels: e.channels }, m.eventType, m.channels)) continue;
-          deliveries.push({ id: newId('dlv', m.createdAt), messageId: m.id, endpointId: e.id, appId: m.appId, at: m.createdAt });
-          count++;
-        }
-        counts.set(m.id, count);
-      }
-      if (deliveries.length > 0) {
+    return this.transaction((client) => this.insertMessagesIn(client, messages));
+  }
+
+  /** insertMessages inside the caller's transaction (ingest; operational events in an ack). */
+  private async insertMessagesIn(client: pg.PoolClient, messages: Message[]): Promise<InsertMessageResult[]> {
+    const inserted = new Set(
+      (
         await client.query(
-          `INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
-           SELECT id, message_id, endpoint_id, app_id, 'pending', 0, at, 0, at
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS d(id, message_id, endpoint_id, app_id, at)`,
-          [deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.endpointId), deliveries.map((d) => d.appId), deliveries.map((d) => d.at)],
-        );
-        await client.query('SELECT pg_notify($1, $2)', [DELIVERIES_CHANNEL, '']);
+          `INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::bigint[])
+           ON CONFLICT DO NOTHING RETURNING id`,
+          [
+            messages.map((m) => m.id),
+            messages.map((m) => m.appId),
+            messages.map((m) => m.eventId),
+            messages.map((m) => m.eventType),
+            messages.map((m) => m.payload),
+            messages.map((m) => toJson(m.channels)),
+            messages.map((m) => toJson(m.tags)),
+            messages.map((m) => m.createdAt),
+          ],
+        )
+      ).rows.map((r) => r.id as string),
+    );
+    // Within one batch, a later message repeating an earlier one's eventId is a duplicate of it.
+    const endpoints = (
+      await client.query('SELECT id, app_id, disabled, filter_types, channels FROM endpoint WHERE app_id = ANY($1) AND deleted_at IS NULL', [
+        [...new Set(messages.map((m) => m.appId))],
+      ])
+    ).rows;
+    const deliveries: { id: string; messageId: string; endpointId: string; appId: string; at: number }[] = [];
+    const counts = new Map<string, number>();
+    for (const m of messages) {
+      if (!inserted.has(m.id)) continue;
+      let count = 0;
+      for (const e of endpoints) {
+        if (e.app_id !== m.appId) continue;
+        if (!endpointMatches({ disabled: e.disabled, filterTypes: e.filter_types, channels: e.channels }, m.eventType, m.channels)) continue;
+        deliveries.push({ id: newId('dlv', m.createdAt), messageId: m.id, endpointId: e.id, appId: m.appId, at: m.createdAt });
+        count++;
       }
-      const duplicates = messages.filter((m) => !inserted.has(m.id));
-      const existing = new Map<string, Message>();
-      if (duplicates.length > 0) {
-        const rows = (
-          await client.query('SELECT * FROM message WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [
-            duplicates.map((m) => m.appId),
-            duplicates.map((m) => m.eventId),
-          ])
-        ).rows.map(messageFromRow);
-        for (const m of rows) existing.set(`${m.appId}\u0000${m.eventId}`, m);
-      }
-      return messages.map((m): InsertMessageResult =>
-        inserted.has(m.id) ? { kind: 'inserted', deliveries: counts.get(m.id) ?? 0 } : { kind: 'duplicate', existing: existing.get(`${m.appId}\u0000${m.eventId}`)! },
+      counts.set(m.id, count);
+    }
+    if (deliveries.length > 0) {
+      await client.query(
+        `INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
+         SELECT id, message_id, endpoint_id, app_id, 'pending', 0, at, 0, at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS d(id, message_id, endpoint_id, app_id, at)`,
+        [deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.endpointId), deliveries.map((d) => d.appId), deliveries.map((d) => d.at)],
       );
-    });
+      await client.query('SELECT pg_notify($1, $2)', [DELIVERIES_CHANNEL, '']);
+    }
+    const duplicates = messages.filter((m) => !inserted.has(m.id));
+    const existing = new Map<string, Message>();
+    if (duplicates.length > 0) {
+      const rows = (
+        await client.query('SELECT * FROM message WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [
+          duplicates.map((m) => m.appId),
+          duplicates.map((m) => m.eventId),
+        ])
+      ).rows.map(messageFromRow);
+      for (const m of rows) existing.set(`${m.appId}\u0000${m.eventId}`, m);
+    }
+    return messages.map((m): InsertMessageResult =>
+      inserted.has(m.id) ? { kind: 'inserted', deliveries: counts.get(m.id) ?? 0 } : { kind: 'duplicate', existing: existing.get(`${m.appId}\u0000${m.eventId}`)! },
+    );
   }
 
   async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {
@@ -479,8 +496,9 @@ export class PostgresStore implements Store {
     });
   }
 
-  async completeDeliveries(results: DeliveryResult[]): Promise<void> {
-    if (results.length === 0) return;
+  async completeDeliveries(results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome> {
+    const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
+    if (results.length === 0) return outcome;
     const attempts = results.map((r) => attemptToRow(r.attempt));
     const columns = Object.keys(attempts[0]!);
     const arrayTypes: Record<string, string> = {
@@ -489,47 +507,141 @@ export class PostgresStore implements Store {
       trigger_type: 'int[]',
       created_at: 'bigint[]',
     };
+    const operatorAppId = policy?.operatorAppId ?? null;
     await this.transaction(async (client) => {
       // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
       await client.query(
         `INSERT INTO attempt (${columns.join(', ')}) SELECT * FROM unnest(${columns.map((c, i) => `${$(i + 1)}::${arrayTypes[c] ?? 'text[]'}`).join(', ')})`,
         columns.map((c) => attempts.map((a) => a[c])),
       );
-      await client.query(
-        `UPDATE delivery d SET status = r.status, attempts = d.attempts + 1, next_attempt_at = r.next_at, next_trigger = 0,
-           lease_owner = NULL, lease_expires_at = NULL, last_error = r.error, updated_at = r.at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) AS r(id, owner, status, next_at, error, at)
-         WHERE d.id = r.id AND d.lease_owner = r.owner`,
-        [
-          results.map((r) => r.deliveryId),
-          results.map((r) => r.leaseOwner),
-          results.map((r) => r.next.status),
-          results.map((r) => (r.next.status === 'pending' ? r.next.nextAttemptAt : r.attempt.createdAt)),
-          results.map((r) => r.attempt.error),
-          results.map((r) => r.attempt.createdAt),
-        ],
-      );
-      // Failure streaks (first_failure_at): one statement that locks, in id order, only the endpoint rows whose
-      // streak changes, so concurrent acks from several workers cannot deadlock on shared endpoints.
-      const streaks = endpointStreaks(results);
-      if (streaks.length > 0) {
+      // RETURNING: the deliveries whose ack applied (the lease still held), with their state for operational events.
+      const applied = (
         await client.query(
-          `WITH c(id, last_ok, first_fail) AS (SELECT * FROM unnest($1::text[], $2::bool[], $3::bigint[])),
-           target AS (
-             SELECT e.id FROM endpoint e JOIN c ON c.id = e.id
-             WHERE (c.last_ok AND e.first_failure_at IS NOT NULL) OR (NOT c.last_ok AND e.first_failure_at IS NULL)
-             ORDER BY e.id FOR UPDATE OF e)
-           UPDATE endpoint e SET first_failure_at = CASE WHEN c.last_ok THEN NULL ELSE c.first_fail END
-           FROM c, target WHERE e.id = c.id AND e.id = target.id`,
-          [streaks.map((x) => x.endpointId), streaks.map((x) => x.lastOk), streaks.map((x) => x.firstFail)],
-        );
+          `UPDATE delivery d SET status = r.status, attempts = d.attempts + 1, next_attempt_at = r.next_at, next_trigger = 0,
+             lease_owner = NULL, lease_expires_at = NULL, last_error = r.error, updated_at = r.at
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) AS r(id, owner, status, next_at, error, at)
+           WHERE d.id = r.id AND d.lease_owner = r.owner
+           RETURNING d.id, d.attempts, d.failure_notified`,
+          [
+            results.map((r) => r.deliveryId),
+            results.map((r) => r.leaseOwner),
+            results.map((r) => r.next.status),
+            results.map((r) => (r.next.status === 'pending' ? r.next.nextAttemptAt : r.attempt.createdAt)),
+            results.map((r) => r.attempt.error),
+            results.map((r) => r.attempt.createdAt),
+          ],
+        )
+      ).rows;
+      const byDelivery = new Map(results.map((r) => [r.deliveryId, r]));
+      const acked: AckedResult[] = applied.map((row) => ({ result: byDelivery.get(row.id as string)!, attempts: row.attempts as number, failureNotified: row.failure_notified === true }));
+      const recovered = acked.filter((a) => a.failureNotified && a.result.attempt.status === 'success').map((a) => a.result.deliveryId);
+      if (recovered.length > 0) await client.query('UPDATE delivery SET failure_notified = FALSE WHERE id = ANY($1)', [recovered]);
+      // Failure streaks (first_failure_at) and automatic disabling (410 Gone; failing longer than the disable period):
+      // one statement that locks, in id order, only the endpoint rows that change, so concurrent acks from several
+      // workers cannot deadlock on shared endpoints.
+      const streaks = endpointStreaks(results, operatorAppId);
+      let disabled: Row[] = [];
+      if (streaks.length > 0) {
+        const changed = (
+          await client.query(
+            `WITH c(id, last_ok, first_fail, last_fail, last_at, gone, may_disable) AS (
+               SELECT * FROM unnest($1::text[], $2::bool[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bool[])),
+             target AS (
+               SELECT e.id,
+                 (c.gone IS NOT NULL AND NOT e.disabled AND e.deleted_at IS NULL) AS gone_now,
+                 COALESCE(c.may_disable AND $8::bigint > 0 AND NOT c.last_ok AND NOT e.disabled AND e.deleted_at IS NULL
+                   AND e.first_failure_at <= c.last_fail - $8::bigint, FALSE) AS failing_now
+               FROM endpoint e JOIN c ON c.id = e.id
+               WHERE (c.last_ok AND e.first_failure_at IS NOT NULL) OR (NOT c.last_ok AND e.first_failure_at IS NULL)
+                 OR (c.gone IS NOT NULL AND NOT e.disabled AND e.deleted_at IS NULL)
+                 OR (c.may_disable AND $8::bigint > 0 AND NOT c.last_ok AND NOT e.disabled AND e.deleted_at IS NULL
+                   AND e.first_failure_at <= c.last_fail - $8::bigint)
+               ORDER BY e.id FOR UPDATE OF e)
+             UPDATE endpoint e SET
+               first_failure_at = CASE WHEN c.last_ok THEN NULL ELSE COALESCE(e.first_failure_at, c.first_fail) END,
+               disabled = e.disabled OR t.gone_now OR t.failing_now,
+               disabled_reason = CASE WHEN t.gone_now THEN c.gone
+                 WHEN t.failing_now THEN 'failing continuously since ' || to_char(to_timestamp(e.first_failure_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                 ELSE e.disabled_reason END,
+               updated_at = CASE WHEN t.gone_now OR t.failing_now THEN c.last_at ELSE e.updated_at END
+             FROM c, target t WHERE e.id = c.id AND e.id = t.id
+             RETURNING e.id, e.app_id, e.uid, e.first_failure_at, e.disabled_reason, c.last_at, (t.gone_now OR t.failing_now) AS disabled_now`,
+            [
+              streaks.map((x) => x.endpointId),
+              streaks.map((x) => x.lastOk),
+              streaks.map((x) => x.firstFail),
+              streaks.map((x) => x.lastFail),
+              streaks.map((x) => x.lastAt),
+              streaks.map((x) => x.gone),
+              streaks.map((x) => x.mayDisable),
+              policy?.endpointDisableAfterMs ?? 0,
+            ],
+          )
+        ).rows;
+        disabled = changed.filter((row) => row.disabled_now === true);
+        outcome.disabledEndpoints = disabled.map((row) => row.id as string);
       }
-      for (const r of results) {
-        if (r.disableEndpoint) {
-          await client.query('UPDATE endpoint SET disabled = TRUE, disabled_reason = $1, updated_at = $2 WHERE id = $3', [r.disableEndpoint, r.attempt.createdAt, r.attempt.endpointId]);
-        }
-      }
+      if (policy?.events) outcome.operationalEvents = await this.insertOperationalEvents(client, policy.events, operatorAppId, acked, disabled);
     });
+    return outcome;
+  }
+
+  /**
+   * Operational events of one ack, inside its transaction: notices for applied results (marking the
+   * delivery as notified) and endpoint.disabled for endpoints this ack disabled, inserted as messages.
+   */
+  private async insertOperationalEvents(
+    client: pg.PoolClient,
+    events: OperationalEventSource,
+    operatorAppId: string | null,
+    acked: AckedResult[],
+    disabled: Row[],
+  ): Promise<number> {
+    const noticed: { notice: AttemptNotice; attempt: Attempt }[] = [];
+    const notified: string[] = [];
+    for (const fact of acked) {
+      if (fact.result.attempt.appId === operatorAppId) continue;
+      const notice = events.noticeFor(fact);
+      if (!notice) continue;
+      noticed.push({ notice, attempt: fact.result.attempt });
+      if (notice !== 'recovered') notified.push(fact.result.deliveryId);
+    }
+    if (noticed.length === 0 && disabled.length === 0) return 0;
+    if (notified.length > 0) await client.query('UPDATE delivery SET failure_notified = TRUE WHERE id = ANY($1)', [notified]);
+    const messageInfo = new Map<string, Row>();
+    if (noticed.length > 0) {
+      const rows = (
+        await client.query('SELECT m.id, m.event_id, a.uid FROM message m JOIN app a ON a.id = m.app_id WHERE m.id = ANY($1)', [[...new Set(noticed.map((n) => n.attempt.messageId))]])
+      ).rows;
+      for (const row of rows) messageInfo.set(row.id as string, row);
+    }
+    const appUids = await this.appUids(client, disabled.map((row) => row.app_id as string));
+    const notices: AttemptNoticeFact[] = noticed.map(({ notice, attempt }) => {
+      const info = messageInfo.get(attempt.messageId);
+      return { notice, attempt, appUid: (info?.uid as string | null) ?? null, msgEventId: (info?.event_id as string | null) ?? null };
+    });
+    const endpoints: DisabledEndpointFact[] = disabled.map((row) => ({
+      appId: row.app_id as string,
+      appUid: appUids.get(row.app_id as string) ?? null,
+      endpointId: row.id as string,
+      endpointUid: (row.uid as string | null) ?? null,
+      failSince: (row.first_failure_at as number | null) ?? null,
+      reason: row.disabled_reason as string,
+      at: row.last_at as number,
+    }));
+    // An operator application deleted meanwhile (it is recreated at the next start) must not fail the ack.
+    const candidates = events.messagesFor(notices, endpoints);
+    const apps = await this.appUids(client, candidates.map((m) => m.appId));
+    const messages = candidates.filter((m) => apps.has(m.appId));
+    if (messages.length > 0) await this.insertMessagesIn(client, messages);
+    return messages.length;
+  }
+
+  /** The uid (or null) of each existing app among `appIds`. */
+  private async appUids(client: pg.PoolClient, appIds: string[]): Promise<Map<string, string | null>> {
+    if (appIds.length === 0) return new Map();
+    const rows = (await client.query('SELECT id, uid FROM app WHERE id = ANY($1)', [[...new Set(appIds)]])).rows;
+    return new Map(rows.map((row) => [row.id as string, (row.uid as string | null) ?? null]));
   }
 
   async extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<number> {
@@ -693,6 +805,104 @@ export class PostgresStore implements Store {
     else await this.pool.query('UPDATE idempotency SET response_status = $1, response_body = $2 WHERE scope = $3 AND key = $4', [response.status, response.body, scope, key]);
   }
 
+  // ---- Inbound sources
+
+  async createSource(source: Source): Promise<void> {
+    await this.pool.query(`INSERT INTO source (${SOURCE_COLUMNS.join(', ')}) VALUES (${SOURCE_COLUMNS.map((_, i) => $(i + 1)).join(', ')})`, sourceValues(source));
+  }
+
+  async getSource(appId: string, id: string): Promise<Source | null> {
+    return this.one('SELECT * FROM source WHERE id = $1 AND app_id = $2', [id, appId], sourceFromRow);
+  }
+
+  async findSource(id: string): Promise<Source | null> {
+    return this.one('SELECT * FROM source WHERE id = $1', [id], sourceFromRow);
+  }
+
+  async listSources(appId: string, page: PageRequest): Promise<Page<Source>> {
+    return this.paged('SELECT * FROM source WHERE app_id = $1', [appId], 'id', pageQuery(page, 'ascending'), sourceFromRow, (s) => s.id);
+  }
+
+  async updateSource(source: Source): Promise<void> {
+    const [id, appId, ...rest] = sourceValues(source);
+    const columns = SOURCE_COLUMNS.slice(2).filter((c) => c !== 'created_at');
+    const values = rest.filter((_, i) => SOURCE_COLUMNS[i + 2] !== 'created_at');
+    await this.pool.query(`UPDATE source SET ${columns.map((c, i) => `${c} = ${$(i + 1)}`).join(', ')} WHERE id = ${$(columns.length + 1)} AND app_id = ${$(columns.length + 2)}`, [
+      ...values,
+      id,
+      appId,
+    ]);
+  }
+
+  async deleteSource(appId: string, id: string): Promise<boolean> {
+    return ((await this.pool.query('DELETE FROM source WHERE id = $1 AND app_id = $2', [id, appId])).rowCount ?? 0) > 0;
+  }
+
+  // ---- Retention. Several workers may purge at once: each locks its batch of messages with SKIP LOCKED,
+  // so batches are disjoint and nobody waits.
+
+  async purgeMessages(beforeMs: number, limit: number): Promise<PurgeResult> {
+    return this.transaction(async (client): Promise<PurgeResult> => {
+      const candidates = (
+        await client.query(
+          `SELECT id FROM message m WHERE m.id < $1 AND m.created_at < $2
+             AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = m.id AND d.status = 'pending')
+           ORDER BY m.id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+          [idLowerBound('msg', beforeMs), beforeMs, limit],
+        )
+      ).rows.map((r) => r.id as string);
+      if (candidates.length === 0) return { messages: 0, deliveries: 0, attempts: 0 };
+      // Locked messages get no new delivery (its foreign key check waits for us); locking their deliveries too
+      // means none turns pending (resend) between the check below and the delete: a pending delivery is never lost.
+      const deliveries = (await client.query('SELECT message_id, status FROM delivery WHERE message_id = ANY($1) ORDER BY id FOR UPDATE', [candidates])).rows;
+      const pending = new Set(deliveries.filter((d) => d.status === 'pending').map((d) => d.message_id as string));
+      const ids = candidates.filter((id) => !pending.has(id));
+      const attempts = (await client.query('DELETE FROM attempt WHERE message_id = ANY($1)', [ids])).rowCount ?? 0;
+      const deleted = (await client.query('DELETE FROM delivery WHERE message_id = ANY($1)', [ids])).rowCount ?? 0;
+      const messages = (await client.query('DELETE FROM message WHERE id = ANY($1)', [ids])).rowCount ?? 0;
+      return { messages, deliveries: deleted, attempts };
+    });
+  }
+
+  async purgeIdempotencyKeys(beforeMs: number, limit: number): Promise<number> {
+    const result = await this.pool.query(
+      `DELETE FROM idempotency i USING (SELECT scope, key FROM idempotency WHERE created_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) x
+       WHERE i.scope = x.scope AND i.key = x.key`,
+      [beforeMs, limit],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  // ---- Observability: metrics gauges and endpoint latency stats.
+
+  async queueStats(nowMs: number): Promise<QueueStats> {
+    // One pass over the partial index delivery_due: the earliest pending delivery is due exactly when anything is.
+    const row = (
+      await this.pool.query(
+        "SELECT count(*) AS pending, count(*) FILTER (WHERE next_attempt_at <= $1) AS due, min(next_attempt_at) AS earliest FROM delivery WHERE status = 'pending'",
+        [nowMs],
+      )
+    ).rows[0] as Row;
+    const earliest = row.earliest as number | null;
+    return { pending: row.pending as number, due: row.due as number, oldestDueAt: earliest !== null && earliest <= nowMs ? earliest : null };
+  }
+
+  async endpointLatency(appId: string, endpointId: string, range: { sinceMs: number; untilMs: number }): Promise<EndpointLatency> {
+    const row = (
+      await this.pool.query(
+        `SELECT count(*) AS n, count(*) FILTER (WHERE status = 'success') AS ok, max(response_duration_ms) AS max,
+           percentile_disc(ARRAY[0.5, 0.9, 0.99]::float8[]) WITHIN GROUP (ORDER BY response_duration_ms) AS p
+         FROM attempt WHERE app_id = $1 AND created_at >= $2 AND created_at < $3 AND endpoint_id = $4`,
+        [appId, range.sinceMs, range.untilMs, endpointId],
+      )
+    ).rows[0] as Row;
+    const attempts = row.n as number;
+    const succeeded = row.ok as number;
+    if (attempts === 0) return { attempts: 0, succeeded: 0, failed: 0, p50Ms: null, p90Ms: null, p99Ms: null, maxMs: null };
+    const [p50Ms, p90Ms, p99Ms] = row.p as number[];
+    return { attempts, succeeded, failed: attempts - succeeded, p50Ms: p50Ms!, p90Ms: p90Ms!, p99Ms: p99Ms!, maxMs: row.max as number };
+  }
+
   // ---- helpers
 
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -728,20 +938,4 @@ export class PostgresStore implements Store {
       throw error;
     }
   }
-}
-
-/** Per endpoint in an ack batch: whether its latest attempt succeeded, and its earliest failure time. */
-function endpointStreaks(results: DeliveryResult[]): { endpointId: string; lastOk: boolean; firstFail: number | null }[] {
-  const byEndpoint = new Map<string, { endpointId: string; lastOk: boolean; lastAt: number; firstFail: number | null }>();
-  for (const { attempt } of results) {
-    const ok = attempt.status === 'success';
-    const entry = byEndpoint.get(attempt.endpointId) ?? { endpointId: attempt.endpointId, lastOk: ok, lastAt: attempt.createdAt, firstFail: null };
-    if (attempt.createdAt >= entry.lastAt) {
-      entry.lastOk = ok;
-      entry.lastAt = attempt.createdAt;
-    }
-    if (!ok) entry.firstFail = Math.min(entry.firstFail ?? attempt.createdAt, attempt.createdAt);
-    byEndpoint.set(attempt.endpointId, entry);
-  }
-  return [...byEndpoint.values()].map(({ endpointId, lastOk, firstFail }) => ({ endpointId, lastOk, firstFail }));
 }

@@ -150,4 +150,36 @@ CREATE INDEX delivery_app_status ON delivery (app_id, status, id);
 CREATE INDEX attempt_app_time ON attempt (app_id, created_at);
 `,
   },
+  // ---- Issue 7 (inbound sources): POST /ingest/{source_id} turns a sender's signed webhook into a message.
+  {
+    version: 4,
+    name: 'inbound sources',
+    sql: `
+-- Inbound sources (POST /ingest/{source_id}): verification holds the write-only secret; JSON as TEXT.
+CREATE TABLE source (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES app(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  verification TEXT NOT NULL,
+  idempotency_header TEXT,
+  event_type TEXT NOT NULL,
+  channels TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX source_app ON source (app_id, id);
+`,
+  },
+  // ---- Issue 7 (operations): endpoint auto-disable, operational webhooks, retention.
+  {
+    version: 5,
+    name: 'operational webhooks and retention',
+    sql: `
+-- Operational webhooks: whether a failing/exhausted notice went out for the delivery since its last success
+-- (a later success then raises message.attempt.recovered).
+ALTER TABLE delivery ADD COLUMN failure_notified INTEGER NOT NULL DEFAULT 0;
+-- Retention: expired idempotency keys are deleted by age (messages are purged in id order, which needs no index).
+CREATE INDEX idempotency_created ON idempotency (created_at);
+`,
+  },
 ];

@@ -19,23 +19,36 @@ import {
   statusTextSql,
 } from '../delivery-status.js';
 import type {
+  AckedResult,
+  AckOutcome,
+  AckPolicy,
   AttemptBucket,
   AttemptFilter,
+  AttemptNoticeFact,
   AttemptSeriesQuery,
   ClaimedDelivery,
   DeliveryCounts,
   DeliveryFilter,
   DeliveryListItem,
   DeliveryResult,
+  DisabledEndpointFact,
+  EndpointLatency,
   IdempotencyState,
   InsertMessageResult,
   MessageFilter,
+  OperationalEventSource,
   PageRequest,
+  PurgeResult,
+  QueueStats,
   Store,
   StoredResponse,
 } from '../store.js';
+import { endpointStreaks } from '../endpoint-streaks.js';
+import { idLowerBound } from '../retention.js';
 import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
 import { sqliteMigrations } from './migrations.js';
+import { SOURCE_COLUMNS, sourceFromRow, sourceValues } from '../source-rows.js';
+import type { Source } from '../store.js';
 import {
   apiKeyFromRow,
   appFromRow,
@@ -248,6 +261,11 @@ export class SqliteStore implements Store {
   // ---- Messages (ingest + fan-out)
 
   async insertMessages(messages: Message[]): Promise<InsertMessageResult[]> {
+    return this.db.transaction(() => this.insertMessagesNow(messages)).immediate();
+  }
+
+  /** insertMessages inside the caller's transaction (ingest; operational events in an ack). */
+  private insertMessagesNow(messages: Message[]): InsertMessageResult[] {
     const insertMessage = this.stmt(
       'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
@@ -256,32 +274,30 @@ export class SqliteStore implements Store {
     );
     const findByEventId = this.stmt('SELECT * FROM message WHERE app_id = ? AND event_id = ?');
     const liveEndpoints = this.stmt('SELECT id, disabled, filter_types, channels FROM endpoint WHERE app_id = ? AND deleted_at IS NULL');
-    return this.db.transaction(() => {
-      const endpointsByApp = new Map<string, Row[]>();
-      return messages.map((m): InsertMessageResult => {
-        const inserted = insertMessage.run(m.id, m.appId, m.eventId, m.eventType, m.payload, toJson(m.channels), toJson(m.tags), m.createdAt);
-        if (inserted.changes === 0) {
-          return { kind: 'duplicate', existing: messageFromRow(findByEventId.get(m.appId, m.eventId) as Row) };
-        }
-        let endpoints = endpointsByApp.get(m.appId);
-        if (!endpoints) {
-          endpoints = liveEndpoints.all(m.appId) as Row[];
-          endpointsByApp.set(m.appId, endpoints);
-        }
-        let deliveries = 0;
-        for (const e of endpoints) {
-          const matchable = {
-            disabled: e.disabled === 1,
-            filterTypes: e.filter_types ? (JSON.parse(e.filter_types as string) as string[]) : null,
-            channels: e.channels ? (JSON.parse(e.channels as string) as string[]) : null,
-          };
-          if (!endpointMatches(matchable, m.eventType, m.channels)) continue;
-          insertDelivery.run(newId('dlv', m.createdAt), m.id, e.id, m.appId, m.createdAt, m.createdAt);
-          deliveries++;
-        }
-        return { kind: 'inserted', deliveries };
-      });
-    }).immediate();
+    const endpointsByApp = new Map<string, Row[]>();
+    return messages.map((m): InsertMessageResult => {
+      const inserted = insertMessage.run(m.id, m.appId, m.eventId, m.eventType, m.payload, toJson(m.channels), toJson(m.tags), m.createdAt);
+      if (inserted.changes === 0) {
+        return { kind: 'duplicate', existing: messageFromRow(findByEventId.get(m.appId, m.eventId) as Row) };
+      }
+      let endpoints = endpointsByApp.get(m.appId);
+      if (!endpoints) {
+        endpoints = liveEndpoints.all(m.appId) as Row[];
+        endpointsByApp.set(m.appId, endpoints);
+      }
+      let deliveries = 0;
+      for (const e of endpoints) {
+        const matchable = {
+          disabled: e.disabled === 1,
+          filterTypes: e.filter_types ? (JSON.parse(e.filter_types as string) as string[]) : null,
+          channels: e.channels ? (JSON.parse(e.channels as string) as string[]) : null,
+        };
+        if (!endpointMatches(matchable, m.eventType, m.channels)) continue;
+        insertDelivery.run(newId('dlv', m.createdAt), m.id, e.id, m.appId, m.createdAt, m.createdAt);
+        deliveries++;
+      }
+      return { kind: 'inserted', deliveries };
+    });
   }
 
   async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {
@@ -385,30 +401,99 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  async completeDeliveries(results: DeliveryResult[]): Promise<void> {
-    const attemptColumns = Object.keys(attemptToRow(results[0]?.attempt ?? ({} as Attempt)));
+  async completeDeliveries(results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome> {
+    const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
+    if (results.length === 0) return outcome;
+    const attemptColumns = Object.keys(attemptToRow(results[0]!.attempt));
     const insertAttempt = this.stmt(
       `INSERT INTO attempt (${attemptColumns.join(', ')}) VALUES (${attemptColumns.map((c) => `@${c}`).join(', ')})`,
     );
+    // RETURNING tells whether the ack applied (the lease still held) and the delivery's state for operational events.
     const updateDelivery = this.stmt(`
       UPDATE delivery SET status = ?, attempts = attempts + 1, next_attempt_at = ?, next_trigger = 0,
         lease_owner = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ?
-      WHERE id = ? AND lease_owner = ?`);
+      WHERE id = ? AND lease_owner = ? RETURNING attempts, failure_notified`);
+    const setFailureNotified = this.stmt('UPDATE delivery SET failure_notified = ? WHERE id = ?');
     const endpointSucceeded = this.stmt('UPDATE endpoint SET first_failure_at = NULL WHERE id = ? AND first_failure_at IS NOT NULL');
     const endpointFailed = this.stmt('UPDATE endpoint SET first_failure_at = ? WHERE id = ? AND first_failure_at IS NULL');
-    const disableEndpoint = this.stmt('UPDATE endpoint SET disabled = 1, disabled_reason = ?, updated_at = ? WHERE id = ?');
+    // Automatic disabling: only an endpoint that is still enabled, so each is disabled (and reported) once.
+    const disabledColumns = 'RETURNING id, app_id, uid, first_failure_at, disabled_reason';
+    const disableGone = this.stmt(
+      `UPDATE endpoint SET disabled = 1, disabled_reason = ?, updated_at = ? WHERE id = ? AND disabled = 0 AND deleted_at IS NULL ${disabledColumns}`,
+    );
+    const disableFailing = this.stmt(`
+      UPDATE endpoint SET disabled = 1, updated_at = ?,
+        disabled_reason = 'failing continuously since ' || strftime('%Y-%m-%dT%H:%M:%SZ', first_failure_at / 1000, 'unixepoch')
+      WHERE id = ? AND disabled = 0 AND deleted_at IS NULL AND first_failure_at <= ? ${disabledColumns}`);
+    const disableAfterMs = policy?.endpointDisableAfterMs ?? 0;
+    const operatorAppId = policy?.operatorAppId ?? null;
     this.db.transaction(() => {
+      const acked: AckedResult[] = [];
+      const disabled: { row: Row; at: number }[] = [];
       for (const result of results) {
         const a = result.attempt;
         // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
         insertAttempt.run(attemptToRow(a));
         const nextAt = result.next.status === 'pending' ? result.next.nextAttemptAt : a.createdAt;
-        updateDelivery.run(result.next.status, nextAt, a.error, a.createdAt, result.deliveryId, result.leaseOwner);
+        const applied = updateDelivery.get(result.next.status, nextAt, a.error, a.createdAt, result.deliveryId, result.leaseOwner) as Row | undefined;
+        if (applied) {
+          const failureNotified = applied.failure_notified === 1;
+          if (a.status === 'success' && failureNotified) setFailureNotified.run(0, result.deliveryId);
+          acked.push({ result, attempts: applied.attempts as number, failureNotified });
+        }
         if (a.status === 'success') endpointSucceeded.run(a.endpointId);
         else endpointFailed.run(a.createdAt, a.endpointId);
-        if (result.disableEndpoint) disableEndpoint.run(result.disableEndpoint, a.createdAt, a.endpointId);
       }
+      // Automatic disabling, per endpoint once the streaks are up to date (the operator application's are exempt).
+      for (const streak of endpointStreaks(results, operatorAppId)) {
+        if (!streak.mayDisable) continue;
+        let row: Row | undefined;
+        if (streak.gone) row = disableGone.get(streak.gone, streak.lastAt, streak.endpointId) as Row | undefined;
+        else if (disableAfterMs > 0 && !streak.lastOk && streak.lastFail !== null) {
+          row = disableFailing.get(streak.lastAt, streak.endpointId, streak.lastFail - disableAfterMs) as Row | undefined;
+        }
+        if (row) {
+          disabled.push({ row, at: streak.lastAt });
+          outcome.disabledEndpoints.push(row.id as string);
+        }
+      }
+      if (policy?.events) outcome.operationalEvents = this.insertOperationalEvents(policy.events, operatorAppId, acked, disabled);
     }).immediate();
+    return outcome;
+  }
+
+  /**
+   * Operational events of one ack, inside its transaction: notices for applied results (marking the
+   * delivery as notified) and endpoint.disabled for endpoints this ack disabled, inserted as messages.
+   */
+  private insertOperationalEvents(events: OperationalEventSource, operatorAppId: string | null, acked: AckedResult[], disabled: { row: Row; at: number }[]): number {
+    const messageInfo = this.stmt('SELECT m.event_id, a.uid FROM message m JOIN app a ON a.id = m.app_id WHERE m.id = ?');
+    const appUid = this.stmt('SELECT uid FROM app WHERE id = ?');
+    const setFailureNotified = this.stmt('UPDATE delivery SET failure_notified = ? WHERE id = ?');
+    const notices: AttemptNoticeFact[] = [];
+    for (const fact of acked) {
+      const { attempt } = fact.result;
+      if (attempt.appId === operatorAppId) continue;
+      const notice = events.noticeFor(fact);
+      if (!notice) continue;
+      if (notice !== 'recovered') setFailureNotified.run(1, fact.result.deliveryId);
+      const info = messageInfo.get(attempt.messageId) as Row | undefined;
+      notices.push({ notice, attempt, appUid: (info?.uid as string | null) ?? null, msgEventId: (info?.event_id as string | null) ?? null });
+    }
+    const endpoints: DisabledEndpointFact[] = disabled.map(({ row, at }) => ({
+      appId: row.app_id as string,
+      appUid: ((appUid.get(row.app_id) as Row | undefined)?.uid as string | null) ?? null,
+      endpointId: row.id as string,
+      endpointUid: (row.uid as string | null) ?? null,
+      failSince: (row.first_failure_at as number | null) ?? null,
+      reason: row.disabled_reason as string,
+      at,
+    }));
+    if (notices.length === 0 && endpoints.length === 0) return 0;
+    // An operator application deleted meanwhile (it is recreated at the next start) must not fail the ack.
+    const messages = events.messagesFor(notices, endpoints).filter((m) => appUid.get(m.appId) !== undefined);
+    this.insertMessagesNow(messages);
+    return messages.length;
   }
 
   async extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<number> {
@@ -613,6 +698,86 @@ export class SqliteStore implements Store {
     }
   }
 
+  // ---- Inbound sources
+
+  async createSource(source: Source): Promise<void> {
+    this.stmt(`INSERT INTO source (${SOURCE_COLUMNS.join(', ')}) VALUES (${SOURCE_COLUMNS.map(() => '?').join(', ')})`).run(...sourceValues(source));
+  }
+
+  async getSource(appId: string, id: string): Promise<Source | null> {
+    const row = this.stmt('SELECT * FROM source WHERE id = ? AND app_id = ?').get(id, appId) as Row | undefined;
+    return row ? sourceFromRow(row) : null;
+  }
+
+  async findSource(id: string): Promise<Source | null> {
+    const row = this.stmt('SELECT * FROM source WHERE id = ?').get(id) as Row | undefined;
+    return row ? sourceFromRow(row) : null;
+  }
+
+  async listSources(appId: string, page: PageRequest): Promise<Page<Source>> {
+    return this.paged('SELECT * FROM source WHERE app_id = ?', [appId], 'id', pageQuery(page, 'ascending'), sourceFromRow, (s) => s.id);
+  }
+
+  async updateSource(source: Source): Promise<void> {
+    const [id, appId, ...rest] = sourceValues(source);
+    const columns = SOURCE_COLUMNS.slice(2).filter((c) => c !== 'created_at');
+    const values = rest.filter((_, i) => SOURCE_COLUMNS[i + 2] !== 'created_at');
+    this.stmt(`UPDATE source SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND app_id = ?`).run(...values, id, appId);
+  }
+
+  async deleteSource(appId: string, id: string): Promise<boolean> {
+    return this.stmt('DELETE FROM source WHERE id = ? AND app_id = ?').run(id, appId).changes > 0;
+  }
+
+  // ---- Retention: one immediate transaction per batch; the maintenance loop yields between batches.
+
+  async purgeMessages(beforeMs: number, limit: number): Promise<PurgeResult> {
+    const candidates = this.stmt(`
+      SELECT id FROM message m WHERE m.id < ? AND m.created_at < ?
+        AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = m.id AND d.status = 'pending')
+      ORDER BY m.id LIMIT ?`);
+    return this.db.transaction((): PurgeResult => {
+      const ids = JSON.stringify(candidates.pluck().all(idLowerBound('msg', beforeMs), beforeMs, limit));
+      const attempts = this.stmt('DELETE FROM attempt WHERE message_id IN (SELECT value FROM json_each(?))').run(ids).changes;
+      const deliveries = this.stmt('DELETE FROM delivery WHERE message_id IN (SELECT value FROM json_each(?))').run(ids).changes;
+      const messages = this.stmt('DELETE FROM message WHERE id IN (SELECT value FROM json_each(?))').run(ids).changes;
+      return { messages, deliveries, attempts };
+    }).immediate();
+  }
+
+  async purgeIdempotencyKeys(beforeMs: number, limit: number): Promise<number> {
+    return this.stmt('DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at <= ? LIMIT ?)').run(beforeMs, limit).changes;
+  }
+
+  // ---- Observability: metrics gauges and endpoint latency stats.
+
+  async queueStats(nowMs: number): Promise<QueueStats> {
+    // One pass over the partial index delivery_due: the earliest pending delivery is due exactly when anything is.
+    const row = this.stmt(`
+      SELECT count(*) AS pending, coalesce(sum(next_attempt_at <= ?), 0) AS due, min(next_attempt_at) AS earliest
+      FROM delivery WHERE status = 'pending'`).get(nowMs) as Row;
+    const earliest = row.earliest as number | null;
+    return { pending: row.pending as number, due: row.due as number, oldestDueAt: earliest !== null && earliest <= nowMs ? earliest : null };
+  }
+
+  async endpointLatency(appId: string, endpointId: string, range: { sinceMs: number; untilMs: number }): Promise<EndpointLatency> {
+    const window = 'FROM attempt WHERE app_id = ? AND created_at >= ? AND created_at < ? AND endpoint_id = ?';
+    const params = [appId, range.sinceMs, range.untilMs, endpointId];
+    // Both reads run back to back on the one connection, with no await between them: they see the same rows.
+    const totals = this.stmt(`SELECT count(*) AS n, coalesce(sum(status = 'success'), 0) AS ok, max(response_duration_ms) AS max ${window}`).get(...params) as Row;
+    const attempts = totals.n as number;
+    const succeeded = totals.ok as number;
+    if (attempts === 0) return { attempts: 0, succeeded: 0, failed: 0, p50Ms: null, p90Ms: null, p99Ms: null, maxMs: null };
+    const ranks = LATENCY_PERCENTILES.map((p) => nearestRank(p, attempts));
+    const byRank = new Map<number, number>();
+    const rows = this.stmt(`
+      SELECT rn, d FROM (SELECT response_duration_ms AS d, row_number() OVER (ORDER BY response_duration_ms) AS rn ${window})
+      WHERE rn IN (?, ?, ?)`).all(...params, ...ranks) as Row[];
+    for (const r of rows) byRank.set(r.rn as number, r.d as number);
+    const at = (i: number): number => byRank.get(ranks[i]!)!;
+    return { attempts, succeeded, failed: attempts - succeeded, p50Ms: at(0), p90Ms: at(1), p99Ms: at(2), maxMs: totals.max as number };
+  }
+
   // ---- helpers
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -649,4 +814,14 @@ export class SqliteStore implements Store {
       throw error;
     }
   }
+}
+
+// ---- Observability
+
+/** The percentiles endpointLatency reports, in order (p50, p90, p99). */
+const LATENCY_PERCENTILES = [0.5, 0.9, 0.99] as const;
+
+/** The 1-based rank of percentile p among n sorted values, as PostgreSQL's percentile_disc computes it. */
+function nearestRank(p: number, n: number): number {
+  return Math.min(n, Math.max(1, Math.ceil(p * n)));
 }

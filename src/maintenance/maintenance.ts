@@ -1,0 +1,109 @@
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.js';
+
+export interface MaintenanceOptions {
+  store: Pick<Store, 'purgeMessages' | 'purgeIdempotencyKeys'>;
+  /** Messages older than this are purged with their deliveries and attempts; 0 = keep forever. */
+  retentionMs: number;
+  /** Idempotency keys older than this have expired and are deleted. */
+  idempotencyTtlMs: number;
+  intervalMs: number;
+  /** Rows (messages or keys) per purge transaction. */
+  batchSize: number;
+  logger: Logger;
+  clock?: () => number;
+}
+
+export interface MaintenanceReport {
+  messages: number;
+  deliveries: number;
+  attempts: number;
+  idempotencyKeys: number;
+  /** Purge transactions run. */
+  batches: number;
+}
+
+/**
+ * The maintenance loop of worker-role processes: every `intervalMs`, purge messages older than the retention
+ * (with their deliveries and attempts) and expired idempotency keys, in bounded batches: one short transaction
+ * per batch and a turn of the event loop between batches, so ingest and deliveries keep going meanwhile. On
+ * PostgreSQL every worker runs it; the store makes concurrent purges take disjoint batches.
+ */
+export class MaintenanceLoop {
+  private readonly clock: () => number;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private stopped = true;
+
+  constructor(private readonly options: MaintenanceOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  /** Stops the loop; a run in progress stops after its current batch. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One full maintenance pass (the loop runs the same, but stops between batches once stop() is called). */
+  runOnce(): Promise<MaintenanceReport> {
+    return this.pass(() => false);
+  }
+
+  private async pass(stopping: () => boolean): Promise<MaintenanceReport> {
+    const { store, retentionMs, idempotencyTtlMs, batchSize } = this.options;
+    const report: MaintenanceReport = { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, batches: 0 };
+    const now = this.clock();
+    if (retentionMs > 0) {
+      for (;;) {
+        const purged = await store.purgeMessages(now - retentionMs, batchSize);
+        report.batches++;
+        report.messages += purged.messages;
+        report.deliveries += purged.deliveries;
+        report.attempts += purged.attempts;
+        if (purged.messages < batchSize || stopping()) break;
+        await nextTurn();
+      }
+    }
+    for (;;) {
+      const expired = await store.purgeIdempotencyKeys(now - idempotencyTtlMs, batchSize);
+      report.batches++;
+      report.idempotencyKeys += expired;
+      if (expired < batchSize || stopping()) break;
+      await nextTurn();
+    }
+    return report;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.runFromLoop().finally(() => {
+        this.running = null;
+        this.schedule();
+      });
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  private async runFromLoop(): Promise<void> {
+    try {
+      const report = await this.pass(() => this.stopped);
+      if (report.messages > 0 || report.idempotencyKeys > 0) this.options.logger.info(report, 'maintenance: purged expired data');
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'maintenance failed; retrying at the next interval');
+    }
+  }
+}
+
+/** Lets pending I/O (ingest commits, deliveries) run between two purge transactions. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -1,0 +1,153 @@
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DeliveryObserver, RecordedResult } from '../delivery/worker.js';
+import type { Message } from '../domain/types.js';
+import type { InsertMessageResult, QueueStats, Store } from '../store/store.js';
+import { LabelBound } from './label-bound.js';
+
+/** How a recorded attempt left its delivery. */
+export type DeliveryOutcome = 'succeeded' | 'retrying' | 'failed';
+
+/** Attempt durations from 5 ms to 30 s (the longest request timeout anyone should configure). */
+export const ATTEMPT_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
+/** Scrapes within this long of each other share one queue query (several scrapers, or a scrape loop). */
+const QUEUE_STATS_MAX_AGE_MS = 1000;
+
+export interface HookdMetricsOptions {
+  /** Queue gauges read it on scrape. */
+  store: Pick<Store, 'queueStats'>;
+  /** Distinct apps, and distinct endpoints, with their own label value; the rest are `other`. */
+  maxLabels: number;
+  logger: Logger;
+  clock?: () => number;
+}
+
+/**
+ * The Prometheus metrics of one hookd process, in a registry of its own (never prom-client's global one: tests
+ * run several hookds in one process). Counters are fed by the ingest path (`countingInserts`) and the delivery
+ * worker (`deliveryObserver`); the queue gauges are read from the store when scraped.
+ */
+export class HookdMetrics {
+  readonly registry = new Registry();
+  private readonly apps: LabelBound;
+  private readonly endpoints: LabelBound;
+  private readonly clock: () => number;
+  private readonly ingested: Counter<'app'>;
+  private readonly deliveries: Counter<'outcome' | 'app' | 'endpoint'>;
+  private readonly durations: Record<DeliveryOutcome, Histogram.Internal<'outcome'>>;
+  private queue: { at: number; stats: Promise<QueueStats | null> } | null = null;
+
+  constructor(private readonly options: HookdMetricsOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.apps = new LabelBound(options.maxLabels);
+    this.endpoints = new LabelBound(options.maxLabels);
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'hookd_' });
+    this.ingested = new Counter({
+      name: 'hookd_messages_ingested_total',
+      help: `Messages accepted and committed, by application (the first ${options.maxLabels} seen by this process; the rest are "other")`,
+      labelNames: ['app'] as const,
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: 'hookd_deliveries_total',
+      help: 'Delivery attempts recorded by this process, by what became of the delivery: succeeded, retrying (another attempt is scheduled) or failed (for good); by application and endpoint (bounded, the rest are "other")',
+      labelNames: ['outcome', 'app', 'endpoint'] as const,
+      registers,
+    });
+    const histogram = new Histogram({
+      name: 'hookd_attempt_duration_seconds',
+      help: 'Duration of delivery attempts (request sent to response read, or the error), by outcome',
+      labelNames: ['outcome'] as const,
+      buckets: ATTEMPT_DURATION_BUCKETS,
+      registers,
+    });
+    this.durations = { succeeded: histogram.labels('succeeded'), retrying: histogram.labels('retrying'), failed: histogram.labels('failed') };
+    const queueGauge = (name: string, help: string, pick: (stats: QueueStats, now: number) => number): void => {
+      const gauge: Gauge = new Gauge({
+        name,
+        help,
+        registers,
+        collect: async () => {
+          const now = this.clock();
+          const stats = await this.queueStats(now);
+          gauge.set(stats === null ? Number.NaN : pick(stats, now));
+        },
+      });
+    };
+    queueGauge('hookd_queue_depth', 'Pending deliveries (due, scheduled for a retry, or in flight); the same in every process sharing the database', (s) => s.pending);
+    queueGauge('hookd_queue_due', 'Pending deliveries due now and waiting for a worker', (s) => s.due);
+    queueGauge(
+      'hookd_queue_oldest_due_age_seconds',
+      'How long the longest-waiting due delivery has been due (0 when none is due)',
+      (s, now) => (s.oldestDueAt === null ? 0 : Math.max(0, now - s.oldestDueAt) / 1000),
+    );
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** Wraps the ingest path's store: messages committed by `insertMessages` are counted (duplicates are not). */
+  countingInserts(store: Pick<Store, 'insertMessages'>): Pick<Store, 'insertMessages'> {
+    return {
+      insertMessages: async (messages: Message[]): Promise<InsertMessageResult[]> => {
+        const results = await store.insertMessages(messages);
+        this.countIngested(messages, results);
+        return results;
+      },
+    };
+  }
+
+  /** Counts the inserted messages of one committed batch (one counter update per app in the batch). */
+  countIngested(messages: readonly Message[], results: readonly InsertMessageResult[]): void {
+    const perApp = new Map<string, number>();
+    results.forEach((result, i) => {
+      if (result.kind !== 'inserted') return;
+      const appId = messages[i]!.appId;
+      perApp.set(appId, (perApp.get(appId) ?? 0) + 1);
+    });
+    for (const [appId, count] of perApp) this.ingested.inc({ app: this.apps.label(appId) }, count);
+  }
+
+  /** Feeds the delivery counters and the duration histogram from the worker's recorded results. */
+  readonly deliveryObserver: DeliveryObserver = {
+    recorded: (results: readonly RecordedResult[]): void => {
+      const counts = new Map<string, { outcome: DeliveryOutcome; app: string; endpoint: string; n: number }>();
+      for (const result of results) {
+        const outcome = outcomeOf(result);
+        this.durations[outcome].observe(result.attempt.responseDurationMs / 1000);
+        const app = this.apps.label(result.attempt.appId);
+        const endpoint = this.endpoints.label(result.attempt.endpointId);
+        const key = `${outcome} ${app} ${endpoint}`;
+        const entry = counts.get(key);
+        if (entry) entry.n++;
+        else counts.set(key, { outcome, app, endpoint, n: 1 });
+      }
+      for (const { n, ...labels } of counts.values()) this.deliveries.inc(labels, n);
+    },
+  };
+
+  /** The queue figures, shared by the three gauges of one scrape and by scrapes less than a second apart. */
+  private queueStats(now: number): Promise<QueueStats | null> {
+    if (this.queue && now - this.queue.at < QUEUE_STATS_MAX_AGE_MS) return this.queue.stats;
+    const stats = this.options.store.queueStats(now).catch((error: unknown) => {
+      this.options.logger.warn({ err: error }, 'reading the queue for metrics failed');
+      return null;
+    });
+    this.queue = { at: now, stats };
+    return stats;
+  }
+}
+
+function outcomeOf(result: RecordedResult): DeliveryOutcome {
+  switch (result.next.status) {
+    case 'succeeded':
+      return 'succeeded';
+    case 'pending':
+      return 'retrying';
+    case 'failed':
+      return 'failed';
+  }
+}
