@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { newEndpoint } from '../domain/endpoint.js';
 import { HookdError, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { SECRET_PREFIX, activeSecrets, generateSecret, secretKeyBytes } from '../domain/signing.js';
@@ -47,26 +48,24 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     const owner = await resolveApp(request, request.params.app_id);
     const body = request.body;
     const now = clock();
-    const endpoint: Endpoint = {
-      id: newId('ep', now),
-      appId: owner.id,
-      uid: body.uid ?? null,
-      url: checkUrl(body.url),
-      description: body.description ?? '',
-      version: body.version ?? 1,
-      disabled: body.disabled ?? false,
-      disabledReason: null,
-      filterTypes: body.filterTypes ?? null,
-      channels: body.channels ?? null,
-      headers: checkHeaders(body.headers ?? {}),
-      rateLimit: body.rateLimit ?? null,
-      maxConcurrency: body.maxConcurrency ?? null,
-      secrets: [{ key: body.secret ? normalizeSecret(body.secret, ['body', 'secret']) : generateSecret(), expiresAt: null }],
-      metadata: body.metadata ?? {},
-      firstFailureAt: null,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const endpoint = newEndpoint(
+      {
+        appId: owner.id,
+        uid: body.uid ?? null,
+        url: checkUrl(body.url),
+        description: body.description ?? '',
+        version: body.version ?? 1,
+        disabled: body.disabled ?? false,
+        filterTypes: body.filterTypes ?? null,
+        channels: body.channels ?? null,
+        headers: checkHeaders(body.headers ?? {}),
+        rateLimit: body.rateLimit ?? null,
+        maxConcurrency: body.maxConcurrency ?? null,
+        ...(body.secret ? { secrets: [{ key: normalizeSecret(body.secret, ['body', 'secret']), expiresAt: null }] } : {}),
+        metadata: body.metadata ?? {},
+      },
+      now,
+    );
     await store.createEndpoint(endpoint);
     return reply.code(201).send(endpointOut(endpoint));
   });

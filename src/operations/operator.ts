@@ -1,3 +1,4 @@
+import { newEndpoint } from '../domain/endpoint.js';
 import { HookdError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { App, Endpoint } from '../domain/types.js';
@@ -58,26 +59,16 @@ async function ensureApp(store: Store, nowMs: number): Promise<App> {
 }
 
 function operatorEndpoint(appId: string, webhook: OperatorWebhook, nowMs: number): Endpoint {
-  return {
-    id: newId('ep', nowMs),
-    appId,
-    uid: OPERATOR_ENDPOINT_UID,
-    url: webhook.url,
-    description: 'hookd operational webhooks (HOOKD_OPERATIONAL_WEBHOOK_URL)',
-    version: 1,
-    disabled: false,
-    disabledReason: null,
-    filterTypes: null,
-    channels: null,
-    headers: {},
-    rateLimit: null,
-    maxConcurrency: null,
-    secrets: [{ key: webhook.secret, expiresAt: null }],
-    metadata: {},
-    firstFailureAt: null,
-    createdAt: nowMs,
-    updatedAt: nowMs,
-  };
+  return newEndpoint(
+    {
+      appId,
+      uid: OPERATOR_ENDPOINT_UID,
+      url: webhook.url,
+      description: 'hookd operational webhooks (HOOKD_OPERATIONAL_WEBHOOK_URL)',
+      secrets: [{ key: webhook.secret, expiresAt: null }],
+    },
+    nowMs,
+  );
 }
 
 /** Runs `create`; when another process created the row first (409), reads it instead. Returns the row. */

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
 import { generateSecret } from '../../src/domain/signing.js';
 import type { App, Attempt, Endpoint, Message } from '../../src/domain/types.js';
-import type { DeliveryFilter, DeliveryResult, Store } from '../../src/store/store.js';
-import type { AckPolicy, ClaimedDelivery } from '../../src/store/store.js';
 import { operationalEventSource } from '../../src/operations/events.js';
-import type { Source } from '../../src/store/store.js';
+import type { AckPolicy, ClaimedDelivery, DeliveryFilter, DeliveryResult, Source, Store } from '../../src/store/store.js';
 import { storeAdapters } from '../helpers/store-adapters.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -16,27 +15,7 @@ function makeApp(uid: string | null = null): App {
 }
 
 function makeEndpoint(appId: string, overrides: Partial<Endpoint> = {}): Endpoint {
-  return {
-    id: newId('ep', T0),
-    appId,
-    uid: null,
-    url: 'http://127.0.0.1:1/hook',
-    description: '',
-    version: 1,
-    disabled: false,
-    disabledReason: null,
-    filterTypes: null,
-    channels: null,
-    headers: {},
-    rateLimit: null,
-    maxConcurrency: null,
-    secrets: [{ key: generateSecret(), expiresAt: null }],
-    metadata: {},
-    firstFailureAt: null,
-    createdAt: T0,
-    updatedAt: T0,
-    ...overrides,
-  };
+  return { ...newEndpoint({ appId, url: 'http://127.0.0.1:1/hook' }, T0), ...overrides };
 }
 
 function makeMessage(appId: string, overrides: Partial<Message> = {}): Message {
