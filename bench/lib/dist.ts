@@ -11,7 +11,7 @@ export interface HookdModules {
   loadConfig: (typeof import('../../src/config.js'))['loadConfig'];
   openStore: (typeof import('../../src/store/open.js'))['openStore'];
   newId: (typeof import('../../src/domain/ids.js'))['newId'];
-  generateSecret: (typeof import('../../src/domain/signing.js'))['generateSecret'];
+  newEndpoint: (typeof import('../../src/domain/endpoint.js'))['newEndpoint'];
 }
 
 let loaded: HookdModules | null = null;
@@ -27,7 +27,7 @@ export async function loadDist(): Promise<HookdModules> {
     loadConfig: (await load<typeof import('../../src/config.js')>('config.js')).loadConfig,
     openStore: (await load<typeof import('../../src/store/open.js')>('store/open.js')).openStore,
     newId: (await load<typeof import('../../src/domain/ids.js')>('domain/ids.js')).newId,
-    generateSecret: (await load<typeof import('../../src/domain/signing.js')>('domain/signing.js')).generateSecret,
+    newEndpoint: (await load<typeof import('../../src/domain/endpoint.js')>('domain/endpoint.js')).newEndpoint,
   };
   return loaded;
 }

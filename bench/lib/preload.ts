@@ -1,4 +1,4 @@
-import type { App, Endpoint, Message } from '../../src/domain/types.js';
+import type { App, Message } from '../../src/domain/types.js';
 import { now } from './clock.js';
 import { dist } from './dist.js';
 import type { Database } from './hookd.js';
@@ -22,7 +22,7 @@ export async function preloadBacklog(
   options: { endpointUrls: string[]; messages: number; batch?: number; progress?: (done: number) => void },
 ): Promise<PreloadResult> {
   const started = now();
-  const { openStore, newId, generateSecret } = dist();
+  const { openStore, newId, newEndpoint } = dist();
   const store = await openStore(database.kind === 'sqlite' ? database : { kind: 'postgres', url: database.url, poolSize: 4 });
   try {
     await store.migrate();
@@ -31,26 +31,7 @@ export async function preloadBacklog(
     await store.createApp(app);
     const endpointIds: string[] = [];
     for (const url of options.endpointUrls) {
-      const endpoint: Endpoint = {
-        id: newId('ep', at),
-        appId: app.id,
-        uid: null,
-        url,
-        description: 'bench receiver',
-        version: 1,
-        disabled: false,
-        disabledReason: null,
-        filterTypes: null,
-        channels: null,
-        headers: {},
-        rateLimit: null,
-        maxConcurrency: null,
-        secrets: [{ key: generateSecret(), expiresAt: null }],
-        metadata: {},
-        firstFailureAt: null,
-        createdAt: at,
-        updatedAt: at,
-      };
+      const endpoint = newEndpoint({ appId: app.id, url, description: 'bench receiver' }, at);
       await store.createEndpoint(endpoint);
       endpointIds.push(endpoint.id);
     }
