@@ -1,6 +1,6 @@
 import type { EndpointLimits } from '../domain/throttle.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message } from '../domain/types.js';
-import type { ClaimedDelivery } from './store.js';
+import type { ClaimedDelivery, Source } from './store.js';
 
 /**
  * Row <-> record mapping shared by both adapters: snake_case columns, epoch-millisecond integers.
@@ -177,3 +177,27 @@ export const claimedFromRow = (delivery: Delivery, r: Row): ClaimedDelivery => (
 /** Why a claimed delivery cannot be sent (its endpoint was deleted or disabled meanwhile), or null. */
 export const unsendableReason = (r: Row): string | null =>
   r.deleted_at !== null ? 'endpoint deleted' : bool(r.disabled) ? 'endpoint disabled' : null;
+
+export const sourceFromRow = (r: Row): Source => ({
+  id: r.id as string,
+  appId: r.app_id as string,
+  name: r.name as string,
+  verification: json(r.verification),
+  idempotencyHeader: (r.idempotency_header as string | null) ?? null,
+  eventType: json(r.event_type),
+  channels: json(r.channels),
+  createdAt: r.created_at as number,
+  updatedAt: r.updated_at as number,
+});
+
+export const sourceToRow = (s: Source): Row => ({
+  id: s.id,
+  app_id: s.appId,
+  name: s.name,
+  verification: toJson(s.verification),
+  idempotency_header: s.idempotencyHeader,
+  event_type: toJson(s.eventType),
+  channels: toJson(s.channels),
+  created_at: s.createdAt,
+  updated_at: s.updatedAt,
+});

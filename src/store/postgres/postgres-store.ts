@@ -4,6 +4,8 @@ import { newId } from '../../domain/ids.js';
 import { endpointMatches } from '../../domain/matching.js';
 import { admit, type EndpointLimits } from '../../domain/throttle.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../../domain/types.js';
+import { endpointStreaks } from '../endpoint-streaks.js';
+import { idLowerBound } from '../retention.js';
 import { pageQuery, pagedSql, timeRange, toPage, type PageQuery } from '../paging.js';
 import {
   apiKeyFromRow,
@@ -18,6 +20,8 @@ import {
   eventTypeFromRow,
   eventTypeToRow,
   messageFromRow,
+  sourceFromRow,
+  sourceToRow,
   toJson,
   unsendableReason,
 } from '../rows.js';
@@ -54,14 +58,11 @@ import type {
   PageRequest,
   PurgeResult,
   QueueStats,
+  Source,
   Store,
   StoredResponse,
 } from '../store.js';
-import { endpointStreaks } from '../endpoint-streaks.js';
-import { idLowerBound } from '../retention.js';
 import { postgresMigrations } from './migrations.js';
-import { SOURCE_COLUMNS, sourceFromRow, sourceValues } from '../source-rows.js';
-import type { Source } from '../store.js';
 
 type Row = Record<string, unknown>;
 
@@ -808,7 +809,9 @@ export class PostgresStore implements Store {
   // ---- Inbound sources
 
   async createSource(source: Source): Promise<void> {
-    await this.pool.query(`INSERT INTO source (${SOURCE_COLUMNS.join(', ')}) VALUES (${SOURCE_COLUMNS.map((_, i) => $(i + 1)).join(', ')})`, sourceValues(source));
+    const row = sourceToRow(source);
+    const columns = Object.keys(row);
+    await this.pool.query(`INSERT INTO source (${columns.join(', ')}) VALUES (${columns.map((_, i) => $(i + 1)).join(', ')})`, Object.values(row));
   }
 
   async getSource(appId: string, id: string): Promise<Source | null> {
@@ -824,13 +827,12 @@ export class PostgresStore implements Store {
   }
 
   async updateSource(source: Source): Promise<void> {
-    const [id, appId, ...rest] = sourceValues(source);
-    const columns = SOURCE_COLUMNS.slice(2).filter((c) => c !== 'created_at');
-    const values = rest.filter((_, i) => SOURCE_COLUMNS[i + 2] !== 'created_at');
-    await this.pool.query(`UPDATE source SET ${columns.map((c, i) => `${c} = ${$(i + 1)}`).join(', ')} WHERE id = ${$(columns.length + 1)} AND app_id = ${$(columns.length + 2)}`, [
-      ...values,
-      id,
-      appId,
+    const row = sourceToRow(source);
+    const columns = Object.keys(row).filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at');
+    await this.pool.query(`UPDATE source SET ${columns.map((c, i) => `${c} = ${$(i + 3)}`).join(', ')} WHERE id = $1 AND app_id = $2`, [
+      source.id,
+      source.appId,
+      ...columns.map((c) => row[c]),
     ]);
   }
 

@@ -6,6 +6,8 @@ import { newId } from '../../domain/ids.js';
 import { endpointMatches } from '../../domain/matching.js';
 import { admit, type EndpointLimits } from '../../domain/throttle.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../../domain/types.js';
+import { endpointStreaks } from '../endpoint-streaks.js';
+import { idLowerBound } from '../retention.js';
 import { pageQuery, pagedSql, timeRange, toPage, type PageQuery } from '../paging.js';
 import {
   bucketsFromRows,
@@ -40,15 +42,12 @@ import type {
   PageRequest,
   PurgeResult,
   QueueStats,
+  Source,
   Store,
   StoredResponse,
 } from '../store.js';
-import { endpointStreaks } from '../endpoint-streaks.js';
-import { idLowerBound } from '../retention.js';
 import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
 import { sqliteMigrations } from './migrations.js';
-import { SOURCE_COLUMNS, sourceFromRow, sourceValues } from '../source-rows.js';
-import type { Source } from '../store.js';
 import {
   apiKeyFromRow,
   appFromRow,
@@ -62,6 +61,8 @@ import {
   eventTypeFromRow,
   eventTypeToRow,
   messageFromRow,
+  sourceFromRow,
+  sourceToRow,
   toJson,
   unsendableReason,
 } from '../rows.js';
@@ -701,7 +702,9 @@ export class SqliteStore implements Store {
   // ---- Inbound sources
 
   async createSource(source: Source): Promise<void> {
-    this.stmt(`INSERT INTO source (${SOURCE_COLUMNS.join(', ')}) VALUES (${SOURCE_COLUMNS.map(() => '?').join(', ')})`).run(...sourceValues(source));
+    const row = sourceToRow(source);
+    const columns = Object.keys(row);
+    this.stmt(`INSERT INTO source (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row);
   }
 
   async getSource(appId: string, id: string): Promise<Source | null> {
@@ -719,10 +722,9 @@ export class SqliteStore implements Store {
   }
 
   async updateSource(source: Source): Promise<void> {
-    const [id, appId, ...rest] = sourceValues(source);
-    const columns = SOURCE_COLUMNS.slice(2).filter((c) => c !== 'created_at');
-    const values = rest.filter((_, i) => SOURCE_COLUMNS[i + 2] !== 'created_at');
-    this.stmt(`UPDATE source SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND app_id = ?`).run(...values, id, appId);
+    const row = sourceToRow(source);
+    const columns = Object.keys(row).filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at');
+    this.stmt(`UPDATE source SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id AND app_id = @app_id`).run(row);
   }
 
   async deleteSource(appId: string, id: string): Promise<boolean> {
