@@ -4,22 +4,14 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ApiClient, freePort, startTestHookd, tempDir, type TestHookd } from './helpers/hookd.js';
+import { CLI, ROOT, cleanEnv } from './helpers/process.js';
 
 /** The `hookd` CLI as a user runs it: real child processes on a temp SQLite file. */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'src', 'cli.ts');
 
-/** The parent's environment without any HOOKD_* / DATABASE_URL, plus `extra`. */
-function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('HOOKD_') && name !== 'DATABASE_URL' && name !== 'PORT' && !name.startsWith('NODE_TEST')) env[name] = value;
-  }
-  return { ...env, HOOKD_LOG_LEVEL: 'warn', ...extra };
-}
+/** A clean environment (no HOOKD_* / DATABASE_URL of ours), quiet logs, plus `extra`. */
+const cliEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => cleanEnv({ HOOKD_LOG_LEVEL: 'warn', ...extra });
 
 interface CliResult {
   code: number | null;

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ApiClient, LOOPBACK_ALLOW, TEST_TOKEN, eventually, freePort, tempDir } from './helpers/hookd.js';
+import { spawnHookd, stopProcess, waitListening, type HookdProcess } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
 
 /**
@@ -13,25 +11,13 @@ import { Receiver } from './helpers/receiver.js';
  * endpoint (at least once; duplicates are allowed and reported) with a successful attempt on record.
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'src', 'cli.ts');
 const MESSAGES = 300;
 const HOLD_MS = 300;
 
-
-interface Hookd {
-  child: ChildProcess;
-  url: string;
-  log: () => string;
-  exited: Promise<unknown>;
-}
-
-/** Spawns `hookd start` on `dbPath` and waits until it listens. */
-async function spawnHookd(dbPath: string): Promise<Hookd> {
+/** `hookd start` on `dbPath`, listening, with its URL. */
+async function startHookd(dbPath: string): Promise<HookdProcess & { url: string }> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('HOOKD_') && name !== 'DATABASE_URL' && !name.startsWith('NODE_TEST')) env[name] = value;
-  Object.assign(env, {
+  const proc = spawnHookd('start', {
     HOOKD_PORT: String(port),
     HOOKD_SQLITE_PATH: dbPath,
     HOOKD_ADMIN_TOKEN: TEST_TOKEN,
@@ -42,28 +28,8 @@ async function spawnHookd(dbPath: string): Promise<Hookd> {
     HOOKD_LOG_LEVEL: 'warn',
     HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW,
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = once(child, 'exit');
-  const deadline = Date.now() + 30_000;
-  while (!/listening on http:\/\//.test(output)) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`hookd did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, url: `http://127.0.0.1:${port}`, log: () => output, exited };
-}
-
-async function kill(hookd: Hookd | null, signal: NodeJS.Signals): Promise<void> {
-  if (!hookd || hookd.child.exitCode !== null || hookd.child.signalCode !== null) return;
-  hookd.child.kill(signal);
-  const timer = setTimeout(() => hookd.child.kill('SIGKILL'), 10_000);
-  await hookd.exited;
-  clearTimeout(timer);
+  await waitListening(proc);
+  return Object.assign(proc, { url: `http://127.0.0.1:${port}` });
 }
 
 test('every message accepted with 202 is delivered to every endpoint after a SIGKILL mid-delivery and a restart', { timeout: 90_000 }, async (t) => {
@@ -80,9 +46,9 @@ test('every message accepted with 202 is delivered to every endpoint after a SIG
       response.end('ok');
     }
   });
-  let hookd: Hookd | null = null;
+  let hookd: (HookdProcess & { url: string }) | null = null;
   try {
-    hookd = await spawnHookd(dbPath);
+    hookd = await startHookd(dbPath);
     let api = new ApiClient(hookd.url, TEST_TOKEN);
     const app = await api.post('/api/v1/app', { name: 'crash', uid: 'crash' });
     assert.equal(app.status, 201);
@@ -110,14 +76,14 @@ test('every message accepted with 202 is delivered to every endpoint after a SIG
     const beforeKill = receiver.requests.length;
     const pendingAtKill = MESSAGES * endpoints.length - new Set(receiver.requests.map((r) => `${r.headers['webhook-id']} ${r.path}`)).size;
     const inFlightAtKill = holding;
-    await kill(hookd, 'SIGKILL');
+    await stopProcess(hookd, 'SIGKILL');
     assert.equal(hookd.child.signalCode, 'SIGKILL');
     assert.ok(inFlightAtKill > 0, 'deliveries were in flight at the kill');
     t.diagnostic(`killed with ${inFlightAtKill} requests in flight, after ${beforeKill} received; ${pendingAtKill} of ${MESSAGES * endpoints.length} deliveries not yet received`);
     assert.ok(pendingAtKill >= MESSAGES, `many deliveries still pending at the kill (${pendingAtKill})`);
 
     // Restart on the same file: nothing accepted may be lost.
-    hookd = await spawnHookd(dbPath);
+    hookd = await startHookd(dbPath);
     api = new ApiClient(hookd.url, TEST_TOKEN);
     const key = (id: string, path: string) => `${id} ${path}`;
     const wanted = new Set<string>();
@@ -132,7 +98,7 @@ test('every message accepted with 202 is delivered to every endpoint after a SIG
     } catch (error) {
       const got = received();
       const missing = [...wanted].filter((k) => !got.has(k));
-      throw new Error(`${(error as Error).message}; ${missing.length} deliveries missing, e.g. ${missing.slice(0, 5).join(', ')}\n${hookd.log().slice(-3000)}`);
+      throw new Error(`${(error as Error).message}; ${missing.length} deliveries missing, e.g. ${missing.slice(0, 5).join(', ')}\n${hookd.output().slice(-3000)}`);
     }
 
     // Bodies match what was published.
@@ -178,7 +144,7 @@ test('every message accepted with 202 is delivered to every endpoint after a SIG
     // for a connection to the origin, so a busy origin shows "timeout" attempts); they are reported, not asserted.
     t.diagnostic(`${failedAttempts} failed attempts recorded: ${JSON.stringify(Object.fromEntries(failureKinds))}`);
   } finally {
-    await kill(hookd, 'SIGTERM');
+    await stopProcess(hookd, 'SIGTERM');
     await receiver.close();
     temp.cleanup();
   }

@@ -33,7 +33,7 @@ export interface HookdProcess {
 const OUTPUT_LIMIT = 256 * 1024;
 
 /** The parent's environment without anything that would configure hookd or the test runner in the child. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (name.startsWith('HOOKD_') || name === 'DATABASE_URL' || name === 'PORT' || name.startsWith('NODE_TEST')) continue;
