@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { notFound } from '../domain/errors.js';
 import { MessageStatus, type Attempt, type Message } from '../domain/types.js';
 import type { AttemptFilter } from '../store/store.js';
-import { commaList, parseDate, resolveEndpoint, resolveMessage, resolveApp } from './context.js';
+import { commaList, resolveApp, resolveEndpoint, resolveMessage, timeRangeOf } from './context.js';
 import { AttemptListQuery, EndpointParams, ListOf, MessageAttemptOut, MessageEndpointOut, MessageParams, errorResponses } from './schemas.js';
 import { attemptOut, deliveryStatusText, endpointOut, pageOut } from './wire.js';
 
@@ -20,7 +20,7 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
 
   async function listAttempts(filter: AttemptFilter, q: typeof AttemptListQuery.static, messages?: Map<string, Message>) {
     const status = statusFilter(q.status);
-    const range = { beforeMs: parseDate(q.before, ['query', 'before']), afterMs: parseDate(q.after, ['query', 'after']) };
+    const range = timeRangeOf(q);
     const page =
       status === 'none'
         ? { data: [], iterator: null, prevIterator: null, done: true }

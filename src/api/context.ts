@@ -71,6 +71,11 @@ export function parseDate(value: string | undefined | null, loc: (string | numbe
   return ms;
 }
 
+/** The `before` / `after` query bounds of a list route, as epoch ms (invalid dates are a 422 at the parameter). */
+export function timeRangeOf(query: { before?: string | undefined; after?: string | undefined }): { beforeMs: number | undefined; afterMs: number | undefined } {
+  return { beforeMs: parseDate(query.before, ['query', 'before']), afterMs: parseDate(query.after, ['query', 'after']) };
+}
+
 /** Splits a comma-separated query value into a list (absent -> undefined). */
 export function commaList(value: string | undefined): string[] | undefined {
   if (!value) return undefined;

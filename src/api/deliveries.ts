@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { MessageStatus } from '../domain/types.js';
 import type { DeliveryCounts, DeliveryListItem, DeliveryStatusText, MessageDeliveryStatus } from '../store/store.js';
-import { commaList, parseDate, resolveApp } from './context.js';
+import { commaList, resolveApp, timeRangeOf } from './context.js';
 import { AppParams, ListOf, ListQuery, MessageOut, errorResponses } from './schemas.js';
 import { messageOut, pageOut } from './wire.js';
 
@@ -128,8 +128,7 @@ export async function deliveryRoutes(fastify: FastifyInstance): Promise<void> {
           status: q.status === undefined ? undefined : STATUS_TEXT[q.status],
           endpointId,
           eventTypes: commaList(q.event_types),
-          beforeMs: parseDate(q.before, ['query', 'before']),
-          afterMs: parseDate(q.after, ['query', 'after']),
+          ...timeRangeOf(q),
         },
         { limit: q.limit ?? 50, iterator: q.iterator },
         clock(),
@@ -160,8 +159,7 @@ export async function deliveryRoutes(fastify: FastifyInstance): Promise<void> {
         {
           channel: q.channel,
           eventTypes: commaList(q.event_types),
-          beforeMs: parseDate(q.before, ['query', 'before']),
-          afterMs: parseDate(q.after, ['query', 'after']),
+          ...timeRangeOf(q),
           deliveryStatus: q.status === undefined ? undefined : MESSAGE_STATUS[q.status],
         },
         { limit: q.limit ?? 50, iterator: q.iterator },

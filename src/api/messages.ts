@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { conflict, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { App, Message } from '../domain/types.js';
-import { commaList, parseDate, principalOf, resolveApp, resolveMessage } from './context.js';
+import { commaList, principalOf, resolveApp, resolveMessage, timeRangeOf } from './context.js';
 import { newApp } from './apps.js';
 import { AppParams, type ApplicationIn, ErrorOut, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, errorResponses } from './schemas.js';
 import { messageOut, pageOut } from './wire.js';
@@ -66,8 +66,7 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
           channel: q.channel,
           tag: q.tag,
           eventTypes: commaList(q.event_types),
-          beforeMs: parseDate(q.before, ['query', 'before']),
-          afterMs: parseDate(q.after, ['query', 'after']),
+          ...timeRangeOf(q),
         },
         { limit: q.limit ?? 50, iterator: q.iterator, order: q.order },
       );
