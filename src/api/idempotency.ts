@@ -15,7 +15,8 @@ declare module 'fastify' {
 /**
  * `idempotency-key` on every POST: the first request with a key runs and its response is stored; a repeat
  * (same caller, same key, same request) gets the stored response replayed; a repeat while the first still
- * runs gets 409; reusing a key for a different request gets 422. 5xx responses are not stored.
+ * runs gets 409; reusing a key for a different request gets 422. Responses that say "try again" are not stored
+ * (5xx, and 429 Too Many Requests): the key is forgotten, so the retry with it runs.
  */
 export function installIdempotency(app: FastifyInstance): void {
   app.decorateRequest('idempotency', null);
@@ -51,7 +52,8 @@ export function installIdempotency(app: FastifyInstance): void {
     const idempotency = request.idempotency;
     if (!idempotency) return payload;
     request.idempotency = null;
-    const stored = reply.statusCode < 500 ? { status: reply.statusCode, body: typeof payload === 'string' ? payload : '' } : null;
+    const retryable = reply.statusCode >= 500 || reply.statusCode === 429;
+    const stored = retryable ? null : { status: reply.statusCode, body: typeof payload === 'string' ? payload : '' };
     await app.hookd.store.finishIdempotent(idempotency.scope, idempotency.key, stored);
     return payload;
   });

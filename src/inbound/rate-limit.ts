@@ -45,8 +45,8 @@ export function installIngestRateLimit(app: FastifyInstance): void {
 
 /**
  * Counts one message against the application's limit, or refuses it: 429 `{code: "rate_limited", detail}` with
- * `Retry-After` in whole seconds (rounded up). A refused request's `idempotency-key` is forgotten rather than
- * stored with the 429: the 429 says "try again", and the retry with the same key must run, not replay it.
+ * `Retry-After` in whole seconds (rounded up). (The idempotency hook does not store a 429, so a retry with the same
+ * `idempotency-key` runs.)
  */
 export async function enforceIngestRate(request: FastifyRequest, reply: FastifyReply, app: App): Promise<void> {
   const limiter = request.server.ingestRateLimit;
@@ -54,11 +54,6 @@ export async function enforceIngestRate(request: FastifyRequest, reply: FastifyR
   if (waitMs === 0) return;
   const seconds = retryAfterSeconds(waitMs);
   reply.header('retry-after', String(seconds));
-  const idempotency = request.idempotency;
-  if (idempotency) {
-    request.idempotency = null;
-    await request.server.hookd.store.finishIdempotent(idempotency.scope, idempotency.key, null);
-  }
   throw new HookdError(
     'HOOKD_ERR_RATE_LIMITED',
     `application ${app.uid ?? app.id} is over its ingest rate limit of ${limiter.rateOf(app)} messages/s: retry after ${seconds} s`,
