@@ -1,0 +1,185 @@
+// What tenants configure, in PostgreSQL: applications, endpoints, event types and inbound sources.
+import type { App, Endpoint, EventType, Page } from '../../domain/types.js';
+import { pageQuery } from '../paging.js';
+import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventTypeToRow, sourceFromRow, sourceToRow, toJson } from '../rows.js';
+import type { PageRequest, Source, Store } from '../store.js';
+import { $, type PostgresDb } from './db.js';
+
+export type AppOps = Pick<
+  Store,
+  | 'createApp'
+  | 'getApp'
+  | 'listApps'
+  | 'updateApp'
+  | 'deleteApp'
+  | 'createEndpoint'
+  | 'getEndpoint'
+  | 'listEndpoints'
+  | 'updateEndpoint'
+  | 'deleteEndpoint'
+  | 'createEventType'
+  | 'getEventType'
+  | 'listEventTypes'
+  | 'updateEventType'
+  | 'deleteEventType'
+  | 'createSource'
+  | 'getSource'
+  | 'findSource'
+  | 'listSources'
+  | 'updateSource'
+  | 'deleteSource'
+>;
+
+export function postgresApps(db: PostgresDb): AppOps {
+  return {
+    // ---- Applications
+
+    async createApp(app: App): Promise<void> {
+      await db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
+        db.pool.query('INSERT INTO app (id, uid, name, metadata, rate_limit, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+          app.id,
+          app.uid,
+          app.name,
+          toJson(app.metadata),
+          app.rateLimit,
+          app.createdAt,
+          app.updatedAt,
+        ]),
+      );
+    },
+
+    async getApp(idOrUid: string): Promise<App | null> {
+      return db.one('SELECT * FROM app WHERE id = $1 OR uid = $1 ORDER BY (id = $1) DESC LIMIT 1', [idOrUid], appFromRow);
+    },
+
+    async listApps(page: PageRequest): Promise<Page<App>> {
+      return db.paged('SELECT * FROM app', [], 'id', pageQuery(page, 'ascending'), appFromRow, (a) => a.id);
+    },
+
+    async updateApp(app: App): Promise<void> {
+      await db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
+        db.pool.query('UPDATE app SET uid = $1, name = $2, metadata = $3, rate_limit = $4, updated_at = $5 WHERE id = $6', [
+          app.uid,
+          app.name,
+          toJson(app.metadata),
+          app.rateLimit,
+          app.updatedAt,
+          app.id,
+        ]),
+      );
+    },
+
+    async deleteApp(id: string): Promise<void> {
+      await db.transaction(async (client) => {
+        await client.query('DELETE FROM attempt WHERE app_id = $1', [id]);
+        await client.query('DELETE FROM app WHERE id = $1', [id]);
+      });
+    },
+
+    // ---- Endpoints
+
+    async createEndpoint(endpoint: Endpoint): Promise<void> {
+      const row = endpointToRow(endpoint);
+      const columns = Object.keys(row);
+      await db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
+        db.pool.query(`INSERT INTO endpoint (${columns.join(', ')}) VALUES (${columns.map((_, i) => $(i + 1)).join(', ')})`, Object.values(row)),
+      );
+    },
+
+    async getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null> {
+      return db.one(
+        'SELECT * FROM endpoint WHERE app_id = $1 AND (id = $2 OR uid = $2) AND deleted_at IS NULL ORDER BY (id = $2) DESC LIMIT 1',
+        [appId, idOrUid],
+        endpointFromRow,
+      );
+    },
+
+    async listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>> {
+      return db.paged('SELECT * FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [appId], 'id', pageQuery(page, 'ascending'), endpointFromRow, (e) => e.id);
+    },
+
+    async updateEndpoint(endpoint: Endpoint): Promise<void> {
+      const row = endpointToRow(endpoint);
+      const columns = Object.keys(row).filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at');
+      await db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
+        db.pool.query(`UPDATE endpoint SET ${columns.map((c, i) => `${c} = ${$(i + 2)}`).join(', ')} WHERE id = $1`, [endpoint.id, ...columns.map((c) => row[c])]),
+      );
+    },
+
+    async deleteEndpoint(appId: string, id: string, nowMs: number): Promise<void> {
+      await db.transaction(async (client) => {
+        await client.query('UPDATE endpoint SET deleted_at = $1, uid = NULL, updated_at = $1 WHERE id = $2 AND app_id = $3', [nowMs, id, appId]);
+        await client.query(
+          "UPDATE delivery SET status = 'failed', last_error = 'endpoint deleted', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 WHERE endpoint_id = $2 AND status = 'pending'",
+          [nowMs, id],
+        );
+      });
+    },
+
+    // ---- Event types
+
+    async createEventType(eventType: EventType): Promise<void> {
+      const row = eventTypeToRow(eventType);
+      const columns = Object.keys(row);
+      await db.uniqueOrConflict(`event type "${eventType.name}" already exists`, () =>
+        db.pool.query(`INSERT INTO event_type (${columns.join(', ')}) VALUES (${columns.map((_, i) => $(i + 1)).join(', ')})`, Object.values(row)),
+      );
+    },
+
+    async getEventType(name: string): Promise<EventType | null> {
+      return db.one('SELECT * FROM event_type WHERE name = $1', [name], eventTypeFromRow);
+    },
+
+    async listEventTypes(page: PageRequest & { includeArchived: boolean }): Promise<Page<EventType>> {
+      const select = page.includeArchived ? 'SELECT * FROM event_type' : 'SELECT * FROM event_type WHERE archived = FALSE';
+      return db.paged(select, [], 'name', pageQuery(page, 'ascending'), eventTypeFromRow, (e) => e.name);
+    },
+
+    async updateEventType(eventType: EventType): Promise<void> {
+      const row = eventTypeToRow(eventType);
+      const columns = Object.keys(row).filter((c) => c !== 'name' && c !== 'created_at');
+      await db.pool.query(`UPDATE event_type SET ${columns.map((c, i) => `${c} = ${$(i + 2)}`).join(', ')} WHERE name = $1`, [eventType.name, ...columns.map((c) => row[c])]);
+    },
+
+    async deleteEventType(name: string, expunge: boolean, nowMs: number): Promise<boolean> {
+      const result = expunge
+        ? await db.pool.query('DELETE FROM event_type WHERE name = $1', [name])
+        : await db.pool.query('UPDATE event_type SET archived = TRUE, updated_at = $2 WHERE name = $1', [name, nowMs]);
+      return (result.rowCount ?? 0) > 0;
+    },
+
+    // ---- Inbound sources
+
+    async createSource(source: Source): Promise<void> {
+      const row = sourceToRow(source);
+      const columns = Object.keys(row);
+      await db.pool.query(`INSERT INTO source (${columns.join(', ')}) VALUES (${columns.map((_, i) => $(i + 1)).join(', ')})`, Object.values(row));
+    },
+
+    async getSource(appId: string, id: string): Promise<Source | null> {
+      return db.one('SELECT * FROM source WHERE id = $1 AND app_id = $2', [id, appId], sourceFromRow);
+    },
+
+    async findSource(id: string): Promise<Source | null> {
+      return db.one('SELECT * FROM source WHERE id = $1', [id], sourceFromRow);
+    },
+
+    async listSources(appId: string, page: PageRequest): Promise<Page<Source>> {
+      return db.paged('SELECT * FROM source WHERE app_id = $1', [appId], 'id', pageQuery(page, 'ascending'), sourceFromRow, (s) => s.id);
+    },
+
+    async updateSource(source: Source): Promise<void> {
+      const row = sourceToRow(source);
+      const columns = Object.keys(row).filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at');
+      await db.pool.query(`UPDATE source SET ${columns.map((c, i) => `${c} = ${$(i + 3)}`).join(', ')} WHERE id = $1 AND app_id = $2`, [
+        source.id,
+        source.appId,
+        ...columns.map((c) => row[c]),
+      ]);
+    },
+
+    async deleteSource(appId: string, id: string): Promise<boolean> {
+      return ((await db.pool.query('DELETE FROM source WHERE id = $1 AND app_id = $2', [id, appId])).rowCount ?? 0) > 0;
+    },
+  };
+}

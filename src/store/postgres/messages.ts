@@ -1,0 +1,141 @@
+// Messages in PostgreSQL: ingest with fan-out to one pending delivery per matching endpoint, message and attempt reads.
+import type pg from 'pg';
+import { newId } from '../../domain/ids.js';
+import { endpointMatches } from '../../domain/matching.js';
+import type { Attempt, Message, Page } from '../../domain/types.js';
+import { messageStatusCondition } from '../delivery-status.js';
+import { pageQuery, timeRange } from '../paging.js';
+import { attemptFromRow, messageFromRow, toJson } from '../rows.js';
+import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest, Store } from '../store.js';
+import { $, DELIVERIES_CHANNEL, type PostgresDb } from './db.js';
+
+export type MessageOps = Pick<Store, 'insertMessages' | 'getMessage' | 'listMessages' | 'listAttempts' | 'getAttempt'>;
+
+/** insertMessages inside the caller's transaction (ingest; operational events in an ack). */
+export async function insertMessagesIn(client: pg.PoolClient, messages: Message[]): Promise<InsertMessageResult[]> {
+  const inserted = new Set(
+    (
+      await client.query(
+        `INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::bigint[])
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [
+          messages.map((m) => m.id),
+          messages.map((m) => m.appId),
+          messages.map((m) => m.eventId),
+          messages.map((m) => m.eventType),
+          messages.map((m) => m.payload),
+          messages.map((m) => toJson(m.channels)),
+          messages.map((m) => toJson(m.tags)),
+          messages.map((m) => m.createdAt),
+        ],
+      )
+    ).rows.map((r) => r.id as string),
+  );
+  // Within one batch, a later message repeating an earlier one's eventId is a duplicate of it.
+  const endpoints = (
+    await client.query('SELECT id, app_id, disabled, filter_types, channels FROM endpoint WHERE app_id = ANY($1) AND deleted_at IS NULL', [
+      [...new Set(messages.map((m) => m.appId))],
+    ])
+  ).rows;
+  const deliveries: { id: string; messageId: string; endpointId: string; appId: string; at: number }[] = [];
+  const counts = new Map<string, number>();
+  for (const m of messages) {
+    if (!inserted.has(m.id)) continue;
+    let count = 0;
+    for (const e of endpoints) {
+      if (e.app_id !== m.appId) continue;
+      if (!endpointMatches({ disabled: e.disabled, filterTypes: e.filter_types, channels: e.channels }, m.eventType, m.channels)) continue;
+      deliveries.push({ id: newId('dlv', m.createdAt), messageId: m.id, endpointId: e.id, appId: m.appId, at: m.createdAt });
+      count++;
+    }
+    counts.set(m.id, count);
+  }
+  if (deliveries.length > 0) {
+    await client.query(
+      `INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
+       SELECT id, message_id, endpoint_id, app_id, 'pending', 0, at, 0, at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS d(id, message_id, endpoint_id, app_id, at)`,
+      [deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.endpointId), deliveries.map((d) => d.appId), deliveries.map((d) => d.at)],
+    );
+    await client.query('SELECT pg_notify($1, $2)', [DELIVERIES_CHANNEL, '']);
+  }
+  const duplicates = messages.filter((m) => !inserted.has(m.id));
+  const existing = new Map<string, Message>();
+  if (duplicates.length > 0) {
+    const rows = (
+      await client.query('SELECT * FROM message WHERE (app_id, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [
+        duplicates.map((m) => m.appId),
+        duplicates.map((m) => m.eventId),
+      ])
+    ).rows.map(messageFromRow);
+    for (const m of rows) existing.set(`${m.appId}\u0000${m.eventId}`, m);
+  }
+  return messages.map((m): InsertMessageResult =>
+    inserted.has(m.id) ? { kind: 'inserted', deliveries: counts.get(m.id) ?? 0 } : { kind: 'duplicate', existing: existing.get(`${m.appId}\u0000${m.eventId}`)! },
+  );
+}
+
+export function postgresMessages(db: PostgresDb): MessageOps {
+  return {
+    // ---- Messages (ingest + fan-out): a fixed number of round trips per batch, whatever its size.
+
+    async insertMessages(messages: Message[]): Promise<InsertMessageResult[]> {
+      if (messages.length === 0) return [];
+      return db.transaction((client) => insertMessagesIn(client, messages));
+    },
+
+    async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {
+      return db.one('SELECT * FROM message WHERE app_id = $1 AND (id = $2 OR event_id = $2) ORDER BY (id = $2) DESC LIMIT 1', [appId, idOrEventId], messageFromRow);
+    },
+
+    async listMessages(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>> {
+      const params: unknown[] = [appId];
+      const clauses = ['app_id = $1'];
+      if (filter.channel) {
+        params.push(JSON.stringify([filter.channel]));
+        clauses.push(`channels @> ${$(params.length)}::jsonb`);
+      }
+      if (filter.tag) {
+        params.push(JSON.stringify([filter.tag]));
+        clauses.push(`tags @> ${$(params.length)}::jsonb`);
+      }
+      if (filter.eventTypes && filter.eventTypes.length > 0) {
+        params.push(filter.eventTypes);
+        clauses.push(`event_type = ANY(${$(params.length)})`);
+      }
+      if (filter.deliveryStatus) clauses.push(messageStatusCondition(filter.deliveryStatus));
+      timeRange(clauses, params, filter, $);
+      return db.paged(`SELECT * FROM message WHERE ${clauses.join(' AND ')}`, params, 'id', pageQuery(page, 'descending'), messageFromRow, (m) => m.id);
+    },
+
+    // ---- Attempts
+
+    async listAttempts(filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>> {
+      const params: unknown[] = [filter.appId];
+      const clauses = ['app_id = $1'];
+      const add = (clause: (p: string) => string, value: unknown): void => {
+        params.push(value);
+        clauses.push(clause($(params.length)));
+      };
+      if (filter.messageId) add((p) => `message_id = ${p}`, filter.messageId);
+      if (filter.endpointId) add((p) => `endpoint_id = ${p}`, filter.endpointId);
+      if (filter.status) add((p) => `status = ${p}`, filter.status);
+      if (filter.statusCodeClass !== undefined) {
+        if (filter.statusCodeClass === 0) clauses.push('response_status_code = 0');
+        else add((p) => `response_status_code / 100 = ${p}`, filter.statusCodeClass);
+      }
+      if (filter.channel) add((p) => `message_id IN (SELECT id FROM message WHERE app_id = $1 AND channels @> ${p}::jsonb)`, JSON.stringify([filter.channel]));
+      if (filter.tag) add((p) => `message_id IN (SELECT id FROM message WHERE app_id = $1 AND tags @> ${p}::jsonb)`, JSON.stringify([filter.tag]));
+      if (filter.eventTypes && filter.eventTypes.length > 0) {
+        add((p) => `message_id IN (SELECT id FROM message WHERE app_id = $1 AND event_type = ANY(${p}))`, filter.eventTypes);
+      }
+      timeRange(clauses, params, filter, $);
+      return db.paged(`SELECT * FROM attempt WHERE ${clauses.join(' AND ')}`, params, 'id', pageQuery(page, 'descending'), attemptFromRow, (a) => a.id);
+    },
+
+    async getAttempt(messageId: string, attemptId: string): Promise<Attempt | null> {
+      return db.one('SELECT * FROM attempt WHERE message_id = $1 AND id = $2', [messageId, attemptId], attemptFromRow);
+    },
+  };
+}

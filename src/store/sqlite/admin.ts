@@ -1,0 +1,98 @@
+// Administration in SQLite: API keys, idempotency keys (begin/finish) and retention (purging old messages and keys).
+import type { ApiKey } from '../../domain/types.js';
+import { idLowerBound } from '../retention.js';
+import { apiKeyFromRow } from '../rows.js';
+import type { IdempotencyState, PurgeResult, Store, StoredResponse } from '../store.js';
+import type { Row, SqliteDb } from './db.js';
+
+export type AdminOps = Pick<
+  Store,
+  | 'createApiKey'
+  | 'findApiKeyByHash'
+  | 'listApiKeys'
+  | 'revokeApiKey'
+  | 'beginIdempotent'
+  | 'finishIdempotent'
+  | 'purgeMessages'
+  | 'purgeIdempotencyKeys'
+>;
+
+export function sqliteAdmin(db: SqliteDb): AdminOps {
+  return {
+    // ---- API keys
+
+    async createApiKey(key: ApiKey, sha256Hash: string): Promise<void> {
+      db
+        .prepare('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(key.id, key.appId, key.name, key.prefix, sha256Hash, key.createdAt, key.revokedAt);
+    },
+
+    async findApiKeyByHash(sha256Hash: string): Promise<ApiKey | null> {
+      const row = db.stmt('SELECT * FROM api_key WHERE sha256_hash = ? AND revoked_at IS NULL').get(sha256Hash) as Row | undefined;
+      return row ? apiKeyFromRow(row) : null;
+    },
+
+    async listApiKeys(): Promise<ApiKey[]> {
+      return (db.prepare('SELECT * FROM api_key ORDER BY id').all() as Row[]).map(apiKeyFromRow);
+    },
+
+    async revokeApiKey(id: string, nowMs: number): Promise<boolean> {
+      return db.prepare('UPDATE api_key SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(nowMs, id).changes > 0;
+    },
+
+    // ---- Idempotency
+
+    async beginIdempotent(scope: string, key: string, requestHash: string, nowMs: number, staleMs: number, ttlMs: number): Promise<IdempotencyState> {
+      return db.transaction((): IdempotencyState => {
+        const row = db.stmt('SELECT * FROM idempotency WHERE scope = ? AND key = ?').get(scope, key) as Row | undefined;
+        if (row && (row.created_at as number) <= nowMs - ttlMs) {
+          db.stmt('UPDATE idempotency SET request_hash = ?, response_status = NULL, response_body = NULL, created_at = ? WHERE scope = ? AND key = ?').run(requestHash, nowMs, scope, key);
+          return { state: 'new' };
+        }
+        if (row) {
+          if (row.request_hash !== requestHash) return { state: 'mismatch' };
+          if (row.response_status !== null) {
+            return { state: 'done', response: { status: row.response_status as number, body: row.response_body as string } };
+          }
+          if ((row.created_at as number) > nowMs - staleMs) return { state: 'in_progress' };
+          db.stmt('UPDATE idempotency SET created_at = ? WHERE scope = ? AND key = ?').run(nowMs, scope, key);
+          return { state: 'new' };
+        }
+        db.stmt('INSERT INTO idempotency (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?)').run(scope, key, requestHash, nowMs);
+        return { state: 'new' };
+      });
+    },
+
+    async finishIdempotent(scope: string, key: string, response: StoredResponse | null): Promise<void> {
+      if (response === null) db.stmt('DELETE FROM idempotency WHERE scope = ? AND key = ?').run(scope, key);
+      else {
+        db.stmt('UPDATE idempotency SET response_status = ?, response_body = ? WHERE scope = ? AND key = ?').run(
+          response.status,
+          response.body,
+          scope,
+          key,
+        );
+      }
+    },
+
+    // ---- Retention: one immediate transaction per batch; the maintenance loop yields between batches.
+
+    async purgeMessages(beforeMs: number, limit: number): Promise<PurgeResult> {
+      const candidates = db.stmt(`
+        SELECT id FROM message m WHERE m.id < ? AND m.created_at < ?
+          AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = m.id AND d.status = 'pending')
+        ORDER BY m.id LIMIT ?`);
+      return db.transaction((): PurgeResult => {
+        const ids = JSON.stringify(candidates.pluck().all(idLowerBound('msg', beforeMs), beforeMs, limit));
+        const attempts = db.stmt('DELETE FROM attempt WHERE message_id IN (SELECT value FROM json_each(?))').run(ids).changes;
+        const deliveries = db.stmt('DELETE FROM delivery WHERE message_id IN (SELECT value FROM json_each(?))').run(ids).changes;
+        const messages = db.stmt('DELETE FROM message WHERE id IN (SELECT value FROM json_each(?))').run(ids).changes;
+        return { messages, deliveries, attempts };
+      });
+    },
+
+    async purgeIdempotencyKeys(beforeMs: number, limit: number): Promise<number> {
+      return db.stmt('DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at <= ? LIMIT ?)').run(beforeMs, limit).changes;
+    },
+  };
+}

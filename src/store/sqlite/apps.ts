@@ -1,0 +1,181 @@
+// What tenants configure, in SQLite: applications, endpoints, event types and inbound sources.
+import type { App, Endpoint, EventType, Page } from '../../domain/types.js';
+import { pageQuery } from '../paging.js';
+import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventTypeToRow, sourceFromRow, sourceToRow, toJson } from '../rows.js';
+import type { PageRequest, Source, Store } from '../store.js';
+import type { Row, SqliteDb } from './db.js';
+
+export type AppOps = Pick<
+  Store,
+  | 'createApp'
+  | 'getApp'
+  | 'listApps'
+  | 'updateApp'
+  | 'deleteApp'
+  | 'createEndpoint'
+  | 'getEndpoint'
+  | 'listEndpoints'
+  | 'updateEndpoint'
+  | 'deleteEndpoint'
+  | 'createEventType'
+  | 'getEventType'
+  | 'listEventTypes'
+  | 'updateEventType'
+  | 'deleteEventType'
+  | 'createSource'
+  | 'getSource'
+  | 'findSource'
+  | 'listSources'
+  | 'updateSource'
+  | 'deleteSource'
+>;
+
+export function sqliteApps(db: SqliteDb): AppOps {
+  return {
+    // ---- Applications
+
+    async createApp(app: App): Promise<void> {
+      db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
+        db
+          .prepare('INSERT INTO app (id, uid, name, metadata, rate_limit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(app.id, app.uid, app.name, toJson(app.metadata), app.rateLimit, app.createdAt, app.updatedAt),
+      );
+    },
+
+    async getApp(idOrUid: string): Promise<App | null> {
+      const row = db.stmt('SELECT * FROM app WHERE id = ? OR uid = ? ORDER BY id = ? DESC LIMIT 1').get(idOrUid, idOrUid, idOrUid) as Row | undefined;
+      return row ? appFromRow(row) : null;
+    },
+
+    async listApps(page: PageRequest): Promise<Page<App>> {
+      return db.paged('SELECT * FROM app', [], 'id', pageQuery(page, 'ascending'), appFromRow, (a) => a.id);
+    },
+
+    async updateApp(app: App): Promise<void> {
+      db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
+        db
+          .prepare('UPDATE app SET uid = ?, name = ?, metadata = ?, rate_limit = ?, updated_at = ? WHERE id = ?')
+          .run(app.uid, app.name, toJson(app.metadata), app.rateLimit, app.updatedAt, app.id),
+      );
+    },
+
+    async deleteApp(id: string): Promise<void> {
+      db.transaction(() => {
+        db.prepare('DELETE FROM attempt WHERE app_id = ?').run(id);
+        db.prepare('DELETE FROM app WHERE id = ?').run(id);
+      });
+    },
+
+    // ---- Endpoints
+
+    async createEndpoint(endpoint: Endpoint): Promise<void> {
+      const row = endpointToRow(endpoint);
+      const columns = Object.keys(row);
+      db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
+        db
+          .prepare(`INSERT INTO endpoint (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`)
+          .run(row),
+      );
+    },
+
+    async getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null> {
+      const row = db.stmt(
+        'SELECT * FROM endpoint WHERE app_id = ? AND (id = ? OR uid = ?) AND deleted_at IS NULL ORDER BY id = ? DESC LIMIT 1',
+      ).get(appId, idOrUid, idOrUid, idOrUid) as Row | undefined;
+      return row ? endpointFromRow(row) : null;
+    },
+
+    async listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>> {
+      return db.paged(
+        'SELECT * FROM endpoint WHERE app_id = ? AND deleted_at IS NULL',
+        [appId],
+        'id',
+        pageQuery(page, 'ascending'),
+        endpointFromRow,
+        (e) => e.id,
+      );
+    },
+
+    async updateEndpoint(endpoint: Endpoint): Promise<void> {
+      const row = endpointToRow(endpoint);
+      const columns = Object.keys(row).filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at');
+      db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
+        db.prepare(`UPDATE endpoint SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`).run(row),
+      );
+    },
+
+    async deleteEndpoint(appId: string, id: string, nowMs: number): Promise<void> {
+      db.transaction(() => {
+        db.prepare('UPDATE endpoint SET deleted_at = ?, uid = NULL, updated_at = ? WHERE id = ? AND app_id = ?').run(nowMs, nowMs, id, appId);
+        db
+          .prepare("UPDATE delivery SET status = 'failed', last_error = 'endpoint deleted', lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status = 'pending'")
+          .run(nowMs, id);
+      });
+    },
+
+    // ---- Event types
+
+    async createEventType(eventType: EventType): Promise<void> {
+      const row = eventTypeToRow(eventType);
+      const columns = Object.keys(row);
+      db.uniqueOrConflict(`event type "${eventType.name}" already exists`, () =>
+        db.prepare(`INSERT INTO event_type (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row),
+      );
+    },
+
+    async getEventType(name: string): Promise<EventType | null> {
+      const row = db.stmt('SELECT * FROM event_type WHERE name = ?').get(name) as Row | undefined;
+      return row ? eventTypeFromRow(row) : null;
+    },
+
+    async listEventTypes(page: PageRequest & { includeArchived: boolean }): Promise<Page<EventType>> {
+      const where = page.includeArchived ? 'SELECT * FROM event_type' : 'SELECT * FROM event_type WHERE archived = 0';
+      return db.paged(where, [], 'name', pageQuery(page, 'ascending'), eventTypeFromRow, (e) => e.name);
+    },
+
+    async updateEventType(eventType: EventType): Promise<void> {
+      const row = eventTypeToRow(eventType);
+      const columns = Object.keys(row).filter((c) => c !== 'name' && c !== 'created_at');
+      db.prepare(`UPDATE event_type SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE name = @name`).run(row);
+    },
+
+    async deleteEventType(name: string, expunge: boolean, nowMs: number): Promise<boolean> {
+      const result = expunge
+        ? db.prepare('DELETE FROM event_type WHERE name = ?').run(name)
+        : db.prepare('UPDATE event_type SET archived = 1, updated_at = ? WHERE name = ?').run(nowMs, name);
+      return result.changes > 0;
+    },
+
+    // ---- Inbound sources
+
+    async createSource(source: Source): Promise<void> {
+      const row = sourceToRow(source);
+      const columns = Object.keys(row);
+      db.stmt(`INSERT INTO source (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row);
+    },
+
+    async getSource(appId: string, id: string): Promise<Source | null> {
+      const row = db.stmt('SELECT * FROM source WHERE id = ? AND app_id = ?').get(id, appId) as Row | undefined;
+      return row ? sourceFromRow(row) : null;
+    },
+
+    async findSource(id: string): Promise<Source | null> {
+      const row = db.stmt('SELECT * FROM source WHERE id = ?').get(id) as Row | undefined;
+      return row ? sourceFromRow(row) : null;
+    },
+
+    async listSources(appId: string, page: PageRequest): Promise<Page<Source>> {
+      return db.paged('SELECT * FROM source WHERE app_id = ?', [appId], 'id', pageQuery(page, 'ascending'), sourceFromRow, (s) => s.id);
+    },
+
+    async updateSource(source: Source): Promise<void> {
+      const row = sourceToRow(source);
+      const columns = Object.keys(row).filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at');
+      db.stmt(`UPDATE source SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id AND app_id = @app_id`).run(row);
+    },
+
+    async deleteSource(appId: string, id: string): Promise<boolean> {
+      return db.stmt('DELETE FROM source WHERE id = ? AND app_id = ?').run(id, appId).changes > 0;
+    },
+  };
+}

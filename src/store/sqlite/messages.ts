@@ -1,0 +1,143 @@
+// Messages in SQLite: ingest with fan-out to one pending delivery per matching endpoint, message and attempt reads.
+import { newId } from '../../domain/ids.js';
+import { endpointMatches } from '../../domain/matching.js';
+import type { Attempt, Message, Page } from '../../domain/types.js';
+import { messageStatusCondition } from '../delivery-status.js';
+import { pageQuery, timeRange } from '../paging.js';
+import { attemptFromRow, messageFromRow, toJson } from '../rows.js';
+import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest, Store } from '../store.js';
+import type { Row, SqliteDb } from './db.js';
+
+export type MessageOps = Pick<Store, 'insertMessages' | 'getMessage' | 'listMessages' | 'listAttempts' | 'getAttempt'>;
+
+/** insertMessages inside the caller's transaction (ingest; operational events in an ack). */
+export function insertMessagesNow(db: SqliteDb, messages: Message[]): InsertMessageResult[] {
+  const insertMessage = db.stmt(
+    'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+  );
+  const insertDelivery = db.stmt(
+    "INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)",
+  );
+  const findByEventId = db.stmt('SELECT * FROM message WHERE app_id = ? AND event_id = ?');
+  const liveEndpoints = db.stmt('SELECT id, disabled, filter_types, channels FROM endpoint WHERE app_id = ? AND deleted_at IS NULL');
+  const endpointsByApp = new Map<string, Row[]>();
+  return messages.map((m): InsertMessageResult => {
+    const inserted = insertMessage.run(m.id, m.appId, m.eventId, m.eventType, m.payload, toJson(m.channels), toJson(m.tags), m.createdAt);
+    if (inserted.changes === 0) {
+      return { kind: 'duplicate', existing: messageFromRow(findByEventId.get(m.appId, m.eventId) as Row) };
+    }
+    let endpoints = endpointsByApp.get(m.appId);
+    if (!endpoints) {
+      endpoints = liveEndpoints.all(m.appId) as Row[];
+      endpointsByApp.set(m.appId, endpoints);
+    }
+    let deliveries = 0;
+    for (const e of endpoints) {
+      const matchable = {
+        disabled: e.disabled === 1,
+        filterTypes: e.filter_types ? (JSON.parse(e.filter_types as string) as string[]) : null,
+        channels: e.channels ? (JSON.parse(e.channels as string) as string[]) : null,
+      };
+      if (!endpointMatches(matchable, m.eventType, m.channels)) continue;
+      insertDelivery.run(newId('dlv', m.createdAt), m.id, e.id, m.appId, m.createdAt, m.createdAt);
+      deliveries++;
+    }
+    return { kind: 'inserted', deliveries };
+  });
+}
+
+export function sqliteMessages(db: SqliteDb): MessageOps {
+  return {
+    // ---- Messages (ingest + fan-out)
+
+    async insertMessages(messages: Message[]): Promise<InsertMessageResult[]> {
+      return db.transaction(() => insertMessagesNow(db, messages));
+    },
+
+    async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {
+      const row = db.stmt('SELECT * FROM message WHERE app_id = ? AND (id = ? OR event_id = ?) ORDER BY id = ? DESC LIMIT 1').get(
+        appId,
+        idOrEventId,
+        idOrEventId,
+        idOrEventId,
+      ) as Row | undefined;
+      return row ? messageFromRow(row) : null;
+    },
+
+    async listMessages(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>> {
+      const clauses = ['app_id = ?'];
+      const params: unknown[] = [appId];
+      if (filter.channel) {
+        clauses.push('EXISTS (SELECT 1 FROM json_each(message.channels) WHERE value = ?)');
+        params.push(filter.channel);
+      }
+      if (filter.tag) {
+        clauses.push('EXISTS (SELECT 1 FROM json_each(message.tags) WHERE value = ?)');
+        params.push(filter.tag);
+      }
+      if (filter.eventTypes && filter.eventTypes.length > 0) {
+        clauses.push('event_type IN (SELECT value FROM json_each(?))');
+        params.push(JSON.stringify(filter.eventTypes));
+      }
+      if (filter.deliveryStatus) clauses.push(messageStatusCondition(filter.deliveryStatus));
+      timeRange(clauses, params, filter, () => '?');
+      return db.paged(
+        `SELECT * FROM message WHERE ${clauses.join(' AND ')}`,
+        params,
+        'id',
+        pageQuery(page, 'descending'),
+        messageFromRow,
+        (m) => m.id,
+      );
+    },
+
+    // ---- Attempts
+
+    async listAttempts(filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>> {
+      const clauses = ['app_id = ?'];
+      const params: unknown[] = [filter.appId];
+      if (filter.messageId) {
+        clauses.push('message_id = ?');
+        params.push(filter.messageId);
+      }
+      if (filter.endpointId) {
+        clauses.push('endpoint_id = ?');
+        params.push(filter.endpointId);
+      }
+      if (filter.status) {
+        clauses.push('status = ?');
+        params.push(filter.status);
+      }
+      if (filter.statusCodeClass !== undefined) {
+        clauses.push(filter.statusCodeClass === 0 ? 'response_status_code = 0' : 'response_status_code / 100 = ?');
+        if (filter.statusCodeClass !== 0) params.push(filter.statusCodeClass);
+      }
+      if (filter.channel) {
+        clauses.push('message_id IN (SELECT m.id FROM message m, json_each(m.channels) c WHERE m.app_id = attempt.app_id AND c.value = ?)');
+        params.push(filter.channel);
+      }
+      if (filter.tag) {
+        clauses.push('message_id IN (SELECT m.id FROM message m, json_each(m.tags) t WHERE m.app_id = attempt.app_id AND t.value = ?)');
+        params.push(filter.tag);
+      }
+      if (filter.eventTypes && filter.eventTypes.length > 0) {
+        clauses.push('message_id IN (SELECT m.id FROM message m WHERE m.app_id = attempt.app_id AND m.event_type IN (SELECT value FROM json_each(?)))');
+        params.push(JSON.stringify(filter.eventTypes));
+      }
+      timeRange(clauses, params, filter, () => '?');
+      return db.paged(
+        `SELECT * FROM attempt WHERE ${clauses.join(' AND ')}`,
+        params,
+        'id',
+        pageQuery(page, 'descending'),
+        attemptFromRow,
+        (a) => a.id,
+      );
+    },
+
+    async getAttempt(messageId: string, attemptId: string): Promise<Attempt | null> {
+      const row = db.stmt('SELECT * FROM attempt WHERE message_id = ? AND id = ?').get(messageId, attemptId) as Row | undefined;
+      return row ? attemptFromRow(row) : null;
+    },
+  };
+}
