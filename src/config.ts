@@ -3,6 +3,7 @@ import { parseCidr } from './delivery/ssrf.js';
 import { parseDuration, parseDurationList } from './domain/duration.js';
 import { secretKeyBytes } from './domain/signing.js';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './domain/retry.js';
+import { ADAPTIVE_CEILING, DEFAULT_SCHEDULER_POLICY, type SchedulerPolicy } from './domain/scheduler.js';
 
 /** Typed configuration, validated once at start-up and passed down. Nothing else reads process.env. */
 export interface Config {
@@ -37,14 +38,15 @@ export interface DeliveryConfig {
   /** How long a claimed delivery stays leased; always longer than the request timeout. */
   leaseMs: number;
   batchSize: number;
-  /** Deliveries in flight at once in one worker process. */
+  /** Requests on the wire at once in one worker process. */
   concurrency: number;
   /** Fallback poll interval when nothing wakes the worker. */
   pollIntervalMs: number;
   responseBodyLimitBytes: number;
+  /** Requests on the wire at once to one origin from one worker process (and its keep-alive sockets). */
   connectionsPerOrigin: number;
-  /** Concurrency cap for endpoints without their own `maxConcurrency`, across all workers; 0 = none. */
-  endpointMaxConcurrency: number;
+  /** Per-endpoint budgets and circuit breaking (src/domain/scheduler.ts). */
+  scheduler: SchedulerPolicy;
   /** CIDRs deliveries may reach although the SSRF guard blocks them by default (loopback, private, ...). */
   ssrfAllow: string[];
   userAgent: string;
@@ -84,17 +86,33 @@ export function loadConfig(env: Env = process.env): Config {
       retryScheduleMs: schedule === undefined ? [...DEFAULT_RETRY_SCHEDULE_MS] : parse('HOOKD_RETRY_SCHEDULE', () => parseDurationList(schedule)),
       requestTimeoutMs: timeoutMs,
       leaseMs,
-      batchSize: integer(env, 'HOOKD_WORKER_BATCH', 100, 1, 10_000),
-      concurrency: integer(env, 'HOOKD_WORKER_CONCURRENCY', 128, 1, 10_000),
+      batchSize: integer(env, 'HOOKD_WORKER_BATCH', 250, 1, 10_000),
+      concurrency: integer(env, 'HOOKD_WORKER_CONCURRENCY', 256, 1, 10_000),
       pollIntervalMs: duration(env, 'HOOKD_POLL_INTERVAL', '1s'),
       responseBodyLimitBytes: 20 * 1024,
-      connectionsPerOrigin: integer(env, 'HOOKD_CONNECTIONS_PER_ORIGIN', 16, 1, 1024),
-      endpointMaxConcurrency: integer(env, 'HOOKD_ENDPOINT_MAX_CONCURRENCY', 0, 0, 10_000),
+      connectionsPerOrigin: integer(env, 'HOOKD_CONNECTIONS_PER_ORIGIN', 128, 1, 10_000),
+      scheduler: schedulerPolicy(env, timeoutMs),
       ssrfAllow: parse('HOOKD_SSRF_ALLOW', () => cidrList(env.HOOKD_SSRF_ALLOW)),
       userAgent: 'hookd/0.1 (+https://github.com/hookd/hookd)',
     },
     operations: operationsConfig(env),
     observability: observabilityConfig(env),
+  };
+}
+
+/** Per-endpoint budgets and circuit breaking; slow answers (over half the request timeout) never grow a budget. */
+function schedulerPolicy(env: Env, requestTimeoutMs: number): SchedulerPolicy {
+  const circuitCooldownMs = duration(env, 'HOOKD_CIRCUIT_COOLDOWN', '5s');
+  const circuitMaxCooldownMs = duration(env, 'HOOKD_CIRCUIT_MAX_COOLDOWN', '5m');
+  if (circuitCooldownMs < 1) fail('HOOKD_CIRCUIT_COOLDOWN must be at least 1ms');
+  if (circuitMaxCooldownMs < circuitCooldownMs) fail('HOOKD_CIRCUIT_MAX_COOLDOWN must be at least HOOKD_CIRCUIT_COOLDOWN');
+  return {
+    initialConcurrency: integer(env, 'HOOKD_ENDPOINT_INITIAL_CONCURRENCY', DEFAULT_SCHEDULER_POLICY.initialConcurrency, 1, ADAPTIVE_CEILING),
+    endpointMaxConcurrency: integer(env, 'HOOKD_ENDPOINT_MAX_CONCURRENCY', 0, 0, 10_000),
+    circuitFailureThreshold: integer(env, 'HOOKD_CIRCUIT_FAILURES', DEFAULT_SCHEDULER_POLICY.circuitFailureThreshold, 1, 10_000),
+    circuitCooldownMs,
+    circuitMaxCooldownMs,
+    slowAnswerMs: Math.floor(requestTimeoutMs / 2),
   };
 }
 

@@ -177,7 +177,14 @@ test("2 API and 3 worker processes on one PostgreSQL deliver every message once,
 
     const reachedKillPoint = await within(killPoint.then(() => true), 90_000, () => false);
     assert.ok(reachedKillPoint, `only ${total} requests received within 90 s\n${tail(procs)}`);
-    const victim = workers[1]!;
+    // The victim is the worker holding the most leases right now (an endpoint's work tends to stay with the worker
+    // whose acks freed its budget, so some workers may be idle at this moment).
+    const leasesByPid = new Map<number, number>();
+    for (const row of (await pool.query("SELECT lease_owner, count(*)::int AS n FROM delivery WHERE status = 'pending' AND lease_owner IS NOT NULL GROUP BY 1")).rows) {
+      const pid = ownerPid(row.lease_owner as string);
+      if (pid !== null) leasesByPid.set(pid, (leasesByPid.get(pid) ?? 0) + (row.n as number));
+    }
+    const victim = [...workers].sort((a, b) => (leasesByPid.get(b.pid) ?? 0) - (leasesByPid.get(a.pid) ?? 0))[0]!;
     const survivors = workers.filter((w) => w !== victim);
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
@@ -288,12 +295,11 @@ test("2 API and 3 worker processes on one PostgreSQL deliver every message once,
     assert.deepEqual(unexpectedRepeats.slice(0, 5), [], `${unexpectedRepeats.length} deliveries outside the killed worker's leases were received more than once`);
     const duplicates = repeated.reduce((sum, [, n]) => sum + n - 1, 0);
 
-    // (d) Both surviving workers kept claiming after the kill.
-    assert.deepEqual(
-      [...ownersAfterKill].sort(),
-      survivors.map((w) => w.pid).sort(),
-      `lease owners seen after the kill (${[...ownersAfterKill].join(', ')}) are exactly the surviving workers`,
-    );
+    // (d) The surviving workers took over (and only they): leases after the kill belong to survivors. Which of them
+    // works is up to the claims: an endpoint's work tends to stay with the worker whose acks free its budget (it
+    // claims again at once, keeping its connections warm), so one survivor may do it all.
+    assert.ok(ownersAfterKill.size > 0, 'a surviving worker claimed after the kill');
+    for (const pid of ownersAfterKill) assert.ok(survivors.some((w) => w.pid === pid), `lease owner ${pid} after the kill is a surviving worker`);
     for (const worker of survivors) assert.ok(worker.running(), `surviving worker ${worker.pid} is still running:\n${worker.output()}`);
 
     t.diagnostic(

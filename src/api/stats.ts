@@ -12,6 +12,8 @@ const HOUR_MS = 3_600_000;
 /** Most buckets one series answers. */
 export const MAX_BUCKETS = 1440;
 
+const NullableDateTime = Type.Union([DateTime, Type.Null()]);
+
 const EndpointStatsOut = Type.Object(
   {
     success: Type.Integer(),
@@ -19,6 +21,25 @@ const EndpointStatsOut = Type.Object(
     sending: Type.Integer(),
     fail: Type.Integer(),
     canceled: Type.Integer({ description: 'Always 0: hookd does not cancel deliveries' }),
+    circuit: Type.Object(
+      {
+        state: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half-open')], {
+          description: 'open: nothing is sent until nextProbeAt; half-open: one probe at a time; an HTTP answer closes it',
+        }),
+        failureStreak: Type.Integer({ description: 'Timeouts and connection failures in a row' }),
+        openedAt: NullableDateTime,
+        nextProbeAt: NullableDateTime,
+      },
+      { description: 'hookd extension: the endpoint circuit breaker. Deliveries held back while it is open spend no attempt.' },
+    ),
+    concurrency: Type.Object(
+      {
+        limit: Type.Integer({ description: 'Deliveries it may have in flight now, across all workers (0 while the circuit is open)' }),
+        adaptive: Type.Integer({ description: 'The adaptive limit: grows while answers are fast, halves on timeouts, 429/503 and queueing' }),
+        inFlight: Type.Integer(),
+      },
+      { description: 'hookd extension: the endpoint in-flight budget' },
+    ),
   },
   { $id: 'EndpointStats' },
 );
@@ -61,7 +82,7 @@ const EndpointLatencyOut = Type.Object(
 
 export async function statsRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { store, clock } = fastify.hookd;
+  const { store, clock, config } = fastify.hookd;
 
   app.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/stats',
@@ -80,7 +101,18 @@ export async function statsRoutes(fastify: FastifyInstance): Promise<void> {
       const sinceMs = parseDate(request.query.since, ['query', 'since']);
       const untilMs = parseDate(request.query.until, ['query', 'until']);
       if (sinceMs !== undefined && untilMs !== undefined && untilMs <= sinceMs) throw validationError(['query', 'until'], 'until must be after since');
-      return { ...(await store.endpointStats(endpoint.id, { sinceMs, untilMs }, clock())), canceled: 0 };
+      const now = clock();
+      const [counts, queue] = await Promise.all([
+        store.endpointStats(endpoint.id, { sinceMs, untilMs }, now),
+        store.endpointQueueState(endpoint.id, now, config.delivery.scheduler),
+      ]);
+      const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+      return {
+        ...counts,
+        canceled: 0,
+        circuit: { state: queue?.circuit ?? 'closed', failureStreak: queue?.failureStreak ?? 0, openedAt: iso(queue?.circuitOpenedAt), nextProbeAt: iso(queue?.nextProbeAt) },
+        concurrency: { limit: queue?.budget ?? 0, adaptive: queue?.adaptiveLimit ?? 0, inFlight: queue?.inFlight ?? 0 },
+      };
     },
   );
 

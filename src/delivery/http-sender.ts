@@ -1,6 +1,7 @@
 import type { lookup as dnsLookup } from 'node:dns';
 import { isIP, type Socket } from 'node:net';
 import { Agent, buildConnector } from 'undici';
+import type { ConnectionFailure } from '../domain/scheduler.js';
 import { DestinationPolicy, SsrfError } from './ssrf.js';
 
 export interface SendRequest {
@@ -18,11 +19,14 @@ export interface SendResult {
   retryAfter: string | null;
   /** Why no response arrived (timeout, connection refused, invalid URL...), else null. */
   error: string | null;
+  /** Whether the error says the receiver is unreachable or hanging (the scheduler's circuit breaker counts these). */
+  failure: ConnectionFailure | null;
 }
 
 export interface HttpSenderOptions {
   timeoutMs: number;
   responseBodyLimitBytes: number;
+  /** Sockets per origin. The worker never has more requests in flight to one origin, so none waits for one. */
   connectionsPerOrigin: number;
   /** Which addresses may be connected to (the SSRF guard); default: public addresses only. */
   destinations?: DestinationPolicy;
@@ -34,13 +38,11 @@ export interface HttpSenderOptions {
  * Posts webhooks through one undici Agent: a keep-alive Pool per origin, no redirects followed,
  * a hard timeout over the whole exchange, and at most `responseBodyLimitBytes` of the response kept.
  *
- * At most `connectionsPerOrigin` requests per origin are handed to undici at once; the rest wait here.
- * The timeout starts when a request gets its connection slot, so time spent queued behind other
- * deliveries to the same receiver never counts against the receiver.
+ * Requests go on the wire at once: the delivery worker claims only what its per-origin room allows
+ * (`connectionsPerOrigin`, the Pool's socket count), so nothing queues here for a connection.
  */
 export class HttpSender {
   private readonly agent: Agent;
-  private readonly gates = new Map<string, OriginGate>();
 
   constructor(private readonly options: HttpSenderOptions) {
     this.agent = new Agent({
@@ -52,24 +54,14 @@ export class HttpSender {
     });
   }
 
-  /**
-   * Sends the request, or returns null without sending when `stillOurs()` says no once a connection slot is
-   * free (the caller's lease may have expired while the request was queued).
-   */
-  async send(request: SendRequest, stillOurs: () => boolean = () => true): Promise<SendResult | null> {
+  /** Sends the request; every outcome, an error included, is a SendResult. */
+  async send(request: SendRequest): Promise<SendResult> {
     let url: URL;
     try {
       url = new URL(request.url);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`);
     } catch (error) {
-      return { statusCode: 0, body: '', durationMs: 0, retryAfter: null, error: `invalid url: ${(error as Error).message}` };
-    }
-    const gate = this.gate(url.origin);
-    await gate.acquire();
-    if (!stillOurs()) {
-      gate.release();
-      if (gate.idle()) this.gates.delete(url.origin);
-      return null;
+      return { statusCode: 0, body: '', durationMs: 0, retryAfter: null, error: `invalid url: ${(error as Error).message}`, failure: null };
     }
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
@@ -90,22 +82,12 @@ export class HttpSender {
         durationMs: elapsed(),
         retryAfter: Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
         error: null,
+        failure: null,
       };
     } catch (error) {
-      return { statusCode: 0, body: '', durationMs: elapsed(), retryAfter: null, error: describeError(error) };
-    } finally {
-      gate.release();
-      if (gate.idle()) this.gates.delete(url.origin);
+      const described = describeError(error);
+      return { statusCode: 0, body: '', durationMs: elapsed(), retryAfter: null, error: described.error, failure: described.failure };
     }
-  }
-
-  private gate(origin: string): OriginGate {
-    let gate = this.gates.get(origin);
-    if (!gate) {
-      gate = new OriginGate(this.options.connectionsPerOrigin);
-      this.gates.set(origin, gate);
-    }
-    return gate;
   }
 
   async close(): Promise<void> {
@@ -139,32 +121,6 @@ function guardedConnector(policy: DestinationPolicy, lookup: typeof dnsLookup | 
   };
 }
 
-/** A counting semaphore: `slots` requests at once, the rest wait in arrival order. */
-class OriginGate {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly slots: number) {}
-
-  acquire(): Promise<void> {
-    if (this.active < this.slots) {
-      this.active++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
-  }
-
-  idle(): boolean {
-    return this.active === 0 && this.waiting.length === 0;
-  }
-}
-
 async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -179,10 +135,32 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, lim
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
-function describeError(error: unknown): string {
+/**
+ * Errors that mean no connection could be made or kept (refused, reset, unreachable, unresolvable, refused by the
+ * SSRF guard); with timeouts they feed the circuit breaker. Anything else (e.g. a malformed response) does not.
+ */
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'HOOKD_SSRF_BLOCKED',
+]);
+
+function describeError(error: unknown): { error: string; failure: ConnectionFailure | null } {
   const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+  if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return { error: 'timeout', failure: 'timeout' };
   const code = e.code ?? e.cause?.code;
   const message = e.message ?? e.cause?.message ?? String(error);
-  return code ? `${code}: ${message}` : message;
+  return { error: code ? `${code}: ${message}` : message, failure: code !== undefined && CONNECTION_ERRORS.has(code) ? 'connection' : null };
 }

@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config.js';
 import { newId } from '../domain/ids.js';
 import { decideRetry } from '../domain/retry.js';
+import { urlOrigin, type SchedulerPolicy } from '../domain/scheduler.js';
 import { signatureHeader } from '../domain/signing.js';
 import type { Attempt } from '../domain/types.js';
-import type { ClaimedDelivery, DeliveryResult, Store } from '../store/store.js';
+import type { ClaimedDelivery, ClaimRequest, DeliveryResult, Store } from '../store/store.js';
 import type { HttpSender, SendResult } from './http-sender.js';
 
 export interface DeliveryWorkerOptions {
@@ -41,18 +42,23 @@ const ACK_ATTEMPTS = 5;
 const ACK_WINDOW_MS = 5;
 
 /**
- * The delivery loop: claim due deliveries in batches under a lease, POST each signed, then record the attempt
- * and the delivery's next state. Claims wait until half a batch of slots is free; acks are gathered for up to
- * ACK_WINDOW_MS (or a batch) into one transaction.
+ * The delivery loop: claim what can be sent now under a lease, POST each signed at once, then record the attempt
+ * and the delivery's next state. A slot is a request on the wire: the store's claim shares the free slots fairly
+ * among endpoints with due work, within each endpoint's budget (src/domain/scheduler.ts) and this worker's room
+ * for each origin, so nothing claimed waits for a connection. Acks are gathered for up to ACK_WINDOW_MS (or a
+ * batch) into one transaction; each committed ack wakes the loop, since it may have freed endpoint budgets.
  */
 export class DeliveryWorker {
   readonly owner: string;
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Requests on the wire per origin (scheme://host:port), at most `connectionsPerOrigin` each. */
+  private readonly perOrigin = new Map<string, number>();
+  private readonly policy: SchedulerPolicy;
   /**
-   * The deliveries this worker holds (queued for a connection or on the wire), each with the time until which
-   * its lease is known to hold: set at claim, pushed forward by every successful renewal.
+   * The deliveries this worker holds (on the wire or waiting for their ack), each with the time until which its
+   * lease is known to hold: set at claim, pushed forward by every successful renewal.
    */
   private readonly held = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | null = null;
@@ -70,6 +76,7 @@ export class DeliveryWorker {
     this.owner = options.owner ?? `worker-${process.pid}-${newId('key').slice(-8)}`;
     this.clock = options.clock ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.policy = options.config.scheduler;
   }
 
   start(): void {
@@ -80,8 +87,8 @@ export class DeliveryWorker {
       this.options.logger.warn({ err: error }, 'could not subscribe to delivery notifications; relying on polling');
       return () => undefined;
     });
-    // A lease only has to outlive one request, but a delivery may wait for a connection to its receiver
-    // first: renew the leases of everything held, so a live worker's work is never taken over.
+    // A lease outlives one request, but an event loop can stall and an ack can be retried: renew the leases of
+    // everything held, so a live worker's work is never taken over.
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.options.config.leaseMs / 3)));
     this.heartbeat.unref();
     this.loop = this.run().catch((error: unknown) => {
@@ -117,26 +124,45 @@ export class DeliveryWorker {
     if (released > 0) this.options.logger.info({ released }, 'released leases of unfinished deliveries');
   }
 
-  /** A claim is worth its transaction once this many slots are free (or nothing is in flight). */
-  private get refillAt(): number {
-    const { batchSize, concurrency } = this.options.config;
-    return Math.max(1, Math.floor(Math.min(batchSize, concurrency) / 2));
+  /** The claim an ack of `acked` results makes (none once stopping or with no free slot). */
+  private claimAfterAck(acked: number): ClaimRequest | undefined {
+    const { config, store } = this.options;
+    // SQLite commits one transaction at a time on this event loop, each with an fsync: claiming inside the ack
+    // halves the commits. PostgreSQL runs a separate claim on another connection while the next ack is on its
+    // way, which keeps more requests on the wire than one longer transaction would.
+    if (store.dialect !== 'sqlite') return undefined;
+    const limit = Math.min(config.batchSize, config.concurrency - (this.inFlight.size - acked));
+    if (!this.running || limit <= 0) return undefined;
+    return { owner: this.owner, limit, leaseMs: config.leaseMs, nowMs: this.clock(), policy: this.policy, originRoom: this.originRoom };
   }
+
+  /** How many more requests this worker may have on the wire to `origin`. */
+  private readonly originRoom = (origin: string): number => this.options.config.connectionsPerOrigin - (this.perOrigin.get(origin) ?? 0);
 
   private async run(): Promise<void> {
     const { store, config, logger } = this.options;
     while (this.running) {
       this.woken = false;
       const capacity = config.concurrency - this.inFlight.size;
+      const limit = Math.min(config.batchSize, capacity);
       let claimed: ClaimedDelivery[] = [];
       if (capacity > 0) {
         try {
-          claimed = await store.claimDeliveries(this.owner, Math.min(config.batchSize, capacity), config.leaseMs, this.clock(), config.endpointMaxConcurrency);
+          claimed = await store.claimDeliveries({
+            owner: this.owner,
+            limit,
+            leaseMs: config.leaseMs,
+            nowMs: this.clock(),
+            policy: this.policy,
+            originRoom: this.originRoom,
+          });
         } catch (error) {
           logger.error({ err: error }, 'claiming deliveries failed; retrying after the poll interval');
         }
-        for (const item of claimed) this.track(this.deliver(item));
-        if (claimed.length > 0 && this.inFlight.size < config.concurrency) continue;
+        for (const item of claimed) this.track(item);
+        // A full claim may have left work behind: claim again at once. A partial one took what could go now;
+        // the next ack (a freed budget), new work or a due time wakes the loop.
+        if (claimed.length === limit && this.inFlight.size < config.concurrency) continue;
       }
       if (this.woken) continue;
       await this.sleep(capacity > 0 && claimed.length === 0 ? await this.idleDelay() : config.pollIntervalMs);
@@ -169,14 +195,21 @@ export class DeliveryWorker {
     });
   }
 
-  private track(work: Promise<void>): void {
+  /** Sends a claimed delivery now, counting it against its origin until its request is answered. */
+  private track(claimed: ClaimedDelivery): void {
+    const origin = urlOrigin(claimed.endpoint.url);
+    this.perOrigin.set(origin, (this.perOrigin.get(origin) ?? 0) + 1);
+    const work = this.deliver(claimed, () => {
+      const left = (this.perOrigin.get(origin) ?? 1) - 1;
+      if (left > 0) this.perOrigin.set(origin, left);
+      else this.perOrigin.delete(origin);
+    });
     this.inFlight.add(work);
+    // The loop is woken when acks commit (they free endpoint budgets in the store), not here: a claim before the
+    // ack would still see this delivery's lease.
     void work.finally(() => {
       this.inFlight.delete(work);
-      // Freed capacity wakes the loop only once a claim is worth it: claiming one delivery per finished one would
-      // cost a transaction each. New work (wake()) and due timers still claim whatever capacity there is.
-      const free = this.options.config.concurrency - this.inFlight.size;
-      if (free >= this.refillAt || this.inFlight.size === 0) this.wakeUp?.();
+      if (this.inFlight.size === 0) this.wakeUp?.();
     });
   }
 
@@ -192,16 +225,16 @@ export class DeliveryWorker {
     }
   }
 
-  private async deliver(claimed: ClaimedDelivery): Promise<void> {
+  private async deliver(claimed: ClaimedDelivery, answered: () => void): Promise<void> {
     this.held.set(claimed.delivery.id, claimed.delivery.leaseExpiresAt ?? 0);
     try {
-      await this.attempt(claimed);
+      await this.attempt(claimed, answered);
     } finally {
       this.held.delete(claimed.delivery.id);
     }
   }
 
-  private async attempt(claimed: ClaimedDelivery): Promise<void> {
+  private async attempt(claimed: ClaimedDelivery, answered: () => void): Promise<void> {
     const { message, endpoint, delivery } = claimed;
     const startedAt = this.clock();
     const timestampS = Math.floor(startedAt / 1000);
@@ -217,14 +250,20 @@ export class DeliveryWorker {
       'svix-timestamp': String(timestampS),
       'svix-signature': signature,
     };
-    // Fencing: send only while the lease surely holds (renewals lag on a starved machine); otherwise the
-    // delivery is left to whoever claims it after the lease, so it is never sent twice at once.
+    // Fencing: send only while the lease surely holds for the whole request (the claim may have waited on a
+    // starved event loop); otherwise the delivery is left to whoever claims it after the lease, so it is never
+    // sent twice at once.
     const margin = Math.min(this.options.config.requestTimeoutMs, this.options.config.leaseMs / 3);
-    const stillOurs = (): boolean => this.clock() < (this.held.get(delivery.id) ?? 0) - margin;
-    const result = await this.options.sender.send({ url: endpoint.url, headers, body: message.payload }, stillOurs);
-    if (result === null) {
+    if (this.clock() >= (this.held.get(delivery.id) ?? 0) - margin) {
+      answered();
       this.options.logger.warn({ deliveryId: delivery.id, endpointId: endpoint.id }, 'lease may have lapsed before sending; left to the next claimer');
       return;
+    }
+    let result: SendResult;
+    try {
+      result = await this.options.sender.send({ url: endpoint.url, headers, body: message.payload });
+    } finally {
+      answered();
     }
     this.results.push({ ...this.resultOf(claimed, result, startedAt), claimed });
     this.scheduleFlush();
@@ -265,14 +304,15 @@ export class DeliveryWorker {
     };
     switch (decision.kind) {
       case 'succeeded':
-        return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, next: { status: 'succeeded' } };
+        return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, failure: result.failure, next: { status: 'succeeded' } };
       case 'retry':
-        return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, next: { status: 'pending', nextAttemptAt: now + decision.delayMs } };
+        return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, failure: result.failure, next: { status: 'pending', nextAttemptAt: now + decision.delayMs } };
       case 'failed':
         return {
           deliveryId: delivery.id,
           leaseOwner: this.owner,
           attempt,
+          failure: result.failure,
           next: { status: 'failed' },
           disableEndpoint: decision.reason === 'gone' ? 'endpoint answered 410 Gone' : undefined,
         };
@@ -313,8 +353,14 @@ export class DeliveryWorker {
     try {
       for (let attempt = 1; batch.length > 0; attempt++) {
         try {
-          await this.options.store.completeDeliveries(batch);
+          // The ack may claim what its freed slots and budgets allow next (SQLite: in the same commit).
+          const claim = this.claimAfterAck(batch.length);
+          const outcome = await this.options.store.completeDeliveries(batch, { scheduler: this.policy, claim });
           this.notify(batch);
+          const claimed = outcome.claimed ?? [];
+          for (const item of claimed) this.track(item);
+          // The ack freed budgets: claim (again, if its own claim was full).
+          if (!claim || claimed.length === claim.limit) this.wake();
           break;
         } catch (error) {
           if (attempt >= ACK_ATTEMPTS) {

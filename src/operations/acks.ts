@@ -29,8 +29,8 @@ export async function ackingStore(options: AckingStoreOptions): Promise<Store> {
     operatorAppId: operator?.appId ?? null,
     events: operator ? operationalEventSource(operator.appId) : undefined,
   };
-  const completeDeliveries = async (results: DeliveryResult[]): Promise<AckOutcome> => {
-    const outcome = await store.completeDeliveries(results, policy);
+  const completeDeliveries = async (results: DeliveryResult[], worker?: AckPolicy): Promise<AckOutcome> => {
+    const outcome = await store.completeDeliveries(results, { ...worker, ...policy });
     for (const endpointId of outcome.disabledEndpoints) logger.warn({ endpointId }, 'endpoint disabled automatically');
     if (outcome.operationalEvents > 0) options.onEvents();
     return outcome;

@@ -1,4 +1,4 @@
-import type { EndpointLimits } from '../domain/throttle.js';
+import { DEFAULT_SCHEDULER_POLICY, SLOW_START_FACTOR, initialQueueState, type EndpointQueueState, type ReadyEndpoint, type SchedulerPolicy } from '../domain/scheduler.js';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message } from '../domain/types.js';
 import type { ClaimedDelivery, Source } from './store.js';
 
@@ -156,13 +156,55 @@ export const attemptToRow = (a: Attempt): Row => ({
   created_at: a.createdAt,
 });
 
-/** An endpoint's flow-control state from (id, rate_limit, max_concurrency, throttle_next_at); in-flight is counted separately. */
-export const endpointLimitsFromRow = (r: Row): EndpointLimits => ({
+/** An endpoint_queue row's scheduler state; an endpoint not adapted yet starts from the policy's initial limit. */
+export const queueStateFromRow = (r: Row, policy: SchedulerPolicy): EndpointQueueState => ({
+  readyAt: numberOrNull(r.ready_at),
+  concurrency: numberOrNull(r.concurrency) ?? policy.initialConcurrency,
+  slowStartLimit: numberOrNull(r.slow_start_limit) ?? policy.initialConcurrency * SLOW_START_FACTOR,
+  saturated: bool(r.saturated),
+  lastDecreaseAt: numberOrNull(r.last_decrease_at),
+  failureStreak: r.failure_streak as number,
+  circuitOpenedAt: numberOrNull(r.circuit_opened_at),
+  circuitRetryAt: numberOrNull(r.circuit_retry_at),
+  circuitOpenings: r.circuit_openings as number,
+  rateNextAt: numberOrNull(r.rate_next_at),
+  inFlight: Number(r.in_flight),
+  latencyMs: numberOrNull(r.latency_ms),
+});
+
+/** The endpoint_queue columns of a state, in a fixed order (both adapters write them this way). */
+export const queueStateToRow = (s: EndpointQueueState): Row => ({
+  ready_at: s.readyAt,
+  concurrency: s.concurrency,
+  slow_start_limit: s.slowStartLimit,
+  saturated: s.saturated ? 1 : 0,
+  last_decrease_at: s.lastDecreaseAt,
+  failure_streak: s.failureStreak,
+  circuit_opened_at: s.circuitOpenedAt,
+  circuit_retry_at: s.circuitRetryAt,
+  circuit_openings: s.circuitOpenings,
+  rate_next_at: s.rateNextAt,
+  in_flight: s.inFlight,
+  latency_ms: s.latencyMs,
+});
+
+export const QUEUE_STATE_COLUMNS = Object.keys(queueStateToRow(initialQueueState(DEFAULT_SCHEDULER_POLICY)));
+
+/**
+ * A ready endpoint as a claim sees it, from an endpoint_queue row joined with its endpoint's url, rate_limit,
+ * max_concurrency, disabled and deleted_at.
+ */
+export const readyEndpointFromRow = (r: Row, policy: SchedulerPolicy): ReadyEndpoint => ({
+  endpointId: r.endpoint_id as string,
+  appId: r.app_id as string,
+  url: r.url as string,
   rateLimit: (r.rate_limit as number | null) ?? null,
   maxConcurrency: (r.max_concurrency as number | null) ?? null,
-  nextSlotAt: (r.throttle_next_at as number | null) ?? null,
-  inFlight: 0,
+  unsendable: unsendableReason(r) !== null,
+  state: queueStateFromRow(r, policy),
 });
+
+const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 /**
  * A claimed delivery with what the sender needs, from a leased delivery and its joined row

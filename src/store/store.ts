@@ -1,3 +1,4 @@
+import type { ConnectionFailure, EndpointQueueView, OriginRoom, SchedulerPolicy } from '../domain/scheduler.js';
 import type {
   ApiKey,
   App,
@@ -64,16 +65,19 @@ export interface Store {
   listMessages(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;
 
   /**
-   * Leases up to `limit` due pending deliveries, oldest due first, for `leaseMs`. A leased delivery is not
-   * due again until its lease expires, so a crashed worker's work is redone, never lost. Deliveries whose
-   * endpoint is disabled or deleted are failed instead of returned. Per-endpoint rate limits and concurrency
-   * caps (domain/throttle.ts) are applied here, so they hold across every worker: a delivery that may not go
-   * now is deferred instead of returned. `defaultMaxConcurrency` (0 = none) caps endpoints without their own.
+   * Leases what can be sent now, at most `limit` deliveries (src/domain/scheduler.ts). Work is claimed per
+   * endpoint: the endpoints with due work, longest-waiting first, share the claim round-robin (across
+   * applications, then endpoints), each within its budget (adaptive limit, cap, circuit breaker) minus what it has
+   * in flight across all workers, its rate-limit slots and the worker's room for its origin; within an endpoint,
+   * oldest due first. What is held back is not touched: no attempt is spent, no row is written. A leased delivery
+   * is not due again until its lease expires, so a crashed worker's work is redone, never lost. Due deliveries of
+   * disabled or deleted endpoints are failed instead of returned.
    */
-  claimDeliveries(owner: string, limit: number, leaseMs: number, nowMs: number, defaultMaxConcurrency?: number): Promise<ClaimedDelivery[]>;
+  claimDeliveries(request: ClaimRequest): Promise<ClaimedDelivery[]>;
   /**
-   * Records attempts and applies each delivery's next state, in one transaction. With a `policy` (the delivery
-   * worker's acks, see AckPolicy) the same transaction also disables endpoints failing for too long and inserts
+   * Records attempts and applies each delivery's next state, in one transaction, and feeds the results to their
+   * endpoints' scheduler state (circuit breaker, adaptive limit, readiness). With an AckPolicy from the delivery
+   * worker's acks (src/operations) the same transaction also disables endpoints failing for too long and inserts
    * operational event messages.
    */
   completeDeliveries(results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome>;
@@ -90,8 +94,10 @@ export interface Store {
    * Returns an unsubscribe function.
    */
   subscribeDeliveriesDue(listener: () => void): Promise<() => void>;
-  /** When the earliest pending delivery is due, or null when none is pending. */
+  /** When an endpoint may next have claimable work (the earliest readiness), or null when nothing is pending. */
   nextDueAt(): Promise<number | null>;
+  /** The scheduler's view of one endpoint: circuit, adaptive limit, in flight (null for an unknown endpoint). */
+  endpointQueueState(endpointId: string, nowMs: number, policy?: SchedulerPolicy): Promise<EndpointQueueView | null>;
   /** Schedules the message for the endpoint now, as a manual attempt (creating the delivery if needed). */
   resendDelivery(message: Message, endpoint: Endpoint, nowMs: number): Promise<void>;
   /** Reschedules the endpoint's failed deliveries of messages created in [sinceMs, untilMs). */
@@ -157,7 +163,7 @@ export interface Store {
   /**
    * The delivery queue at `nowMs`, for the metrics gauges: pending deliveries (due, scheduled for a retry or
    * leased), those due now (not leased), and the earliest `next_attempt_at` among the due ones (null when none is
-   * due). One scan of the `delivery_due` index.
+   * due), and how many endpoints have an open circuit. One scan of the `delivery_queue` index.
    */
   queueStats(nowMs: number): Promise<QueueStats>;
   /**
@@ -246,6 +252,19 @@ export type InsertMessageResult =
   | { kind: 'inserted'; deliveries: number }
   | { kind: 'duplicate'; existing: Message };
 
+export interface ClaimRequest {
+  /** The lease owner (one per worker process). */
+  owner: string;
+  /** Most deliveries to lease: the worker's free slots. */
+  limit: number;
+  leaseMs: number;
+  nowMs: number;
+  /** Budgets and circuit-breaker settings (default DEFAULT_SCHEDULER_POLICY). */
+  policy?: SchedulerPolicy | undefined;
+  /** How many more requests the worker may have on the wire to an origin (default: no bound). */
+  originRoom?: OriginRoom | undefined;
+}
+
 /** A leased delivery with what the sender needs. */
 export interface ClaimedDelivery {
   delivery: Delivery;
@@ -257,6 +276,8 @@ export interface DeliveryResult {
   deliveryId: string;
   leaseOwner: string;
   attempt: Attempt;
+  /** Why no HTTP answer came, when it says the receiver is unreachable or hanging (feeds its circuit breaker). */
+  failure?: ConnectionFailure | null | undefined;
   next: { status: Extract<DeliveryStatus, 'succeeded' | 'failed'> } | { status: 'pending'; nextAttemptAt: number };
   /** Set when the attempt disables the endpoint (e.g. 410 Gone). */
   disableEndpoint?: string | undefined;
@@ -277,15 +298,22 @@ export type IdempotencyState =
 
 /** What the delivery worker's acks do beyond recording results (see src/operations). */
 export interface AckPolicy {
+  /** How results move endpoints' circuit breakers and adaptive limits (default DEFAULT_SCHEDULER_POLICY). */
+  scheduler?: SchedulerPolicy | undefined;
   /**
    * A failed attempt disables its endpoint when the endpoint's failure streak (first_failure_at) began at least
-   * this long before the attempt; 0 = never.
+   * this long before the attempt; 0 or absent = never.
    */
-  endpointDisableAfterMs: number;
+  endpointDisableAfterMs?: number | undefined;
   /** The operator application: its endpoints are never disabled automatically and its results raise no events. */
   operatorAppId?: string | null | undefined;
   /** Operational events, inserted as messages in the ack's own transaction: none is lost once the ack commits. */
   events?: OperationalEventSource | undefined;
+  /**
+   * Claims the worker's next deliveries in the same transaction (one commit for both): the slots and budgets
+   * this ack frees go back to work without a transaction of their own. The outcome's `claimed` has them.
+   */
+  claim?: ClaimRequest | undefined;
 }
 
 /** Decides and builds operational events; both run inside the ack transaction, so they must be pure and quick. */
@@ -332,6 +360,8 @@ export interface AckOutcome {
   operationalEvents: number;
   /** Endpoints the ack disabled. */
   disabledEndpoints: string[];
+  /** What the ack's `claim` leased (present only when it asked for a claim). */
+  claimed?: ClaimedDelivery[];
 }
 
 export interface PurgeResult {
@@ -349,6 +379,8 @@ export interface QueueStats {
   due: number;
   /** The earliest next_attempt_at among the due deliveries, or null when none is due. */
   oldestDueAt: number | null;
+  /** Endpoints whose circuit is open or half-open (their due deliveries wait without spending attempts). */
+  circuitsOpen: number;
 }
 
 export interface EndpointLatency {

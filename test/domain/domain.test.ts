@@ -74,26 +74,6 @@ test('signatures verify with the standardwebhooks library, for every secret stil
   assert.match(sign(current, 'msg_1', ts, body), /^v1,[A-Za-z0-9+/]+=*$/);
 });
 
-test('admission spreads a rate-limited backlog over future slots and counts in-flight against the cap', async () => {
-  const { admit } = await import('../../src/domain/throttle.js');
-  const candidates = ['a', 'b', 'c'].map((id) => ({ deliveryId: id, endpointId: 'ep', reserved: false, dueAt: 1000 }));
-  const rated = admit(candidates, new Map([['ep', { rateLimit: 4, maxConcurrency: null, nextSlotAt: null, inFlight: 0 }]]), 1000, 0);
-  assert.deepEqual(rated.accepted, ['a']);
-  assert.deepEqual(rated.deferred, [
-    { deliveryId: 'b', until: 1250, reserved: true },
-    { deliveryId: 'c', until: 1500, reserved: true },
-  ]);
-  assert.equal(rated.nextSlots.get('ep'), 1750);
-  const reserved = admit([{ deliveryId: 'b', endpointId: 'ep', reserved: true, dueAt: 1250 }], new Map([['ep', { rateLimit: 4, maxConcurrency: null, nextSlotAt: 1750, inFlight: 0 }]]), 1250, 0);
-  assert.deepEqual(reserved.accepted, ['b'], 'a delivery that owns its slot goes without taking another');
-  const late = admit([{ deliveryId: 'b', endpointId: 'ep', reserved: true, dueAt: 1250 }], new Map([['ep', { rateLimit: 4, maxConcurrency: null, nextSlotAt: 1750, inFlight: 0 }]]), 1600, 0);
-  assert.deepEqual(late.deferred, [{ deliveryId: 'b', until: 1750, reserved: true }], 'a reservation claimed late lapses: no catch-up burst');
-  const capped = admit(candidates, new Map([['ep', { rateLimit: null, maxConcurrency: 2, nextSlotAt: null, inFlight: 1 }]]), 1000, 0, () => 0.5);
-  assert.deepEqual(capped.accepted, ['a']);
-  assert.deepEqual(capped.deferred.map((d) => d.until), [1200, 1200]);
-  assert.deepEqual(admit(candidates, new Map(), 1000, 5).accepted, ['a', 'b', 'c'], 'unlisted endpoints are not limited');
-});
-
 test('safeEqual: equal strings only, whatever the length or where they differ', () => {
   const value = 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=';
   assert.equal(safeEqual(value, value), true);

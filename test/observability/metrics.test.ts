@@ -94,6 +94,7 @@ describe('metrics from a hookd that ingests and delivers', () => {
 
     assert.equal(sampleValue(samples, 'hookd_queue_due'), 0);
     assert.equal(sampleValue(samples, 'hookd_queue_oldest_due_age_seconds'), 0);
+    assert.equal(sampleValue(samples, 'hookd_endpoint_circuits_open'), 0, 'answers, even failing ones, keep circuits closed');
     for (const name of ['hookd_process_cpu_user_seconds_total', 'hookd_process_resident_memory_bytes', 'hookd_nodejs_eventloop_lag_seconds', 'hookd_nodejs_heap_size_used_bytes']) {
       assert.ok(samples.some((s) => s.name === name), `default metric ${name}`);
     }
@@ -239,7 +240,7 @@ describe('metric label bounds', () => {
   });
 
   test('many endpoints and apps stay within the bound: at most N endpoint values plus "other"', async () => {
-    const metrics = new HookdMetrics({ store: { queueStats: async () => ({ pending: 0, due: 0, oldestDueAt: null }) }, maxLabels: 10, logger: pino({ level: 'silent' }) });
+    const metrics = new HookdMetrics({ store: { queueStats: async () => ({ pending: 0, due: 0, oldestDueAt: null, circuitsOpen: 0 }) }, maxLabels: 10, logger: pino({ level: 'silent' }) });
     const results = Array.from({ length: 500 }, (_, i) => result(`app_${i % 50}`, `ep_${i}`, i % 3 === 0 ? 'failed' : 'succeeded'));
     metrics.deliveryObserver.recorded(results);
     const { samples } = parsePrometheusText((await metrics.render()).body);

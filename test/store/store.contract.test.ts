@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
+import { DEFAULT_SCHEDULER_POLICY } from '../../src/domain/scheduler.js';
 import { generateSecret } from '../../src/domain/signing.js';
 import type { App, Attempt, Endpoint, Message } from '../../src/domain/types.js';
 import { operationalEventSource } from '../../src/operations/events.js';
-import type { AckPolicy, ClaimedDelivery, DeliveryFilter, DeliveryResult, Source, Store } from '../../src/store/store.js';
+import type { AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryFilter, DeliveryResult, Source, Store } from '../../src/store/store.js';
 import { storeAdapters } from '../helpers/store-adapters.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -38,6 +39,11 @@ function attemptFor(deliveryId: string, message: Message, endpointId: string, st
     error: status === 'success' ? null : 'HTTP 500',
     createdAt: at,
   };
+}
+
+/** Claims as a worker would, with the default scheduler policy unless `extra` says otherwise. */
+function claim(s: Store, owner: string, limit: number, leaseMs: number, nowMs: number, extra: Partial<ClaimRequest> = {}): Promise<ClaimedDelivery[]> {
+  return s.claimDeliveries({ owner, limit, leaseMs, nowMs, ...extra });
 }
 
 /** An app with one endpoint, stored. */
@@ -123,13 +129,13 @@ for (const adapter of storeAdapters) {
         const { app, endpoint } = await seedEndpoint(s);
         await s.insertMessages([makeMessage(app.id)]);
         const now = T0 + 1000;
-        const claimed = await s.claimDeliveries('worker-a', 10, 30_000, now);
+        const claimed = await claim(s, 'worker-a', 10, 30_000, now);
         assert.equal(claimed.length, 1);
         assert.equal(claimed[0]!.endpoint.url, endpoint.url);
         assert.equal(claimed[0]!.message.payload, '{"a":1}');
-        assert.equal((await s.claimDeliveries('worker-b', 10, 30_000, now + 29_000)).length, 0);
+        assert.equal((await claim(s, 'worker-b', 10, 30_000, now + 29_000)).length, 0);
         // The crashed worker-a never acks: after the lease, worker-b gets it.
-        const reclaimed = await s.claimDeliveries('worker-b', 10, 30_000, now + 30_001);
+        const reclaimed = await claim(s, 'worker-b', 10, 30_000, now + 30_001);
         assert.equal(reclaimed.length, 1);
         // worker-a's late ack does not change the delivery now owned by worker-b.
         const message = makeMessage(app.id, { id: claimed[0]!.message.id });
@@ -152,10 +158,10 @@ for (const adapter of storeAdapters) {
         const { app } = await seedEndpoint(s);
         const messages = [3, 1, 2].map((k) => makeMessage(app.id, { id: newId('msg', T0 + k), createdAt: T0 + k }));
         await s.insertMessages(messages);
-        const first = await s.claimDeliveries('w', 2, 10_000, T0 + 10);
+        const first = await claim(s, 'w', 2, 10_000, T0 + 10);
         assert.deepEqual(first.map((c) => c.delivery.nextAttemptAt <= T0 + 10 + 10_000), [true, true]);
         assert.deepEqual(first.map((c) => c.message.id), [messages[1]!.id, messages[2]!.id]);
-        assert.equal((await s.claimDeliveries('w', 10, 10_000, T0 + 10)).length, 1);
+        assert.equal((await claim(s, 'w', 10, 10_000, T0 + 10)).length, 1);
         assert.equal(await s.nextDueAt(), T0 + 10 + 10_000);
       });
     });
@@ -165,22 +171,24 @@ for (const adapter of storeAdapters) {
         const { app, endpoint } = await seedEndpoint(s);
         const message = makeMessage(app.id);
         await s.insertMessages([message]);
-        let [c] = await s.claimDeliveries('w', 1, 10_000, T0);
+        let [c] = await claim(s, 'w', 1, 10_000, T0);
         await s.completeDeliveries([{ deliveryId: c!.delivery.id, leaseOwner: 'w', attempt: attemptFor(c!.delivery.id, message, endpoint.id, 'fail', T0 + 1), next: { status: 'pending', nextAttemptAt: T0 + 5000 } }]);
-        assert.equal((await s.claimDeliveries('w', 1, 10_000, T0 + 4999)).length, 0);
-        [c] = await s.claimDeliveries('w', 1, 10_000, T0 + 5000);
+        assert.equal((await claim(s, 'w', 1, 10_000, T0 + 4999)).length, 0);
+        [c] = await claim(s, 'w', 1, 10_000, T0 + 5000);
         assert.equal(c!.delivery.attempts, 1);
         await s.completeDeliveries([{ deliveryId: c!.delivery.id, leaseOwner: 'w', attempt: attemptFor(c!.delivery.id, message, endpoint.id, 'fail', T0 + 5001), next: { status: 'failed' } }]);
         let [d] = await s.listMessageDeliveries(message.id);
         assert.equal(d!.status, 'failed');
         assert.equal(d!.attempts, 2);
+        // nextDueAt is a lower bound: the claim that finds nothing left settles it.
+        assert.equal((await claim(s, 'w', 1, 10_000, T0 + 20_000)).length, 0);
         assert.equal(await s.nextDueAt(), null);
         const failures = await s.listAttempts({ appId: app.id, endpointId: endpoint.id, status: 'fail' }, { limit: 10 });
         assert.equal(failures.data.length, 2);
         assert.ok(failures.data[0]!.id > failures.data[1]!.id, 'attempts list newest first');
 
         await s.resendDelivery(message, endpoint, T0 + 6000);
-        [c] = await s.claimDeliveries('w', 1, 10_000, T0 + 6000);
+        [c] = await claim(s, 'w', 1, 10_000, T0 + 6000);
         assert.equal(c!.delivery.nextTrigger, 1, 'a resend is a manual attempt');
         assert.equal(c!.delivery.attempts, 0);
         await s.completeDeliveries([{ deliveryId: c!.delivery.id, leaseOwner: 'w', attempt: attemptFor(c!.delivery.id, message, endpoint.id, 'fail', T0 + 6001), next: { status: 'failed' } }]);
@@ -199,7 +207,7 @@ for (const adapter of storeAdapters) {
         const onEu = makeMessage(app.id, { channels: ['eu'], tags: ['vip'] });
         const paid = makeMessage(app.id, { id: newId('msg', T0), eventType: 'invoice.paid' });
         await s.insertMessages([onEu, paid]);
-        const claimed = await s.claimDeliveries('w', 10, 10_000, T0);
+        const claimed = await claim(s, 'w', 10, 10_000, T0);
         await s.completeDeliveries(claimed.map((c, i) => ({
           deliveryId: c.delivery.id,
           leaseOwner: 'w',
@@ -219,11 +227,11 @@ for (const adapter of storeAdapters) {
       await fresh(async (s) => {
         const { app } = await seedEndpoint(s, { rateLimit: 10 });
         await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
-        assert.equal((await s.claimDeliveries('w', 10, 30_000, T0)).length, 1, 'one now');
-        assert.equal((await s.claimDeliveries('other', 10, 30_000, T0 + 50)).length, 0, 'not before the next slot, for any worker');
+        assert.equal((await claim(s, 'w', 10, 30_000, T0)).length, 1, 'one now');
+        assert.equal((await claim(s, 'other', 10, 30_000, T0 + 50)).length, 0, 'not before the next slot, for any worker');
         assert.equal(await s.nextDueAt(), T0 + 100);
         let sent = 1;
-        for (let t = T0 + 100; t <= T0 + 400; t += 100) sent += (await s.claimDeliveries('w', 10, 30_000, t)).length;
+        for (let t = T0 + 100; t <= T0 + 400; t += 100) sent += (await claim(s, 'w', 10, 30_000, t)).length;
         assert.equal(sent, 5, 'each deferred delivery goes at its own slot, 100 ms apart');
       });
     });
@@ -238,27 +246,35 @@ for (const adapter of storeAdapters) {
         await s.createEndpoint(free);
         const messages = Array.from({ length: 4 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) }));
         await s.insertMessages(messages);
-        const first = await s.claimDeliveries('w1', 10, 30_000, T0);
+        const first = await claim(s, 'w1', 10, 30_000, T0);
         assert.equal(first.filter((c) => c.endpoint.id === capped.id).length, 2);
         assert.equal(first.filter((c) => c.endpoint.id === free.id).length, 4, 'other endpoints are not held back');
-        assert.equal((await s.claimDeliveries('w2', 10, 30_000, T0 + 1000)).length, 0, 'a second worker sees the cap too');
+        assert.equal((await claim(s, 'w2', 10, 30_000, T0 + 1000)).length, 0, 'a second worker sees the cap too');
         const done = first.find((c) => c.endpoint.id === capped.id)!;
         const message = messages.find((m) => m.id === done.message.id)!;
         await s.completeDeliveries([{ deliveryId: done.delivery.id, leaseOwner: 'w1', attempt: attemptFor(done.delivery.id, message, capped.id, 'success', T0 + 1001), next: { status: 'succeeded' } }]);
-        assert.equal((await s.claimDeliveries('w2', 10, 30_000, T0 + 2000)).length, 1, 'one slot freed, one more goes');
-        assert.equal((await s.claimDeliveries('w2', 10, 30_000, T0 + 3000)).length, 0);
+        assert.equal((await claim(s, 'w2', 10, 30_000, T0 + 2000)).length, 1, 'one slot freed, one more goes');
+        assert.equal((await claim(s, 'w2', 10, 30_000, T0 + 3000)).length, 0);
         // w1 and w2 "crash": once all their leases have expired, the 3 capped deliveries not done are due again, 2 go.
-        const retaken = await s.claimDeliveries('w3', 10, 30_000, T0 + 33_000);
+        const retaken = await claim(s, 'w3', 10, 30_000, T0 + 33_000);
         assert.equal(retaken.filter((c) => c.endpoint.id === capped.id).length, 2, 'expired leases stop counting against the cap');
       });
     });
 
     test('a default concurrency cap applies to endpoints without their own', async () => {
       await fresh(async (s) => {
-        const { app } = await seedEndpoint(s);
+        const app = makeApp();
+        await s.createApp(app);
+        const plain = makeEndpoint(app.id);
+        const own = makeEndpoint(app.id, { id: newId('ep', T0), maxConcurrency: 2 });
+        await s.createEndpoint(plain);
+        await s.createEndpoint(own);
         await s.insertMessages(Array.from({ length: 3 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
-        assert.equal((await s.claimDeliveries('w', 10, 30_000, T0, 1)).length, 1);
-        assert.equal((await s.claimDeliveries('w', 10, 30_000, T0 + 1000)).length, 2, 'without the default, no cap');
+        const capped = { policy: { ...DEFAULT_SCHEDULER_POLICY, endpointMaxConcurrency: 1 } };
+        const claimed = await claim(s, 'w', 10, 30_000, T0, capped);
+        assert.equal(claimed.filter((c) => c.endpoint.id === plain.id).length, 1, 'the default cap');
+        assert.equal(claimed.filter((c) => c.endpoint.id === own.id).length, 2, "the endpoint's own cap wins");
+        assert.equal((await claim(s, 'w2', 10, 30_000, T0 + 1000, capped)).length, 0, 'both at their cap, for every worker');
       });
     });
 
@@ -268,7 +284,7 @@ for (const adapter of storeAdapters) {
         const message = makeMessage(app.id);
         await s.insertMessages([message]);
         await s.updateEndpoint({ ...endpoint, disabled: true });
-        assert.equal((await s.claimDeliveries('w', 10, 10_000, T0 + 1)).length, 0);
+        assert.equal((await claim(s, 'w', 10, 10_000, T0 + 1)).length, 0);
         const [d] = await s.listMessageDeliveries(message.id);
         assert.equal(d!.status, 'failed');
         assert.equal(d!.lastError, 'endpoint disabled');
@@ -279,11 +295,11 @@ for (const adapter of storeAdapters) {
       await fresh(async (s) => {
         const { app } = await seedEndpoint(s);
         await s.insertMessages([makeMessage(app.id)]);
-        const [c] = await s.claimDeliveries('w', 10, 3000, T0);
+        const [c] = await claim(s, 'w', 10, 3000, T0);
         assert.equal(await s.extendLeases('intruder', [c!.delivery.id], T0 + 9000), 0);
         assert.equal(await s.extendLeases('w', [c!.delivery.id], T0 + 6000), 1);
-        assert.equal((await s.claimDeliveries('other', 10, 3000, T0 + 4000)).length, 0, 'still leased after the original expiry');
-        assert.equal((await s.claimDeliveries('other', 10, 3000, T0 + 6001)).length, 1, 'an unrenewed lease expires');
+        assert.equal((await claim(s, 'other', 10, 3000, T0 + 4000)).length, 0, 'still leased after the original expiry');
+        assert.equal((await claim(s, 'other', 10, 3000, T0 + 6001)).length, 1, 'an unrenewed lease expires');
       });
     });
 
@@ -291,9 +307,154 @@ for (const adapter of storeAdapters) {
       await fresh(async (s) => {
         const { app } = await seedEndpoint(s);
         await s.insertMessages([makeMessage(app.id), makeMessage(app.id, { id: newId('msg', T0) })]);
-        assert.equal((await s.claimDeliveries('w', 10, 60_000, T0)).length, 2);
+        assert.equal((await claim(s, 'w', 10, 60_000, T0)).length, 2);
         assert.equal(await s.releaseDeliveries('w', T0 + 1), 2);
-        assert.equal((await s.claimDeliveries('other', 10, 60_000, T0 + 1)).length, 2);
+        assert.equal((await claim(s, 'other', 10, 60_000, T0 + 1)).length, 2);
+      });
+    });
+
+    // ---- The scheduler: fair claims, budgets, circuit breaking (src/domain/scheduler.ts)
+
+    /** Acks claimed deliveries with one outcome: an HTTP status, or a connection failure (status 0). */
+    const ackAll = (s: Store, claimed: ClaimedDelivery[], owner: string, at: number, outcome: { status: number; failure?: 'timeout' | 'connection'; durationMs?: number }, next: DeliveryResult['next'] = { status: 'succeeded' }) =>
+      s.completeDeliveries(
+        claimed.map((c) => {
+          const attempt = attemptFor(c.delivery.id, { ...makeMessage(c.message.appId), id: c.message.id }, c.endpoint.id, outcome.status >= 200 && outcome.status < 300 ? 'success' : 'fail', at);
+          return {
+            deliveryId: c.delivery.id,
+            leaseOwner: owner,
+            attempt: { ...attempt, responseStatusCode: outcome.status, responseDurationMs: outcome.durationMs ?? 5 },
+            failure: outcome.failure ?? null,
+            next,
+          };
+        }),
+      );
+
+    test("one endpoint's backlog is not in front of another endpoint's newer first attempt", async () => {
+      await fresh(async (s) => {
+        const busy = await seedEndpoint(s);
+        const quiet = await seedEndpoint(s, { url: 'http://127.0.0.1:2/hook' });
+        await s.insertMessages(Array.from({ length: 200 }, (_, i) => makeMessage(busy.app.id, { id: newId('msg', T0 + i), createdAt: T0 + i })));
+        const newer = makeMessage(quiet.app.id, { id: newId('msg', T0 + 5_000), createdAt: T0 + 5_000 });
+        await s.insertMessages([newer]);
+        const policy = { ...DEFAULT_SCHEDULER_POLICY, initialConcurrency: 500 };
+        const claimed = await claim(s, 'w', 10, 30_000, T0 + 5_000, { policy });
+        assert.ok(claimed.some((c) => c.message.id === newer.id), 'the quiet endpoint gets its share of the first claim');
+        assert.equal(claimed.filter((c) => c.endpoint.id === busy.endpoint.id).length, 5, 'the busy one its half');
+        assert.equal((await claim(s, 'w', 10, 30_000, T0 + 5_001, { policy })).length, 10, 'what the quiet one left, the next claim takes');
+      });
+    });
+
+    test('applications share a claim round-robin, then their endpoints do; each endpoint takes its oldest due first', async () => {
+      await fresh(async (s) => {
+        const big = makeApp();
+        await s.createApp(big);
+        const endpoints = [0, 1, 2, 3].map((i) => makeEndpoint(big.id, { id: newId('ep', T0 + i), url: `http://127.0.0.1:${10 + i}/hook` }));
+        for (const e of endpoints) await s.createEndpoint(e);
+        const small = await seedEndpoint(s, { url: 'http://127.0.0.1:20/hook' });
+        await s.insertMessages(Array.from({ length: 20 }, (_, i) => makeMessage(big.id, { id: newId('msg', T0 + i), createdAt: T0 + i })));
+        await s.insertMessages(Array.from({ length: 20 }, (_, i) => makeMessage(small.app.id, { id: newId('msg', T0 + 100 + i), createdAt: T0 + 100 + i })));
+        const claimed = await claim(s, 'w', 8, 30_000, T0 + 1_000);
+        const perEndpoint = (id: string): ClaimedDelivery[] => claimed.filter((c) => c.endpoint.id === id);
+        assert.equal(perEndpoint(small.endpoint.id).length, 4, 'the one-endpoint application gets half');
+        for (const e of endpoints) assert.equal(perEndpoint(e.id).length, 1, 'the four-endpoint application shares its half');
+        const dues = perEndpoint(small.endpoint.id).map((c) => c.delivery.id);
+        assert.deepEqual(dues, [...dues].sort(), 'oldest first within an endpoint');
+      });
+    });
+
+    test("a worker's room for an origin bounds what it claims for that origin's endpoints", async () => {
+      await fresh(async (s) => {
+        const { app } = await seedEndpoint(s, { url: 'http://shared.example:8080/a' });
+        await s.createEndpoint(makeEndpoint(app.id, { id: newId('ep', T0), url: 'http://shared.example:8080/b' }));
+        await s.insertMessages(Array.from({ length: 10 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        const room = (origin: string): number => (origin === 'http://shared.example:8080' ? 3 : 0);
+        assert.equal((await claim(s, 'w', 100, 30_000, T0 + 1, { originRoom: room })).length, 3);
+        assert.equal((await claim(s, 'w', 100, 30_000, T0 + 2, { originRoom: () => 0 })).length, 0, 'no room: nothing claimed, nothing waits');
+      });
+    });
+
+    test('several workers claiming at once never exceed an endpoint budget and never take the same delivery', async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s, { maxConcurrency: 7 });
+        const other = await seedEndpoint(s, { url: 'http://127.0.0.1:3/hook' });
+        await s.insertMessages(Array.from({ length: 50 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(other.app.id, { id: newId('msg', T0 + 100 + i) })));
+        const all = (await Promise.all(['w1', 'w2', 'w3', 'w4'].map((w) => claim(s, w, 4, 30_000, T0 + 1_000)))).flat();
+        assert.equal(new Set(all.map((c) => c.delivery.id)).size, all.length, 'no delivery twice');
+        assert.ok(all.filter((c) => c.endpoint.id === endpoint.id).length <= 7, 'the budget holds across workers');
+        const again = await claim(s, 'w5', 100, 30_000, T0 + 2_000);
+        assert.equal([...all, ...again].filter((c) => c.endpoint.id === endpoint.id).length, 7);
+        assert.equal([...all, ...again].filter((c) => c.endpoint.id === other.endpoint.id).length, 5);
+      });
+    });
+
+    test("consecutive timeouts open an endpoint's circuit: what waits is not claimed and spends no attempt; one probe after the cool-down; an answer closes it", async () => {
+      await fresh(async (s) => {
+        const policy = { ...DEFAULT_SCHEDULER_POLICY, circuitFailureThreshold: 3, circuitCooldownMs: 10_000 };
+        const { app, endpoint } = await seedEndpoint(s);
+        const healthy = await seedEndpoint(s, { url: 'http://127.0.0.1:4/hook' });
+        await s.insertMessages(Array.from({ length: 20 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        const first = await claim(s, 'w', 3, 60_000, T0 + 1, { policy });
+        await s.completeDeliveries(
+          first.map((c) => ({
+            deliveryId: c.delivery.id,
+            leaseOwner: 'w',
+            attempt: { ...attemptFor(c.delivery.id, { ...makeMessage(app.id), id: c.message.id }, endpoint.id, 'fail', T0 + 100), responseStatusCode: 0, error: 'timeout' },
+            failure: 'timeout' as const,
+            next: retry(T0 + 200),
+          })),
+          { scheduler: policy },
+        );
+        const open = await s.endpointQueueState(endpoint.id, T0 + 100, policy);
+        assert.equal(open?.circuit, 'open');
+        assert.equal(open?.nextProbeAt, T0 + 100 + 10_000);
+        assert.equal((await s.queueStats(T0 + 100)).circuitsOpen, 1);
+        await s.insertMessages([makeMessage(healthy.app.id, { id: newId('msg', T0 + 200) })]);
+        const meanwhile = await claim(s, 'w', 100, 60_000, T0 + 5_000, { policy });
+        assert.deepEqual(meanwhile.map((c) => c.endpoint.id), [healthy.endpoint.id], 'the open circuit holds back only its own endpoint');
+        const probe = await claim(s, 'w', 100, 60_000, T0 + 10_100, { policy });
+        assert.equal(probe.length, 1, 'half-open: one probe');
+        assert.equal((await claim(s, 'w', 100, 60_000, T0 + 10_200, { policy })).length, 0, 'nothing else while the probe is out');
+        await ackAll(s, probe, 'w', T0 + 10_300, { status: 200 });
+        const closed = await s.endpointQueueState(endpoint.id, T0 + 10_300, policy);
+        assert.equal(closed?.circuit, 'closed');
+        const rest = await claim(s, 'w', 100, 60_000, T0 + 10_300, { policy });
+        assert.ok(rest.length >= 1, 'what waited flows again');
+        const waited = (await s.listAttempts({ appId: app.id, endpointId: endpoint.id }, { limit: 100 })).data;
+        assert.equal(waited.length, 4, 'three failures and the probe: waiting cost no attempt');
+      });
+    });
+
+    test('the adaptive limit grows while an endpoint uses its whole budget and answers fast, and halves on 429', async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        await s.insertMessages(Array.from({ length: 100 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        let t = T0 + 1_000;
+        const first = await claim(s, 'w', 100, 60_000, t);
+        assert.equal(first.length, 16, 'the initial budget');
+        await ackAll(s, first, 'w', (t += 10), { status: 200 });
+        assert.equal((await s.endpointQueueState(endpoint.id, t))?.adaptiveLimit, 32, 'slow start: one more per fast answer');
+        const second = await claim(s, 'w', 100, 60_000, (t += 10));
+        assert.equal(second.length, 32);
+        await ackAll(s, second, 'w', (t += 10), { status: 429 }, retry(t + 60_000));
+        const after = await s.endpointQueueState(endpoint.id, t);
+        assert.equal(after?.adaptiveLimit, 16, 'halved');
+        assert.equal(after?.inFlight, 0);
+      });
+    });
+
+    test("an endpoint's new URL starts its circuit and adaptive limit afresh", async () => {
+      await fresh(async (s) => {
+        const policy = { ...DEFAULT_SCHEDULER_POLICY, circuitFailureThreshold: 1 };
+        const { app, endpoint } = await seedEndpoint(s);
+        await s.insertMessages([makeMessage(app.id), makeMessage(app.id, { id: newId('msg', T0) })]);
+        const [c] = await claim(s, 'w', 1, 60_000, T0 + 1, { policy });
+        await s.completeDeliveries([{ deliveryId: c!.delivery.id, leaseOwner: 'w', attempt: attemptFor(c!.delivery.id, { ...makeMessage(app.id), id: c!.message.id }, endpoint.id, 'fail', T0 + 2), failure: 'connection', next: retry(T0 + 3) }], { scheduler: policy });
+        assert.equal((await s.endpointQueueState(endpoint.id, T0 + 2, policy))?.circuit, 'open');
+        await s.updateEndpoint({ ...endpoint, url: 'http://127.0.0.1:9/fixed', updatedAt: T0 + 10 });
+        assert.equal((await s.endpointQueueState(endpoint.id, T0 + 10, policy))?.circuit, 'closed');
+        assert.equal((await claim(s, 'w', 10, 60_000, T0 + 10, { policy })).length, 2, 'both go at once to the new URL');
       });
     });
 
@@ -332,7 +493,7 @@ for (const adapter of storeAdapters) {
         const [m1, m2, m3] = [1, 2, 3].map((k) => makeMessage(app.id, { id: newId('msg', T0 + k), createdAt: T0 + k }));
         const unrouted = makeMessage(app.id, { id: newId('msg', T0 + 4), createdAt: T0 + 4, eventType: 'other' });
         await s.insertMessages([m1!, m2!, m3!, unrouted]);
-        const claimed = await s.claimDeliveries('w', 10, 10_000, T0 + 10);
+        const claimed = await claim(s, 'w', 10, 10_000, T0 + 10);
         assert.equal(claimed.length, 6);
         const find = (m: Message, e: Endpoint) => claimed.find((c) => c.message.id === m.id && c.endpoint.id === e.id)!.delivery.id;
         const done = (m: Message, e: Endpoint, status: Attempt['status'], at: number, next: DeliveryResult['next']): DeliveryResult => ({
@@ -502,15 +663,15 @@ for (const adapter of storeAdapters) {
 
     test('queue stats count pending and due deliveries and give the oldest due time, leases and retries excluded', async () => {
       await fresh(async (s) => {
-        assert.deepEqual(await s.queueStats(T0), { pending: 0, due: 0, oldestDueAt: null });
+        assert.deepEqual(await s.queueStats(T0), { pending: 0, due: 0, oldestDueAt: null, circuitsOpen: 0 });
         const { app } = await seedEndpoint(s);
         const messages = [1, 2, 3].map((k) => makeMessage(app.id, { id: newId('msg', T0 + k), createdAt: T0 + k }));
         await s.insertMessages(messages);
-        assert.deepEqual(await s.queueStats(T0), { pending: 3, due: 0, oldestDueAt: null }, 'nothing due before its time');
-        assert.deepEqual(await s.queueStats(T0 + 2), { pending: 3, due: 2, oldestDueAt: T0 + 1 });
-        const [first] = await s.claimDeliveries('w', 1, 10_000, T0 + 10);
-        assert.deepEqual(await s.queueStats(T0 + 10), { pending: 3, due: 2, oldestDueAt: T0 + 2 }, 'a leased delivery is pending, not due');
-        assert.deepEqual(await s.queueStats(T0 + 20_000), { pending: 3, due: 3, oldestDueAt: T0 + 2 }, 'an expired lease is due again');
+        assert.deepEqual(await s.queueStats(T0), { pending: 3, due: 0, oldestDueAt: null, circuitsOpen: 0 }, 'nothing due before its time');
+        assert.deepEqual(await s.queueStats(T0 + 2), { pending: 3, due: 2, oldestDueAt: T0 + 1, circuitsOpen: 0 });
+        const [first] = await claim(s, 'w', 1, 10_000, T0 + 10);
+        assert.deepEqual(await s.queueStats(T0 + 10), { pending: 3, due: 2, oldestDueAt: T0 + 2, circuitsOpen: 0 }, 'a leased delivery is pending, not due');
+        assert.deepEqual(await s.queueStats(T0 + 20_000), { pending: 3, due: 3, oldestDueAt: T0 + 2, circuitsOpen: 0 }, 'an expired lease is due again');
         const claimed = first!;
         await s.completeDeliveries([
           {
@@ -520,9 +681,9 @@ for (const adapter of storeAdapters) {
             next: { status: 'pending', nextAttemptAt: T0 + 5_000 },
           },
         ]);
-        assert.deepEqual(await s.queueStats(T0 + 20), { pending: 3, due: 2, oldestDueAt: T0 + 2 }, 'a scheduled retry is pending, not due');
-        assert.deepEqual(await s.queueStats(T0 + 5_000), { pending: 3, due: 3, oldestDueAt: T0 + 2 });
-        const rest = await s.claimDeliveries('w', 10, 10_000, T0 + 5_000);
+        assert.deepEqual(await s.queueStats(T0 + 20), { pending: 3, due: 2, oldestDueAt: T0 + 2, circuitsOpen: 0 }, 'a scheduled retry is pending, not due');
+        assert.deepEqual(await s.queueStats(T0 + 5_000), { pending: 3, due: 3, oldestDueAt: T0 + 2, circuitsOpen: 0 });
+        const rest = await claim(s, 'w', 10, 10_000, T0 + 5_000);
         await s.completeDeliveries(
           rest.map((c) => ({
             deliveryId: c.delivery.id,
@@ -531,7 +692,7 @@ for (const adapter of storeAdapters) {
             next: { status: 'succeeded' as const },
           })),
         );
-        assert.deepEqual(await s.queueStats(T0 + 5_001), { pending: 0, due: 0, oldestDueAt: null }, 'finished deliveries leave the queue');
+        assert.deepEqual(await s.queueStats(T0 + 5_001), { pending: 0, due: 0, oldestDueAt: null, circuitsOpen: 0 }, 'finished deliveries leave the queue');
       });
     });
 
@@ -588,7 +749,7 @@ for (const adapter of storeAdapters) {
       );
     /** Claims the one due delivery of `endpointId` at `at`. */
     const claimFor = async (s: Store, endpointId: string, at: number): Promise<ClaimedDelivery> => {
-      const claimed = (await s.claimDeliveries('w', 100, 10_000, at)).filter((c) => c.endpoint.id === endpointId);
+      const claimed = (await claim(s, 'w', 100, 10_000, at)).filter((c) => c.endpoint.id === endpointId);
       assert.equal(claimed.length, 1, `one delivery of ${endpointId} due at ${at}`);
       return claimed[0]!;
     };
@@ -599,7 +760,7 @@ for (const adapter of storeAdapters) {
         const policy: AckPolicy = { endpointDisableAfterMs: 60_000 };
         const { app, endpoint } = await seedEndpoint(s);
         await s.insertMessages(Array.from({ length: 6 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
-        const claimed = await s.claimDeliveries('w', 10, 1_000_000, T0 + 10);
+        const claimed = await claim(s, 'w', 10, 1_000_000, T0 + 10);
         assert.equal(claimed.length, 6);
         const [c1, c2, c3, c4, c5, c6] = claimed;
         assert.deepEqual(await ack(s, c1!, 'fail', T0 + 1_000, retry(T0 + 500_000), policy), { operationalEvents: 0, disabledEndpoints: [] }, 'the streak begins');
@@ -618,7 +779,7 @@ for (const adapter of storeAdapters) {
         // Already disabled: a later failure (a delivery claimed before) reports nothing more.
         const { app: app2, endpoint: gone } = await seedEndpoint(s);
         await s.insertMessages([makeMessage(app2.id, { id: newId('msg', T0 + 200_000) }), makeMessage(app2.id, { id: newId('msg', T0 + 200_001) })]);
-        const [g1, g2] = (await s.claimDeliveries('w', 10, 1_000_000, T0 + 200_010)).filter((c) => c.endpoint.id === gone.id);
+        const [g1, g2] = (await claim(s, 'w', 10, 1_000_000, T0 + 200_010)).filter((c) => c.endpoint.id === gone.id);
         const goneOutcome = await ack(s, g1!, 'fail', T0 + 200_020, { status: 'failed' }, policy, { disableEndpoint: 'endpoint answered 410 Gone' });
         assert.deepEqual(goneOutcome.disabledEndpoints, [gone.id], '410 Gone disables at once');
         assert.equal((await s.getEndpoint(app2.id, gone.id))!.disabledReason, 'endpoint answered 410 Gone');
@@ -628,7 +789,7 @@ for (const adapter of storeAdapters) {
         const { app: operator, endpoint: operatorEndpoint } = await seedEndpoint(s);
         const exempt: AckPolicy = { ...policy, operatorAppId: operator.id };
         await s.insertMessages([0, 1, 2].map((i) => makeMessage(operator.id, { id: newId('msg', T0 + 300_000 + i) })));
-        const [o1, o2, o3] = (await s.claimDeliveries('w', 10, 1_000_000, T0 + 300_010)).filter((c) => c.endpoint.id === operatorEndpoint.id);
+        const [o1, o2, o3] = (await claim(s, 'w', 10, 1_000_000, T0 + 300_010)).filter((c) => c.endpoint.id === operatorEndpoint.id);
         await ack(s, o1!, 'fail', T0 + 300_020, retry(T0 + 900_000), exempt);
         assert.deepEqual((await ack(s, o2!, 'fail', T0 + 500_000, retry(T0 + 900_000), exempt)).disabledEndpoints, []);
         assert.deepEqual((await ack(s, o3!, 'fail', T0 + 500_001, { status: 'failed' }, exempt, { disableEndpoint: 'endpoint answered 410 Gone' })).disabledEndpoints, []);
@@ -691,7 +852,7 @@ for (const adapter of storeAdapters) {
 
         // The operator app's own deliveries never raise events (no loops). Claimed alongside before, their leases
         // expire after 10 s.
-        const own = (await s.claimDeliveries('w', 100, 10_000, t + 30_000)).filter((x) => x.endpoint.id === operatorEndpoint.id);
+        const own = (await claim(s, 'w', 100, 10_000, t + 30_000)).filter((x) => x.endpoint.id === operatorEndpoint.id);
         assert.equal(own.length, 3);
         for (const c of own) assert.equal((await ack(s, c, 'fail', t + 30_001, { status: 'failed' }, policy)).operationalEvents, 0);
         t += 40_000;
@@ -726,11 +887,11 @@ for (const adapter of storeAdapters) {
         await s.insertMessages([...old, ...recent]);
         // The five oldest are delivered (one failed attempt, then a success) and so are the recent ones; the sixth
         // old one is still pending (under a lease).
-        const claimed = new Map((await s.claimDeliveries('w', 100, 10_000, T0 + day + 10)).map((c) => [c.message.id, c]));
+        const claimed = new Map((await claim(s, 'w', 100, 10_000, T0 + day + 10)).map((c) => [c.message.id, c]));
         assert.equal(claimed.size, 8);
         for (const m of old.slice(0, 5)) await ack(s, claimed.get(m.id)!, 'fail', T0 + day + 11, retry(T0 + day + 20));
         for (const m of recent) await ack(s, claimed.get(m.id)!, 'success', T0 + day + 11, { status: 'succeeded' });
-        const retried = await s.claimDeliveries('w', 100, 10_000, T0 + day + 20);
+        const retried = await claim(s, 'w', 100, 10_000, T0 + day + 20);
         assert.equal(retried.length, 5);
         for (const c of retried) await ack(s, c, 'success', T0 + day + 21, { status: 'succeeded' });
         const cutoff = T0 + day;
@@ -753,10 +914,10 @@ for (const adapter of storeAdapters) {
       await fresh(async (s) => {
         const { app } = await seedEndpoint(s);
         await s.insertMessages(Array.from({ length: 40 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i), createdAt: T0 + i })));
-        for (;;) {
-          const claimed = await s.claimDeliveries('w', 100, 10_000, T0 + 1_000);
+        for (let t = T0 + 1_000; ; t += 2) {
+          const claimed = await claim(s, 'w', 100, 10_000, t);
           if (claimed.length === 0) break;
-          await s.completeDeliveries(claimed.map((c) => ({ deliveryId: c.delivery.id, leaseOwner: 'w', attempt: attemptFor(c.delivery.id, { ...makeMessage(app.id), id: c.message.id }, c.endpoint.id, 'success', T0 + 1_001), next: { status: 'succeeded' as const } })));
+          await s.completeDeliveries(claimed.map((c) => ({ deliveryId: c.delivery.id, leaseOwner: 'w', attempt: attemptFor(c.delivery.id, { ...makeMessage(app.id), id: c.message.id }, c.endpoint.id, 'success', t + 1), next: { status: 'succeeded' as const } })));
         }
         const purger = async (): Promise<number> => {
           let total = 0;

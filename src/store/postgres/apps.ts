@@ -4,6 +4,13 @@ import { pageQuery } from '../paging.js';
 import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventTypeToRow, sourceFromRow, sourceToRow, toJson } from '../rows.js';
 import type { PageRequest, Source, Store } from '../store.js';
 import { $, type PostgresDb } from './db.js';
+import { readyBy } from './endpoint-queue.js';
+
+/** Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). */
+const RESET_SCHEDULER_STATE = `
+  UPDATE endpoint_queue SET concurrency = NULL, slow_start_limit = NULL, saturated = FALSE, last_decrease_at = NULL,
+    failure_streak = 0, circuit_opened_at = NULL, circuit_retry_at = NULL, circuit_openings = 0, latency_ms = NULL
+  WHERE endpoint_id = $1`;
 
 export type AppOps = Pick<
   Store,
@@ -82,7 +89,10 @@ export function postgresApps(db: PostgresDb): AppOps {
       const row = endpointToRow(endpoint);
       const columns = Object.keys(row);
       await db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
-        db.pool.query(`INSERT INTO endpoint (${columns.join(', ')}) VALUES (${columns.map((_, i) => $(i + 1)).join(', ')})`, Object.values(row)),
+        db.transaction(async (client) => {
+          await client.query(`INSERT INTO endpoint (${columns.join(', ')}) VALUES (${columns.map((_, i) => $(i + 1)).join(', ')})`, Object.values(row));
+          await client.query('INSERT INTO endpoint_queue (endpoint_id, app_id) VALUES ($1, $2)', [endpoint.id, endpoint.appId]);
+        }),
       );
     },
 
@@ -102,17 +112,26 @@ export function postgresApps(db: PostgresDb): AppOps {
       const row = endpointToRow(endpoint);
       const columns = Object.keys(row).filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at');
       await db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
-        db.pool.query(`UPDATE endpoint SET ${columns.map((c, i) => `${c} = ${$(i + 2)}`).join(', ')} WHERE id = $1`, [endpoint.id, ...columns.map((c) => row[c])]),
+        db.transaction(async (client) => {
+          const before = (await client.query('SELECT url FROM endpoint WHERE id = $1 FOR UPDATE', [endpoint.id])).rows[0] as { url: string } | undefined;
+          await client.query(`UPDATE endpoint SET ${columns.map((c, i) => `${c} = ${$(i + 2)}`).join(', ')} WHERE id = $1`, [endpoint.id, ...columns.map((c) => row[c])]);
+          // A new URL is a new receiver: its circuit and adaptive limit start afresh. Either way, waiting work is
+          // looked at again (the endpoint may have been re-enabled, or its limits raised).
+          if (before !== undefined && before.url !== endpoint.url) await client.query(RESET_SCHEDULER_STATE, [endpoint.id]);
+          await readyBy(client, new Map([[endpoint.id, endpoint.updatedAt]]), 'capacity');
+        }),
       );
     },
 
     async deleteEndpoint(appId: string, id: string, nowMs: number): Promise<void> {
       await db.transaction(async (client) => {
-        await client.query('UPDATE endpoint SET deleted_at = $1, uid = NULL, updated_at = $1 WHERE id = $2 AND app_id = $3', [nowMs, id, appId]);
+        // Deliveries before the endpoint row, in the order acks lock them (no deadlock with a concurrent ack).
         await client.query(
           "UPDATE delivery SET status = 'failed', last_error = 'endpoint deleted', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 WHERE endpoint_id = $2 AND status = 'pending'",
           [nowMs, id],
         );
+        await client.query('UPDATE endpoint SET deleted_at = $1, uid = NULL, updated_at = $1 WHERE id = $2 AND app_id = $3', [nowMs, id, appId]);
+        await client.query('UPDATE endpoint_queue SET ready_at = NULL, in_flight = 0 WHERE endpoint_id = $1', [id]);
       });
     },
 

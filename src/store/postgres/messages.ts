@@ -8,11 +8,16 @@ import { pageQuery, timeRange } from '../paging.js';
 import { attemptFromRow, messageFromRow, toJson } from '../rows.js';
 import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest, Store } from '../store.js';
 import { $, DELIVERIES_CHANNEL, type PostgresDb } from './db.js';
+import { earliest, readyBy } from './endpoint-queue.js';
 
 export type MessageOps = Pick<Store, 'insertMessages' | 'getMessage' | 'listMessages' | 'listAttempts' | 'getAttempt'>;
 
-/** insertMessages inside the caller's transaction (ingest; operational events in an ack). */
-export async function insertMessagesIn(client: pg.PoolClient, messages: Message[]): Promise<InsertMessageResult[]> {
+/**
+ * insertMessages inside the caller's transaction (ingest; operational events in an ack). The endpoints that got
+ * deliveries are added to `ready` with their earliest delivery: the caller makes them ready (readyBy), where its
+ * lock order allows.
+ */
+export async function insertMessagesIn(client: pg.PoolClient, messages: Message[], ready: Map<string, number>): Promise<InsertMessageResult[]> {
   const inserted = new Set(
     (
       await client.query(
@@ -47,6 +52,7 @@ export async function insertMessagesIn(client: pg.PoolClient, messages: Message[
       if (e.app_id !== m.appId) continue;
       if (!endpointMatches({ disabled: e.disabled, filterTypes: e.filter_types, channels: e.channels }, m.eventType, m.channels)) continue;
       deliveries.push({ id: newId('dlv', m.createdAt), messageId: m.id, endpointId: e.id, appId: m.appId, at: m.createdAt });
+      earliest(ready, e.id as string, m.createdAt);
       count++;
     }
     counts.set(m.id, count);
@@ -82,7 +88,13 @@ export function postgresMessages(db: PostgresDb): MessageOps {
 
     async insertMessages(messages: Message[]): Promise<InsertMessageResult[]> {
       if (messages.length === 0) return [];
-      return db.transaction((client) => insertMessagesIn(client, messages));
+      return db.transaction(async (client) => {
+        const ready = new Map<string, number>();
+        const results = await insertMessagesIn(client, messages, ready);
+        // Last before the commit: the queue rows stay locked as briefly as possible.
+        await readyBy(client, ready);
+        return results;
+      });
     },
 
     async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {

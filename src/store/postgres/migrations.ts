@@ -172,4 +172,41 @@ ALTER TABLE delivery ADD COLUMN failure_notified BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX idempotency_created ON idempotency (created_at);
 `,
   },
+  // ---- Issue 11 (tenant isolation): per-endpoint scheduling, adaptive budgets, circuit breaking.
+  {
+    version: 6,
+    name: 'endpoint queue',
+    sql: `
+CREATE TABLE endpoint_queue (
+  endpoint_id TEXT PRIMARY KEY REFERENCES endpoint(id) ON DELETE CASCADE,
+  app_id TEXT NOT NULL,
+  ready_at BIGINT,
+  concurrency DOUBLE PRECISION,
+  slow_start_limit DOUBLE PRECISION,
+  saturated BOOLEAN NOT NULL DEFAULT FALSE,
+  last_decrease_at BIGINT,
+  failure_streak INTEGER NOT NULL DEFAULT 0,
+  circuit_opened_at BIGINT,
+  circuit_retry_at BIGINT,
+  circuit_openings INTEGER NOT NULL DEFAULT 0,
+  rate_next_at BIGINT,
+  in_flight INTEGER NOT NULL DEFAULT 0,
+  latency_ms DOUBLE PRECISION
+);
+CREATE INDEX endpoint_queue_ready ON endpoint_queue (ready_at) WHERE ready_at IS NOT NULL;
+DROP INDEX delivery_due;
+CREATE INDEX delivery_queue ON delivery (endpoint_id, next_attempt_at) WHERE status = 'pending';
+DROP INDEX delivery_leased;
+-- An endpoint's deliveries by id (stats, recovery, deleting an endpoint): keys that never change, so acks write
+-- no entry here (the (endpoint_id, status) index moved one on every status change).
+DROP INDEX delivery_endpoint_status;
+CREATE INDEX delivery_endpoint ON delivery (endpoint_id, id);
+INSERT INTO endpoint_queue (endpoint_id, app_id, ready_at, rate_next_at, in_flight)
+  SELECT e.id, e.app_id, (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.endpoint_id = e.id AND d.status = 'pending'), e.throttle_next_at,
+    (SELECT count(*) FROM delivery d WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.lease_owner IS NOT NULL)
+  FROM endpoint e;
+ALTER TABLE endpoint DROP COLUMN throttle_next_at;
+ALTER TABLE delivery DROP COLUMN rate_reserved;
+`,
+  },
 ];

@@ -80,15 +80,22 @@ export function postgresStats(db: PostgresDb): StatsOps {
     // ---- Observability: metrics gauges and endpoint latency stats.
 
     async queueStats(nowMs: number): Promise<QueueStats> {
-      // One pass over the partial index delivery_due: the earliest pending delivery is due exactly when anything is.
+      // One pass over the partial index delivery_queue: the earliest pending delivery is due exactly when anything is.
       const row = (
         await db.pool.query(
-          "SELECT count(*) AS pending, count(*) FILTER (WHERE next_attempt_at <= $1) AS due, min(next_attempt_at) AS earliest FROM delivery WHERE status = 'pending'",
+          `SELECT count(*) AS pending, count(*) FILTER (WHERE next_attempt_at <= $1) AS due, min(next_attempt_at) AS earliest,
+             (SELECT count(*) FROM endpoint_queue WHERE circuit_opened_at IS NOT NULL) AS circuits_open
+           FROM delivery WHERE status = 'pending'`,
           [nowMs],
         )
       ).rows[0] as Row;
       const earliest = row.earliest as number | null;
-      return { pending: row.pending as number, due: row.due as number, oldestDueAt: earliest !== null && earliest <= nowMs ? earliest : null };
+      return {
+        pending: row.pending as number,
+        due: row.due as number,
+        oldestDueAt: earliest !== null && earliest <= nowMs ? earliest : null,
+        circuitsOpen: row.circuits_open as number,
+      };
     },
 
     async endpointLatency(appId: string, endpointId: string, range: { sinceMs: number; untilMs: number }): Promise<EndpointLatency> {

@@ -4,6 +4,13 @@ import { pageQuery } from '../paging.js';
 import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventTypeToRow, sourceFromRow, sourceToRow, toJson } from '../rows.js';
 import type { PageRequest, Source, Store } from '../store.js';
 import type { Row, SqliteDb } from './db.js';
+import { readyBy } from './endpoint-queue.js';
+
+/** Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). */
+const RESET_SCHEDULER_STATE = `
+  UPDATE endpoint_queue SET concurrency = NULL, slow_start_limit = NULL, saturated = 0, last_decrease_at = NULL,
+    failure_streak = 0, circuit_opened_at = NULL, circuit_retry_at = NULL, circuit_openings = 0, latency_ms = NULL
+  WHERE endpoint_id = ?`;
 
 export type AppOps = Pick<
   Store,
@@ -71,11 +78,12 @@ export function sqliteApps(db: SqliteDb): AppOps {
     async createEndpoint(endpoint: Endpoint): Promise<void> {
       const row = endpointToRow(endpoint);
       const columns = Object.keys(row);
-      db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
-        db
-          .prepare(`INSERT INTO endpoint (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`)
-          .run(row),
-      );
+      db.transaction(() => {
+        db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
+          db.prepare(`INSERT INTO endpoint (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row),
+        );
+        db.stmt('INSERT INTO endpoint_queue (endpoint_id, app_id) VALUES (?, ?)').run(endpoint.id, endpoint.appId);
+      });
     },
 
     async getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null> {
@@ -99,14 +107,22 @@ export function sqliteApps(db: SqliteDb): AppOps {
     async updateEndpoint(endpoint: Endpoint): Promise<void> {
       const row = endpointToRow(endpoint);
       const columns = Object.keys(row).filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at');
-      db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
-        db.prepare(`UPDATE endpoint SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`).run(row),
-      );
+      db.transaction(() => {
+        const before = db.stmt('SELECT url FROM endpoint WHERE id = ?').pluck().get(endpoint.id) as string | undefined;
+        db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
+          db.prepare(`UPDATE endpoint SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`).run(row),
+        );
+        // A new URL is a new receiver: its circuit and adaptive limit start afresh. Either way, waiting work is
+        // looked at again (the endpoint may have been re-enabled, or its limits raised).
+        if (before !== undefined && before !== endpoint.url) db.stmt(RESET_SCHEDULER_STATE).run(endpoint.id);
+        readyBy(db, new Map([[endpoint.id, endpoint.updatedAt]]), 'capacity');
+      });
     },
 
     async deleteEndpoint(appId: string, id: string, nowMs: number): Promise<void> {
       db.transaction(() => {
         db.prepare('UPDATE endpoint SET deleted_at = ?, uid = NULL, updated_at = ? WHERE id = ? AND app_id = ?').run(nowMs, nowMs, id, appId);
+        db.stmt('UPDATE endpoint_queue SET ready_at = NULL, in_flight = 0 WHERE endpoint_id = ?').run(id);
         db
           .prepare("UPDATE delivery SET status = 'failed', last_error = 'endpoint deleted', lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status = 'pending'")
           .run(nowMs, id);

@@ -7,6 +7,7 @@ import { pageQuery, timeRange } from '../paging.js';
 import { attemptFromRow, messageFromRow, toJson } from '../rows.js';
 import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest, Store } from '../store.js';
 import type { Row, SqliteDb } from './db.js';
+import { earliest, readyBy } from './endpoint-queue.js';
 
 export type MessageOps = Pick<Store, 'insertMessages' | 'getMessage' | 'listMessages' | 'listAttempts' | 'getAttempt'>;
 
@@ -21,7 +22,8 @@ export function insertMessagesNow(db: SqliteDb, messages: Message[]): InsertMess
   const findByEventId = db.stmt('SELECT * FROM message WHERE app_id = ? AND event_id = ?');
   const liveEndpoints = db.stmt('SELECT id, disabled, filter_types, channels FROM endpoint WHERE app_id = ? AND deleted_at IS NULL');
   const endpointsByApp = new Map<string, Row[]>();
-  return messages.map((m): InsertMessageResult => {
+  const ready = new Map<string, number>();
+  const results = messages.map((m): InsertMessageResult => {
     const inserted = insertMessage.run(m.id, m.appId, m.eventId, m.eventType, m.payload, toJson(m.channels), toJson(m.tags), m.createdAt);
     if (inserted.changes === 0) {
       return { kind: 'duplicate', existing: messageFromRow(findByEventId.get(m.appId, m.eventId) as Row) };
@@ -40,10 +42,13 @@ export function insertMessagesNow(db: SqliteDb, messages: Message[]): InsertMess
       };
       if (!endpointMatches(matchable, m.eventType, m.channels)) continue;
       insertDelivery.run(newId('dlv', m.createdAt), m.id, e.id, m.appId, m.createdAt, m.createdAt);
+      earliest(ready, e.id as string, m.createdAt);
       deliveries++;
     }
     return { kind: 'inserted', deliveries };
   });
+  readyBy(db, ready);
+  return results;
 }
 
 export function sqliteMessages(db: SqliteDb): MessageOps {

@@ -182,4 +182,47 @@ ALTER TABLE delivery ADD COLUMN failure_notified INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX idempotency_created ON idempotency (created_at);
 `,
   },
+  // ---- Issue 11 (tenant isolation): per-endpoint scheduling, adaptive budgets, circuit breaking.
+  {
+    version: 6,
+    name: 'endpoint queue',
+    sql: `
+-- The scheduler's state per endpoint (src/domain/scheduler.ts): claims walk the endpoints that have work
+-- (ready_at <= now), not the deliveries, so one endpoint's backlog is never in front of another's work.
+-- concurrency / slow_start_limit NULL: not adapted yet (they follow the configured initial limit).
+CREATE TABLE endpoint_queue (
+  endpoint_id TEXT PRIMARY KEY REFERENCES endpoint(id) ON DELETE CASCADE,
+  app_id TEXT NOT NULL,
+  ready_at INTEGER,
+  concurrency REAL,
+  slow_start_limit REAL,
+  saturated INTEGER NOT NULL DEFAULT 0,
+  last_decrease_at INTEGER,
+  failure_streak INTEGER NOT NULL DEFAULT 0,
+  circuit_opened_at INTEGER,
+  circuit_retry_at INTEGER,
+  circuit_openings INTEGER NOT NULL DEFAULT 0,
+  rate_next_at INTEGER,
+  in_flight INTEGER NOT NULL DEFAULT 0,
+  latency_ms REAL
+);
+CREATE INDEX endpoint_queue_ready ON endpoint_queue (ready_at) WHERE ready_at IS NOT NULL;
+-- One endpoint's pending deliveries in due order (what a claim takes); replaces the global due index.
+DROP INDEX delivery_due;
+CREATE INDEX delivery_queue ON delivery (endpoint_id, next_attempt_at) WHERE status = 'pending';
+-- In flight is counted in endpoint_queue.in_flight now; a recount walks delivery_queue.
+DROP INDEX delivery_leased;
+-- An endpoint's deliveries by id (stats, recovery, deleting an endpoint): keys that never change, so acks write
+-- no entry here (the (endpoint_id, status) index moved one on every status change).
+DROP INDEX delivery_endpoint_status;
+CREATE INDEX delivery_endpoint ON delivery (endpoint_id, id);
+INSERT INTO endpoint_queue (endpoint_id, app_id, ready_at, rate_next_at, in_flight)
+  SELECT e.id, e.app_id, (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.endpoint_id = e.id AND d.status = 'pending'), e.throttle_next_at,
+    (SELECT count(*) FROM delivery d WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.lease_owner IS NOT NULL)
+  FROM endpoint e;
+-- The rate limiter's slot clock moved to endpoint_queue; deliveries no longer reserve slots.
+ALTER TABLE endpoint DROP COLUMN throttle_next_at;
+ALTER TABLE delivery DROP COLUMN rate_reserved;
+`,
+  },
 ];

@@ -104,12 +104,18 @@ export function sqliteStats(db: SqliteDb): StatsOps {
     // ---- Observability: metrics gauges and endpoint latency stats.
 
     async queueStats(nowMs: number): Promise<QueueStats> {
-      // One pass over the partial index delivery_due: the earliest pending delivery is due exactly when anything is.
+      // One pass over the partial index delivery_queue: the earliest pending delivery is due exactly when anything is.
       const row = db.stmt(`
-        SELECT count(*) AS pending, coalesce(sum(next_attempt_at <= ?), 0) AS due, min(next_attempt_at) AS earliest
+        SELECT count(*) AS pending, coalesce(sum(next_attempt_at <= ?), 0) AS due, min(next_attempt_at) AS earliest,
+          (SELECT count(*) FROM endpoint_queue WHERE circuit_opened_at IS NOT NULL) AS circuits_open
         FROM delivery WHERE status = 'pending'`).get(nowMs) as Row;
       const earliest = row.earliest as number | null;
-      return { pending: row.pending as number, due: row.due as number, oldestDueAt: earliest !== null && earliest <= nowMs ? earliest : null };
+      return {
+        pending: row.pending as number,
+        due: row.due as number,
+        oldestDueAt: earliest !== null && earliest <= nowMs ? earliest : null,
+        circuitsOpen: row.circuits_open as number,
+      };
     },
 
     async endpointLatency(appId: string, endpointId: string, range: { sinceMs: number; untilMs: number }): Promise<EndpointLatency> {

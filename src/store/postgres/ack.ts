@@ -1,0 +1,201 @@
+// Acks in PostgreSQL: one transaction records a batch of attempts, applies each delivery's next state (if its lease
+// still holds), updates endpoint failure streaks and automatic disabling, inserts operational events, and feeds the
+// results to each endpoint's scheduler state (circuit breaker, adaptive limit, readiness).
+import type pg from 'pg';
+import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState, type EndpointQueueState } from '../../domain/scheduler.js';
+import type { Attempt } from '../../domain/types.js';
+import { endpointSignals, latestAt } from '../endpoint-signals.js';
+import { endpointStreaks } from '../endpoint-streaks.js';
+import { attemptToRow, queueStateFromRow } from '../rows.js';
+import type { AckedResult, AckOutcome, AckPolicy, AttemptNotice, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
+import { claimIn } from './claim.js';
+import { $, type PostgresDb, type Row } from './db.js';
+import { writeQueueStates } from './endpoint-queue.js';
+import { insertMessagesIn } from './messages.js';
+
+export async function completeDeliveries(db: PostgresDb, results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome> {
+  const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
+  if (results.length === 0) return outcome;
+  const attempts = results.map((r) => attemptToRow(r.attempt));
+  const columns = Object.keys(attempts[0]!);
+  const arrayTypes: Record<string, string> = {
+    response_status_code: 'int[]',
+    response_duration_ms: 'int[]',
+    trigger_type: 'int[]',
+    created_at: 'bigint[]',
+  };
+  const operatorAppId = policy?.operatorAppId ?? null;
+  await db.transaction(async (client) => {
+    // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
+    await client.query(
+      `INSERT INTO attempt (${columns.join(', ')}) SELECT * FROM unnest(${columns.map((c, i) => `${$(i + 1)}::${arrayTypes[c] ?? 'text[]'}`).join(', ')})`,
+      columns.map((c) => attempts.map((a) => a[c])),
+    );
+    // RETURNING: the deliveries whose ack applied (the lease still held), with their state for operational events.
+    const applied = (
+      await client.query(
+        `UPDATE delivery d SET status = r.status, attempts = d.attempts + 1, next_attempt_at = r.next_at, next_trigger = 0,
+           lease_owner = NULL, lease_expires_at = NULL, last_error = r.error, updated_at = r.at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) AS r(id, owner, status, next_at, error, at)
+         WHERE d.id = r.id AND d.lease_owner = r.owner
+         RETURNING d.id, d.attempts, d.failure_notified`,
+        [
+          results.map((r) => r.deliveryId),
+          results.map((r) => r.leaseOwner),
+          results.map((r) => r.next.status),
+          results.map((r) => (r.next.status === 'pending' ? r.next.nextAttemptAt : r.attempt.createdAt)),
+          results.map((r) => r.attempt.error),
+          results.map((r) => r.attempt.createdAt),
+        ],
+      )
+    ).rows;
+    const byDelivery = new Map(results.map((r) => [r.deliveryId, r]));
+    const acked: AckedResult[] = applied.map((row) => ({ result: byDelivery.get(row.id as string)!, attempts: row.attempts as number, failureNotified: row.failure_notified === true }));
+    const recovered = acked.filter((a) => a.failureNotified && a.result.attempt.status === 'success').map((a) => a.result.deliveryId);
+    if (recovered.length > 0) await client.query('UPDATE delivery SET failure_notified = FALSE WHERE id = ANY($1)', [recovered]);
+    // Failure streaks (first_failure_at) and automatic disabling (410 Gone; failing longer than the disable period):
+    // one statement that locks, in id order, only the endpoint rows that change, so concurrent acks from several
+    // workers cannot deadlock on shared endpoints.
+    const streaks = endpointStreaks(results, operatorAppId);
+    let disabled: Row[] = [];
+    if (streaks.length > 0) {
+      const changed = (
+        await client.query(
+          `WITH c(id, last_ok, first_fail, last_fail, last_at, gone, may_disable) AS (
+             SELECT * FROM unnest($1::text[], $2::bool[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bool[])),
+           target AS (
+             SELECT e.id,
+               (c.gone IS NOT NULL AND NOT e.disabled AND e.deleted_at IS NULL) AS gone_now,
+               COALESCE(c.may_disable AND $8::bigint > 0 AND NOT c.last_ok AND NOT e.disabled AND e.deleted_at IS NULL
+                 AND e.first_failure_at <= c.last_fail - $8::bigint, FALSE) AS failing_now
+             FROM endpoint e JOIN c ON c.id = e.id
+             WHERE (c.last_ok AND e.first_failure_at IS NOT NULL) OR (NOT c.last_ok AND e.first_failure_at IS NULL)
+               OR (c.gone IS NOT NULL AND NOT e.disabled AND e.deleted_at IS NULL)
+               OR (c.may_disable AND $8::bigint > 0 AND NOT c.last_ok AND NOT e.disabled AND e.deleted_at IS NULL
+                 AND e.first_failure_at <= c.last_fail - $8::bigint)
+             ORDER BY e.id FOR UPDATE OF e)
+           UPDATE endpoint e SET
+             first_failure_at = CASE WHEN c.last_ok THEN NULL ELSE COALESCE(e.first_failure_at, c.first_fail) END,
+             disabled = e.disabled OR t.gone_now OR t.failing_now,
+             disabled_reason = CASE WHEN t.gone_now THEN c.gone
+               WHEN t.failing_now THEN 'failing continuously since ' || to_char(to_timestamp(e.first_failure_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+               ELSE e.disabled_reason END,
+             updated_at = CASE WHEN t.gone_now OR t.failing_now THEN c.last_at ELSE e.updated_at END
+           FROM c, target t WHERE e.id = c.id AND e.id = t.id
+           RETURNING e.id, e.app_id, e.uid, e.first_failure_at, e.disabled_reason, c.last_at, (t.gone_now OR t.failing_now) AS disabled_now`,
+          [
+            streaks.map((x) => x.endpointId),
+            streaks.map((x) => x.lastOk),
+            streaks.map((x) => x.firstFail),
+            streaks.map((x) => x.lastFail),
+            streaks.map((x) => x.lastAt),
+            streaks.map((x) => x.gone),
+            streaks.map((x) => x.mayDisable),
+            policy?.endpointDisableAfterMs ?? 0,
+          ],
+        )
+      ).rows;
+      disabled = changed.filter((row) => row.disabled_now === true);
+      outcome.disabledEndpoints = disabled.map((row) => row.id as string);
+    }
+    const ready = new Map<string, number>();
+    if (policy?.events) outcome.operationalEvents = await insertOperationalEvents(client, policy.events, operatorAppId, acked, disabled, ready);
+    await feedSchedulerState(client, results, new Set(applied.map((row) => row.id as string)), ready, policy);
+    if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);
+  });
+  return outcome;
+}
+
+/**
+ * The results' effect on their endpoints' scheduler state (src/domain/scheduler.ts afterResults), with the
+ * readiness of endpoints the ack's operational events were fanned out to. Last in the ack, and locking the rows
+ * in id order in one statement: an ack never holds a queue row while it waits for another lock.
+ */
+async function feedSchedulerState(
+  client: pg.PoolClient,
+  results: DeliveryResult[],
+  applied: ReadonlySet<string>,
+  ready: ReadonlyMap<string, number>,
+  policy: AckPolicy | undefined,
+): Promise<void> {
+  const scheduler = policy?.scheduler ?? DEFAULT_SCHEDULER_POLICY;
+  const signals = endpointSignals(results, applied);
+  const ids = [...new Set([...signals.keys(), ...ready.keys()])].sort();
+  const rows = (
+    await client.query(
+      'SELECT q.*, e.max_concurrency FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id WHERE q.endpoint_id = ANY($1) ORDER BY q.endpoint_id FOR UPDATE OF q',
+      [ids],
+    )
+  ).rows as Row[];
+  const changed = new Map<string, EndpointQueueState>();
+  for (const row of rows) {
+    const endpointId = row.endpoint_id as string;
+    const before = queueStateFromRow(row, scheduler);
+    const own = signals.get(endpointId);
+    const after = own ? afterResults(before, own, (row.max_concurrency as number | null) ?? null, latestAt(own), scheduler) : { ...before };
+    const at = ready.get(endpointId);
+    if (at !== undefined) after.readyAt = after.readyAt === null ? at : Math.min(after.readyAt, at);
+    if (!sameQueueState(before, after)) changed.set(endpointId, after);
+  }
+  await writeQueueStates(client, changed);
+}
+
+
+/**
+ * Operational events of one ack, inside its transaction: notices for applied results (marking the
+ * delivery as notified) and endpoint.disabled for endpoints this ack disabled, inserted as messages.
+ */
+async function insertOperationalEvents(
+  client: pg.PoolClient,
+  events: OperationalEventSource,
+  operatorAppId: string | null,
+  acked: AckedResult[],
+  disabled: Row[],
+  ready: Map<string, number>,
+): Promise<number> {
+  const noticed: { notice: AttemptNotice; attempt: Attempt }[] = [];
+  const notified: string[] = [];
+  for (const fact of acked) {
+    if (fact.result.attempt.appId === operatorAppId) continue;
+    const notice = events.noticeFor(fact);
+    if (!notice) continue;
+    noticed.push({ notice, attempt: fact.result.attempt });
+    if (notice !== 'recovered') notified.push(fact.result.deliveryId);
+  }
+  if (noticed.length === 0 && disabled.length === 0) return 0;
+  if (notified.length > 0) await client.query('UPDATE delivery SET failure_notified = TRUE WHERE id = ANY($1)', [notified]);
+  const messageInfo = new Map<string, Row>();
+  if (noticed.length > 0) {
+    const rows = (
+      await client.query('SELECT m.id, m.event_id, a.uid FROM message m JOIN app a ON a.id = m.app_id WHERE m.id = ANY($1)', [[...new Set(noticed.map((n) => n.attempt.messageId))]])
+    ).rows;
+    for (const row of rows) messageInfo.set(row.id as string, row);
+  }
+  const uids = await appUids(client, disabled.map((row) => row.app_id as string));
+  const notices: AttemptNoticeFact[] = noticed.map(({ notice, attempt }) => {
+    const info = messageInfo.get(attempt.messageId);
+    return { notice, attempt, appUid: (info?.uid as string | null) ?? null, msgEventId: (info?.event_id as string | null) ?? null };
+  });
+  const endpoints: DisabledEndpointFact[] = disabled.map((row) => ({
+    appId: row.app_id as string,
+    appUid: uids.get(row.app_id as string) ?? null,
+    endpointId: row.id as string,
+    endpointUid: (row.uid as string | null) ?? null,
+    failSince: (row.first_failure_at as number | null) ?? null,
+    reason: row.disabled_reason as string,
+    at: row.last_at as number,
+  }));
+  // An operator application deleted meanwhile (it is recreated at the next start) must not fail the ack.
+  const candidates = events.messagesFor(notices, endpoints);
+  const apps = await appUids(client, candidates.map((m) => m.appId));
+  const messages = candidates.filter((m) => apps.has(m.appId));
+  if (messages.length > 0) await insertMessagesIn(client, messages, ready);
+  return messages.length;
+}
+
+/** The uid (or null) of each existing app among `appIds`. */
+async function appUids(client: pg.PoolClient, appIds: string[]): Promise<Map<string, string | null>> {
+  if (appIds.length === 0) return new Map();
+  const rows = (await client.query('SELECT id, uid FROM app WHERE id = ANY($1)', [[...new Set(appIds)]])).rows;
+  return new Map(rows.map((row) => [row.id as string, (row.uid as string | null) ?? null]));
+}

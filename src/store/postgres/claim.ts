@@ -1,0 +1,117 @@
+// Claiming in PostgreSQL: the endpoints with due work are locked FOR UPDATE SKIP LOCKED (concurrent workers take
+// disjoint endpoints and never wait for each other), share the claim (src/domain/scheduler.ts planClaim), then each
+// one's oldest due deliveries are leased and its readiness recomputed: four statements in one transaction.
+import { DEFAULT_SCHEDULER_POLICY, needsRecount, planClaim, settleClaim, type EndpointClaimPlan } from '../../domain/scheduler.js';
+import type { Delivery } from '../../domain/types.js';
+import { claimedFromRow, deliveryFromRow, readyEndpointFromRow, unsendableReason } from '../rows.js';
+import type { ClaimedDelivery, ClaimRequest } from '../store.js';
+import type pg from 'pg';
+import type { PostgresDb, Row } from './db.js';
+
+const unbounded = (): number => Number.POSITIVE_INFINITY;
+
+/** One endpoint's oldest due deliveries, at most t.n, skipping rows another transaction holds. */
+const DUE = `
+  CROSS JOIN LATERAL (
+    SELECT id, next_attempt_at FROM delivery
+    WHERE endpoint_id = t.endpoint_id AND status = 'pending' AND next_attempt_at <= $1
+    ORDER BY next_attempt_at LIMIT t.n FOR UPDATE SKIP LOCKED) x`;
+
+export async function claimDeliveries(db: PostgresDb, request: ClaimRequest): Promise<ClaimedDelivery[]> {
+  return db.transaction((client) => claimIn(client, request));
+}
+
+/** claimDeliveries inside the caller's transaction (a claim of its own, or the one an ack makes). */
+export async function claimIn(client: pg.PoolClient, request: ClaimRequest): Promise<ClaimedDelivery[]> {
+  const { owner, limit, leaseMs, nowMs } = request;
+  const policy = request.policy ?? DEFAULT_SCHEDULER_POLICY;
+  const leaseExpiresAt = nowMs + leaseMs;
+  const rows = (
+    await client.query(
+      `SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at
+       FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
+       WHERE q.ready_at <= $1 ORDER BY q.ready_at LIMIT $2 FOR UPDATE OF q SKIP LOCKED`,
+      [nowMs, limit],
+    )
+  ).rows as Row[];
+  if (rows.length === 0) return [];
+  const reasons = new Map(rows.map((row) => [row.endpoint_id as string, unsendableReason(row)]));
+  const ready = rows.map((row) => readyEndpointFromRow(row, policy));
+  // The in-flight count is an upper bound (expired leases stay in it): recount where it says "no room".
+  const recount = ready.filter((endpoint) => needsRecount(endpoint, nowMs, policy));
+  if (recount.length > 0) {
+    const live = new Map(
+      (
+        await client.query(
+          `SELECT endpoint_id, count(*) AS n FROM delivery
+           WHERE endpoint_id = ANY($1) AND lease_owner IS NOT NULL AND status = 'pending' AND next_attempt_at > $2 GROUP BY endpoint_id`,
+          [recount.map((endpoint) => endpoint.endpointId), nowMs],
+        )
+      ).rows.map((row) => [row.endpoint_id as string, row.n as number]),
+    );
+    for (const endpoint of recount) endpoint.state.inFlight = live.get(endpoint.endpointId) ?? 0;
+  }
+  const plans = planClaim(ready, limit, nowMs, policy, request.originRoom ?? unbounded);
+  const visited = plans.filter((plan) => !plan.passedOver);
+  const toSend = visited.filter((plan) => plan.take > 0 && !plan.endpoint.unsendable);
+  const toFail = visited.filter((plan) => plan.take > 0 && plan.endpoint.unsendable);
+  const got = new Map<string, number>();
+  const count = (endpointId: string): void => void got.set(endpointId, (got.get(endpointId) ?? 0) + 1);
+
+  let leased: { delivery: Delivery; row: Row; due: number; rank: number }[] = [];
+  if (toSend.length > 0) {
+    leased = (
+      await client.query(
+        `WITH picked AS (
+           SELECT x.id, x.next_attempt_at AS due, t.rank FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS t(endpoint_id, n, rank) ${DUE}),
+         leased AS (
+           UPDATE delivery d SET lease_owner = $4, lease_expires_at = $5, next_attempt_at = $5, updated_at = $1
+           FROM picked p WHERE d.id = p.id RETURNING d.*, p.due, p.rank)
+         SELECT leased.*, m.event_type, m.payload, e.url, e.secrets, e.headers
+         FROM leased JOIN message m ON m.id = leased.message_id JOIN endpoint e ON e.id = leased.endpoint_id`,
+        [nowMs, endpointIds(toSend), takes(toSend), owner, leaseExpiresAt],
+      )
+    ).rows.map((row: Row) => ({ delivery: deliveryFromRow(row), row, due: row.due as number, rank: Number(row.rank) }));
+    leased.sort((a, b) => a.rank - b.rank || a.due - b.due);
+    for (const { delivery } of leased) count(delivery.endpointId);
+  }
+  if (toFail.length > 0) {
+    const failed = (
+      await client.query(
+        `UPDATE delivery d SET status = 'failed', last_error = t.reason, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+         FROM unnest($2::text[], $3::int[], $4::text[]) AS t(endpoint_id, n, reason) ${DUE}
+         WHERE d.id = x.id RETURNING d.endpoint_id`,
+        [nowMs, endpointIds(toFail), takes(toFail), toFail.map((plan) => reasons.get(plan.endpoint.endpointId))],
+      )
+    ).rows;
+    for (const row of failed) count(row.endpoint_id as string);
+  }
+
+  // Readiness: after a full budget, the next change in the endpoint's queue (a lease expiring, a retry coming due;
+  // an ack that frees a slot brings it forward); otherwise not before `at` nor before the earliest pending
+  // delivery; null when nothing is pending.
+  const settled = visited.map((plan) => ({ plan, ...settleClaim(plan, got.get(plan.endpoint.endpointId) ?? 0, nowMs) }));
+  await client.query(
+    `UPDATE endpoint_queue q SET saturated = u.saturated, rate_next_at = u.rate_next_at, in_flight = u.in_flight,
+       ready_at = CASE WHEN u.wait_lease THEN COALESCE(
+           (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending' AND d.next_attempt_at > $1),
+           (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending'))
+         ELSE (SELECT CASE WHEN min(d.next_attempt_at) IS NULL THEN NULL ELSE GREATEST(u.at, min(d.next_attempt_at)) END
+               FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending') END
+     FROM unnest($2::text[], $3::bool[], $4::bigint[], $5::bool[], $6::bigint[], $7::int[]) AS u(endpoint_id, saturated, rate_next_at, wait_lease, at, in_flight)
+     WHERE q.endpoint_id = u.endpoint_id`,
+    [
+      nowMs,
+      settled.map((s) => s.plan.endpoint.endpointId),
+      settled.map((s) => s.state.saturated),
+      settled.map((s) => s.state.rateNextAt),
+      settled.map((s) => s.next.kind === 'lease'),
+      settled.map((s) => (s.next.kind === 'at' ? s.next.at : nowMs)),
+      settled.map((s) => s.state.inFlight),
+    ],
+  );
+  return leased.map(({ delivery, row }) => claimedFromRow(delivery, row));
+}
+
+const endpointIds = (plans: EndpointClaimPlan[]): string[] => plans.map((plan) => plan.endpoint.endpointId);
+const takes = (plans: EndpointClaimPlan[]): number[] => plans.map((plan) => plan.take);

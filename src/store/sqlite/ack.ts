@@ -1,0 +1,122 @@
+// Acks in SQLite: one transaction records a batch of attempts, applies each delivery's next state (if its lease
+// still holds), updates endpoint failure streaks and automatic disabling, inserts operational events, and feeds
+// the results to each endpoint's scheduler state (circuit breaker, adaptive limit, readiness).
+import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState } from '../../domain/scheduler.js';
+import { endpointSignals, latestAt } from '../endpoint-signals.js';
+import { endpointStreaks } from '../endpoint-streaks.js';
+import { QUEUE_STATE_COLUMNS, attemptToRow, queueStateFromRow, queueStateToRow } from '../rows.js';
+import type { AckedResult, AckOutcome, AckPolicy, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
+import { claimIn } from './claim.js';
+import type { Row, SqliteDb } from './db.js';
+import { insertMessagesNow } from './messages.js';
+
+export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], policy?: AckPolicy): AckOutcome {
+  const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
+  if (results.length === 0) return outcome;
+  const attemptColumns = Object.keys(attemptToRow(results[0]!.attempt));
+  const insertAttempt = db.stmt(`INSERT INTO attempt (${attemptColumns.join(', ')}) VALUES (${attemptColumns.map((c) => `@${c}`).join(', ')})`);
+  // RETURNING tells whether the ack applied (the lease still held) and the delivery's state for operational events.
+  const updateDelivery = db.stmt(`
+    UPDATE delivery SET status = ?, attempts = attempts + 1, next_attempt_at = ?, next_trigger = 0,
+      lease_owner = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ?
+    WHERE id = ? AND lease_owner = ? RETURNING attempts, failure_notified`);
+  const setFailureNotified = db.stmt('UPDATE delivery SET failure_notified = ? WHERE id = ?');
+  const endpointSucceeded = db.stmt('UPDATE endpoint SET first_failure_at = NULL WHERE id = ? AND first_failure_at IS NOT NULL');
+  const endpointFailed = db.stmt('UPDATE endpoint SET first_failure_at = ? WHERE id = ? AND first_failure_at IS NULL');
+  // Automatic disabling: only an endpoint that is still enabled, so each is disabled (and reported) once.
+  const disabledColumns = 'RETURNING id, app_id, uid, first_failure_at, disabled_reason';
+  const disableGone = db.stmt(
+    `UPDATE endpoint SET disabled = 1, disabled_reason = ?, updated_at = ? WHERE id = ? AND disabled = 0 AND deleted_at IS NULL ${disabledColumns}`,
+  );
+  const disableFailing = db.stmt(`
+    UPDATE endpoint SET disabled = 1, updated_at = ?,
+      disabled_reason = 'failing continuously since ' || strftime('%Y-%m-%dT%H:%M:%SZ', first_failure_at / 1000, 'unixepoch')
+    WHERE id = ? AND disabled = 0 AND deleted_at IS NULL AND first_failure_at <= ? ${disabledColumns}`);
+  const disableAfterMs = policy?.endpointDisableAfterMs ?? 0;
+  const operatorAppId = policy?.operatorAppId ?? null;
+  db.transaction(() => {
+    const acked: AckedResult[] = [];
+    const applied = new Set<string>();
+    const disabled: { row: Row; at: number }[] = [];
+    for (const result of results) {
+      const a = result.attempt;
+      // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
+      insertAttempt.run(attemptToRow(a));
+      const nextAt = result.next.status === 'pending' ? result.next.nextAttemptAt : a.createdAt;
+      const row = updateDelivery.get(result.next.status, nextAt, a.error, a.createdAt, result.deliveryId, result.leaseOwner) as Row | undefined;
+      if (row) {
+        const failureNotified = row.failure_notified === 1;
+        if (a.status === 'success' && failureNotified) setFailureNotified.run(0, result.deliveryId);
+        acked.push({ result, attempts: row.attempts as number, failureNotified });
+        applied.add(result.deliveryId);
+      }
+      if (a.status === 'success') endpointSucceeded.run(a.endpointId);
+      else endpointFailed.run(a.createdAt, a.endpointId);
+    }
+    // Automatic disabling, per endpoint once the streaks are up to date (the operator application's are exempt).
+    for (const streak of endpointStreaks(results, operatorAppId)) {
+      if (!streak.mayDisable) continue;
+      let row: Row | undefined;
+      if (streak.gone) row = disableGone.get(streak.gone, streak.lastAt, streak.endpointId) as Row | undefined;
+      else if (disableAfterMs > 0 && !streak.lastOk && streak.lastFail !== null) {
+        row = disableFailing.get(streak.lastAt, streak.endpointId, streak.lastFail - disableAfterMs) as Row | undefined;
+      }
+      if (row) {
+        disabled.push({ row, at: streak.lastAt });
+        outcome.disabledEndpoints.push(row.id as string);
+      }
+    }
+    if (policy?.events) outcome.operationalEvents = insertOperationalEvents(db, policy.events, operatorAppId, acked, disabled);
+    feedSchedulerState(db, results, applied, policy);
+    if (policy?.claim) outcome.claimed = claimIn(db, policy.claim);
+  });
+  return outcome;
+}
+
+/** The results' effect on their endpoints' scheduler state (src/domain/scheduler.ts afterResults). */
+function feedSchedulerState(db: SqliteDb, results: DeliveryResult[], applied: ReadonlySet<string>, policy: AckPolicy | undefined): void {
+  const scheduler = policy?.scheduler ?? DEFAULT_SCHEDULER_POLICY;
+  const read = db.stmt('SELECT q.*, e.max_concurrency FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id WHERE q.endpoint_id = ?');
+  const write = db.stmt(`UPDATE endpoint_queue SET ${QUEUE_STATE_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE endpoint_id = @endpoint_id`);
+  for (const [endpointId, signals] of endpointSignals(results, applied)) {
+    const row = read.get(endpointId) as Row | undefined;
+    if (!row) continue;
+    const before = queueStateFromRow(row, scheduler);
+    const after = afterResults(before, signals, (row.max_concurrency as number | null) ?? null, latestAt(signals), scheduler);
+    if (!sameQueueState(before, after)) write.run({ ...queueStateToRow(after), endpoint_id: endpointId });
+  }
+}
+
+/**
+ * Operational events of one ack, inside its transaction: notices for applied results (marking the
+ * delivery as notified) and endpoint.disabled for endpoints this ack disabled, inserted as messages.
+ */
+function insertOperationalEvents(db: SqliteDb, events: OperationalEventSource, operatorAppId: string | null, acked: AckedResult[], disabled: { row: Row; at: number }[]): number {
+  const messageInfo = db.stmt('SELECT m.event_id, a.uid FROM message m JOIN app a ON a.id = m.app_id WHERE m.id = ?');
+  const appUid = db.stmt('SELECT uid FROM app WHERE id = ?');
+  const setFailureNotified = db.stmt('UPDATE delivery SET failure_notified = ? WHERE id = ?');
+  const notices: AttemptNoticeFact[] = [];
+  for (const fact of acked) {
+    const { attempt } = fact.result;
+    if (attempt.appId === operatorAppId) continue;
+    const notice = events.noticeFor(fact);
+    if (!notice) continue;
+    if (notice !== 'recovered') setFailureNotified.run(1, fact.result.deliveryId);
+    const info = messageInfo.get(attempt.messageId) as Row | undefined;
+    notices.push({ notice, attempt, appUid: (info?.uid as string | null) ?? null, msgEventId: (info?.event_id as string | null) ?? null });
+  }
+  const endpoints: DisabledEndpointFact[] = disabled.map(({ row, at }) => ({
+    appId: row.app_id as string,
+    appUid: ((appUid.get(row.app_id) as Row | undefined)?.uid as string | null) ?? null,
+    endpointId: row.id as string,
+    endpointUid: (row.uid as string | null) ?? null,
+    failSince: (row.first_failure_at as number | null) ?? null,
+    reason: row.disabled_reason as string,
+    at,
+  }));
+  if (notices.length === 0 && endpoints.length === 0) return 0;
+  // An operator application deleted meanwhile (it is recreated at the next start) must not fail the ack.
+  const messages = events.messagesFor(notices, endpoints).filter((m) => appUid.get(m.appId) !== undefined);
+  insertMessagesNow(db, messages);
+  return messages.length;
+}
