@@ -35,6 +35,10 @@ export interface Counts {
 
 export interface EndpointStats extends Counts {
   canceled: number;
+  /** hookd: the endpoint's circuit breaker. */
+  circuit?: { state: 'closed' | 'open' | 'half-open'; failureStreak: number; openedAt: string | null; nextProbeAt: string | null };
+  /** hookd: its in-flight budget across all workers. */
+  concurrency?: { limit: number; adaptive: number; inFlight: number };
 }
 
 export type StatusText = 'success' | 'pending' | 'sending' | 'fail' | 'none';

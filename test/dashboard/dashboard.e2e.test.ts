@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureChromium } from '../../scripts/chromium.mjs';
 import { ensureDashboardBuilt } from '../../scripts/dashboard-build.mjs';
-import { TEST_TOKEN, eventually, startTestHookd, type TestHookd } from '../helpers/hookd.js';
+import { TEST_TOKEN, eventually, freePort, startTestHookd, type TestHookd } from '../helpers/hookd.js';
 import { Receiver } from '../helpers/receiver.js';
 
 /**
@@ -47,7 +47,8 @@ before(async () => {
   const executablePath = ensureChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
   receiver = await Receiver.start(respond);
-  hookd = await startTestHookd();
+  // A long circuit cool-down: the circuit test reads "circuit open" before any probe.
+  hookd = await startTestHookd({ env: { HOOKD_CIRCUIT_COOLDOWN: '60s' } });
   browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   page = await context.newPage();
@@ -179,6 +180,22 @@ describe('dashboard in a browser', () => {
     assert.match(await testId('dead-letters-notice').innerText(), /2 failed deliveries scheduled again/);
     await testId('no-dead-letters').waitFor();
     await eventually(async () => (await hookd.api.get(`/api/v1/app/${appId}/msg-status?status=0`)).body.data.length === 4, WAIT_MS, 'all four messages delivered');
+  });
+
+  test("an endpoint whose receiver refuses connections shows its circuit open and its next probe", async () => {
+    const other = (await hookd.api.post('/api/v1/app', { name: 'refused' })).body.id as string;
+    const refused = `http://127.0.0.1:${await freePort()}/hook`;
+    assert.equal((await hookd.api.post(`/api/v1/app/${other}/endpoint`, { url: refused })).status, 201);
+    // Two messages, three attempts each (test schedule 100 ms, 200 ms): five connection failures in a row open it.
+    for (const amount of [701, 702]) await publish(other, amount);
+    await page.goto(`${hookd.url}/dashboard/app/${other}/endpoints`);
+    const circuit = testId('circuit', '[data-circuit=open]');
+    await circuit.waitFor();
+    assert.match(await circuit.innerText(), /circuit open/);
+    assert.match(await circuit.innerText(), /next probe in \d+ s/);
+    assert.match(await circuit.innerText(), /0 \/ 0 in flight/);
+    await shot('endpoint-circuit-open');
+    await page.goto(`${hookd.url}/dashboard/app/${appId}/endpoints`);
   });
 
   test('endpoint health, filters, application list and logout', async () => {

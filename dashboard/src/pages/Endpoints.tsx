@@ -13,6 +13,30 @@ interface EndpointHealth {
   last: Attempt | undefined;
 }
 
+/**
+ * The endpoint's circuit breaker when it is not closed (nothing is sent while open; one probe at a time while
+ * half-open), and what it has in flight against its budget.
+ */
+function Circuit({ stats }: { stats: EndpointStats }) {
+  const circuit = stats.circuit;
+  const concurrency = stats.concurrency;
+  return (
+    <div class="small muted" data-testid="circuit" data-circuit={circuit?.state ?? 'closed'}>
+      {circuit && circuit.state !== 'closed' && (
+        <div title={`${circuit.failureStreak} timeouts or connection failures in a row; waiting deliveries spend no attempts`}>
+          <StatusBadge status={circuit.state === 'open' ? 'fail' : 'pending'} label={circuit.state === 'open' ? 'circuit open' : 'probing'} />{' '}
+          {circuit.nextProbeAt && circuit.state === 'open' && <span>next probe {relativeTime(circuit.nextProbeAt)}</span>}
+        </div>
+      )}
+      {concurrency && (
+        <div title="Deliveries on the wire now / what the endpoint may have in flight (adaptive)">
+          {concurrency.inFlight} / {concurrency.limit} in flight
+        </div>
+      )}
+    </div>
+  );
+}
+
 /** An application's endpoints with their health over the last 24 h, and a form to add one. */
 export function Endpoints(props: { appId: string }) {
   const base = appPath(props.appId);
@@ -81,7 +105,10 @@ export function Endpoints(props: { appId: string }) {
                 </div>
                 {secrets[endpoint.id] && <div class="mono small secret">{secrets[endpoint.id]}</div>}
               </td>
-              <td>{endpoint.disabled ? <StatusBadge status="fail" label="disabled" /> : <StatusBadge status="success" label="enabled" />}</td>
+              <td>
+                {endpoint.disabled ? <StatusBadge status="fail" label="disabled" /> : <StatusBadge status="success" label="enabled" />}
+                <Circuit stats={stats} />
+              </td>
               <td data-testid="success-rate">{percent(stats.success, stats.success + stats.fail)}</td>
               <td data-testid="last-status">
                 {last ? (
