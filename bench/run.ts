@@ -4,7 +4,7 @@
  * goes to stderr) and writes the same data to bench/results/<ISO timestamp>.json. See bench/README.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { loadDist } from './lib/dist.js';
@@ -14,17 +14,18 @@ import { parseOptions, USAGE, type BenchOptions, type ScenarioName } from './lib
 import { startPostgres, type PostgresServer } from './lib/postgres.js';
 import { BENCH_DIR, installCleanupHandlers, ROOT } from './lib/processes.js';
 import { renderProfile, summarizeProfiles } from './lib/profile.js';
-import { evaluate, renderTable, writeJson, type ResultRow } from './lib/report.js';
+import { evaluate, renderComparison, renderTable, writeJson, type ResultRow, type RunReport } from './lib/report.js';
 import { PostgresUnavailable, type Scenario, type ScenarioContext } from './lib/scenario.js';
 import { ceilings } from './scenarios/ceilings.js';
 import { delivery } from './scenarios/delivery.js';
 import { e2e } from './scenarios/e2e.js';
 import { fanout } from './scenarios/fanout.js';
 import { ingest } from './scenarios/ingest.js';
+import { isolation } from './scenarios/isolation.js';
 import { memory } from './scenarios/memory.js';
 import { naive } from './scenarios/naive.js';
 
-const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = { ceilings, naive, ingest, delivery, fanout, e2e, memory };
+const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = { ceilings, naive, ingest, delivery, fanout, e2e, isolation, memory };
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -89,6 +90,10 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (options.compare && !existsSync(options.compare)) {
+    log(`bench: --compare ${options.compare}: no such file (an earlier run's bench/results/<timestamp>.json)`);
+    return 2;
+  }
   installCleanupHandlers();
   const startedAt = new Date().toISOString();
   const resultsDir = join(BENCH_DIR, 'results');
@@ -152,6 +157,10 @@ async function main(): Promise<number> {
   console.log(renderTable(rows));
   const checks = rows.flatMap((r) => r.checks ?? []);
   console.log(`\ntargets: ${checks.filter((c) => c.pass).length} pass, ${checks.filter((c) => !c.pass).length} miss; ${rows.filter((r) => r.error).length} errors, ${rows.filter((r) => r.skipped).length} skipped`);
+  if (options.compare) {
+    const before = JSON.parse(readFileSync(options.compare, 'utf8')) as RunReport;
+    console.log(`\n${renderComparison(rows, before, options.compare)}`);
+  }
   for (const profile of profiles) console.log(`\n${renderProfile(profile)}`);
   console.log(`\nJSON: ${path}`);
   return rows.some((r) => r.error) ? 1 : 0;

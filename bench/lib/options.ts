@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['ceilings', 'naive', 'ingest', 'delivery', 'fanout', 'e2e', 'memory'] as const;
+export const SCENARIOS = ['ceilings', 'naive', 'ingest', 'delivery', 'fanout', 'e2e', 'isolation', 'memory'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export const MODES = ['sqlite', 'postgres'] as const;
 export type Mode = (typeof MODES)[number];
@@ -27,7 +27,12 @@ export interface BenchOptions {
   /** Deliveries pre-loaded for the memory scenario (messages x memoryEndpoints). */
   memoryBacklog: number;
   memoryEndpoints: number;
+  /** Tenant A's backlog in the isolation scenario, and tenant B's open-model rate (msg/s). */
+  isolationBacklog: number;
+  isolationRate: number;
   build: boolean;
+  /** An earlier run's JSON to print before/after figures against. */
+  compare: string | null;
   /** Write V8 CPU profiles of every hookd process and summarise them. */
   profile: boolean;
 }
@@ -43,7 +48,9 @@ export const USAGE = `npm run bench -- [options]
   --fanout-messages <n> messages ingested by the fan-out scenario, x10 deliveries (default 10000; quick 500)
   --concurrency <n>     closed-loop workers for ingest (default 64)
   --rate <n>            e2e arrival rate, msg/s (default 200); --idle-rate <n> (default 20)
+  --isolation-backlog <n>  tenant A's backlog in the isolation scenario (default 50000; quick 5000)
   --no-build            benchmark dist/ as it is (default: npm run build first)
+  --compare <json>      print before/after figures against an earlier run (bench/results/<timestamp>.json)
   --profile             CPU-profile every hookd process (node --cpu-prof) and print the hottest functions
 
 PostgreSQL: a throwaway durable server (fsync=on, synchronous_commit=on) from the machine's binaries, or the server
@@ -64,7 +71,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       concurrency: { type: 'string' },
       rate: { type: 'string' },
       'idle-rate': { type: 'string' },
+      'isolation-backlog': { type: 'string' },
       'no-build': { type: 'boolean', default: false },
+      compare: { type: 'string' },
       profile: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -90,7 +99,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     idleRate: number(values['idle-rate'], 20, '--idle-rate', 0.1),
     memoryBacklog: number(values.backlog, quick ? 20_000 : 1_000_000, '--backlog', 10),
     memoryEndpoints: 10,
+    isolationBacklog: number(values['isolation-backlog'], quick ? 5000 : 50_000, '--isolation-backlog', 1),
+    isolationRate: 10,
     build: values['no-build'] !== true,
+    compare: values.compare ?? null,
     profile: values.profile === true,
   };
 }

@@ -24,9 +24,12 @@ export class ReceiverProcess {
     });
   }
 
-  /** Starts a receiver listening on `ports` ports (distinct origins) of 127.0.0.1. */
-  static async start(ports = 1): Promise<ReceiverProcess> {
-    const handle = spawnBenchServer('receiver', 'receiver.ts', { BENCH_RECEIVER_PORTS: String(ports) });
+  /**
+   * Starts a receiver listening on `ports` ports (distinct origins) of 127.0.0.1; `behaviour` makes it a broken
+   * one (slow: answers after 2 s; hang: never answers).
+   */
+  static async start(ports = 1, behaviour: 'ok' | 'slow' | 'hang' = 'ok'): Promise<ReceiverProcess> {
+    const handle = spawnBenchServer('receiver', 'receiver.ts', { BENCH_RECEIVER_PORTS: String(ports), BENCH_RECEIVER_BEHAVIOUR: behaviour });
     const ready = await waitMessage<Ready>(handle, 'ready');
     return new ReceiverProcess(handle, ready.ports.map((p) => `http://127.0.0.1:${p}`));
   }

@@ -63,6 +63,14 @@ export function evaluate(rows: ResultRow[]): void {
       if (naive) row.ratios.naive = row.value / naive;
     } else if (scenario === 'e2e-idle' && row.latency) {
       row.checks = [{ target: 'p50 <= 10 ms', pass: row.latency.p50 <= 10 }];
+    } else if (scenario?.startsWith('isolation-') && scenario !== 'isolation-alone') {
+      // Tenant isolation (issue 11): B's p99 beside a broken A with a backlog, against B's p99 alone.
+      const mode = row.id.split('.')[1];
+      const alone = valueOf(`isolation-alone.${mode}`);
+      if (alone) {
+        row.checks = [{ target: '<= 2 x alone + 50 ms', pass: row.value <= 2 * alone + 50 }];
+        row.notes = [`B's p99 ${formatMs(row.value)} beside broken A vs ${formatMs(alone)} alone (${(row.value / alone).toFixed(2)} x)`, ...(row.notes ?? [])];
+      }
     }
   }
 }
@@ -118,6 +126,27 @@ export function renderTable(rows: ResultRow[]): string {
     for (const note of row.notes ?? []) out.push(`        ${note}`);
   });
   return out.join('\n');
+}
+
+/** Throughput rows (the higher the better) that may not drop by more than this against an earlier run. */
+export const THROUGHPUT_REGRESSION_LIMIT = 0.1;
+
+/**
+ * Before/after against an earlier run's JSON (`--compare`): every figure both runs have, with the change; a
+ * throughput row (ingest, delivery, fan-out) that dropped by more than THROUGHPUT_REGRESSION_LIMIT is marked.
+ */
+export function renderComparison(rows: ResultRow[], before: RunReport, beforePath: string): string {
+  const earlier = new Map(before.rows.map((row) => [row.id, row]));
+  const lines = [`Before/after (before: ${beforePath}, git ${String(before.environment.gitCommit ?? '?')}, ${before.startedAt}):`];
+  for (const row of rows) {
+    const old = earlier.get(row.id);
+    if (!old || old.value === null || row.value === null || old.skipped || row.skipped || old.error || row.error) continue;
+    const change = (row.value - old.value) / old.value;
+    const throughput = /^(ingest|delivery|fanout)\./.test(row.id);
+    const verdict = throughput ? (change >= -THROUGHPUT_REGRESSION_LIMIT ? 'ok' : `DROP > ${THROUGHPUT_REGRESSION_LIMIT * 100}%`) : '';
+    lines.push(`  ${row.label}: ${formatNumber(old.value)} -> ${formatNumber(row.value)} ${row.unit} (${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}%) ${verdict}`.trimEnd());
+  }
+  return lines.join('\n');
 }
 
 export interface RunReport {

@@ -4,6 +4,9 @@
  * would be), answering 200 "ok" to everything after reading the body. It counts requests and distinct
  * deliveries ((webhook-id, port) pairs) and, in latency mode, the time from the payload's scheduled send time
  * to arrival. The parent drives it over IPC (see ipc.ts).
+ *
+ * BENCH_RECEIVER_BEHAVIOUR makes it a broken receiver for the isolation scenario: `slow` answers after 2 s, `hang`
+ * reads the request and never answers (deliveries are still counted on arrival).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +15,8 @@ import { readSeqAndTime } from '../lib/payload.js';
 import type { ReceiverCommand, ReceiverReply } from './ipc.js';
 
 const portCount = Number(process.env.BENCH_RECEIVER_PORTS ?? '1');
+const behaviour = process.env.BENCH_RECEIVER_BEHAVIOUR ?? 'ok';
+const SLOW_MS = 2000;
 
 let seen = new Set<string>();
 let total = 0;
@@ -49,8 +54,14 @@ function handler(portIndex: number) {
     req.on('end', () => {
       const id = req.headers['webhook-id'];
       record(portIndex, Array.isArray(id) ? id[0] : id, latencyMode ? Buffer.concat(chunks).toString('utf8') : '');
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-      res.end('ok');
+      if (behaviour === 'hang') return;
+      const answer = (): void => {
+        if (res.destroyed) return;
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+        res.end('ok');
+      };
+      if (behaviour === 'slow') setTimeout(answer, SLOW_MS);
+      else answer();
     });
   };
 }
