@@ -50,11 +50,12 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
         acked.push({ result, attempts: row.attempts as number, failureNotified });
         applied.add(result.deliveryId);
       }
-      if (a.status === 'success') endpointSucceeded.run(a.endpointId);
-      else endpointFailed.run(a.createdAt, a.endpointId);
     }
-    // Automatic disabling, per endpoint once the streaks are up to date (the operator application's are exempt).
+    // Failure streaks, one statement per endpoint of the batch (as on PostgreSQL): its latest attempt succeeded,
+    // or a streak begins at its first failure here. Then automatic disabling (the operator application is exempt).
     for (const streak of endpointStreaks(results, operatorAppId)) {
+      if (streak.lastOk) endpointSucceeded.run(streak.endpointId);
+      else endpointFailed.run(streak.firstFail, streak.endpointId);
       if (!streak.mayDisable) continue;
       let row: Row | undefined;
       if (streak.gone) row = disableGone.get(streak.gone, streak.lastAt, streak.endpointId) as Row | undefined;
