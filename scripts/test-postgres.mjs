@@ -2,7 +2,7 @@
 // Uses the server binaries installed on the machine (Debian: /usr/lib/postgresql/<v>/bin). As root, the
 // server runs as the `postgres` user (initdb refuses root), with a data directory that user owns.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,15 +66,31 @@ export async function startThrowawayPostgres({ durable = false } = {}) {
     ? '-c fsync=on -c synchronous_commit=on -c full_page_writes=on'
     : '-c fsync=off -c full_page_writes=off';
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${durability} -c max_connections=300`;
-  runPg(binDir, ['pg_ctl', '-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start'], uid);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const start = () => runPg(binDir, ['pg_ctl', '-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start'], uid);
+  start();
   return {
     url,
     binDir,
     durable,
+    // Fault injection (test/faults.*): stop the server as a crash would, start it again, or name its processes
+    // (postmaster and every child) to SIGSTOP / SIGCONT them.
+    crash() {
+      runPg(binDir, ['pg_ctl', '-D', data, '-m', 'immediate', 'stop'], uid);
+    },
+    restart() {
+      start();
+    },
+    processIds() {
+      const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+      return [postmaster, ...children];
+    },
     stop() {
       try {
         runPg(binDir, ['pg_ctl', '-D', data, '-m', 'immediate', 'stop'], uid);
+      } catch {
+        // already stopped (a fault test crashed it)
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

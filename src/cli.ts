@@ -1,9 +1,11 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createApiKey } from './auth/api-keys.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { startHookd, type Role } from './server.js';
+import { StoreOpenError, storeFailureOf } from './store/failures.js';
 import { openStore } from './store/open.js';
 
 const USAGE = `hookd — self-hosted webhook delivery
@@ -54,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
           const applied = await store.migrate();
           console.log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database is up to date');
         },
-        { migrate: false },
+        { migrate: false, create: true },
       );
     case 'apikey':
       return apikey(config, sub, arg, values);
@@ -102,7 +104,18 @@ async function run(config: Config, role: Role): Promise<number> {
   return 0;
 }
 
-async function withStore(config: Config, work: (store: Awaited<ReturnType<typeof openStore>>) => Promise<void>, options: { migrate?: boolean } = {}): Promise<number> {
+/**
+ * Runs `work` on the configured database. Administrative commands never create a SQLite database: one that does
+ * not exist at the configured path means the command runs from another directory than `hookd start` (whose
+ * ./data it would not see), which is said instead of silently creating an empty one there.
+ */
+async function withStore(config: Config, work: (store: Awaited<ReturnType<typeof openStore>>) => Promise<void>, options: { migrate?: boolean; create?: boolean } = {}): Promise<number> {
+  if (config.database.kind === 'sqlite' && options.create !== true && !existsSync(config.database.path)) {
+    throw new ConfigError(
+      `no hookd database at ${config.database.path}: run this from the directory you run "hookd start" in, or set HOOKD_DATA_DIR or HOOKD_SQLITE_PATH to where its database is`,
+    );
+  }
+  if (config.database.kind === 'sqlite') console.error(`database: ${config.database.path}`);
   const store = await openStore(config.database);
   try {
     // `migrate` runs the migrations itself (and reports them); every other command migrates first, silently.
@@ -155,11 +168,21 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof ConfigError) console.error(`hookd: ${error.message}`);
-    else if ((error as { syscall?: unknown } | null)?.syscall === 'listen') {
-      // An operator error, not a crash: say what to change instead of printing a stack trace.
-      console.error(`hookd: cannot listen: ${(error as Error).message} (set HOOKD_HOST / HOOKD_PORT)`);
-    } else console.error(error);
+    // Operator errors (configuration, the database, the network) get one line saying what to change; only a bug
+    // prints a stack trace.
+    const line = operatorError(error);
+    console.error(line ? `hookd: ${line}` : error);
     process.exitCode = error instanceof ConfigError ? 2 : 1;
   },
 );
+
+function operatorError(error: unknown): string | null {
+  if (error instanceof ConfigError || error instanceof StoreOpenError) return error.message;
+  const e = error as { syscall?: unknown; code?: unknown; message?: unknown } | null;
+  if (e?.syscall === 'listen') return `${String(e.message)} (set HOOKD_HOST / HOOKD_PORT)`;
+  if (storeFailureOf(error) !== null || (typeof e?.code === 'string' && /^(28|3D|42501)/.test(e.code))) {
+    // Unreachable, refusing, timing out, wrong password (28xxx), no such database (3D000), no permission.
+    return `the database is not usable: ${String(e?.message)} (check DATABASE_URL and that the server is up)`;
+  }
+  return null;
+}

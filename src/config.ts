@@ -1,6 +1,7 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseCidr } from './delivery/ssrf.js';
-import { parseDuration, parseDurationList } from './domain/duration.js';
+import { MissingUnitError, parseDuration, parseDurationList } from './domain/duration.js';
 import { secretKeyBytes } from './domain/signing.js';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './domain/retry.js';
 import { ADAPTIVE_CEILING, DEFAULT_SCHEDULER_POLICY, type SchedulerPolicy } from './domain/scheduler.js';
@@ -9,7 +10,7 @@ import { ADAPTIVE_CEILING, DEFAULT_SCHEDULER_POLICY, type SchedulerPolicy } from
 export interface Config {
   host: string;
   port: number;
-  database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize: number };
+  database: DatabaseConfig;
   /** When set, this token is ensured as an admin API key at start-up (deployments, tests). */
   adminToken: string | null;
   logLevel: string;
@@ -18,6 +19,8 @@ export interface Config {
   secretGraceMs: number;
   idempotencyTtlMs: number;
   ingestMaxBatch: number;
+  /** Most messages waiting for a group commit; beyond it ingest answers 503 at once (memory stays flat). */
+  ingestQueueLimit: number;
   /**
    * Inbound sources / ingest rate limit: messages per second per application for applications
    * without their own `rateLimit`, enforced per API process; null = none.
@@ -30,6 +33,14 @@ export interface Config {
   /** Metrics (/metrics) and request logs (see ObservabilityConfig). */
   observability: ObservabilityConfig;
 }
+
+/**
+ * Where the data lives. `timeoutMs` bounds every wait on the database (PostgreSQL: connect, statement and query
+ * timeouts; SQLite: the busy timeout); `maxSizeBytes` caps the SQLite file (null: only the disk does).
+ */
+export type DatabaseConfig =
+  | { kind: 'sqlite'; path: string; timeoutMs?: number; maxSizeBytes?: number | null }
+  | { kind: 'postgres'; url: string; poolSize: number; timeoutMs?: number };
 
 export interface DeliveryConfig {
   /** Delays after each failed attempt; n delays allow n + 1 attempts. */
@@ -60,30 +71,39 @@ type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
   const timeoutMs = duration(env, 'HOOKD_REQUEST_TIMEOUT', '15s');
+  if (timeoutMs < 100) fail(`HOOKD_REQUEST_TIMEOUT=${env.HOOKD_REQUEST_TIMEOUT} is under 100ms: no receiver answers that fast across a network`);
   const leaseMs = duration(env, 'HOOKD_LEASE', `${Math.max(timeoutMs * 2, timeoutMs + 5000)}ms`);
   if (leaseMs <= timeoutMs) throw new ConfigError('HOOKD_LEASE must be longer than HOOKD_REQUEST_TIMEOUT');
   const databaseUrl = env.DATABASE_URL ?? env.HOOKD_DATABASE_URL;
-  const dataDir = resolve(env.HOOKD_DATA_DIR ?? 'data');
+  const dbTimeoutMs = duration(env, 'HOOKD_DB_TIMEOUT', '5s');
+  if (dbTimeoutMs < 100) fail(`HOOKD_DB_TIMEOUT=${env.HOOKD_DB_TIMEOUT} is under 100ms`);
+  const dataDir = resolve(env.HOOKD_DATA_DIR || 'data');
   const schedule = env.HOOKD_RETRY_SCHEDULE;
   return {
-    host: env.HOOKD_HOST ?? '127.0.0.1',
+    host: host(env.HOOKD_HOST),
     port: integer(env, 'HOOKD_PORT', Number(env.PORT ?? 8080), 0, 65535),
     database: databaseUrl
       ? databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')
-        ? { kind: 'postgres', url: databaseUrl, poolSize: integer(env, 'HOOKD_PG_POOL_SIZE', 10, 1, 1000) }
+        ? { kind: 'postgres', url: databaseUrl, poolSize: integer(env, 'HOOKD_PG_POOL_SIZE', 10, 1, 1000), timeoutMs: dbTimeoutMs }
         : fail(`DATABASE_URL must be a postgres:// URL (got "${databaseUrl.split(':')[0]}:...")`)
-      : { kind: 'sqlite', path: resolve(env.HOOKD_SQLITE_PATH ?? `${dataDir}/hookd.db`) },
+      : {
+          kind: 'sqlite',
+          path: resolve(env.HOOKD_SQLITE_PATH || `${dataDir}/hookd.db`),
+          timeoutMs: dbTimeoutMs,
+          maxSizeBytes: integer(env, 'HOOKD_SQLITE_MAX_SIZE', 0, 0, Number.MAX_SAFE_INTEGER) || null,
+        },
     adminToken: adminToken(env.HOOKD_ADMIN_TOKEN),
-    logLevel: env.HOOKD_LOG_LEVEL ?? 'info',
+    logLevel: logLevel(env.HOOKD_LOG_LEVEL),
     bodyLimitBytes: integer(env, 'HOOKD_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
     secretGraceMs: duration(env, 'HOOKD_SECRET_GRACE', '24h'),
     idempotencyTtlMs: duration(env, 'HOOKD_IDEMPOTENCY_TTL', '24h'),
     ingestMaxBatch: integer(env, 'HOOKD_INGEST_MAX_BATCH', 512, 1, 10_000),
+    ingestQueueLimit: integer(env, 'HOOKD_INGEST_QUEUE', 10_000, 1, 1_000_000),
     // Ingest rate limit: 0 or unset = none.
     appRateLimit: integer(env, 'HOOKD_APP_RATE_LIMIT', 0, 0, 1_000_000) || null,
     shutdownTimeoutMs: duration(env, 'HOOKD_SHUTDOWN_TIMEOUT', '20s'),
     delivery: {
-      retryScheduleMs: schedule === undefined ? [...DEFAULT_RETRY_SCHEDULE_MS] : parse('HOOKD_RETRY_SCHEDULE', () => parseDurationList(schedule)),
+      retryScheduleMs: retrySchedule(schedule),
       requestTimeoutMs: timeoutMs,
       leaseMs,
       batchSize: integer(env, 'HOOKD_WORKER_BATCH', 250, 1, 10_000),
@@ -145,8 +165,49 @@ function cidrList(raw: string | undefined): string[] {
   return entries;
 }
 
+/** A duration with a unit (or 0); unset or empty means the default. */
 function duration(env: Env, name: string, fallback: string): number {
-  return parse(name, () => parseDuration(env[name] ?? fallback));
+  const raw = env[name];
+  const text = raw === undefined || raw.trim() === '' ? fallback : raw;
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    if (error instanceof MissingUnitError) fail(`${name}=${raw} has no unit; did you mean ${error.value}s? (units: ms, s, m, h, d)`);
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * HOOKD_RETRY_SCHEDULE: the delays after each failed attempt, or `none` for a single attempt. Empty is refused:
+ * it used to mean "no retries" silently, which is never what an operator who left it blank meant.
+ */
+function retrySchedule(raw: string | undefined): number[] {
+  if (raw === undefined) return [...DEFAULT_RETRY_SCHEDULE_MS];
+  if (raw.trim() === '') fail('HOOKD_RETRY_SCHEDULE is empty: give the delays after each failed attempt (e.g. 5s,5m,30m) or none for a single attempt');
+  if (raw.trim().toLowerCase() === 'none') return [];
+  try {
+    return parseDurationList(raw);
+  } catch (error) {
+    if (error instanceof MissingUnitError) fail(`HOOKD_RETRY_SCHEDULE=${raw}: ${error.value} has no unit; did you mean ${error.value}s? (units: ms, s, m, h, d)`);
+    throw new ConfigError(`HOOKD_RETRY_SCHEDULE=${raw}: ${(error as Error).message}`);
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(raw: string | undefined): string {
+  const level = raw === undefined || raw.trim() === '' ? 'info' : raw.trim().toLowerCase();
+  if (!LOG_LEVELS.includes(level)) fail(`HOOKD_LOG_LEVEL=${raw} is not a log level (one of ${LOG_LEVELS.join(', ')})`);
+  return level;
+}
+
+/** An IP address or a host name (resolved when hookd listens; a name that does not resolve is reported then). */
+function host(raw: string | undefined): string {
+  const value = raw === undefined || raw.trim() === '' ? '127.0.0.1' : raw.trim();
+  if (isIP(value) === 0 && !/^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(value)) {
+    fail(`HOOKD_HOST=${raw} is neither an IP address nor a host name (e.g. 127.0.0.1, 0.0.0.0, ::)`);
+  }
+  return value;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -41,7 +41,8 @@ export interface StartOptions {
 export async function startHookd(options: StartOptions): Promise<RunningHookd> {
   const { config, logger, role } = options;
   const clock = options.clock ?? Date.now;
-  const store = await openStore(config.database);
+  // hookd start serves its SQLite file alone (a lock file names the holder); the scale-out roles share PostgreSQL.
+  const store = await openStore(config.database, { exclusive: role === 'all' });
   let app: FastifyInstance | null = null;
   let worker: DeliveryWorker | null = null;
   let sender: HttpSender | null = null;
@@ -83,9 +84,19 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
     let url: string | null = null;
     if (role !== 'worker') {
       const runningWorker = worker;
-      const ingest = new GroupCommitter({ store: metrics.countingInserts(store), maxBatch: config.ingestMaxBatch, onCommitted: () => runningWorker?.wake() });
+      const ingest = new GroupCommitter({
+        store: metrics.countingInserts(store),
+        maxBatch: config.ingestMaxBatch,
+        maxPending: config.ingestQueueLimit,
+        waitTimeoutMs: config.database.timeoutMs,
+        onCommitted: () => runningWorker?.wake(),
+        clock,
+      });
       app = await buildApp({ store, config, logger, ingest, clock, wakeWorker: () => runningWorker?.wake(), metrics });
-      url = await app.listen({ host: config.host, port: config.port });
+      url = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
+        // A name that does not resolve, a port in use: an operator error the CLI reports in one line.
+        throw Object.assign(new Error(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`), { syscall: 'listen', cause: error });
+      });
     }
 
     // A metrics-only port: how a worker-only process is scraped.

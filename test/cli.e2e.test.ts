@@ -287,6 +287,20 @@ describe('hookd start', () => {
     server = null;
   });
 
+  test('an unresolvable HOOKD_HOST, an unusable data directory and an unreachable PostgreSQL each end in one line, no stack trace', async () => {
+    const cases: [Record<string, string>, string[], RegExp][] = [
+      [{ HOOKD_HOST: 'no-such-host.invalid', HOOKD_PORT: '0' }, ['start'], /^hookd: cannot listen on no-such-host\.invalid:0: .*(ENOTFOUND|EAI_AGAIN)/m],
+      [{ HOOKD_SQLITE_PATH: '', HOOKD_DATA_DIR: '/dev/null/hookd' }, ['start'], /^hookd: cannot create the data directory \/dev\/null\/hookd: .*\(set HOOKD_DATA_DIR or HOOKD_SQLITE_PATH\)/m],
+      [{ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/hookd', HOOKD_DB_TIMEOUT: '1s' }, ['migrate'], /^hookd: the database is not usable: .*ECONNREFUSED.*\(check DATABASE_URL and that the server is up\)/m],
+    ];
+    for (const [extra, args, message] of cases) {
+      const result = await runCli(args, { ...env, ...extra });
+      assert.equal(result.code, 1, `${JSON.stringify(extra)}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
+
   test('start on a port already in use exits 1 with a one-line message', async () => {
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
@@ -294,7 +308,7 @@ describe('hookd start', () => {
       const port = (busy.address() as AddressInfo).port;
       const result = await runCli(['start'], { ...env, HOOKD_PORT: String(port) });
       assert.equal(result.code, 1);
-      assert.match(result.stderr, new RegExp(`^hookd: cannot listen: .*EADDRINUSE.*${port}`, 'm'));
+      assert.match(result.stderr, new RegExp(`^hookd: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`, 'm'));
       assert.doesNotMatch(result.stderr, /\n\s+at /);
     } finally {
       await new Promise<void>((resolve) => busy.close(() => resolve()));

@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyError, FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HookdError, type ValidationIssue } from '../domain/errors.js';
+import { storeFailureOf } from '../store/failures.js';
 import { unstorableValue } from './json-body.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
@@ -36,10 +37,30 @@ export function installValidationAndErrors(app: FastifyInstance): void {
   );
 }
 
+/** Seconds a client should wait before retrying when the database is away (503) or out of space (507). */
+export const RETRY_AFTER_UNAVAILABLE_S = 2;
+export const RETRY_AFTER_FULL_S = 30;
+
 function sendError(error: FastifyError | HookdError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const hookdError = error instanceof HookdError ? error : fromFastifyError(error);
-  if (hookdError.status >= 500) request.log.error({ err: error }, 'request failed');
+  const hookdError = error instanceof HookdError ? error : (storeError(error) ?? fromFastifyError(error));
+  if (hookdError.status === 503 || hookdError.status === 507) {
+    // The database's fault, not a bug: one warning, and when to come back.
+    request.log.warn({ err: error }, hookdError.detail);
+    reply.header('retry-after', String(hookdError.status === 503 ? RETRY_AFTER_UNAVAILABLE_S : RETRY_AFTER_FULL_S));
+  } else if (hookdError.status >= 500) request.log.error({ err: error }, 'request failed');
   return reply.code(hookdError.status).type('application/json').send(hookdError.toBody());
+}
+
+/** A database fault as the client should see it: 503 (away or too slow: retry) or 507 (out of space). */
+function storeError(error: unknown): HookdError | null {
+  switch (storeFailureOf(error)) {
+    case 'unavailable':
+      return new HookdError('HOOKD_ERR_UNAVAILABLE', 'the database is unavailable or too slow right now; retry after the Retry-After delay (with the same idempotency-key or eventId, a retry never stores a message twice)');
+    case 'full':
+      return new HookdError('HOOKD_ERR_INSUFFICIENT_STORAGE', 'the database is out of space; nothing was stored; retry after the Retry-After delay');
+    case null:
+      return null;
+  }
 }
 
 /**

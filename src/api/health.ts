@@ -1,21 +1,47 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { storeFailureOf } from '../store/failures.js';
 
-/** Liveness (/health), readiness (/ready: the store answers) and the Svix SDK's /api/v1/health. */
+/** /ready answers within this, whatever the database does. */
+export const READY_TIMEOUT_MS = 1000;
+
+/**
+ * Liveness (/health: the process serves requests), readiness (/ready: a write commits now, answered within
+ * READY_TIMEOUT_MS; a load balancer should send traffic elsewhere while it is 503) and the Svix SDK's
+ * /api/v1/health.
+ */
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   const tags = ['Health'];
   app.get('/health', { schema: { tags, summary: 'Liveness', response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
   app.get('/api/v1/health', { schema: { tags, summary: 'Svix-compatible health check', response: { 204: Type.Null() } } }, async (_request, reply) => reply.code(204).send(null));
+  const NotReady = Type.Object({ code: Type.String(), detail: Type.String() });
   app.get(
     '/ready',
-    { schema: { tags, summary: 'Readiness: the database answers', response: { 200: Type.Object({ status: Type.String() }), 503: Type.Object({ code: Type.String(), detail: Type.String() }) } } },
+    {
+      schema: {
+        tags,
+        summary: 'Readiness: the database commits a write now',
+        description: `Answers within ${READY_TIMEOUT_MS} ms: 200 when a small write commits; 503 {code: "unavailable"} when the database is away, too slow or its file was removed; 503 {code: "insufficient_storage"} when it is out of space.`,
+        response: { 200: Type.Object({ status: Type.String() }), 503: NotReady },
+      },
+    },
     async (request, reply) => {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await app.hookd.store.ping();
+        await Promise.race([
+          app.hookd.store.probe(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`the database did not commit a write within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+          }),
+        ]);
         return { status: 'ready' };
       } catch (error) {
-        request.log.warn({ err: error }, 'readiness check failed');
-        return reply.code(503).send({ code: 'unavailable', detail: 'database unreachable' });
+        request.log.warn({ err: error }, 'not ready');
+        reply.header('retry-after', '1');
+        if (storeFailureOf(error) === 'full') return reply.code(503).send({ code: 'insufficient_storage', detail: 'the database is out of space: writes fail' });
+        return reply.code(503).send({ code: 'unavailable', detail: 'the database cannot take writes now (the hookd log says why)' });
+      } finally {
+        clearTimeout(timer);
       }
     },
   );

@@ -21,6 +21,8 @@ export interface SendResult {
   error: string | null;
   /** Whether the error says the receiver is unreachable or hanging (the scheduler's circuit breaker counts these). */
   failure: ConnectionFailure | null;
+  /** The caller's signal cut the request off (a shutdown): nothing to hold against the receiver. */
+  aborted?: boolean;
 }
 
 export interface HttpSenderOptions {
@@ -54,8 +56,8 @@ export class HttpSender {
     });
   }
 
-  /** Sends the request; every outcome, an error included, is a SendResult. */
-  async send(request: SendRequest): Promise<SendResult> {
+  /** Sends the request; every outcome, an error included, is a SendResult. `abort` cuts it off early (shutdown). */
+  async send(request: SendRequest, abort?: AbortSignal): Promise<SendResult> {
     let url: URL;
     try {
       url = new URL(request.url);
@@ -65,6 +67,12 @@ export class HttpSender {
     }
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
+    // One controller per request: the timeout over the whole exchange, and the caller's abort (a shutdown).
+    // (AbortSignal.timeout + AbortSignal.any cost several times as much per request on Node 20.)
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('the request timed out', 'TimeoutError')), this.options.timeoutMs);
+    const onAbort = (): void => controller.abort(abort?.reason);
+    abort?.addEventListener('abort', onAbort, { once: true });
     try {
       const response = await this.agent.request({
         origin: url.origin,
@@ -72,7 +80,7 @@ export class HttpSender {
         method: 'POST',
         headers: request.headers,
         body: request.body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal: controller.signal,
       });
       const body = await readCapped(response.body, this.options.responseBodyLimitBytes);
       const retryAfter = response.headers['retry-after'];
@@ -85,8 +93,12 @@ export class HttpSender {
         failure: null,
       };
     } catch (error) {
+      if (abort?.aborted) return { statusCode: 0, body: '', durationMs: elapsed(), retryAfter: null, error: 'aborted: hookd is shutting down', failure: null, aborted: true };
       const described = describeError(error);
       return { statusCode: 0, body: '', durationMs: elapsed(), retryAfter: null, error: described.error, failure: described.failure };
+    } finally {
+      clearTimeout(timer);
+      abort?.removeEventListener('abort', onAbort);
     }
   }
 

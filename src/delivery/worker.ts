@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config.js';
 import { newId } from '../domain/ids.js';
@@ -7,6 +8,7 @@ import { signatureHeader } from '../domain/signing.js';
 import type { Attempt } from '../domain/types.js';
 import type { ClaimedDelivery, ClaimRequest, DeliveryResult, Store } from '../store/store.js';
 import type { HttpSender, SendResult } from './http-sender.js';
+import { StoreHealth } from './store-health.js';
 
 export interface DeliveryWorkerOptions {
   store: Store;
@@ -33,13 +35,13 @@ export interface RecordedResult extends DeliveryResult {
 
 /** The smallest sleep between claims when nothing was due, so a clock skew can never spin the loop. */
 const MIN_IDLE_SLEEP_MS = 20;
-/** How often an ack batch is tried before its deliveries are left to lease expiry. */
-const ACK_ATTEMPTS = 5;
 /**
  * Results wait up to this long for others to share their ack transaction (unless a batch fills first). A commit
  * costs about the same for 1 row as for 50, so this trades a few ms of slot time for far fewer commits.
  */
 const ACK_WINDOW_MS = 5;
+/** How long a shutdown keeps retrying the last acks when the database fails (their leases then expire). */
+const SHUTDOWN_ACK_BUDGET_MS = 3000;
 
 /**
  * The delivery loop: claim what can be sent now under a lease, POST each signed at once, then record the attempt
@@ -71,12 +73,18 @@ export class DeliveryWorker {
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private unsubscribe: Promise<() => void> | null = null;
+  private readonly health: StoreHealth;
+  /** Aborts the requests still on the wire when a shutdown's grace period is over. */
+  private readonly shutdown = new AbortController();
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.owner = options.owner ?? `worker-${process.pid}-${newId('key').slice(-8)}`;
     this.clock = options.clock ?? Date.now;
     this.random = options.random ?? Math.random;
     this.policy = options.config.scheduler;
+    this.health = new StoreHealth(options.logger, this.clock);
+    // Every request on the wire listens to it: as many listeners as requests, not a leak.
+    setMaxListeners(0, this.shutdown.signal);
   }
 
   start(): void {
@@ -104,8 +112,9 @@ export class DeliveryWorker {
   }
 
   /**
-   * Stops claiming, waits up to `timeoutMs` for in-flight deliveries, records their attempts, and gives
-   * back the leases of any still unfinished so another worker can take them at once.
+   * Graceful shutdown: stops claiming, lets the requests on the wire finish for up to `timeoutMs`, then aborts the
+   * rest and records their attempts (due again at once), and only then gives back whatever leases are left. A lease
+   * is never given back while its request is on the wire, where another worker could send it a second time.
    */
   async stop(timeoutMs: number): Promise<void> {
     if (!this.running) return;
@@ -115,13 +124,22 @@ export class DeliveryWorker {
     await this.loop;
     const drained = Promise.all([...this.inFlight]);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    const finished = await Promise.race([drained.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
     clearTimeout(timer);
+    if (!finished) {
+      this.options.logger.warn({ inFlight: this.inFlight.size, timeoutMs }, 'shutdown: aborting the requests still on the wire; their attempts are recorded and they are due again at once');
+      this.shutdown.abort();
+      await drained;
+    }
     await this.flush();
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
-    const released = await this.options.store.releaseDeliveries(this.owner, this.clock());
-    if (released > 0) this.options.logger.info({ released }, 'released leases of unfinished deliveries');
+    try {
+      const released = await this.options.store.releaseDeliveries(this.owner, this.clock());
+      if (released > 0) this.options.logger.info({ released }, 'released leases of unfinished deliveries');
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not release leases at shutdown; they expire by themselves');
+    }
   }
 
   /** The claim an ack of `acked` results makes (none once stopping or with no free slot). */
@@ -140,7 +158,7 @@ export class DeliveryWorker {
   private readonly originRoom = (origin: string): number => this.options.config.connectionsPerOrigin - (this.perOrigin.get(origin) ?? 0);
 
   private async run(): Promise<void> {
-    const { store, config, logger } = this.options;
+    const { store, config } = this.options;
     while (this.running) {
       this.woken = false;
       const capacity = config.concurrency - this.inFlight.size;
@@ -156,8 +174,10 @@ export class DeliveryWorker {
             policy: this.policy,
             originRoom: this.originRoom,
           });
+          this.health.succeeded();
         } catch (error) {
-          logger.error({ err: error }, 'claiming deliveries failed; retrying after the poll interval');
+          await this.sleep(this.health.failed('claim', error));
+          continue;
         }
         for (const item of claimed) this.track(item);
         // A full claim may have left work behind: claim again at once. A partial one took what could go now;
@@ -165,11 +185,12 @@ export class DeliveryWorker {
         if (claimed.length === limit && this.inFlight.size < config.concurrency) continue;
       }
       if (this.woken) continue;
-      await this.sleep(capacity > 0 && claimed.length === 0 ? await this.idleDelay() : config.pollIntervalMs);
+      // Until the next endpoint may have work (a retry, a rate-limit slot, a probe), at most the poll interval.
+      await this.sleep(capacity > 0 ? await this.idleDelay() : config.pollIntervalMs);
     }
   }
 
-  /** How long to sleep when nothing is due: until the next due delivery, at most the poll interval. */
+  /** How long to sleep when nothing more can be claimed now: until the next ready endpoint, at most the poll interval. */
   private async idleDelay(): Promise<number> {
     const poll = this.options.config.pollIntervalMs;
     try {
@@ -217,12 +238,26 @@ export class DeliveryWorker {
     if (this.held.size === 0) return;
     const ids = [...this.held.keys()];
     const until = this.clock() + this.options.config.leaseMs;
+    let renewed: string[];
     try {
-      await this.options.store.extendLeases(this.owner, ids, until);
-      for (const id of ids) if (this.held.has(id)) this.held.set(id, until);
+      renewed = await this.options.store.extendLeases(this.owner, ids, until);
+      this.health.succeeded();
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'renewing leases failed; they may expire and be redone by another worker');
+      this.health.failed('lease renewal', error);
+      return;
     }
+    const kept = new Set(renewed);
+    let lost = 0;
+    for (const id of ids) {
+      if (!this.held.has(id)) continue;
+      if (kept.has(id)) this.held.set(id, until);
+      else {
+        // Taken over after it expired: this worker no longer owns it (its ack will not apply either).
+        this.held.set(id, 0);
+        lost++;
+      }
+    }
+    if (lost > 0) this.options.logger.warn({ lost }, 'leases were taken over by another worker after they expired');
   }
 
   private async deliver(claimed: ClaimedDelivery, answered: () => void): Promise<void> {
@@ -261,7 +296,7 @@ export class DeliveryWorker {
     }
     let result: SendResult;
     try {
-      result = await this.options.sender.send({ url: endpoint.url, headers, body: message.payload });
+      result = await this.options.sender.send({ url: endpoint.url, headers, body: message.payload }, this.shutdown.signal);
     } finally {
       answered();
     }
@@ -287,21 +322,11 @@ export class DeliveryWorker {
       now,
       this.random,
     );
-    const attempt: Attempt = {
-      id: newId('atmpt', startedAt),
-      messageId: message.id,
-      endpointId: endpoint.id,
-      deliveryId: delivery.id,
-      appId: message.appId,
-      url: endpoint.url,
-      status: succeeded ? 'success' : 'fail',
-      responseStatusCode: result.statusCode,
-      response: result.body,
-      responseDurationMs: result.durationMs,
-      triggerType: delivery.nextTrigger,
-      error: result.error ?? (succeeded ? null : `HTTP ${result.statusCode}`),
-      createdAt: now,
-    };
+    const attempt = this.attemptOf(claimed, result, startedAt, now, succeeded);
+    if (result.aborted) {
+      // Cut off by a shutdown, not the receiver's doing: recorded, and due again at once (for another worker).
+      return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, next: { status: 'pending', nextAttemptAt: now } };
+    }
     switch (decision.kind) {
       case 'succeeded':
         return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, failure: result.failure, next: { status: 'succeeded' } };
@@ -317,6 +342,25 @@ export class DeliveryWorker {
           disableEndpoint: decision.reason === 'gone' ? 'endpoint answered 410 Gone' : undefined,
         };
     }
+  }
+
+  private attemptOf(claimed: ClaimedDelivery, result: SendResult, startedAt: number, now: number, succeeded: boolean): Attempt {
+    const { message, endpoint, delivery } = claimed;
+    return {
+      id: newId('atmpt', startedAt),
+      messageId: message.id,
+      endpointId: endpoint.id,
+      deliveryId: delivery.id,
+      appId: message.appId,
+      url: endpoint.url,
+      status: succeeded ? 'success' : 'fail',
+      responseStatusCode: result.statusCode,
+      response: result.body,
+      responseDurationMs: result.durationMs,
+      triggerType: delivery.nextTrigger,
+      error: result.error ?? (succeeded ? null : `HTTP ${result.statusCode}`),
+      createdAt: now,
+    };
   }
 
   private scheduleFlush(): void {
@@ -344,18 +388,22 @@ export class DeliveryWorker {
   }
 
   /**
-   * Writes all buffered results in one transaction, retrying transient failures (a deadlock, a dropped
-   * connection): a lost ack means the batch is sent again after its leases expire.
+   * Writes all buffered results in one transaction. Transient failures (a deadlock, a dropped connection, a
+   * database that is away) are retried with backoff for as long as the leases last, renewed meanwhile by the
+   * heartbeat: a lost ack means the batch is sent again after its leases expire.
    */
   private async flush(): Promise<void> {
     const batch = this.results;
     this.results = [];
+    // While running, as long as a lease lasts; while shutting down, briefly (the process is about to go).
+    const giveUpAt = this.clock() + (this.running ? this.options.config.leaseMs : Math.min(this.options.config.leaseMs, SHUTDOWN_ACK_BUDGET_MS));
     try {
-      for (let attempt = 1; batch.length > 0; attempt++) {
+      while (batch.length > 0) {
         try {
           // The ack may claim what its freed slots and budgets allow next (SQLite: in the same commit).
           const claim = this.claimAfterAck(batch.length);
           const outcome = await this.options.store.completeDeliveries(batch, { scheduler: this.policy, claim });
+          this.health.succeeded();
           this.notify(batch);
           const claimed = outcome.claimed ?? [];
           for (const item of claimed) this.track(item);
@@ -363,12 +411,12 @@ export class DeliveryWorker {
           if (!claim || claimed.length === claim.limit) this.wake();
           break;
         } catch (error) {
-          if (attempt >= ACK_ATTEMPTS) {
-            this.options.logger.error({ err: error, count: batch.length }, 'recording delivery results failed; leases will expire and the deliveries will be retried');
+          const wait = this.health.failed('ack', error);
+          if (this.clock() + wait >= giveUpAt) {
+            this.options.logger.error({ err: error, count: batch.length }, 'recording delivery results failed for a whole lease; the deliveries will be sent again after their leases expire');
             break;
           }
-          this.options.logger.warn({ err: error, count: batch.length, attempt }, 'recording delivery results failed; retrying');
-          await new Promise((resolve) => setTimeout(resolve, 50 * attempt * attempt));
+          await new Promise((resolve) => setTimeout(resolve, wait));
         }
       }
     } finally {

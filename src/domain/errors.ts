@@ -15,6 +15,7 @@ export const HOOKD_ERR = {
   HOOKD_ERR_VALIDATION: { status: 422, code: 'validation' },
   HOOKD_ERR_RATE_LIMITED: { status: 429, code: 'rate_limited' },
   HOOKD_ERR_UNAVAILABLE: { status: 503, code: 'unavailable' },
+  HOOKD_ERR_INSUFFICIENT_STORAGE: { status: 507, code: 'insufficient_storage' },
   HOOKD_ERR_INTERNAL: { status: 500, code: 'internal_error' },
 } as const;
 
@@ -42,9 +43,12 @@ export class HookdError extends Error {
     this.code = HOOKD_ERR[kind].code;
   }
 
-  /** The JSON body sent to clients. 5xx details never leave the process. */
+  /**
+   * The JSON body sent to clients. Details of internal errors never leave the process; 503 and 507 say what the
+   * client can do (their details are written for clients).
+   */
   toBody(): { code: string; detail: string | ValidationIssue[] } {
-    if (this.status >= 500) return { code: this.code, detail: 'internal server error' };
+    if (this.status >= 500 && this.status !== 503 && this.status !== 507) return { code: this.code, detail: 'internal server error' };
     return { code: this.code, detail: this.issues ?? this.detail };
   }
 }

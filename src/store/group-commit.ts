@@ -1,34 +1,58 @@
 import type { Message } from '../domain/types.js';
+import { StoreUnavailableError } from './failures.js';
 import type { InsertMessageResult, Store } from './store.js';
 
 interface Pending {
   message: Message;
   resolve: (result: InsertMessageResult) => void;
   reject: (error: unknown) => void;
+  /** When it stops waiting for a commit to start. */
+  deadline: number;
 }
 
 export interface GroupCommitOptions {
   store: Pick<Store, 'insertMessages'>;
   maxBatch: number;
+  /** Most messages waiting for a commit; a submit beyond it is refused at once (StoreUnavailableError). */
+  maxPending?: number;
+  /**
+   * How long a message may wait for its commit to start (the store's own timeouts bound the commit itself): a
+   * database that does not keep up makes requests fail fast instead of piling up.
+   */
+  waitTimeoutMs?: number;
   /** Called after a batch that created deliveries has committed (wakes the worker). */
   onCommitted?: (deliveries: number) => void;
+  clock?: () => number;
 }
 
 /**
  * Group commit for ingest: messages submitted during one event-loop turn are written in one transaction,
  * so one fsync covers many requests. `submit` resolves only after the transaction holding the message has
  * committed, which is what makes a 202 mean "durably stored".
+ *
+ * The queue is bounded in size and in time: when the database is away or slow, submits are refused (the API
+ * answers 503 + Retry-After) rather than held, so memory stays flat. A refused message was never part of a
+ * transaction: it is certainly not stored.
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
   private scheduled = false;
   private writing: Promise<void> = Promise.resolve();
+  private sweeper: NodeJS.Timeout | null = null;
+  private readonly clock: () => number;
 
-  constructor(private readonly options: GroupCommitOptions) {}
+  constructor(private readonly options: GroupCommitOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
 
   submit(message: Message): Promise<InsertMessageResult> {
+    const maxPending = this.options.maxPending ?? Number.POSITIVE_INFINITY;
+    if (this.queue.length >= maxPending) {
+      return Promise.reject(new StoreUnavailableError(`${this.queue.length} messages are already waiting for the database`));
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ message, resolve, reject });
+      this.queue.push({ message, resolve, reject, deadline: this.clock() + (this.options.waitTimeoutMs ?? Number.POSITIVE_INFINITY) });
+      this.sweepLater();
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => {
@@ -41,7 +65,9 @@ export class GroupCommitter {
   private async drain(): Promise<void> {
     this.scheduled = false;
     while (this.queue.length > 0) {
+      this.expire();
       const batch = this.queue.splice(0, this.options.maxBatch);
+      if (batch.length === 0) break;
       try {
         const results = await this.options.store.insertMessages(batch.map((p) => p.message));
         let deliveries = 0;
@@ -54,5 +80,29 @@ export class GroupCommitter {
         for (const pending of batch) pending.reject(error);
       }
     }
+  }
+
+  /** Refuses the waiting messages whose deadline passed (while a slow commit holds the queue). */
+  private expire(): void {
+    const now = this.clock();
+    if (this.queue.length === 0 || this.queue[0]!.deadline > now) return;
+    const kept: Pending[] = [];
+    for (const pending of this.queue) {
+      if (pending.deadline > now) kept.push(pending);
+      else pending.reject(new StoreUnavailableError(`the database did not start a commit within ${this.options.waitTimeoutMs} ms`));
+    }
+    this.queue = kept;
+  }
+
+  /** While messages wait, a timer refuses the overdue ones even if the commit in progress never returns. */
+  private sweepLater(): void {
+    if (this.sweeper || this.options.waitTimeoutMs === undefined) return;
+    this.sweeper = setInterval(() => {
+      this.expire();
+      if (this.queue.length === 0 && this.sweeper) {
+        clearInterval(this.sweeper);
+        this.sweeper = null;
+      }
+    }, Math.max(10, Math.min(250, this.options.waitTimeoutMs / 4)));
   }
 }

@@ -1,14 +1,17 @@
-import type { Config } from '../config.js';
+import type { DatabaseConfig } from '../config.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
-/** Opens the store the configuration names (not yet migrated). */
-export async function openStore(database: Config['database']): Promise<Store> {
+/**
+ * Opens the store the configuration names (not yet migrated). `exclusive`: this process serves the SQLite file
+ * (hookd start), so no other hookd may (a lock file next to it names the holder).
+ */
+export async function openStore(database: DatabaseConfig, options: { exclusive?: boolean } = {}): Promise<Store> {
   switch (database.kind) {
     case 'sqlite':
-      return new SqliteStore({ path: database.path });
+      return new SqliteStore({ path: database.path, timeoutMs: database.timeoutMs, maxSizeBytes: database.maxSizeBytes, exclusive: options.exclusive });
     case 'postgres':
-      return new PostgresStore({ url: database.url, poolSize: database.poolSize });
+      return new PostgresStore({ url: database.url, poolSize: database.poolSize, timeoutMs: database.timeoutMs });
   }
 }

@@ -21,6 +21,11 @@ export interface Store {
   migrate(): Promise<number[]>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /**
+   * Resolves only when the database can commit a write now (readiness): not out of space, not read-only, and (SQLite)
+   * the file it writes to is still in place. Rejects with the failure otherwise.
+   */
+  probe(): Promise<void>;
   close(): Promise<void>;
 
   createApiKey(key: ApiKey, sha256Hash: string): Promise<void>;
@@ -82,10 +87,11 @@ export interface Store {
    */
   completeDeliveries(results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome>;
   /**
-   * Heartbeat: extends `owner`'s leases on these deliveries to `leaseExpiresAt`, so work that is still queued
-   * or in flight in a live worker is never claimed by another. Returns how many leases were still held.
+   * Heartbeat: extends `owner`'s leases on these deliveries to `leaseExpiresAt`, so work that is still in flight in
+   * a live worker is never claimed by another. Returns the ids whose lease was still `owner`'s (and so renewed):
+   * any other was taken over after it expired, and its owner must not act on it.
    */
-  extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<number>;
+  extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<string[]>;
   /** Gives back leases still held by `owner` (graceful shutdown): the deliveries are due at once. */
   releaseDeliveries(owner: string, nowMs: number): Promise<number>;
   /**

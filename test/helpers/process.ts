@@ -42,9 +42,9 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return Object.assign(env, extra);
 }
 
-/** Spawns `node --import tsx src/cli.ts <command>` with `env` (on top of a cleaned copy of ours). */
+/** Spawns `node --import tsx src/cli.ts <command>` (words separated by spaces) with `env` (on top of a cleaned copy of ours). */
 export function spawnHookd(command: string, env: Record<string, string>): HookdProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, command], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...command.split(' ')], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const append = (chunk: string): void => {
     output += chunk;

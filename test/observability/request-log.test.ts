@@ -88,9 +88,9 @@ describe('request ids and request logs', () => {
   });
 
   test('lines logged by handlers and the error handler carry the reqId of their request', async () => {
-    const store = hookd.store as { ping: () => Promise<void>; listApps: (...args: unknown[]) => Promise<unknown> };
-    const { ping, listApps } = store;
-    store.ping = async () => {
+    const store = hookd.store as { probe: () => Promise<void>; listApps: (...args: unknown[]) => Promise<unknown> };
+    const { probe, listApps } = store;
+    store.probe = async () => {
       throw new Error('database down (test)');
     };
     store.listApps = async () => {
@@ -102,9 +102,9 @@ describe('request ids and request logs', () => {
       assert.equal(failed.status, 500);
       assert.equal(failed.headers.get('x-request-id'), 'failed-1');
     } finally {
-      Object.assign(store, { ping, listApps });
+      Object.assign(store, { probe, listApps });
     }
-    const warn = await eventually(() => logs.lines.find((l) => l.msg === 'readiness check failed'), 2_000, 'readiness log');
+    const warn = await eventually(() => logs.lines.find((l) => l.msg === 'not ready'), 2_000, 'readiness log');
     assert.equal(warn.reqId, 'ready-1');
     const error = await eventually(() => logs.lines.find((l) => l.msg === 'request failed'), 2_000, 'error log');
     assert.equal(error.reqId, 'failed-1');

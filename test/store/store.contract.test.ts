@@ -296,8 +296,8 @@ for (const adapter of storeAdapters) {
         const { app } = await seedEndpoint(s);
         await s.insertMessages([makeMessage(app.id)]);
         const [c] = await claim(s, 'w', 10, 3000, T0);
-        assert.equal(await s.extendLeases('intruder', [c!.delivery.id], T0 + 9000), 0);
-        assert.equal(await s.extendLeases('w', [c!.delivery.id], T0 + 6000), 1);
+        assert.deepEqual(await s.extendLeases('intruder', [c!.delivery.id], T0 + 9000), []);
+        assert.deepEqual(await s.extendLeases('w', [c!.delivery.id, 'dlv_unknown'], T0 + 6000), [c!.delivery.id], 'only the renewed lease is named');
         assert.equal((await claim(s, 'other', 10, 3000, T0 + 4000)).length, 0, 'still leased after the original expiry');
         assert.equal((await claim(s, 'other', 10, 3000, T0 + 6001)).length, 1, 'an unrenewed lease expires');
       });

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { conflict } from '../../domain/errors.js';
 import type { Page } from '../../domain/types.js';
 import { pagedSql, toPage, type PageQuery } from '../paging.js';
+import { storeFailureOf } from '../failures.js';
 import { postgresMigrations } from './migrations.js';
 
 export type Row = Record<string, unknown>;
@@ -18,6 +19,11 @@ export interface PostgresStoreOptions {
   /** Schema to use (created if missing); default "public". Tests use one schema per file. */
   schema?: string;
   poolSize?: number;
+  /**
+   * Bound on every wait (default 5 s): connecting, a statement on the server (statement_timeout), and a query on
+   * the client (for a server that stopped answering altogether). Migrations are exempt.
+   */
+  timeoutMs?: number | undefined;
 }
 
 // BIGINT (epoch milliseconds, counts) as numbers: every value we store is far below 2^53.
@@ -26,26 +32,44 @@ const types = {
     oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-/** A pg.Pool whose connections use the store's schema. */
+/**
+ * A pg.Pool whose connections use the store's schema, with every wait bounded. A lost connection fails the
+ * operation using it, never the process: idle clients' errors go to the pool's listener, and a client checked out
+ * for a transaction has its own listener while it is out and is destroyed (not reused) after any error.
+ */
 export class PostgresDb {
   readonly pool: pg.Pool;
   private readonly schema: string;
+  readonly timeoutMs: number;
 
-  constructor(options: PostgresStoreOptions) {
+  constructor(private readonly options: PostgresStoreOptions) {
     this.schema = options.schema ?? 'public';
     if (!/^[a-z_][a-z0-9_]*$/.test(this.schema)) throw new Error(`invalid schema name "${this.schema}"`);
+    this.timeoutMs = Math.round(options.timeoutMs ?? 5000);
     this.pool = new pg.Pool({
-      connectionString: options.url,
+      ...this.connection(),
       max: options.poolSize ?? 10,
-      types,
-      options: `-c search_path=${this.schema}`,
+      // The server's statement_timeout answers first (a clean error, the connection stays usable); the client's
+      // query_timeout is for a server that answers nothing at all (stopped, or the network gone).
+      options: `-c search_path=${this.schema} -c statement_timeout=${this.timeoutMs} -c idle_in_transaction_session_timeout=${this.timeoutMs * 6}`,
+      query_timeout: this.timeoutMs + 1000,
     });
-    // An idle client's error (server restart) must not crash the process; the pool replaces it.
+    // An idle client's error (server restart, terminated backend) must not crash the process; the pool replaces it.
     this.pool.on('error', () => undefined);
   }
 
+  /** Connection settings shared by the pool, the LISTEN client and the migration client. */
+  connection(): pg.ClientConfig {
+    return { connectionString: this.options.url, types, connectionTimeoutMillis: this.timeoutMs, keepAlive: true };
+  }
+
+  /** Migrations run on a client of their own, without statement or query timeouts (an index build takes its time). */
   async migrate(): Promise<number[]> {
-    return this.transaction(async (client) => {
+    const client = new pg.Client({ ...this.connection(), options: `-c search_path=${this.schema}` });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
@@ -57,12 +81,23 @@ export class PostgresDb {
         await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, Date.now()]);
         applied.push(migration.version);
       }
+      await client.query('COMMIT');
       return applied;
-    });
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
+  }
+
+  /** Resolves only when a write can be committed now (not a read-only server, not out of disk). */
+  async probe(): Promise<void> {
+    await this.pool.query('INSERT INTO readiness_probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at', [Date.now()]);
   }
 
   async close(): Promise<void> {
@@ -71,16 +106,25 @@ export class PostgresDb {
 
   async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // While checked out, a connection error is this transaction's failure (its query rejects), not the process's.
+    const broken: { error: unknown } = { error: null };
+    const onError = (error: Error): void => {
+      broken.error = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A connection that failed, timed out mid-protocol or cannot roll back is not given back to the pool.
+      if (storeFailureOf(error) === 'unavailable') broken.error ??= error;
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken.error ??= rollbackError));
       throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken.error === null ? undefined : broken.error instanceof Error ? broken.error : new Error(String(broken.error)));
     }
   }
 

@@ -25,7 +25,7 @@ export class PostgresStore implements Store {
   constructor(options: PostgresStoreOptions) {
     const db = new PostgresDb(options);
     this.db = db;
-    this.deliveriesDue = new DeliveriesDueListener(options.url);
+    this.deliveriesDue = new DeliveriesDueListener(db.connection());
     const concerns: AppOps & MessageOps & QueueOps & AdminOps & StatsOps = {
       ...postgresApps(db),
       ...postgresMessages(db),
@@ -42,6 +42,10 @@ export class PostgresStore implements Store {
 
   async ping(): Promise<void> {
     return this.db.ping();
+  }
+
+  async probe(): Promise<void> {
+    return this.db.probe();
   }
 
   async close(): Promise<void> {

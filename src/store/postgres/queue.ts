@@ -35,13 +35,13 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
       return completeDeliveries(db, results, policy);
     },
 
-    async extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<number> {
-      if (deliveryIds.length === 0) return 0;
+    async extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<string[]> {
+      if (deliveryIds.length === 0) return [];
       const result = await db.pool.query(
-        "UPDATE delivery SET lease_expires_at = $1, next_attempt_at = $1 WHERE lease_owner = $2 AND status = 'pending' AND id = ANY($3)",
+        "UPDATE delivery SET lease_expires_at = $1, next_attempt_at = $1 WHERE lease_owner = $2 AND status = 'pending' AND id = ANY($3) RETURNING id",
         [leaseExpiresAt, owner, deliveryIds],
       );
-      return result.rowCount ?? 0;
+      return result.rows.map((row) => row.id as string);
     },
 
     async releaseDeliveries(owner: string, nowMs: number): Promise<number> {
@@ -130,7 +130,7 @@ export class DeliveriesDueListener {
   private listenClient: pg.Client | null = null;
   private closed = false;
 
-  constructor(private readonly url: string) {}
+  constructor(private readonly connection: pg.ClientConfig) {}
 
   /**
    * Calls `listener` whenever any process commits deliveries that are due now (LISTEN/NOTIFY). A lost
@@ -143,7 +143,7 @@ export class DeliveriesDueListener {
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new pg.Client(this.connection);
     this.listenClient = client;
     const reconnect = (): void => {
       if (this.listenClient !== client || this.closed) return;

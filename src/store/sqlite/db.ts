@@ -1,32 +1,92 @@
-// The SQLite connection every concern of the SQLite store shares: pragmas, the WAL checkpointer, migrations,
-// and the helpers the concerns use (cached prepared statements, paging, unique-constraint conflicts).
-import { mkdirSync } from 'node:fs';
+// The SQLite connection every concern of the SQLite store shares: pragmas, the WAL checkpointer, migrations, the
+// lock file and the file-identity check, the readiness probe, and the helpers the concerns use (cached prepared
+// statements, paging, unique-constraint conflicts).
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { conflict } from '../../domain/errors.js';
 import type { Page } from '../../domain/types.js';
+import { DatabaseFileGoneError, StoreOpenError } from '../failures.js';
 import { pagedSql, toPage, type PageQuery } from '../paging.js';
 import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
+import { FileLock } from './file-lock.js';
 import { sqliteMigrations } from './migrations.js';
 
 export type Row = Record<string, unknown>;
+
+export interface SqliteDbOptions {
+  path: string;
+  /** How long a write waits for a lock another connection holds (busy_timeout); default 5 s. */
+  timeoutMs?: number | undefined;
+  /** Cap on the file's size (max_page_count); writes beyond it fail with SQLITE_FULL. */
+  maxSizeBytes?: number | null | undefined;
+  /** This process serves the file: take its lock file, so a second hookd on it stops with a clear message. */
+  exclusive?: boolean | undefined;
+}
+
+/** How often a write checks that the file it writes to is still the one at `path`. */
+const FILE_CHECK_MS = 500;
 
 /** One better-sqlite3 connection in WAL mode with synchronous=FULL, checkpointed by a background thread. */
 export class SqliteDb {
   private readonly db: Database.Database;
   private readonly checkpointer: Checkpointer;
+  private readonly lock: FileLock | null;
+  private readonly path: string;
+  /** The file's identity at open (device + inode): a deleted or replaced file no longer matches. */
+  private readonly identity: string;
+  private fileCheckedAt = 0;
 
-  constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
+  constructor(options: SqliteDbOptions) {
+    const { path } = options;
+    this.path = path;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (error) {
+      throw new StoreOpenError(`cannot create the data directory ${dirname(path)}: ${(error as Error).message} (set HOOKD_DATA_DIR or HOOKD_SQLITE_PATH)`);
+    }
+    this.lock = options.exclusive ? FileLock.take(`${path}.lock`, path) : null;
+    try {
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+    } catch (error) {
+      this.lock?.release();
+      throw new StoreOpenError(`cannot open the SQLite database ${path}: ${(error as Error).message}`);
+    }
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`busy_timeout = ${Math.round(options.timeoutMs ?? 5000)}`);
     this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    if (options.maxSizeBytes) {
+      const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+      this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxSizeBytes / pageSize))}`);
+    }
+    this.identity = fileIdentity(path) ?? '';
     this.checkpointer = new Checkpointer(path, () => {
       // Without the thread, SQLite checkpoints on commit again, as it does by default.
       if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+    });
+  }
+
+  /** Throws when the file at `path` is no longer the one this connection writes to (deleted or replaced). */
+  assertFileIntact(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.fileCheckedAt < FILE_CHECK_MS) return;
+    if (fileIdentity(this.path) !== this.identity) {
+      throw new DatabaseFileGoneError(`the database file ${this.path} was deleted or replaced while hookd was running; restart hookd (what it wrote since went to the old file)`);
+    }
+    this.fileCheckedAt = now;
+  }
+
+  /**
+   * Resolves only when a write can be committed now: a 4 KB row inserted and deleted in one transaction needs a
+   * new page (fails at the size cap) and a WAL append (fails on a full disk); the file must still be in place.
+   */
+  async probe(): Promise<void> {
+    this.assertFileIntact(true);
+    this.transaction(() => {
+      this.stmt('INSERT INTO readiness_probe (id, filler) VALUES (1, zeroblob(4096))').run();
+      this.stmt('DELETE FROM readiness_probe WHERE id = 1').run();
     });
   }
 
@@ -54,10 +114,15 @@ export class SqliteDb {
   async close(): Promise<void> {
     await this.checkpointer.close();
     if (this.db.open) this.db.close();
+    this.lock?.release();
   }
 
-  /** `work` in an immediate transaction (BEGIN IMMEDIATE: the write lock is taken up front). */
+  /**
+   * `work` in an immediate transaction (BEGIN IMMEDIATE: the write lock is taken up front), refused when the file
+   * was deleted or replaced (the write would be lost).
+   */
   transaction<T>(work: () => T): T {
+    this.assertFileIntact();
     return this.db.transaction(work).immediate();
   }
 
@@ -99,5 +164,15 @@ export class SqliteDb {
       if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw conflict(detail);
       throw error;
     }
+  }
+}
+
+/** device:inode of the file at `path`, or null when there is none. */
+function fileIdentity(path: string): string | null {
+  try {
+    const stat = statSync(path);
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return null;
   }
 }

@@ -225,4 +225,13 @@ ALTER TABLE endpoint DROP COLUMN throttle_next_at;
 ALTER TABLE delivery DROP COLUMN rate_reserved;
 `,
   },
+  // ---- Issue 12 (database faults): /ready commits a small write.
+  {
+    version: 7,
+    name: 'readiness probe',
+    sql: `
+-- /ready writes here (and, on SQLite, deletes again in the same transaction): it answers whether a write commits now.
+CREATE TABLE readiness_probe (id INTEGER PRIMARY KEY, filler BLOB);
+`,
+  },
 ];

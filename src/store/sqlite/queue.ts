@@ -34,11 +34,14 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
       return completeDeliveries(db, results, policy);
     },
 
-    async extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<number> {
-      if (deliveryIds.length === 0) return 0;
-      return db.stmt(`
-        UPDATE delivery SET lease_expires_at = ?, next_attempt_at = ?
-        WHERE lease_owner = ? AND status = 'pending' AND id IN (SELECT value FROM json_each(?))`).run(leaseExpiresAt, leaseExpiresAt, owner, JSON.stringify(deliveryIds)).changes;
+    async extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<string[]> {
+      if (deliveryIds.length === 0) return [];
+      return db
+        .stmt(`
+          UPDATE delivery SET lease_expires_at = ?, next_attempt_at = ?
+          WHERE lease_owner = ? AND status = 'pending' AND id IN (SELECT value FROM json_each(?)) RETURNING id`)
+        .pluck()
+        .all(leaseExpiresAt, leaseExpiresAt, owner, JSON.stringify(deliveryIds)) as string[];
     },
 
     async releaseDeliveries(owner: string, nowMs: number): Promise<number> {

@@ -2,15 +2,12 @@
 import type { Store } from '../store.js';
 import { sqliteAdmin, type AdminOps } from './admin.js';
 import { sqliteApps, type AppOps } from './apps.js';
-import { SqliteDb } from './db.js';
+import { SqliteDb, type SqliteDbOptions } from './db.js';
 import { sqliteMessages, type MessageOps } from './messages.js';
 import { sqliteQueue, type QueueOps } from './queue.js';
 import { sqliteStats, type StatsOps } from './stats.js';
 
-export interface SqliteStoreOptions {
-  /** Path of the database file; ":memory:" is refused (durability is the point). */
-  path: string;
-}
+export type { SqliteDbOptions as SqliteStoreOptions } from './db.js';
 
 // The concern methods are assigned in the constructor; this declaration lets TypeScript see them.
 export interface SqliteStore extends AppOps, MessageOps, QueueOps, AdminOps, StatsOps {}
@@ -24,8 +21,8 @@ export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   private readonly db: SqliteDb;
 
-  constructor(options: SqliteStoreOptions) {
-    const db = new SqliteDb(options.path);
+  constructor(options: SqliteDbOptions) {
+    const db = new SqliteDb(options);
     this.db = db;
     const concerns: AppOps & MessageOps & QueueOps & AdminOps & StatsOps = {
       ...sqliteApps(db),
@@ -43,6 +40,10 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     return this.db.ping();
+  }
+
+  async probe(): Promise<void> {
+    return this.db.probe();
   }
 
   async close(): Promise<void> {

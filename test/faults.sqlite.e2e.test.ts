@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { ApiClient, LOOPBACK_ALLOW, TEST_TOKEN, eventually, freePort, startTestHookd, tempDir, type ApiResponse } from './helpers/hookd.js';
+import { runHookd, spawnHookd, stopProcess, waitListening } from './helpers/process.js';
+import { Receiver } from './helpers/receiver.js';
+
+/**
+ * Embedded-mode faults (issue 12): a full database, a database file removed under a running hookd, a second hookd on
+ * the same data directory, and the CLI run from another directory. What users see is asserted, and that nothing
+ * accepted is lost.
+ */
+
+const payload = { blob: 'x'.repeat(8 * 1024) };
+
+test('a full database (HOOKD_SQLITE_MAX_SIZE) answers 507 with Retry-After and /ready 503; nothing accepted is lost; writes come back once space is freed', async () => {
+  const hookd = await startTestHookd({ env: { HOOKD_SQLITE_MAX_SIZE: String(2 * 1024 * 1024) } });
+  try {
+    const keep = (await hookd.api.post('/api/v1/app', { name: 'keep' })).body.id as string;
+    const bulk = (await hookd.api.post('/api/v1/app', { name: 'bulk' })).body.id as string;
+    const accepted: string[] = [];
+    let full: ApiResponse | null = null;
+    for (let i = 0; i < 1000 && !full; i++) {
+      const response = await hookd.api.post(`/api/v1/app/${i % 10 === 0 ? keep : bulk}/msg`, { eventType: 'fill', payload });
+      if (response.status === 202) {
+        if (i % 10 === 0) accepted.push(response.body.id as string);
+      } else full = response;
+    }
+    assert.ok(full, 'the database filled up');
+    assert.equal(full.status, 507);
+    assert.equal(full.body.code, 'insufficient_storage');
+    assert.ok(Number(full.headers.get('retry-after')) >= 1, 'with Retry-After');
+    const ready = await fetch(`${hookd.url}/ready`);
+    assert.equal(ready.status, 503);
+    assert.equal(((await ready.json()) as { code: string }).code, 'insufficient_storage');
+    assert.equal((await fetch(`${hookd.url}/health`)).status, 200, 'the process lives');
+    assert.equal((await hookd.api.post(`/api/v1/app/${keep}/msg`, { eventType: 'fill', payload })).status, 507, 'still full');
+    for (const id of accepted) assert.equal((await hookd.api.get(`/api/v1/app/${keep}/msg/${id}`)).status, 200, `accepted ${id} is kept`);
+
+    // The operator frees space (here: deletes an application and its messages); no restart needed.
+    assert.equal((await hookd.api.delete(`/api/v1/app/${bulk}`)).status, 204);
+    await eventually(async () => (await fetch(`${hookd.url}/ready`)).status === 200, 5000, '/ready again');
+    assert.equal((await hookd.api.post(`/api/v1/app/${keep}/msg`, { eventType: 'fill', payload })).status, 202, 'writes accepted again');
+    console.log(`SQLite full: ${accepted.length} kept messages survived; 507 + Retry-After ${full.headers.get('retry-after')} s, /ready 503, recovered after space was freed`);
+  } finally {
+    await hookd.cleanup();
+  }
+});
+
+test('the database file removed under a running hookd: /ready 503 and writes answer 503 instead of going to a deleted file', async () => {
+  const temp = tempDir();
+  const hookd = await startTestHookd({ dbPath: join(temp.dir, 'data', 'hookd.db') });
+  try {
+    const app = (await hookd.api.post('/api/v1/app', { name: 'gone' })).body.id as string;
+    assert.equal((await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'before', payload: {} })).status, 202);
+    rmSync(join(temp.dir, 'data'), { recursive: true, force: true });
+    await eventually(async () => (await fetch(`${hookd.url}/ready`)).status === 503, 3000, '/ready fails');
+    const write = await eventually(async () => {
+      const response = await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'after', payload: {} });
+      return response.status === 202 ? null : response;
+    }, 3000, 'writes refused');
+    assert.equal(write.status, 503);
+    assert.equal(write.body.code, 'unavailable');
+  } finally {
+    await hookd.close();
+    temp.cleanup();
+  }
+});
+
+test('a second hookd start on the same data directory stops at once, naming the first one; the first keeps serving', async () => {
+  const temp = tempDir();
+  const env = { HOOKD_DATA_DIR: temp.dir, HOOKD_ADMIN_TOKEN: TEST_TOKEN, HOOKD_LOG_LEVEL: 'warn', HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW };
+  const port = await freePort();
+  const first = spawnHookd('start', { ...env, HOOKD_PORT: String(port) });
+  try {
+    await waitListening(first);
+    const second = await runHookd('start', { ...env, HOOKD_PORT: String(await freePort()) });
+    assert.equal(second.code, 1, second.output);
+    assert.match(second.output, new RegExp(`another hookd \\(pid ${first.pid}\\) is already serving ${join(temp.dir, 'hookd.db').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    assert.doesNotMatch(second.output, /\n\s+at /, 'one line, no stack trace');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/ready`)).status, 200, 'the first is untouched');
+  } finally {
+    await stopProcess(first);
+    temp.cleanup();
+  }
+  // A crashed holder's lock is stale: the next start takes it over.
+});
+
+test('hookd apikey run from another directory says where it looked instead of creating an empty database there', async () => {
+  const temp = tempDir();
+  try {
+    const result = await runHookd('apikey list', { HOOKD_DATA_DIR: temp.dir });
+    assert.equal(result.code, 2, result.output);
+    assert.match(result.output, /no hookd database at .*hookd\.db: run this from the directory you run "hookd start" in/);
+    assert.deepEqual(readdirSync(temp.dir), [], 'nothing created');
+    assert.equal(existsSync(join(temp.dir, 'hookd.db')), false);
+  } finally {
+    temp.cleanup();
+  }
+});
+
+test('SIGTERM with a receiver that never answers: hookd exits 0 after HOOKD_SHUTDOWN_TIMEOUT, the aborted attempts recorded and no lease left', async () => {
+  const temp = tempDir();
+  const receiver = await Receiver.start(() => undefined); // never answers
+  const env = { HOOKD_DATA_DIR: temp.dir, HOOKD_ADMIN_TOKEN: TEST_TOKEN, HOOKD_LOG_LEVEL: 'warn', HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW, HOOKD_SHUTDOWN_TIMEOUT: '1s', HOOKD_REQUEST_TIMEOUT: '30s' };
+  const port = await freePort();
+  const hookd = spawnHookd('start', { ...env, HOOKD_PORT: String(port) });
+  try {
+    await waitListening(hookd);
+    const api = new ApiClient(`http://127.0.0.1:${port}`, TEST_TOKEN);
+    const app = (await api.post('/api/v1/app', { name: 'hanging' })).body.id as string;
+    await api.post(`/api/v1/app/${app}/endpoint`, { url: `${receiver.url}/hook` });
+    for (let i = 0; i < 3; i++) assert.equal((await api.post(`/api/v1/app/${app}/msg`, { eventType: 'hang', payload: { i } })).status, 202);
+    await receiver.waitFor((r) => r.length >= 3, 5000, 'three requests on the wire');
+    const started = Date.now();
+    const exit = await stopProcess(hookd, 'SIGTERM', 15_000);
+    const took = Date.now() - started;
+    assert.equal(exit?.code, 0, hookd.output());
+    assert.ok(took < 5000, `exited ${took} ms after SIGTERM (shutdown timeout 1 s)`);
+    const store = new SqliteStore({ path: join(temp.dir, 'hookd.db') });
+    try {
+      const attempts = (await store.listAttempts({ appId: app }, { limit: 10 })).data;
+      assert.equal(attempts.length, 3, 'each aborted request is on record');
+      for (const attempt of attempts) {
+        assert.equal(attempt.error, 'aborted: hookd is shutting down');
+        const [delivery] = await store.listMessageDeliveries(attempt.messageId);
+        assert.equal(delivery!.status, 'pending');
+        assert.equal(delivery!.leaseOwner, null, 'its lease ended with the recorded attempt, after the request was cut');
+      }
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await stopProcess(hookd, 'SIGKILL');
+    await receiver.close();
+    temp.cleanup();
+  }
+});
+
