@@ -1,21 +1,10 @@
 // Administration in PostgreSQL: API keys, idempotency keys (begin/finish) and retention (purging old messages and keys).
+import type { AdminOps } from '../concerns.js';
 import type { ApiKey } from '../../domain/types.js';
 import { idLowerBound } from '../retention.js';
 import { apiKeyFromRow } from '../rows.js';
-import type { IdempotencyState, PurgeResult, Store, StoredResponse } from '../store.js';
+import type { IdempotencyState, PurgeResult, StoredResponse } from '../store.js';
 import type { PostgresDb, Row } from './db.js';
-
-export type AdminOps = Pick<
-  Store,
-  | 'createApiKey'
-  | 'findApiKeyByHash'
-  | 'listApiKeys'
-  | 'revokeApiKey'
-  | 'beginIdempotent'
-  | 'finishIdempotent'
-  | 'purgeMessages'
-  | 'purgeIdempotencyKeys'
->;
 
 export function postgresAdmin(db: PostgresDb): AdminOps {
   return {

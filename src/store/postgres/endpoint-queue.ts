@@ -27,11 +27,6 @@ export async function readyBy(client: pg.PoolClient, at: ReadonlyMap<string, num
   );
 }
 
-/** Adds `time` for an endpoint to a readyBy map, keeping the earliest time. */
-export function earliest(at: Map<string, number>, endpointId: string, time: number): void {
-  const known = at.get(endpointId);
-  if (known === undefined || time < known) at.set(endpointId, time);
-}
 
 const COLUMN_TYPES: Record<string, string> = {
   concurrency: 'float8[]',

@@ -1,4 +1,5 @@
 // Messages in PostgreSQL: ingest with fan-out to one pending delivery per matching endpoint, message and attempt reads.
+import type { MessageOps } from '../concerns.js';
 import type pg from 'pg';
 import { newId } from '../../domain/ids.js';
 import { endpointMatches } from '../../domain/matching.js';
@@ -6,11 +7,10 @@ import type { Attempt, Message, Page } from '../../domain/types.js';
 import { messageStatusCondition } from '../delivery-status.js';
 import { pageQuery, timeRange } from '../paging.js';
 import { attemptFromRow, messageFromRow, toJson } from '../rows.js';
-import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest, Store } from '../store.js';
+import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest } from '../store.js';
 import { $, DELIVERIES_CHANNEL, type PostgresDb } from './db.js';
-import { earliest, readyBy } from './endpoint-queue.js';
-
-export type MessageOps = Pick<Store, 'insertMessages' | 'getMessage' | 'listMessages' | 'listAttempts' | 'getAttempt'>;
+import { earliest } from '../concerns.js';
+import { readyBy } from './endpoint-queue.js';
 
 /**
  * insertMessages inside the caller's transaction (ingest; operational events in an ack). The endpoints that got

@@ -1,11 +1,12 @@
 // The PostgreSQL Store: one pool on one schema, composed of the per-concern operations in this folder.
+import type { AdminOps, AppOps, MessageOps, QueueOps, StatsOps } from '../concerns.js';
 import type { Store } from '../store.js';
-import { postgresAdmin, type AdminOps } from './admin.js';
-import { postgresApps, type AppOps } from './apps.js';
+import { postgresAdmin } from './admin.js';
+import { postgresApps } from './apps.js';
 import { PostgresDb, type PostgresStoreOptions } from './db.js';
-import { postgresMessages, type MessageOps } from './messages.js';
-import { DeliveriesDueListener, postgresQueue, type QueueOps } from './queue.js';
-import { postgresStats, type StatsOps } from './stats.js';
+import { postgresMessages } from './messages.js';
+import { DeliveriesDueListener, postgresQueue } from './queue.js';
+import { postgresStats } from './stats.js';
 
 export { DELIVERIES_CHANNEL, type PostgresStoreOptions } from './db.js';
 

@@ -1,29 +1,16 @@
 // The PostgreSQL delivery queue: claim (claim.ts) and ack (ack.ts), lease upkeep, resend and recovery, the
 // scheduler's view of an endpoint, and the LISTEN client that wakes workers.
+import type { QueueOps } from '../concerns.js';
 import pg from 'pg';
 import { newId } from '../../domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY, viewOf, type EndpointQueueView, type SchedulerPolicy } from '../../domain/scheduler.js';
 import type { Delivery, Endpoint, Message } from '../../domain/types.js';
 import { deliveryFromRow, queueStateFromRow } from '../rows.js';
-import type { AckOutcome, AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryResult, Store } from '../store.js';
+import type { AckOutcome, AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryResult } from '../store.js';
 import { completeDeliveries } from './ack.js';
 import { claimDeliveries } from './claim.js';
 import { DELIVERIES_CHANNEL, type PostgresDb, type Row } from './db.js';
 import { readyBy } from './endpoint-queue.js';
-
-export type QueueOps = Pick<
-  Store,
-  | 'claimDeliveries'
-  | 'completeDeliveries'
-  | 'extendLeases'
-  | 'releaseDeliveries'
-  | 'subscribeDeliveriesDue'
-  | 'nextDueAt'
-  | 'resendDelivery'
-  | 'recoverFailed'
-  | 'listMessageDeliveries'
-  | 'endpointQueueState'
->;
 
 export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListener): QueueOps {
   return {

@@ -1,4 +1,5 @@
 // Read-side statistics in PostgreSQL: delivery status views and counts, attempt series, queue gauges and endpoint latency.
+import type { StatsOps } from '../concerns.js';
 import type { Page } from '../../domain/types.js';
 import { bucketsFromRows, countsByMessage, countsFromRows, deliveryListItemFromRow, deliveryListSelect, statusTextCondition, statusTextSql } from '../delivery-status.js';
 import { pageQuery } from '../paging.js';
@@ -11,14 +12,8 @@ import type {
   EndpointLatency,
   PageRequest,
   QueueStats,
-  Store,
 } from '../store.js';
 import { $, type PostgresDb, type Row } from './db.js';
-
-export type StatsOps = Pick<
-  Store,
-  'listDeliveries' | 'countMessageDeliveries' | 'endpointStats' | 'attemptSeries' | 'queueStats' | 'endpointLatency'
->;
 
 export function postgresStats(db: PostgresDb): StatsOps {
   return {

@@ -2,20 +2,9 @@
 import type { ApiKey } from '../../domain/types.js';
 import { idLowerBound } from '../retention.js';
 import { apiKeyFromRow } from '../rows.js';
-import type { IdempotencyState, PurgeResult, Store, StoredResponse } from '../store.js';
+import type { IdempotencyState, PurgeResult, StoredResponse } from '../store.js';
+import type { AdminOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
-
-export type AdminOps = Pick<
-  Store,
-  | 'createApiKey'
-  | 'findApiKeyByHash'
-  | 'listApiKeys'
-  | 'revokeApiKey'
-  | 'beginIdempotent'
-  | 'finishIdempotent'
-  | 'purgeMessages'
-  | 'purgeIdempotencyKeys'
->;
 
 export function sqliteAdmin(db: SqliteDb): AdminOps {
   return {

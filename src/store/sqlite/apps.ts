@@ -2,7 +2,8 @@
 import type { App, Endpoint, EventType, Page } from '../../domain/types.js';
 import { pageQuery } from '../paging.js';
 import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventTypeToRow, sourceFromRow, sourceToRow, toJson } from '../rows.js';
-import type { PageRequest, Source, Store } from '../store.js';
+import type { PageRequest, Source } from '../store.js';
+import type { AppOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 
@@ -11,31 +12,6 @@ const RESET_SCHEDULER_STATE = `
   UPDATE endpoint_queue SET concurrency = NULL, slow_start_limit = NULL, saturated = 0, last_decrease_at = NULL,
     failure_streak = 0, circuit_opened_at = NULL, circuit_retry_at = NULL, circuit_openings = 0, latency_ms = NULL
   WHERE endpoint_id = ?`;
-
-export type AppOps = Pick<
-  Store,
-  | 'createApp'
-  | 'getApp'
-  | 'listApps'
-  | 'updateApp'
-  | 'deleteApp'
-  | 'createEndpoint'
-  | 'getEndpoint'
-  | 'listEndpoints'
-  | 'updateEndpoint'
-  | 'deleteEndpoint'
-  | 'createEventType'
-  | 'getEventType'
-  | 'listEventTypes'
-  | 'updateEventType'
-  | 'deleteEventType'
-  | 'createSource'
-  | 'getSource'
-  | 'findSource'
-  | 'listSources'
-  | 'updateSource'
-  | 'deleteSource'
->;
 
 export function sqliteApps(db: SqliteDb): AppOps {
   return {

@@ -19,9 +19,3 @@ export function readyBy(db: SqliteDb, at: ReadonlyMap<string, number>, reason: '
   const work = reason === 'work' ? 1 : 0;
   for (const [endpointId, time] of at) update.run({ id: endpointId, at: time, work });
 }
-
-/** Adds `at` for an endpoint to a readyBy map, keeping the earliest time. */
-export function earliest(at: Map<string, number>, endpointId: string, time: number): void {
-  const known = at.get(endpointId);
-  if (known === undefined || time < known) at.set(endpointId, time);
-}

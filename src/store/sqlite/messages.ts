@@ -5,11 +5,11 @@ import type { Attempt, Message, Page } from '../../domain/types.js';
 import { messageStatusCondition } from '../delivery-status.js';
 import { pageQuery, timeRange } from '../paging.js';
 import { attemptFromRow, messageFromRow, toJson } from '../rows.js';
-import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest, Store } from '../store.js';
+import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest } from '../store.js';
+import type { MessageOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
-import { earliest, readyBy } from './endpoint-queue.js';
-
-export type MessageOps = Pick<Store, 'insertMessages' | 'getMessage' | 'listMessages' | 'listAttempts' | 'getAttempt'>;
+import { earliest } from '../concerns.js';
+import { readyBy } from './endpoint-queue.js';
 
 /** insertMessages inside the caller's transaction (ingest; operational events in an ack). */
 export function insertMessagesNow(db: SqliteDb, messages: Message[]): InsertMessageResult[] {

@@ -4,25 +4,12 @@ import { newId } from '../../domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY, viewOf, type EndpointQueueView, type SchedulerPolicy } from '../../domain/scheduler.js';
 import type { Delivery, Endpoint, Message } from '../../domain/types.js';
 import { deliveryFromRow, queueStateFromRow } from '../rows.js';
-import type { AckOutcome, AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryResult, Store } from '../store.js';
+import type { AckOutcome, AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryResult } from '../store.js';
 import { completeDeliveries } from './ack.js';
 import { claimDeliveries } from './claim.js';
+import type { QueueOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
-
-export type QueueOps = Pick<
-  Store,
-  | 'claimDeliveries'
-  | 'completeDeliveries'
-  | 'extendLeases'
-  | 'releaseDeliveries'
-  | 'subscribeDeliveriesDue'
-  | 'nextDueAt'
-  | 'resendDelivery'
-  | 'recoverFailed'
-  | 'listMessageDeliveries'
-  | 'endpointQueueState'
->;
 
 export function sqliteQueue(db: SqliteDb): QueueOps {
   return {

@@ -1,11 +1,12 @@
 // The SQLite Store: one database file, composed of the per-concern operations in this folder.
+import type { AdminOps, AppOps, MessageOps, QueueOps, StatsOps } from '../concerns.js';
 import type { Store } from '../store.js';
-import { sqliteAdmin, type AdminOps } from './admin.js';
-import { sqliteApps, type AppOps } from './apps.js';
+import { sqliteAdmin } from './admin.js';
+import { sqliteApps } from './apps.js';
 import { SqliteDb, type SqliteDbOptions } from './db.js';
-import { sqliteMessages, type MessageOps } from './messages.js';
-import { sqliteQueue, type QueueOps } from './queue.js';
-import { sqliteStats, type StatsOps } from './stats.js';
+import { sqliteMessages } from './messages.js';
+import { sqliteQueue } from './queue.js';
+import { sqliteStats } from './stats.js';
 
 export type { SqliteDbOptions as SqliteStoreOptions } from './db.js';
 

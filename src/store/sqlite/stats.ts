@@ -20,14 +20,9 @@ import type {
   EndpointLatency,
   PageRequest,
   QueueStats,
-  Store,
 } from '../store.js';
+import type { StatsOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
-
-export type StatsOps = Pick<
-  Store,
-  'listDeliveries' | 'countMessageDeliveries' | 'endpointStats' | 'attemptSeries' | 'queueStats' | 'endpointLatency'
->;
 
 export function sqliteStats(db: SqliteDb): StatsOps {
   return {
