@@ -149,7 +149,8 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, lim
 
 /**
  * Errors that mean no connection could be made or kept (refused, reset, unreachable, unresolvable, refused by the
- * SSRF guard); with timeouts they feed the circuit breaker. Anything else (e.g. a malformed response) does not.
+ * SSRF guard, a TLS handshake that failed); with timeouts they feed the circuit breaker. Anything else (e.g. a
+ * malformed response) does not.
  */
 const CONNECTION_ERRORS = new Set([
   'ECONNREFUSED',
@@ -174,5 +175,8 @@ function describeError(error: unknown): { error: string; failure: ConnectionFail
   if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return { error: 'timeout', failure: 'timeout' };
   const code = e.code ?? e.cause?.code;
   const message = e.message ?? e.cause?.message ?? String(error);
-  return { error: code ? `${code}: ${message}` : message, failure: code !== undefined && CONNECTION_ERRORS.has(code) ? 'connection' : null };
+  return { error: code ? `${code}: ${message}` : message, failure: code !== undefined && (CONNECTION_ERRORS.has(code) || TLS_ERROR.test(code)) ? 'connection' : null };
 }
+
+/** A certificate the receiver's TLS handshake could not be verified with, or a handshake that failed. */
+const TLS_ERROR = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_VERIFY_LEAF_SIGNATURE$|UNABLE_TO_GET_ISSUER_CERT)/;

@@ -7,6 +7,7 @@ import { urlOrigin, type SchedulerPolicy } from '../domain/scheduler.js';
 import { signatureHeader } from '../domain/signing.js';
 import type { Attempt } from '../domain/types.js';
 import type { ClaimedDelivery, ClaimRequest, DeliveryResult, Store } from '../store/store.js';
+import { storeFailureOf } from '../store/failures.js';
 import type { HttpSender, SendResult } from './http-sender.js';
 import { StoreHealth } from './store-health.js';
 
@@ -31,6 +32,19 @@ export interface DeliveryObserver {
 /** A recorded result with what it was about. */
 export interface RecordedResult extends DeliveryResult {
   claimed: ClaimedDelivery;
+}
+
+/** Results recorded in one ack transaction; `done` resolves once it committed (or was given up). */
+interface AckBatch {
+  results: RecordedResult[];
+  done: Promise<void>;
+  resolve: () => void;
+}
+
+function newAckBatch(): AckBatch {
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  return { results: [], done, resolve };
 }
 
 /** The smallest sleep between claims when nothing was due, so a clock skew can never spin the loop. */
@@ -64,10 +78,16 @@ export class DeliveryWorker {
    */
   private readonly held = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | null = null;
-  private results: RecordedResult[] = [];
-  private flushing: Promise<void> | null = null;
-  /** Ends the current ack window early (a full batch is waiting). */
-  private flushNow: (() => void) | null = null;
+  /** Results gathering for the next ack (its window is open, or an ack is under way). */
+  private gathering: AckBatch | null = null;
+  /** The ack under way, if any: one at a time, so a batch never overtakes an earlier one. */
+  private acking: Promise<void> | null = null;
+  /** Deliveries whose ack statement is running: lease renewals leave them alone (no lock fight with the ack). */
+  private readonly ackingIds = new Set<string>();
+  /** The open ack window's timer (closed early when a batch fills). */
+  private ackWindow: NodeJS.Timeout | null = null;
+  /** When the shutdown began (acks then get a short budget). */
+  private stoppingAt: number | null = null;
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
@@ -119,6 +139,7 @@ export class DeliveryWorker {
   async stop(timeoutMs: number): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stoppingAt = this.clock();
     (await this.unsubscribe)?.();
     this.wake();
     await this.loop;
@@ -131,7 +152,8 @@ export class DeliveryWorker {
       this.shutdown.abort();
       await drained;
     }
-    await this.flush();
+    // Every delivery's work ends when its result is acked (or the ack was given up), so nothing is left to record.
+    await this.acking;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
     try {
@@ -218,12 +240,22 @@ export class DeliveryWorker {
 
   /** Sends a claimed delivery now, counting it against its origin until its request is answered. */
   private track(claimed: ClaimedDelivery): void {
+    // Claimed by an ack that began before the shutdown: not sent; the shutdown gives its lease back.
+    if (!this.running) return;
+    // Claimed again after its lease lapsed while this worker still has it (an ack being retried): the lease is this
+    // worker's again and the running work records the result; a second request would be a duplicate.
+    if (this.held.has(claimed.delivery.id)) {
+      this.held.set(claimed.delivery.id, claimed.delivery.leaseExpiresAt ?? 0);
+      return;
+    }
     const origin = urlOrigin(claimed.endpoint.url);
     this.perOrigin.set(origin, (this.perOrigin.get(origin) ?? 0) + 1);
     const work = this.deliver(claimed, () => {
       const left = (this.perOrigin.get(origin) ?? 1) - 1;
       if (left > 0) this.perOrigin.set(origin, left);
       else this.perOrigin.delete(origin);
+      // The origin was full: endpoints passed over for it may go now.
+      if (left + 1 >= this.options.config.connectionsPerOrigin) this.wake();
     });
     this.inFlight.add(work);
     // The loop is woken when acks commit (they free endpoint budgets in the store), not here: a claim before the
@@ -235,8 +267,8 @@ export class DeliveryWorker {
   }
 
   private async renewLeases(): Promise<void> {
-    if (this.held.size === 0) return;
-    const ids = [...this.held.keys()];
+    const ids = [...this.held.keys()].filter((id) => !this.ackingIds.has(id));
+    if (ids.length === 0) return;
     const until = this.clock() + this.options.config.leaseMs;
     let renewed: string[];
     try {
@@ -288,8 +320,7 @@ export class DeliveryWorker {
     // Fencing: send only while the lease surely holds for the whole request (the claim may have waited on a
     // starved event loop); otherwise the delivery is left to whoever claims it after the lease, so it is never
     // sent twice at once.
-    const margin = Math.min(this.options.config.requestTimeoutMs, this.options.config.leaseMs / 3);
-    if (this.clock() >= (this.held.get(delivery.id) ?? 0) - margin) {
+    if (this.clock() >= (this.held.get(delivery.id) ?? 0) - this.options.config.requestTimeoutMs) {
       answered();
       this.options.logger.warn({ deliveryId: delivery.id, endpointId: endpoint.id }, 'lease may have lapsed before sending; left to the next claimer');
       return;
@@ -300,9 +331,8 @@ export class DeliveryWorker {
     } finally {
       answered();
     }
-    this.results.push({ ...this.resultOf(claimed, result, startedAt), claimed });
-    this.scheduleFlush();
-    await this.flushing;
+    // The slot stays taken (and the lease renewed) until the result is durably recorded.
+    await this.record({ ...this.resultOf(claimed, result, startedAt), claimed });
     if (result.error || result.statusCode < 200 || result.statusCode >= 300) {
       this.options.logger.debug(
         { deliveryId: delivery.id, endpointId: endpoint.id, msgId: message.id, attempt: delivery.attempts + 1, status: result.statusCode, error: result.error },
@@ -363,18 +393,28 @@ export class DeliveryWorker {
     };
   }
 
-  private scheduleFlush(): void {
-    if (this.results.length >= this.options.config.batchSize) this.flushNow?.();
-    if (this.flushing) return;
-    this.flushing = new Promise<void>((resolve) => {
-      const go = (): void => {
-        clearTimeout(timer);
-        this.flushNow = null;
-        resolve();
-      };
-      const timer = setTimeout(go, ACK_WINDOW_MS);
-      this.flushNow = go;
-    }).then(() => this.flush());
+  /** Adds a result to the next ack; resolves once that ack committed (or was given up). */
+  private record(result: RecordedResult): Promise<void> {
+    const batch = (this.gathering ??= newAckBatch());
+    batch.results.push(result);
+    if (this.acking) return batch.done; // taken as soon as the ack under way is done
+    if (batch.results.length >= this.options.config.batchSize) this.startAck();
+    else this.ackWindow ??= setTimeout(() => this.startAck(), ACK_WINDOW_MS);
+    return batch.done;
+  }
+
+  /** Closes the ack window: the gathered results go to the store now. One ack at a time, in order. */
+  private startAck(): void {
+    if (this.ackWindow) clearTimeout(this.ackWindow);
+    this.ackWindow = null;
+    const batch = this.gathering;
+    if (!batch || this.acking) return;
+    this.gathering = null;
+    this.acking = this.ack(batch).finally(() => {
+      this.acking = null;
+      // What arrived meanwhile has waited long enough: ack it at once.
+      if (this.gathering) this.startAck();
+    });
   }
 
   private notify(batch: readonly RecordedResult[]): void {
@@ -388,40 +428,50 @@ export class DeliveryWorker {
   }
 
   /**
-   * Writes all buffered results in one transaction. Transient failures (a deadlock, a dropped connection, a
-   * database that is away) are retried with backoff for as long as the leases last, renewed meanwhile by the
-   * heartbeat: a lost ack means the batch is sent again after its leases expire.
+   * Writes a batch of results in one transaction. A database that is away (a dropped connection, a restart, a
+   * timeout, a deadlock) or full is retried with backoff for as long as the leases last, renewed meanwhile by the
+   * heartbeat; a lost ack means the batch is sent again after its leases expire. Any other error is not retried:
+   * it would fail again.
    */
-  private async flush(): Promise<void> {
-    const batch = this.results;
-    this.results = [];
-    // While running, as long as a lease lasts; while shutting down, briefly (the process is about to go).
-    const giveUpAt = this.clock() + (this.running ? this.options.config.leaseMs : Math.min(this.options.config.leaseMs, SHUTDOWN_ACK_BUDGET_MS));
+  private async ack(batch: AckBatch): Promise<void> {
+    const { results } = batch;
+    const startedAt = this.clock();
     try {
-      while (batch.length > 0) {
+      for (;;) {
+        let wait: number;
+        const ids = results.map((result) => result.deliveryId);
+        for (const id of ids) this.ackingIds.add(id);
         try {
           // The ack may claim what its freed slots and budgets allow next (SQLite: in the same commit).
-          const claim = this.claimAfterAck(batch.length);
-          const outcome = await this.options.store.completeDeliveries(batch, { scheduler: this.policy, claim });
+          const claim = this.claimAfterAck(results.length);
+          const outcome = await this.options.store.completeDeliveries(results, { scheduler: this.policy, claim });
           this.health.succeeded();
-          this.notify(batch);
+          this.notify(results);
           const claimed = outcome.claimed ?? [];
           for (const item of claimed) this.track(item);
           // The ack freed budgets: claim (again, if its own claim was full).
           if (!claim || claimed.length === claim.limit) this.wake();
-          break;
+          return;
         } catch (error) {
-          const wait = this.health.failed('ack', error);
-          if (this.clock() + wait >= giveUpAt) {
-            this.options.logger.error({ err: error, count: batch.length }, 'recording delivery results failed for a whole lease; the deliveries will be sent again after their leases expire');
-            break;
+          if (storeFailureOf(error) === null) {
+            this.options.logger.error({ err: error, count: results.length }, 'recording delivery results failed; the deliveries will be sent again after their leases expire');
+            return;
           }
-          await new Promise((resolve) => setTimeout(resolve, wait));
+          wait = this.health.failed('ack', error);
+          // While running, as long as a lease lasts; once shutting down, briefly (the process is about to go).
+          const leaseEnd = startedAt + this.options.config.leaseMs;
+          const giveUpAt = this.stoppingAt === null ? leaseEnd : Math.min(leaseEnd, Math.max(startedAt, this.stoppingAt) + SHUTDOWN_ACK_BUDGET_MS);
+          if (this.clock() + wait >= giveUpAt) {
+            this.options.logger.error({ err: error, count: results.length }, 'recording delivery results failed for a whole lease; the deliveries will be sent again after their leases expire');
+            return;
+          }
+        } finally {
+          for (const id of ids) this.ackingIds.delete(id);
         }
+        await new Promise((resolve) => setTimeout(resolve, wait));
       }
     } finally {
-      this.flushing = null;
-      if (this.results.length > 0) this.scheduleFlush();
+      batch.resolve();
     }
   }
 }

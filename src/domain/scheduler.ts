@@ -194,8 +194,8 @@ export interface EndpointClaimPlan {
   /** The rate-limit clock the slots were counted from (null: no rate limit). */
   rateClock: number | null;
   /**
-   * It could have sent more but the claim's slots ran out first: its state is left as it is, so it keeps its
-   * place in the line for the next claim.
+   * It could have sent but got nothing: the claim's slots, or this worker's room for its origin, ran out first. Its
+   * state is left as it is, so it keeps its place in the line for the next claim.
    */
   passedOver: boolean;
 }
@@ -241,7 +241,12 @@ export function planClaim(endpoints: readonly ReadyEndpoint[], limit: number, no
         const origin = originOf(plan);
         const originFree = originLeft.get(origin) ?? originRoom(origin);
         const endpointFree = room.get(plan)! - plan.take;
-        if (originFree <= 0) continue; // this worker has no room for its origin: to the back of the line
+        if (originFree <= 0) {
+          // This worker has no room for its origin: if it got nothing, it keeps its place for the next claim (which
+          // a request to that origin finishing wakes).
+          if (plan.take === 0) plan.passedOver = true;
+          continue;
+        }
         if (endpointFree <= 0) continue;
         plan.take++;
         left--;
@@ -348,7 +353,10 @@ export function afterResults(before: EndpointQueueState, signals: readonly Attem
       congested = true;
       state.failureStreak++;
       const circuit = circuitState(state, nowMs);
-      if ((circuit === 'closed' && state.failureStreak >= policy.circuitFailureThreshold) || circuit === 'half-open') {
+      // Only a request sent after the cool-down is a probe: one still on the wire from before the circuit opened
+      // (a timeout that arrives late) says nothing new.
+      const probe = circuit === 'half-open' && signal.at - signal.durationMs >= (state.circuitRetryAt ?? 0);
+      if ((circuit === 'closed' && state.failureStreak >= policy.circuitFailureThreshold) || probe) {
         // Open, or a failed probe: wait longer each time before the next probe.
         state.circuitOpenings++;
         state.circuitOpenedAt ??= nowMs;
@@ -357,6 +365,9 @@ export function afterResults(before: EndpointQueueState, signals: readonly Attem
       }
       continue;
     }
+    // No answer and no failure of the endpoint's (an attempt cut off by hookd's shutdown, a URL it could not use):
+    // it says nothing about the endpoint.
+    if (signal.statusCode <= 0) continue;
     state.failureStreak = 0;
     if (state.circuitOpenedAt !== null) {
       // An HTTP answer: the endpoint is reachable again. Restart the limit from 1 (slow start).

@@ -8,6 +8,7 @@ import { newId } from '../../src/domain/ids.js';
 import { HttpSender } from '../../src/delivery/http-sender.js';
 import { DestinationPolicy } from '../../src/delivery/ssrf.js';
 import { DeliveryWorker } from '../../src/delivery/worker.js';
+import { StoreUnavailableError } from '../../src/store/failures.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { LOOPBACK_ALLOW, eventually, tempDir, testEnv } from '../helpers/hookd.js';
 import { Receiver, type Responder } from '../helpers/receiver.js';
@@ -17,7 +18,7 @@ import { Receiver, type Responder } from '../helpers/receiver.js';
  * and what a graceful stop does with requests that never end.
  */
 
-async function setup(responder?: Responder) {
+async function setup(responder?: Responder, env: Record<string, string> = { HOOKD_REQUEST_TIMEOUT: '5s', HOOKD_LEASE: '8s' }) {
   const temp = tempDir();
   const store = new SqliteStore({ path: join(temp.dir, 'leases.db') });
   await store.migrate();
@@ -26,7 +27,7 @@ async function setup(responder?: Responder) {
   const app = { id: newId('app', now), uid: null, name: 'leases', metadata: {}, rateLimit: null, createdAt: now, updatedAt: now };
   await store.createApp(app);
   await store.createEndpoint(newEndpoint({ appId: app.id, url: `${receiver.url}/hook` }, now));
-  const config = loadConfig(testEnv(join(temp.dir, 'unused.db'), { HOOKD_REQUEST_TIMEOUT: '5s', HOOKD_LEASE: '8s', HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW })).delivery;
+  const config = loadConfig(testEnv(join(temp.dir, 'unused.db'), { ...env, HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW })).delivery;
   const sender = new HttpSender({ timeoutMs: config.requestTimeoutMs, responseBodyLimitBytes: 1024, connectionsPerOrigin: 16, destinations: new DestinationPolicy(config.ssrfAllow) });
   const publish = async (count: number): Promise<string[]> => {
     const messages = Array.from({ length: count }, (_, i) => ({ id: newId('msg'), appId: app.id, eventId: null, eventType: 't', payload: JSON.stringify({ i }), channels: null, tags: null, createdAt: Date.now() }));
@@ -104,6 +105,57 @@ test('stopping with requests that never end: they are aborted after the grace pe
       assert.equal(attempts[0]!.error, 'aborted: hookd is shutting down');
     }
   } finally {
+    await close();
+  }
+});
+
+test('acks the database refuses are retried while the leases are renewed: another worker never sends them again, and each is recorded once', async () => {
+  let answered = 0;
+  // The first answer after 900 ms, the second after 1.2 s: it arrives while the first one's ack is being retried.
+  const responder: Responder = async (_request, response) => {
+    await new Promise((r) => setTimeout(r, answered++ === 0 ? 900 : 1200));
+    response.writeHead(200);
+    response.end('ok');
+  };
+  const { store, receiver, config, sender, app, publish, close } = await setup(responder, { HOOKD_REQUEST_TIMEOUT: '1500ms', HOOKD_LEASE: '2600ms' });
+  const silent = pino({ level: process.env.DEBUG_TEST ? 'debug' : 'silent' });
+  let away = true;
+  let claimedOnce = false;
+  // A's acks fail while the database is "away"; after its first claim A claims nothing more, so only B could take
+  // over a lapsed lease (A would take it back itself, which is safe too).
+  const flaky = new Proxy(store, {
+    get(target, property) {
+      if (property === 'completeDeliveries' && away) return async () => Promise.reject(new StoreUnavailableError('the database is away (test)'));
+      if (property === 'claimDeliveries') {
+        return async (...args: Parameters<typeof store.claimDeliveries>) => {
+          if (claimedOnce) return [];
+          const claimed = await target.claimDeliveries(...args);
+          claimedOnce = claimed.length > 0;
+          return claimed;
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const a = new DeliveryWorker({ store: flaky, sender, config, logger: silent, owner: 'worker-a' });
+  const b = new DeliveryWorker({ store, sender, config, logger: silent, owner: 'worker-b' });
+  try {
+    const ids = await publish(2);
+    a.start();
+    await receiver.waitFor((r) => r.length >= 2, 5000, 'both requests on the wire');
+    // B would take over any lease that lapses: the claims' leases end 2.6 s after they were taken, before the
+    // database answers again (3 s) and A's retried ack can commit.
+    b.start();
+    await new Promise((r) => setTimeout(r, 3000));
+    away = false;
+    for (const id of ids) await eventually(async () => (await store.listMessageDeliveries(id))[0]?.status === 'succeeded', 5000, 'recorded after the outage');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(receiver.requests.length, 2, 'each sent once: the leases held through the ack retries');
+    for (const id of ids) assert.equal((await store.listAttempts({ appId: app.id, messageId: id }, { limit: 10 })).data.length, 1);
+  } finally {
+    await a.stop(1000);
+    await b.stop(1000);
     await close();
   }
 });

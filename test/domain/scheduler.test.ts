@@ -63,7 +63,14 @@ describe('claim planning', () => {
     const sameOrigin = [ready('a', { url: 'http://shared.example/1' }), ready('b', { url: 'http://shared.example/2' }), ready('c')];
     const plans = planClaim(sameOrigin, 100, T0, policy, (origin) => (origin === 'http://shared.example' ? 3 : 1000));
     assert.deepEqual(takes(plans), { a: 2, b: 1, c: 16 });
-    assert.equal(plans.filter((p) => p.passedOver).length, 0, 'an endpoint blocked by its origin goes to the back of the line');
+    assert.equal(plans.filter((p) => p.passedOver).length, 0, 'each got some: they go to the back of the line');
+    const blocked = planClaim(sameOrigin, 100, T0, policy, (origin) => (origin === 'http://shared.example' ? 1 : 1000));
+    assert.deepEqual(takes(blocked), { a: 1, b: 0, c: 16 });
+    assert.deepEqual(
+      blocked.filter((p) => p.passedOver).map((p) => p.endpoint.endpointId),
+      ['b'],
+      'an endpoint that got nothing because of its origin keeps its place for the next claim',
+    );
   });
 
   test('a disabled or deleted endpoint takes no slot: its due deliveries are failed up to the claim size', () => {
@@ -172,6 +179,28 @@ describe('circuit breaker', () => {
     assert.equal(state.concurrency, 1);
     assert.equal(state.slowStartLimit, policy.initialConcurrency);
     assert.ok(state.readyAt! <= again + 10, 'what waited behind the circuit is due at once');
+  });
+
+  test('a failure of a request sent before the cool-down ended is not a failed probe', () => {
+    let state = afterResults(initialQueueState(policy), Array.from({ length: 5 }, () => failure('timeout')), null, T0, policy);
+    const probeAt = state.circuitRetryAt!;
+    // Sent before the circuit opened, timed out after the cool-down: the circuit stays half-open for its probe.
+    const late = { ...failure('timeout', probeAt + 10), durationMs: probeAt + 10 - (T0 - 1) };
+    state = afterResults(state, [late], null, probeAt + 10, policy);
+    assert.equal(state.circuitRetryAt, probeAt);
+    assert.equal(state.circuitOpenings, 1);
+    assert.equal(circuitState(state, probeAt + 10), 'half-open');
+  });
+
+  test('an attempt with neither an answer nor a failure of the endpoint (cut off by a shutdown) changes nothing', () => {
+    const open = afterResults(initialQueueState(policy), Array.from({ length: 5 }, () => failure('timeout')), null, T0, policy);
+    const probeAt = open.circuitRetryAt!;
+    const aborted: AttemptSignal = { at: probeAt + 5, statusCode: 0, durationMs: 3, failure: null, retryAt: probeAt + 5, freed: true };
+    const after = afterResults(open, [aborted], null, probeAt + 5, policy);
+    assert.equal(after.circuitOpenedAt, open.circuitOpenedAt, 'still open: no answer came');
+    assert.equal(after.failureStreak, open.failureStreak);
+    const streak = afterResults({ ...initialQueueState(policy), failureStreak: 3 }, [aborted], null, T0, policy);
+    assert.equal(streak.failureStreak, 3);
   });
 
   test('the cool-down is capped', () => {
