@@ -108,7 +108,7 @@ export function loadConfig(env: Env = process.env): Config {
       leaseMs,
       batchSize: integer(env, 'HOOKD_WORKER_BATCH', 250, 1, 10_000),
       concurrency: integer(env, 'HOOKD_WORKER_CONCURRENCY', 256, 1, 10_000),
-      pollIntervalMs: duration(env, 'HOOKD_POLL_INTERVAL', '1s'),
+      pollIntervalMs: pollInterval(env),
       responseBodyLimitBytes: 20 * 1024,
       connectionsPerOrigin: integer(env, 'HOOKD_CONNECTIONS_PER_ORIGIN', 128, 1, 10_000),
       scheduler: schedulerPolicy(env, timeoutMs),
@@ -166,6 +166,13 @@ function cidrList(raw: string | undefined): string[] {
 }
 
 /** A duration with a unit (or 0); unset or empty means the default. */
+/** HOOKD_POLL_INTERVAL: the fallback claim poll (wake-ups do the rest); under 10ms it would only burn the database. */
+function pollInterval(env: Env): number {
+  const ms = duration(env, 'HOOKD_POLL_INTERVAL', '1s');
+  if (ms < 10) fail(`HOOKD_POLL_INTERVAL=${env.HOOKD_POLL_INTERVAL} is under 10ms: workers are woken when work arrives; the poll is only a fallback`);
+  return ms;
+}
+
 function duration(env: Env, name: string, fallback: string): number {
   const raw = env[name];
   const text = raw === undefined || raw.trim() === '' ? fallback : raw;

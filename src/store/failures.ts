@@ -11,8 +11,8 @@ export class StoreUnavailableError extends Error {
   readonly code = 'HOOKD_STORE_UNAVAILABLE';
 }
 
-/** PostgreSQL SQLSTATEs: connection exceptions (class 08), shutdowns, timeouts, resource limits, retryable aborts. */
-const PG_UNAVAILABLE = /^(08...|57P0[1-4]|57014|53000|53200|53300|53400|40001|40P01|55P03|58000|58030)$/;
+/** PostgreSQL SQLSTATEs: connection exceptions (class 08), shutdowns, timeouts, resource limits, retryable aborts, a read-only standby (mid-failover). */
+const PG_UNAVAILABLE = /^(08...|57P0[1-4]|57014|53000|53200|53300|53400|40001|40P01|55P03|58000|58030|25006)$/;
 const NODE_NET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** node-postgres reports a lost or timed-out connection by message only. */
 const PG_CLIENT_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|is not queryable|Connection closed/i;

@@ -6,7 +6,7 @@ test('database failures are told apart from bugs: away or slow is "unavailable",
   const err = (code: string, message = 'x'): Error => Object.assign(new Error(message), { code });
   assert.equal(storeFailureOf(err('SQLITE_FULL')), 'full');
   assert.equal(storeFailureOf(err('53100')), 'full', 'PostgreSQL disk_full');
-  for (const code of ['SQLITE_BUSY', 'SQLITE_IOERR_WRITE', 'SQLITE_READONLY_DBMOVED', '57P01', '57P03', '08006', '57014', '40P01', 'ECONNREFUSED', 'ECONNRESET']) {
+  for (const code of ['SQLITE_BUSY', 'SQLITE_IOERR_WRITE', 'SQLITE_READONLY_DBMOVED', '57P01', '57P03', '08006', '57014', '40P01', '25006', 'ECONNREFUSED', 'ECONNRESET']) {
     assert.equal(storeFailureOf(err(code)), 'unavailable', code);
   }
   assert.equal(storeFailureOf(new Error('Connection terminated unexpectedly')), 'unavailable');

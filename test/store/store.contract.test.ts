@@ -659,6 +659,32 @@ for (const adapter of storeAdapters) {
       assert.deepEqual(await store.listMessageDeliveries(message.id), []);
     });
 
+    test('an ack for a delivery whose app was deleted while its request was on the wire succeeds and records nothing', async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const other = await seedEndpoint(s);
+        const message = makeMessage(app.id);
+        const kept = makeMessage(other.app.id);
+        await s.insertMessages([message, kept]);
+        const claimed = await claim(s, 'worker-a', 10, 30_000, T0 + 1000);
+        assert.equal(claimed.length, 2);
+        await s.deleteApp(app.id);
+        // The same batch holds a result of a live app: it must still be recorded.
+        const messages = new Map([message, kept].map((m) => [m.id, m]));
+        await s.completeDeliveries(
+          claimed.map((c) => ({
+            deliveryId: c.delivery.id,
+            leaseOwner: 'worker-a',
+            attempt: attemptFor(c.delivery.id, messages.get(c.message.id)!, c.endpoint.id, 'success', T0 + 1100),
+            next: { status: 'succeeded' as const },
+          })),
+        );
+        assert.equal((await s.listAttempts({ appId: app.id, endpointId: endpoint.id }, { limit: 10 })).data.length, 0);
+        assert.equal((await s.listMessageDeliveries(kept.id))[0]!.status, 'succeeded');
+        assert.equal((await s.listAttempts({ appId: other.app.id, messageId: kept.id }, { limit: 10 })).data.length, 1);
+      });
+    });
+
     // ---- Observability: queue gauges and endpoint latency stats.
 
     test('queue stats count pending and due deliveries and give the oldest due time, leases and retries excluded', async () => {

@@ -26,9 +26,12 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
   };
   const operatorAppId = policy?.operatorAppId ?? null;
   await db.transaction(async (client) => {
-    // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
+    // The attempt happened, so it is always recorded, even when the lease was lost meanwhile; unless its message
+    // is gone (its app was deleted while the request was on the wire): its attempts went with it.
     await client.query(
-      `INSERT INTO attempt (${columns.join(', ')}) SELECT * FROM unnest(${columns.map((c, i) => `${$(i + 1)}::${arrayTypes[c] ?? 'text[]'}`).join(', ')})`,
+      `INSERT INTO attempt (${columns.join(', ')})
+       SELECT * FROM unnest(${columns.map((c, i) => `${$(i + 1)}::${arrayTypes[c] ?? 'text[]'}`).join(', ')}) AS a(${columns.join(', ')})
+       WHERE EXISTS (SELECT 1 FROM message m WHERE m.id = a.message_id)`,
       columns.map((c) => attempts.map((a) => a[c])),
     );
     // RETURNING: the deliveries whose ack applied (the lease still held), with their state for operational events.

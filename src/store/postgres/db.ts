@@ -12,6 +12,8 @@ export type Row = Record<string, unknown>;
 /** The NOTIFY channel that wakes workers when deliveries become due. */
 export const DELIVERIES_CHANNEL = 'hookd_deliveries';
 const MIGRATION_LOCK = 7_243_519; // pg_advisory_xact_lock key for migrations
+/** SQLSTATEs of a statement the server aborted on a healthy connection: deadlock, serialization, timeouts, locks, resources. */
+const SERVER_ABORTED = /^(40001|40P01|57014|55P03|53\d{3})$/;
 export const $ = (n: number): string => `$${n}`;
 
 export interface PostgresStoreOptions {
@@ -118,8 +120,9 @@ export class PostgresDb {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      // A connection that failed, timed out mid-protocol or cannot roll back is not given back to the pool.
-      if (storeFailureOf(error) === 'unavailable') broken.error ??= error;
+      // A connection that failed, timed out mid-protocol or cannot roll back is not given back to the pool. One
+      // whose statement the server aborted (a deadlock, a serialization failure, a statement timeout) is fine.
+      if (storeFailureOf(error) === 'unavailable' && !SERVER_ABORTED.test((error as { code?: string }).code ?? '')) broken.error ??= error;
       await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken.error ??= rollbackError));
       throw error;
     } finally {

@@ -14,7 +14,10 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
   const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
   if (results.length === 0) return outcome;
   const attemptColumns = Object.keys(attemptToRow(results[0]!.attempt));
-  const insertAttempt = db.stmt(`INSERT INTO attempt (${attemptColumns.join(', ')}) VALUES (${attemptColumns.map((c) => `@${c}`).join(', ')})`);
+  // Unless its message is gone (its app was deleted while the request was on the wire): its attempts went with it.
+  const insertAttempt = db.stmt(
+    `INSERT INTO attempt (${attemptColumns.join(', ')}) SELECT ${attemptColumns.map((c) => `@${c}`).join(', ')} WHERE EXISTS (SELECT 1 FROM message WHERE id = @message_id)`,
+  );
   // RETURNING tells whether the ack applied (the lease still held) and the delivery's state for operational events.
   const updateDelivery = db.stmt(`
     UPDATE delivery SET status = ?, attempts = attempts + 1, next_attempt_at = ?, next_trigger = 0,

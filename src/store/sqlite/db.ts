@@ -133,8 +133,9 @@ export class SqliteDb {
 
   private readonly statements = new Map<string, Database.Statement>();
 
-  /** A cached prepared statement. */
+  /** A cached prepared statement; refused when the file was deleted or replaced (as transaction() is). */
   stmt(sql: string): Database.Statement {
+    this.assertFileIntact();
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);

@@ -1,5 +1,5 @@
 // One hookd per SQLite file: a lock file next to the database holding the pid of the process that serves it.
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { StoreOpenError } from '../failures.js';
 
 export class FileLock {
@@ -12,24 +12,39 @@ export class FileLock {
    * over; a live one stops start-up with a message naming the holder.
    */
   static take(path: string, database: string): FileLock {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx');
-        writeSync(fd, `${process.pid}\n`);
-        closeSync(fd);
-        return new FileLock(path);
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'EEXIST') throw new StoreOpenError(`cannot create the lock file ${path}: ${(error as Error).message}`);
+    // Written in full under a name of its own, then linked into place: the lock appears atomically with its pid, so
+    // another starter never reads an empty lock and takes it for stale.
+    const staging = `${path}.${process.pid}`;
+    try {
+      writeFileSync(staging, `${process.pid}\n`);
+    } catch (error) {
+      throw new StoreOpenError(`cannot create the lock file ${path}: ${(error as Error).message}`);
+    }
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          linkSync(staging, path);
+          return new FileLock(path);
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'EEXIST') throw new StoreOpenError(`cannot create the lock file ${path}: ${(error as Error).message}`);
+        }
+        const content = readLock(path);
+        const holder = Number.parseInt(content, 10);
+        if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+          throw new StoreOpenError(`another hookd (pid ${holder}) is already serving ${database}; stop it first, or give this one its own HOOKD_DATA_DIR (lock: ${path})`);
+        }
+        // Stale (its process is gone): removed unless another starter replaced it meanwhile.
+        try {
+          if (readLock(path) === content) unlinkSync(path);
+        } catch {
+          // another starter removed it first; the next attempt decides
+        }
       }
-      const holder = Number.parseInt(readLock(path), 10);
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
-        throw new StoreOpenError(`another hookd (pid ${holder}) is already serving ${database}; stop it first, or give this one its own HOOKD_DATA_DIR (lock: ${path})`);
-      }
-      // Stale: its process is gone.
+    } finally {
       try {
-        unlinkSync(path);
+        unlinkSync(staging);
       } catch {
-        // another starter removed it first; the next attempt decides
+        // never created or already gone
       }
     }
     throw new StoreOpenError(`could not take the lock file ${path}`);
