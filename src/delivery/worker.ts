@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config.js';
 import { newId } from '../domain/ids.js';
@@ -103,8 +102,6 @@ export class DeliveryWorker {
     this.random = options.random ?? Math.random;
     this.policy = options.config.scheduler;
     this.health = new StoreHealth(options.logger, this.clock);
-    // Every request on the wire listens to it: as many listeners as requests, not a leak.
-    setMaxListeners(0, this.shutdown.signal);
   }
 
   start(): void {
@@ -254,12 +251,11 @@ export class DeliveryWorker {
       const left = (this.perOrigin.get(origin) ?? 1) - 1;
       if (left > 0) this.perOrigin.set(origin, left);
       else this.perOrigin.delete(origin);
-      // The origin was full: endpoints passed over for it may go now.
-      if (left + 1 >= this.options.config.connectionsPerOrigin) this.wake();
     });
     this.inFlight.add(work);
-    // The loop is woken when acks commit (they free endpoint budgets in the store), not here: a claim before the
-    // ack would still see this delivery's lease.
+    // The loop is woken when acks commit (they free endpoint budgets in the store, and the ack follows the answer
+    // that freed an origin slot), not here: a claim before the ack would still see this delivery's lease, and a
+    // claim per answer would cost a commit per delivery.
     void work.finally(() => {
       this.inFlight.delete(work);
       if (this.inFlight.size === 0) this.wakeUp?.();
@@ -397,10 +393,15 @@ export class DeliveryWorker {
   private record(result: RecordedResult): Promise<void> {
     const batch = (this.gathering ??= newAckBatch());
     batch.results.push(result);
-    if (this.acking) return batch.done; // taken as soon as the ack under way is done
-    if (batch.results.length >= this.options.config.batchSize) this.startAck();
-    else this.ackWindow ??= setTimeout(() => this.startAck(), ACK_WINDOW_MS);
+    if (!this.acking) this.ackSoon();
     return batch.done;
+  }
+
+  /** Acks the gathered results now if a batch is full, otherwise when the ack window closes. */
+  private ackSoon(): void {
+    const gathered = this.gathering?.results.length ?? 0;
+    if (gathered >= this.options.config.batchSize) this.startAck();
+    else if (gathered > 0) this.ackWindow ??= setTimeout(() => this.startAck(), ACK_WINDOW_MS);
   }
 
   /** Closes the ack window: the gathered results go to the store now. One ack at a time, in order. */
@@ -412,8 +413,9 @@ export class DeliveryWorker {
     this.gathering = null;
     this.acking = this.ack(batch).finally(() => {
       this.acking = null;
-      // What arrived meanwhile has waited long enough: ack it at once.
-      if (this.gathering) this.startAck();
+      // What arrived meanwhile gets its window too: acks of a few results each would take the event loop from
+      // ingest (each is a commit).
+      this.ackSoon();
     });
   }
 

@@ -243,7 +243,7 @@ export function planClaim(endpoints: readonly ReadyEndpoint[], limit: number, no
         const endpointFree = room.get(plan)! - plan.take;
         if (originFree <= 0) {
           // This worker has no room for its origin: if it got nothing, it keeps its place for the next claim (which
-          // a request to that origin finishing wakes).
+          // the ack of a request to that origin wakes).
           if (plan.take === 0) plan.passedOver = true;
           continue;
         }
