@@ -28,7 +28,7 @@ export const IngestOut = Type.Object(
 
 const description = [
   "A webhook from an external system becomes a message of the source's application, delivered like any other. No bearer token:",
-  "the request must carry the source's signature (hmac-sha256, standard-webhooks) or key (api-key), checked over the raw body;",
+  "the request must carry the source's signature (hmac-sha256, slack, standard-webhooks) or key (api-key), checked over the raw body;",
   'a missing or wrong one, or a timestamp outside the tolerance, answers 401 and stores nothing. Then the body becomes the payload:',
   'JSON (a JSON or text/plain content type, or none) must be an object (422 otherwise) and is delivered byte for byte;',
   'an application/x-www-form-urlencoded form gives the JSON in its only field `payload` (GitHub, Slack), else its fields as a JSON',

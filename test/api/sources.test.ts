@@ -334,9 +334,16 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
         await assertRefusedAndNothingStored(401, () => ingest(source.id, body, { ...forged, 'x-hub-signature-256': `sha256=${hex(HMAC_SECRET, `payload=${encodeURIComponent(JSON.stringify(JSON.parse(push)))}`)}` }), 'a signature over a re-encoding');
       });
 
-      test('Slack forms: an interactive payload=<JSON> becomes its JSON, a slash command its fields as strings; a form that cannot become a message answers 422 naming the problem', async () => {
-        const source = await createSource({ name: 'Slack', verification: { scheme: 'hmac-sha256', secret: HMAC_SECRET }, eventType: { field: 'type', default: 'slack.command' } });
-        const send = (body: string) => ingest(source.id, body, { 'content-type': 'application/x-www-form-urlencoded', 'x-webhook-signature': `sha256=${hex(HMAC_SECRET, body)}` });
+      test('Slack forms, signed as Slack signs: an interactive payload=<JSON> becomes its JSON, a slash command its fields as strings; a form that cannot become a message answers 422 naming the problem', async () => {
+        const source = await createSource({ name: 'Slack', verification: { scheme: 'slack', secret: HMAC_SECRET }, eventType: { field: 'type', default: 'slack.command' } });
+        assert.deepEqual(source.verification, { scheme: 'slack', header: 'x-slack-signature', prefix: 'v0=', encoding: 'hex', timestampHeader: 'x-slack-request-timestamp', toleranceSeconds: 300, secretSet: true });
+        // As Slack signs: v0=<hex HMAC-SHA256(signing secret, "v0:<timestamp>:<raw body>")>.
+        const slackHeaders = (body: string, ts = nowSeconds()) => ({
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-slack-request-timestamp': String(ts),
+          'x-slack-signature': `v0=${hex(HMAC_SECRET, `v0:${ts}:${body}`)}`,
+        });
+        const send = (body: string) => ingest(source.id, body, slackHeaders(body));
         const interactive = '{"type":"block_actions","user":{"id":"U123"},"actions":[{"value":"a+b c"}]}';
         const clicked = await send(`payload=${encodeURIComponent(interactive)}`);
         assert.equal(clicked.status, 202, clicked.text);
@@ -363,6 +370,10 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
           assert.deepEqual(refused.json.detail[0].loc, loc, what);
           assert.match(refused.json.detail[0].msg, msg, what);
         }
+        const body = `payload=${encodeURIComponent(interactive)}`;
+        const stale = nowSeconds() - 600;
+        await assertRefusedAndNothingStored(401, () => ingest(source.id, body, slackHeaders(body, stale)), 'a Slack timestamp 10 minutes old');
+        await assertRefusedAndNothingStored(401, () => ingest(source.id, body, { ...slackHeaders(body), 'x-slack-signature': `v0=${hex(HMAC_SECRET, `${nowSeconds()}.${body}`)}` }), 'the hmac-sha256 signed text');
       });
 
       test('a body that cannot become a JSON message answers 415 naming its content type, after the signature checked out', async () => {
@@ -448,6 +459,8 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
           [{ ...hmacSource(), verification: { scheme: 'standard-webhooks', secret: HMAC_SECRET } }, ['body', 'verification', 'secret']],
           [{ ...hmacSource(), verification: { scheme: 'standard-webhooks', secret: generateSecret(), header: 'x-sig' } }, ['body', 'verification', 'header']],
           [{ ...hmacSource(), verification: { scheme: 'api-key', secret: API_KEY, timestampHeader: 'x-ts' } }, ['body', 'verification', 'timestampHeader']],
+          [{ ...hmacSource(), verification: { scheme: 'slack', secret: HMAC_SECRET, prefix: 'sha256=' } }, ['body', 'verification', 'prefix']],
+          [{ ...hmacSource(), verification: { scheme: 'slack', secret: 'short' } }, ['body', 'verification', 'secret']],
           [{ ...hmacSource(), verification: { scheme: 'api-key', secret: 'has a space in the key' } }, ['body', 'verification', 'secret']],
           [{ ...hmacSource(), verification: { scheme: 'hmac-sha256', secret: HMAC_SECRET, header: 'bad header' } }, ['body', 'verification', 'header']],
           [{ ...hmacSource(), eventType: {} }, ['body', 'eventType']],
