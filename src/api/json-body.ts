@@ -193,12 +193,12 @@ export function memberText(text: string, name: string): string | null {
   return found;
 }
 
-/** The index of the quote that closes the JSON string opened at `open`. */
+/** The index of the quote that closes the JSON string opened at `open`: the next one not escaped by a backslash. */
 function stringEnd(text: string, open: number): number {
-  for (let i = open + 1; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === BACKSLASH) i++;
-    else if (c === QUOTE) return i;
+  for (let quote = text.indexOf('"', open + 1); quote !== -1; quote = text.indexOf('"', quote + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return quote;
   }
   return text.length;
 }

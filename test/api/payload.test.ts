@@ -118,6 +118,8 @@ describe('memberText', () => {
     const text = '{"a":{"payload":1},"s":"\\"payload\\":2,","payload" :\t[1, {"x":"}"}]\n, "b":"payload"}';
     assert.equal(memberText(text, 'payload'), '[1, {"x":"}"}]');
     assert.equal(memberText('{"payload":"last"}', 'payload'), '"last"');
+    // A string ending in an escaped backslash closes at the next quote; an escaped quote does not close it.
+    assert.equal(memberText('{"s":"\\\\","payload":{"t":"\\\\\\""}}', 'payload'), '{"t":"\\\\\\""}');
     assert.equal(memberText('{"other":{"payload":1}}', 'payload'), null);
   });
 });
