@@ -201,6 +201,30 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test('a resend while the delivery is on the wire is not overwritten by that attempt\'s ack: it goes again', async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const message = makeMessage(app.id);
+        await s.insertMessages([message]);
+        const [c] = await claim(s, 'w', 1, 10_000, T0);
+        // The receiver has it; before its attempt is recorded, the operator resends.
+        await s.resendDelivery(message, endpoint, T0 + 5);
+        assert.equal((await claim(s, 'other', 1, 10_000, T0 + 6)).length, 0, 'not sent twice at once: the lease still holds');
+        await s.completeDeliveries([{ deliveryId: c!.delivery.id, leaseOwner: 'w', attempt: attemptFor(c!.delivery.id, message, endpoint.id, 'success', T0 + 10), next: { status: 'succeeded' } }]);
+        let [d] = await s.listMessageDeliveries(message.id);
+        assert.equal(d!.status, 'pending', 'the resend wins over the attempt that was on the wire');
+        assert.equal(d!.attempts, 0);
+        assert.equal((await s.listAttempts({ appId: app.id, endpointId: endpoint.id }, { limit: 10 })).data.length, 1, 'the attempt is recorded');
+        const [again] = await claim(s, 'w', 1, 10_000, T0 + 11);
+        assert.equal(again?.delivery.id, c!.delivery.id, 'claimable at once');
+        assert.equal(again!.delivery.nextTrigger, 1, 'as a manual attempt');
+        await s.completeDeliveries([{ deliveryId: again!.delivery.id, leaseOwner: 'w', attempt: attemptFor(again!.delivery.id, message, endpoint.id, 'success', T0 + 20), next: { status: 'succeeded' } }]);
+        [d] = await s.listMessageDeliveries(message.id);
+        assert.equal(d!.status, 'succeeded');
+        assert.equal(d!.attempts, 1);
+      });
+    });
+
     test('attempts filter by the attempted message: channel, tag and event type', async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);

@@ -35,13 +35,19 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
       columns.map((c) => attempts.map((a) => a[c])),
     );
     // RETURNING: the deliveries whose ack applied (the lease still held), with their state for operational events.
-    const applied = (
+    // A resend requested while the attempt was on the wire wins over the attempt's outcome: pending again, at once, as
+    // a manual attempt from 0 (next_trigger = 1 marks it).
+    const updated = (
       await client.query(
-        `UPDATE delivery d SET status = r.status, attempts = d.attempts + 1, next_attempt_at = r.next_at, next_trigger = 0,
+        `UPDATE delivery d SET
+           status = CASE WHEN d.resend_requested THEN 'pending' ELSE r.status END,
+           attempts = CASE WHEN d.resend_requested THEN 0 ELSE d.attempts + 1 END,
+           next_attempt_at = CASE WHEN d.resend_requested THEN r.at ELSE r.next_at END,
+           next_trigger = CASE WHEN d.resend_requested THEN 1 ELSE 0 END, resend_requested = FALSE,
            lease_owner = NULL, lease_expires_at = NULL, last_error = r.error, updated_at = r.at
          FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) AS r(id, owner, status, next_at, error, at)
          WHERE d.id = r.id AND d.lease_owner = r.owner
-         RETURNING d.id, d.attempts, d.failure_notified`,
+         RETURNING d.id, d.endpoint_id, d.attempts, d.failure_notified, d.next_trigger = 1 AS resent, r.at`,
         [
           results.map((r) => r.deliveryId),
           results.map((r) => r.leaseOwner),
@@ -53,6 +59,9 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
       )
     ).rows;
     const byDelivery = new Map(results.map((r) => [r.deliveryId, r]));
+    // Resent meanwhile: the attempt counts for its endpoint (latency, failures), not for the delivery's fate.
+    const resent = new Map(updated.filter((row) => row.resent === true).map((row) => [row.endpoint_id as string, Number(row.at)]));
+    const applied = updated.filter((row) => row.resent !== true);
     const acked: AckedResult[] = applied.map((row) => ({ result: byDelivery.get(row.id as string)!, attempts: row.attempts as number, failureNotified: row.failure_notified === true }));
     const recovered = acked.filter((a) => a.failureNotified && a.result.attempt.status === 'success').map((a) => a.result.deliveryId);
     if (recovered.length > 0) await client.query('UPDATE delivery SET failure_notified = FALSE WHERE id = ANY($1)', [recovered]);
@@ -101,9 +110,9 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
       disabled = changed.filter((row) => row.disabled_now === true);
       outcome.disabledEndpoints = disabled.map((row) => row.id as string);
     }
-    const ready = new Map<string, number>();
+    const ready = new Map<string, number>(resent);
     if (policy?.events) outcome.operationalEvents = await insertOperationalEvents(client, policy.events, operatorAppId, acked, disabled, ready);
-    await feedSchedulerState(client, results, new Set(applied.map((row) => row.id as string)), ready, policy);
+    await feedSchedulerState(client, results, new Set(updated.map((row) => row.id as string)), ready, policy);
     if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);
   });
   return outcome;

@@ -218,4 +218,13 @@ ALTER TABLE delivery DROP COLUMN rate_reserved;
 CREATE TABLE readiness_probe (id INTEGER PRIMARY KEY, at BIGINT NOT NULL);
 `,
   },
+  // ---- A resend while the delivery is on the wire: the attempt's ack makes it pending again instead of final.
+  {
+    version: 8,
+    name: 'resend requested in flight',
+    sql: `
+-- Set by a resend of a delivery leased right now; its ack records the attempt, then leaves it pending for a new one.
+ALTER TABLE delivery ADD COLUMN resend_requested BOOLEAN NOT NULL DEFAULT FALSE;
+`,
+  },
 ];

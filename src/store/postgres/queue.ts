@@ -77,11 +77,18 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
 
     async resendDelivery(message: Message, endpoint: Endpoint, nowMs: number): Promise<void> {
       await db.transaction(async (client) => {
+        // On the wire right now: its ack makes it pending again (resetting it here would let that ack overwrite it).
+        const inFlight = await client.query(
+          `UPDATE delivery SET resend_requested = TRUE, updated_at = $4
+           WHERE message_id = $1 AND endpoint_id = $2 AND status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > $3`,
+          [message.id, endpoint.id, nowMs, nowMs],
+        );
+        if ((inFlight.rowCount ?? 0) > 0) return;
         await client.query(
           `INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
            VALUES ($1, $2, $3, $4, 'pending', 0, $5, 1, $5)
            ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
-             status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, next_trigger = 1,
+             status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, next_trigger = 1, resend_requested = FALSE,
              lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`,
           [newId('dlv', nowMs), message.id, endpoint.id, message.appId, nowMs],
         );

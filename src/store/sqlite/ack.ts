@@ -8,6 +8,7 @@ import { QUEUE_STATE_COLUMNS, attemptToRow, queueStateFromRow, queueStateToRow }
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
 import { claimIn } from './claim.js';
 import type { Row, SqliteDb } from './db.js';
+import { readyBy } from './endpoint-queue.js';
 import { insertMessagesNow } from './messages.js';
 
 export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], policy?: AckPolicy): AckOutcome {
@@ -19,10 +20,16 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
     `INSERT INTO attempt (${attemptColumns.join(', ')}) SELECT ${attemptColumns.map((c) => `@${c}`).join(', ')} WHERE EXISTS (SELECT 1 FROM message WHERE id = @message_id)`,
   );
   // RETURNING tells whether the ack applied (the lease still held) and the delivery's state for operational events.
+  // A resend requested while the attempt was on the wire wins over the attempt's outcome: pending again, at once, as
+  // a manual attempt from 0 (next_trigger = 1 marks it).
   const updateDelivery = db.stmt(`
-    UPDATE delivery SET status = ?, attempts = attempts + 1, next_attempt_at = ?, next_trigger = 0,
-      lease_owner = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ?
-    WHERE id = ? AND lease_owner = ? RETURNING attempts, failure_notified`);
+    UPDATE delivery SET
+      status = CASE WHEN resend_requested = 1 THEN 'pending' ELSE @status END,
+      attempts = CASE WHEN resend_requested = 1 THEN 0 ELSE attempts + 1 END,
+      next_attempt_at = CASE WHEN resend_requested = 1 THEN @at ELSE @next_at END,
+      next_trigger = resend_requested, resend_requested = 0,
+      lease_owner = NULL, lease_expires_at = NULL, last_error = @error, updated_at = @at
+    WHERE id = @id AND lease_owner = @owner RETURNING attempts, failure_notified, next_trigger AS resent`);
   const setFailureNotified = db.stmt('UPDATE delivery SET failure_notified = ? WHERE id = ?');
   const endpointSucceeded = db.stmt('UPDATE endpoint SET first_failure_at = NULL WHERE id = ? AND first_failure_at IS NOT NULL');
   const endpointFailed = db.stmt('UPDATE endpoint SET first_failure_at = ? WHERE id = ? AND first_failure_at IS NULL');
@@ -41,13 +48,20 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
     const acked: AckedResult[] = [];
     const applied = new Set<string>();
     const disabled: { row: Row; at: number }[] = [];
+    const resent = new Map<string, number>();
     for (const result of results) {
       const a = result.attempt;
       // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
       insertAttempt.run(attemptToRow(a));
       const nextAt = result.next.status === 'pending' ? result.next.nextAttemptAt : a.createdAt;
-      const row = updateDelivery.get(result.next.status, nextAt, a.error, a.createdAt, result.deliveryId, result.leaseOwner) as Row | undefined;
-      if (row) {
+      const row = updateDelivery.get({ status: result.next.status, next_at: nextAt, error: a.error, at: a.createdAt, id: result.deliveryId, owner: result.leaseOwner }) as
+        | Row
+        | undefined;
+      if (row?.resent === 1) {
+        // Resent meanwhile: the attempt counts for its endpoint (latency, failures), not for the delivery's fate.
+        applied.add(result.deliveryId);
+        resent.set(a.endpointId, a.createdAt);
+      } else if (row) {
         const failureNotified = row.failure_notified === 1;
         if (a.status === 'success' && failureNotified) setFailureNotified.run(0, result.deliveryId);
         acked.push({ result, attempts: row.attempts as number, failureNotified });
@@ -72,6 +86,7 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
     }
     if (policy?.events) outcome.operationalEvents = insertOperationalEvents(db, policy.events, operatorAppId, acked, disabled);
     feedSchedulerState(db, results, applied, policy);
+    readyBy(db, resent);
     if (policy?.claim) outcome.claimed = claimIn(db, policy.claim);
   });
   return outcome;

@@ -66,11 +66,17 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
 
     async resendDelivery(message: Message, endpoint: Endpoint, nowMs: number): Promise<void> {
       db.transaction(() => {
+        // On the wire right now: its ack makes it pending again (resetting it here would let that ack overwrite it).
+        const inFlight = db
+          .stmt(`UPDATE delivery SET resend_requested = 1, updated_at = ?
+                 WHERE message_id = ? AND endpoint_id = ? AND status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > ?`)
+          .run(nowMs, message.id, endpoint.id, nowMs).changes;
+        if (inFlight > 0) return;
         db.stmt(`
           INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
           VALUES (?, ?, ?, ?, 'pending', 0, ?, 1, ?)
           ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
-            status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, next_trigger = 1,
+            status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, next_trigger = 1, resend_requested = 0,
             lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`).run(newId('dlv', nowMs), message.id, endpoint.id, message.appId, nowMs, nowMs);
         readyBy(db, new Map([[endpoint.id, nowMs]]));
       });
