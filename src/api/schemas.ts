@@ -341,7 +341,7 @@ export const ApiKeyCreatedOut = Type.Object(
 // ---- App portal access (Svix's authentication operations)
 
 /** Svix's app-portal capabilities; hookd enforces the read-only distinction only (see AppPortalAccessIn). */
-export const PORTAL_CAPABILITIES = ['ViewBase', 'ViewEndpointSecret', 'ManageEndpointSecret', 'ManageTransformations', 'CreateAttempts', 'ManageEndpoint'] as const;
+const PORTAL_CAPABILITIES = ['ViewBase', 'ViewEndpointSecret', 'ManageEndpointSecret', 'ManageTransformations', 'CreateAttempts', 'ManageEndpoint'] as const;
 export const PORTAL_EXPIRY_DEFAULT_S = 7 * 86400;
 
 export const AppPortalAccessIn = Type.Object({
