@@ -439,7 +439,7 @@ export interface EndpointLatency {
 // ---- Inbound sources (src/api/sources.ts, src/inbound)
 
 /** How a source's sender proves a request is theirs. There is no "none": every source verifies something. */
-export type SourceScheme = 'hmac-sha256' | 'standard-webhooks' | 'api-key';
+export type SourceScheme = 'hmac-sha256' | 'slack' | 'standard-webhooks' | 'api-key';
 
 export interface SourceVerification {
   scheme: SourceScheme;
