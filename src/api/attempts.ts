@@ -17,7 +17,7 @@ import {
   MessageParams,
   errorResponses,
 } from './schemas.js';
-import { attemptOut, deliveryStatusText, endpointOut, messageOut, pageOut } from './wire.js';
+import { attemptOut, deliveryStatusText, endpointMessageJson, endpointOut, pageJson, pageOut, sendJsonText } from './wire.js';
 
 const tags = ['Message Attempt'];
 const AttemptParams = Type.Object({ ...MessageParams.properties, attempt_id: Type.String({ minLength: 1, maxLength: 256 }) });
@@ -91,17 +91,13 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
         response: { 200: ListOf(EndpointMessageOut), ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
       const q = request.query;
       const filter = { status: q.status === undefined ? undefined : STATUS_TEXT[q.status], channel: q.channel, eventTypes: commaList(q.event_types), ...timeRangeOf(q) };
       const page = await store.listEndpointMessages(owner.id, endpoint.id, filter, { limit: q.limit ?? 50, iterator: q.iterator }, clock());
-      return pageOut(page, (item) => ({
-        ...messageOut(item.message, q.with_content ?? true),
-        status: MessageStatus[item.statusText],
-        statusText: item.statusText,
-        nextAttempt: item.nextAttemptAt === null ? undefined : new Date(item.nextAttemptAt).toISOString(),
-      }));
+      // Sent as text, payloads byte for byte as they are delivered (as the message routes do); the schema documents it.
+      return sendJsonText(reply, pageJson(page, (item) => endpointMessageJson(item, q.with_content ?? true)));
     },
   );
 

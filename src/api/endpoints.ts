@@ -30,7 +30,7 @@ import {
 } from './schemas.js';
 import { isUidPath, uidAfterPut } from './apps.js';
 import { eventTypesOf, rateLimitOf } from './renamed-fields.js';
-import { endpointOut, messageOut, pageOut } from './wire.js';
+import { endpointOut, messageJson, pageOut, sendJsonText } from './wire.js';
 
 const tags = ['Endpoint'];
 /** Svix's built-in event type for send-example: it needs no schema. */
@@ -239,7 +239,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
         response: { 200: MessageOut, 400: ErrorOut, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
       const { eventType, exampleIndex } = request.body;
       const now = clock();
@@ -255,7 +255,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       };
       await store.insertMessageTo(message, endpoint.id);
       wakeWorker();
-      return messageOut(message);
+      return sendJsonText(reply, messageJson(message));
     },
   );
 

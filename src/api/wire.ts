@@ -1,5 +1,7 @@
+import type { FastifyReply } from 'fastify';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../domain/types.js';
 import { MessageStatus } from '../domain/types.js';
+import type { EndpointMessage } from '../store/store.js';
 
 /**
  * Domain records -> Svix wire objects (camelCase, RFC 3339 dates, absent instead of null). Renamed fields are
@@ -66,8 +68,26 @@ export function messageJson(m: Message, withContent = true): string {
 
 /** A page of messages as JSON text, each as messageJson writes it. */
 export function messagePageJson(page: Page<Message>, withContent: boolean): string {
+  return pageJson(page, (m) => messageJson(m, withContent));
+}
+
+/**
+ * A message routed to an endpoint (list-attempted-messages) as JSON text: its delivery's status and next attempt,
+ * then the message as messageJson writes it (payload byte for byte).
+ */
+export function endpointMessageJson(item: EndpointMessage, withContent: boolean): string {
+  const delivery = JSON.stringify({
+    status: MessageStatus[item.statusText],
+    statusText: item.statusText,
+    nextAttempt: item.nextAttemptAt === null ? undefined : iso(item.nextAttemptAt),
+  });
+  return `${delivery.slice(0, -1)},${messageJson(item.message, withContent).slice(1)}`;
+}
+
+/** A list page as JSON text, its items already JSON text. */
+export function pageJson<T>(page: Page<T>, itemJson: (item: T) => string): string {
   const rest = JSON.stringify({ iterator: page.iterator, prevIterator: page.prevIterator, done: page.done });
-  return `{"data":[${page.data.map((m) => messageJson(m, withContent)).join(',')}],${rest.slice(1)}`;
+  return `{"data":[${page.data.map(itemJson).join(',')}],${rest.slice(1)}`;
 }
 
 export const attemptOut = (a: Attempt, withContent = true, msg?: Message) => ({
@@ -124,3 +144,8 @@ export const pageOut = <T, U>(page: Page<T>, map: (item: T) => U) => ({
   prevIterator: page.prevIterator,
   done: page.done,
 });
+
+/** Sends JSON text as it is (Fastify serialises only objects): for answers with payloads spliced in unparsed. */
+export function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
+  return reply.type('application/json').send(text);
+}

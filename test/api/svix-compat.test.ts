@@ -237,6 +237,13 @@ describe('operations added for the server spec', () => {
     assert.deepEqual((await list('?channel=eu')).data.map((m: { id: string }) => m.id), [first.id]);
     assert.deepEqual((await list('?event_types=list.b&with_content=false')).data.map((m: { payload: unknown }) => m.payload), [{}]);
     assert.deepEqual((await list('?status=2')).data, []);
+
+    // Payloads are answered byte for byte, as the message routes answer them (no rounding of 1.0 or big integers).
+    const exact = '{"amount":1.0,"id":12345678901234567890,"text":"caf\\u00e9"}';
+    const sent = await hookd.api.request('POST', `/api/v1/app/${appId}/msg`, `{"eventType":"list.exact","payload":${exact}}`);
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    const text = (await rawRequest(hookd.url, 'GET', `/api/v1/app/${appId}/endpoint/${ep.id}/msg?event_types=list.exact`)).text;
+    assert.ok(text.includes(`"payload":${exact}`), text);
   });
 
   test('expunging a message keeps its record but not its payload; it is never resent; an attempt expunge blanks the response', async () => {
