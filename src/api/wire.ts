@@ -1,7 +1,13 @@
+import type { FastifyReply } from 'fastify';
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../domain/types.js';
 import { MessageStatus } from '../domain/types.js';
+import type { EndpointMessage } from '../store/store.js';
 
-/** Domain records -> Svix wire objects (camelCase, RFC 3339 dates, absent instead of null). */
+/**
+ * Domain records -> Svix wire objects (camelCase, RFC 3339 dates, absent instead of null). Renamed fields are
+ * answered under both names, as Svix's server does: the v1 SDKs read filterTypes / rateLimit / featureFlag, the
+ * v2 SDKs eventTypes / throttleRate / featureFlags.
+ */
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
@@ -11,6 +17,7 @@ export const appOut = (a: App) => ({
   uid: opt(a.uid),
   name: a.name,
   rateLimit: opt(a.rateLimit),
+  throttleRate: opt(a.rateLimit),
   metadata: a.metadata,
   createdAt: iso(a.createdAt),
   updatedAt: iso(a.updatedAt),
@@ -22,10 +29,12 @@ export const endpointOut = (e: Endpoint) => ({
   url: e.url,
   description: e.description,
   rateLimit: opt(e.rateLimit),
+  throttleRate: opt(e.rateLimit),
   maxConcurrency: opt(e.maxConcurrency),
   version: e.version,
   disabled: e.disabled,
   filterTypes: opt(e.filterTypes),
+  eventTypes: opt(e.filterTypes),
   channels: opt(e.channels),
   metadata: e.metadata,
   createdAt: iso(e.createdAt),
@@ -59,8 +68,26 @@ export function messageJson(m: Message, withContent = true): string {
 
 /** A page of messages as JSON text, each as messageJson writes it. */
 export function messagePageJson(page: Page<Message>, withContent: boolean): string {
+  return pageJson(page, (m) => messageJson(m, withContent));
+}
+
+/**
+ * A message routed to an endpoint (list-attempted-messages) as JSON text: its delivery's status and next attempt,
+ * then the message as messageJson writes it (payload byte for byte).
+ */
+export function endpointMessageJson(item: EndpointMessage, withContent: boolean): string {
+  const delivery = JSON.stringify({
+    status: MessageStatus[item.statusText],
+    statusText: item.statusText,
+    nextAttempt: item.nextAttemptAt === null ? undefined : iso(item.nextAttemptAt),
+  });
+  return `${delivery.slice(0, -1)},${messageJson(item.message, withContent).slice(1)}`;
+}
+
+/** A list page as JSON text, its items already JSON text. */
+export function pageJson<T>(page: Page<T>, itemJson: (item: T) => string): string {
   const rest = JSON.stringify({ iterator: page.iterator, prevIterator: page.prevIterator, done: page.done });
-  return `{"data":[${page.data.map((m) => messageJson(m, withContent)).join(',')}],${rest.slice(1)}`;
+  return `{"data":[${page.data.map(itemJson).join(',')}],${rest.slice(1)}`;
 }
 
 export const attemptOut = (a: Attempt, withContent = true, msg?: Message) => ({
@@ -93,6 +120,7 @@ export const eventTypeOut = (e: EventType) => ({
   deprecated: e.deprecated,
   schemas: opt(e.schemas),
   featureFlag: opt(e.featureFlag),
+  featureFlags: e.featureFlag === null ? undefined : [e.featureFlag],
   groupName: opt(e.groupName),
   createdAt: iso(e.createdAt),
   updatedAt: iso(e.updatedAt),
@@ -106,6 +134,8 @@ export const apiKeyOut = (k: ApiKey) => ({
   prefix: k.prefix,
   createdAt: iso(k.createdAt),
   revokedAt: k.revokedAt === null ? null : iso(k.revokedAt),
+  expiresAt: k.expiresAt === null ? null : iso(k.expiresAt),
+  readOnly: k.readOnly,
 });
 
 export const pageOut = <T, U>(page: Page<T>, map: (item: T) => U) => ({
@@ -114,3 +144,8 @@ export const pageOut = <T, U>(page: Page<T>, map: (item: T) => U) => ({
   prevIterator: page.prevIterator,
   done: page.done,
 });
+
+/** Sends JSON text as it is (Fastify serialises only objects): for answers with payloads spliced in unparsed. */
+export function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
+  return reply.type('application/json').send(text);
+}

@@ -234,9 +234,21 @@ ALTER TABLE delivery DROP COLUMN rate_reserved;
 CREATE TABLE readiness_probe (id INTEGER PRIMARY KEY, filler BLOB);
 `,
   },
-  // ---- A resend while the delivery is on the wire: the attempt's ack makes it pending again instead of final.
+  // ---- Issue 13 (Svix compatibility): app-portal tokens, expunged content.
   {
     version: 8,
+    name: 'portal tokens and expunged messages',
+    sql: `
+-- App-portal tokens are API keys scoped to one application that expire (expires_at) and may only read (read_only).
+ALTER TABLE api_key ADD COLUMN expires_at INTEGER;
+ALTER TABLE api_key ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
+-- When a message's payload was expunged (DELETE .../msg/{id}/content): it is then never sent again.
+ALTER TABLE message ADD COLUMN expunged_at INTEGER;
+`,
+  },
+  // ---- A resend while the delivery is on the wire: the attempt's ack makes it pending again instead of final.
+  {
+    version: 9,
     name: 'resend requested in flight',
     sql: `
 -- Set by a resend of a delivery leased right now; its ack records the attempt, then leaves it pending for a new one.
