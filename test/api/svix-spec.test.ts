@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { Ajv, type ErrorObject } from 'ajv';
 import { ApiClient, eventually, startTestHookd, type ApiResponse, type TestHookd } from '../helpers/hookd.js';
@@ -7,10 +10,12 @@ import { freshDatabase, testDatabaseUrl } from '../helpers/process.js';
 import { Receiver } from '../helpers/receiver.js';
 
 /**
- * Every operation of Svix's open-source server spec (test/fixtures/svix-server-openapi.json, hookd's compatibility
- * target), called against a real hookd with valid parameters: each must answer one of the 2xx statuses the spec
- * declares, with a body of the shape the spec declares (validated against the spec's own response schema). One
- * run names every operation that fails, and what is wrong with it. It runs on SQLite and on PostgreSQL.
+ * Every operation of Svix's open-source server spec (hookd's compatibility target), called against a real hookd with
+ * valid parameters, on SQLite and on PostgreSQL: each must answer the 2xx status the walk expects. When Svix's spec
+ * itself can be read (it is reference data beside the project, `../shared/reference/svix-server-openapi.json`, never
+ * copied into it; or HOOKD_SVIX_SPEC), the walk must also cover exactly its operations, each status must be one the
+ * spec declares, and each body must match the spec's own response schema. One run names every operation that fails,
+ * and what is wrong with it.
  */
 
 interface SpecOperation {
@@ -22,13 +27,79 @@ interface Spec {
   components: unknown;
 }
 
-const spec = JSON.parse(readFileSync(new URL('../fixtures/svix-server-openapi.json', import.meta.url), 'utf8')) as Spec;
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SPEC_PATH = join('shared', 'reference', 'svix-server-openapi.json');
+
+/**
+ * Where Svix's spec is: HOOKD_SVIX_SPEC, or beside this repository, or beside the repository this one was cloned
+ * from (a fresh clone of the project in a temp dir).
+ */
+function specCandidates(): string[] {
+  const candidates = [process.env.HOOKD_SVIX_SPEC, join(REPO, '..', SPEC_PATH)];
+  try {
+    const origin = execFileSync('git', ['config', '--get', 'remote.origin.url'], { cwd: REPO, encoding: 'utf8' }).trim();
+    if (isAbsolute(origin)) candidates.push(join(origin, '..', SPEC_PATH));
+  } catch {
+    // Not a clone, or no git: the other places only.
+  }
+  return candidates.filter((c): c is string => typeof c === 'string' && c.length > 0);
+}
+const specFile = specCandidates().find((candidate) => existsSync(candidate)) ?? null;
+const spec = specFile ? (JSON.parse(readFileSync(specFile, 'utf8')) as Spec) : null;
 const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete']);
-const specOperations = Object.entries(spec.paths).flatMap(([path, operations]) =>
+const specOperations = Object.entries(spec?.paths ?? {}).flatMap(([path, operations]) =>
   Object.entries(operations)
     .filter(([method]) => METHODS.has(method))
     .map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation })),
 );
+
+/**
+ * The 41 operations of Svix's server spec and the answer each must get in this walk (an upsert of something that
+ * exists: 200). With the spec at hand, the test checks this list against it.
+ */
+const WALK_STATUS: Record<string, number> = {
+  'GET /api/v1/health': 204,
+  'GET /api/v1/health/ping': 204,
+  'POST /api/v1/event-type': 201,
+  'GET /api/v1/event-type': 200,
+  'GET /api/v1/event-type/{event_type_name}': 200,
+  'PUT /api/v1/event-type/{event_type_name}': 200,
+  'PATCH /api/v1/event-type/{event_type_name}': 200,
+  'DELETE /api/v1/event-type/{event_type_name}': 204,
+  'POST /api/v1/app': 201,
+  'GET /api/v1/app': 200,
+  'GET /api/v1/app/{app_id}': 200,
+  'PUT /api/v1/app/{app_id}': 200,
+  'PATCH /api/v1/app/{app_id}': 200,
+  'DELETE /api/v1/app/{app_id}': 204,
+  'POST /api/v1/app/{app_id}/endpoint': 201,
+  'GET /api/v1/app/{app_id}/endpoint': 200,
+  'GET /api/v1/app/{app_id}/endpoint/{endpoint_id}': 200,
+  'PUT /api/v1/app/{app_id}/endpoint/{endpoint_id}': 200,
+  'PATCH /api/v1/app/{app_id}/endpoint/{endpoint_id}': 200,
+  'DELETE /api/v1/app/{app_id}/endpoint/{endpoint_id}': 204,
+  'GET /api/v1/app/{app_id}/endpoint/{endpoint_id}/headers': 200,
+  'PUT /api/v1/app/{app_id}/endpoint/{endpoint_id}/headers': 204,
+  'PATCH /api/v1/app/{app_id}/endpoint/{endpoint_id}/headers': 204,
+  'GET /api/v1/app/{app_id}/endpoint/{endpoint_id}/secret': 200,
+  'POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/secret/rotate': 200,
+  'GET /api/v1/app/{app_id}/endpoint/{endpoint_id}/msg': 200,
+  'GET /api/v1/app/{app_id}/endpoint/{endpoint_id}/stats': 200,
+  'POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example': 200,
+  'POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/recover': 202,
+  'POST /api/v1/app/{app_id}/msg': 202,
+  'GET /api/v1/app/{app_id}/msg': 200,
+  'GET /api/v1/app/{app_id}/msg/{msg_id}': 200,
+  'DELETE /api/v1/app/{app_id}/msg/{msg_id}/content': 204,
+  'GET /api/v1/app/{app_id}/msg/{msg_id}/endpoint': 200,
+  'POST /api/v1/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend': 202,
+  'GET /api/v1/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}': 200,
+  'DELETE /api/v1/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}/content': 204,
+  'GET /api/v1/app/{app_id}/attempt/msg/{msg_id}': 200,
+  'GET /api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}': 200,
+  'POST /api/v1/auth/app-portal-access/{app_id}': 200,
+  'POST /api/v1/auth/logout': 204,
+};
 
 /** The spec declares no response for the two expunge operations; Svix's server answers them 204. */
 const UNDECLARED_STATUSES: Record<string, number[]> = {
@@ -133,7 +204,7 @@ function steps(receiverUrl: string, ctx: { attemptId: string; portalToken: strin
 }
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-ajv.addSchema({ $id: 'svix', components: spec.components });
+if (spec) ajv.addSchema({ $id: 'svix', components: spec.components });
 
 /** Where the answer differs from the schema, as "pointer: message" lines (known deviations left out). */
 function schemaProblems(key: string, schema: unknown, body: unknown): string[] {
@@ -147,11 +218,16 @@ function schemaProblems(key: string, schema: unknown, body: unknown): string[] {
 }
 
 /** What is wrong with one operation's answer, or nothing. */
-function problemsOf(key: string, operation: SpecOperation, response: ApiResponse): string[] {
+function problemsOf(key: string, response: ApiResponse): string[] {
+  const expected = WALK_STATUS[key]!;
+  if (response.status !== expected) return [`answered ${response.status} (expected ${expected}): ${JSON.stringify(response.body)}`];
+  if (!spec) return response.status === 204 || response.body !== null ? [] : ['no body'];
+  const operation = specOperations.find((o) => o.key === key)?.operation;
+  if (!operation) return ['not an operation of the spec'];
   const other = OTHER_ANSWERS[key];
   const declared = Object.keys(operation.responses ?? {}).filter((code) => code.startsWith('2'));
   const statuses = other ? [other.status] : declared.length > 0 ? declared.map(Number) : (UNDECLARED_STATUSES[key] ?? []);
-  if (!statuses.includes(response.status)) return [`answered ${response.status} (expected ${statuses.join(' or ')}): ${JSON.stringify(response.body)}`];
+  if (!statuses.includes(response.status)) return [`answered ${response.status}, which the spec does not declare (${statuses.join(' or ')})`];
   const schema = other ? other.schema : operation.responses?.[String(response.status)]?.content?.['application/json']?.schema;
   if (!schema) return response.body === null ? [] : [`a ${response.status} with a body: ${JSON.stringify(response.body)}`];
   return schemaProblems(key, schema, response.body);
@@ -175,11 +251,12 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
       await database?.drop();
     });
 
-    test('each answers a declared 2xx with the declared shape', async () => {
-      assert.equal(specOperations.length, 41, 'the fixture is the 41-operation spec');
+    test('each answers a declared 2xx with the declared shape', async (t) => {
+      if (spec) assert.deepEqual(Object.keys(WALK_STATUS).sort(), specOperations.map((o) => o.key).sort(), `the walk's list is the spec's operations (${specFile})`);
+      else t.diagnostic(`Svix's spec not found (looked at ${specCandidates().join(', ')}): answers checked against the walk's list, shapes not`);
       const ctx = { attemptId: '', portalToken: '', hookd };
       const walk = steps(receiver.url, ctx);
-      assert.deepEqual(walk.map((s) => s.key).sort(), specOperations.map((o) => o.key).sort(), 'the walk covers every operation of the spec once');
+      assert.deepEqual(walk.map((s) => s.key).sort(), Object.keys(WALK_STATUS).sort(), 'the walk covers every operation once');
       const params = (): Record<string, string> => ({
         app_id: 'walk-app',
         endpoint_id: 'walk-ep',
@@ -193,8 +270,7 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
         const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params()[name]!));
         const client = step.token ? new ApiClient(hookd.url, step.token()) : hookd.api;
         const response = await client.request(method, path, step.body);
-        const operation = specOperations.find((o) => o.key === step.key)!.operation;
-        const found = problemsOf(step.key, operation, response);
+        const found = problemsOf(step.key, response);
         problems.push(...found.map((p) => `${step.key}: ${p}`));
         if (found.length === 0) await step.then?.(response);
       }
