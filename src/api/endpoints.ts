@@ -191,12 +191,10 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(`${one}/headers`, { schema: { tags, summary: "Get the endpoint's custom headers", params: EndpointParams, response: { 200: EndpointHeadersOut, ...errorResponses } } }, async (request) => {
     const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
-    const headers: Record<string, string> = {};
-    const sensitive: string[] = [];
-    for (const [name, value] of Object.entries(endpoint.headers)) {
-      if (SENSITIVE_HEADERS.test(name)) sensitive.push(name);
-      else headers[name] = value;
-    }
+    const entries = Object.entries(endpoint.headers);
+    // Built from entries, never by assignment: a header may be named __proto__.
+    const headers = Object.fromEntries(entries.filter(([name]) => !SENSITIVE_HEADERS.test(name)));
+    const sensitive = entries.filter(([name]) => SENSITIVE_HEADERS.test(name)).map(([name]) => name);
     return { headers, sensitive };
   });
 
@@ -211,16 +209,17 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     { schema: { tags, summary: 'Set or remove (null) custom headers', params: EndpointParams, body: EndpointHeadersPatchIn, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
-      const headers = { ...endpoint.headers };
+      // A Map, not assignments into an object: a header may be named __proto__.
+      const headers = new Map(Object.entries(endpoint.headers));
       for (const [name, value] of Object.entries(request.body.headers)) {
-        if (value === null) delete headers[name];
-        else headers[name] = value;
+        if (value === null) headers.delete(name);
+        else headers.set(name, value);
       }
       // svix SDK: EndpointHeadersPatchIn.deleteHeaders lists the headers to remove.
       for (const name of request.body.deleteHeaders ?? []) {
-        for (const existing of Object.keys(headers)) if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
+        for (const existing of headers.keys()) if (existing.toLowerCase() === name.toLowerCase()) headers.delete(existing);
       }
-      await store.updateEndpoint({ ...endpoint, headers: checkHeaders(headers), updatedAt: clock() });
+      await store.updateEndpoint({ ...endpoint, headers: checkHeaders(Object.fromEntries(headers)), updatedAt: clock() });
       return reply.code(204).send(null);
     },
   );

@@ -97,6 +97,14 @@ describe('malformed bodies', () => {
     const app = await raw('POST', '/api/v1/app', { body: '{"name":"proto","metadata":{"__proto__":"kept"}}', headers: { 'content-type': 'application/json' } });
     assert.equal(app.status, 201, app.text);
     assert.ok(app.text.includes('"metadata":{"__proto__":"kept"}'), app.text);
+    // An endpoint header named __proto__ is a header like any other, through create, PATCH and GET (in an app of its
+    // own: the other tests count this app's attempts).
+    const endpoint = await raw('POST', `/api/v1/app/${app.json.id}/endpoint`, { body: '{"url":"https://example.com/proto","headers":{"__proto__":"one"}}', headers: { 'content-type': 'application/json' } });
+    assert.equal(endpoint.status, 201, endpoint.text);
+    const patched = await raw('PATCH', `/api/v1/app/${app.json.id}/endpoint/${endpoint.json.id}/headers`, { body: '{"headers":{"__proto__":"two","x-other":"3"}}', headers: { 'content-type': 'application/json' } });
+    assert.equal(patched.status, 204, patched.text);
+    const headers = await raw('GET', `/api/v1/app/${app.json.id}/endpoint/${endpoint.json.id}/headers`);
+    assert.ok(headers.text.includes('"__proto__":"two"') && headers.text.includes('"x-other":"3"'), headers.text);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     const apps = await hookd.api.get('/api/v1/app');
     assert.equal(apps.status, 200);
