@@ -8,7 +8,7 @@ import { commaList, principalOf, resolveApp, resolveMessage, timeRangeOf } from 
 import { newApp } from './apps.js';
 import { AppParams, type ApplicationIn, ErrorOut, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, errorResponses } from './schemas.js';
 import { memberText } from './json-body.js';
-import { messageJson, messagePageJson } from './wire.js';
+import { messageJson, messagePageJson, sendJsonText } from './wire.js';
 import { enforceIngestRate } from '../inbound/index.js';
 
 const tags = ['Message'];
@@ -107,14 +107,6 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
       return reply.code(204).send(null);
     },
   );
-}
-
-/**
- * Sends JSON text as it is: Fastify serialises only objects, so the payload spliced in by wire.ts stays as sent.
- * The route's response schema still documents the shape.
- */
-function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
-  return reply.type('application/json').send(text);
 }
 
 /**
