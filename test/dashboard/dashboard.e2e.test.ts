@@ -177,7 +177,7 @@ describe('dashboard in a browser', () => {
     for (const id of failed) await testId('dead-letter-row', `[data-msg-id="${id}"]`).waitFor();
 
     receiverStatus = 200;
-    assert.equal(await page.inputValue('[data-testid=recover-form] select[name=endpoint]'), endpointId);
+    await eventually(async () => (await page.inputValue('[data-testid=recover-form] select[name=endpoint]')) === endpointId, WAIT_MS, 'Recover proposing the failing endpoint');
     await page.click('[data-testid=recover-form] button[type=submit]');
     await testId('confirm-ok').click();
     assert.match(await testId('dead-letters-notice').innerText(), /2 failed deliveries scheduled again/);

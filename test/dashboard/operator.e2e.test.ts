@@ -308,7 +308,7 @@ describe('the operator dashboard', () => {
 
     await page.goto(dashboard(`/app/${ledger}/dead-letters`));
     for (const id of failed) await testId(page, 'dead-letter-row', `[data-msg-id="${id}"]`).waitFor();
-    assert.equal(await page.inputValue('[data-testid=recover-form] select[name=endpoint]'), flaky);
+    await eventually(async () => (await page.inputValue('[data-testid=recover-form] select[name=endpoint]')) === flaky, WAIT_MS, 'Recover proposing the failing endpoint');
     await page.click('[data-testid=recover-form] button[type=submit]');
     assert.match(await testId(page, 'confirm-dialog').innerText(), /flaky/);
     await testId(page, 'confirm-cancel').click();

@@ -8,24 +8,14 @@ import { usePoll } from '../live';
 
 const DAY_MS = 86_400_000;
 
-interface DeadLettersData {
-  deliveries: Page<Delivery>;
-  endpoints: Endpoint[];
-}
+/** Endpoint URLs change rarely: the list behind them is read less often than the dead letters. */
+const ENDPOINTS_POLL_MS = 15_000;
 
-/** Failed deliveries (retries exhausted): resend one, or recover an endpoint's failures since a time. */
+/** Failed deliveries (retries exhausted): resend one or a selection, or recover an endpoint's failures since a time. */
 export function DeadLetters(props: { appId: string }) {
   const base = appPath(props.appId);
-  const dead = usePoll(
-    async (): Promise<DeadLettersData> => {
-      const [deliveries, endpoints] = await Promise.all([
-        get<Page<Delivery>>(`${base}/delivery${query({ status: 2, limit: 100 })}`),
-        get<Page<Endpoint>>(`${base}/endpoint${query({ limit: 250 })}`),
-      ]);
-      return { deliveries, endpoints: endpoints.data };
-    },
-    [props.appId],
-  );
+  const dead = usePoll(() => get<Page<Delivery>>(`${base}/delivery${query({ status: 2, limit: 100 })}`), [props.appId]);
+  const endpointList = usePoll(() => get<Page<Endpoint>>(`${base}/endpoint${query({ limit: 250 })}`), [props.appId], ENDPOINTS_POLL_MS);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [resending, setResending] = useState<Set<string>>(new Set());
@@ -55,9 +45,9 @@ export function DeadLetters(props: { appId: string }) {
     dead.refresh();
   };
 
-  const endpoints = dead.data?.endpoints ?? [];
+  const endpoints = endpointList.data?.data ?? [];
   const urlOf = (id: string) => endpoints.find((e) => e.id === id)?.url ?? id;
-  const rows = dead.data?.deliveries.data ?? [];
+  const rows = dead.data?.data ?? [];
   const chosen = rows.filter((d) => selected.has(d.id));
   const toggle = (id: string, on: boolean) =>
     setSelected((s) => {
@@ -145,7 +135,7 @@ export function DeadLetters(props: { appId: string }) {
           </tbody>
         </table>
       </div>
-      {dead.data && !dead.data.deliveries.done && <p class="muted small">Showing the newest 100.</p>}
+      {dead.data && !dead.data.done && <p class="muted small">Showing the newest 100.</p>}
       <Recover appId={props.appId} endpoints={endpoints} suggested={rows[0]?.endpointId} onRecovered={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), dead.refresh())} />
     </section>
   );

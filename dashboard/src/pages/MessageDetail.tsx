@@ -7,8 +7,10 @@ import { StatusBadge, StatusCode } from '../components/Status';
 import { excerpt, formatTime, relativeTime } from '../format';
 import { usePoll } from '../live';
 
-interface Detail {
-  message: Message;
+/** A message does not change once stored: it is read again rarely, its deliveries and attempts every poll. */
+const MESSAGE_POLL_MS = 60_000;
+
+interface Deliveries {
   endpoints: MessageEndpoint[];
   attempts: Attempt[];
 }
@@ -17,14 +19,14 @@ interface Detail {
 export function MessageDetail(props: { appId: string; msgId: string }) {
   const base = appPath(props.appId);
   const msg = `${base}/msg/${encodeURIComponent(props.msgId)}`;
+  const stored = usePoll(() => get<Message>(msg), [props.appId, props.msgId], MESSAGE_POLL_MS);
   const detail = usePoll(
-    async (): Promise<Detail> => {
-      const [message, endpoints, attempts] = await Promise.all([
-        get<Message>(msg),
+    async (): Promise<Deliveries> => {
+      const [endpoints, attempts] = await Promise.all([
         get<Page<MessageEndpoint>>(`${msg}/endpoint`),
         get<Page<Attempt>>(`${base}/attempt/msg/${encodeURIComponent(props.msgId)}${query({ limit: 250 })}`),
       ]);
-      return { message, endpoints: endpoints.data, attempts: attempts.data };
+      return { endpoints: endpoints.data, attempts: attempts.data };
     },
     [props.appId, props.msgId],
   );
@@ -42,26 +44,27 @@ export function MessageDetail(props: { appId: string; msgId: string }) {
     }
   };
 
+  const message = stored.data;
   const data = detail.data;
-  if (!data) {
+  if (!message || !data) {
     return (
       <section>
         <p>
           <Link to={{ page: 'messages', appId: props.appId }}>← Messages</Link>
         </p>
-        {detail.errorStatus === 404 ? (
+        {stored.errorStatus === 404 ? (
           <p data-testid="not-found">
             No message with the id or eventId <span class="mono">{props.msgId}</span> in this application.
           </p>
-        ) : detail.error ? (
-          <p class="error">{detail.error}</p>
+        ) : stored.error || detail.error ? (
+          <p class="error">{stored.error ?? detail.error}</p>
         ) : (
           <p class="muted">Loading…</p>
         )}
       </section>
     );
   }
-  const { message, endpoints, attempts } = data;
+  const { endpoints, attempts } = data;
   const urlOf = (id: string) => endpoints.find((e) => e.id === id)?.url ?? id;
   // A delivery's own counter restarts with every resend; the attempt list has them all.
   const attemptsTo = (id: string) => attempts.filter((a) => a.endpointId === id).length;
