@@ -2,11 +2,14 @@ import { useState } from 'preact/hooks';
 import { type Delivery, type Endpoint, type Page, type RecoverOut, appPath, get, post, query } from '../api';
 import { ConfirmButton, ConfirmDialog } from '../components/Confirm';
 import { Link } from '../components/Link';
+import { Pager } from '../components/Pager';
 import { StatusCode } from '../components/Status';
 import { formatTime, localInputToIso, relativeTime, toLocalInput } from '../format';
 import { usePoll } from '../live';
+import { useSearch } from '../router';
 
 const DAY_MS = 86_400_000;
+const PAGE_SIZE = 100;
 
 /** Endpoint URLs change rarely: the list behind them is read less often than the dead letters. */
 const ENDPOINTS_POLL_MS = 15_000;
@@ -14,7 +17,8 @@ const ENDPOINTS_POLL_MS = 15_000;
 /** Failed deliveries (retries exhausted): resend one or a selection, or recover an endpoint's failures since a time. */
 export function DeadLetters(props: { appId: string }) {
   const base = appPath(props.appId);
-  const dead = usePoll(() => get<Page<Delivery>>(`${base}/delivery${query({ status: 2, limit: 100 })}`), [props.appId]);
+  const iterator = new URLSearchParams(useSearch()).get('iterator') ?? undefined;
+  const dead = usePoll(() => get<Page<Delivery>>(`${base}/delivery${query({ status: 2, limit: PAGE_SIZE, iterator })}`), [props.appId, iterator]);
   const endpointList = usePoll(() => get<Page<Endpoint>>(`${base}/endpoint${query({ limit: 250 })}`), [props.appId], ENDPOINTS_POLL_MS);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -135,7 +139,7 @@ export function DeadLetters(props: { appId: string }) {
           </tbody>
         </table>
       </div>
-      {dead.data && !dead.data.done && <p class="muted small">Showing the newest 100.</p>}
+      <Pager page={dead.data} iterator={iterator} params={{}} />
       <Recover appId={props.appId} endpoints={endpoints} suggested={rows[0]?.endpointId} onRecovered={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), dead.refresh())} />
     </section>
   );
