@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { apiKeyRoutes } from './api/api-keys.js';
+import { appPortalRoutes } from './api/app-portal.js';
 import { appRoutes } from './api/apps.js';
 import { attemptRoutes } from './api/attempts.js';
 import { installAuth } from './api/auth.js';
@@ -70,6 +71,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(attemptRoutes);
   await app.register(eventTypeRoutes);
   await app.register(apiKeyRoutes);
+  await app.register(appPortalRoutes);
   await app.register(deliveryRoutes);
   await app.register(statsRoutes);
   await app.register(endpointHealthRoutes);

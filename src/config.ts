@@ -11,6 +11,11 @@ export interface Config {
   host: string;
   port: number;
   database: DatabaseConfig;
+  /**
+   * The URL users reach hookd at (HOOKD_PUBLIC_URL, no trailing slash), for links hookd hands out (app-portal
+   * access); null: taken from each request's own protocol and Host.
+   */
+  publicUrl: string | null;
   /** When set, this token is ensured as an admin API key at start-up (deployments, tests). */
   adminToken: string | null;
   logLevel: string;
@@ -92,6 +97,7 @@ export function loadConfig(env: Env = process.env): Config {
           timeoutMs: dbTimeoutMs,
           maxSizeBytes: integer(env, 'HOOKD_SQLITE_MAX_SIZE', 0, 0, Number.MAX_SAFE_INTEGER) || null,
         },
+    publicUrl: publicUrl(env.HOOKD_PUBLIC_URL),
     adminToken: adminToken(env.HOOKD_ADMIN_TOKEN),
     logLevel: logLevel(env.HOOKD_LOG_LEVEL),
     bodyLimitBytes: integer(env, 'HOOKD_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
@@ -152,6 +158,19 @@ function parse<T>(name: string, parser: () => T): T {
  * HOOKD_ADMIN_TOKEN is stored as a fast SHA-256 like every key, which is safe only for a token that cannot be
  * guessed: refuse short ones and whitespace (generated keys carry 256 random bits).
  */
+function publicUrl(raw: string | undefined): string | null {
+  if (!raw) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return fail(`HOOKD_PUBLIC_URL=${raw} is not a URL (e.g. https://hooks.example.com)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(`HOOKD_PUBLIC_URL=${raw} must be an http or https URL`);
+  if (url.search || url.hash || url.username) fail(`HOOKD_PUBLIC_URL=${raw} must hold no query, fragment or credentials`);
+  return url.href.replace(/\/+$/, '');
+}
+
 function adminToken(raw: string | undefined): string | null {
   if (!raw) return null;
   if (raw.length < 20 || /\s/.test(raw)) fail('HOOKD_ADMIN_TOKEN must be at least 20 characters without whitespace (e.g. `openssl rand -hex 32`)');

@@ -2,9 +2,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HookdError } from '../domain/errors.js';
-import { isId, newId } from '../domain/ids.js';
+import { isId, newId, type IdPrefix } from '../domain/ids.js';
 import type { App } from '../domain/types.js';
 import { principalOf, requireAdmin, resolveApp } from './context.js';
+import { rateLimitOf } from './renamed-fields.js';
 import { AppParams, ApplicationIn, ApplicationOut, ApplicationPatch, ListOf, ListQuery, adminErrorResponses, errorResponses } from './schemas.js';
 import { appOut, pageOut } from './wire.js';
 
@@ -12,7 +13,23 @@ const tags = ['Application'];
 
 /** A new application record from its wire input; `uid` overrides the body's (PUT-creates and inline creation). */
 export function newApp(body: ApplicationIn, nowMs: number, uid: string | null = body.uid ?? null): App {
-  return { id: newId('app', nowMs), uid, name: body.name, metadata: body.metadata ?? {}, rateLimit: body.rateLimit ?? null, createdAt: nowMs, updatedAt: nowMs };
+  return { id: newId('app', nowMs), uid, name: body.name, metadata: body.metadata ?? {}, rateLimit: rateLimitOf(body) ?? null, createdAt: nowMs, updatedAt: nowMs };
+}
+
+/**
+ * Whether a path value names a resource by uid, not by one of hookd's ids. A PUT to an unknown uid creates the
+ * resource (Svix's upsert); an unknown id stays a 404, since ids are assigned by hookd, never chosen.
+ */
+export function isUidPath(value: string, prefix: IdPrefix): boolean {
+  return !isId(value, prefix) && /^[a-zA-Z0-9\-_.]+$/.test(value);
+}
+
+/**
+ * The uid a PUT leaves: the body's, else the uid the path named the resource by. Without the second part, an upsert
+ * by uid that does not repeat the uid in its body would clear it, and the next one would create a second resource.
+ */
+export function uidAfterPut(bodyUid: string | null | undefined, pathValue: string, existingUid: string | null): string | null {
+  return bodyUid ?? (existingUid === pathValue ? existingUid : null);
 }
 
 /**
@@ -75,7 +92,9 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'Create or update an application',
-        description: 'As in Svix, an admin PUT to an unknown uid creates the application (201) with that uid (unless the body sets one); an unknown app_ id is a 404.',
+        description:
+          'As in Svix, an admin PUT to an unknown uid creates the application (201) with that uid (unless the body sets one); an unknown app_ id is a 404. ' +
+          'A PUT naming the application by uid keeps that uid unless the body sets another.',
         params: AppParams,
         body: ApplicationIn,
         response: { 200: ApplicationOut, 201: ApplicationOut, ...adminErrorResponses },
@@ -84,16 +103,15 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const body = request.body;
       const found = await store.getApp(request.params.app_id);
-      // Only a uid creates: an unknown app_ id stays a 404 (ids are assigned by hookd, never chosen).
-      const pathIsUid = !isId(request.params.app_id, 'app') && /^[a-zA-Z0-9\-_.]+$/.test(request.params.app_id);
-      if (!found && principalOf(request).appId === null && pathIsUid) {
+      if (!found && principalOf(request).appId === null && isUidPath(request.params.app_id, 'app')) {
         const created = newApp(body, clock(), body.uid ?? request.params.app_id);
         await store.createApp(created);
         return reply.code(201).send(appOut(created));
       }
       const existing = await resolveApp(request, request.params.app_id);
-      checkUidChange(request, existing, body.uid ?? null);
-      const updated: App = { ...existing, name: body.name, uid: body.uid ?? null, metadata: body.metadata ?? {}, rateLimit: body.rateLimit ?? null, updatedAt: clock() };
+      const uid = uidAfterPut(body.uid, request.params.app_id, existing.uid);
+      checkUidChange(request, existing, uid);
+      const updated: App = { ...existing, name: body.name, uid, metadata: body.metadata ?? {}, rateLimit: rateLimitOf(body) ?? null, updatedAt: clock() };
       await store.updateApp(updated);
       return appOut(updated);
     },
@@ -106,12 +124,13 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
       const existing = await resolveApp(request, request.params.app_id);
       const body = request.body;
       if (body.uid !== undefined) checkUidChange(request, existing, body.uid);
+      const rateLimit = rateLimitOf(body);
       const updated: App = {
         ...existing,
         name: body.name ?? existing.name,
         uid: body.uid === undefined ? existing.uid : body.uid,
         metadata: body.metadata === undefined ? existing.metadata : (body.metadata ?? {}),
-        rateLimit: body.rateLimit === undefined ? existing.rateLimit : body.rateLimit,
+        rateLimit: rateLimit === undefined ? existing.rateLimit : rateLimit,
         updatedAt: clock(),
       };
       await store.updateApp(updated);

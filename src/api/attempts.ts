@@ -1,14 +1,28 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../domain/errors.js';
+import { HookdError, notFound } from '../domain/errors.js';
 import { MessageStatus, type Attempt, type Message } from '../domain/types.js';
-import type { AttemptFilter } from '../store/store.js';
+import type { AttemptFilter, DeliveryStatusText } from '../store/store.js';
 import { commaList, resolveApp, resolveEndpoint, resolveMessage, timeRangeOf } from './context.js';
-import { AttemptListQuery, EndpointParams, ListOf, MessageAttemptOut, MessageEndpointOut, MessageParams, errorResponses } from './schemas.js';
-import { attemptOut, deliveryStatusText, endpointOut, pageOut } from './wire.js';
+import {
+  AttemptListQuery,
+  EndpointMessageListQuery,
+  EndpointMessageOut,
+  EndpointParams,
+  ErrorOut,
+  ListOf,
+  MessageAttemptOut,
+  MessageEndpointOut,
+  MessageParams,
+  errorResponses,
+} from './schemas.js';
+import { attemptOut, deliveryStatusText, endpointOut, messageOut, pageOut } from './wire.js';
 
 const tags = ['Message Attempt'];
+const AttemptParams = Type.Object({ ...MessageParams.properties, attempt_id: Type.String({ minLength: 1, maxLength: 256 }) });
+/** Svix's MessageStatus numbers as status texts. */
+const STATUS_TEXT = ['success', 'pending', 'fail', 'sending'] as const satisfies readonly DeliveryStatusText[];
 
 export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -21,10 +35,15 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
   async function listAttempts(filter: AttemptFilter, q: typeof AttemptListQuery.static, messages?: Map<string, Message>) {
     const status = statusFilter(q.status);
     const range = timeRangeOf(q);
+    // Svix's status_code_class is 0 or a hundred (100 = 1xx); the store counts classes 0..5.
+    const statusCodeClass = q.status_code_class === undefined ? undefined : q.status_code_class / 100;
     const page =
       status === 'none'
         ? { data: [], iterator: null, prevIterator: null, done: true }
-        : await store.listAttempts({ ...filter, ...range, status, statusCodeClass: q.status_code_class, channel: q.channel, tag: q.tag, eventTypes: commaList(q.event_types) }, { limit: q.limit ?? 50, iterator: q.iterator });
+        : await store.listAttempts(
+            { ...filter, ...range, status, statusCodeClass, channel: q.channel, tag: q.tag, eventTypes: commaList(q.event_types) },
+            { limit: q.limit ?? 50, iterator: q.iterator },
+          );
     if (q.with_msg && messages) {
       for (const a of page.data) {
         if (!messages.has(a.messageId)) {
@@ -60,12 +79,39 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
   );
 
   app.get(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id/msg',
+    {
+      schema: {
+        tags,
+        summary: 'List the messages an endpoint gets, with their delivery status (newest first)',
+        description:
+          "Svix's list-attempted-messages. One entry per message routed to the endpoint (its delivery's status and next attempt), including messages not attempted yet.",
+        params: EndpointParams,
+        querystring: EndpointMessageListQuery,
+        response: { 200: ListOf(EndpointMessageOut), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+      const q = request.query;
+      const filter = { status: q.status === undefined ? undefined : STATUS_TEXT[q.status], channel: q.channel, eventTypes: commaList(q.event_types), ...timeRangeOf(q) };
+      const page = await store.listEndpointMessages(owner.id, endpoint.id, filter, { limit: q.limit ?? 50, iterator: q.iterator }, clock());
+      return pageOut(page, (item) => ({
+        ...messageOut(item.message, q.with_content ?? true),
+        status: MessageStatus[item.statusText],
+        statusText: item.statusText,
+        nextAttempt: item.nextAttemptAt === null ? undefined : new Date(item.nextAttemptAt).toISOString(),
+      }));
+    },
+  );
+
+  app.get(
     '/api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id',
     {
       schema: {
         tags,
         summary: 'Get one attempt',
-        params: Type.Object({ ...MessageParams.properties, attempt_id: Type.String({ minLength: 1, maxLength: 256 }) }),
+        params: AttemptParams,
         response: { 200: MessageAttemptOut, ...errorResponses },
       },
     },
@@ -74,6 +120,24 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
       const attempt = await store.getAttempt(message.id, request.params.attempt_id);
       if (!attempt) throw notFound('attempt');
       return attemptOut(attempt);
+    },
+  );
+
+  app.delete(
+    '/api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id/content',
+    {
+      schema: {
+        tags,
+        summary: "Expunge an attempt's response body",
+        description: 'The response body becomes "EXPUNGED", as in Svix (for an endpoint that answered with sensitive content).',
+        params: AttemptParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { message } = await resolveMessage(request, request.params.app_id, request.params.msg_id);
+      if (!(await store.expungeAttemptContent(message.id, request.params.attempt_id))) throw notFound('attempt');
+      return reply.code(204).send(null);
     },
   );
 
@@ -106,20 +170,23 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'Resend a message to an endpoint',
-        description: 'Schedules the delivery now as a manual attempt; it follows the retry schedule again if it fails. Works on failed (dead-lettered) deliveries.',
+        description:
+          'Schedules the delivery now as a manual attempt; it follows the retry schedule again if it fails. Works on failed (dead-lettered) deliveries. ' +
+          'A message whose content was expunged is not resent (400 missing_payload).',
         params: Type.Object({ ...MessageParams.properties, endpoint_id: Type.String({ minLength: 1, maxLength: 256 }) }),
-        response: { 202: Type.Null({ description: 'Scheduled' }), ...errorResponses },
+        response: { 202: Type.Object({}, { description: 'Scheduled (an empty object, as Svix answers: the SDKs parse the body as JSON)' }), 400: ErrorOut, ...errorResponses },
       },
     },
     async (request, reply) => {
       const owner = await resolveApp(request, request.params.app_id);
       const message = await store.getMessage(owner.id, request.params.msg_id);
       if (!message) throw notFound('message');
+      if (message.expungedAt != null) throw new HookdError('HOOKD_ERR_MISSING_PAYLOAD', 'the message cannot be resent: its content was expunged');
       const endpoint = await store.getEndpoint(owner.id, request.params.endpoint_id);
       if (!endpoint) throw notFound('endpoint');
       await store.resendDelivery(message, endpoint, clock());
       wakeWorker();
-      return reply.code(202).send(null);
+      return reply.code(202).send({});
     },
   );
 }

@@ -31,17 +31,29 @@ export function installAuth(app: FastifyInstance): void {
     const hash = hashToken(match[1]!);
     const now = performance.now();
     const known = remembered.get(hash);
+    let principal: Principal;
     if (known && known.until > now) {
-      request.principal = known.principal;
-      return;
+      principal = known.principal;
+    } else {
+      const key = await app.hookd.store.findApiKeyByHash(hash);
+      if (!key) throw new HookdError('HOOKD_ERR_AUTHENTICATION', 'invalid or revoked token');
+      principal = { keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, readOnly: key.readOnly };
+      if (remembered.size >= KEY_CACHE_MAX) remembered.clear();
+      remembered.set(hash, { principal, until: now + KEY_CACHE_MS });
     }
-    const key = await app.hookd.store.findApiKeyByHash(hash);
-    if (!key) throw new HookdError('HOOKD_ERR_AUTHENTICATION', 'invalid or revoked token');
-    request.principal = { keyId: key.id, appId: key.appId };
-    if (remembered.size >= KEY_CACHE_MAX) remembered.clear();
-    remembered.set(hash, { principal: request.principal, until: now + KEY_CACHE_MS });
+    if (principal.expiresAt !== null && principal.expiresAt <= app.hookd.clock()) throw new HookdError('HOOKD_ERR_AUTHENTICATION', 'the token has expired');
+    if (principal.readOnly && !READS.has(request.method) && request.routeOptions.url !== LOGOUT_ROUTE) {
+      throw new HookdError('HOOKD_ERR_FORBIDDEN', 'this token is read-only');
+    }
+    request.principal = principal;
   });
 }
+
+const READS = new Set(['GET', 'HEAD']);
+/** A read-only app-portal token may still end itself. */
+const LOGOUT_ROUTE = '/api/v1/auth/logout';
+/** Svix's health checks answer without a token. */
+const PUBLIC_API_ROUTES = new Set(['/api/v1/health', '/api/v1/health/ping']);
 
 /**
  * Decided on the route the router matched, not on the raw URL: the router percent-decodes paths, so a raw-URL
@@ -58,5 +70,5 @@ function needsAuth(request: FastifyRequest): boolean {
       // Undecodable: judged as sent.
     }
   }
-  return path.startsWith('/api/') && path !== '/api/v1/health';
+  return path.startsWith('/api/') && !PUBLIC_API_ROUTES.has(path);
 }

@@ -19,6 +19,10 @@ export interface HookdContext {
 export interface Principal {
   keyId: string;
   appId: string | null;
+  /** App-portal tokens expire (epoch ms); null: never. */
+  expiresAt: number | null;
+  /** A read-only app-portal token: GET and HEAD only. */
+  readOnly: boolean;
 }
 
 declare module 'fastify' {

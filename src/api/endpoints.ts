@@ -2,10 +2,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { newEndpoint } from '../domain/endpoint.js';
-import { HookdError, validationError } from '../domain/errors.js';
+import { HookdError, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { SECRET_PREFIX, activeSecrets, generateSecret, secretKeyBytes } from '../domain/signing.js';
-import type { Endpoint, EndpointSecret } from '../domain/types.js';
+import type { App, Endpoint, EndpointSecret, Message } from '../domain/types.js';
 import { parseDate, resolveApp, resolveEndpoint } from './context.js';
 import {
   AppParams,
@@ -19,15 +19,22 @@ import {
   EndpointSecretOut,
   EndpointSecretRotateIn,
   EndpointUpdate,
+  ErrorOut,
+  EventExampleIn,
   ListOf,
   ListQuery,
+  MessageOut,
   RecoverIn,
   RecoverOut,
   errorResponses,
 } from './schemas.js';
-import { endpointOut, pageOut } from './wire.js';
+import { isUidPath, uidAfterPut } from './apps.js';
+import { eventTypesOf, rateLimitOf } from './renamed-fields.js';
+import { endpointOut, messageOut, pageOut } from './wire.js';
 
 const tags = ['Endpoint'];
+/** Svix's built-in event type for send-example: it needs no schema. */
+const PING_EVENT_TYPE = 'svix.ping';
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers hookd sets itself; an endpoint may not override them. */
 const RESERVED_HEADERS = /^(webhook-.*|svix-.*|content-type|content-length|host|user-agent|connection|transfer-encoding|te|upgrade|keep-alive|expect)$/i;
@@ -44,30 +51,33 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     return pageOut(await store.listEndpoints(owner.id, { limit: request.query.limit ?? 50, iterator: request.query.iterator, order: request.query.order }), endpointOut);
   });
 
-  app.post(base, { schema: { tags, summary: 'Create an endpoint', params: AppParams, body: EndpointIn, response: { 201: EndpointOut, ...errorResponses } } }, async (request, reply) => {
-    const owner = await resolveApp(request, request.params.app_id);
-    const body = request.body;
-    const now = clock();
+  /** A new endpoint of `owner` from a create (POST) or upsert (PUT) body. */
+  async function create(owner: App, body: EndpointIn, uid: string | null): Promise<Endpoint> {
     const endpoint = newEndpoint(
       {
         appId: owner.id,
-        uid: body.uid ?? null,
+        uid,
         url: checkUrl(body.url),
         description: body.description ?? '',
         version: body.version ?? 1,
         disabled: body.disabled ?? false,
-        filterTypes: body.filterTypes ?? null,
+        filterTypes: eventTypesOf(body) ?? null,
         channels: body.channels ?? null,
         headers: checkHeaders(body.headers ?? {}),
-        rateLimit: body.rateLimit ?? null,
+        rateLimit: rateLimitOf(body) ?? null,
         maxConcurrency: body.maxConcurrency ?? null,
         ...(body.secret ? { secrets: [{ key: normalizeSecret(body.secret, ['body', 'secret']), expiresAt: null }] } : {}),
         metadata: body.metadata ?? {},
       },
-      now,
+      clock(),
     );
     await store.createEndpoint(endpoint);
-    return reply.code(201).send(endpointOut(endpoint));
+    return endpoint;
+  }
+
+  app.post(base, { schema: { tags, summary: 'Create an endpoint', params: AppParams, body: EndpointIn, response: { 201: EndpointOut, ...errorResponses } } }, async (request, reply) => {
+    const owner = await resolveApp(request, request.params.app_id);
+    return reply.code(201).send(endpointOut(await create(owner, request.body, request.body.uid ?? null)));
   });
 
   const one = `${base}/:endpoint_id`;
@@ -76,32 +86,54 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     endpointOut((await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id)).endpoint),
   );
 
-  app.put(one, { schema: { tags, summary: 'Update an endpoint', params: EndpointParams, body: EndpointUpdate, response: { 200: EndpointOut, ...errorResponses } } }, async (request) => {
-    const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
-    const body = request.body;
-    const updated = reenabled(endpoint, {
-      ...endpoint,
-      url: checkUrl(body.url),
-      uid: body.uid ?? null,
-      description: body.description ?? '',
-      version: body.version ?? endpoint.version,
-      disabled: body.disabled ?? false,
-      filterTypes: body.filterTypes ?? null,
-      channels: body.channels ?? null,
-      rateLimit: body.rateLimit ?? null,
-      maxConcurrency: body.maxConcurrency ?? null,
-      metadata: body.metadata ?? {},
-      updatedAt: clock(),
-    });
-    await store.updateEndpoint(updated);
-    return endpointOut(updated);
-  });
+  app.put(
+    one,
+    {
+      schema: {
+        tags,
+        summary: 'Update (or create) an endpoint',
+        description:
+          'As in Svix, a PUT to an endpoint that does not exist creates it (201) when the path names it by uid: the new endpoint gets that uid unless the body sets one. An unknown ep_ id is a 404 (ids are assigned by hookd). ' +
+          'A PUT naming the endpoint by uid keeps that uid unless the body sets another.',
+        params: EndpointParams,
+        body: EndpointUpdate,
+        response: { 200: EndpointOut, 201: EndpointOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const owner = await resolveApp(request, request.params.app_id);
+      const body = request.body;
+      const endpoint = await store.getEndpoint(owner.id, request.params.endpoint_id);
+      if (!endpoint) {
+        if (!isUidPath(request.params.endpoint_id, 'ep')) throw notFound('endpoint');
+        return reply.code(201).send(endpointOut(await create(owner, body, body.uid ?? request.params.endpoint_id)));
+      }
+      const updated = reenabled(endpoint, {
+        ...endpoint,
+        url: checkUrl(body.url),
+        uid: uidAfterPut(body.uid, request.params.endpoint_id, endpoint.uid),
+        description: body.description ?? '',
+        version: body.version ?? endpoint.version,
+        disabled: body.disabled ?? false,
+        filterTypes: eventTypesOf(body) ?? null,
+        channels: body.channels ?? null,
+        rateLimit: rateLimitOf(body) ?? null,
+        maxConcurrency: body.maxConcurrency ?? null,
+        metadata: body.metadata ?? {},
+        updatedAt: clock(),
+      });
+      await store.updateEndpoint(updated);
+      return endpointOut(updated);
+    },
+  );
 
   app.patch(one, { schema: { tags, summary: 'Patch an endpoint', params: EndpointParams, body: EndpointPatch, response: { 200: EndpointOut, ...errorResponses } } }, async (request) => {
     const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
     const body = request.body;
     const pick = <K extends keyof typeof body, T>(key: K, current: T, fallback: T): T =>
       body[key] === undefined ? current : ((body[key] as T | null) ?? fallback);
+    const filterTypes = eventTypesOf(body);
+    const rateLimit = rateLimitOf(body);
     const updated = reenabled(endpoint, {
       ...endpoint,
       url: body.url === undefined ? endpoint.url : checkUrl(body.url),
@@ -109,9 +141,9 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       description: pick('description', endpoint.description, ''),
       version: pick('version', endpoint.version, endpoint.version),
       disabled: pick('disabled', endpoint.disabled, false),
-      filterTypes: pick('filterTypes', endpoint.filterTypes, null),
+      filterTypes: filterTypes === undefined ? endpoint.filterTypes : filterTypes,
       channels: pick('channels', endpoint.channels, null),
-      rateLimit: pick('rateLimit', endpoint.rateLimit, null),
+      rateLimit: rateLimit === undefined ? endpoint.rateLimit : rateLimit,
       maxConcurrency: pick('maxConcurrency', endpoint.maxConcurrency, null),
       metadata: pick('metadata', endpoint.metadata, {}),
       secrets: body.secret ? rotate(endpoint.secrets, normalizeSecret(body.secret, ['body', 'secret']), clock(), config.secretGraceMs) : endpoint.secrets,
@@ -138,10 +170,12 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'Rotate the signing secret',
-        description: 'The previous secret keeps signing (a second signature) for the grace period, default HOOKD_SECRET_GRACE (24 h).',
+        description:
+          'The previous secret keeps signing (a second signature) for the grace period, default HOOKD_SECRET_GRACE (24 h). ' +
+          "Answers the new secret, as Svix's API does today: the Python SDK 2.x parses it (Svix's open-source server answered 204, which the JavaScript SDK also accepts).",
         params: EndpointParams,
         body: Type.Optional(EndpointSecretRotateIn),
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 200: EndpointSecretOut, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -151,7 +185,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       const next = body.key ? normalizeSecret(body.key, ['body', 'key']) : generateSecret();
       const now = clock();
       await store.updateEndpoint({ ...endpoint, secrets: rotate(endpoint.secrets, next, now, graceMs), updatedAt: now });
-      return reply.code(204).send(null);
+      return { key: next };
     },
   );
 
@@ -190,6 +224,53 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       return reply.code(204).send(null);
     },
   );
+
+  app.post(
+    `${one}/send-example`,
+    {
+      schema: {
+        tags,
+        summary: "Send an event type's example to this endpoint",
+        description:
+          'Creates a message of the event type whose payload is the example in its schema (schemas["1"].examples, the first or exampleIndex) and delivers it to this endpoint only, as Svix does. ' +
+          'The event type svix.ping needs no schema: its payload is {"success": true}. An event type without such an example is a 400.',
+        params: EndpointParams,
+        body: EventExampleIn,
+        response: { 200: MessageOut, 400: ErrorOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+      const { eventType, exampleIndex } = request.body;
+      const now = clock();
+      const message: Message = {
+        id: newId('msg', now),
+        appId: owner.id,
+        eventId: null,
+        eventType,
+        payload: JSON.stringify(await examplePayload(eventType, exampleIndex ?? 0)),
+        channels: null,
+        tags: null,
+        createdAt: now,
+      };
+      await store.insertMessageTo(message, endpoint.id);
+      wakeWorker();
+      return messageOut(message);
+    },
+  );
+
+  /** The payload send-example sends: svix.ping's fixed one, or the event type's example. */
+  async function examplePayload(eventType: string, index: number): Promise<Record<string, unknown>> {
+    if (eventType === PING_EVENT_TYPE) return { success: true };
+    const found = await store.getEventType(eventType);
+    if (!found) throw notFound('event type');
+    const examples = (found.schemas?.['1'] as { examples?: unknown } | undefined)?.examples;
+    const example: unknown = Array.isArray(examples) ? examples[index] : undefined;
+    if (typeof example !== 'object' || example === null || Array.isArray(example)) {
+      throw new HookdError('HOOKD_ERR_BAD_REQUEST', `event type "${eventType}" has no example ${index} in its schema (schemas["1"].examples[${index}], a JSON object)`);
+    }
+    return example as Record<string, unknown>;
+  }
 
   app.post(
     `${one}/recover`,

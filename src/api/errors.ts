@@ -32,10 +32,18 @@ export function installValidationAndErrors(app: FastifyInstance): void {
   });
   app.setErrorHandler(sendError);
   answerProtocolErrors(app);
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ code: 'not_found', detail: `no route for ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = ROUTED_METHODS.filter((method) => app.findRoute({ method, url: request.url }) !== null);
+    if (allowed.length === 0) return reply.code(404).send({ code: 'not_found', detail: `no route for ${request.method} ${path}` });
+    // The path exists with other methods: RFC 9110 says 405 with the methods it serves.
+    const detail = `${request.method} is not allowed on ${path}; it serves ${allowed.join(', ')}`;
+    return reply.code(405).header('allow', allowed.join(', ')).send(new HookdError('HOOKD_ERR_METHOD_NOT_ALLOWED', detail).toBody());
+  });
 }
+
+/** The methods hookd serves anywhere (HEAD wherever it serves GET). */
+const ROUTED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /** Seconds a client should wait before retrying when the database is away (503) or out of space (507). */
 export const RETRY_AFTER_UNAVAILABLE_S = 2;

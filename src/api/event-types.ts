@@ -5,9 +5,11 @@ import { notFound } from '../domain/errors.js';
 import type { EventType } from '../domain/types.js';
 import { requireAdmin } from './context.js';
 import { EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate, ListOf, ListQuery, adminErrorResponses, errorResponses } from './schemas.js';
+import { featureFlagOf } from './renamed-fields.js';
 import { eventTypeOut, pageOut } from './wire.js';
 
 const tags = ['Event Type'];
+const EVENT_TYPE_NAME = /^[a-zA-Z0-9\-_.]+$/;
 const NameParams = Type.Object({ event_type_name: Type.String({ minLength: 1, maxLength: 256 }) });
 
 export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
@@ -37,23 +39,27 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       ),
   );
 
-  app.post('/api/v1/event-type', { schema: { tags, summary: 'Create an event type', body: EventTypeIn, response: { 201: EventTypeOut, ...adminErrorResponses } } }, async (request, reply) => {
-    requireAdmin(request);
-    const body = request.body;
+  /** A new event type named `name` from a create (POST) or upsert (PUT) body. */
+  async function create(name: string, body: EventTypeUpdate): Promise<EventType> {
     const now = clock();
     const created: EventType = {
-      name: body.name,
+      name,
       description: body.description,
       archived: body.archived ?? false,
       deprecated: body.deprecated ?? false,
       schemas: body.schemas ?? null,
-      featureFlag: body.featureFlag ?? null,
+      featureFlag: featureFlagOf(body) ?? null,
       groupName: body.groupName ?? null,
       createdAt: now,
       updatedAt: now,
     };
     await store.createEventType(created);
-    return reply.code(201).send(eventTypeOut(created));
+    return created;
+  }
+
+  app.post('/api/v1/event-type', { schema: { tags, summary: 'Create an event type', body: EventTypeIn, response: { 201: EventTypeOut, ...adminErrorResponses } } }, async (request, reply) => {
+    requireAdmin(request);
+    return reply.code(201).send(eventTypeOut(await create(request.body.name, request.body)));
   });
 
   app.get('/api/v1/event-type/:event_type_name', { schema: { tags, summary: 'Get an event type', params: NameParams, response: { 200: EventTypeOut, ...errorResponses } } }, async (request) =>
@@ -62,18 +68,33 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.put(
     '/api/v1/event-type/:event_type_name',
-    { schema: { tags, summary: 'Update an event type', params: NameParams, body: EventTypeUpdate, response: { 200: EventTypeOut, ...adminErrorResponses } } },
-    async (request) => {
+    {
+      schema: {
+        tags,
+        summary: 'Update (or create) an event type',
+        description: 'As in Svix, a PUT to an event type that does not exist creates it (201).',
+        params: NameParams,
+        body: EventTypeUpdate,
+        response: { 200: EventTypeOut, 201: EventTypeOut, ...adminErrorResponses },
+      },
+    },
+    async (request, reply) => {
       requireAdmin(request);
-      const existing = await load(request.params.event_type_name);
       const body = request.body;
+      const existing = await store.getEventType(request.params.event_type_name);
+      if (!existing) {
+        const name = request.params.event_type_name;
+        // A value that cannot be an event type name names nothing: 404, as for an unknown uid elsewhere.
+        if (!EVENT_TYPE_NAME.test(name)) throw notFound('event type');
+        return reply.code(201).send(eventTypeOut(await create(name, body)));
+      }
       const updated: EventType = {
         ...existing,
         description: body.description,
         archived: body.archived ?? false,
         deprecated: body.deprecated ?? false,
         schemas: body.schemas ?? null,
-        featureFlag: body.featureFlag ?? null,
+        featureFlag: featureFlagOf(body) ?? null,
         groupName: body.groupName ?? null,
         updatedAt: clock(),
       };
@@ -89,13 +110,14 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       requireAdmin(request);
       const existing = await load(request.params.event_type_name);
       const body = request.body;
+      const featureFlag = featureFlagOf(body);
       const updated: EventType = {
         ...existing,
         description: body.description ?? existing.description,
         archived: body.archived ?? existing.archived,
         deprecated: body.deprecated ?? existing.deprecated,
         schemas: body.schemas === undefined ? existing.schemas : body.schemas,
-        featureFlag: body.featureFlag === undefined ? existing.featureFlag : body.featureFlag,
+        featureFlag: featureFlag === undefined ? existing.featureFlag : featureFlag,
         groupName: body.groupName === undefined ? existing.groupName : body.groupName,
         updatedAt: clock(),
       };

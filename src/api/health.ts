@@ -14,6 +14,9 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   const tags = ['Health'];
   app.get('/health', { schema: { tags, summary: 'Liveness', response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
   app.get('/api/v1/health', { schema: { tags, summary: 'Svix-compatible health check', response: { 204: Type.Null() } } }, async (_request, reply) => reply.code(204).send(null));
+  app.get('/api/v1/health/ping', { schema: { tags, summary: 'Svix-compatible ping (no token needed)', response: { 204: Type.Null() } } }, async (_request, reply) =>
+    reply.code(204).send(null),
+  );
   const NotReady = Type.Object({ code: Type.String(), detail: Type.String() });
   app.get(
     '/ready',

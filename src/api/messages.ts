@@ -82,6 +82,26 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
       return messageOut(message, request.query.with_content ?? true);
     },
   );
+
+  app.delete(
+    '/api/v1/app/:app_id/msg/:msg_id/content',
+    {
+      schema: {
+        tags,
+        summary: "Expunge a message's payload",
+        description:
+          'For a message sent with sensitive content, as in Svix: the payload is replaced by {"expired": true} and the message is never sent again. ' +
+          'Its pending deliveries fail ("message content expunged"); a request already on the wire completes and is recorded. Resend answers 400 missing_payload and recover passes it over.',
+        params: MessageParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { app: owner, message } = await resolveMessage(request, request.params.app_id, request.params.msg_id);
+      if (!(await store.expungeMessageContent(owner.id, message.id, clock()))) throw notFound('message');
+      return reply.code(204).send(null);
+    },
+  );
 }
 
 /**

@@ -19,7 +19,8 @@ const EventTypeName = Type.String({ minLength: 1, maxLength: 256, pattern: NAME_
 const Channel = Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9\\-_.:]+$' });
 const Tag = Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9\\-_./]+$' });
 const Metadata = StringMap(Type.String());
-const RateLimit = Type.Integer({ minimum: 0, maximum: 65535, description: 'Messages per second' });
+const rateLimit = (description: string) => Type.Integer({ minimum: 0, maximum: 65535, description });
+const RateLimit = rateLimit('Messages per second');
 const DateTime = Type.String({ format: 'date-time' });
 const MaxConcurrency = Type.Integer({
   minimum: 1,
@@ -49,10 +50,14 @@ export const ListOf = <T extends TSchema>(item: T) =>
 
 // ---- Applications
 
+/** The v2 SDKs' name for `rateLimit` (svix 1.99.1 knows both): either is accepted, both must agree. */
+const ThrottleRate = Type.Optional(Nullable(rateLimit('The same field as rateLimit (the Svix v2 SDKs send this name)')));
+
 export const ApplicationIn = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256 }),
   uid: Type.Optional(Nullable(Uid)),
   rateLimit: Type.Optional(Nullable(RateLimit)),
+  throttleRate: ThrottleRate,
   metadata: Type.Optional(Nullable(Metadata)),
 });
 export type ApplicationIn = Static<typeof ApplicationIn>;
@@ -65,6 +70,7 @@ export const ApplicationOut = Type.Object(
     uid: Type.Optional(Type.String()),
     name: Type.String(),
     rateLimit: Type.Optional(Type.Integer()),
+    throttleRate: Type.Optional(Type.Integer({ description: 'The same as rateLimit (the Svix v2 name)' })),
     metadata: Metadata,
     createdAt: DateTime,
     updatedAt: DateTime,
@@ -74,15 +80,21 @@ export const ApplicationOut = Type.Object(
 
 // ---- Endpoints
 
+/** Svix stores the (deprecated) endpoint version as a u16 and refuses anything beyond. */
+const EndpointVersion = Type.Integer({ minimum: 1, maximum: 65535 });
+const eventTypeNames = (description: string) => Type.Array(EventTypeName, { minItems: 1, maxItems: 1000, uniqueItems: true, description });
+
 const EndpointFields = {
   url: Type.String({ minLength: 1, maxLength: 65536, format: 'uri' }),
   description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))),
   uid: Type.Optional(Nullable(Uid)),
   rateLimit: Type.Optional(Nullable(RateLimit)),
   maxConcurrency: Type.Optional(Nullable(MaxConcurrency)),
-  version: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+  throttleRate: ThrottleRate,
+  version: Type.Optional(Nullable(EndpointVersion)),
   disabled: Type.Optional(Nullable(Type.Boolean())),
-  filterTypes: Type.Optional(Nullable(Type.Array(EventTypeName, { minItems: 1, maxItems: 1000, uniqueItems: true }))),
+  filterTypes: Type.Optional(Nullable(eventTypeNames('Only messages of these event types are delivered (absent: all)'))),
+  eventTypes: Type.Optional(Nullable(eventTypeNames('The same field as filterTypes (the Svix v2 SDKs send this name)'))),
   channels: Type.Optional(Nullable(Type.Array(Channel, { minItems: 1, maxItems: 10, uniqueItems: true }))),
   metadata: Type.Optional(Nullable(Metadata)),
 };
@@ -103,10 +115,12 @@ export const EndpointOut = Type.Object(
     url: Type.String(),
     description: Type.String(),
     rateLimit: Type.Optional(Type.Integer()),
+    throttleRate: Type.Optional(Type.Integer({ description: 'The same as rateLimit (the Svix v2 name)' })),
     maxConcurrency: Type.Optional(Type.Integer()),
     version: Type.Integer(),
     disabled: Type.Boolean(),
     filterTypes: Type.Optional(Type.Array(Type.String())),
+    eventTypes: Type.Optional(Type.Array(Type.String(), { description: 'The same as filterTypes (the Svix v2 name)' })),
     channels: Type.Optional(Type.Array(Type.String())),
     metadata: Metadata,
     createdAt: DateTime,
@@ -164,6 +178,34 @@ export const MessageOut = Type.Object(
   { $id: 'MessageOut' },
 );
 
+export const EndpointMessageOut = Type.Object(
+  {
+    ...MessageOut.properties,
+    status: Type.Integer({ description: "The message's delivery to this endpoint: 0 success, 1 pending, 2 fail, 3 sending" }),
+    statusText: Type.String(),
+    nextAttempt: Type.Optional(DateTime),
+  },
+  { $id: 'EndpointMessageOut' },
+);
+
+export const EndpointMessageListQuery = Type.Object({
+  limit: ListQuery.properties.limit,
+  iterator: ListQuery.properties.iterator,
+  channel: Type.Optional(Channel),
+  status: Type.Optional(Type.Integer({ minimum: 0, maximum: 3, description: '0 success, 1 pending, 2 fail, 3 sending' })),
+  before: Type.Optional(DateTime),
+  after: Type.Optional(DateTime),
+  with_content: Type.Optional(Type.Boolean({ default: true })),
+  event_types: Type.Optional(Type.String({ description: 'Comma-separated event type names' })),
+});
+export type EndpointMessageListQuery = Static<typeof EndpointMessageListQuery>;
+
+export const EventExampleIn = Type.Object({
+  eventType: EventTypeName,
+  exampleIndex: Type.Optional(Nullable(Type.Integer({ minimum: 0, description: 'Which of the schema\'s examples (default the first)' }))),
+});
+export type EventExampleIn = Static<typeof EventExampleIn>;
+
 export const MessageListQuery = Type.Object({
   ...ListQuery.properties,
   channel: Type.Optional(Channel),
@@ -199,7 +241,9 @@ export const MessageAttemptOut = Type.Object(
 export const AttemptListQuery = Type.Object({
   ...ListQuery.properties,
   status: Type.Optional(Type.Integer({ minimum: 0, maximum: 3 })),
-  status_code_class: Type.Optional(Type.Integer({ minimum: 0, maximum: 5 })),
+  status_code_class: Type.Optional(
+    Type.Integer({ enum: [0, 100, 200, 300, 400, 500], description: "Svix's StatusCodeClass: 0 no response, 100 for 1xx ... 500 for 5xx" }),
+  ),
   endpoint_id: Type.Optional(Type.String({ maxLength: 256 })),
   before: Type.Optional(DateTime),
   after: Type.Optional(DateTime),
@@ -222,13 +266,18 @@ export const MessageEndpointOut = Type.Object({
 
 // ---- Event types
 
+const FeatureFlag = Type.String({ maxLength: 256 });
+
 export const EventTypeIn = Type.Object({
   name: EventTypeName,
   description: Type.String({ maxLength: 4096 }),
   archived: Type.Optional(Nullable(Type.Boolean())),
   deprecated: Type.Optional(Nullable(Type.Boolean())),
   schemas: Type.Optional(Nullable(StringMap(Type.Unknown()))),
-  featureFlag: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
+  featureFlag: Type.Optional(Nullable(FeatureFlag)),
+  featureFlags: Type.Optional(
+    Nullable(Type.Array(FeatureFlag, { maxItems: 1, description: 'The v2 SDKs\' list form of featureFlag: hookd keeps one feature flag per event type' })),
+  ),
   groupName: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
 });
 export type EventTypeIn = Static<typeof EventTypeIn>;
@@ -245,6 +294,7 @@ export const EventTypeOut = Type.Object(
     deprecated: Type.Boolean(),
     schemas: Type.Optional(StringMap(Type.Unknown())),
     featureFlag: Type.Optional(Type.String()),
+    featureFlags: Type.Optional(Type.Array(Type.String(), { description: 'featureFlag as a list (the Svix v2 name)' })),
     groupName: Type.Optional(Type.String()),
     createdAt: DateTime,
     updatedAt: DateTime,
@@ -270,6 +320,8 @@ export const ApiKeyOut = Type.Object(
     prefix: Type.String({ description: 'The first characters of the token, to recognise it' }),
     createdAt: DateTime,
     revokedAt: Nullable(DateTime),
+    expiresAt: Nullable(Type.String({ format: 'date-time', description: 'App-portal tokens expire; other keys never (null)' })),
+    readOnly: Type.Boolean({ description: 'A read-only app-portal token: it may only read (GET)' }),
   },
   { $id: 'ApiKeyOut' },
 );
@@ -284,6 +336,40 @@ export const ApiKeyCreatedOut = Type.Object(
     ),
   },
   { $id: 'ApiKeyCreatedOut' },
+);
+
+// ---- App portal access (Svix's authentication operations)
+
+/** Svix's app-portal capabilities; hookd enforces the read-only distinction only (see AppPortalAccessIn). */
+const PORTAL_CAPABILITIES = ['ViewBase', 'ViewEndpointSecret', 'ManageEndpointSecret', 'ManageTransformations', 'CreateAttempts', 'ManageEndpoint'] as const;
+export const PORTAL_EXPIRY_DEFAULT_S = 7 * 86400;
+
+export const AppPortalAccessIn = Type.Object({
+  /** Creates the application (uid = the path value) when it does not exist yet. */
+  application: Type.Optional(Nullable(ApplicationIn)),
+  expiry: Type.Optional(
+    Nullable(Type.Integer({ minimum: 3600, maximum: PORTAL_EXPIRY_DEFAULT_S, description: 'Seconds the token is valid for: 1 hour to 7 days (default)' })),
+  ),
+  readOnly: Type.Optional(Nullable(Type.Boolean({ description: 'The token may only read (GET)' }))),
+  capabilities: Type.Optional(
+    Nullable(
+      Type.Array(Type.Union(PORTAL_CAPABILITIES.map((c) => Type.Literal(c))), {
+        uniqueItems: true,
+        description: 'Svix capabilities. hookd enforces read-only access: given capabilities holding only ViewBase and ViewEndpointSecret make a read-only token; any other capability allows writes. Absent: all.',
+      }),
+    ),
+  ),
+  featureFlags: Type.Optional(Nullable(Type.Array(Type.String({ maxLength: 256 }), { description: 'Accepted for Svix compatibility; hookd has no feature-flagged event types to show or hide yet' }))),
+  sessionId: Type.Optional(Nullable(Type.String({ maxLength: 256, description: 'Accepted for Svix compatibility; not used' }))),
+});
+export type AppPortalAccessIn = Static<typeof AppPortalAccessIn>;
+
+export const AppPortalAccessOut = Type.Object(
+  {
+    url: Type.String({ description: '<public URL>/portal/#token=<token> (the portal UI itself is not served yet)' }),
+    token: Type.String({ description: 'A bearer token scoped to the application; it expires, and POST /api/v1/auth/logout ends it' }),
+  },
+  { $id: 'AppPortalAccessOut' },
 );
 
 export const AppParams = Type.Object({ app_id: Type.String({ minLength: 1, maxLength: 256 }) });

@@ -1,7 +1,11 @@
 import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../domain/types.js';
 import { MessageStatus } from '../domain/types.js';
 
-/** Domain records -> Svix wire objects (camelCase, RFC 3339 dates, absent instead of null). */
+/**
+ * Domain records -> Svix wire objects (camelCase, RFC 3339 dates, absent instead of null). Renamed fields are
+ * answered under both names, as Svix's server does: the v1 SDKs read filterTypes / rateLimit / featureFlag, the
+ * v2 SDKs eventTypes / throttleRate / featureFlags.
+ */
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
@@ -11,6 +15,7 @@ export const appOut = (a: App) => ({
   uid: opt(a.uid),
   name: a.name,
   rateLimit: opt(a.rateLimit),
+  throttleRate: opt(a.rateLimit),
   metadata: a.metadata,
   createdAt: iso(a.createdAt),
   updatedAt: iso(a.updatedAt),
@@ -22,10 +27,12 @@ export const endpointOut = (e: Endpoint) => ({
   url: e.url,
   description: e.description,
   rateLimit: opt(e.rateLimit),
+  throttleRate: opt(e.rateLimit),
   maxConcurrency: opt(e.maxConcurrency),
   version: e.version,
   disabled: e.disabled,
   filterTypes: opt(e.filterTypes),
+  eventTypes: opt(e.filterTypes),
   channels: opt(e.channels),
   metadata: e.metadata,
   createdAt: iso(e.createdAt),
@@ -72,6 +79,7 @@ export const eventTypeOut = (e: EventType) => ({
   deprecated: e.deprecated,
   schemas: opt(e.schemas),
   featureFlag: opt(e.featureFlag),
+  featureFlags: e.featureFlag === null ? undefined : [e.featureFlag],
   groupName: opt(e.groupName),
   createdAt: iso(e.createdAt),
   updatedAt: iso(e.updatedAt),
@@ -85,6 +93,8 @@ export const apiKeyOut = (k: ApiKey) => ({
   prefix: k.prefix,
   createdAt: iso(k.createdAt),
   revokedAt: k.revokedAt === null ? null : iso(k.revokedAt),
+  expiresAt: k.expiresAt === null ? null : iso(k.expiresAt),
+  readOnly: k.readOnly,
 });
 
 export const pageOut = <T, U>(page: Page<T>, map: (item: T) => U) => ({

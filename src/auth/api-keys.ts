@@ -16,7 +16,7 @@ export function hashToken(token: string): string {
 
 export async function createApiKey(
   store: Store,
-  options: { appId: string | null; name: string; token?: string; nowMs?: number },
+  options: { appId: string | null; name: string; token?: string; nowMs?: number; expiresAt?: number | null; readOnly?: boolean },
 ): Promise<{ key: ApiKey; token: string }> {
   const token = options.token ?? `${TOKEN_PREFIX}${randomToken(32)}`;
   const key: ApiKey = {
@@ -26,10 +26,32 @@ export async function createApiKey(
     prefix: token.slice(0, TOKEN_PREFIX.length + 6),
     createdAt: options.nowMs ?? Date.now(),
     revokedAt: null,
+    expiresAt: options.expiresAt ?? null,
+    readOnly: options.readOnly ?? false,
   };
   await store.createApiKey(key, hashToken(token));
   return { key, token };
 }
+
+/**
+ * An app-portal token (POST /api/v1/auth/app-portal-access/{app_id}): a key scoped to one application that
+ * expires, and may be read-only. It is the only kind of key that expires, and the only kind that may log itself
+ * out (POST /api/v1/auth/logout); other keys are revoked through /api/v1/api-key.
+ */
+export async function createPortalToken(
+  store: Store,
+  options: { appId: string; nowMs: number; expiresInMs: number; readOnly: boolean },
+): Promise<{ key: ApiKey; token: string }> {
+  return createApiKey(store, {
+    appId: options.appId,
+    name: options.readOnly ? 'app portal (read-only)' : 'app portal',
+    nowMs: options.nowMs,
+    expiresAt: options.nowMs + options.expiresInMs,
+    readOnly: options.readOnly,
+  });
+}
+
+export const isPortalToken = (key: Pick<ApiKey, 'expiresAt'>): boolean => key.expiresAt !== null;
 
 /** Ensures `token` is an active admin key (HOOKD_ADMIN_TOKEN); returns true if it was created now. */
 export async function ensureAdminToken(store: Store, token: string): Promise<boolean> {

@@ -12,6 +12,7 @@ export const HOOKD_ERR = {
   HOOKD_ERR_PAYLOAD_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   HOOKD_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   HOOKD_ERR_BAD_REQUEST: { status: 400, code: 'bad_request' },
+  HOOKD_ERR_MISSING_PAYLOAD: { status: 400, code: 'missing_payload' },
   HOOKD_ERR_VALIDATION: { status: 422, code: 'validation' },
   HOOKD_ERR_RATE_LIMITED: { status: 429, code: 'rate_limited' },
   HOOKD_ERR_UNAVAILABLE: { status: 503, code: 'unavailable' },

@@ -60,6 +60,8 @@ export interface Message {
   channels: string[] | null;
   tags: string[] | null;
   createdAt: number;
+  /** When its payload was expunged (then `{"expired":true}`, never sent again); absent or null: never. */
+  expungedAt?: number | null;
 }
 
 /** Delivery states. `pending` deliveries are due at `nextAttemptAt`; a leased one is in flight. */
@@ -109,6 +111,10 @@ export interface ApiKey {
   prefix: string;
   createdAt: number;
   revokedAt: number | null;
+  /** After this time the key is refused (app-portal tokens); null: never. */
+  expiresAt: number | null;
+  /** The key may only read (GET): an app-portal token with read-only access. */
+  readOnly: boolean;
 }
 
 /** A page of a cursor list, in the Svix wire shape. */

@@ -30,7 +30,10 @@ export type AppOps = Pick<
   | 'deleteSource'
 >;
 
-export type MessageOps = Pick<Store, 'insertMessages' | 'getMessage' | 'listMessages' | 'listAttempts' | 'getAttempt'>;
+export type MessageOps = Pick<
+  Store,
+  'insertMessages' | 'getMessage' | 'listMessages' | 'insertMessageTo' | 'expungeMessageContent' | 'listAttempts' | 'getAttempt' | 'expungeAttemptContent'
+>;
 
 export type QueueOps = Pick<
   Store,
@@ -51,7 +54,10 @@ export type AdminOps = Pick<
   'createApiKey' | 'findApiKeyByHash' | 'listApiKeys' | 'revokeApiKey' | 'beginIdempotent' | 'finishIdempotent' | 'purgeMessages' | 'purgeIdempotencyKeys'
 >;
 
-export type StatsOps = Pick<Store, 'listDeliveries' | 'countMessageDeliveries' | 'endpointStats' | 'attemptSeries' | 'queueStats' | 'endpointLatency'>;
+export type StatsOps = Pick<
+  Store,
+  'listDeliveries' | 'listEndpointMessages' | 'countMessageDeliveries' | 'endpointStats' | 'attemptSeries' | 'queueStats' | 'endpointLatency'
+>;
 
 /** Adds `time` for an endpoint to a map of when endpoints must be ready, keeping the earliest (readyBy's input). */
 export function earliest(at: Map<string, number>, endpointId: string, time: number): void {

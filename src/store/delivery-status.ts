@@ -1,5 +1,5 @@
-import { deliveryFromRow } from './rows.js';
-import type { AttemptBucket, DeliveryCounts, DeliveryListItem, DeliveryStatusText, MessageDeliveryStatus } from './store.js';
+import { deliveryFromRow, messageFromRow } from './rows.js';
+import type { AttemptBucket, DeliveryCounts, DeliveryListItem, DeliveryStatusText, EndpointMessage, MessageDeliveryStatus } from './store.js';
 
 /**
  * SQL fragments and row mapping for delivery status views (lists, counts, series), shared by both adapters:
@@ -100,3 +100,19 @@ export function deliveryListSelect(now: string): string {
     (SELECT a.response_status_code FROM attempt a WHERE a.message_id = d.message_id AND a.endpoint_id = d.endpoint_id ORDER BY a.id DESC LIMIT 1) AS last_status_code
     FROM delivery d JOIN message m ON m.id = d.message_id`;
 }
+
+/**
+ * The endpoint message list's SELECT (before its WHERE conditions): each delivery's message (m.*), its status text
+ * at `now` and its next attempt time.
+ */
+export function endpointMessageSelect(now: string): string {
+  return `SELECT m.*, ${statusTextSql('d', now)} AS status_text, d.status AS delivery_status, d.next_attempt_at AS delivery_next_attempt_at
+    FROM delivery d JOIN message m ON m.id = d.message_id`;
+}
+
+/** A row of endpointMessageSelect. */
+export const endpointMessageFromRow = (r: Row): EndpointMessage => ({
+  message: messageFromRow(r),
+  statusText: r.status_text as DeliveryStatusText,
+  nextAttemptAt: r.delivery_status === 'pending' ? Number(r.delivery_next_attempt_at) : null,
+});

@@ -31,6 +31,8 @@ export const apiKeyFromRow = (r: Row): ApiKey => ({
   prefix: r.prefix as string,
   createdAt: r.created_at as number,
   revokedAt: (r.revoked_at as number | null) ?? null,
+  expiresAt: (r.expires_at as number | null) ?? null,
+  readOnly: bool(r.read_only),
 });
 
 export const endpointFromRow = (r: Row): Endpoint => ({
@@ -108,6 +110,7 @@ export const messageFromRow = (r: Row): Message => ({
   channels: json(r.channels),
   tags: json(r.tags),
   createdAt: r.created_at as number,
+  expungedAt: (r.expunged_at as number | null) ?? null,
 });
 
 export const deliveryFromRow = (r: Row): Delivery => ({

@@ -68,6 +68,20 @@ export interface Store {
   /** A message of the app by id or eventId. */
   getMessage(appId: string, idOrEventId: string): Promise<Message | null>;
   listMessages(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;
+  /**
+   * Inserts one message with one pending delivery, to this endpoint only, whatever the other endpoints' filters
+   * (Svix's send-example). The endpoint must be live.
+   */
+  insertMessageTo(message: Message, endpointId: string): Promise<void>;
+  /**
+   * Expunges a message's content (Svix's expunge-content): the payload becomes `{"expired":true}` and the message
+   * is marked expunged, and its pending deliveries fail ('message content expunged'), leased ones included (a
+   * request already on the wire completes and is recorded, but changes nothing). Recover passes it over from then
+   * on. Returns false when the app has no such message.
+   */
+  expungeMessageContent(appId: string, messageId: string, nowMs: number): Promise<boolean>;
+  /** Replaces an attempt's response body with `EXPUNGED`, as Svix does; false when the message has no such attempt. */
+  expungeAttemptContent(messageId: string, attemptId: string): Promise<boolean>;
 
   /**
    * Leases what can be sent now, at most `limit` deliveries (src/domain/scheduler.ts). Work is claimed per
@@ -106,7 +120,7 @@ export interface Store {
   endpointQueueState(endpointId: string, nowMs: number, policy?: SchedulerPolicy): Promise<EndpointQueueView | null>;
   /** Schedules the message for the endpoint now, as a manual attempt (creating the delivery if needed). */
   resendDelivery(message: Message, endpoint: Endpoint, nowMs: number): Promise<void>;
-  /** Reschedules the endpoint's failed deliveries of messages created in [sinceMs, untilMs). */
+  /** Reschedules the endpoint's failed deliveries of messages created in [sinceMs, untilMs), expunged ones excepted. */
   recoverFailed(endpointId: string, sinceMs: number, untilMs: number, nowMs: number): Promise<number>;
   /** Deliveries of one message (one per endpoint it went to). */
   listMessageDeliveries(messageId: string): Promise<Delivery[]>;
@@ -120,6 +134,11 @@ export interface Store {
    * 'sending' while pending under a live lease at `nowMs`, otherwise 'pending'.
    */
   listDeliveries(appId: string, filter: DeliveryFilter, page: PageRequest, nowMs: number): Promise<Page<DeliveryListItem>>;
+  /**
+   * The messages that go to one endpoint (one per delivery), newest message first, each with its delivery's
+   * status at `nowMs` and next attempt: Svix's list-attempted-messages. Paged by message id.
+   */
+  listEndpointMessages(appId: string, endpointId: string, filter: EndpointMessageFilter, page: PageRequest, nowMs: number): Promise<Page<EndpointMessage>>;
   /** For each message id given, its deliveries counted by status (messages without deliveries are absent). */
   countMessageDeliveries(messageIds: string[], nowMs: number): Promise<Map<string, DeliveryCounts>>;
   /** An endpoint's deliveries counted by status, of messages created in [sinceMs, untilMs) (unbounded when absent). */
@@ -215,6 +234,21 @@ export interface DeliveryFilter {
   /** Bounds (exclusive) on the delivered message's creation time. */
   beforeMs?: number | undefined;
   afterMs?: number | undefined;
+}
+
+export interface EndpointMessageFilter {
+  status?: DeliveryStatusText | undefined;
+  channel?: string | undefined;
+  eventTypes?: string[] | undefined;
+  beforeMs?: number | undefined;
+  afterMs?: number | undefined;
+}
+
+export interface EndpointMessage {
+  message: Message;
+  statusText: DeliveryStatusText;
+  /** When the delivery is next attempted (pending only), else null. */
+  nextAttemptAt: number | null;
 }
 
 export interface DeliveryListItem {

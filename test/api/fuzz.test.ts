@@ -96,6 +96,9 @@ interface Schema {
   format?: string;
 }
 
+/** Svix's health checks answer without a token. */
+const PUBLIC_API_PATHS = new Set(['/api/v1/health', '/api/v1/health/ping']);
+
 interface FuzzRoute extends ApiRoute {
   label: string;
   auth: boolean;
@@ -110,7 +113,7 @@ function describeRoutes(hookdApp: NonNullable<TestHookd['app']>): FuzzRoute[] {
     return {
       ...route,
       label: `${route.method} ${route.path}`,
-      auth: route.path.startsWith('/api/') && route.path !== '/api/v1/health',
+      auth: route.path.startsWith('/api/') && !PUBLIC_API_PATHS.has(route.path),
       query: (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema })),
       body: operation.requestBody?.content?.['application/json']?.schema ?? null,
     };
@@ -226,6 +229,8 @@ function validBody(route: FuzzRoute, ctx: Context): Record<string, unknown> | nu
     'PUT /api/v1/app/{app_id}/endpoint/{endpoint_id}/headers': { headers: { 'x-fuzz': '1' } },
     'PATCH /api/v1/app/{app_id}/endpoint/{endpoint_id}/headers': { headers: { 'x-fuzz': '1' } },
     'POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/recover': { since: '2020-01-01T00:00:00Z' },
+    'POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example': { eventType: 'svix.ping' },
+    'POST /api/v1/auth/app-portal-access/{app_id}': { expiry: 3600 },
     'POST /api/v1/app/{app_id}/msg': { eventType: 'fuzz.event', payload: { ok: true } },
     'POST /api/v1/event-type': { name: 'fuzz.other', description: 'fuzz' },
     'PUT /api/v1/event-type/{event_type_name}': { description: 'fuzz' },
@@ -641,7 +646,8 @@ const generators: Generator[] = [
       const method = pick(rng, ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'SEARCH', 'PROPFIND'].filter((m) => !defined.has(m)));
       const path = realPath(route, ctx);
       const body = method === 'OPTIONS' ? {} : { headers: { ...JSON_TYPE }, body: JSON.stringify({ name: awkward(rng) }) };
-      return { method, path, headers: {}, ...body, statuses: route.auth ? [401, 404] : [404] };
+      // The path exists: a method it does not serve is a 405 (with an Allow header).
+      return { method, path, headers: {}, ...body, statuses: route.auth ? [401, 405] : [405] };
     },
   },
   {
@@ -703,7 +709,8 @@ function otherUrlCase(rng: Rng, ctx: Context): Draft & { route: string; generato
     const path = pick(rng, ['/health', '/ready', '/api/v1/health', '/openapi.json', '/docs', '/docs/static/index.html', '/docs/json']);
     const method = pick(rng, ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
     const body = method === 'OPTIONS' ? {} : { headers: { ...JSON_TYPE }, body: '{"x":' };
-    return { route: `* ${path}`, generator: 'method', method, path, headers: {}, ...body, statuses: [400, 404] };
+    // These paths serve GET only: any other method is a 405 (or a 400 for the body, when it is parsed first).
+    return { route: `* ${path}`, generator: 'method', method, path, headers: {}, ...body, statuses: [400, 405] };
   }
   if (variant === 1) {
     // Traversal out of the Swagger UI's static files, as sent (fetch would normalise dot segments).

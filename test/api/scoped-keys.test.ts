@@ -44,10 +44,13 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH']);
  * How a key scoped to A may use each route without an app in its path. A route missing here fails the walk:
  * whoever adds one decides what a scoped key may do with it.
  */
-const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'admin' | 'signed'> = {
+const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'admin' | 'signed' | 'portal'> = {
   'GET /health': 'public',
   'GET /ready': 'public',
   'GET /api/v1/health': 'public',
+  'GET /api/v1/health/ping': 'public',
+  // Only an app-portal token logs out (itself); an API key is refused.
+  'POST /api/v1/auth/logout': 'portal',
   'GET /api/v1/app': 'readable',
   'POST /api/v1/app': 'admin',
   'GET /api/v1/event-type': 'readable',
@@ -62,8 +65,10 @@ const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'admin' | 'signed'>
   // Inbound sources: no bearer auth, the sender's signature is the auth; any bearer token is ignored.
   'POST /ingest/{source_id}': 'signed',
 };
+/** PUTs that create what their path names by uid when it does not exist (Svix's upserts). */
+const UPSERT_ROUTES = new Set(['PUT /api/v1/app/{app_id}/endpoint/{endpoint_id}']);
 /** Routes with an app in the path that need an admin key even on the key's own app. */
-const ADMIN_ONLY_APP_ROUTES = new Set(['DELETE /api/v1/app/{app_id}']);
+const ADMIN_ONLY_APP_ROUTES = new Set(['DELETE /api/v1/app/{app_id}', 'POST /api/v1/auth/app-portal-access/{app_id}']);
 
 let hookd: Hookd;
 let receiver: Receiver;
@@ -90,6 +95,9 @@ function bodyFor(route: ApiRoute, t: Tenant): unknown {
     [`PUT ${ep}/headers`]: () => ({ headers: { 'x-walk': 'put', authorization: 'Bearer walk' } }),
     [`PATCH ${ep}/headers`]: () => ({ headers: { 'x-walk': 'patched', authorization: null } }),
     [`POST ${ep}/recover`]: () => ({ since: new Date(0).toISOString() }),
+    [`POST ${ep}/send-example`]: () => ({ eventType: 'svix.ping' }),
+    'POST /api/v1/auth/app-portal-access/{app_id}': () => ({ expiry: 3600 }),
+    'POST /api/v1/auth/logout': () => undefined,
     'POST /api/v1/app/{app_id}/msg': () => ({ eventType: EVENT_TYPE, payload: { walk: true } }),
     'POST /api/v1/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend': () => ({}),
     'POST /api/v1/event-type': () => ({ name: 'walk.created', description: 'created by walk' }),
@@ -214,7 +222,7 @@ async function checkNonAppRoute(route: ApiRoute): Promise<void> {
   const expected = NON_APP_ROUTES[routeKey(route)];
   assert.ok(expected, 'no app in its path: classify it in NON_APP_ROUTES');
   const response = await call(a.client, route, { event_type_name: EVENT_TYPE, key_id: b.keyId, source_id: b.sourceId }, bodyFor(route, a));
-  if (expected === 'admin') {
+  if (expected === 'admin' || expected === 'portal') {
     assertRefused(route, response, [403]);
     assert.equal(response.body.code, 'insufficient_access');
   } else if (expected === 'signed') {
@@ -350,7 +358,15 @@ describe('a key scoped to application A, on every documented operation', () => {
           for (const client of [a.client, hookd.api]) {
             const who = client === hookd.api ? 'admin key' : "A's key";
             await collect(problems, `${who}, ${JSON.stringify(params)}`, async () => {
-              assertRefused(route, await call(client, route, params, bodyFor(route, a)), [404]);
+              const response = await call(client, route, params, bodyFor(route, a));
+              if (UPSERT_ROUTES.has(routeKey(route)) && by === 'uid') {
+                // An upsert by uid: B's uid names nothing in A's app, so the PUT creates A's own endpoint; the body
+                // carries A's endpoint uid, so that is a conflict over A's uid, and B stays untouched and unnamed.
+                assertRefused(route, response, [409]);
+                assertNoTraceOf(b, route, response);
+              } else {
+                assertRefused(route, response, [404]);
+              }
             });
             calls++;
           }

@@ -39,11 +39,13 @@ export interface TestHookd extends RunningHookd {
 }
 
 /** Starts a real hookd (API + worker unless `role` says otherwise) on a temp SQLite file. */
-export async function startTestHookd(options: { env?: Record<string, string>; role?: Role; dbPath?: string; logger?: Logger } = {}): Promise<TestHookd & { cleanup: () => Promise<void> }> {
+export async function startTestHookd(
+  options: { env?: Record<string, string>; role?: Role; dbPath?: string; logger?: Logger; clock?: () => number } = {},
+): Promise<TestHookd & { cleanup: () => Promise<void> }> {
   const temp = options.dbPath ? null : tempDir();
   const dbPath = options.dbPath ?? join(temp!.dir, 'hookd.db');
   const config = loadConfig(testEnv(dbPath, options.env));
-  const running = await startHookd({ config, logger: options.logger ?? pino({ level: 'silent' }), role: options.role ?? 'all' });
+  const running = await startHookd({ config, logger: options.logger ?? pino({ level: 'silent' }), role: options.role ?? 'all', clock: options.clock });
   const url = running.url!;
   return {
     ...running,

@@ -586,12 +586,137 @@ for (const adapter of storeAdapters) {
     });
 
     test('api keys are found by hash only while active', async () => {
-      const key = { id: newId('key', T0), appId: null, name: 'admin', prefix: 'hookd_abc', createdAt: T0, revokedAt: null };
+      const key = { id: newId('key', T0), appId: null, name: 'admin', prefix: 'hookd_abc', createdAt: T0, revokedAt: null, expiresAt: null, readOnly: false };
       await store.createApiKey(key, 'hash-1');
-      assert.equal((await store.findApiKeyByHash('hash-1'))?.id, key.id);
+      assert.deepEqual(await store.findApiKeyByHash('hash-1'), key);
       assert.equal(await store.revokeApiKey(key.id, T0 + 1), true);
       assert.equal(await store.findApiKeyByHash('hash-1'), null);
       assert.equal(await store.revokeApiKey(key.id, T0 + 2), false);
+    });
+
+    test("an app-portal token's expiry and read-only flag are stored with the key", async () => {
+      const app = makeApp();
+      await store.createApp(app);
+      const token = { id: newId('key', T0), appId: app.id, name: 'app portal', prefix: 'hookd_def', createdAt: T0, revokedAt: null, expiresAt: T0 + 3_600_000, readOnly: true };
+      await store.createApiKey(token, 'hash-portal');
+      assert.deepEqual(await store.findApiKeyByHash('hash-portal'), token);
+      assert.deepEqual((await store.listApiKeys()).find((k) => k.id === token.id), token);
+    });
+
+    // ---- Svix compatibility: send-example, expunge, list-attempted-messages
+
+    test('a message inserted for one endpoint gets a delivery to that endpoint only, whatever the filters', async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s, { filterTypes: ['invoice.paid'] });
+        const other = makeEndpoint(app.id);
+        await s.createEndpoint(other);
+        const message = makeMessage(app.id, { eventType: 'svix.ping', payload: '{"success":true}' });
+        await s.insertMessageTo(message, endpoint.id);
+        assert.deepEqual((await s.getMessage(app.id, message.id))?.payload, '{"success":true}');
+        assert.deepEqual(
+          (await s.listMessageDeliveries(message.id)).map((d) => [d.endpointId, d.status, d.nextTrigger]),
+          [[endpoint.id, 'pending', 0]],
+        );
+        const [c] = await claim(s, 'w', 10, 10_000, T0);
+        assert.equal(c?.delivery.endpointId, endpoint.id, 'the delivery is claimable at once');
+        assert.equal(c?.message.payload, '{"success":true}');
+      });
+    });
+
+    test('expunging a message replaces its payload, fails its pending deliveries (leased ones too) and keeps recover away from it', async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const second = makeEndpoint(app.id);
+        await s.createEndpoint(second);
+        const message = makeMessage(app.id, { payload: '{"card":"4242"}' });
+        const kept = makeMessage(app.id, { createdAt: T0 + 1 });
+        await s.insertMessages([message, kept]);
+        const claimed = await claim(s, 'w', 1, 10_000, T0);
+        assert.equal(claimed.length, 1, 'one delivery is on the wire when the content is expunged');
+
+        assert.equal(await s.expungeMessageContent(app.id, message.id, T0 + 10), true);
+        const expunged = await s.getMessage(app.id, message.id);
+        assert.equal(expunged?.payload, '{"expired":true}');
+        assert.equal(expunged?.expungedAt, T0 + 10);
+        assert.deepEqual(
+          (await s.listMessageDeliveries(message.id)).map((d) => [d.status, d.lastError, d.leaseOwner]),
+          [
+            ['failed', 'message content expunged', null],
+            ['failed', 'message content expunged', null],
+          ],
+        );
+        assert.equal((await s.getMessage(app.id, kept.id))?.expungedAt, null, 'other messages are untouched');
+        assert.ok((await s.listMessageDeliveries(kept.id)).every((d) => d.status === 'pending'));
+
+        // The request that was on the wire is recorded, but its retry schedule does not revive the delivery.
+        const onWire = claimed[0]!;
+        await s.completeDeliveries([
+          { deliveryId: onWire.delivery.id, leaseOwner: 'w', attempt: attemptFor(onWire.delivery.id, message, onWire.delivery.endpointId, 'fail', T0 + 20), next: { status: 'pending', nextAttemptAt: T0 + 30 } },
+        ]);
+        assert.equal((await s.listAttempts({ appId: app.id, messageId: message.id }, { limit: 10 })).data.length, 1);
+        assert.ok((await s.listMessageDeliveries(message.id)).every((d) => d.status === 'failed'));
+        const later = await claim(s, 'w2', 10, 10_000, T0 + 100);
+        assert.ok(later.every((c) => c.message.id === kept.id), 'nothing of the expunged message is claimed again');
+
+        assert.equal(await s.recoverFailed(endpoint.id, T0, T0 + 1, T0 + 200), 0, 'recover passes over an expunged message');
+        assert.equal(await s.expungeMessageContent(app.id, 'msg_2zzzzzzzzzzzzzzzzzzzzzzzzzz', T0), false);
+        assert.equal(await s.expungeMessageContent(makeApp().id, message.id, T0), false, 'another app cannot expunge it');
+      });
+    });
+
+    test("expunging an attempt's content replaces its response body", async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const message = makeMessage(app.id);
+        await s.insertMessages([message]);
+        const [c] = await claim(s, 'w', 1, 10_000, T0);
+        const attempt = { ...attemptFor(c!.delivery.id, message, endpoint.id, 'success', T0 + 1), response: '{"ssn":"123"}' };
+        await s.completeDeliveries([{ deliveryId: c!.delivery.id, leaseOwner: 'w', attempt, next: { status: 'succeeded' } }]);
+        assert.equal(await s.expungeAttemptContent(message.id, attempt.id), true);
+        assert.equal((await s.getAttempt(message.id, attempt.id))?.response, 'EXPUNGED');
+        assert.equal(await s.expungeAttemptContent(makeMessage(app.id).id, attempt.id), false, 'named through its own message only');
+      });
+    });
+
+    test("an endpoint's messages: one per delivery, newest first, with status and next attempt, filtered and paged", async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const other = makeEndpoint(app.id, { filterTypes: ['never.sent'] });
+        await s.createEndpoint(other);
+        const old = makeMessage(app.id, { id: newId('msg', T0), eventType: 'a.one', channels: ['eu'], createdAt: T0 });
+        const mid = makeMessage(app.id, { id: newId('msg', T0 + 1000), eventType: 'b.two', createdAt: T0 + 1000 });
+        const recent = makeMessage(app.id, { id: newId('msg', T0 + 2000), eventType: 'a.one', createdAt: T0 + 2000 });
+        await s.insertMessages([old, mid, recent]);
+        const now = T0 + 3000;
+        // `old` is claimed (sending), then failed for good.
+        const [c] = await claim(s, 'w', 1, 10_000, now);
+        assert.equal(c?.message.id, old.id);
+        await s.completeDeliveries([{ deliveryId: c!.delivery.id, leaseOwner: 'w', attempt: attemptFor(c!.delivery.id, old, endpoint.id, 'fail', now), next: { status: 'failed' } }]);
+
+        const all = await s.listEndpointMessages(app.id, endpoint.id, {}, { limit: 10 }, now);
+        assert.deepEqual(
+          all.data.map((e) => [e.message.id, e.statusText, e.nextAttemptAt]),
+          [
+            [recent.id, 'pending', T0 + 2000],
+            [mid.id, 'pending', T0 + 1000],
+            [old.id, 'fail', null],
+          ],
+        );
+        assert.equal(all.data[2]!.message.payload, old.payload);
+        assert.deepEqual((await s.listEndpointMessages(app.id, other.id, {}, { limit: 10 }, now)).data, []);
+        const ids = async (filter: Parameters<Store['listEndpointMessages']>[2]) => (await s.listEndpointMessages(app.id, endpoint.id, filter, { limit: 10 }, now)).data.map((e) => e.message.id);
+        assert.deepEqual(await ids({ status: 'fail' }), [old.id]);
+        assert.deepEqual(await ids({ status: 'pending' }), [recent.id, mid.id]);
+        assert.deepEqual(await ids({ channel: 'eu' }), [old.id]);
+        assert.deepEqual(await ids({ eventTypes: ['a.one'] }), [recent.id, old.id]);
+        assert.deepEqual(await ids({ beforeMs: T0 + 2000, afterMs: T0 }), [mid.id]);
+        const first = await s.listEndpointMessages(app.id, endpoint.id, {}, { limit: 2 }, now);
+        assert.equal(first.done, false);
+        const second = await s.listEndpointMessages(app.id, endpoint.id, {}, { limit: 2, iterator: first.iterator! }, now);
+        assert.deepEqual([...first.data, ...second.data].map((e) => e.message.id), [recent.id, mid.id, old.id]);
+        assert.equal(second.done, true);
+        assert.deepEqual((await s.listEndpointMessages(makeApp().id, endpoint.id, {}, { limit: 10 }, now)).data, [], 'scoped to the app');
+      });
     });
 
     // ---- Inbound sources

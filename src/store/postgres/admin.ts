@@ -11,7 +11,7 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
     // ---- API keys
 
     async createApiKey(key: ApiKey, sha256Hash: string): Promise<void> {
-      await db.pool.query('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      await db.pool.query('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
         key.id,
         key.appId,
         key.name,
@@ -19,6 +19,8 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
         sha256Hash,
         key.createdAt,
         key.revokedAt,
+        key.expiresAt,
+        key.readOnly,
       ]);
     },
 

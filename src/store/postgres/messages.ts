@@ -11,6 +11,7 @@ import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest } f
 import { $, DELIVERIES_CHANNEL, type PostgresDb } from './db.js';
 import { earliest } from '../concerns.js';
 import { readyBy } from './endpoint-queue.js';
+import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '../expunged.js';
 
 /**
  * insertMessages inside the caller's transaction (ingest; operational events in an ack). The endpoints that got
@@ -97,6 +98,44 @@ export function postgresMessages(db: PostgresDb): MessageOps {
       });
     },
 
+    async insertMessageTo(message: Message, endpointId: string): Promise<void> {
+      await db.transaction(async (client) => {
+        await client.query('INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+          message.id,
+          message.appId,
+          message.eventId,
+          message.eventType,
+          message.payload,
+          toJson(message.channels),
+          toJson(message.tags),
+          message.createdAt,
+        ]);
+        await client.query(
+          "INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $5)",
+          [newId('dlv', message.createdAt), message.id, endpointId, message.appId, message.createdAt],
+        );
+        await readyBy(client, new Map([[endpointId, message.createdAt]]));
+        await client.query('SELECT pg_notify($1, $2)', [DELIVERIES_CHANNEL, '']);
+      });
+    },
+
+    async expungeMessageContent(appId: string, messageId: string, nowMs: number): Promise<boolean> {
+      return db.transaction(async (client) => {
+        // Deliveries before the message row: acks lock deliveries first too.
+        await client.query(
+          "UPDATE delivery SET status = 'failed', last_error = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 WHERE message_id = $3 AND app_id = $4 AND status = 'pending'",
+          [EXPUNGED_DELIVERY_ERROR, nowMs, messageId, appId],
+        );
+        const found = await client.query('UPDATE message SET payload = $1, expunged_at = coalesce(expunged_at, $2) WHERE id = $3 AND app_id = $4', [
+          EXPUNGED_PAYLOAD,
+          nowMs,
+          messageId,
+          appId,
+        ]);
+        return (found.rowCount ?? 0) > 0;
+      });
+    },
+
     async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {
       return db.one('SELECT * FROM message WHERE app_id = $1 AND (id = $2 OR event_id = $2) ORDER BY (id = $2) DESC LIMIT 1', [appId, idOrEventId], messageFromRow);
     },
@@ -148,6 +187,10 @@ export function postgresMessages(db: PostgresDb): MessageOps {
 
     async getAttempt(messageId: string, attemptId: string): Promise<Attempt | null> {
       return db.one('SELECT * FROM attempt WHERE message_id = $1 AND id = $2', [messageId, attemptId], attemptFromRow);
+    },
+
+    async expungeAttemptContent(messageId: string, attemptId: string): Promise<boolean> {
+      return ((await db.pool.query('UPDATE attempt SET response = $1 WHERE message_id = $2 AND id = $3', [EXPUNGED_RESPONSE, messageId, attemptId])).rowCount ?? 0) > 0;
     },
   };
 }

@@ -218,4 +218,16 @@ ALTER TABLE delivery DROP COLUMN rate_reserved;
 CREATE TABLE readiness_probe (id INTEGER PRIMARY KEY, at BIGINT NOT NULL);
 `,
   },
+  // ---- Issue 13 (Svix compatibility): app-portal tokens, expunged content.
+  {
+    version: 8,
+    name: 'portal tokens and expunged messages',
+    sql: `
+-- App-portal tokens are API keys scoped to one application that expire (expires_at) and may only read (read_only).
+ALTER TABLE api_key ADD COLUMN expires_at BIGINT;
+ALTER TABLE api_key ADD COLUMN read_only BOOLEAN NOT NULL DEFAULT FALSE;
+-- When a message's payload was expunged (DELETE .../msg/{id}/content): it is then never sent again.
+ALTER TABLE message ADD COLUMN expunged_at BIGINT;
+`,
+  },
 ];

@@ -94,7 +94,7 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
       return db.transaction(async (client) => {
         const result = await client.query(
           `UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
-           WHERE endpoint_id = $2 AND status = 'failed' AND message_id IN (SELECT id FROM message WHERE created_at >= $3 AND created_at < $4)`,
+           WHERE endpoint_id = $2 AND status = 'failed' AND message_id IN (SELECT id FROM message WHERE created_at >= $3 AND created_at < $4 AND expunged_at IS NULL)`,
           [nowMs, endpointId, sinceMs, untilMs],
         );
         if ((result.rowCount ?? 0) > 0) {

@@ -1,7 +1,17 @@
 // Read-side statistics in PostgreSQL: delivery status views and counts, attempt series, queue gauges and endpoint latency.
 import type { StatsOps } from '../concerns.js';
 import type { Page } from '../../domain/types.js';
-import { bucketsFromRows, countsByMessage, countsFromRows, deliveryListItemFromRow, deliveryListSelect, statusTextCondition, statusTextSql } from '../delivery-status.js';
+import {
+  bucketsFromRows,
+  countsByMessage,
+  countsFromRows,
+  deliveryListItemFromRow,
+  deliveryListSelect,
+  endpointMessageFromRow,
+  endpointMessageSelect,
+  statusTextCondition,
+  statusTextSql,
+} from '../delivery-status.js';
 import { pageQuery } from '../paging.js';
 import type {
   AttemptBucket,
@@ -10,6 +20,8 @@ import type {
   DeliveryFilter,
   DeliveryListItem,
   EndpointLatency,
+  EndpointMessage,
+  EndpointMessageFilter,
   PageRequest,
   QueueStats,
 } from '../store.js';
@@ -32,6 +44,21 @@ export function postgresStats(db: PostgresDb): StatsOps {
       if (filter.beforeMs !== undefined) add((p) => `m.created_at < ${p}`, filter.beforeMs);
       if (filter.afterMs !== undefined) add((p) => `m.created_at > ${p}`, filter.afterMs);
       return db.paged(`${deliveryListSelect('$1')} WHERE ${clauses.join(' AND ')}`, params, 'd.id', pageQuery(page, 'descending'), deliveryListItemFromRow, (item) => item.delivery.id);
+    },
+
+    async listEndpointMessages(appId: string, endpointId: string, filter: EndpointMessageFilter, page: PageRequest, nowMs: number): Promise<Page<EndpointMessage>> {
+      const params: unknown[] = [nowMs, endpointId, appId];
+      const clauses = ['d.endpoint_id = $2', 'd.app_id = $3'];
+      const add = (clause: (p: string) => string, value: unknown): void => {
+        params.push(value);
+        clauses.push(clause($(params.length)));
+      };
+      if (filter.status) clauses.push(statusTextCondition('d', filter.status, '$1'));
+      if (filter.channel) add((p) => `m.channels @> ${p}::jsonb`, JSON.stringify([filter.channel]));
+      if (filter.eventTypes && filter.eventTypes.length > 0) add((p) => `m.event_type = ANY(${p})`, filter.eventTypes);
+      if (filter.beforeMs !== undefined) add((p) => `m.created_at < ${p}`, filter.beforeMs);
+      if (filter.afterMs !== undefined) add((p) => `m.created_at > ${p}`, filter.afterMs);
+      return db.paged(`${endpointMessageSelect('$1')} WHERE ${clauses.join(' AND ')}`, params, 'm.id', pageQuery(page, 'descending'), endpointMessageFromRow, (item) => item.message.id);
     },
 
     async countMessageDeliveries(messageIds: string[], nowMs: number): Promise<Map<string, DeliveryCounts>> {

@@ -12,8 +12,8 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
 
     async createApiKey(key: ApiKey, sha256Hash: string): Promise<void> {
       db
-        .prepare('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(key.id, key.appId, key.name, key.prefix, sha256Hash, key.createdAt, key.revokedAt);
+        .prepare('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(key.id, key.appId, key.name, key.prefix, sha256Hash, key.createdAt, key.revokedAt, key.expiresAt, key.readOnly ? 1 : 0);
     },
 
     async findApiKeyByHash(sha256Hash: string): Promise<ApiKey | null> {

@@ -10,6 +10,7 @@ import type { MessageOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 import { earliest } from '../concerns.js';
 import { readyBy } from './endpoint-queue.js';
+import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '../expunged.js';
 
 /** insertMessages inside the caller's transaction (ingest; operational events in an ack). */
 export function insertMessagesNow(db: SqliteDb, messages: Message[]): InsertMessageResult[] {
@@ -96,6 +97,43 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
       );
     },
 
+    async insertMessageTo(message: Message, endpointId: string): Promise<void> {
+      db.transaction(() => {
+        db.stmt('INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+          message.id,
+          message.appId,
+          message.eventId,
+          message.eventType,
+          message.payload,
+          toJson(message.channels),
+          toJson(message.tags),
+          message.createdAt,
+        );
+        db.stmt("INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)").run(
+          newId('dlv', message.createdAt),
+          message.id,
+          endpointId,
+          message.appId,
+          message.createdAt,
+          message.createdAt,
+        );
+        readyBy(db, new Map([[endpointId, message.createdAt]]));
+      });
+    },
+
+    async expungeMessageContent(appId: string, messageId: string, nowMs: number): Promise<boolean> {
+      return db.transaction(() => {
+        const found = db.stmt('UPDATE message SET payload = ?, expunged_at = coalesce(expunged_at, ?) WHERE id = ? AND app_id = ?').run(EXPUNGED_PAYLOAD, nowMs, messageId, appId);
+        if (found.changes === 0) return false;
+        db.stmt("UPDATE delivery SET status = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE message_id = ? AND status = 'pending'").run(
+          EXPUNGED_DELIVERY_ERROR,
+          nowMs,
+          messageId,
+        );
+        return true;
+      });
+    },
+
     // ---- Attempts
 
     async listAttempts(filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>> {
@@ -143,6 +181,10 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
     async getAttempt(messageId: string, attemptId: string): Promise<Attempt | null> {
       const row = db.stmt('SELECT * FROM attempt WHERE message_id = ? AND id = ?').get(messageId, attemptId) as Row | undefined;
       return row ? attemptFromRow(row) : null;
+    },
+
+    async expungeAttemptContent(messageId: string, attemptId: string): Promise<boolean> {
+      return db.stmt('UPDATE attempt SET response = ? WHERE message_id = ? AND id = ?').run(EXPUNGED_RESPONSE, messageId, attemptId).changes > 0;
     },
   };
 }

@@ -81,7 +81,7 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
         const recovered = db.stmt(`
           UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, next_trigger = 1, last_error = NULL, updated_at = ?
           WHERE endpoint_id = ? AND status = 'failed'
-            AND message_id IN (SELECT id FROM message WHERE created_at >= ? AND created_at < ?)`).run(nowMs, nowMs, endpointId, sinceMs, untilMs).changes;
+            AND message_id IN (SELECT id FROM message WHERE created_at >= ? AND created_at < ? AND expunged_at IS NULL)`).run(nowMs, nowMs, endpointId, sinceMs, untilMs).changes;
         if (recovered > 0) readyBy(db, new Map([[endpointId, nowMs]]));
         return recovered;
       });

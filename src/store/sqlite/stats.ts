@@ -6,6 +6,8 @@ import {
   countsFromRows,
   deliveryListItemFromRow,
   deliveryListSelect,
+  endpointMessageFromRow,
+  endpointMessageSelect,
   statusNeedsNow,
   statusTextCondition,
   statusTextSql,
@@ -18,6 +20,8 @@ import type {
   DeliveryFilter,
   DeliveryListItem,
   EndpointLatency,
+  EndpointMessage,
+  EndpointMessageFilter,
   PageRequest,
   QueueStats,
 } from '../store.js';
@@ -58,6 +62,39 @@ export function sqliteStats(db: SqliteDb): StatsOps {
         pageQuery(page, 'descending'),
         deliveryListItemFromRow,
         (item) => item.delivery.id,
+      );
+    },
+
+    async listEndpointMessages(appId: string, endpointId: string, filter: EndpointMessageFilter, page: PageRequest, nowMs: number): Promise<Page<EndpointMessage>> {
+      const params: unknown[] = [nowMs, endpointId, appId];
+      const clauses = ['d.endpoint_id = ?', 'd.app_id = ?'];
+      if (filter.status) {
+        clauses.push(statusTextCondition('d', filter.status, '?'));
+        if (statusNeedsNow(filter.status)) params.push(nowMs);
+      }
+      if (filter.channel) {
+        clauses.push('EXISTS (SELECT 1 FROM json_each(m.channels) WHERE value = ?)');
+        params.push(filter.channel);
+      }
+      if (filter.eventTypes && filter.eventTypes.length > 0) {
+        clauses.push('m.event_type IN (SELECT value FROM json_each(?))');
+        params.push(JSON.stringify(filter.eventTypes));
+      }
+      if (filter.beforeMs !== undefined) {
+        clauses.push('m.created_at < ?');
+        params.push(filter.beforeMs);
+      }
+      if (filter.afterMs !== undefined) {
+        clauses.push('m.created_at > ?');
+        params.push(filter.afterMs);
+      }
+      return db.paged(
+        `${endpointMessageSelect('?')} WHERE ${clauses.join(' AND ')}`,
+        params,
+        'm.id',
+        pageQuery(page, 'descending'),
+        endpointMessageFromRow,
+        (item) => item.message.id,
       );
     },
 

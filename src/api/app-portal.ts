@@ -1,0 +1,100 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createPortalToken, isPortalToken } from '../auth/api-keys.js';
+import { HookdError, notFound, validationError } from '../domain/errors.js';
+import type { App } from '../domain/types.js';
+import { isUidPath, newApp } from './apps.js';
+import { principalOf, requireAdmin, resolveApp } from './context.js';
+import { AppParams, AppPortalAccessIn, AppPortalAccessOut, ErrorOut, PORTAL_EXPIRY_DEFAULT_S, adminErrorResponses } from './schemas.js';
+
+const tags = ['Authentication'];
+/** Capabilities that only read: a token given no others is read-only. */
+const READ_CAPABILITIES: ReadonlySet<string> = new Set(['ViewBase', 'ViewEndpointSecret']);
+
+/**
+ * Svix's app-portal pair. An admin asks for a token for one application's portal; the token is an API key scoped
+ * to that application that expires (and may be read-only), so everything scoped keys may do, it may do, and
+ * nothing more. The portal UI itself is a later issue: the URL names where it will be.
+ */
+export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, clock, config } = fastify.hookd;
+
+  app.post(
+    '/api/v1/auth/app-portal-access/:app_id',
+    {
+      schema: {
+        tags,
+        summary: "A token for one application's app portal",
+        description:
+          'Needs an admin key. Answers a bearer token scoped to the application that expires after `expiry` seconds (default 7 days) and, with readOnly (or read-only capabilities), may only read. ' +
+          'With `application`, an application that does not exist yet is created (its uid is the path value). ' +
+          'The url is `<HOOKD_PUBLIC_URL>/portal/#token=<token>`: hookd does not serve the portal UI yet (a later release will), so today the token is for API calls. ' +
+          'Tokens are never stored: a repeat with the same idempotency-key gets a new token.',
+        params: AppParams,
+        body: Type.Optional(AppPortalAccessIn),
+        response: { 200: AppPortalAccessOut, ...adminErrorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      // Idempotency would keep the response, token included, in the database: the key is forgotten instead,
+      // so a repeat gets a token of its own (tokens exist nowhere but in responses).
+      const idempotency = request.idempotency;
+      request.idempotency = null;
+      try {
+        const body = request.body ?? {};
+        const owner = await portalApp(request, request.params.app_id, body.application ?? null);
+        const { token } = await createPortalToken(store, {
+          appId: owner.id,
+          nowMs: clock(),
+          expiresInMs: (body.expiry ?? PORTAL_EXPIRY_DEFAULT_S) * 1000,
+          readOnly: body.readOnly === true || (body.capabilities != null && body.capabilities.every((c) => READ_CAPABILITIES.has(c))),
+        });
+        return { url: `${publicBaseUrl(request, config.publicUrl)}/portal/#token=${encodeURIComponent(token)}`, token };
+      } finally {
+        if (idempotency) await store.finishIdempotent(idempotency.scope, idempotency.key, null);
+      }
+    },
+  );
+
+  app.post(
+    '/api/v1/auth/logout',
+    {
+      schema: {
+        tags,
+        summary: 'End the presenting app-portal token',
+        description: 'The token of this request is refused (401) from its next request on, in every hookd process within a second. Only app-portal tokens log out (403 for API keys: revoke those with DELETE /api/v1/api-key/{key_id}).',
+        response: { 204: Type.Null(), 401: ErrorOut, 403: ErrorOut },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      if (!isPortalToken(principal)) {
+        throw new HookdError('HOOKD_ERR_FORBIDDEN', 'only app-portal tokens log out; revoke an API key with DELETE /api/v1/api-key/{key_id}');
+      }
+      await store.revokeApiKey(principal.keyId, clock());
+      request.server.forgetApiKeys();
+      return reply.code(204).send(null);
+    },
+  );
+}
+
+/** The application named in the path, created from `inline` (with the path value as its uid) when it does not exist. */
+async function portalApp(request: FastifyRequest, appIdOrUid: string, inline: AppPortalAccessIn['application']): Promise<App> {
+  const { store, clock } = request.server.hookd;
+  if (!inline || (await store.getApp(appIdOrUid))) return resolveApp(request, appIdOrUid);
+  if (!isUidPath(appIdOrUid, 'app')) throw notFound('application');
+  if (inline.uid != null && inline.uid !== appIdOrUid) {
+    throw validationError(['body', 'application', 'uid'], 'the application uid in the path and in the body must match', 'application_uid_mismatch');
+  }
+  const created = newApp(inline, clock(), appIdOrUid);
+  await store.createApp(created);
+  return created;
+}
+
+/** Where users reach hookd: HOOKD_PUBLIC_URL, else this request's own protocol and host. */
+function publicBaseUrl(request: FastifyRequest, configured: string | null): string {
+  return configured ?? `${request.protocol}://${request.host}`;
+}
