@@ -66,6 +66,8 @@ export interface EventType {
   description: string;
   archived: boolean;
   deprecated: boolean;
+  /** JSON schemas by version; send-example sends `schemas["1"].examples[0]`. */
+  schemas?: Record<string, { examples?: unknown[] } | undefined>;
   createdAt: string;
 }
 

@@ -54,12 +54,14 @@ before(async () => {
   receiver = await Receiver.start(respond);
   hookd = await startTestHookd({ env: { HOOKD_CIRCUIT_COOLDOWN: '60s' } });
   browser = await launchBrowser();
-  for (const [name, description] of [
-    ['invoice.paid', 'An invoice was paid'],
-    ['user.signup', 'A user signed up'],
-    ['order.shipped', 'An order left the warehouse'],
-  ]) {
-    assert.equal((await hookd.api.post('/api/v1/event-type', { name, description })).status, 201);
+  // invoice.paid has an example in its schema: the endpoint page can send it as a test event.
+  const example = { '1': { type: 'object', examples: [{ invoice: 'inv_example', amount: 1 }] } };
+  for (const [name, description, schemas] of [
+    ['invoice.paid', 'An invoice was paid', example],
+    ['user.signup', 'A user signed up', undefined],
+    ['order.shipped', 'An order left the warehouse', undefined],
+  ] as const) {
+    assert.equal((await hookd.api.post('/api/v1/event-type', { name, description, schemas })).status, 201);
   }
   admin = await openPage(browser, hookd.url, { clipboard: true });
   page = admin.page;
@@ -217,11 +219,25 @@ describe('the operator dashboard', () => {
     assert.notEqual(rotated, secret);
     assert.equal(rotated, (await hookd.api.get(`/api/v1/app/${appId}/endpoint/${endpointId}/secret`)).body.key);
 
-    // A test event of a chosen type reaches the receiver.
-    assert.deepEqual(await testId(page, 'send-test-form').locator('option').allInnerTexts(), ['invoice.paid']);
+    // A test event goes to this endpoint only: svix.ping, or the example of an event type that has one.
+    assert.deepEqual(await testId(page, 'send-test-form').locator('option').allInnerTexts(), ['svix.ping (a ping, {"success": true})', 'invoice.paid (its schema example)']);
+    // Another endpoint of the application that would take every message: it gets none of these.
+    const bystander = await createEndpoint(appId, `${receiver.url}/bystander`);
+    const before = receiver.requests.length;
     await page.click('[data-testid=send-test-form] button[type=submit]');
-    await eventually(async () => /Test event msg_\w+ \(invoice\.paid\) sent/.test(await testId(page, 'endpoint-notice').innerText()), WAIT_MS, 'the test event notice');
-    await receiver.waitFor((requests) => requests.some((r) => r.body.includes('"sentFrom":"hookd dashboard"')), WAIT_MS, 'the test event');
+    await eventually(async () => /Test event msg_\w+ \(svix\.ping\) sent to this endpoint/.test(await testId(page, 'endpoint-notice').innerText()), WAIT_MS, 'the ping notice');
+    await page.selectOption('[data-testid=send-test-form] select[name=eventType]', 'invoice.paid');
+    await page.click('[data-testid=send-test-form] button[type=submit]');
+    await eventually(async () => /\(invoice\.paid\) sent to this endpoint/.test(await testId(page, 'endpoint-notice').innerText()), WAIT_MS, 'the example notice');
+    const sent = await receiver.waitFor((requests) => requests.length >= before + 2, WAIT_MS, 'the two test events');
+    assert.deepEqual(
+      sent.slice(before).map((r) => [r.path, JSON.parse(r.body)]),
+      [
+        ['/ok', { success: true }],
+        ['/ok', { invoice: 'inv_example', amount: 1 }],
+      ],
+    );
+    assert.equal((await hookd.api.delete(`/api/v1/app/${appId}/endpoint/${bystander}`)).status, 204);
 
     // Disable asks first and says why it is disabled; Enable does not ask.
     await testId(page, 'toggle-endpoint').click();

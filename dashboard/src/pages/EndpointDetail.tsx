@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { type Attempt, type Endpoint, type EndpointHealth, type LatencyStats, type Page, appPath, del, get, patch, post, query } from '../api';
+import { type Attempt, type Endpoint, type EndpointHealth, type EventType, type LatencyStats, type Page, appPath, del, get, patch, post, query } from '../api';
 import { LatencyChart } from '../components/Chart';
 import { ConfirmButton } from '../components/Confirm';
 import { CopyButton, CopyableId } from '../components/Copy';
@@ -155,7 +155,7 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
       </div>
 
       <Secret path={`${ep}/secret`} version={endpoint.updatedAt} />
-      <SendTest appId={props.appId} endpoint={endpoint} onSent={(text) => (setNotice(text), attempts.refresh())} />
+      <SendTest path={ep} onSent={(text) => (setNotice(text), attempts.refresh())} />
       <EditEndpoint key={endpoint.updatedAt} path={ep} endpoint={endpoint} onSaved={() => (setNotice('Endpoint saved.'), health.refresh())} />
 
       <h3>Attempts</h3>
@@ -252,22 +252,29 @@ function Secret(props: { path: string; version: string }) {
   );
 }
 
+/** Svix's built-in event type for send-example: it needs no schema or example. */
+const PING = 'svix.ping';
+
+/** The catalog's event types that send-example can send: those with an example in their schema. */
+function withExample(types: EventType[]): string[] {
+  return types.filter((t) => Array.isArray(t.schemas?.['1']?.examples) && t.schemas['1'].examples.length > 0).map((t) => t.name);
+}
+
 /**
- * Sends a test event of a chosen type. hookd has no per-endpoint example route on this branch, so it is a real
- * message of the application: every endpoint subscribed to that type receives it, and the form says so.
+ * Sends a test event to this endpoint only (send-example): svix.ping, or the example of an event type from the
+ * catalog. It is recorded as a message like any other, with its attempts.
  */
-function SendTest(props: { appId: string; endpoint: Endpoint; onSent: (text: string) => void }) {
+function SendTest(props: { path: string; onSent: (text: string) => void }) {
   const catalog = useEventTypes();
-  const choices = props.endpoint.filterTypes ?? (catalog ?? []).map((t) => t.name);
-  const [eventType, setEventType] = useState('');
+  const choices = [PING, ...withExample(catalog ?? [])];
+  const [eventType, setEventType] = useState(PING);
   const [error, setError] = useState<string | null>(null);
-  const chosen = eventType || choices[0] || '';
   const send = async (event: Event) => {
     event.preventDefault();
     setError(null);
     try {
-      const message = await post<{ id: string }>(`${appPath(props.appId)}/msg`, { eventType: chosen, payload: { test: true, sentFrom: 'hookd dashboard', endpointId: props.endpoint.id } });
-      props.onSent(`Test event ${message.id} (${chosen}) sent.`);
+      const message = await post<{ id: string }>(`${props.path}/send-example`, { eventType });
+      props.onSent(`Test event ${message.id} (${eventType}) sent to this endpoint.`);
     } catch (e) {
       setError((e as Error).message);
     }
@@ -277,19 +284,16 @@ function SendTest(props: { appId: string; endpoint: Endpoint; onSent: (text: str
       <h3>Send a test event</h3>
       <label>
         Event type
-        <select name="eventType" value={chosen} onChange={(e) => setEventType((e.target as HTMLSelectElement).value)}>
+        <select name="eventType" value={eventType} onChange={(e) => setEventType((e.target as HTMLSelectElement).value)}>
           {choices.map((name) => (
             <option key={name} value={name}>
-              {name}
+              {name === PING ? `${PING} (a ping, {"success": true})` : `${name} (its schema example)`}
             </option>
           ))}
         </select>
       </label>
-      <button type="submit" disabled={!chosen}>
-        Send test event
-      </button>
-      <p class="fine">A message of the application: every endpoint subscribed to this event type receives it, this one included.</p>
-      {choices.length === 0 && catalog && <p class="muted small">No event type to send: add one on the Event types page.</p>}
+      <button type="submit">Send test event</button>
+      <p class="fine">Goes to this endpoint only. Event types offered: svix.ping, and those whose schema has an example.</p>
       {error && <p class="error">{error}</p>}
     </form>
   );
