@@ -3,6 +3,7 @@ import { type Attempt, type Endpoint, type EndpointHealth, type EventType, type 
 import { LatencyChart } from '../components/Chart';
 import { ConfirmButton } from '../components/Confirm';
 import { CopyButton, CopyableId } from '../components/Copy';
+import { Circuit, EndpointState, ToggleEndpoint } from '../components/EndpointState';
 import { EventTypePicker, useEventTypes } from '../components/EventTypePicker';
 import { Link } from '../components/Link';
 import { Pager } from '../components/Pager';
@@ -10,7 +11,6 @@ import { StatusBadge, StatusCode } from '../components/Status';
 import { formatTime, percent, relativeTime } from '../format';
 import { usePoll } from '../live';
 import { navigate, useSearch } from '../router';
-import { Circuit, EndpointState, ToggleEndpoint } from './Endpoints';
 
 const PAGE_SIZE = 50;
 
