@@ -22,10 +22,11 @@ import { e2e } from './scenarios/e2e.js';
 import { fanout } from './scenarios/fanout.js';
 import { ingest } from './scenarios/ingest.js';
 import { isolation } from './scenarios/isolation.js';
+import { sustained } from './scenarios/sustained.js';
 import { memory } from './scenarios/memory.js';
 import { naive } from './scenarios/naive.js';
 
-const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = { ceilings, naive, ingest, delivery, fanout, e2e, isolation, memory };
+const SCENARIO_RUNNERS: Record<ScenarioName, Scenario> = { ceilings, naive, ingest, delivery, fanout, e2e, isolation, sustained, memory };
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 

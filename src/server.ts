@@ -3,12 +3,10 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { bootstrapAdminKey, ensureAdminToken } from './auth/api-keys.js';
 import type { Config } from './config.js';
-import { HttpSender } from './delivery/http-sender.js';
-import { DestinationPolicy } from './delivery/ssrf.js';
-import { DeliveryWorker } from './delivery/worker.js';
+import { startDelivery, type Delivery } from './delivery/pipeline.js';
+import { startDeliveryThread } from './delivery/thread.js';
 import { MaintenanceLoop } from './maintenance/maintenance.js';
 import { HookdMetrics, startMetricsServer, type MetricsServer } from './observability/index.js';
-import { ackingStore } from './operations/acks.js';
 import { GroupCommitter } from './store/group-commit.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
@@ -20,7 +18,8 @@ export interface RunningHookd {
   url: string | null;
   store: Store;
   app: FastifyInstance | null;
-  worker: DeliveryWorker | null;
+  /** The delivery worker, on this event loop or on its own thread (null when the role delivers nothing). */
+  worker: Delivery | null;
   /** A token printed once when the database had no admin key yet. */
   bootstrapToken: string | null;
   /** Base URL of the metrics-only listener (HOOKD_METRICS_PORT), or null. */
@@ -33,7 +32,7 @@ export interface StartOptions {
   config: Config;
   logger: Logger;
   role: Role;
-  /** Injected for tests (a fake clock); defaults to Date.now. */
+  /** Injected for tests (a fake clock; the worker then runs on this thread, which the clock cannot leave). */
   clock?: () => number;
 }
 
@@ -44,8 +43,7 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
   // hookd start serves its SQLite file alone (a lock file names the holder); the scale-out roles share PostgreSQL.
   const store = await openStore(config.database, { exclusive: role === 'all' });
   let app: FastifyInstance | null = null;
-  let worker: DeliveryWorker | null = null;
-  let sender: HttpSender | null = null;
+  let worker: Delivery | null = null;
   let maintenance: MaintenanceLoop | null = null;
   let metricsServer: MetricsServer | null = null;
   try {
@@ -57,18 +55,12 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
     const metrics = new HookdMetrics({ store, maxLabels: config.observability.metricsMaxLabels, logger: logger.child({ component: 'metrics' }), clock });
 
     if (role !== 'api') {
-      sender = new HttpSender({
-        timeoutMs: config.delivery.requestTimeoutMs,
-        responseBodyLimitBytes: config.delivery.responseBodyLimitBytes,
-        connectionsPerOrigin: config.delivery.connectionsPerOrigin,
-        destinations: new DestinationPolicy(config.delivery.ssrfAllow),
-      });
-      // Operations: acks disable endpoints failing too long and record operational webhooks in their own
-      // transaction (src/operations); the maintenance loop purges expired data (src/maintenance).
-      const ackStore = await ackingStore({ store, config: config.operations, logger: logger.child({ component: 'operations' }), clock, onEvents: () => worker?.wake() });
-      const observers = [metrics.deliveryObserver]; // delivery metrics
-      worker = new DeliveryWorker({ store: ackStore, sender, config: config.delivery, logger: logger.child({ component: 'worker' }), clock, observers });
-      worker.start();
+      // hookd start delivers on a thread of its own (a second core; src/delivery/thread.ts); hookd worker is a
+      // process of its own already.
+      worker =
+        role === 'all' && config.delivery.thread && !options.clock
+          ? await startDeliveryThread({ config, logger, onRecorded: (summaries) => metrics.recordDeliveries(summaries) })
+          : await startDelivery({ store, config, logger, clock, observers: [metrics.deliveryObserver] });
       maintenance = new MaintenanceLoop({
         store,
         retentionMs: config.operations.retentionMs,
@@ -104,7 +96,7 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
       metricsServer = await startMetricsServer({ metrics, token: config.observability.metricsToken, host: config.host, port: config.observability.metricsPort, logger });
     }
 
-    const started = { app, worker, sender, maintenance, metricsServer };
+    const started = { app, worker, maintenance, metricsServer };
     return {
       url,
       store,
@@ -115,7 +107,7 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
       close: () => shutdown(started, store, config.shutdownTimeoutMs, logger),
     };
   } catch (error) {
-    await shutdown({ app, worker, sender, maintenance, metricsServer }, store, config.shutdownTimeoutMs, logger);
+    await shutdown({ app, worker, maintenance, metricsServer }, store, config.shutdownTimeoutMs, logger);
     throw error;
   }
 }
@@ -123,8 +115,7 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
 async function shutdown(
   running: {
     app: FastifyInstance | null;
-    worker: DeliveryWorker | null;
-    sender: HttpSender | null;
+    worker: Delivery | null;
     maintenance: MaintenanceLoop | null;
     metricsServer: MetricsServer | null;
   },
@@ -137,7 +128,6 @@ async function shutdown(
   await running.metricsServer?.close();
   await running.worker?.stop(timeoutMs);
   await running.maintenance?.stop();
-  await running.sender?.close();
   await store.close();
   logger.info('hookd stopped');
 }

@@ -11,6 +11,16 @@ test('HOOKD_ADMIN_TOKEN must be long enough to be unguessable (it is stored as a
   }
 });
 
+test('HOOKD_PUBLIC_URL is an http(s) URL without query, fragment or credentials, kept without a trailing slash', () => {
+  const base = { HOOKD_SQLITE_PATH: '/tmp/hookd-config-test.db' };
+  assert.equal(loadConfig(base).publicUrl, null, 'unset: each request names its own host');
+  assert.equal(loadConfig({ ...base, HOOKD_PUBLIC_URL: 'https://hooks.example.com/' }).publicUrl, 'https://hooks.example.com');
+  assert.equal(loadConfig({ ...base, HOOKD_PUBLIC_URL: 'http://example.com:8080/hookd//' }).publicUrl, 'http://example.com:8080/hookd');
+  for (const bad of ['hooks.example.com', 'ftp://example.com', 'https://example.com/?a=1', 'https://example.com/#x', 'https://user:pw@example.com']) {
+    assert.throws(() => loadConfig({ ...base, HOOKD_PUBLIC_URL: bad }), (error: unknown) => error instanceof ConfigError && /^HOOKD_PUBLIC_URL=/.test((error as Error).message), bad);
+  }
+});
+
 test('every bad configuration value is refused at start-up with one line naming the variable and the fix', () => {
   const base = { HOOKD_SQLITE_PATH: '/tmp/hookd-config-test.db' };
   const refused = (env: Record<string, string>, message: RegExp): void => {

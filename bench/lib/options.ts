@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['ceilings', 'naive', 'ingest', 'delivery', 'fanout', 'e2e', 'isolation', 'memory'] as const;
+export const SCENARIOS = ['ceilings', 'naive', 'ingest', 'delivery', 'fanout', 'e2e', 'isolation', 'sustained', 'memory'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export const MODES = ['sqlite', 'postgres'] as const;
 export type Mode = (typeof MODES)[number];
@@ -30,6 +30,9 @@ export interface BenchOptions {
   /** Tenant A's backlog in the isolation scenario, and tenant B's open-model rate (msg/s). */
   isolationBacklog: number;
   isolationRate: number;
+  /** Open-model rates (msg/s) the sustained scenario tries in order, and its window per rate. */
+  sustainedRates: number[];
+  sustainedDurationMs: number;
   build: boolean;
   /** An earlier run's JSON to print before/after figures against. */
   compare: string | null;
@@ -49,6 +52,8 @@ export const USAGE = `npm run bench -- [options]
   --concurrency <n>     closed-loop workers for ingest (default 64)
   --rate <n>            e2e arrival rate, msg/s (default 200); --idle-rate <n> (default 20)
   --isolation-backlog <n>  tenant A's backlog in the isolation scenario (default 50000; quick 5000)
+  --sustained-rates <a,b,...>  rates the sustained sweep tries, msg/s (default 1000,2000,3000,4000,5000,6000,8000,10000;
+                        quick 500,1000,2000); --sustained-duration <s> its window per rate (default 30; quick 5)
   --no-build            benchmark dist/ as it is (default: npm run build first)
   --compare <json>      print before/after figures against an earlier run (bench/results/<timestamp>.json)
   --profile             CPU-profile every hookd process (node --cpu-prof) and print the hottest functions
@@ -72,6 +77,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       rate: { type: 'string' },
       'idle-rate': { type: 'string' },
       'isolation-backlog': { type: 'string' },
+      'sustained-rates': { type: 'string' },
+      'sustained-duration': { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       compare: { type: 'string' },
       profile: { type: 'boolean', default: false },
@@ -101,6 +108,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     memoryEndpoints: 10,
     isolationBacklog: number(values['isolation-backlog'], quick ? 5000 : 50_000, '--isolation-backlog', 1),
     isolationRate: 10,
+    sustainedRates: rates(values['sustained-rates'], quick ? [500, 1000, 2000] : [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10_000]),
+    sustainedDurationMs: number(values['sustained-duration'], quick ? 5 : 30, '--sustained-duration', 3) * 1000,
     build: values['no-build'] !== true,
     compare: values.compare ?? null,
     profile: values.profile === true,
@@ -112,6 +121,12 @@ function list<T extends string>(raw: string | undefined, allowed: readonly T[], 
   const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   for (const item of items) if (!allowed.includes(item as T)) throw new Error(`${flag}: unknown "${item}" (one of ${allowed.join(', ')})`);
   return allowed.filter((a) => items.includes(a));
+}
+
+function rates(raw: string | undefined, fallback: number[]): number[] {
+  if (raw === undefined) return fallback;
+  const values = raw.split(',').map((item) => number(item.trim(), 0, '--sustained-rates', 1));
+  return values.sort((a, b) => a - b);
 }
 
 function number(raw: string | undefined, fallback: number, flag: string, min: number): number {

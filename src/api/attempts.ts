@@ -83,7 +83,7 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
-        summary: 'List the messages an endpoint gets, with their delivery status (newest first)',
+        summary: 'List the messages an endpoint gets, with their delivery status (most recently routed first)',
         description:
           "Svix's list-attempted-messages. One entry per message routed to the endpoint (its delivery's status and next attempt), including messages not attempted yet.",
         params: EndpointParams,

@@ -150,9 +150,6 @@ function toIssue(e: ErrorObject, dataVar: string): ValidationIssue {
 
 function fromFastifyError(error: FastifyError): HookdError {
   switch (error.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new HookdError('HOOKD_ERR_BAD_REQUEST', `request body is not valid JSON: ${error.message}`);
     case 'FST_ERR_BAD_URL':
       return new HookdError('HOOKD_ERR_BAD_REQUEST', 'the URL is not valid: bad percent-encoding or not UTF-8');
     case 'FST_ERR_MAX_PARAM_LENGTH':
@@ -160,6 +157,8 @@ function fromFastifyError(error: FastifyError): HookdError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new HookdError('HOOKD_ERR_PAYLOAD_TOO_LARGE', 'request body is larger than the configured limit');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      // Every well-formed media type reaches json-body.ts's parsers, which name it; this is a malformed header.
+      return new HookdError('HOOKD_ERR_UNSUPPORTED_MEDIA_TYPE', 'the content-type header is not a valid media type: send the request body as application/json');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new HookdError('HOOKD_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json');
     default:
@@ -167,9 +166,6 @@ function fromFastifyError(error: FastifyError): HookdError {
   }
   if (error.validation) return new HookdError('HOOKD_ERR_VALIDATION', error.message, [{ loc: ['body'], msg: error.message, type: 'value_error' }]);
   const status = error.statusCode ?? 500;
-  if (status === 400 && /JSON|proto|constructor/i.test(error.message)) {
-    return new HookdError('HOOKD_ERR_BAD_REQUEST', `request body rejected: ${error.message}`);
-  }
   if (status === 413) return new HookdError('HOOKD_ERR_PAYLOAD_TOO_LARGE', 'request body is larger than the configured limit');
   if (status === 415) return new HookdError('HOOKD_ERR_UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json');
   if (status >= 400 && status < 500) return new HookdError('HOOKD_ERR_BAD_REQUEST', error.message);

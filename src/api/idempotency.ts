@@ -31,7 +31,8 @@ export function installIdempotency(app: FastifyInstance): void {
     }
     const { store, clock, config } = app.hookd;
     const scope = request.principal.keyId;
-    const requestHash = createHash('sha256').update(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`).digest('hex');
+    // The body as sent, not re-serialised: a payload that differs in any byte is delivered differently.
+    const requestHash = createHash('sha256').update(`${request.method} ${request.url}\n${request.bodyText ?? ''}`).digest('hex');
     const state = await store.beginIdempotent(scope, key, requestHash, clock(), STALE_IN_PROGRESS_MS, config.idempotencyTtlMs);
     switch (state.state) {
       case 'new':

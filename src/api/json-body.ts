@@ -5,33 +5,48 @@ import { HookdError, type ValidationIssue } from '../domain/errors.js';
  * Deepest nesting of arrays and objects a JSON request body may have; the body itself is level 1, so a
  * message payload may nest 127 levels. The same limit as serde_json's default (which Svix uses): payloads
  * Svix accepts are accepted here, and every receiver that parses with a recursive descent parser can read what
- * hookd delivers. It also bounds everything that walks a body recursively (JSON.stringify for storage,
- * idempotency hashing and responses), which otherwise overflows the stack at a few thousand levels.
+ * hookd delivers. It also bounds everything that walks a parsed body recursively (validation, JSON.stringify of
+ * stored fields and responses), which otherwise overflows the stack at a few thousand levels.
  */
 export const MAX_JSON_DEPTH = 128;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The JSON request body as received (UTF-8 text, without a byte order mark), null without one. A message's
+     * payload is stored as its span of this text, and idempotency keys hash it: bytes, not a re-serialisation.
+     */
+    bodyText: string | null;
+  }
+}
+
 /**
  * The only request body parser: `application/json` (any parameters, charset UTF-8 if given), nothing else
- * (other types answer 415). On top of Fastify's own JSON parser (malformed or empty JSON, `__proto__` and
- * `constructor.prototype` keys: 400) a body is refused when
+ * (other types answer 415). An empty body is no body, whatever its content type: a route without a body schema
+ * takes it (SDKs send resend and other body-less POSTs as an empty chunked request, with any content type or
+ * none), a route whose body has required fields answers 422 at `body`, and for one whose fields are all optional
+ * it is `{}`. JSON is parsed by JSON.parse, which defines every key as an own property, so `__proto__` and
+ * `constructor.prototype` are ordinary keys that change no prototype. A body is refused when
+ * - it is malformed JSON: 400;
  * - it is compressed (`content-encoding` other than identity): 415, hookd does not decompress;
  * - it is not valid UTF-8 (overlong forms, lone continuation bytes, encoded surrogates): 400, never decoded
  *   into U+FFFD, which would silently change the payload;
  * - it nests deeper than MAX_JSON_DEPTH: 422;
  * - a string or key holds U+0000 or an unpaired UTF-16 surrogate (`"\ud800"`), or a number is out of range
- *   (`1e400` would be stored as null): 422 at the value. PostgreSQL text and jsonb cannot hold either
+ *   (`1e400` cannot be read back as a number): 422 at the value. PostgreSQL text and jsonb cannot hold either
  *   character and strict JSON parsers reject lone surrogates, so both stores keep what was accepted, alike.
  */
 export function installJsonBodyParser(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.decorateRequest('bodyText', null);
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request: FastifyRequest, raw: string | Buffer, done) => {
+    if (raw.length === 0) return done(null, undefined);
     let text: string;
     try {
       checkEncoding(request);
-      text = utf8.decode(typeof raw === 'string' ? Buffer.from(raw) : raw);
+      text = withoutBom(utf8.decode(typeof raw === 'string' ? Buffer.from(raw) : raw));
     } catch (error) {
       done(error instanceof HookdError ? error : new HookdError('HOOKD_ERR_BAD_REQUEST', 'request body is not valid UTF-8'), undefined);
       return;
@@ -41,14 +56,35 @@ export function installJsonBodyParser(app: FastifyInstance): void {
       done(invalid({ loc: tooDeep, msg: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, type: 'value_error.json.depth' }), undefined);
       return;
     }
-    parseJson(request, text, (error, body) => {
-      if (error) return done(error, undefined);
-      const issue = unstorableValue(body, ['body']);
-      if (issue) return done(invalid(issue), undefined);
-      done(null, body);
-    });
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      done(new HookdError('HOOKD_ERR_BAD_REQUEST', `request body is not valid JSON: ${(error as Error).message}`), undefined);
+      return;
+    }
+    const issue = unstorableValue(body, ['body']);
+    if (issue) return done(invalid(issue), undefined);
+    request.bodyText = text;
+    done(null, body);
+  });
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request: FastifyRequest, raw: string | Buffer, done) => {
+    if (raw.length === 0) return done(null, undefined);
+    const type = request.headers['content-type'];
+    const given = type === undefined ? 'a body without a content-type' : `content-type "${type.slice(0, 64)}"`;
+    done(new HookdError('HOOKD_ERR_UNSUPPORTED_MEDIA_TYPE', `${given} is not supported: send the request body as application/json`), undefined);
+  });
+  app.addHook('preValidation', async (request) => {
+    const schema = request.routeOptions.schema?.body as { required?: unknown[] } | undefined;
+    if (request.body !== undefined || schema === undefined) return;
+    // Where every field is optional (rotating a secret, a PATCH), no body is the empty object.
+    if (!schema.required?.length) request.body = {};
+    else throw invalid({ loc: ['body'], msg: 'a JSON request body is required', type: 'value_error.missing' });
   });
 }
+
+/** The text without a leading byte order mark, which JSON.parse refuses and senders sometimes write. */
+export const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
 
 function checkEncoding(request: FastifyRequest): void {
   const encoding = request.headers['content-encoding'];
@@ -119,6 +155,52 @@ export function nestingBeyond(text: string, limit: number): (string | number)[] 
     }
   }
   return null;
+}
+
+/**
+ * The source text of the top-level member `name` in the text of a JSON object, without the whitespace around
+ * it, or null when there is none. Of duplicate keys the last one counts, as in JSON.parse, and keys compare as
+ * JSON.parse reads them (`"p\u0061yload"` is `payload`). One pass without recursion; only for text that
+ * JSON.parse accepted.
+ */
+export function memberText(text: string, name: string): string | null {
+  const quotedName = JSON.stringify(name);
+  let depth = 0;
+  let lastString = '';
+  let valueStart = -1;
+  let found: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = stringEnd(text, i);
+      // At depth 1 the string before a colon is a key.
+      if (depth === 1) lastString = text.slice(i, end + 1);
+      i = end;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) depth++;
+    else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      if (depth === 1 && valueStart >= 0) {
+        found = text.slice(valueStart, i).trim();
+        valueStart = -1;
+      }
+      depth--;
+    } else if (depth === 1 && c === COLON) {
+      if (lastString === quotedName || (lastString.includes('\\') && keyText(lastString) === name)) valueStart = i + 1;
+    } else if (depth === 1 && c === COMMA && valueStart >= 0) {
+      found = text.slice(valueStart, i).trim();
+      valueStart = -1;
+    }
+  }
+  return found;
+}
+
+/** The index of the quote that closes the JSON string opened at `open`: the next one not escaped by a backslash. */
+function stringEnd(text: string, open: number): number {
+  for (let quote = text.indexOf('"', open + 1); quote !== -1; quote = text.indexOf('"', quote + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+  }
+  return text.length;
 }
 
 function countBrackets(text: string, stopAfter: number): number {

@@ -1,13 +1,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { conflict, notFound } from '../domain/errors.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HookdError, conflict, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { App, Message } from '../domain/types.js';
 import { commaList, principalOf, resolveApp, resolveMessage, timeRangeOf } from './context.js';
 import { newApp } from './apps.js';
 import { AppParams, type ApplicationIn, ErrorOut, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, errorResponses } from './schemas.js';
-import { messageOut, pageOut } from './wire.js';
+import { memberText } from './json-body.js';
+import { messageJson, messagePageJson } from './wire.js';
 import { enforceIngestRate } from '../inbound/index.js';
 
 const tags = ['Message'];
@@ -34,6 +35,10 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const body = request.body;
+      // The payload exactly as the sender wrote it (validated above as an object): stored, signed and delivered
+      // as these bytes.
+      const payload = memberText(request.bodyText ?? '', 'payload');
+      if (payload === null) throw new HookdError('HOOKD_ERR_INTERNAL', 'a validated payload was not found in the request text');
       const owner = await appForMessage(request, request.params.app_id, body.application ?? null);
       // Per-application ingest rate limit: over it, 429 + Retry-After and nothing is stored.
       await enforceIngestRate(request, reply, owner);
@@ -43,21 +48,21 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
         appId: owner.id,
         eventId: body.eventId ?? null,
         eventType: body.eventType,
-        payload: JSON.stringify(body.payload),
+        payload,
         channels: body.channels ?? null,
         tags: body.tags ?? null,
         createdAt: now,
       };
       const result = await ingest.submit(message);
       if (result.kind === 'duplicate') throw conflict(`a message with eventId "${message.eventId}" already exists (${result.existing.id})`);
-      return reply.code(202).send(messageOut(message, request.query.with_content ?? true));
+      return sendJsonText(reply.code(202), messageJson(message, request.query.with_content ?? true));
     },
   );
 
   app.get(
     '/api/v1/app/:app_id/msg',
     { schema: { tags, summary: 'List messages (newest first)', params: AppParams, querystring: MessageListQuery, response: { 200: ListOf(MessageOut), ...errorResponses } } },
-    async (request) => {
+    async (request, reply) => {
       const owner = await resolveApp(request, request.params.app_id);
       const q = request.query;
       const page = await store.listMessages(
@@ -70,16 +75,16 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
         },
         { limit: q.limit ?? 50, iterator: q.iterator, order: q.order },
       );
-      return pageOut(page, (m) => messageOut(m, q.with_content ?? true));
+      return sendJsonText(reply, messagePageJson(page, q.with_content ?? true));
     },
   );
 
   app.get(
     '/api/v1/app/:app_id/msg/:msg_id',
     { schema: { tags, summary: 'Get a message by id or eventId', params: MessageParams, querystring: WithContent, response: { 200: MessageOut, ...errorResponses } } },
-    async (request) => {
+    async (request, reply) => {
       const { message } = await resolveMessage(request, request.params.app_id, request.params.msg_id);
-      return messageOut(message, request.query.with_content ?? true);
+      return sendJsonText(reply, messageJson(message, request.query.with_content ?? true));
     },
   );
 
@@ -102,6 +107,14 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
       return reply.code(204).send(null);
     },
   );
+}
+
+/**
+ * Sends JSON text as it is: Fastify serialises only objects, so the payload spliced in by wire.ts stays as sent.
+ * The route's response schema still documents the shape.
+ */
+function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
+  return reply.type('application/json').send(text);
 }
 
 /**

@@ -158,7 +158,7 @@ export const RecoverOut = Type.Object({
 export const MessageIn = Type.Object({
   eventType: EventTypeName,
   eventId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN }))),
-  payload: StringMap(Type.Unknown(), { description: 'The JSON object delivered as the webhook body' }),
+  payload: StringMap(Type.Unknown(), { description: 'The JSON object delivered as the webhook body, byte for byte as written in this request (numbers, escapes, key order)' }),
   channels: Type.Optional(Nullable(Type.Array(Channel, { minItems: 1, maxItems: 10, uniqueItems: true }))),
   tags: Type.Optional(Nullable(Type.Array(Tag, { minItems: 1, maxItems: 5, uniqueItems: true }))),
   application: Type.Optional(Nullable(ApplicationIn)),
@@ -170,7 +170,7 @@ export const MessageOut = Type.Object(
     id: Type.String({ examples: ['msg_1srOrx2ZWZBpBUvZwXKQmoEYga2'] }),
     eventId: Type.Optional(Type.String()),
     eventType: Type.String(),
-    payload: StringMap(Type.Unknown()),
+    payload: StringMap(Type.Unknown(), { description: 'The message routes (/msg) answer the stored payload byte for byte as it was sent and is delivered; `{}` with `with_content=false`' }),
     channels: Type.Optional(Type.Array(Type.String())),
     tags: Type.Optional(Type.Array(Type.String())),
     timestamp: DateTime,

@@ -23,14 +23,15 @@ const headerName = (description = 'An HTTP header name (any case)') => Type.Stri
 const HeaderName = headerName();
 const EventTypeName = Type.String({ minLength: 1, maxLength: 256, pattern: '^[a-zA-Z0-9\\-_.]+$', examples: ['invoice.paid'] });
 const Channel = Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9\\-_.:]+$' });
-const Scheme = Type.Union([Type.Literal('hmac-sha256'), Type.Literal('standard-webhooks'), Type.Literal('api-key')], {
+const Scheme = Type.Union([Type.Literal('hmac-sha256'), Type.Literal('slack'), Type.Literal('standard-webhooks'), Type.Literal('api-key')], {
   description:
     'hmac-sha256: `<header>: <prefix><HMAC-SHA256(secret, body)>` (hex or base64; with timestampHeader the signed text is `<timestamp>.<body>`). ' +
+    "slack: Slack's signing secret; `X-Slack-Signature: v0=<hex HMAC-SHA256(secret, v0:<X-Slack-Request-Timestamp>:<body>)>`. " +
     'standard-webhooks: webhook-id / webhook-timestamp / webhook-signature (or svix-*), secret `whsec_...`. ' +
     'api-key: `<header>: <prefix><secret>`. There is no unverified scheme.',
 });
 const secretSchema = (description: string) => Type.String({ minLength: 1, maxLength: 1024, description: `Write-only: never returned. ${description}` });
-const Secret = secretSchema('hmac-sha256 and api-key: at least 16 characters; standard-webhooks: whsec_ + base64.');
+const Secret = secretSchema('hmac-sha256, slack and api-key: at least 16 characters; standard-webhooks: whsec_ + base64.');
 
 const verificationOptions = {
   header: Type.Optional(Nullable(HeaderName)),
@@ -245,9 +246,10 @@ export async function sourceRoutes(fastify: FastifyInstance): Promise<void> {
 }
 
 const MIN_SECRET_CHARS = 16;
-/** Fields a scheme fixes (standard-webhooks: the standard names its headers) or does not use (api-key). */
+/** Fields a scheme fixes (standard-webhooks, slack: the sender names its headers) or does not use (api-key). */
 const FIXED_FIELDS: Record<SourceScheme, readonly ('header' | 'prefix' | 'encoding' | 'timestampHeader')[]> = {
   'hmac-sha256': [],
+  slack: ['header', 'prefix', 'encoding', 'timestampHeader'],
   'standard-webhooks': ['header', 'prefix', 'encoding', 'timestampHeader'],
   'api-key': ['encoding', 'timestampHeader'],
 };
@@ -309,6 +311,7 @@ function checkSecret(scheme: SourceScheme, secret: string, loc: (string | number
       if (secret.length < MIN_SECRET_CHARS) throw validationError(loc, `a secret is at least ${MIN_SECRET_CHARS} characters`, 'value_error.secret');
       return;
     case 'hmac-sha256':
+    case 'slack':
       if (secret.length < MIN_SECRET_CHARS) throw validationError(loc, `a secret is at least ${MIN_SECRET_CHARS} characters`, 'value_error.secret');
       return;
   }

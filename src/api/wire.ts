@@ -39,15 +39,36 @@ export const endpointOut = (e: Endpoint) => ({
   updatedAt: iso(e.updatedAt),
 });
 
-export const messageOut = (m: Message, withContent = true) => ({
+const messageFields = (m: Message) => ({
   id: m.id,
   eventId: opt(m.eventId),
   eventType: m.eventType,
-  payload: withContent ? (JSON.parse(m.payload) as Record<string, unknown>) : {},
   channels: opt(m.channels),
   tags: opt(m.tags),
   timestamp: iso(m.createdAt),
 });
+
+/** A message with its payload parsed, for responses that embed one (an attempt's `msg`). */
+export const messageOut = (m: Message, withContent = true) => ({
+  ...messageFields(m),
+  payload: withContent ? (JSON.parse(m.payload) as Record<string, unknown>) : {},
+});
+
+/**
+ * A message as JSON text with its stored payload spliced in unparsed, so a payload reads back byte for byte as
+ * it was sent and is delivered: parsing it would round big integers and turn `1.0` into `1`. The message routes
+ * send this text as it is (the response schema only documents it).
+ */
+export function messageJson(m: Message, withContent = true): string {
+  const fields = JSON.stringify(messageFields(m));
+  return `${fields.slice(0, -1)},"payload":${withContent ? m.payload : '{}'}}`;
+}
+
+/** A page of messages as JSON text, each as messageJson writes it. */
+export function messagePageJson(page: Page<Message>, withContent: boolean): string {
+  const rest = JSON.stringify({ iterator: page.iterator, prevIterator: page.prevIterator, done: page.done });
+  return `{"data":[${page.data.map((m) => messageJson(m, withContent)).join(',')}],${rest.slice(1)}`;
+}
 
 export const attemptOut = (a: Attempt, withContent = true, msg?: Message) => ({
   id: a.id,

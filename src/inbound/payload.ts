@@ -1,51 +1,129 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { HookdError, validationError } from '../domain/errors.js';
-import { MAX_JSON_DEPTH, nestingBeyond, unstorableValue } from '../api/json-body.js';
+import { MAX_JSON_DEPTH, nestingBeyond, unstorableValue, withoutBom } from '../api/json-body.js';
 import type { Source } from '../store/store.js';
 import { headerValue } from './verify.js';
 
 /**
- * What an inbound request becomes once its signature checked out: the payload (the body, which must be a JSON
- * object: a message's payload is one, and receivers expect JSON), the event type and the eventId. Refusals
- * are 422s at the offending place (415 for a compressed body or a charset other than UTF-8): the sender's
- * request cannot become a message as sent, so retrying it unchanged will not help.
+ * What an inbound request becomes once its signature checked out: the payload (a JSON object: a message's
+ * payload is one, and receivers expect JSON), the event type and the eventId. The body becomes the payload
+ * according to its content type:
+ * - `application/x-www-form-urlencoded` (GitHub's default, Slack): a form whose only field is `payload` (GitHub,
+ *   Slack interactivity) carries JSON, and that JSON is the payload; any other form (Slack slash commands)
+ *   becomes a JSON object of its fields, as strings; a body starting with `{` is JSON under the wrong label.
+ * - `multipart/form-data`: refused, it cannot become a JSON message (415).
+ * - anything else is JSON text, the payload byte for byte (without the whitespace or byte order mark around it).
+ *   For a content type that says neither JSON nor text, a body that is not JSON is a 415, not a 422: the problem
+ *   is what the sender sends, not a detail of it.
+ * Other refusals are 422s at the offending place (415 for a compressed body or a charset other than UTF-8): the
+ * sender's request cannot become a message as sent, so retrying it unchanged will not help.
  */
 
-/** Parses JSON text like the API's own parser (prototype-poisoning keys refused); throws on malformed text. */
-export type JsonParser = (text: string) => Promise<unknown>;
+export interface InboundPayload {
+  /** The payload as it is stored, signed and delivered. */
+  text: string;
+  /** The same, parsed: where the source's event type field is read. */
+  value: Record<string, unknown>;
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const NAME = /^[a-zA-Z0-9\-_.]{1,256}$/;
 /** An eventId from a header: visible ASCII, at most 256 characters (message eventIds are stored as text). */
 const EVENT_ID = /^[\x21-\x7e]{1,256}$/;
+const FORM = 'application/x-www-form-urlencoded';
 
-export async function payloadOf(body: Buffer, headers: IncomingHttpHeaders, parseJson: JsonParser): Promise<Record<string, unknown>> {
+export function payloadOf(body: Buffer, headers: IncomingHttpHeaders): InboundPayload {
   const encoding = headers['content-encoding'];
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
     throw new HookdError('HOOKD_ERR_UNSUPPORTED_MEDIA_TYPE', `content-encoding "${encoding.slice(0, 64)}" is not supported: send the body uncompressed`);
   }
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(headers['content-type'] ?? '')?.[1];
+  const contentType = headers['content-type'] ?? '';
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType)?.[1];
   if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
-    throw new HookdError('HOOKD_ERR_UNSUPPORTED_MEDIA_TYPE', `charset "${charset.slice(0, 64)}" is not supported: send JSON in UTF-8`);
+    throw new HookdError('HOOKD_ERR_UNSUPPORTED_MEDIA_TYPE', `charset "${charset.slice(0, 64)}" is not supported: send the body in UTF-8`);
   }
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === 'multipart/form-data') throw cannotBecomeJson(type);
   let text: string;
   try {
     text = utf8.decode(body);
   } catch {
     throw validationError(['body'], 'the body is not valid UTF-8', 'value_error.str.unicode');
   }
-  const tooDeep = nestingBeyond(text, MAX_JSON_DEPTH);
-  if (tooDeep) throw validationError(tooDeep, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, 'value_error.json.depth');
-  let parsed: unknown;
+  if (type === FORM) return formPayload(text);
+  const saysJsonOrText = type === '' || type === 'text/plain' || type.endsWith('/json') || type.endsWith('+json');
+  return jsonPayload(text, ['body'], `the body (${type === '' ? 'no content-type' : type.slice(0, 64)})`, saysJsonOrText ? null : type);
+}
+
+/**
+ * JSON text that must hold an object, at `loc` (`what` names it in messages). When it is not JSON at all and
+ * came with `otherType`, a content type that says neither JSON nor text, that type is the problem (415).
+ */
+function jsonPayload(text: string, loc: (string | number)[], what: string, otherType: string | null = null): InboundPayload {
+  const json = withoutBom(text);
+  const tooDeep = nestingBeyond(json, MAX_JSON_DEPTH);
+  if (tooDeep) throw validationError([...loc, ...tooDeep.slice(1)], `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, 'value_error.json.depth');
+  let value: unknown;
   try {
-    parsed = await parseJson(text);
+    value = JSON.parse(json);
   } catch (error) {
-    throw validationError(['body'], `the body must be a JSON object: ${(error as Error).message}`, 'value_error.json');
+    if (otherType !== null) throw cannotBecomeJson(otherType);
+    throw validationError(loc, `${what} must be a JSON object: ${(error as Error).message}`, 'value_error.json');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw validationError(['body'], 'the body must be a JSON object', 'type_error.dict');
-  const issue = unstorableValue(parsed, ['body']);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw validationError(loc, `${what} must be a JSON object`, 'type_error.dict');
+  const issue = unstorableValue(value, loc);
   if (issue) throw new HookdError('HOOKD_ERR_VALIDATION', issue.msg, [issue]);
-  return parsed as Record<string, unknown>;
+  // JSON.parse accepted it, so all that surrounds the value is JSON whitespace.
+  return { text: json.trim(), value: value as Record<string, unknown> };
+}
+
+const cannotBecomeJson = (type: string): HookdError =>
+  new HookdError(
+    'HOOKD_ERR_UNSUPPORTED_MEDIA_TYPE',
+    `content-type ${type.slice(0, 64)} cannot become a JSON message: send JSON (application/json or text/plain) or ${FORM}`,
+  );
+
+/**
+ * A form as the payload: the JSON in its field `payload` when that is its only field (GitHub, Slack
+ * interactivity), otherwise an object of its fields as strings (Slack slash commands), which hookd writes.
+ */
+function formPayload(text: string): InboundPayload {
+  // A form serializer percent-encodes "{": a form that starts with one is JSON under the wrong label.
+  if (withoutBom(text).trimStart().startsWith('{')) return jsonPayload(text, ['body'], `the body (${FORM})`);
+  const fields = formFields(text);
+  const only = fields.length === 1 ? fields[0]! : null;
+  if (only !== null && only[0] === 'payload') return jsonPayload(only[1], ['body', 'payload'], 'the form field payload');
+  if (fields.length === 0) throw validationError(['body'], 'the form has no fields: there is nothing to make a message of', 'value_error.missing');
+  const seen = new Set<string>();
+  for (const [name] of fields) {
+    if (seen.has(name)) throw validationError(['body', name], `the form field "${name.slice(0, 64)}" appears more than once; a form becomes a JSON object of its fields, one string each`, 'value_error.form.duplicate');
+    seen.add(name);
+  }
+  // fromEntries defines own properties: a field named __proto__ is an ordinary key.
+  const value = Object.fromEntries(fields);
+  const issue = unstorableValue(value, ['body']);
+  if (issue) throw new HookdError('HOOKD_ERR_VALIDATION', issue.msg, [issue]);
+  return { text: JSON.stringify(value), value };
+}
+
+/** The name/value pairs of an urlencoded form, in order. */
+function formFields(text: string): [string, string][] {
+  const fields: [string, string][] = [];
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    fields.push(eq === -1 ? [formDecode(pair), ''] : [formDecode(pair.slice(0, eq)), formDecode(pair.slice(eq + 1))]);
+  }
+  return fields;
+}
+
+/** A form name or value: `+` is a space, `%XX` are bytes of UTF-8; a malformed escape or bytes that are not UTF-8 are refused, never guessed. */
+function formDecode(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded.replace(/\+/g, ' '));
+  } catch {
+    throw validationError(['body'], 'the form is not valid: a malformed %-escape, or %-escaped bytes that are not UTF-8', 'value_error.form');
+  }
 }
 
 /** The event type: from the source's header if present, else its JSON field if present, else its default. */

@@ -5,7 +5,7 @@ import { ErrorOut, ValidationErrorOut } from '../api/schemas.js';
 import { HookdError, notFound } from '../domain/errors.js';
 import { isId, newId } from '../domain/ids.js';
 import type { Message } from '../domain/types.js';
-import { eventIdOf, eventTypeOf, payloadOf, type JsonParser } from './payload.js';
+import { eventIdOf, eventTypeOf, payloadOf } from './payload.js';
 import { enforceIngestRate } from './rate-limit.js';
 import { verifyRequest } from './verify.js';
 
@@ -28,25 +28,23 @@ export const IngestOut = Type.Object(
 
 const description = [
   "A webhook from an external system becomes a message of the source's application, delivered like any other. No bearer token:",
-  "the request must carry the source's signature (hmac-sha256, standard-webhooks) or key (api-key), checked over the raw body;",
-  'a missing or wrong one, or a timestamp outside the tolerance, answers 401 and stores nothing. The body must be a JSON object',
-  '(any content type; 422 otherwise). 202: stored, durably. 200: a request whose idempotency header value was seen before;',
+  "the request must carry the source's signature (hmac-sha256, slack, standard-webhooks) or key (api-key), checked over the raw body;",
+  'a missing or wrong one, or a timestamp outside the tolerance, answers 401 and stores nothing. Then the body becomes the payload:',
+  'JSON (a JSON or text/plain content type, or none) must be an object (422 otherwise) and is delivered byte for byte;',
+  'an application/x-www-form-urlencoded form gives the JSON in its only field `payload` (GitHub, Slack), else its fields as a JSON',
+  'object of strings; multipart/form-data, or a body of another type that is not JSON, answers 415.',
+  '202: stored, durably. 200: a request whose idempotency header value was seen before;',
   'the existing message is answered and nothing is stored twice. 429: the application is over its ingest rate limit (Retry-After).',
 ].join(' ');
 
 /**
  * POST /ingest/{source_id}, in its own encapsulated context: its only body parser keeps the raw bytes of any
  * content type (limited by HOOKD_BODY_LIMIT like every body), because the sender's signature covers exactly
- * those bytes. The body is parsed as JSON only after the signature checked out, so an unsigned request gets a
- * 401 whatever it holds. The message goes through the same group commit as POST /api/v1/app/{app}/msg.
+ * those bytes. The body is read (as JSON or a form, payload.ts) only after the signature checked out, so an
+ * unsigned request gets a 401 whatever it holds. The message goes through the same group commit as
+ * POST /api/v1/app/{app}/msg.
  */
 export async function ingestRoutes(fastify: FastifyInstance): Promise<void> {
-  const parser = fastify.getDefaultJsonParser('error', 'error');
-  const parseJson: JsonParser = (text) =>
-    new Promise((resolve, reject) => {
-      // The default parser reads only the text; it never touches the request.
-      void parser(undefined as never, text, (error, value) => (error ? reject(error) : resolve(value)));
-    });
   fastify.removeAllContentTypeParsers();
   fastify.decorateRequest('ingestBody', null);
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
@@ -79,8 +77,8 @@ export async function ingestRoutes(fastify: FastifyInstance): Promise<void> {
       const verdict = verifyRequest(source.verification, request.headers, body, now);
       if (!verdict.ok) throw new HookdError('HOOKD_ERR_AUTHENTICATION', verdict.reason);
 
-      const payload = await payloadOf(body, request.headers, parseJson);
-      const eventType = eventTypeOf(source, request.headers, payload);
+      const payload = payloadOf(body, request.headers);
+      const eventType = eventTypeOf(source, request.headers, payload.value);
       const eventId = eventIdOf(source, request.headers);
       const owner = await store.getApp(source.appId);
       if (!owner) throw notFound('source');
@@ -90,7 +88,7 @@ export async function ingestRoutes(fastify: FastifyInstance): Promise<void> {
         appId: owner.id,
         eventId,
         eventType,
-        payload: JSON.stringify(payload),
+        payload: payload.text,
         channels: source.channels,
         tags: null,
         createdAt: now,

@@ -11,6 +11,8 @@ import type { SourceScheme, SourceVerification } from '../store/store.js';
  *
  * - hmac-sha256: `<header>: <prefix><hex or base64 HMAC-SHA256(secret, body)>`; with a timestamp header the
  *   signed text is `<timestamp>.<body>` (the timestamp in Unix seconds), so it cannot be replayed with a new one.
+ * - slack (https://api.slack.com/authentication/verifying-requests-from-slack): the same with Slack's fixed
+ *   headers and signed text: `X-Slack-Signature: v0=<hex HMAC-SHA256(secret, "v0:{timestamp}:{body}")>`.
  * - standard-webhooks (https://www.standardwebhooks.com/): `webhook-id`, `webhook-timestamp` and
  *   `webhook-signature: v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>` (several, space-separated, while
  *   a sender rotates its secret), or the same as `svix-*` headers; the secret is `whsec_` + base64.
@@ -19,9 +21,10 @@ import type { SourceScheme, SourceVerification } from '../store/store.js';
 
 export type Verdict = { ok: true } | { ok: false; reason: string };
 
-/** Defaults per scheme; standard-webhooks fixes its headers and encoding (the standard names them). */
+/** Defaults per scheme; standard-webhooks and slack fix their headers and encoding (their senders name them). */
 export const SCHEME_DEFAULTS: Record<SourceScheme, Omit<SourceVerification, 'scheme' | 'secret' | 'toleranceSeconds'>> = {
   'hmac-sha256': { header: 'x-webhook-signature', prefix: 'sha256=', encoding: 'hex', timestampHeader: null },
+  slack: { header: 'x-slack-signature', prefix: 'v0=', encoding: 'hex', timestampHeader: 'x-slack-request-timestamp' },
   'standard-webhooks': { header: 'webhook-signature', prefix: '', encoding: 'base64', timestampHeader: 'webhook-timestamp' },
   'api-key': { header: 'x-api-key', prefix: '', encoding: null, timestampHeader: null },
 };
@@ -35,6 +38,7 @@ const fail = (reason: string): Verdict => ({ ok: false, reason });
 export function verifyRequest(verification: SourceVerification, headers: IncomingHttpHeaders, body: Buffer, nowMs: number): Verdict {
   switch (verification.scheme) {
     case 'hmac-sha256':
+    case 'slack':
       return verifyHmac(verification, headers, body, nowMs);
     case 'standard-webhooks':
       return verifyStandardWebhooks(verification, headers, body, nowMs);
@@ -53,7 +57,7 @@ function verifyHmac(v: SourceVerification, headers: IncomingHttpHeaders, body: B
     if (!TIMESTAMP.test(timestamp)) return fail(`${v.timestampHeader} is not a Unix time in seconds`);
   }
   const mac = createHmac('sha256', Buffer.from(v.secret, 'utf8'));
-  if (timestamp !== null) mac.update(`${timestamp}.`);
+  if (timestamp !== null) mac.update(v.scheme === 'slack' ? `v0:${timestamp}:` : `${timestamp}.`);
   const expected = v.prefix + mac.update(body).digest(v.encoding === 'base64' ? 'base64' : 'hex');
   // Hex is case-insensitive (some senders write it in capitals); base64 is not.
   const matches = v.encoding === 'base64' ? safeEqual(presented, expected) : safeEqual(presented.toLowerCase(), expected.toLowerCase());

@@ -114,21 +114,23 @@ export class HookdMetrics {
 
   /** Feeds the delivery counters and the duration histogram from the worker's recorded results. */
   readonly deliveryObserver: DeliveryObserver = {
-    recorded: (results: readonly RecordedResult[]): void => {
-      const counts = new Map<string, { outcome: DeliveryOutcome; app: string; endpoint: string; n: number }>();
-      for (const result of results) {
-        const outcome = outcomeOf(result);
-        this.durations[outcome].observe(result.attempt.responseDurationMs / 1000);
-        const app = this.apps.label(result.attempt.appId);
-        const endpoint = this.endpoints.label(result.attempt.endpointId);
-        const key = `${outcome} ${app} ${endpoint}`;
-        const entry = counts.get(key);
-        if (entry) entry.n++;
-        else counts.set(key, { outcome, app, endpoint, n: 1 });
-      }
-      for (const { n, ...labels } of counts.values()) this.deliveries.inc(labels, n);
-    },
+    recorded: (results: readonly RecordedResult[]): void => this.recordDeliveries(results.map(summarize)),
   };
+
+  /** The same from summaries: what a delivery thread sends over (its results stay on its side). */
+  recordDeliveries(summaries: readonly DeliverySummary[]): void {
+    const counts = new Map<string, { outcome: DeliveryOutcome; app: string; endpoint: string; n: number }>();
+    for (const { outcome, appId, endpointId, durationMs } of summaries) {
+      this.durations[outcome].observe(durationMs / 1000);
+      const app = this.apps.label(appId);
+      const endpoint = this.endpoints.label(endpointId);
+      const key = `${outcome} ${app} ${endpoint}`;
+      const entry = counts.get(key);
+      if (entry) entry.n++;
+      else counts.set(key, { outcome, app, endpoint, n: 1 });
+    }
+    for (const { n, ...labels } of counts.values()) this.deliveries.inc(labels, n);
+  }
 
   /** The queue figures, shared by the three gauges of one scrape and by scrapes less than a second apart. */
   private queueStats(now: number): Promise<QueueStats | null> {
@@ -140,6 +142,18 @@ export class HookdMetrics {
     this.queue = { at: now, stats };
     return stats;
   }
+}
+
+/** What the metrics keep of one recorded attempt. */
+export interface DeliverySummary {
+  outcome: DeliveryOutcome;
+  appId: string;
+  endpointId: string;
+  durationMs: number;
+}
+
+export function summarize(result: RecordedResult): DeliverySummary {
+  return { outcome: outcomeOf(result), appId: result.attempt.appId, endpointId: result.attempt.endpointId, durationMs: result.attempt.responseDurationMs };
 }
 
 function outcomeOf(result: RecordedResult): DeliveryOutcome {

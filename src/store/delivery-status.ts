@@ -102,16 +102,17 @@ export function deliveryListSelect(now: string): string {
 }
 
 /**
- * The endpoint message list's SELECT (before its WHERE conditions): each delivery's message (m.*), its status text
- * at `now` and its next attempt time.
+ * The endpoint message list's SELECT (before its WHERE conditions): each delivery's id, its message (m.*), its
+ * status text at `now` and its next attempt time.
  */
 export function endpointMessageSelect(now: string): string {
-  return `SELECT m.*, ${statusTextSql('d', now)} AS status_text, d.status AS delivery_status, d.next_attempt_at AS delivery_next_attempt_at
+  return `SELECT m.*, d.id AS delivery_id, ${statusTextSql('d', now)} AS status_text, d.status AS delivery_status, d.next_attempt_at AS delivery_next_attempt_at
     FROM delivery d JOIN message m ON m.id = d.message_id`;
 }
 
 /** A row of endpointMessageSelect. */
 export const endpointMessageFromRow = (r: Row): EndpointMessage => ({
+  deliveryId: r.delivery_id as string,
   message: messageFromRow(r),
   statusText: r.status_text as DeliveryStatusText,
   nextAttemptAt: r.delivery_status === 'pending' ? Number(r.delivery_next_attempt_at) : null,

@@ -5,12 +5,13 @@ import type { Store } from './store.js';
 
 /**
  * Opens the store the configuration names (not yet migrated). `exclusive`: this process serves the SQLite file
- * (hookd start), so no other hookd may (a lock file next to it names the holder).
+ * (hookd start), so no other hookd may (a lock file next to it names the holder). `checkpoint: false`: another
+ * connection of this process checkpoints the SQLite file already.
  */
-export async function openStore(database: DatabaseConfig, options: { exclusive?: boolean } = {}): Promise<Store> {
+export async function openStore(database: DatabaseConfig, options: { exclusive?: boolean; checkpoint?: boolean } = {}): Promise<Store> {
   switch (database.kind) {
     case 'sqlite':
-      return new SqliteStore({ path: database.path, timeoutMs: database.timeoutMs, maxSizeBytes: database.maxSizeBytes, exclusive: options.exclusive });
+      return new SqliteStore({ path: database.path, timeoutMs: database.timeoutMs, maxSizeBytes: database.maxSizeBytes, exclusive: options.exclusive, checkpoint: options.checkpoint });
     case 'postgres':
       return new PostgresStore({ url: database.url, poolSize: database.poolSize, timeoutMs: database.timeoutMs });
   }

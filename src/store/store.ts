@@ -135,8 +135,9 @@ export interface Store {
    */
   listDeliveries(appId: string, filter: DeliveryFilter, page: PageRequest, nowMs: number): Promise<Page<DeliveryListItem>>;
   /**
-   * The messages that go to one endpoint (one per delivery), newest message first, each with its delivery's
-   * status at `nowMs` and next attempt: Svix's list-attempted-messages. Paged by message id.
+   * The messages that go to one endpoint, one per delivery, newest delivery first (the order messages were routed
+   * to it), each with its delivery's status at `nowMs` and next attempt: Svix's list-attempted-messages. Paged by
+   * delivery id, which walks the endpoint's delivery index and stops at the page.
    */
   listEndpointMessages(appId: string, endpointId: string, filter: EndpointMessageFilter, page: PageRequest, nowMs: number): Promise<Page<EndpointMessage>>;
   /** For each message id given, its deliveries counted by status (messages without deliveries are absent). */
@@ -245,6 +246,7 @@ export interface EndpointMessageFilter {
 }
 
 export interface EndpointMessage {
+  deliveryId: string;
   message: Message;
   statusText: DeliveryStatusText;
   /** When the delivery is next attempted (pending only), else null. */
@@ -437,7 +439,7 @@ export interface EndpointLatency {
 // ---- Inbound sources (src/api/sources.ts, src/inbound)
 
 /** How a source's sender proves a request is theirs. There is no "none": every source verifies something. */
-export type SourceScheme = 'hmac-sha256' | 'standard-webhooks' | 'api-key';
+export type SourceScheme = 'hmac-sha256' | 'slack' | 'standard-webhooks' | 'api-key';
 
 export interface SourceVerification {
   scheme: SourceScheme;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ApiClient, TEST_TOKEN, startTestHookd, type TestHookd } from '../helpers/hookd.js';
-import { type RawInit, type RawResponse, assertJsonError, assertValidation, rawRequest } from '../helpers/raw.js';
+import { ApiClient, TEST_TOKEN, eventually, startTestHookd, type TestHookd } from '../helpers/hookd.js';
+import { type RawInit, type RawResponse, assertJsonError, assertValidation, rawHttp, rawRequest } from '../helpers/raw.js';
 import { Receiver } from '../helpers/receiver.js';
 
 /**
@@ -50,10 +50,6 @@ describe('malformed bodies', () => {
     assert.equal(typeof response.json.detail, 'string');
   });
 
-  test('an empty body declared as JSON answers 400 {code, detail}', async () => {
-    assertJsonError(await raw('POST', `/api/v1/app/${appId}/msg`, { body: '', headers: { 'content-type': 'application/json' } }), 400, 'bad_request');
-  });
-
   test('a JSON array, string or null instead of an object answers 422 at [body]', async () => {
     for (const body of ['[]', '"x"', '42', 'null']) {
       assertValidation(await raw('POST', `/api/v1/app/${appId}/msg`, { body, headers: { 'content-type': 'application/json' } }), ['body']);
@@ -84,19 +80,80 @@ describe('malformed bodies', () => {
     }
   });
 
-  test('__proto__ / constructor pollution is rejected with a 4xx JSON and pollutes nothing', async () => {
+  test('__proto__ and constructor.prototype keys are ordinary keys: accepted, kept as sent, and nothing is polluted', async () => {
     const bodies = [
       '{"eventType":"a.b","payload":{},"__proto__":{"polluted":true}}',
       '{"eventType":"a.b","payload":{"__proto__":{"polluted":true}}}',
+      '{"eventType":"a.b","payload":{"constructor":{"prototype":{"polluted":true}}}}',
       '{"eventType":"a.b","payload":{},"constructor":{"prototype":{"polluted":true}}}',
     ];
     for (const body of bodies) {
-      assertJsonError(await raw('POST', `/api/v1/app/${appId}/msg`, { body, headers: { 'content-type': 'application/json' } }), 400, 'bad_request');
+      const response = await raw('POST', `/api/v1/app/${appId}/msg`, { body, headers: { 'content-type': 'application/json' } });
+      assert.equal(response.status, 202, `${body}: ${response.text}`);
+      const payload = JSON.parse(body).payload as Record<string, unknown>;
+      const stored = await raw('GET', `/api/v1/app/${appId}/msg/${response.json.id}`);
+      assert.deepEqual(stored.json.payload, payload);
     }
+    const app = await raw('POST', '/api/v1/app', { body: '{"name":"proto","metadata":{"__proto__":"kept"}}', headers: { 'content-type': 'application/json' } });
+    assert.equal(app.status, 201, app.text);
+    assert.ok(app.text.includes('"metadata":{"__proto__":"kept"}'), app.text);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     const apps = await hookd.api.get('/api/v1/app');
     assert.equal(apps.status, 200);
     assert.equal((apps.body as Record<string, unknown>).polluted, undefined);
+  });
+});
+
+describe('body-less requests', () => {
+  /** A POST with `Transfer-Encoding: chunked` and no body, as the Go SDK sends resend. */
+  const emptyChunkedPost = (path: string, contentType: string | null): Promise<RawResponse> =>
+    rawHttp(
+      Number(new URL(hookd.url).port),
+      `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\n${contentType === null ? '' : `Content-Type: ${contentType}\r\n`}` +
+        'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n',
+    );
+
+  test('resend sent as an empty chunked POST, with any content-type or none, resends the message', async () => {
+    const message = await hookd.api.post(`/api/v1/app/${appId}/msg`, validMessage({ payload: { resend: 'chunked' } }));
+    assert.equal(message.status, 202);
+    const id = message.body.id as string;
+    const attempts = async () => (await hookd.api.get(`/api/v1/app/${appId}/attempt/msg/${id}`)).body.data.length as number;
+    await eventually(async () => (await attempts()) === 1, 10_000, 'the first attempt');
+    const resendPath = `/api/v1/app/${appId}/msg/${id}/endpoint/${endpointId}/resend`;
+    for (const type of [null, 'application/json', 'text/plain', 'application/x-www-form-urlencoded']) {
+      const before = await attempts();
+      const response = await emptyChunkedPost(resendPath, type);
+      assert.equal(response.status, 202, `${type ?? 'no content-type'}: ${response.text}`);
+      await eventually(async () => (await attempts()) === before + 1, 10_000, `the attempt resent with ${type ?? 'no content-type'}`);
+    }
+    const declaredEmpty = await raw('POST', resendPath, { body: '', headers: { 'content-type': 'application/json' } });
+    assert.equal(declaredEmpty.status, 202, declaredEmpty.text);
+  });
+
+  test('an empty body where a body with required fields is needed answers 422 at [body], whatever its content-type', async () => {
+    const path = `/api/v1/app/${appId}/msg`;
+    for (const response of [
+      await emptyChunkedPost(path, null),
+      await emptyChunkedPost(path, 'application/json'),
+      await raw('POST', path, { body: '', headers: { 'content-type': 'application/json' } }),
+      await raw('POST', path),
+    ]) {
+      assertValidation(response, ['body']);
+      assert.equal(response.json.detail[0].msg, 'a JSON request body is required');
+    }
+  });
+
+  test('an empty body where every field is optional is the empty object: a PATCH that changes nothing', async () => {
+    const before = await hookd.api.get(`/api/v1/app/${appId}`);
+    const response = await raw('PATCH', `/api/v1/app/${appId}`, { body: '', headers: { 'content-type': 'application/json' } });
+    assert.equal(response.status, 200, response.text);
+    assert.equal(response.json.name, before.body.name);
+  });
+
+  test('a body that is not empty still needs application/json: without a content-type it answers 415', async () => {
+    const response = await raw('POST', `/api/v1/app/${appId}/msg`, { body: new TextEncoder().encode(JSON.stringify(validMessage())) });
+    assertJsonError(response, 415, 'unsupported_media_type');
+    assert.match(response.json.detail, /without a content-type/);
   });
 });
 

@@ -47,6 +47,12 @@ async function messageIds(app = appId): Promise<string[]> {
   return response.body.data.map((m: { id: string }) => m.id);
 }
 
+/** The body the app's endpoint received for message `id`. */
+async function deliveredBody(id: string): Promise<string> {
+  const requests = await receiver.waitFor((rs) => rs.some((r) => r.headers['webhook-id'] === id), 10_000, `the delivery of ${id}`);
+  return requests.find((r) => r.headers['webhook-id'] === id)!.body;
+}
+
 /** Runs `send` and checks it was refused with `status` ({code, detail}) and that the app holds no new message. */
 async function assertRefusedAndNothingStored(status: number, send: () => Promise<RawResponse>, what: string): Promise<RawResponse> {
   const before = await messageIds();
@@ -268,12 +274,13 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
         assert.deepEqual((await hookd.api.get(`/api/v1/app/${appId}/msg/${accepted.json.id}`)).body.channels, ['eu', 'billing']);
       });
 
-      test('the body must be a JSON object in UTF-8 (any content type): otherwise 422 (415 compressed) after the signature checked out, and nothing is stored', async () => {
+      test('a JSON body, whatever its content type, must be an object in UTF-8: otherwise 422 (415 compressed) after the signature checked out, and nothing is stored', async () => {
         const source = await createSource({ name: 'bodies', verification: { scheme: 'api-key', secret: API_KEY }, eventType: { default: 'body.event' } });
         const key = { 'x-api-key': API_KEY };
-        for (const contentType of ['text/plain', 'application/vnd.sender+json', 'application/x-www-form-urlencoded']) {
+        for (const contentType of ['text/plain', 'application/vnd.sender+json', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
           const accepted = await ingest(source.id, '{"ok":true}', { ...key, 'content-type': contentType });
           assert.equal(accepted.status, 202, `${contentType}: ${accepted.text}`);
+          assert.equal((await deliveredBody(accepted.json.id)), '{"ok":true}', contentType);
         }
         const noType = await rawRequest(hookd.url, 'POST', `/ingest/${source.id}`, { token: null, body: new TextEncoder().encode('{"ok":1}'), headers: key });
         assert.equal(noType.status, 202, `no content-type: ${noType.text}`);
@@ -282,16 +289,104 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
           ['an array', '[1,2]'],
           ['a string', '"text"'],
           ['empty', ''],
-          ['a prototype key', '{"__proto__":{"x":1}}'],
           ['U+0000', '{"a":"\\u0000"}'],
           ['too deep', `{"a":${'['.repeat(200)}${']'.repeat(200)}}`],
         ] as const) {
           await assertRefusedAndNothingStored(422, () => ingest(source.id, body, key), what);
         }
+        const plain = await assertRefusedAndNothingStored(422, () => ingest(source.id, 'hello', { ...key, 'content-type': 'text/plain' }), 'text/plain that is not JSON');
+        assert.match(plain.json.detail[0].msg, /text\/plain\) must be a JSON object/);
         await assertRefusedAndNothingStored(422, () => ingest(source.id, new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc0, 0xaf, 0x22, 0x7d]), key), 'invalid UTF-8');
         await assertRefusedAndNothingStored(415, () => ingest(source.id, '{}', { ...key, 'content-encoding': 'gzip' }), 'gzip');
         // Unsigned, the same bodies are a 401: nothing about the body is judged before the signature.
         await assertRefusedAndNothingStored(401, () => ingest(source.id, '[1,2]', {}), 'an unsigned array');
+      });
+
+      test('a JSON body is the payload byte for byte: numbers, escapes and key order as the sender wrote them, prototype keys included', async () => {
+        const source = await createSource({ name: 'exact', verification: { scheme: 'hmac-sha256', secret: HMAC_SECRET }, eventType: { default: 'exact.event' } });
+        const payload = '{"id": 12345678901234567890, "amount": 1.0, "zero": -0.0, "name": "\\u00e9 é", "__proto__": {"x": 1}, "constructor": {"prototype": {}}}';
+        for (const contentType of ['application/json', 'text/plain; charset=utf-8']) {
+          const body = `\n  ${payload}\n`;
+          const accepted = await ingest(source.id, body, { 'content-type': contentType, 'x-webhook-signature': `sha256=${hex(HMAC_SECRET, body)}` });
+          assert.equal(accepted.status, 202, `${contentType}: ${accepted.text}`);
+          assert.equal(await deliveredBody(accepted.json.id), payload, contentType);
+        }
+      });
+
+      test('a form-encoded GitHub push (payload=<JSON>) signed over its raw bytes becomes its JSON; a wrong signature answers 401 and stores nothing', async () => {
+        const source = await createSource({
+          name: 'GitHub',
+          verification: { scheme: 'hmac-sha256', secret: HMAC_SECRET, header: 'X-Hub-Signature-256', prefix: 'sha256=' },
+          idempotencyHeader: 'X-GitHub-Delivery',
+          eventType: { header: 'X-GitHub-Event' },
+        });
+        const push = '{"ref":"refs/heads/main","before":"6113728f27ae82c7b1a177c8d03f9e96e0adf246","commits":[{"message":"Fix: 100% + more & less"}],"size":1.0}';
+        // As GitHub sends it: application/x-www-form-urlencoded, the JSON URL-encoded in the field `payload`.
+        const body = `payload=${encodeURIComponent(push)}`;
+        const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-github-event': 'push', 'x-github-delivery': `gh-${adapter}-1` };
+        const accepted = await ingest(source.id, body, { ...headers, 'x-hub-signature-256': `sha256=${hex(HMAC_SECRET, body)}` });
+        assert.equal(accepted.status, 202, accepted.text);
+        assert.equal(accepted.json.eventType, 'push');
+        assert.equal(await deliveredBody(accepted.json.id), push);
+
+        const forged = { ...headers, 'x-github-delivery': `gh-${adapter}-2` };
+        await assertRefusedAndNothingStored(401, () => ingest(source.id, body, { ...forged, 'x-hub-signature-256': `sha256=${hex(`${HMAC_SECRET}x`, body)}` }), 'a wrong secret');
+        await assertRefusedAndNothingStored(401, () => ingest(source.id, body, { ...forged, 'x-hub-signature-256': `sha256=${hex(HMAC_SECRET, `payload=${encodeURIComponent(JSON.stringify(JSON.parse(push)))}`)}` }), 'a signature over a re-encoding');
+      });
+
+      test('Slack forms, signed as Slack signs: an interactive payload=<JSON> becomes its JSON, a slash command its fields as strings; a form that cannot become a message answers 422 naming the problem', async () => {
+        const source = await createSource({ name: 'Slack', verification: { scheme: 'slack', secret: HMAC_SECRET }, eventType: { field: 'type', default: 'slack.command' } });
+        assert.deepEqual(source.verification, { scheme: 'slack', header: 'x-slack-signature', prefix: 'v0=', encoding: 'hex', timestampHeader: 'x-slack-request-timestamp', toleranceSeconds: 300, secretSet: true });
+        // As Slack signs: v0=<hex HMAC-SHA256(signing secret, "v0:<timestamp>:<raw body>")>.
+        const slackHeaders = (body: string, ts = nowSeconds()) => ({
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-slack-request-timestamp': String(ts),
+          'x-slack-signature': `v0=${hex(HMAC_SECRET, `v0:${ts}:${body}`)}`,
+        });
+        const send = (body: string) => ingest(source.id, body, slackHeaders(body));
+        const interactive = '{"type":"block_actions","user":{"id":"U123"},"actions":[{"value":"a+b c"}]}';
+        const clicked = await send(`payload=${encodeURIComponent(interactive)}`);
+        assert.equal(clicked.status, 202, clicked.text);
+        assert.equal(clicked.json.eventType, 'block_actions');
+        assert.equal(await deliveredBody(clicked.json.id), interactive);
+
+        const command = await send('token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T0001&command=%2Fweather&text=94070+%C3%A9&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1234&__proto__=x');
+        assert.equal(command.status, 202, command.text);
+        assert.equal(command.json.eventType, 'slack.command');
+        assert.equal(
+          await deliveredBody(command.json.id),
+          '{"token":"gIkuvaNzQIHg97ATvDxqgjtO","team_id":"T0001","command":"/weather","text":"94070 é","response_url":"https://hooks.slack.com/commands/1234","__proto__":"x"}',
+        );
+
+        for (const [what, body, loc, msg] of [
+          ['a payload field that is not JSON', 'payload=hello', ['body', 'payload'], /form field payload must be a JSON object/],
+          ['a payload field holding an array', `payload=${encodeURIComponent('[1]')}`, ['body', 'payload'], /form field payload must be a JSON object/],
+          ['a repeated field', 'a=1&a=2', ['body', 'a'], /appears more than once/],
+          ['a malformed escape', 'text=100%', ['body'], /malformed %-escape/],
+          ['bytes that are not UTF-8', 'text=%C0%AF', ['body'], /not UTF-8/],
+          ['no fields', '&', ['body'], /no fields/],
+        ] as const) {
+          const refused = await assertRefusedAndNothingStored(422, () => send(body), what);
+          assert.deepEqual(refused.json.detail[0].loc, loc, what);
+          assert.match(refused.json.detail[0].msg, msg, what);
+        }
+        const body = `payload=${encodeURIComponent(interactive)}`;
+        const stale = nowSeconds() - 600;
+        await assertRefusedAndNothingStored(401, () => ingest(source.id, body, slackHeaders(body, stale)), 'a Slack timestamp 10 minutes old');
+        await assertRefusedAndNothingStored(401, () => ingest(source.id, body, { ...slackHeaders(body), 'x-slack-signature': `v0=${hex(HMAC_SECRET, `${nowSeconds()}.${body}`)}` }), 'the hmac-sha256 signed text');
+      });
+
+      test('a body that cannot become a JSON message answers 415 naming its content type, after the signature checked out', async () => {
+        const source = await createSource({ name: 'types', verification: { scheme: 'api-key', secret: API_KEY }, eventType: { default: 'type.event' } });
+        const key = { 'x-api-key': API_KEY };
+        for (const [type, body] of [
+          ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="payload"\r\n\r\n{}\r\n--x--\r\n'],
+          ['application/xml', '<push/>'],
+        ] as const) {
+          const refused = await assertRefusedAndNothingStored(415, () => ingest(source.id, body, { ...key, 'content-type': type }), type);
+          assert.match(refused.json.detail, new RegExp(`content-type ${type.split(';')[0]} cannot become a JSON message`));
+        }
+        await assertRefusedAndNothingStored(401, () => ingest(source.id, '<push/>', { 'content-type': 'application/xml' }), 'unsigned XML');
       });
 
       test('an unknown or deleted source answers 404 {code, detail}, the same for any id', async () => {
@@ -364,6 +459,8 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
           [{ ...hmacSource(), verification: { scheme: 'standard-webhooks', secret: HMAC_SECRET } }, ['body', 'verification', 'secret']],
           [{ ...hmacSource(), verification: { scheme: 'standard-webhooks', secret: generateSecret(), header: 'x-sig' } }, ['body', 'verification', 'header']],
           [{ ...hmacSource(), verification: { scheme: 'api-key', secret: API_KEY, timestampHeader: 'x-ts' } }, ['body', 'verification', 'timestampHeader']],
+          [{ ...hmacSource(), verification: { scheme: 'slack', secret: HMAC_SECRET, prefix: 'sha256=' } }, ['body', 'verification', 'prefix']],
+          [{ ...hmacSource(), verification: { scheme: 'slack', secret: 'short' } }, ['body', 'verification', 'secret']],
           [{ ...hmacSource(), verification: { scheme: 'api-key', secret: 'has a space in the key' } }, ['body', 'verification', 'secret']],
           [{ ...hmacSource(), verification: { scheme: 'hmac-sha256', secret: HMAC_SECRET, header: 'bad header' } }, ['body', 'verification', 'header']],
           [{ ...hmacSource(), eventType: {} }, ['body', 'eventType']],

@@ -678,7 +678,7 @@ for (const adapter of storeAdapters) {
       });
     });
 
-    test("an endpoint's messages: one per delivery, newest first, with status and next attempt, filtered and paged", async () => {
+    test("an endpoint's messages: one per delivery, newest delivery first, with status and next attempt, filtered and paged", async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);
         const other = makeEndpoint(app.id, { filterTypes: ['never.sent'] });

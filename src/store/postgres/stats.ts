@@ -58,7 +58,7 @@ export function postgresStats(db: PostgresDb): StatsOps {
       if (filter.eventTypes && filter.eventTypes.length > 0) add((p) => `m.event_type = ANY(${p})`, filter.eventTypes);
       if (filter.beforeMs !== undefined) add((p) => `m.created_at < ${p}`, filter.beforeMs);
       if (filter.afterMs !== undefined) add((p) => `m.created_at > ${p}`, filter.afterMs);
-      return db.paged(`${endpointMessageSelect('$1')} WHERE ${clauses.join(' AND ')}`, params, 'm.id', pageQuery(page, 'descending'), endpointMessageFromRow, (item) => item.message.id);
+      return db.paged(`${endpointMessageSelect('$1')} WHERE ${clauses.join(' AND ')}`, params, 'd.id', pageQuery(page, 'descending'), endpointMessageFromRow, (item) => item.deliveryId);
     },
 
     async countMessageDeliveries(messageIds: string[], nowMs: number): Promise<Map<string, DeliveryCounts>> {

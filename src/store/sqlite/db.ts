@@ -22,6 +22,8 @@ export interface SqliteDbOptions {
   maxSizeBytes?: number | null | undefined;
   /** This process serves the file: take its lock file, so a second hookd on it stops with a clear message. */
   exclusive?: boolean | undefined;
+  /** Run the background checkpointer (default). A second connection in the same process (the delivery thread) does not. */
+  checkpoint?: boolean | undefined;
 }
 
 /** How often a write checks that the file it writes to is still the one at `path`. */
@@ -30,7 +32,7 @@ const FILE_CHECK_MS = 500;
 /** One better-sqlite3 connection in WAL mode with synchronous=FULL, checkpointed by a background thread. */
 export class SqliteDb {
   private readonly db: Database.Database;
-  private readonly checkpointer: Checkpointer;
+  private readonly checkpointer: Checkpointer | null;
   private readonly lock: FileLock | null;
   private readonly path: string;
   /** The file's identity at open (device + inode): a deleted or replaced file no longer matches. */
@@ -62,10 +64,13 @@ export class SqliteDb {
       this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxSizeBytes / pageSize))}`);
     }
     this.identity = fileIdentity(path) ?? '';
-    this.checkpointer = new Checkpointer(path, () => {
-      // Without the thread, SQLite checkpoints on commit again, as it does by default.
-      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
-    });
+    this.checkpointer =
+      options.checkpoint === false
+        ? null
+        : new Checkpointer(path, () => {
+            // Without the thread, SQLite checkpoints on commit again, as it does by default.
+            if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+          });
   }
 
   /** Throws when the file at `path` is no longer the one this connection writes to (deleted or replaced). */
@@ -112,7 +117,7 @@ export class SqliteDb {
   }
 
   async close(): Promise<void> {
-    await this.checkpointer.close();
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
     this.lock?.release();
   }

@@ -91,10 +91,10 @@ export function sqliteStats(db: SqliteDb): StatsOps {
       return db.paged(
         `${endpointMessageSelect('?')} WHERE ${clauses.join(' AND ')}`,
         params,
-        'm.id',
+        'd.id',
         pageQuery(page, 'descending'),
         endpointMessageFromRow,
-        (item) => item.message.id,
+        (item) => item.deliveryId,
       );
     },
 

@@ -1,0 +1,46 @@
+// The delivery thread (see thread.ts): a delivery worker with its own event loop and its own database connection.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Config } from '../config.js';
+import { createLogger } from '../logger.js';
+import { summarize } from '../observability/metrics.js';
+import { openStore } from '../store/open.js';
+import { startDelivery } from './pipeline.js';
+import type { FromThread, ThreadData, ToThread } from './thread.js';
+
+const port = parentPort!;
+const { config, logLevel } = workerData as ThreadData;
+const post = (message: FromThread): void => port.postMessage(message);
+
+async function run(config: Config): Promise<void> {
+  // Log lines go to the main thread's logger destination: one stream, in order, wherever it points.
+  const logger = createLogger(logLevel, { write: (line: string) => post({ type: 'log', line }) }).child({ thread: 'delivery' });
+  // The main thread migrated the database and checkpoints it; this connection only claims and acks.
+  const store = await openStore(config.database, { checkpoint: false });
+  try {
+    const delivery = await startDelivery({
+      store,
+      config,
+      logger,
+      clock: Date.now,
+      observers: [{ recorded: (results) => post({ type: 'recorded', summaries: results.map(summarize) }) }],
+    });
+    port.on('message', (message: ToThread) => {
+      if (message.type === 'wake') delivery.wake();
+      else if (message.type === 'stop') {
+        void delivery
+          .stop(message.timeoutMs)
+          .then(() => store.close())
+          .then(() => port.close());
+      }
+    });
+    post({ type: 'ready' });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+run(config).catch((error: unknown) => {
+  post({ type: 'failed', message: (error as Error).message });
+  port.close();
+});

@@ -1,0 +1,127 @@
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { symbols, type DestinationStream, type Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { DeliverySummary } from '../observability/metrics.js';
+import type { Delivery } from './pipeline.js';
+
+/** What the delivery thread is started with (structured-cloned into it). */
+export interface ThreadData {
+  config: Config;
+  logLevel: string;
+}
+
+export type ToThread = { type: 'wake' } | { type: 'stop'; timeoutMs: number };
+export type FromThread =
+  | { type: 'ready' }
+  | { type: 'failed'; message: string }
+  | { type: 'recorded'; summaries: DeliverySummary[] }
+  | { type: 'log'; line: string };
+
+export interface DeliveryThreadOptions {
+  config: Config;
+  logger: Logger;
+  /** Metrics of what the thread recorded (its registry would be invisible to /metrics). */
+  onRecorded: (summaries: DeliverySummary[]) => void;
+}
+
+/** A thread that dies unexpectedly is started again after this, doubling up to RESTART_MAX_MS. */
+const RESTART_MS = 1000;
+const RESTART_MAX_MS = 30_000;
+/** After the stop's own budget, how long the thread gets to record and release before it is terminated. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * Delivery on a second core, in `hookd start`: the worker runs on a worker thread with its own event loop and its
+ * own connection to the same database, so sending, reading answers and acking no longer take turns with the API
+ * and group commit on one event loop. Nothing about durability changes: ingest commits before it answers; the
+ * thread claims from the database; a crash of the process loses neither. If the thread dies, its leases expire and
+ * a new thread (restarted here) claims those deliveries again.
+ */
+export async function startDeliveryThread(options: DeliveryThreadOptions): Promise<Delivery> {
+  const { logger } = options;
+  let stopping = false;
+  let restartMs = RESTART_MS;
+  let thread = await spawn(options);
+  const restartLater = (): void => {
+    setTimeout(() => {
+      if (stopping) return;
+      spawn(options).then(
+        (next) => {
+          thread = next;
+          restartMs = RESTART_MS;
+          watch(next);
+        },
+        (error: unknown) => {
+          logger.error({ err: error, restartInMs: restartMs }, 'the delivery thread did not start; trying again');
+          restartLater();
+        },
+      );
+    }, restartMs).unref();
+    restartMs = Math.min(restartMs * 2, RESTART_MAX_MS);
+  };
+  const watch = (current: Worker): void => {
+    current.once('exit', (code) => {
+      if (stopping) return;
+      logger.error({ code, restartInMs: restartMs }, 'the delivery thread stopped unexpectedly; starting it again');
+      restartLater();
+    });
+  };
+  watch(thread);
+  return {
+    wake: () => thread.postMessage({ type: 'wake' } satisfies ToThread),
+    stop: async (timeoutMs) => {
+      stopping = true;
+      const exited = once(thread, 'exit');
+      thread.postMessage({ type: 'stop', timeoutMs } satisfies ToThread);
+      const deadline = setTimeout(() => {
+        logger.error('the delivery thread did not stop in time; terminating it (its leases expire and are claimed again)');
+        void thread.terminate();
+      }, timeoutMs + STOP_GRACE_MS);
+      await exited;
+      clearTimeout(deadline);
+    },
+  };
+}
+
+/** Starts a thread and resolves once its worker runs (rejects with the thread's own reason if it cannot). */
+async function spawn(options: DeliveryThreadOptions): Promise<Worker> {
+  const workerData: ThreadData = { config: options.config, logLevel: options.logger.level };
+  const thread = new Worker(threadEntry(), { workerData });
+  const logs = (options.logger as unknown as Record<symbol, DestinationStream>)[symbols.streamSym]!;
+  thread.on('error', (error) => options.logger.error({ err: error }, 'the delivery thread failed'));
+  await new Promise<void>((resolve, reject) => {
+    const onExit = (code: number): void => reject(new Error(`the delivery thread exited with code ${code} while starting`));
+    thread.once('exit', onExit);
+    thread.on('message', (message: FromThread) => {
+      switch (message.type) {
+        case 'ready':
+          thread.off('exit', onExit);
+          resolve();
+          break;
+        case 'failed':
+          thread.off('exit', onExit);
+          reject(new Error(message.message));
+          break;
+        case 'recorded':
+          options.onRecorded(message.summaries);
+          break;
+        case 'log':
+          logs.write(message.line);
+          break;
+      }
+    });
+  });
+  return thread;
+}
+
+/**
+ * The thread's module: thread-entry.js beside this file in dist/. Under tsx (tests, `npm run bench` from src) this
+ * file is .ts, and tsx's loader does not reach worker threads, so a one-line module registers it there first.
+ */
+function threadEntry(): URL {
+  const entry = new URL(import.meta.url.endsWith('.ts') ? './thread-entry.ts' : './thread-entry.js', import.meta.url);
+  if (!import.meta.url.endsWith('.ts')) return entry;
+  const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(entry.href)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
+}

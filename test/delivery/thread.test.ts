@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { pino } from 'pino';
+import { eventually, startTestHookd } from '../helpers/hookd.js';
+import { Receiver } from '../helpers/receiver.js';
+
+/**
+ * `hookd start` delivers on a thread of its own by default (HOOKD_DELIVERY_THREAD), or on the API's event loop:
+ * both deliver everything, feed the one /metrics registry and write to the one log destination, and stop cleanly.
+ */
+for (const thread of [true, false]) {
+  describe(`hookd start with HOOKD_DELIVERY_THREAD=${thread}`, () => {
+    test('delivers, counts in /metrics, logs through the main logger, stops', async () => {
+      const lines: Record<string, unknown>[] = [];
+      const destination = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+          done();
+        },
+      });
+      const receiver = await Receiver.start((request, response) => void response.writeHead(request.path === '/fail' ? 500 : 200).end());
+      const hookd = await startTestHookd({ env: { HOOKD_DELIVERY_THREAD: String(thread), HOOKD_RETRY_SCHEDULE: 'none' }, logger: pino({ level: 'debug' }, destination) });
+      try {
+        const appId = (await hookd.api.post('/api/v1/app', { name: 'thread' })).body.id as string;
+        await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/ok`, filterTypes: ['ok'] });
+        await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/fail`, filterTypes: ['fail'] });
+        for (let i = 0; i < 20; i++) assert.equal((await hookd.api.post(`/api/v1/app/${appId}/msg`, { eventType: 'ok', payload: { i } })).status, 202);
+        assert.equal((await hookd.api.post(`/api/v1/app/${appId}/msg`, { eventType: 'fail', payload: {} })).status, 202);
+
+        await eventually(() => receiver.requests.filter((r) => r.path === '/ok').length === 20 && receiver.requests.some((r) => r.path === '/fail'));
+        await eventually(async () => {
+          const text = await (await fetch(`${hookd.url}/metrics`)).text();
+          return /hookd_deliveries_total\{outcome="succeeded",[^}]*\} 20\b/.test(text) && /hookd_deliveries_total\{outcome="failed",[^}]*\} 1\b/.test(text);
+        });
+        const failed = await eventually(() => lines.find((line) => line.msg === 'delivery attempt failed'));
+        assert.equal(failed.thread, thread ? 'delivery' : undefined, 'the worker logs through the main logger, marked with its thread');
+      } finally {
+        await hookd.cleanup();
+        await receiver.close();
+      }
+      assert.equal(receiver.requests.filter((r) => r.path === '/ok').length, 20, 'each message delivered once');
+    });
+  });
+}
