@@ -71,7 +71,7 @@ export interface EventType {
   createdAt: string;
 }
 
-export type SourceScheme = 'hmac-sha256' | 'standard-webhooks' | 'api-key';
+export type SourceScheme = 'hmac-sha256' | 'slack' | 'standard-webhooks' | 'api-key';
 
 export interface Source {
   id: string;

@@ -8,6 +8,7 @@ import { usePoll } from '../live';
 const SCHEMES: { value: SourceScheme; label: string }[] = [
   { value: 'standard-webhooks', label: 'Standard Webhooks (webhook-signature, whsec_ secret)' },
   { value: 'hmac-sha256', label: 'HMAC-SHA256 of the body in a header' },
+  { value: 'slack', label: "Slack (v0 signature with Slack's signing secret)" },
   { value: 'api-key', label: 'A shared key in a header' },
 ];
 
