@@ -89,6 +89,9 @@ export interface ApiKey {
   prefix: string;
   createdAt: string;
   revokedAt: string | null;
+  /** App-portal tokens expire and may be read-only. */
+  expiresAt?: string | null;
+  readOnly?: boolean;
 }
 
 export type StatusText = 'success' | 'pending' | 'sending' | 'fail' | 'none';

@@ -364,7 +364,11 @@ describe('the operator dashboard', () => {
   });
 
   test('API keys page: create a scoped key (token shown once, copied), revoke it after a confirmation', async () => {
+    // An app-portal token is listed as what it is: read-only, expiring.
+    assert.equal((await hookd.api.post(`/api/v1/auth/app-portal-access/${appId}`, { readOnly: true, expiry: 3600 })).status, 200);
     await testId(page, 'nav-api-keys').click();
+    await eventually(async () => (await testId(page, 'api-key-row').filter({ hasText: 'read-only' }).count()) === 1, WAIT_MS, 'the portal token listed');
+    assert.match(await testId(page, 'api-key-row').filter({ hasText: 'read-only' }).innerText(), /active · expires .* · read-only/);
     await testId(page, 'api-key-row').first().waitFor();
     await page.fill('[data-testid=create-api-key-form] input[name=name]', 'shop support');
     await page.selectOption('[data-testid=create-api-key-form] select[name=appId]', appId);

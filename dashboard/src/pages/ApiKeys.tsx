@@ -59,9 +59,11 @@ export function ApiKeys() {
                 <td class="mono">{k.prefix}…</td>
                 <td>{k.appId ? appName(k.appId) : <strong>admin</strong>}</td>
                 <td>{formatTime(k.createdAt)}</td>
-                <td>{k.revokedAt ? <span class="muted">revoked {formatTime(k.revokedAt)}</span> : 'active'}</td>
+                <td>
+                  <KeyState apiKey={k} />
+                </td>
                 <td class="actions">
-                  {!k.revokedAt && (
+                  {!k.revokedAt && !isExpired(k) && (
                     <ConfirmButton
                       label="Revoke"
                       testId="revoke-key"
@@ -79,6 +81,22 @@ export function ApiKeys() {
       </div>
       <CreateKey apps={apps} onCreated={data.refresh} />
     </section>
+  );
+}
+
+const isExpired = (k: ApiKey) => k.expiresAt != null && new Date(k.expiresAt).getTime() <= Date.now();
+
+/** Active, revoked or expired; app-portal tokens also say when they expire and whether they only read. */
+function KeyState(props: { apiKey: ApiKey }) {
+  const k = props.apiKey;
+  if (k.revokedAt) return <span class="muted">revoked {formatTime(k.revokedAt)}</span>;
+  if (isExpired(k)) return <span class="muted">expired {formatTime(k.expiresAt!)}</span>;
+  return (
+    <>
+      active
+      {k.expiresAt && <span class="muted small"> · expires {formatTime(k.expiresAt)}</span>}
+      {k.readOnly && <span class="muted small"> · read-only</span>}
+    </>
   );
 }
 
