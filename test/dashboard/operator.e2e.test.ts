@@ -285,7 +285,7 @@ describe('the operator dashboard', () => {
     assert.match(await testId(page, 'endpoint-attempts').innerText(), /failed/);
   });
 
-  test('event types page: create, archive after a confirmation; the pickers offer only active types', async () => {
+  test('event types page: create, archive and delete after confirmations; the pickers offer only active types', async () => {
     await testId(page, 'nav-event-types').click();
     await testId(page, 'event-type-row').first().waitFor();
     await page.fill('[data-testid=create-event-type-form] input[name=name]', 'refund.issued');
@@ -298,10 +298,17 @@ describe('the operator dashboard', () => {
     await confirm(page, /Archive order\.shipped/);
     await testId(page, 'event-type-row', '[data-name="order.shipped"][data-archived=true]').waitFor();
     assert.equal((await hookd.api.get('/api/v1/event-type/order.shipped')).body.archived, true);
+    // An archived type can be deleted for good, after a confirmation.
+    await testId(page, 'event-type-row', '[data-name="refund.issued"]').locator('[data-testid=archive-event-type]').click();
+    await confirm(page, /Archive refund\.issued/);
+    await testId(page, 'event-type-row', '[data-name="refund.issued"]').locator('[data-testid=delete-event-type]').click();
+    await confirm(page, /Delete refund\.issued for good/);
+    await eventually(async () => (await testId(page, 'event-type-row', '[data-name="refund.issued"]').count()) === 0, WAIT_MS, 'refund.issued gone');
+    assert.equal((await hookd.api.get('/api/v1/event-type/refund.issued')).status, 404);
 
     await page.goto(dashboard(`/app/${appId}/messages`));
     await testId(page, 'picker-eventTypes').locator('summary').click();
-    assert.deepEqual(await offered('picker-eventTypes'), ['invoice.paid', 'refund.issued', 'user.signup']);
+    assert.deepEqual(await offered('picker-eventTypes'), ['invoice.paid', 'user.signup']);
   });
 
   test('inbound sources page: create one, see its ingest URL, delete it after a confirmation', async () => {

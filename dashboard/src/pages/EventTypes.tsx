@@ -6,8 +6,9 @@ import { formatTime } from '../format';
 import { usePoll } from '../live';
 
 /**
- * The event-type catalog (shared by every application): list, and for admin keys create, archive and restore.
- * Archiving keeps the name (messages of that type are still accepted); it only leaves the pickers.
+ * The event-type catalog (shared by every application): list, and for admin keys create, archive, restore and
+ * delete an archived one. Archiving keeps the name (messages of that type are still accepted); it only leaves
+ * the pickers.
  */
 export function EventTypes() {
   const access = useAccess();
@@ -50,9 +51,19 @@ export function EventTypes() {
                 {access === 'admin' && (
                   <td class="actions">
                     {t.archived ? (
-                      <button type="button" class="small-button ghost" onClick={() => run(() => patch(path(t.name), { archived: false }))} data-testid="restore-event-type">
-                        Restore
-                      </button>
+                      <>
+                        <button type="button" class="small-button ghost" onClick={() => run(() => patch(path(t.name), { archived: false }))} data-testid="restore-event-type">
+                          Restore
+                        </button>
+                        <ConfirmButton
+                          label="Delete"
+                          testId="delete-event-type"
+                          title={`Delete ${t.name} for good?`}
+                          detail={<p>The name leaves the catalog; messages of that type already stored stay, and endpoints filtering on it keep the filter. This cannot be undone.</p>}
+                          confirmLabel="Delete"
+                          onConfirm={() => run(() => del(`${path(t.name)}${query({ expunge: true })}`))}
+                        />
+                      </>
                     ) : (
                       <ConfirmButton
                         label="Archive"
