@@ -196,11 +196,15 @@ describe('the operator dashboard', () => {
   });
 
   test('endpoint page: details, attempts, latency; edit, show and copy the secret, rotate it, send a test event, disable and enable', async () => {
+    assert.equal((await hookd.api.put(`/api/v1/app/${appId}/endpoint/${endpointId}/headers`, { headers: { 'x-tenant': 'shop', authorization: 'Bearer s3cret' } })).status, 204);
     await page.goto(dashboard(`/app/${appId}/endpoints`));
     await testId(page, 'endpoint-row', `[data-endpoint-id="${endpointId}"]`).locator('[data-testid=endpoint-link]').click();
     await testId(page, 'endpoint-detail').waitFor();
     assert.match(await testId(page, 'endpoint-facts').innerText(), /shop webhooks/);
     assert.equal(await testId(page, 'circuit-state').innerText(), 'closed');
+    await eventually(async () => /x-tenant: shop/.test(await testId(page, 'custom-headers').innerText()), WAIT_MS, 'the custom headers');
+    assert.match(await testId(page, 'custom-headers').innerText(), /authorization: \(set, hidden\)/);
+    assert.doesNotMatch(await page.content(), /s3cret/, 'a sensitive header value never reaches the page');
     await testId(page, 'attempt-row').first().waitFor();
     assert.ok((await testId(page, 'latency-chart').locator('rect').count()) > 10, 'a bar per attempt');
     await eventually(async () => /p50 \d+ ms · p90 \d+ ms · p99 \d+ ms/.test(await testId(page, 'latency').innerText()), WAIT_MS, 'latency percentiles');

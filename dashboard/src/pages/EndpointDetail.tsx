@@ -25,8 +25,9 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
     [props.appId, props.endpointId, iterator],
     3000,
   );
-  // Percentiles over 24 h change slowly: read them less often than the rest.
+  // Percentiles over 24 h change slowly, custom headers rarely: read them less often than the rest.
   const latency = usePoll(() => get<LatencyStats>(`${ep}/stats/latency`), [props.appId, props.endpointId], 15000);
+  const headers = usePoll(() => get<CustomHeaders>(`${ep}/headers`), [props.appId, props.endpointId], 60000);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -104,6 +105,8 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
               <dd>{endpoint.channels.join(', ')}</dd>
             </>
           )}
+          <dt>Custom headers</dt>
+          <dd data-testid="custom-headers">{headers.data ? <HeaderList headers={headers.data} /> : '…'}</dd>
           <dt>Rate limit</dt>
           <dd>{endpoint.rateLimit ? `${endpoint.rateLimit} messages/s` : <span class="muted">none</span>}</dd>
           <dt>Created</dt>
@@ -207,6 +210,33 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
       </div>
       <Pager page={attempts.data} iterator={iterator} params={{}} />
     </section>
+  );
+}
+
+interface CustomHeaders {
+  headers: Record<string, string>;
+  /** Names of headers whose values the API does not echo (authorization, cookies, API keys). */
+  sensitive: string[];
+}
+
+/** The headers hookd adds to every request to this endpoint; secret values stay hidden. */
+function HeaderList(props: { headers: CustomHeaders }) {
+  const { headers, sensitive } = props.headers;
+  const names = Object.keys(headers);
+  if (names.length === 0 && sensitive.length === 0) return <span class="muted">none</span>;
+  return (
+    <div class="mono small">
+      {names.map((name) => (
+        <div key={name}>
+          {name}: {headers[name]}
+        </div>
+      ))}
+      {sensitive.map((name) => (
+        <div key={name}>
+          {name}: <span class="muted">(set, hidden)</span>
+        </div>
+      ))}
+    </div>
   );
 }
 
