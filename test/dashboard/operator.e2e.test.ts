@@ -209,6 +209,13 @@ describe('the operator dashboard', () => {
     assert.ok((await testId(page, 'latency-chart').locator('rect').count()) > 10, 'a bar per attempt');
     await eventually(async () => /p50 \d+ ms · p90 \d+ ms · p99 \d+ ms/.test(await testId(page, 'latency').innerText()), WAIT_MS, 'latency percentiles');
     assert.equal(await testId(page, 'success-rate').innerText(), '100 %');
+    // Its attempts page by page, the page in the URL.
+    await eventually(async () => (await testId(page, 'attempt-row').count()) === 50, WAIT_MS, 'a full first page of attempts');
+    await testId(page, 'older').click();
+    await page.waitForURL(/\/endpoints\/ep_\w+\?iterator=/);
+    await eventually(async () => (await testId(page, 'attempt-row').count()) < 50, WAIT_MS, 'the older attempts');
+    await page.goBack();
+    await eventually(async () => (await testId(page, 'attempt-row').count()) === 50, WAIT_MS, 'Back to the newest attempts');
 
     // Edit: description, event types from the catalog, rate limit.
     await page.fill('[data-testid=edit-endpoint-form] input[name=description]', 'invoices only');
