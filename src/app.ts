@@ -7,6 +7,7 @@ import { attemptRoutes } from './api/attempts.js';
 import { installAuth } from './api/auth.js';
 import type { HookdContext } from './api/context.js';
 import { deliveryRoutes } from './api/deliveries.js';
+import { endpointHealthRoutes } from './api/endpoint-health.js';
 import { endpointRoutes } from './api/endpoints.js';
 import { errorServerOptions, installValidationAndErrors } from './api/errors.js';
 import { eventTypeRoutes } from './api/event-types.js';
@@ -73,6 +74,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(appPortalRoutes);
   await app.register(deliveryRoutes);
   await app.register(statsRoutes);
+  await app.register(endpointHealthRoutes);
   await app.register(dashboardRoutes);
   // Inbound sources: managed under /api/v1/app/{app}/source; POST /ingest/{source_id} has its own raw-body parser.
   await app.register(sourceRoutes);

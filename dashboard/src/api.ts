@@ -23,7 +23,10 @@ export interface Endpoint {
   description: string;
   disabled: boolean;
   filterTypes?: string[];
+  channels?: string[];
+  rateLimit?: number;
   createdAt: string;
+  updatedAt: string;
 }
 
 export interface Counts {
@@ -39,6 +42,56 @@ export interface EndpointStats extends Counts {
   circuit?: { state: 'closed' | 'open' | 'half-open'; failureStreak: number; openedAt: string | null; nextProbeAt: string | null };
   /** hookd: its in-flight budget across all workers. */
   concurrency?: { limit: number; adaptive: number; inFlight: number };
+}
+
+/** hookd extension (GET .../endpoint-health): an endpoint with its health, one request for a whole list. */
+export interface EndpointHealth {
+  endpoint: Endpoint;
+  disabledReason?: string;
+  failingSince?: string;
+  stats: EndpointStats;
+  lastAttempt?: { id: string; msgId: string; responseStatusCode: number; statusText: string; timestamp: string };
+}
+
+export interface LatencyStats {
+  attempts: number;
+  succeeded: number;
+  failed: number;
+  successRate: number | null;
+  latencyMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
+}
+
+export interface EventType {
+  name: string;
+  description: string;
+  archived: boolean;
+  deprecated: boolean;
+  /** JSON schemas by version; send-example sends `schemas["1"].examples[0]`. */
+  schemas?: Record<string, { examples?: unknown[] } | undefined>;
+  createdAt: string;
+}
+
+export type SourceScheme = 'hmac-sha256' | 'slack' | 'standard-webhooks' | 'api-key';
+
+export interface Source {
+  id: string;
+  name: string;
+  ingestPath: string;
+  verification: { scheme: SourceScheme; header: string; prefix: string; secretSet: boolean };
+  eventType: { header?: string; field?: string; default?: string };
+  createdAt: string;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  appId: string | null;
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+  /** App-portal tokens expire and may be read-only. */
+  expiresAt?: string | null;
+  readOnly?: boolean;
 }
 
 export type StatusText = 'success' | 'pending' | 'sending' | 'fail' | 'none';
@@ -159,6 +212,7 @@ export async function request<T>(method: string, path: string, body?: unknown, t
 export const get = <T>(path: string) => request<T>('GET', path);
 export const post = <T>(path: string, body: unknown = {}) => request<T>('POST', path, body);
 export const patch = <T>(path: string, body: unknown) => request<T>('PATCH', path, body);
+export const del = (path: string) => request<null>('DELETE', path);
 
 /** A query string from the defined, non-empty values. */
 export function query(params: Record<string, string | number | boolean | undefined | null>): string {

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError } from './api';
 
 /**
  * Live updates by polling the API while the tab is visible (works with any number of hookd API processes).
@@ -31,9 +32,15 @@ export function useLiveState(): { state: LiveState; lastUpdate: Date | null } {
 
 export const POLL_MS = 2000;
 
+function isOffline(error: unknown): boolean {
+  return !(error instanceof ApiError) || error.status === 0 || (error.status >= 502 && error.status <= 504);
+}
+
 export interface Polled<T> {
   data: T | undefined;
   error: string | null;
+  /** The HTTP status of the last failure (0: no answer), null after a success. */
+  errorStatus: number | null;
   /** Fetches again now (after an action). */
   refresh: () => void;
 }
@@ -45,6 +52,7 @@ export interface Polled<T> {
 export function usePoll<T>(load: () => Promise<T>, deps: unknown[], intervalMs = POLL_MS): Polled<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
+  const [errorStatus, setErrorStatus] = useState<number | null>(null);
   const generation = useRef(0);
   const loadRef = useRef(load);
   loadRef.current = load;
@@ -65,11 +73,14 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[], intervalMs =
         if (stopped || mine !== generation.current) return;
         setData(value);
         setError(null);
+        setErrorStatus(null);
         report('live');
       } catch (e) {
         if (stopped || mine !== generation.current) return;
         setError((e as Error).message);
-        report('error');
+        setErrorStatus(e instanceof ApiError ? e.status : 0);
+        // A 404 or 422 is an answer: the API is there. Offline means no answer (or a gateway's 502-504).
+        report(isOffline(e) ? 'error' : 'live');
       }
       if (!stopped) timer = window.setTimeout(run, intervalMs);
     };
@@ -86,5 +97,5 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[], intervalMs =
     };
   }, [...deps, kick, intervalMs]);
 
-  return { data, error, refresh: () => setKick((n) => n + 1) };
+  return { data, error, errorStatus, refresh: () => setKick((n) => n + 1) };
 }

@@ -3,12 +3,17 @@ import { useEffect, useState } from 'preact/hooks';
 import { type Application, appPath, get, setUnauthorizedListener } from './api';
 import { Layout } from './components/Layout';
 import { Link } from './components/Link';
+import { ApiKeys } from './pages/ApiKeys';
 import { Apps } from './pages/Apps';
+import { AttemptDetail } from './pages/AttemptDetail';
 import { DeadLetters } from './pages/DeadLetters';
+import { EndpointDetail } from './pages/EndpointDetail';
 import { Endpoints } from './pages/Endpoints';
+import { EventTypes } from './pages/EventTypes';
 import { Login } from './pages/Login';
 import { MessageDetail } from './pages/MessageDetail';
 import { Messages } from './pages/Messages';
+import { Sources } from './pages/Sources';
 import { navigate, useRoute } from './router';
 import { clearToken, getToken } from './session';
 import './styles.css';
@@ -73,8 +78,23 @@ function App() {
     case 'message':
       page = <MessageDetail key={route.msgId} appId={route.appId} msgId={route.msgId} />;
       break;
+    case 'endpoint':
+      page = <EndpointDetail key={route.endpointId} appId={route.appId} endpointId={route.endpointId} />;
+      break;
+    case 'attempt':
+      page = <AttemptDetail key={route.attemptId} appId={route.appId} msgId={route.msgId} attemptId={route.attemptId} />;
+      break;
     case 'dead-letters':
       page = <DeadLetters key={route.appId} appId={route.appId} />;
+      break;
+    case 'sources':
+      page = <Sources key={route.appId} appId={route.appId} />;
+      break;
+    case 'event-types':
+      page = <EventTypes />;
+      break;
+    case 'api-keys':
+      page = <ApiKeys />;
       break;
     default:
       page = (

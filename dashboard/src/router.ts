@@ -1,50 +1,73 @@
 import { useEffect, useState } from 'preact/hooks';
 
-/** A small history-API router for paths under /dashboard (hookd answers index.html for every page path). */
+/**
+ * A small history-API router for paths under /dashboard (hookd answers index.html for every page path). A page's
+ * filters and list position live in the query string, so bookmarks and Back bring them back.
+ */
 
 export const BASE = '/dashboard';
 
 export type Route =
   | { page: 'login' }
   | { page: 'apps' }
+  | { page: 'event-types' }
+  | { page: 'api-keys' }
   | { page: 'endpoints'; appId: string }
+  | { page: 'endpoint'; appId: string; endpointId: string }
   | { page: 'messages'; appId: string }
   | { page: 'message'; appId: string; msgId: string }
+  | { page: 'attempt'; appId: string; msgId: string; attemptId: string }
   | { page: 'dead-letters'; appId: string }
+  | { page: 'sources'; appId: string }
   | { page: 'not-found' };
 
 export function parse(pathname: string): Route {
   const rest = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : pathname;
   const parts = rest.split('/').filter((p) => p.length > 0).map(decodeURIComponent);
+  const [first, appId, section, id, sub, subId] = parts;
   if (parts.length === 0) return { page: 'apps' };
-  if (parts.length === 1 && parts[0] === 'login') return { page: 'login' };
-  if (parts[0] === 'app' && parts[1]) {
-    const appId = parts[1];
-    if (parts.length === 2 || (parts.length === 3 && parts[2] === 'messages')) return { page: 'messages', appId };
-    if (parts.length === 3 && parts[2] === 'endpoints') return { page: 'endpoints', appId };
-    if (parts.length === 3 && parts[2] === 'dead-letters') return { page: 'dead-letters', appId };
-    if (parts.length === 4 && parts[2] === 'messages' && parts[3]) return { page: 'message', appId, msgId: parts[3] };
-  }
+  if (parts.length === 1 && (first === 'login' || first === 'event-types' || first === 'api-keys')) return { page: first };
+  if (first !== 'app' || !appId) return { page: 'not-found' };
+  if (parts.length === 2 || (parts.length === 3 && section === 'messages')) return { page: 'messages', appId };
+  if (parts.length === 3 && (section === 'endpoints' || section === 'dead-letters' || section === 'sources')) return { page: section, appId };
+  if (parts.length === 4 && section === 'endpoints' && id) return { page: 'endpoint', appId, endpointId: id };
+  if (parts.length === 4 && section === 'messages' && id) return { page: 'message', appId, msgId: id };
+  if (parts.length === 6 && section === 'messages' && id && sub === 'attempts' && subId) return { page: 'attempt', appId, msgId: id, attemptId: subId };
   return { page: 'not-found' };
 }
 
-export function href(route: Route): string {
+export function href(route: Route, search?: URLSearchParams): string {
   const e = encodeURIComponent;
+  const app = 'appId' in route ? `${BASE}/app/${e(route.appId)}` : '';
+  let path: string;
   switch (route.page) {
     case 'login':
-      return `${BASE}/login`;
+    case 'event-types':
+    case 'api-keys':
+      path = `${BASE}/${route.page}`;
+      break;
     case 'apps':
     case 'not-found':
-      return `${BASE}/`;
+      path = `${BASE}/`;
+      break;
     case 'endpoints':
-      return `${BASE}/app/${e(route.appId)}/endpoints`;
     case 'messages':
-      return `${BASE}/app/${e(route.appId)}/messages`;
-    case 'message':
-      return `${BASE}/app/${e(route.appId)}/messages/${e(route.msgId)}`;
     case 'dead-letters':
-      return `${BASE}/app/${e(route.appId)}/dead-letters`;
+    case 'sources':
+      path = `${app}/${route.page}`;
+      break;
+    case 'endpoint':
+      path = `${app}/endpoints/${e(route.endpointId)}`;
+      break;
+    case 'message':
+      path = `${app}/messages/${e(route.msgId)}`;
+      break;
+    case 'attempt':
+      path = `${app}/messages/${e(route.msgId)}/attempts/${e(route.attemptId)}`;
+      break;
   }
+  const query = search?.toString();
+  return query ? `${path}?${query}` : path;
 }
 
 const listeners = new Set<() => void>();
@@ -56,19 +79,37 @@ export function navigate(to: Route | string, replace = false): void {
   for (const listener of listeners) listener();
 }
 
+/** The same page with another query string: a history entry of its own, so Back returns to the previous one. */
+export function setQuery(params: Record<string, string | undefined>): void {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value) search.set(name, value);
+  const text = search.toString();
+  navigate(`${location.pathname}${text ? `?${text}` : ''}`);
+}
+
 window.addEventListener('popstate', () => {
   for (const listener of listeners) listener();
 });
 
-/** The current route; re-renders on navigation. */
-export function useRoute(): Route {
-  const [route, setRoute] = useState(() => parse(location.pathname));
+/** Re-renders on every navigation and returns what `read` makes of the location. */
+function useLocation<T>(read: () => T): T {
+  const [value, setValue] = useState(read);
   useEffect(() => {
-    const update = () => setRoute(parse(location.pathname));
+    const update = () => setValue(read);
     listeners.add(update);
     return () => {
       listeners.delete(update);
     };
   }, []);
-  return route;
+  return value;
+}
+
+/** The current route; re-renders on navigation. */
+export function useRoute(): Route {
+  return useLocation(() => parse(location.pathname));
+}
+
+/** The query string as text (stable for hook dependencies); re-renders on navigation. */
+export function useSearch(): string {
+  return useLocation(() => location.search);
 }

@@ -1,7 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { EndpointQueueView } from '../domain/scheduler.js';
 import { validationError } from '../domain/errors.js';
+import type { DeliveryCounts } from '../store/store.js';
 import { parseDate, resolveApp, resolveEndpoint } from './context.js';
 import { AppParams, EndpointParams, errorResponses } from './schemas.js';
 
@@ -14,7 +16,7 @@ export const MAX_BUCKETS = 1440;
 
 const NullableDateTime = Type.Union([DateTime, Type.Null()]);
 
-const EndpointStatsOut = Type.Object(
+export const EndpointStatsOut = Type.Object(
   {
     success: Type.Integer(),
     pending: Type.Integer(),
@@ -43,6 +45,17 @@ const EndpointStatsOut = Type.Object(
   },
   { $id: 'EndpointStats' },
 );
+
+/** Delivery counts and the scheduler's view of an endpoint on the wire (also used by the endpoint-health list). */
+export function endpointStatsOut(counts: DeliveryCounts, queue: EndpointQueueView | null): Static<typeof EndpointStatsOut> {
+  const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+  return {
+    ...counts,
+    canceled: 0,
+    circuit: { state: queue?.circuit ?? 'closed', failureStreak: queue?.failureStreak ?? 0, openedAt: iso(queue?.circuitOpenedAt), nextProbeAt: iso(queue?.nextProbeAt) },
+    concurrency: { limit: queue?.budget ?? 0, adaptive: queue?.adaptiveLimit ?? 0, inFlight: queue?.inFlight ?? 0 },
+  };
+}
 
 const AttemptSeriesOut = Type.Object(
   {
@@ -106,13 +119,7 @@ export async function statsRoutes(fastify: FastifyInstance): Promise<void> {
         store.endpointStats(endpoint.id, { sinceMs, untilMs }, now),
         store.endpointQueueState(endpoint.id, now, config.delivery.scheduler),
       ]);
-      const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
-      return {
-        ...counts,
-        canceled: 0,
-        circuit: { state: queue?.circuit ?? 'closed', failureStreak: queue?.failureStreak ?? 0, openedAt: iso(queue?.circuitOpenedAt), nextProbeAt: iso(queue?.nextProbeAt) },
-        concurrency: { limit: queue?.budget ?? 0, adaptive: queue?.adaptiveLimit ?? 0, inFlight: queue?.inFlight ?? 0 },
-      };
+      return endpointStatsOut(counts, queue);
     },
   );
 

@@ -49,6 +49,8 @@ before(async () => {
   receiver = await Receiver.start(respond);
   // A long circuit cool-down: the circuit test reads "circuit open" before any probe.
   hookd = await startTestHookd({ env: { HOOKD_CIRCUIT_COOLDOWN: '60s' } });
+  // The event-type filter picks from the catalog.
+  for (const name of ['invoice.paid', 'user.signup']) assert.equal((await hookd.api.post('/api/v1/event-type', { name, description: name })).status, 201);
   browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   page = await context.newPage();
@@ -175,8 +177,9 @@ describe('dashboard in a browser', () => {
     for (const id of failed) await testId('dead-letter-row', `[data-msg-id="${id}"]`).waitFor();
 
     receiverStatus = 200;
-    assert.equal(await page.inputValue('[data-testid=recover-form] select[name=endpoint]'), endpointId);
+    await eventually(async () => (await page.inputValue('[data-testid=recover-form] select[name=endpoint]')) === endpointId, WAIT_MS, 'Recover proposing the failing endpoint');
     await page.click('[data-testid=recover-form] button[type=submit]');
+    await testId('confirm-ok').click();
     assert.match(await testId('dead-letters-notice').innerText(), /2 failed deliveries scheduled again/);
     await testId('no-dead-letters').waitFor();
     await eventually(async () => (await hookd.api.get(`/api/v1/app/${appId}/msg-status?status=0`)).body.data.length === 4, WAIT_MS, 'all four messages delivered');
@@ -206,6 +209,7 @@ describe('dashboard in a browser', () => {
     await shot('endpoints');
 
     await row.locator('[data-testid=toggle-endpoint]').click();
+    await testId('confirm-ok').click();
     await eventually(async () => /disabled/.test(await row.innerText()), WAIT_MS, 'the endpoint shown disabled');
     assert.equal((await hookd.api.get(`/api/v1/app/${appId}/endpoint/${endpointId}`)).body.disabled, true);
     await row.locator('[data-testid=toggle-endpoint]').click();
@@ -217,13 +221,16 @@ describe('dashboard in a browser', () => {
     await page.click('[data-testid=message-filters] button[type=submit]');
     await eventually(async () => (await testId('message-row').count()) === 0, WAIT_MS, 'no failed messages left');
     await page.selectOption('[data-testid=message-filters] select[name=status]', 'success');
-    await page.fill('[data-testid=message-filters] input[name=eventTypes]', 'invoice.paid');
+    await testId('picker-eventTypes').locator('summary').click();
+    await page.check('[data-testid=picker-eventTypes] input[value="invoice.paid"]');
     await page.click('[data-testid=message-filters] button[type=submit]');
     await eventually(async () => (await testId('message-row', '[data-status=success]').count()) === 4, WAIT_MS, 'four delivered messages');
-    await page.fill('[data-testid=message-filters] input[name=eventTypes]', 'user.signup');
+    await testId('picker-eventTypes').locator('summary').click();
+    await page.uncheck('[data-testid=picker-eventTypes] input[value="invoice.paid"]');
+    await page.check('[data-testid=picker-eventTypes] input[value="user.signup"]');
     await page.click('[data-testid=message-filters] button[type=submit]');
     await eventually(async () => (await testId('message-row').count()) === 0, WAIT_MS, 'no user.signup messages');
-    await page.click('[data-testid=message-filters] button[type=button]');
+    await testId('reset-filters').click();
     await eventually(async () => (await testId('message-row').count()) === 4, WAIT_MS, 'every message once the filters are reset');
     await eventually(async () => /[1-9]\d* failed/.test(await testId('chart').innerText()), WAIT_MS, 'the chart to count the failures');
     await shot('messages');

@@ -1,4 +1,4 @@
-import type { AttemptSeries } from '../api';
+import type { Attempt, AttemptSeries } from '../api';
 
 const WIDTH = 1200;
 const HEIGHT = 150;
@@ -47,6 +47,47 @@ export function ThroughputChart(props: { series: AttemptSeries | undefined }) {
         </text>
         <text x={WIDTH - 4} y={HEIGHT - 4} class="tick" text-anchor="end">
           now
+        </text>
+      </svg>
+    </figure>
+  );
+}
+
+/** Each attempt's duration, oldest left, green when it succeeded and red when it failed (plain SVG). */
+export function LatencyChart(props: { attempts: Attempt[] }) {
+  const data = [...props.attempts].reverse();
+  const max = Math.max(1, ...data.map((a) => a.responseDurationMs));
+  const plotW = WIDTH - PAD_LEFT - 4;
+  const plotH = HEIGHT - PAD_BOTTOM - 6;
+  const slot = data.length > 0 ? plotW / data.length : plotW;
+  const bar = Math.max(1, Math.min(40, slot - 2));
+  return (
+    <figure class="chart" data-testid="latency-chart">
+      <figcaption>
+        Duration of the last {data.length} attempt{data.length === 1 ? '' : 's'} (ms): <span class="legend legend-success">succeeded</span>{' '}
+        <span class="legend legend-fail">failed</span>
+      </figcaption>
+      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label="Attempt durations, oldest first">
+        <line x1={PAD_LEFT} y1={6 + plotH} x2={WIDTH - 4} y2={6 + plotH} class="axis" />
+        <text x={PAD_LEFT - 4} y={12} class="tick" text-anchor="end">
+          {max}
+        </text>
+        <text x={PAD_LEFT - 4} y={6 + plotH} class="tick" text-anchor="end">
+          0
+        </text>
+        {data.map((a, i) => {
+          const h = Math.max(1, (a.responseDurationMs / max) * plotH);
+          return (
+            <rect key={a.id} x={PAD_LEFT + i * slot + 1} y={6 + plotH - h} width={bar} height={h} class={a.statusText === 'success' ? 'bar-success' : 'bar-fail'}>
+              <title>{`${new Date(a.timestamp).toLocaleTimeString()}: ${a.responseDurationMs} ms, ${a.responseStatusCode || 'no response'}`}</title>
+            </rect>
+          );
+        })}
+        <text x={PAD_LEFT} y={HEIGHT - 4} class="tick">
+          older
+        </text>
+        <text x={WIDTH - 4} y={HEIGHT - 4} class="tick" text-anchor="end">
+          newest
         </text>
       </svg>
     </figure>

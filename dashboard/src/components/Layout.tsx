@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import { useAccess } from '../access';
 import { useLiveState } from '../live';
 import type { Route } from '../router';
 import { Link } from './Link';
@@ -19,6 +20,7 @@ function LiveIndicator() {
 export function Layout(props: { route: Route; appName?: string | undefined; onLogout: () => void; children: ComponentChildren }) {
   const appId = 'appId' in props.route ? props.route.appId : null;
   const page = props.route.page;
+  const access = useAccess();
   const tab = (to: Route, label: string, active: boolean) => (
     <Link to={to} class={active ? 'tab active' : 'tab'} testId={`nav-${to.page}`}>
       {label}
@@ -31,12 +33,24 @@ export function Layout(props: { route: Route; appName?: string | undefined; onLo
           hookd
         </Link>
         <nav class="crumbs">
-          <Link to={{ page: 'apps' }}>Applications</Link>
+          <Link to={{ page: 'apps' }} testId="nav-apps">
+            Applications
+          </Link>
           {appId && (
             <>
               <span class="sep">/</span>
               <span class="app-name">{props.appName ?? appId}</span>
             </>
+          )}
+        </nav>
+        <nav class="global">
+          <Link to={{ page: 'event-types' }} testId="nav-event-types">
+            Event types
+          </Link>
+          {access === 'admin' && (
+            <Link to={{ page: 'api-keys' }} testId="nav-api-keys">
+              API keys
+            </Link>
           )}
         </nav>
         <span class="spacer" />
@@ -47,9 +61,10 @@ export function Layout(props: { route: Route; appName?: string | undefined; onLo
       </header>
       {appId && (
         <nav class="tabs">
-          {tab({ page: 'messages', appId }, 'Messages', page === 'messages' || page === 'message')}
-          {tab({ page: 'endpoints', appId }, 'Endpoints', page === 'endpoints')}
+          {tab({ page: 'messages', appId }, 'Messages', page === 'messages' || page === 'message' || page === 'attempt')}
+          {tab({ page: 'endpoints', appId }, 'Endpoints', page === 'endpoints' || page === 'endpoint')}
           {tab({ page: 'dead-letters', appId }, 'Dead letters', page === 'dead-letters')}
+          {tab({ page: 'sources', appId }, 'Inbound sources', page === 'sources')}
         </nav>
       )}
       <main>{props.children}</main>

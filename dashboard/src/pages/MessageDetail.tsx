@@ -1,12 +1,16 @@
 import { useState } from 'preact/hooks';
 import { type Attempt, type Message, type MessageEndpoint, type Page, appPath, get, post, query } from '../api';
+import { ConfirmButton } from '../components/Confirm';
+import { CopyButton, CopyableId } from '../components/Copy';
 import { Link } from '../components/Link';
 import { StatusBadge, StatusCode } from '../components/Status';
 import { excerpt, formatTime, relativeTime } from '../format';
 import { usePoll } from '../live';
 
-interface Detail {
-  message: Message;
+/** A message does not change once stored: it is read again rarely, its deliveries and attempts every poll. */
+const MESSAGE_POLL_MS = 60_000;
+
+interface Deliveries {
   endpoints: MessageEndpoint[];
   attempts: Attempt[];
 }
@@ -15,14 +19,14 @@ interface Detail {
 export function MessageDetail(props: { appId: string; msgId: string }) {
   const base = appPath(props.appId);
   const msg = `${base}/msg/${encodeURIComponent(props.msgId)}`;
+  const stored = usePoll(() => get<Message>(msg), [props.appId, props.msgId], MESSAGE_POLL_MS);
   const detail = usePoll(
-    async (): Promise<Detail> => {
-      const [message, endpoints, attempts] = await Promise.all([
-        get<Message>(msg),
+    async (): Promise<Deliveries> => {
+      const [endpoints, attempts] = await Promise.all([
         get<Page<MessageEndpoint>>(`${msg}/endpoint`),
         get<Page<Attempt>>(`${base}/attempt/msg/${encodeURIComponent(props.msgId)}${query({ limit: 250 })}`),
       ]);
-      return { message, endpoints: endpoints.data, attempts: attempts.data };
+      return { endpoints: endpoints.data, attempts: attempts.data };
     },
     [props.appId, props.msgId],
   );
@@ -40,17 +44,37 @@ export function MessageDetail(props: { appId: string; msgId: string }) {
     }
   };
 
+  const message = stored.data;
   const data = detail.data;
-  if (!data) return <section>{detail.error ? <p class="error">{detail.error}</p> : <p class="muted">Loading…</p>}</section>;
-  const { message, endpoints, attempts } = data;
+  if (!message || !data) {
+    return (
+      <section>
+        <p>
+          <Link to={{ page: 'messages', appId: props.appId }}>← Messages</Link>
+        </p>
+        {stored.errorStatus === 404 ? (
+          <p data-testid="not-found">
+            No message with the id or eventId <span class="mono">{props.msgId}</span> in this application.
+          </p>
+        ) : stored.error || detail.error ? (
+          <p class="error">{stored.error ?? detail.error}</p>
+        ) : (
+          <p class="muted">Loading…</p>
+        )}
+      </section>
+    );
+  }
+  const { endpoints, attempts } = data;
   const urlOf = (id: string) => endpoints.find((e) => e.id === id)?.url ?? id;
+  // A delivery's own counter restarts with every resend; the attempt list has them all.
+  const attemptsTo = (id: string) => attempts.filter((a) => a.endpointId === id).length;
   return (
     <section data-testid="message-detail">
       <p>
         <Link to={{ page: 'messages', appId: props.appId }}>← Messages</Link>
       </p>
       <h2>
-        Message <span class="mono">{message.id}</span>
+        Message <CopyableId value={message.id} testId="copy-msg-id" />
       </h2>
       <dl class="facts">
         <dt>Event type</dt>
@@ -62,7 +86,9 @@ export function MessageDetail(props: { appId: string; msgId: string }) {
         {message.eventId && (
           <>
             <dt>eventId</dt>
-            <dd class="mono">{message.eventId}</dd>
+            <dd>
+              <CopyableId value={message.eventId} />
+            </dd>
           </>
         )}
         {message.channels && (
@@ -78,7 +104,9 @@ export function MessageDetail(props: { appId: string; msgId: string }) {
           </>
         )}
       </dl>
-      <h3>Payload</h3>
+      <h3>
+        Payload <CopyButton text={JSON.stringify(message.payload, null, 2)} testId="copy-payload" />
+      </h3>
       <pre class="payload" data-testid="payload">
         {JSON.stringify(message.payload, null, 2)}
       </pre>
@@ -86,83 +114,112 @@ export function MessageDetail(props: { appId: string; msgId: string }) {
       <h3>Deliveries</h3>
       {notice && <p class="notice">{notice}</p>}
       {(error || detail.error) && <p class="error">{error ?? detail.error}</p>}
-      <table class="list" data-testid="deliveries-table">
-        <thead>
-          <tr>
-            <th>Endpoint</th>
-            <th>Status</th>
-            <th>Attempts</th>
-            <th>Next attempt</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {endpoints.map((e) => (
-            <tr key={e.id} data-testid="delivery-row" data-status={e.statusText}>
-              <td class="mono">{e.url}</td>
-              <td>
-                <StatusBadge status={e.statusText} />
-              </td>
-              <td>{e.attempts}</td>
-              <td>{e.nextAttempt ? relativeTime(e.nextAttempt) : '–'}</td>
-              <td class="actions">
-                <button type="button" class="small-button" onClick={() => resend(e)} data-testid="resend">
-                  Resend
-                </button>
-              </td>
-            </tr>
-          ))}
-          {endpoints.length === 0 && (
+      <div class="table-scroll">
+        <table class="list" data-testid="deliveries-table">
+          <thead>
             <tr>
-              <td colSpan={5} class="empty">
-                This message matched no endpoint.
-              </td>
+              <th>Endpoint</th>
+              <th>Status</th>
+              <th>Attempts</th>
+              <th>Next attempt</th>
+              <th />
             </tr>
-          )}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {endpoints.map((e) => (
+              <tr key={e.id} data-testid="delivery-row" data-status={e.statusText}>
+                <td class="mono">
+                  <Link to={{ page: 'endpoint', appId: props.appId, endpointId: e.id }}>{e.url}</Link>
+                </td>
+                <td>
+                  <StatusBadge status={e.statusText} />
+                </td>
+                <td data-testid="delivery-attempts">{attemptsTo(e.id)}</td>
+                <td>{e.nextAttempt ? relativeTime(e.nextAttempt) : '–'}</td>
+                <td class="actions">
+                  {e.statusText === 'success' ? (
+                    <ConfirmButton
+                      label="Resend"
+                      testId="resend"
+                      title="Resend a delivered message?"
+                      detail={
+                        <p>
+                          <span class="mono">{e.url}</span> already received this message; it gets it again (the same webhook-id, so a receiver that
+                          de-duplicates ignores it).
+                        </p>
+                      }
+                      confirmLabel="Resend"
+                      danger={false}
+                      onConfirm={() => resend(e)}
+                    />
+                  ) : (
+                    <button type="button" class="small-button" onClick={() => resend(e)} data-testid="resend">
+                      Resend
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+            {endpoints.length === 0 && (
+              <tr>
+                <td colSpan={5} class="empty">
+                  This message matched no endpoint.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
 
       <h3>Attempts</h3>
-      <table class="list attempts" data-testid="attempts-table">
-        <thead>
-          <tr>
-            <th>Time</th>
-            <th>Endpoint</th>
-            <th>Result</th>
-            <th>Status code</th>
-            <th>Duration</th>
-            <th>Trigger</th>
-            <th>Response / error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {attempts.map((a) => (
-            <tr key={a.id} data-testid="attempt-row" data-status={a.statusText} data-status-code={a.responseStatusCode}>
-              <td title={formatTime(a.timestamp)}>{relativeTime(a.timestamp)}</td>
-              <td class="mono small">{urlOf(a.endpointId)}</td>
-              <td>
-                <StatusBadge status={a.statusText} label={a.statusText === 'success' ? 'succeeded' : 'failed'} />
-              </td>
-              <td>
-                <StatusCode code={a.responseStatusCode} />
-              </td>
-              <td>{a.responseDurationMs} ms</td>
-              <td>{a.triggerType === 1 ? 'manual' : 'scheduled'}</td>
-              <td>
-                {a.error && <div class="error small">{a.error}</div>}
-                {a.response && <pre class="response">{excerpt(a.response)}</pre>}
-              </td>
-            </tr>
-          ))}
-          {attempts.length === 0 && (
+      <div class="table-scroll">
+        <table class="list attempts" data-testid="attempts-table">
+          <thead>
             <tr>
-              <td colSpan={7} class="empty">
-                No attempts yet.
-              </td>
+              <th>Time</th>
+              <th>Endpoint</th>
+              <th>Result</th>
+              <th>Status code</th>
+              <th>Duration</th>
+              <th>Trigger</th>
+              <th>Response / error</th>
             </tr>
-          )}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {attempts.map((a) => (
+              <tr key={a.id} data-testid="attempt-row" data-status={a.statusText} data-status-code={a.responseStatusCode}>
+                <td title={formatTime(a.timestamp)}>
+                  <Link to={{ page: 'attempt', appId: props.appId, msgId: message.id, attemptId: a.id }} testId="attempt-link">
+                    {relativeTime(a.timestamp)}
+                  </Link>
+                </td>
+                <td class="mono small">
+                  <Link to={{ page: 'endpoint', appId: props.appId, endpointId: a.endpointId }}>{urlOf(a.endpointId)}</Link>
+                </td>
+                <td>
+                  <StatusBadge status={a.statusText} label={a.statusText === 'success' ? 'succeeded' : 'failed'} />
+                </td>
+                <td>
+                  <StatusCode code={a.responseStatusCode} />
+                </td>
+                <td>{a.responseDurationMs} ms</td>
+                <td>{a.triggerType === 1 ? 'manual' : 'scheduled'}</td>
+                <td>
+                  {a.error && <div class="error small">{a.error}</div>}
+                  {a.response && <pre class="response">{excerpt(a.response)}</pre>}
+                </td>
+              </tr>
+            ))}
+            {attempts.length === 0 && (
+              <tr>
+                <td colSpan={7} class="empty">
+                  No attempts yet.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

@@ -1,0 +1,381 @@
+import { useState } from 'preact/hooks';
+import { type Attempt, type Endpoint, type EndpointHealth, type EventType, type LatencyStats, type Page, appPath, del, get, patch, post, query } from '../api';
+import { LatencyChart } from '../components/Chart';
+import { ConfirmButton } from '../components/Confirm';
+import { CopyButton, CopyableId } from '../components/Copy';
+import { Circuit, EndpointState, ToggleEndpoint } from '../components/EndpointState';
+import { EventTypePicker, useEventTypes } from '../components/EventTypePicker';
+import { Link } from '../components/Link';
+import { Pager } from '../components/Pager';
+import { StatusBadge, StatusCode } from '../components/Status';
+import { formatTime, percent, relativeTime } from '../format';
+import { usePoll } from '../live';
+import { navigate, useSearch } from '../router';
+
+const PAGE_SIZE = 50;
+
+/** One endpoint: its settings, health, why it was disabled, its attempts and latency, and what can be done to it. */
+export function EndpointDetail(props: { appId: string; endpointId: string }) {
+  const base = appPath(props.appId);
+  const ep = `${base}/endpoint/${encodeURIComponent(props.endpointId)}`;
+  const iterator = new URLSearchParams(useSearch()).get('iterator') ?? undefined;
+  const health = usePoll(() => get<EndpointHealth>(`${base}/endpoint-health/${encodeURIComponent(props.endpointId)}`), [props.appId, props.endpointId], 3000);
+  const attempts = usePoll(
+    () => get<Page<Attempt>>(`${base}/attempt/endpoint/${encodeURIComponent(props.endpointId)}${query({ limit: PAGE_SIZE, iterator, with_content: false })}`),
+    [props.appId, props.endpointId, iterator],
+    3000,
+  );
+  // Percentiles over 24 h change slowly, custom headers rarely: read them less often than the rest.
+  const latency = usePoll(() => get<LatencyStats>(`${ep}/stats/latency`), [props.appId, props.endpointId], 15000);
+  const headers = usePoll(() => get<CustomHeaders>(`${ep}/headers`), [props.appId, props.endpointId], 60000);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const act = async (what: () => Promise<unknown>, done: string) => {
+    setError(null);
+    try {
+      await what();
+      setNotice(done);
+      health.refresh();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  const h = health.data;
+  if (!h) {
+    const missing = health.errorStatus === 404;
+    return (
+      <section>
+        <p>
+          <Link to={{ page: 'endpoints', appId: props.appId }}>← Endpoints</Link>
+        </p>
+        {missing ? <p data-testid="not-found">This application has no endpoint {props.endpointId} (it may have been deleted).</p> : health.error ? <p class="error">{health.error}</p> : <p class="muted">Loading…</p>}
+      </section>
+    );
+  }
+  const { endpoint, stats } = h;
+  const rows = attempts.data?.data ?? [];
+  return (
+    <section data-testid="endpoint-detail" data-endpoint-id={endpoint.id}>
+      <p>
+        <Link to={{ page: 'endpoints', appId: props.appId }}>← Endpoints</Link>
+      </p>
+      <h2 class="mono wrap">{endpoint.url}</h2>
+      {notice && (
+        <p class="notice" data-testid="endpoint-notice">
+          {notice}
+        </p>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="columns">
+        <dl class="facts" data-testid="endpoint-facts">
+          <dt>id</dt>
+          <dd>
+            <CopyableId value={endpoint.id} testId="copy-endpoint-id" />
+          </dd>
+          {endpoint.uid && (
+            <>
+              <dt>uid</dt>
+              <dd class="mono">{endpoint.uid}</dd>
+            </>
+          )}
+          <dt>Description</dt>
+          <dd>{endpoint.description || <span class="muted">–</span>}</dd>
+          <dt>State</dt>
+          <dd data-testid="endpoint-state">
+            <EndpointState health={h} />
+            {h.failingSince && !endpoint.disabled && <div class="small muted">failing since {formatTime(h.failingSince)}</div>}
+          </dd>
+          <dt>Circuit</dt>
+          <dd>
+            <span data-testid="circuit-state">{stats.circuit?.state ?? 'closed'}</span>
+            {stats.circuit && stats.circuit.failureStreak > 0 && <span class="muted"> · {stats.circuit.failureStreak} connection failures or timeouts in a row</span>}
+            <Circuit stats={stats} />
+          </dd>
+          <dt>Event types</dt>
+          <dd class="mono">{endpoint.filterTypes?.join(', ') ?? <span class="muted">all</span>}</dd>
+          {endpoint.channels && (
+            <>
+              <dt>Channels</dt>
+              <dd>{endpoint.channels.join(', ')}</dd>
+            </>
+          )}
+          <dt>Custom headers</dt>
+          <dd data-testid="custom-headers">{headers.data ? <HeaderList headers={headers.data} /> : '…'}</dd>
+          <dt>Rate limit</dt>
+          <dd>{endpoint.rateLimit ? `${endpoint.rateLimit} messages/s` : <span class="muted">none</span>}</dd>
+          <dt>Created</dt>
+          <dd>{formatTime(endpoint.createdAt)}</dd>
+          <dt>Updated</dt>
+          <dd>{formatTime(endpoint.updatedAt)}</dd>
+        </dl>
+        <dl class="facts" data-testid="endpoint-health">
+          <dt title="Deliveries of messages from the last 24 h">Deliveries (24 h)</dt>
+          <dd>
+            <span class="ok">{stats.success} delivered</span>, {stats.pending + stats.sending} pending, <span class={stats.fail > 0 ? 'bad' : ''}>{stats.fail} failed</span>
+          </dd>
+          <dt>Success rate</dt>
+          <dd data-testid="success-rate">{percent(stats.success, stats.success + stats.fail)}</dd>
+          <dt title="Attempts of the last 24 h, failed ones included">Latency (24 h)</dt>
+          <dd data-testid="latency">{latency.data ? latencyText(latency.data) : '…'}</dd>
+        </dl>
+      </div>
+
+      <div class="actions-bar" data-testid="endpoint-actions">
+        <ToggleEndpoint appId={props.appId} endpoint={endpoint} onDone={health.refresh} onError={setError} />
+        <ConfirmButton
+          label="Rotate secret"
+          testId="rotate-secret"
+          title="Rotate the signing secret?"
+          detail={<p>A new secret signs from now on. The current one keeps signing too (a second signature) for the grace period (24 h by default), so the receiver can switch over.</p>}
+          confirmLabel="Rotate"
+          onConfirm={() => act(() => post(`${ep}/secret/rotate`), 'Secret rotated: the previous one signs too until its grace period ends.')}
+        />
+        <ConfirmButton
+          label="Delete"
+          testId="delete-endpoint"
+          title="Delete this endpoint?"
+          detail={
+            <p>
+              <span class="mono">{endpoint.url}</span> gets nothing more; its pending deliveries are failed. This cannot be undone.
+            </p>
+          }
+          confirmLabel="Delete endpoint"
+          onConfirm={async () => {
+            try {
+              await del(ep);
+              navigate({ page: 'endpoints', appId: props.appId });
+            } catch (e) {
+              setError((e as Error).message);
+            }
+          }}
+        />
+      </div>
+
+      <Secret path={`${ep}/secret`} version={endpoint.updatedAt} />
+      <SendTest path={ep} onSent={(text) => (setNotice(text), attempts.refresh())} />
+      <EditEndpoint key={endpoint.updatedAt} path={ep} endpoint={endpoint} onSaved={() => (setNotice('Endpoint saved.'), health.refresh())} />
+
+      <h3>Attempts</h3>
+      <LatencyChart attempts={rows} />
+      <div class="table-scroll">
+        <table class="list" data-testid="endpoint-attempts">
+          <thead>
+            <tr>
+              <th>Time</th>
+              <th>Message</th>
+              <th>Result</th>
+              <th>Status code</th>
+              <th>Duration</th>
+              <th>Trigger</th>
+              <th>Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((a) => (
+              <tr key={a.id} data-testid="attempt-row" data-status={a.statusText} data-status-code={a.responseStatusCode}>
+                <td title={formatTime(a.timestamp)}>
+                  <Link to={{ page: 'attempt', appId: props.appId, msgId: a.msgId, attemptId: a.id }}>{relativeTime(a.timestamp)}</Link>
+                </td>
+                <td>
+                  <Link to={{ page: 'message', appId: props.appId, msgId: a.msgId }} class="mono small">
+                    {a.msgId}
+                  </Link>
+                </td>
+                <td>
+                  <StatusBadge status={a.statusText} label={a.statusText === 'success' ? 'succeeded' : 'failed'} />
+                </td>
+                <td>
+                  <StatusCode code={a.responseStatusCode} />
+                </td>
+                <td>{a.responseDurationMs} ms</td>
+                <td>{a.triggerType === 1 ? 'manual' : 'scheduled'}</td>
+                <td class="small error-text">{a.error ?? ''}</td>
+              </tr>
+            ))}
+            {attempts.data && rows.length === 0 && (
+              <tr>
+                <td colSpan={7} class="empty">
+                  No attempts{iterator ? ' on this page' : ' yet'}.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      <Pager page={attempts.data} iterator={iterator} params={{}} />
+    </section>
+  );
+}
+
+interface CustomHeaders {
+  headers: Record<string, string>;
+  /** Names of headers whose values the API does not echo (authorization, cookies, API keys). */
+  sensitive: string[];
+}
+
+/** The headers hookd adds to every request to this endpoint; secret values stay hidden. */
+function HeaderList(props: { headers: CustomHeaders }) {
+  const { headers, sensitive } = props.headers;
+  const names = Object.keys(headers);
+  if (names.length === 0 && sensitive.length === 0) return <span class="muted">none</span>;
+  return (
+    <div class="mono small">
+      {names.map((name) => (
+        <div key={name}>
+          {name}: {headers[name]}
+        </div>
+      ))}
+      {sensitive.map((name) => (
+        <div key={name}>
+          {name}: <span class="muted">(set, hidden)</span>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function latencyText(stats: LatencyStats): string {
+  const { p50, p90, p99, max } = stats.latencyMs;
+  if (stats.attempts === 0 || p50 === null) return 'no attempts';
+  return `p50 ${p50} ms · p90 ${p90} ms · p99 ${p99} ms · max ${max} ms (${stats.attempts} attempts)`;
+}
+
+/** The signing secret, fetched only when asked for; hidden again after a rotation (`version` changes). */
+function Secret(props: { path: string; version: string }) {
+  const [shown, setShown] = useState<{ key: string; version: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const show = async () => {
+    setError(null);
+    try {
+      const secret = await get<{ key: string }>(props.path);
+      setShown({ key: secret.key, version: props.version });
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const current = shown?.version === props.version ? shown.key : null;
+  return (
+    <div class="card" data-testid="secret-card">
+      <h3>Signing secret</h3>
+      {current ? (
+        <p>
+          <span class="mono secret" data-testid="secret">
+            {current}
+          </span>{' '}
+          <CopyButton text={current} testId="copy-secret" /> <button type="button" class="small-button ghost" onClick={() => setShown(null)}>
+            Hide
+          </button>
+        </p>
+      ) : (
+        <button type="button" class="small-button ghost" onClick={show} data-testid="show-secret">
+          Show secret
+        </button>
+      )}
+      {error && <p class="error">{error}</p>}
+    </div>
+  );
+}
+
+/** Svix's built-in event type for send-example: it needs no schema or example. */
+const PING = 'svix.ping';
+
+/** The catalog's event types that send-example can send: those with an example in their schema. */
+function withExample(types: EventType[]): string[] {
+  return types.filter((t) => Array.isArray(t.schemas?.['1']?.examples) && t.schemas['1'].examples.length > 0).map((t) => t.name);
+}
+
+/**
+ * Sends a test event to this endpoint only (send-example): svix.ping, or the example of an event type from the
+ * catalog. It is recorded as a message like any other, with its attempts.
+ */
+function SendTest(props: { path: string; onSent: (text: string) => void }) {
+  const catalog = useEventTypes();
+  const choices = [PING, ...withExample(catalog ?? [])];
+  const [eventType, setEventType] = useState(PING);
+  const [error, setError] = useState<string | null>(null);
+  const send = async (event: Event) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      const message = await post<{ id: string }>(`${props.path}/send-example`, { eventType });
+      props.onSent(`Test event ${message.id} (${eventType}) sent to this endpoint.`);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <form class="card inline-form" onSubmit={send} data-testid="send-test-form">
+      <h3>Send a test event</h3>
+      <label>
+        Event type
+        <select name="eventType" value={eventType} onChange={(e) => setEventType((e.target as HTMLSelectElement).value)}>
+          {choices.map((name) => (
+            <option key={name} value={name}>
+              {name === PING ? `${PING} (a ping, {"success": true})` : `${name} (its schema example)`}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit">Send test event</button>
+      <p class="fine">Goes to this endpoint only. Event types offered: svix.ping, and those whose schema has an example.</p>
+      {error && <p class="error">{error}</p>}
+    </form>
+  );
+}
+
+function EditEndpoint(props: { path: string; endpoint: Endpoint; onSaved: () => void }) {
+  const { endpoint } = props;
+  const [url, setUrl] = useState(endpoint.url);
+  const [description, setDescription] = useState(endpoint.description);
+  const [types, setTypes] = useState<string[]>(endpoint.filterTypes ?? []);
+  const [rateLimit, setRateLimit] = useState(endpoint.rateLimit ? String(endpoint.rateLimit) : '');
+  const [error, setError] = useState<string | null>(null);
+  const save = async (event: Event) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      await patch(props.path, {
+        url: url.trim(),
+        description,
+        filterTypes: types.length > 0 ? types : null,
+        rateLimit: rateLimit ? Number(rateLimit) : null,
+      });
+      props.onSaved();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <form class="card inline-form" onSubmit={save} data-testid="edit-endpoint-form">
+      <h3>Settings</h3>
+      <label>
+        URL
+        <input name="url" type="url" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} required />
+      </label>
+      <label>
+        Description
+        <input name="description" value={description} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} maxLength={4096} />
+      </label>
+      <div class="field">
+        <span class="field-label">Event types (none picked: all)</span>
+        <EventTypePicker name="filterTypes" value={types} onChange={setTypes} />
+      </div>
+      <label>
+        Rate limit (messages/s, empty: none)
+        <input name="rateLimit" type="number" min={1} value={rateLimit} onInput={(e) => setRateLimit((e.target as HTMLInputElement).value)} />
+      </label>
+      <button type="submit">Save</button>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
