@@ -208,7 +208,7 @@ describe('svix 2.5.0 against hookd', () => {
         return dest.data.find((d) => d.id === flaky.id)?.statusText === MessageStatusText.Fail;
       }, 10_000, 'the flaky delivery to fail');
 
-      const [ok] = (await svix.messageAttempt.listByEndpoint(app.id, good.id)).data;
+      const [ok] = (await svix.messageAttempt.listByEndpoint(app.id, good.id, { withContent: true })).data;
       assert.equal(ok!.status, MessageStatus.Success);
       assert.equal(ok!.statusText, MessageStatusText.Success);
       assert.equal(ok!.responseStatusCode, 200);
@@ -216,7 +216,9 @@ describe('svix 2.5.0 against hookd', () => {
       assert.equal(ok!.triggerType, MessageAttemptTriggerType.Scheduled);
       assert.equal(ok!.msgId, m1.id);
       assert.match(ok!.id, /^atmpt_[0-9A-Za-z]{27}$/);
-      const fives = await svix.messageAttempt.listByMsg(app.id, m1.id, { statusCodeClass: StatusCodeClass.Code5xx });
+      const [bare] = (await svix.messageAttempt.listByEndpoint(app.id, good.id)).data;
+      assert.equal(bare!.response, '{}', '2.x asks for with_content=false, and Svix then answers the response as "{}"');
+      const fives = await svix.messageAttempt.listByMsg(app.id, m1.id, { statusCodeClass: StatusCodeClass.Code5xx, withContent: true });
       assert.equal(fives.data.length, 3, 'first attempt and two retries answered 500');
       for (const a of fives.data) assert.deepEqual([a.endpointId, a.responseStatusCode, a.response, a.statusText], [flaky.id, 500, 'boom', MessageStatusText.Fail]);
       const twos = await svix.messageAttempt.listByMsg(app.id, m1.id, { statusCodeClass: StatusCodeClass.Code2xx });
