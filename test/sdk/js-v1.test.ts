@@ -530,6 +530,36 @@ describe('svix 1.99.1 against hookd: attempts, resend and recover', () => {
       assert.equal(at(receiver, '/flaky').length, flakyBefore + 2, 'm1 was not sent again by recover');
       assert.equal(at(receiver, '/good').length, 3, 'the good endpoint got each message once');
     }));
+
+  test('a resend made while the first attempt is still on the wire is delivered too (Svix: every resend is a new attempt)', () =>
+    withEnv(async ({ svix, receiver }) => {
+      let release = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      // The first delivery's answer waits until the resend has been accepted, so the resend surely meets it in flight.
+      receiver.responder = async (request, response) => {
+        if (at(receiver, '/held')[0] === request) await held;
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end('ok');
+      };
+      const app = await svix.application.create({ name: 'In flight' });
+      const ep = await svix.endpoint.create(app.id, { url: `${receiver.url}/held` });
+      const secret = (await svix.endpoint.getSecret(app.id, ep.id)).key;
+      const msg = await svix.message.create(app.id, { eventType: 'job.done', payload: { job: 1 } });
+      await receiver.waitFor(() => at(receiver, '/held').length === 1);
+      assert.deepEqual(await svix.messageAttempt.resend(app.id, msg.id, ep.id), {});
+      release();
+
+      const [first, again] = await receiver.waitFor(() => at(receiver, '/held').length === 2, 10_000, 'the resent delivery');
+      for (const request of [first!, again!]) {
+        assert.equal(request.headers['webhook-id'], msg.id);
+        assert.deepEqual(verify(secret, request), { job: 1 });
+      }
+      const attempts = await eventually(async () => {
+        const page = await svix.messageAttempt.listByMsg(app.id, msg.id);
+        return page.data.length === 2 ? page.data : null;
+      }, 10_000, 'both attempts recorded');
+      assert.deepEqual(attempts.map((a) => a.triggerType), [MessageAttemptTriggerType.Manual, MessageAttemptTriggerType.Scheduled], 'newest first');
+    }));
 });
 
 describe('svix 1.99.1 against hookd: filters, throttling, upserts and the operations added for issue 13', () => {
