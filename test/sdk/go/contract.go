@@ -141,6 +141,10 @@ func resend(client *svix.Svix) error {
 		return err
 	}
 
+	// Resend once the first attempt is recorded: a resend racing it is js-v1's concern, this one is about the request.
+	if _, err := waitForAttempts(client, app.Id, msg.Id, endpoint.Id, 1); err != nil {
+		return err
+	}
 	resent, err := client.MessageAttempt.Resend(ctx, app.Id, msg.Id, endpoint.Id, nil)
 	if err != nil {
 		return fmt.Errorf("messageAttempt.Resend: %w (%s)", err, body(err))
@@ -156,22 +160,30 @@ func resend(client *svix.Svix) error {
 	if err := firstError(err, check(payload, map[string]any{"n": 1.0}, "resent payload"), check(both[1].Headers["webhook-id"], msg.Id, "resent webhook-id")); err != nil {
 		return err
 	}
+	attempts, err := waitForAttempts(client, app.Id, msg.Id, endpoint.Id, 2)
+	if err != nil {
+		return err
+	}
+	return firstError(
+		check(attempts[0].TriggerType, models.MESSAGEATTEMPTTRIGGERTYPE_MANUAL, "the resend's attempt is manual"),
+		check(attempts[0].ResponseStatusCode, int16(200), "the resend's status code"),
+		check(attempts[1].TriggerType, models.MESSAGEATTEMPTTRIGGERTYPE_SCHEDULED, "the first attempt is scheduled"),
+	)
+}
+
+// waitForAttempts polls the message's attempts at the endpoint (newest first) until there are `count`.
+func waitForAttempts(client *svix.Svix, appId, msgId, endpointId string, count int) ([]models.MessageAttemptOut, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		attempts, err := client.MessageAttempt.ListByMsg(ctx, app.Id, msg.Id, &svix.MessageAttemptListByMsgOptions{EndpointId: &endpoint.Id})
+		attempts, err := client.MessageAttempt.ListByMsg(ctx, appId, msgId, &svix.MessageAttemptListByMsgOptions{EndpointId: &endpointId})
 		if err != nil {
-			return fmt.Errorf("messageAttempt.ListByMsg: %w", err)
+			return nil, fmt.Errorf("messageAttempt.ListByMsg: %w", err)
 		}
-		if len(attempts.Data) == 2 {
-			newest := attempts.Data[0]
-			return firstError(
-				check(newest.TriggerType, models.MESSAGEATTEMPTTRIGGERTYPE_MANUAL, "the resend's attempt is manual"),
-				check(newest.ResponseStatusCode, int16(200), "the resend's status code"),
-				check(attempts.Data[1].TriggerType, models.MESSAGEATTEMPTTRIGGERTYPE_SCHEDULED, "the first attempt is scheduled"),
-			)
+		if len(attempts.Data) >= count {
+			return attempts.Data, nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("expected 2 attempts, got %d", len(attempts.Data))
+			return nil, fmt.Errorf("expected %d attempts, got %d", count, len(attempts.Data))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
