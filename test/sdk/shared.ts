@@ -70,3 +70,18 @@ export function assertThrottled(requests: ReceivedRequest[], rate: number): void
   for (const start of times) busiest = Math.max(busiest, times.filter((t) => t >= start && t < start + 1000).length);
   assert.ok(busiest <= rate + 1, `${busiest} deliveries within one second; the endpoint's throttleRate is ${rate}/s`);
 }
+
+/**
+ * What the filter/throttle scenarios must see after sending one user.created, one invoice.paid and THROTTLE.messages
+ * ticks to endpoints at /filtered (invoice.paid only), /throttled (tick only, THROTTLE.rate) and /all (no filter).
+ * `verify` checks a delivery with the SDK's own Webhook class and returns its payload.
+ */
+export async function assertFilteredAndThrottled(receiver: Receiver, ids: { user: string; invoice: string }, verify: (request: ReceivedRequest) => unknown): Promise<void> {
+  await receiver.waitFor(() => at(receiver, '/all').length === THROTTLE.messages + 2 && at(receiver, '/throttled').length >= THROTTLE.messages, 15_000, 'unfiltered and throttled deliveries');
+  await sleep(300);
+  assert.deepEqual(at(receiver, '/filtered').map((r) => r.headers['webhook-id']), [ids.invoice], 'the filtered endpoint got only invoice.paid');
+  assert.equal(at(receiver, '/throttled').length, THROTTLE.messages, 'the throttled endpoint got only its event type');
+  assert.deepEqual(verify(at(receiver, '/filtered')[0]!), { n: 2 });
+  assert.ok(at(receiver, '/all').some((r) => r.headers['webhook-id'] === ids.user), 'the unfiltered endpoint got user.created');
+  assertThrottled(at(receiver, '/throttled'), THROTTLE.rate);
+}
