@@ -1,5 +1,5 @@
 /**
- * What the SDK contract scenarios (js-v1, js-v2, python) share: a real hookd and receiver per test, the receiver's
+ * What the SDK contract scenarios (js-v1, js-v2, python, go) share: a real hookd and receiver per test, the receiver's
  * requests in the shape the SDKs' Webhook classes take, and the checks that are the same whatever SDK made the
  * calls (a throttled endpoint's arrival times).
  */
