@@ -1,13 +1,14 @@
 /**
- * Contract test: hookd driven only through the unmodified official svix SDK (svix@1.99.1), against a real
- * hookd (API + worker, temp SQLite) delivering to a real HTTP receiver. No mocks.
+ * Contract test: hookd driven only through the unmodified official svix SDK 1.99.1 (the last 1.x), against a real
+ * hookd (API + worker, temp SQLite) delivering to a real HTTP receiver. No mocks. js-v2 and python drive the
+ * same operations through svix 2.x.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { ApiException, MessageAttemptTriggerType, MessageStatus, Svix, Webhook } from 'svix';
-import { TEST_TOKEN, eventually, startTestHookd, type TestHookd } from '../helpers/hookd.js';
-import { Receiver, type ReceivedRequest } from '../helpers/receiver.js';
+import { ApiException, MessageAttemptTriggerType, MessageStatus, StatusCodeClass, Svix, Webhook } from 'svix';
+import { TEST_TOKEN, eventually, type TestHookd } from '../helpers/hookd.js';
+import type { Receiver, ReceivedRequest } from '../helpers/receiver.js';
+import { THROTTLE, assertFilteredAndThrottled, at, exampleSchemas, failOn, headersOf, newSecret, sleep, withHookd } from './shared.js';
 
 interface Env {
   hookd: TestHookd;
@@ -15,35 +16,13 @@ interface Env {
   svix: Svix;
 }
 
-/** Runs `body` against a fresh hookd + receiver, and always closes both. */
-async function withEnv(body: (env: Env) => Promise<void>): Promise<void> {
-  const hookd = await startTestHookd();
-  let receiver: Receiver | null = null;
-  try {
-    receiver = await Receiver.start();
-    const svix = new Svix(TEST_TOKEN, { serverUrl: hookd.url });
-    await body({ hookd, receiver, svix });
-  } finally {
-    await receiver?.close();
-    await hookd.cleanup();
-  }
-}
-
-const newSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
-
-/** The receiver's recorded headers as a flat string map (what Webhook.verify takes). */
-function headersOf(request: ReceivedRequest): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
-  return out;
-}
+/** Runs `body` against a fresh hookd + receiver with an SDK client pointed at it. */
+const withEnv = (body: (env: Env) => Promise<void>) => withHookd((env) => body({ ...env, svix: new Svix(TEST_TOKEN, { serverUrl: env.hookd.url }) }));
 
 /** Verifies one received request with the svix SDK's Webhook class; returns the parsed payload. */
 function verify(secret: string, request: ReceivedRequest): unknown {
   return new Webhook(secret).verify(request.body, headersOf(request));
 }
-
-const at = (receiver: Receiver, path: string): ReceivedRequest[] => receiver.requests.filter((r) => r.path === path);
 
 async function expectApiError(promise: Promise<unknown>, status: number): Promise<ApiException<any>> {
   try {
@@ -56,9 +35,7 @@ async function expectApiError(promise: Promise<unknown>, status: number): Promis
   assert.fail(`expected an ApiException with HTTP ${status}, but the call succeeded`);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-describe('svix SDK against hookd: applications', () => {
+describe('svix 1.99.1 against hookd: applications', () => {
   test('create, getOrCreate, get by id and uid, update, patch and delete round-trip through the SDK', () =>
     withEnv(async ({ svix }) => {
       const created = await svix.application.create({ name: 'Acme', uid: 'acme', metadata: { tier: 'gold' } });
@@ -130,7 +107,7 @@ describe('svix SDK against hookd: applications', () => {
     }));
 });
 
-describe('svix SDK against hookd: endpoints', () => {
+describe('svix 1.99.1 against hookd: endpoints', () => {
   test('create with filterTypes, channels, headers and secret; get, list, update, patch, getSecret and delete', () =>
     withEnv(async ({ svix, receiver }) => {
       const app = await svix.application.create({ name: 'Endpoints' });
@@ -283,7 +260,7 @@ describe('svix SDK against hookd: endpoints', () => {
     }));
 });
 
-describe('svix SDK against hookd: messages', () => {
+describe('svix 1.99.1 against hookd: messages', () => {
   test('create resolves with the message, a duplicate eventId is a 409, and get works by id and eventId', () =>
     withEnv(async ({ svix, receiver }) => {
       const app = await svix.application.create({ name: 'Messages', uid: 'msgs' });
@@ -392,7 +369,7 @@ describe('svix SDK against hookd: messages', () => {
     }));
 });
 
-describe('svix SDK against hookd: event types', () => {
+describe('svix 1.99.1 against hookd: event types', () => {
   test('create, get, list, update, patch and delete (archive) an event type', () =>
     withEnv(async ({ svix }) => {
       const created = await svix.eventType.create({ name: 'user.created', description: 'A user signed up', schemas: { '1': { type: 'object' } } });
@@ -434,7 +411,7 @@ describe('svix SDK against hookd: event types', () => {
     }));
 });
 
-describe('svix SDK against hookd: attempts, resend and recover', () => {
+describe('svix 1.99.1 against hookd: attempts, resend and recover', () => {
   test('attempt lists show success and failure; a failing endpoint exhausts its schedule, then resend and recover deliver', () =>
     withEnv(async ({ svix, receiver }) => {
       let failing = true;
@@ -552,5 +529,131 @@ describe('svix SDK against hookd: attempts, resend and recover', () => {
       await sleep(300);
       assert.equal(at(receiver, '/flaky').length, flakyBefore + 2, 'm1 was not sent again by recover');
       assert.equal(at(receiver, '/good').length, 3, 'the good endpoint got each message once');
+    }));
+
+  test('a resend made while the first attempt is still on the wire is delivered too (Svix: every resend is a new attempt)', () =>
+    withEnv(async ({ svix, receiver }) => {
+      let release = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      // The first delivery's answer waits until the resend has been accepted, so the resend surely meets it in flight.
+      receiver.responder = async (request, response) => {
+        if (at(receiver, '/held')[0] === request) await held;
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end('ok');
+      };
+      const app = await svix.application.create({ name: 'In flight' });
+      const ep = await svix.endpoint.create(app.id, { url: `${receiver.url}/held` });
+      const secret = (await svix.endpoint.getSecret(app.id, ep.id)).key;
+      const msg = await svix.message.create(app.id, { eventType: 'job.done', payload: { job: 1 } });
+      await receiver.waitFor(() => at(receiver, '/held').length === 1);
+      assert.deepEqual(await svix.messageAttempt.resend(app.id, msg.id, ep.id), {});
+      release();
+
+      const [first, again] = await receiver.waitFor(() => at(receiver, '/held').length === 2, 10_000, 'the resent delivery');
+      for (const request of [first!, again!]) {
+        assert.equal(request.headers['webhook-id'], msg.id);
+        assert.deepEqual(verify(secret, request), { job: 1 });
+      }
+      const attempts = await eventually(async () => {
+        const page = await svix.messageAttempt.listByMsg(app.id, msg.id);
+        return page.data.length === 2 ? page.data : null;
+      }, 10_000, 'both attempts recorded');
+      assert.deepEqual(attempts.map((a) => a.triggerType), [MessageAttemptTriggerType.Manual, MessageAttemptTriggerType.Scheduled], 'newest first');
+    }));
+});
+
+describe('svix 1.99.1 against hookd: filters, throttling, upserts and the operations added for issue 13', () => {
+  test('filterTypes keeps other event types away; throttleRate spreads deliveries to at most the rate', () =>
+    withEnv(async ({ svix, receiver }) => {
+      for (const name of ['user.created', 'invoice.paid', 'tick']) await svix.eventType.create({ name, description: name });
+      const app = await svix.application.create({ name: 'Flow' });
+      const filtered = await svix.endpoint.create(app.id, { url: `${receiver.url}/filtered`, filterTypes: ['invoice.paid'] });
+      const throttled = await svix.endpoint.create(app.id, { url: `${receiver.url}/throttled`, filterTypes: ['tick'], throttleRate: THROTTLE.rate });
+      await svix.endpoint.create(app.id, { url: `${receiver.url}/all` });
+      const secret = (await svix.endpoint.getSecret(app.id, filtered.id)).key;
+
+      const user = await svix.message.create(app.id, { eventType: 'user.created', payload: { n: 1 } });
+      const invoice = await svix.message.create(app.id, { eventType: 'invoice.paid', payload: { n: 2 } });
+      for (let i = 0; i < THROTTLE.messages; i++) await svix.message.create(app.id, { eventType: 'tick', payload: { i } });
+      await assertFilteredAndThrottled(receiver, { user: user.id, invoice: invoice.id }, (request) => verify(secret, request));
+      assert.equal(throttled.throttleRate, THROTTLE.rate);
+      assert.equal((await svix.endpoint.get(app.id, throttled.id)).throttleRate, THROTTLE.rate);
+    }));
+
+  test('update (PUT) of a missing endpoint or event type creates it, as Svix does', () =>
+    withEnv(async ({ svix, receiver }) => {
+      const app = await svix.application.create({ name: 'Upserts' });
+      const ep = await svix.endpoint.update(app.id, 'made-by-put', { url: `${receiver.url}/put`, uid: 'made-by-put', description: 'by PUT' });
+      assert.match(ep.id, /^ep_[0-9A-Za-z]{27}$/);
+      assert.equal(ep.uid, 'made-by-put');
+      assert.equal(ep.description, 'by PUT');
+      assert.equal((await svix.endpoint.get(app.id, 'made-by-put')).id, ep.id);
+
+      const type = await svix.eventType.update('made.by.put', { description: 'Created by PUT' });
+      assert.equal(type.name, 'made.by.put');
+      assert.equal(type.description, 'Created by PUT');
+      assert.equal((await svix.eventType.get('made.by.put')).description, 'Created by PUT');
+    }));
+
+  test('sendExample delivers the event type schema example to that endpoint only; expungeContent empties a message', () =>
+    withEnv(async ({ svix, receiver }) => {
+      await svix.eventType.create({ name: 'invoice.paid', description: 'Paid', schemas: exampleSchemas({ invoice: 'inv_1', amount: 42 }) });
+      const app = await svix.application.create({ name: 'Example' });
+      const target = await svix.endpoint.create(app.id, { url: `${receiver.url}/target` });
+      await svix.endpoint.create(app.id, { url: `${receiver.url}/bystander` });
+      const secret = (await svix.endpoint.getSecret(app.id, target.id)).key;
+
+      const example = await svix.endpoint.sendExample(app.id, target.id, { eventType: 'invoice.paid' });
+      assert.match(example.id, /^msg_[0-9A-Za-z]{27}$/);
+      assert.equal(example.eventType, 'invoice.paid');
+      const [delivered] = await receiver.waitFor(() => at(receiver, '/target').length === 1);
+      assert.equal(delivered!.headers['webhook-id'], example.id);
+      assert.deepEqual(verify(secret, delivered!), { invoice: 'inv_1', amount: 42 });
+      await sleep(300);
+      assert.equal(at(receiver, '/bystander').length, 0, 'send-example goes to the one endpoint');
+
+      const msg = await svix.message.create(app.id, { eventType: 'invoice.paid', payload: { secret: 'pii' } });
+      assert.deepEqual((await svix.message.get(app.id, msg.id)).payload, { secret: 'pii' });
+      await svix.message.expungeContent(app.id, msg.id);
+      const expunged = await svix.message.get(app.id, msg.id);
+      assert.equal(expunged.id, msg.id, 'the message itself stays');
+      assert.deepEqual(expunged.payload, { expired: true }, 'Svix answers an expunged payload as {"expired": true}');
+    }));
+
+  test('attempts filtered by statusCodeClass, listAttemptedMessages and getStats show what happened', () =>
+    withEnv(async ({ svix, receiver }) => {
+      failOn(receiver, new Set(['/flaky']));
+      const app = await svix.application.create({ name: 'Stats' });
+      const good = await svix.endpoint.create(app.id, { url: `${receiver.url}/good` });
+      const flaky = await svix.endpoint.create(app.id, { url: `${receiver.url}/flaky` });
+      const msg = await svix.message.create(app.id, { eventType: 'job.done', eventId: 'job-1', payload: { job: 1 } });
+      await eventually(async () => {
+        const dest = await svix.messageAttempt.listAttemptedDestinations(app.id, msg.id);
+        return dest.data.find((d) => d.id === flaky.id)?.statusText === 'fail';
+      }, 10_000, 'the flaky delivery to fail');
+
+      const fives = await svix.messageAttempt.listByMsg(app.id, msg.id, { statusCodeClass: StatusCodeClass.Code5xx });
+      assert.equal(fives.data.length, 3, 'first attempt and two retries answered 500');
+      for (const a of fives.data) assert.equal(a.responseStatusCode, 500);
+      const twos = await svix.messageAttempt.listByMsg(app.id, msg.id, { statusCodeClass: StatusCodeClass.Code2xx });
+      assert.deepEqual(twos.data.map((a) => a.endpointId), [good.id]);
+      assert.equal((await svix.messageAttempt.listByEndpoint(app.id, flaky.id, { statusCodeClass: StatusCodeClass.Code2xx })).data.length, 0);
+      assert.equal((await svix.messageAttempt.listByEndpoint(app.id, flaky.id, { statusCodeClass: StatusCodeClass.Code5xx })).data.length, 3);
+
+      const attempted = await svix.messageAttempt.listAttemptedMessages(app.id, flaky.id);
+      assert.deepEqual(attempted.data.map((m) => m.id), [msg.id]);
+      assert.equal(attempted.data[0]!.status, MessageStatus.Fail);
+      assert.equal(attempted.data[0]!.statusText, 'fail');
+      assert.equal(attempted.data[0]!.eventId, 'job-1');
+      assert.equal(attempted.data[0]!.eventType, 'job.done');
+      assert.equal(attempted.done, true);
+      const goodAttempted = await svix.messageAttempt.listAttemptedMessages(app.id, good.id);
+      assert.equal(goodAttempted.data[0]!.statusText, 'success');
+
+      const flakyStats = await svix.endpoint.getStats(app.id, flaky.id);
+      assert.deepEqual({ ...flakyStats }, { success: 0, pending: 0, sending: 0, fail: 1, canceled: 0 });
+      const goodStats = await svix.endpoint.getStats(app.id, good.id);
+      assert.equal(goodStats.success, 1);
+      assert.equal(goodStats.fail, 0);
     }));
 });

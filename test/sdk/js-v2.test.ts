@@ -1,0 +1,295 @@
+/**
+ * Contract test: hookd driven only through the unmodified official svix SDK 2.5.0 (installed as the npm alias
+ * `svix2`), against a real hookd delivering to a real HTTP receiver. 2.x renamed what 1.x called filterTypes and
+ * rateLimit (eventTypes, throttleRate), turned update into upsert, and asks for payloads only with withContent.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ApiException, MessageAttemptTriggerType, MessageStatus, MessageStatusText, StatusCodeClass, Svix, Webhook } from 'svix2';
+import { TEST_TOKEN, eventually } from '../helpers/hookd.js';
+import type { Receiver, ReceivedRequest } from '../helpers/receiver.js';
+import { THROTTLE, assertFilteredAndThrottled, at, exampleSchemas, failOn, headersOf, newSecret, sleep, withHookd } from './shared.js';
+
+const withEnv = (body: (env: { receiver: Receiver; svix: Svix }) => Promise<void>) =>
+  withHookd(({ hookd, receiver }) => body({ receiver, svix: new Svix(TEST_TOKEN, { serverUrl: hookd.url }) }));
+
+/** Verifies one received request with the 2.x Webhook class (which no longer returns the payload); parses it. */
+function verify(secret: string, request: ReceivedRequest): unknown {
+  new Webhook(secret).verify(request.body, headersOf(request));
+  return JSON.parse(request.body);
+}
+
+async function expectApiError(promise: Promise<unknown>, status: number): Promise<ApiException<any>> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ApiException, `expected ApiException, got ${String(error)}`);
+    assert.equal(error.code, status, `expected HTTP ${status}, got ${error.code}: ${JSON.stringify(error.body)}`);
+    return error;
+  }
+  assert.fail(`expected an ApiException with HTTP ${status}, but the call succeeded`);
+}
+
+const isDate = (value: unknown) => value instanceof Date && !Number.isNaN(value.getTime());
+
+describe('svix 2.5.0 against hookd', () => {
+  test('applications: create, get by id and uid, list with paging, upsert (update and create), patch, delete', () =>
+    withEnv(async ({ svix }) => {
+      const created = await svix.application.create({ name: 'Acme', uid: 'acme', metadata: { tier: 'gold' } });
+      assert.match(created.id, /^app_[0-9A-Za-z]{27}$/);
+      assert.equal(created.name, 'Acme');
+      assert.deepEqual(created.metadata, { tier: 'gold' });
+      assert.ok(isDate(created.createdAt) && isDate(created.updatedAt));
+      assert.equal((await svix.application.get('acme')).id, created.id);
+      const other = await svix.application.create({ name: 'Other' });
+
+      const page = await svix.application.list({ limit: 1 });
+      assert.deepEqual(page.data.map((a) => a.id), [created.id]);
+      assert.equal(page.done, false);
+      const rest = await svix.application.list({ limit: 1, iterator: page.iterator });
+      assert.deepEqual(rest.data.map((a) => a.id), [other.id]);
+      assert.equal(rest.done, true);
+
+      const updated = await svix.application.upsert('acme', { name: 'Acme Inc', uid: 'acme' });
+      assert.equal(updated.id, created.id, 'upsert of an existing uid updates it');
+      assert.equal(updated.name, 'Acme Inc');
+      assert.deepEqual(updated.metadata, {}, 'PUT replaces: metadata not given is cleared');
+      const made = await svix.application.upsert('made-by-put', { name: 'Upserted', uid: 'made-by-put' });
+      assert.match(made.id, /^app_/);
+      assert.notEqual(made.id, created.id);
+      assert.equal((await svix.application.get('made-by-put')).name, 'Upserted');
+
+      const patched = await svix.application.patch('acme', { metadata: { plan: 'pro' } });
+      assert.equal(patched.name, 'Acme Inc', 'PATCH keeps fields not given');
+      assert.deepEqual(patched.metadata, { plan: 'pro' });
+
+      await svix.application.delete(created.id);
+      assert.equal((await expectApiError(svix.application.get('acme'), 404)).body.code, 'not_found');
+      assert.deepEqual((await svix.application.list()).data.map((a) => a.id).sort(), [other.id, made.id].sort());
+    }));
+
+  test('endpoints: create with eventTypes and throttleRate, get, list, upsert, patch, headers, secret rotation, delete', () =>
+    withEnv(async ({ svix, receiver }) => {
+      for (const name of ['user.created', 'user.deleted', 'order.paid']) await svix.eventType.create({ name, description: name });
+      const app = await svix.application.create({ name: 'Endpoints' });
+      const oldSecret = newSecret();
+      const ep = await svix.endpoint.create(app.id, {
+        url: `${receiver.url}/hook`,
+        uid: 'main-ep',
+        description: 'primary',
+        eventTypes: ['user.created', 'user.deleted'],
+        throttleRate: 10,
+        channels: ['eu'],
+        headers: { 'x-initial': 'a' },
+        secret: oldSecret,
+        metadata: { owner: 'team-a' },
+      });
+      assert.match(ep.id, /^ep_[0-9A-Za-z]{27}$/);
+      assert.deepEqual(ep.eventTypes, ['user.created', 'user.deleted']);
+      assert.equal(ep.throttleRate, 10);
+      assert.deepEqual(ep.channels, ['eu']);
+      assert.equal(ep.disabled, false);
+      assert.deepEqual(ep.metadata, { owner: 'team-a' });
+      const fetched = await svix.endpoint.get(app.id, 'main-ep');
+      assert.equal(fetched.id, ep.id);
+      assert.deepEqual(fetched.eventTypes, ['user.created', 'user.deleted']);
+      assert.equal(fetched.throttleRate, 10);
+      assert.deepEqual((await svix.endpoint.list(app.id)).data.map((e) => e.id), [ep.id]);
+
+      const upserted = await svix.endpoint.upsert(app.id, 'main-ep', { url: `${receiver.url}/hook`, uid: 'main-ep', eventTypes: ['order.paid'], throttleRate: 20 });
+      assert.equal(upserted.id, ep.id, 'upsert of an existing uid updates it');
+      assert.deepEqual(upserted.eventTypes, ['order.paid']);
+      assert.equal(upserted.throttleRate, 20);
+      assert.equal(upserted.channels, undefined, 'PUT clears channels not given');
+      const made = await svix.endpoint.upsert(app.id, 'made-by-put', { url: `${receiver.url}/made`, uid: 'made-by-put' });
+      assert.match(made.id, /^ep_/);
+      assert.notEqual(made.id, ep.id);
+      assert.equal((await svix.endpoint.get(app.id, 'made-by-put')).id, made.id);
+
+      const patched = await svix.endpoint.patch(app.id, ep.id, { throttleRate: 30, eventTypes: ['user.created'], description: 'patched' });
+      assert.equal(patched.throttleRate, 30);
+      assert.deepEqual(patched.eventTypes, ['user.created']);
+      assert.equal(patched.description, 'patched');
+      assert.equal(patched.uid, 'main-ep', 'PATCH keeps fields not given');
+
+      await svix.endpoint.setHeaders(app.id, ep.id, { headers: { 'x-team': 'payments', 'x-keep': 'yes' } });
+      await svix.endpoint.patchHeaders(app.id, ep.id, { headers: { 'x-team': 'billing' }, deleteHeaders: ['x-keep'] });
+      assert.deepEqual((await svix.endpoint.getHeaders(app.id, ep.id)).headers, { 'x-team': 'billing' });
+
+      assert.equal((await svix.endpoint.getSecret(app.id, ep.id)).key, oldSecret);
+      assert.equal(await svix.endpoint.rotateSecret(app.id, ep.id, {}), undefined);
+      const newKey = (await svix.endpoint.getSecret(app.id, ep.id)).key;
+      assert.match(newKey, /^whsec_/);
+      assert.notEqual(newKey, oldSecret);
+
+      const msg = await svix.message.create(app.id, { eventType: 'user.created', payload: { n: 1 } });
+      const [delivered] = await receiver.waitFor(() => at(receiver, '/hook').length === 1);
+      assert.equal(delivered!.headers['webhook-id'], msg.id);
+      assert.equal(delivered!.headers['x-team'], 'billing');
+      assert.equal(delivered!.headers['x-keep'], undefined);
+      assert.equal(String(delivered!.headers['webhook-signature']).split(' ').length, 2, 'old and new secret both sign during the grace period');
+      assert.deepEqual(verify(oldSecret, delivered!), { n: 1 });
+      assert.deepEqual(verify(newKey, delivered!), { n: 1 });
+
+      await svix.endpoint.delete(app.id, ep.id);
+      await expectApiError(svix.endpoint.get(app.id, ep.id), 404);
+      assert.deepEqual((await svix.endpoint.list(app.id)).data.map((e) => e.id), [made.id]);
+    }));
+
+  test('eventTypes keeps other event types away; throttleRate spreads deliveries to at most the rate', () =>
+    withEnv(async ({ svix, receiver }) => {
+      for (const name of ['user.created', 'invoice.paid', 'tick']) await svix.eventType.create({ name, description: name });
+      const app = await svix.application.create({ name: 'Flow' });
+      const filtered = await svix.endpoint.create(app.id, { url: `${receiver.url}/filtered`, eventTypes: ['invoice.paid'] });
+      await svix.endpoint.create(app.id, { url: `${receiver.url}/throttled`, eventTypes: ['tick'], throttleRate: THROTTLE.rate });
+      await svix.endpoint.create(app.id, { url: `${receiver.url}/all` });
+      const secret = (await svix.endpoint.getSecret(app.id, filtered.id)).key;
+
+      const user = await svix.message.create(app.id, { eventType: 'user.created', payload: { n: 1 } });
+      const invoice = await svix.message.create(app.id, { eventType: 'invoice.paid', payload: { n: 2 } });
+      for (let i = 0; i < THROTTLE.messages; i++) await svix.message.create(app.id, { eventType: 'tick', payload: { i } });
+      await assertFilteredAndThrottled(receiver, { user: user.id, invoice: invoice.id }, (request) => verify(secret, request));
+    }));
+
+  test('messages: create with eventId (a repeat is 409), get, list, expungeContent; payloads only withContent', () =>
+    withEnv(async ({ svix, receiver }) => {
+      const app = await svix.application.create({ name: 'Messages' });
+      const ep = await svix.endpoint.create(app.id, { url: `${receiver.url}/m` });
+      const secret = (await svix.endpoint.getSecret(app.id, ep.id)).key;
+      const payload = { user: { id: 42, name: 'Zoë' } };
+
+      const msg = await svix.message.create(app.id, { eventType: 'user.created', eventId: 'evt-1', payload, channels: ['eu'], tags: ['t1'] });
+      assert.match(msg.id, /^msg_[0-9A-Za-z]{27}$/);
+      assert.equal(msg.eventId, 'evt-1');
+      assert.deepEqual(msg.channels, ['eu']);
+      assert.deepEqual(msg.payload, {}, '2.x asks for with_content=false unless told otherwise');
+      assert.ok(isDate(msg.timestamp));
+      const withContent = await svix.message.create(app.id, { eventType: 'user.created', eventId: 'evt-2', payload: { n: 2 } }, { withContent: true });
+      assert.deepEqual(withContent.payload, { n: 2 });
+      const dup = await expectApiError(svix.message.create(app.id, { eventType: 'user.created', eventId: 'evt-1', payload: { other: true } }), 409);
+      assert.equal(dup.body.code, 'conflict');
+
+      assert.deepEqual((await svix.message.get(app.id, msg.id, { withContent: true })).payload, payload);
+      assert.deepEqual((await svix.message.get(app.id, msg.id)).payload, {});
+      assert.equal((await svix.message.get(app.id, 'evt-1')).id, msg.id, 'get by eventId');
+      const listed = await svix.message.list(app.id, { withContent: true });
+      assert.deepEqual(listed.data.map((m) => m.id), [withContent.id, msg.id]);
+      assert.deepEqual(listed.data[1]!.payload, payload);
+
+      const delivered = await receiver.waitFor((r) => r.length >= 2);
+      const first = delivered.find((r) => r.headers['webhook-id'] === msg.id)!;
+      assert.deepEqual(verify(secret, first), payload);
+
+      await svix.message.expungeContent(app.id, msg.id);
+      const expunged = await svix.message.get(app.id, msg.id, { withContent: true });
+      assert.equal(expunged.id, msg.id, 'the message itself stays');
+      assert.deepEqual(expunged.payload, { expired: true }, 'Svix answers an expunged payload as {"expired": true}');
+    }));
+
+  test('attempts by message and endpoint (statusCodeClass), listAttemptedMessages, getStats, resend, recover, sendExample', () =>
+    withEnv(async ({ svix, receiver }) => {
+      const failing = new Set(['/flaky']);
+      failOn(receiver, failing);
+      await svix.eventType.create({ name: 'invoice.paid', description: 'Paid', schemas: exampleSchemas({ invoice: 'inv_1', amount: 42 }) });
+      const app = await svix.application.create({ name: 'Attempts' });
+      const good = await svix.endpoint.create(app.id, { url: `${receiver.url}/good` });
+      const flaky = await svix.endpoint.create(app.id, { url: `${receiver.url}/flaky` });
+      const flakySecret = (await svix.endpoint.getSecret(app.id, flaky.id)).key;
+      const since = new Date(Date.now() - 1000);
+
+      const m1 = await svix.message.create(app.id, { eventType: 'job.done', eventId: 'job-1', payload: { job: 1 } });
+      await eventually(async () => {
+        const dest = await svix.messageAttempt.listAttemptedDestinations(app.id, m1.id);
+        return dest.data.find((d) => d.id === flaky.id)?.statusText === MessageStatusText.Fail;
+      }, 10_000, 'the flaky delivery to fail');
+
+      const [ok] = (await svix.messageAttempt.listByEndpoint(app.id, good.id, { withContent: true })).data;
+      assert.equal(ok!.status, MessageStatus.Success);
+      assert.equal(ok!.statusText, MessageStatusText.Success);
+      assert.equal(ok!.responseStatusCode, 200);
+      assert.equal(ok!.response, 'ok');
+      assert.equal(ok!.triggerType, MessageAttemptTriggerType.Scheduled);
+      assert.equal(ok!.msgId, m1.id);
+      assert.match(ok!.id, /^atmpt_[0-9A-Za-z]{27}$/);
+      const [bare] = (await svix.messageAttempt.listByEndpoint(app.id, good.id)).data;
+      assert.equal(bare!.response, '{}', '2.x asks for with_content=false, and Svix then answers the response as "{}"');
+      const fives = await svix.messageAttempt.listByMsg(app.id, m1.id, { statusCodeClass: StatusCodeClass.Code5xx, withContent: true });
+      assert.equal(fives.data.length, 3, 'first attempt and two retries answered 500');
+      for (const a of fives.data) assert.deepEqual([a.endpointId, a.responseStatusCode, a.response, a.statusText], [flaky.id, 500, 'boom', MessageStatusText.Fail]);
+      const twos = await svix.messageAttempt.listByMsg(app.id, m1.id, { statusCodeClass: StatusCodeClass.Code2xx });
+      assert.deepEqual(twos.data.map((a) => a.endpointId), [good.id]);
+      assert.equal((await svix.messageAttempt.listByEndpoint(app.id, flaky.id, { statusCodeClass: StatusCodeClass.Code2xx })).data.length, 0);
+
+      const attempted = await svix.messageAttempt.listAttemptedMessages(app.id, flaky.id);
+      assert.deepEqual(attempted.data.map((m) => [m.id, m.eventId, m.statusText]), [[m1.id, 'job-1', MessageStatusText.Fail]]);
+      const destinations = await svix.messageAttempt.listAttemptedDestinations(app.id, m1.id);
+      assert.deepEqual(destinations.data.map((d) => d.id).sort(), [good.id, flaky.id].sort());
+      assert.deepEqual({ ...(await svix.endpoint.getStats(app.id, flaky.id)) }, { success: 0, pending: 0, sending: 0, fail: 1, canceled: 0 });
+
+      failing.clear();
+      assert.deepEqual(await svix.messageAttempt.resend(app.id, m1.id, flaky.id), {});
+      const manual = await eventually(async () => {
+        const page = await svix.messageAttempt.listByMsg(app.id, m1.id, { endpointId: flaky.id, status: MessageStatus.Success });
+        return page.data[0];
+      }, 10_000, 'the resend to succeed');
+      assert.equal(manual.triggerType, MessageAttemptTriggerType.Manual);
+      assert.equal(manual.responseStatusCode, 200);
+
+      failing.add('/flaky');
+      const m2 = await svix.message.create(app.id, { eventType: 'job.done', payload: { job: 2 } });
+      await eventually(async () => (await svix.messageAttempt.listByMsg(app.id, m2.id, { endpointId: flaky.id })).data.length === 3, 10_000, 'm2 to exhaust its retries');
+      await eventually(async () => (await svix.endpoint.getStats(app.id, flaky.id)).fail === 1, 10_000, 'm2 failed');
+      failing.clear();
+      const before = at(receiver, '/flaky').length;
+      const recovered = await svix.endpoint.recover(app.id, flaky.id, { since });
+      assert.match(recovered.id, /^qtask_/);
+      assert.equal(recovered.task, 'endpoint.recover');
+      assert.ok(['running', 'finished'].includes(recovered.status), recovered.status);
+      assert.ok(isDate(recovered.updatedAt), 'RecoverOut.updatedAt is a date');
+      const [again] = (await receiver.waitFor(() => at(receiver, '/flaky').length === before + 1)).filter((r) => r.path === '/flaky').slice(before);
+      assert.equal(again!.headers['webhook-id'], m2.id, 'recover resends only the failed message');
+      assert.deepEqual(verify(flakySecret, again!), { job: 2 });
+      await eventually(async () => (await svix.endpoint.getStats(app.id, flaky.id)).success === 2, 10_000, 'both messages delivered');
+      assert.deepEqual({ ...(await svix.endpoint.getStats(app.id, flaky.id)) }, { success: 2, pending: 0, sending: 0, fail: 0, canceled: 0 });
+
+      const goodSecret = (await svix.endpoint.getSecret(app.id, good.id)).key;
+      const example = await svix.endpoint.sendExample(app.id, good.id, { eventType: 'invoice.paid' });
+      assert.match(example.id, /^msg_[0-9A-Za-z]{27}$/);
+      assert.equal(example.eventType, 'invoice.paid');
+      const sent = (await receiver.waitFor(() => at(receiver, '/good').some((r) => r.headers['webhook-id'] === example.id))).find((r) => r.headers['webhook-id'] === example.id)!;
+      assert.deepEqual(verify(goodSecret, sent), { invoice: 'inv_1', amount: 42 });
+      await sleep(300);
+      assert.ok(!at(receiver, '/flaky').some((r) => r.headers['webhook-id'] === example.id), 'send-example goes to the one endpoint');
+    }));
+
+  test('event types: create, get, list, upsert (update and create), patch, delete (archive, then expunge)', () =>
+    withEnv(async ({ svix }) => {
+      const created = await svix.eventType.create({ name: 'user.created', description: 'A user signed up', schemas: exampleSchemas({ id: 1 }) });
+      assert.equal(created.name, 'user.created');
+      assert.equal(created.deprecated, false);
+      assert.deepEqual(created.schemas, exampleSchemas({ id: 1 }));
+      assert.ok(isDate(created.createdAt));
+      await expectApiError(svix.eventType.create({ name: 'user.created', description: 'again' }), 409);
+      assert.equal((await svix.eventType.get('user.created')).description, 'A user signed up');
+
+      const updated = await svix.eventType.upsert('user.created', { description: 'Signed up', deprecated: true, groupName: 'users' });
+      assert.equal(updated.description, 'Signed up');
+      assert.equal(updated.deprecated, true);
+      assert.equal(updated.groupName, 'users');
+      const made = await svix.eventType.upsert('user.deleted', { description: 'Created by PUT' });
+      assert.equal(made.name, 'user.deleted');
+      assert.equal(made.description, 'Created by PUT');
+      assert.deepEqual((await svix.eventType.list()).data.map((e) => e.name), ['user.created', 'user.deleted']);
+
+      const patched = await svix.eventType.patch('user.created', { description: 'Registered' });
+      assert.equal(patched.description, 'Registered');
+      assert.equal(patched.deprecated, true, 'PATCH keeps fields not given');
+
+      await svix.eventType.delete('user.created');
+      assert.equal((await svix.eventType.get('user.created')).archived, true, 'delete archives by default');
+      assert.deepEqual((await svix.eventType.list()).data.map((e) => e.name), ['user.deleted']);
+      assert.deepEqual((await svix.eventType.list({ includeArchived: true })).data.map((e) => e.name), ['user.created', 'user.deleted']);
+      await svix.eventType.delete('user.deleted', { expunge: true });
+      await expectApiError(svix.eventType.get('user.deleted'), 404);
+    }));
+});
