@@ -95,7 +95,7 @@ export const attemptOut = (a: Attempt, withContent = true, msg?: Message) => ({
   msgId: a.messageId,
   endpointId: a.endpointId,
   url: a.url,
-  response: withContent ? a.response : '',
+  response: withContent ? a.response : '{}', // as Svix answers without content
   responseStatusCode: a.responseStatusCode,
   responseDurationMs: a.responseDurationMs,
   status: MessageStatus[a.status === 'success' ? 'success' : 'fail'],
