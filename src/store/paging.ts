@@ -76,13 +76,14 @@ export function timeRange(
   params: unknown[],
   filter: { beforeMs?: number | undefined; afterMs?: number | undefined },
   placeholder: (n: number) => string,
+  column = 'created_at',
 ): void {
   if (filter.beforeMs !== undefined) {
     params.push(filter.beforeMs);
-    clauses.push(`created_at < ${placeholder(params.length)}`);
+    clauses.push(`${column} < ${placeholder(params.length)}`);
   }
   if (filter.afterMs !== undefined) {
     params.push(filter.afterMs);
-    clauses.push(`created_at > ${placeholder(params.length)}`);
+    clauses.push(`${column} > ${placeholder(params.length)}`);
   }
 }

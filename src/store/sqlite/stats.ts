@@ -12,7 +12,7 @@ import {
   statusTextCondition,
   statusTextSql,
 } from '../delivery-status.js';
-import { pageQuery } from '../paging.js';
+import { pageQuery, timeRange } from '../paging.js';
 import type {
   AttemptBucket,
   AttemptSeriesQuery,
@@ -47,14 +47,7 @@ export function sqliteStats(db: SqliteDb): StatsOps {
         clauses.push('m.event_type IN (SELECT value FROM json_each(?))');
         params.push(JSON.stringify(filter.eventTypes));
       }
-      if (filter.beforeMs !== undefined) {
-        clauses.push('m.created_at < ?');
-        params.push(filter.beforeMs);
-      }
-      if (filter.afterMs !== undefined) {
-        clauses.push('m.created_at > ?');
-        params.push(filter.afterMs);
-      }
+      timeRange(clauses, params, filter, () => '?', 'm.created_at');
       return db.paged(
         `${deliveryListSelect('?')} WHERE ${clauses.join(' AND ')}`,
         params,
@@ -80,14 +73,7 @@ export function sqliteStats(db: SqliteDb): StatsOps {
         clauses.push('m.event_type IN (SELECT value FROM json_each(?))');
         params.push(JSON.stringify(filter.eventTypes));
       }
-      if (filter.beforeMs !== undefined) {
-        clauses.push('m.created_at < ?');
-        params.push(filter.beforeMs);
-      }
-      if (filter.afterMs !== undefined) {
-        clauses.push('m.created_at > ?');
-        params.push(filter.afterMs);
-      }
+      timeRange(clauses, params, filter, () => '?', 'm.created_at');
       return db.paged(
         `${endpointMessageSelect('?')} WHERE ${clauses.join(' AND ')}`,
         params,
