@@ -72,17 +72,9 @@ async function run(config: Config, role: Role): Promise<number> {
   }
   const logger = createLogger(config.logLevel);
   const hookd = await startHookd({ config, logger, role });
-  const where = config.database.kind === 'sqlite' ? `SQLite ${config.database.path}` : 'PostgreSQL';
-  logger.info({ url: hookd.url, role, database: config.database.kind }, 'hookd started');
-  if (hookd.url) {
-    console.error(`\nhookd ${role === 'all' ? 'API + worker' : 'API'} listening on ${hookd.url} (${where})`);
-    console.error(`  API docs: ${hookd.url}/docs`);
-  }
-  if (hookd.bootstrapToken) {
-    console.error(`  Admin API token (shown once, store it now): ${hookd.bootstrapToken}`);
-    console.error('  More keys: hookd apikey create [--app <app>]\n');
-  }
-  await new Promise<void>((resolve) => {
+  // The signal handlers come before the lines below: whoever reads "listening on" may signal at once, and a
+  // signal that finds no handler kills hookd without its graceful shutdown.
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
@@ -101,6 +93,17 @@ async function run(config: Config, role: Role): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  logger.info({ url: hookd.url, role, database: config.database.kind }, 'hookd started');
+  const where = config.database.kind === 'sqlite' ? `SQLite ${config.database.path}` : 'PostgreSQL';
+  if (hookd.url) {
+    console.error(`\nhookd ${role === 'all' ? 'API + worker' : 'API'} listening on ${hookd.url} (${where})`);
+    console.error(`  API docs: ${hookd.url}/docs`);
+  }
+  if (hookd.bootstrapToken) {
+    console.error(`  Admin API token (shown once, store it now): ${hookd.bootstrapToken}`);
+    console.error('  More keys: hookd apikey create [--app <app>]\n');
+  }
+  await stopped;
   return 0;
 }
 

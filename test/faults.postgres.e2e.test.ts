@@ -5,7 +5,7 @@ import pg from 'pg';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../scripts/test-postgres.mjs';
 import { BACKOFF_MAX_MS } from '../src/delivery/store-health.js';
 import { ApiClient, LOOPBACK_ALLOW, TEST_TOKEN, eventually, freePort } from './helpers/hookd.js';
-import { freshDatabase, spawnHookd, stopProcess, waitListening, waitReady, type HookdProcess } from './helpers/process.js';
+import { freshDatabase, listeningWorkers, spawnHookd, stopProcess, waitListening, waitReady, type HookdProcess } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
 
 /**
@@ -90,7 +90,14 @@ before(async () => {
   processes.push(serve);
   await waitListening(serve);
   for (let i = 0; i < 2; i++) processes.push(spawnHookd('worker', env));
-  await Promise.all(processes.slice(1).map((w) => waitReady(w, () => true)));
+  // Started, not merely spawned: a worker still starting up when the first test cuts its connections would
+  // (rightly) exit with a start-up error.
+  const pool = new pg.Pool({ connectionString: server.url, max: 1 });
+  try {
+    await Promise.all(processes.slice(1).map((w) => waitReady(w, async () => (await listeningWorkers(pool, database.name)) >= 2, 30_000, 'listening for deliveries')));
+  } finally {
+    await pool.end();
+  }
   api = new ApiClient(`http://127.0.0.1:${port}`, TEST_TOKEN);
   appId = (await api.post('/api/v1/app', { name: 'faults' })).body.id;
   assert.equal((await api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/hook` })).status, 201);

@@ -4,7 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test, type TestContext } from 'node:test';
 import pg from 'pg';
 import { ApiClient, LOOPBACK_ALLOW, TEST_TOKEN, eventually, freePort } from './helpers/hookd.js';
-import { freshDatabase, runHookd, spawnHookd, stopProcess, testDatabaseUrl, waitListening, waitReady, type HookdProcess } from './helpers/process.js';
+import { freshDatabase, listeningWorkers, runHookd, spawnHookd, stopProcess, testDatabaseUrl, waitListening, waitReady, type HookdProcess } from './helpers/process.js';
 import { Receiver, type ReceivedRequest } from './helpers/receiver.js';
 
 /**
@@ -61,12 +61,6 @@ class Cleanup {
     }
     if (first) throw first;
   }
-}
-
-/** How many workers of this database are LISTENing for hookd_deliveries (a worker is ready once it listens). */
-async function listeningWorkers(pool: pg.Pool, database: string): Promise<number> {
-  const { rows } = await pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND query = 'LISTEN hookd_deliveries'", [database]);
-  return rows[0].n as number;
 }
 
 /** Spawns `hookd serve` on a free port and waits until it listens. */

@@ -67,6 +67,12 @@ export function spawnHookd(command: string, env: Record<string, string>): HookdP
   };
 }
 
+/** How many workers of this database are LISTENing for hookd_deliveries (a worker is ready once it listens). */
+export async function listeningWorkers(pool: pg.Pool, database: string): Promise<number> {
+  const { rows } = await pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND query = 'LISTEN hookd_deliveries'", [database]);
+  return rows[0].n as number;
+}
+
 /** Waits until `ready` holds; fails (and SIGKILLs the process) if it exits or the time runs out first. */
 export async function waitReady(proc: HookdProcess, ready: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'ready'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
