@@ -66,7 +66,7 @@ export interface DeliveryConfig {
   /** CIDRs deliveries may reach although the SSRF guard blocks them by default (loopback, private, ...). */
   ssrfAllow: string[];
   userAgent: string;
-  /** `hookd start` runs the worker on a thread of its own (a second core) rather than beside the API. */
+  /** `hookd start` runs the worker on a thread of its own (a second core) rather than beside the API (default: no). */
   thread: boolean;
 }
 
@@ -122,7 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
       scheduler: schedulerPolicy(env, timeoutMs),
       ssrfAllow: parse('HOOKD_SSRF_ALLOW', () => cidrList(env.HOOKD_SSRF_ALLOW)),
       userAgent: 'hookd/0.1 (+https://github.com/hookd/hookd)',
-      thread: boolean(env, 'HOOKD_DELIVERY_THREAD', true),
+      thread: boolean(env, 'HOOKD_DELIVERY_THREAD', false),
     },
     operations: operationsConfig(env),
     observability: observabilityConfig(env),

@@ -55,8 +55,8 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
     const metrics = new HookdMetrics({ store, maxLabels: config.observability.metricsMaxLabels, logger: logger.child({ component: 'metrics' }), clock });
 
     if (role !== 'api') {
-      // hookd start delivers on a thread of its own (a second core; src/delivery/thread.ts); hookd worker is a
-      // process of its own already.
+      // With HOOKD_DELIVERY_THREAD, hookd start delivers on a thread of its own (a second core;
+      // src/delivery/thread.ts); hookd worker is a process of its own already.
       worker =
         role === 'all' && config.delivery.thread && !options.clock
           ? await startDeliveryThread({ config, logger, onRecorded: (summaries) => metrics.recordDeliveries(summaries) })
