@@ -84,13 +84,7 @@ export async function measureStream(ctx: ScenarioContext, hookd: Deployment, rec
   const received = await receiver.waitForDistinct(sent.acceptedSeqs.length, { timeoutMs: 60_000, stallMs: 15_000 });
   const arrivals = await receiver.latencies();
   const accepted = new Set(sent.acceptedSeqs);
-  const latencies: number[] = [];
-  let missing = 0;
-  for (const seq of sent.acceptedSeqs) {
-    const latency = arrivals.get(seq);
-    if (latency === undefined) missing++;
-    else latencies.push(latency);
-  }
+  const { latencies, missing } = arrivalsOf(sent.acceptedSeqs, arrivals);
   let deliveredNotAccepted = 0;
   for (const seq of arrivals.keys()) if (!accepted.has(seq)) deliveredNotAccepted++;
   const ledger = {
@@ -112,4 +106,16 @@ export async function measureStream(ctx: ScenarioContext, hookd: Deployment, rec
     notes,
     details: { ledger, ingestLatency: sent.latency, sendLagP99: sent.sendLagP99, sendLagMax: sent.sendLagMax, statuses: sent.statuses, errors: sent.errors },
   };
+}
+
+/** The e2e latency of each accepted message that arrived, and how many accepted messages never did. */
+export function arrivalsOf(acceptedSeqs: readonly number[], arrivals: ReadonlyMap<number, number>): { latencies: number[]; missing: number } {
+  const latencies: number[] = [];
+  let missing = 0;
+  for (const seq of acceptedSeqs) {
+    const latency = arrivals.get(seq);
+    if (latency === undefined) missing++;
+    else latencies.push(latency);
+  }
+  return { latencies, missing };
 }

@@ -9,6 +9,7 @@ import type { ResultRow } from '../lib/report.js';
 import { perMode, withDatabase, type ScenarioContext } from '../lib/scenario.js';
 import { summarize, type LatencySummary } from '../lib/stats.js';
 import { durabilityOf } from './conditions.js';
+import { arrivalsOf } from './e2e.js';
 
 /**
  * Sustained load (issue 15): does delivery keep up with ingest? An open-model rate sweep, one endpoint, each step
@@ -133,14 +134,7 @@ async function run(ctx: ScenarioContext, hookd: Deployment, receiver: ReceiverPr
   await load.close();
 
   const received = await receiver.waitForDistinct(sent.acceptedSeqs.length, { timeoutMs: 120_000, stallMs: 15_000 });
-  const arrivals = await receiver.latencies();
-  const latencies: number[] = [];
-  let missing = 0;
-  for (const seq of sent.acceptedSeqs) {
-    const latency = arrivals.get(seq);
-    if (latency === undefined) missing++;
-    else latencies.push(latency);
-  }
+  const { latencies, missing } = arrivalsOf(sent.acceptedSeqs, await receiver.latencies());
   const latency = summarize(latencies);
   const third = Math.max(1, Math.floor(backlog.length / 3));
   const mean = (values: { value: number }[]): number => (values.length === 0 ? 0 : values.reduce((sum, v) => sum + v.value, 0) / values.length);
