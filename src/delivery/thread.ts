@@ -42,37 +42,39 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
   const { logger } = options;
   let stopping = false;
   let restartMs = RESTART_MS;
-  let thread = await spawn(options);
+  let thread: Worker;
+  let exited: Promise<unknown>;
+  let alive = false;
   const restartLater = (): void => {
     setTimeout(() => {
       if (stopping) return;
-      spawn(options).then(
-        (next) => {
-          thread = next;
-          restartMs = RESTART_MS;
-          watch(next);
-        },
-        (error: unknown) => {
-          logger.error({ err: error, restartInMs: restartMs }, 'the delivery thread did not start; trying again');
-          restartLater();
-        },
-      );
+      spawn(options).then(watch, (error: unknown) => {
+        logger.error({ err: error, restartInMs: restartMs }, 'the delivery thread did not start; trying again');
+        restartLater();
+      });
     }, restartMs).unref();
     restartMs = Math.min(restartMs * 2, RESTART_MAX_MS);
   };
-  const watch = (current: Worker): void => {
+  function watch(current: Worker): void {
+    const startedAt = Date.now();
+    thread = current;
+    exited = once(current, 'exit');
+    alive = true;
     current.once('exit', (code) => {
+      alive = false;
       if (stopping) return;
+      // A thread that ran for a while starts again soon; one that keeps dying at once, ever more slowly.
+      if (Date.now() - startedAt > RESTART_MAX_MS) restartMs = RESTART_MS;
       logger.error({ code, restartInMs: restartMs }, 'the delivery thread stopped unexpectedly; starting it again');
       restartLater();
     });
-  };
-  watch(thread);
+  }
+  watch(await spawn(options));
   return {
     wake: () => thread.postMessage({ type: 'wake' } satisfies ToThread),
     stop: async (timeoutMs) => {
       stopping = true;
-      const exited = once(thread, 'exit');
+      if (!alive) return; // died and not started again yet: nothing of it left to stop
       thread.postMessage({ type: 'stop', timeoutMs } satisfies ToThread);
       const deadline = setTimeout(() => {
         logger.error('the delivery thread did not stop in time; terminating it (its leases expire and are claimed again)');
