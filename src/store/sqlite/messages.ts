@@ -12,20 +12,25 @@ import { earliest } from '../concerns.js';
 import { readyBy } from './endpoint-queue.js';
 import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '../expunged.js';
 
+const INSERT_MESSAGE = 'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+const INSERT_DELIVERY =
+  "INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)";
+
+/** A message's columns in INSERT_MESSAGE's order. */
+const messageParams = (m: Message): unknown[] => [m.id, m.appId, m.eventId, m.eventType, m.payload, toJson(m.channels), toJson(m.tags), m.createdAt];
+/** A new pending delivery of `m` to an endpoint, in INSERT_DELIVERY's order: due at once. */
+const deliveryParams = (m: Message, endpointId: string): unknown[] => [newId('dlv', m.createdAt), m.id, endpointId, m.appId, m.createdAt, m.createdAt];
+
 /** insertMessages inside the caller's transaction (ingest; operational events in an ack). */
 export function insertMessagesNow(db: SqliteDb, messages: Message[]): InsertMessageResult[] {
-  const insertMessage = db.stmt(
-    'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-  );
-  const insertDelivery = db.stmt(
-    "INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)",
-  );
+  const insertMessage = db.stmt(`${INSERT_MESSAGE} ON CONFLICT DO NOTHING`);
+  const insertDelivery = db.stmt(INSERT_DELIVERY);
   const findByEventId = db.stmt('SELECT * FROM message WHERE app_id = ? AND event_id = ?');
   const liveEndpoints = db.stmt('SELECT id, disabled, filter_types, channels FROM endpoint WHERE app_id = ? AND deleted_at IS NULL');
   const endpointsByApp = new Map<string, Row[]>();
   const ready = new Map<string, number>();
   const results = messages.map((m): InsertMessageResult => {
-    const inserted = insertMessage.run(m.id, m.appId, m.eventId, m.eventType, m.payload, toJson(m.channels), toJson(m.tags), m.createdAt);
+    const inserted = insertMessage.run(...messageParams(m));
     if (inserted.changes === 0) {
       return { kind: 'duplicate', existing: messageFromRow(findByEventId.get(m.appId, m.eventId) as Row) };
     }
@@ -42,7 +47,7 @@ export function insertMessagesNow(db: SqliteDb, messages: Message[]): InsertMess
         channels: e.channels ? (JSON.parse(e.channels as string) as string[]) : null,
       };
       if (!endpointMatches(matchable, m.eventType, m.channels)) continue;
-      insertDelivery.run(newId('dlv', m.createdAt), m.id, e.id, m.appId, m.createdAt, m.createdAt);
+      insertDelivery.run(...deliveryParams(m, e.id as string));
       earliest(ready, e.id as string, m.createdAt);
       deliveries++;
     }
@@ -99,24 +104,8 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
 
     async insertMessageTo(message: Message, endpointId: string): Promise<void> {
       db.transaction(() => {
-        db.stmt('INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-          message.id,
-          message.appId,
-          message.eventId,
-          message.eventType,
-          message.payload,
-          toJson(message.channels),
-          toJson(message.tags),
-          message.createdAt,
-        );
-        db.stmt("INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)").run(
-          newId('dlv', message.createdAt),
-          message.id,
-          endpointId,
-          message.appId,
-          message.createdAt,
-          message.createdAt,
-        );
+        db.stmt(INSERT_MESSAGE).run(...messageParams(message));
+        db.stmt(INSERT_DELIVERY).run(...deliveryParams(message, endpointId));
         readyBy(db, new Map([[endpointId, message.createdAt]]));
       });
     },
