@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { ApiException, MessageAttemptTriggerType, MessageStatus, StatusCodeClass, Svix, Webhook } from 'svix';
 import { TEST_TOKEN, eventually, type TestHookd } from '../helpers/hookd.js';
 import type { Receiver, ReceivedRequest } from '../helpers/receiver.js';
-import { THROTTLE, assertFilteredAndThrottled, at, exampleSchemas, failOn, headersOf, newSecret, sleep, withHookd } from './shared.js';
+import { THROTTLE, assertFilteredAndThrottled, at, exampleSchemas, failOn, headersOf, newSecret, sleep, withHookd, expectApiError as expectSdkError } from './shared.js';
 
 interface Env {
   hookd: TestHookd;
@@ -24,16 +24,8 @@ function verify(secret: string, request: ReceivedRequest): unknown {
   return new Webhook(secret).verify(request.body, headersOf(request));
 }
 
-async function expectApiError(promise: Promise<unknown>, status: number): Promise<ApiException<any>> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApiException, `expected ApiException, got ${String(error)}`);
-    assert.equal(error.code, status, `expected HTTP ${status}, got ${error.code}: ${JSON.stringify(error.body)}`);
-    return error;
-  }
-  assert.fail(`expected an ApiException with HTTP ${status}, but the call succeeded`);
-}
+/** A call that must fail with this SDK's ApiException and `status`. */
+const expectApiError = (promise: Promise<unknown>, status: number): Promise<ApiException<any>> => expectSdkError(promise, status, ApiException);
 
 describe('svix 1.99.1 against hookd: applications', () => {
   test('create, getOrCreate, get by id and uid, update, patch and delete round-trip through the SDK', () =>

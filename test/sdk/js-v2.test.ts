@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { ApiException, MessageAttemptTriggerType, MessageStatus, MessageStatusText, StatusCodeClass, Svix, Webhook } from 'svix2';
 import { TEST_TOKEN, eventually } from '../helpers/hookd.js';
 import type { Receiver, ReceivedRequest } from '../helpers/receiver.js';
-import { THROTTLE, assertFilteredAndThrottled, at, exampleSchemas, failOn, headersOf, newSecret, sleep, withHookd } from './shared.js';
+import { THROTTLE, assertFilteredAndThrottled, at, exampleSchemas, failOn, headersOf, newSecret, sleep, withHookd, expectApiError as expectSdkError } from './shared.js';
 
 const withEnv = (body: (env: { receiver: Receiver; svix: Svix }) => Promise<void>) =>
   withHookd(({ hookd, receiver }) => body({ receiver, svix: new Svix(TEST_TOKEN, { serverUrl: hookd.url }) }));
@@ -19,16 +19,8 @@ function verify(secret: string, request: ReceivedRequest): unknown {
   return JSON.parse(request.body);
 }
 
-async function expectApiError(promise: Promise<unknown>, status: number): Promise<ApiException<any>> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ApiException, `expected ApiException, got ${String(error)}`);
-    assert.equal(error.code, status, `expected HTTP ${status}, got ${error.code}: ${JSON.stringify(error.body)}`);
-    return error;
-  }
-  assert.fail(`expected an ApiException with HTTP ${status}, but the call succeeded`);
-}
+/** A call that must fail with this SDK's ApiException and `status`. */
+const expectApiError = (promise: Promise<unknown>, status: number): Promise<ApiException<any>> => expectSdkError(promise, status, ApiException);
 
 const isDate = (value: unknown) => value instanceof Date && !Number.isNaN(value.getTime());
 

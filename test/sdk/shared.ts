@@ -85,3 +85,18 @@ export async function assertFilteredAndThrottled(receiver: Receiver, ids: { user
   assert.ok(at(receiver, '/all').some((r) => r.headers['webhook-id'] === ids.user), 'the unfiltered endpoint got user.created');
   assertThrottled(at(receiver, '/throttled'), THROTTLE.rate);
 }
+
+/**
+ * Awaits a call that must fail with an HTTP error: it must throw the SDK's own `exception` class (each SDK generation
+ * has its own) with `status`; returns it for the caller to read its body.
+ */
+export async function expectApiError<E extends { code: number; body: any }>(promise: Promise<unknown>, status: number, exception: abstract new (...args: any[]) => E): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof exception, `expected ${exception.name}, got ${String(error)}`);
+    assert.equal(error.code, status, `expected HTTP ${status}, got ${error.code}: ${JSON.stringify(error.body)}`);
+    return error;
+  }
+  assert.fail(`expected an ${exception.name} with HTTP ${status}, but the call succeeded`);
+}
