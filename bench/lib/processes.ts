@@ -180,6 +180,26 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * CPU time (user + system, all threads) a process has used so far, in ms, from /proc/<pid>/stat; null when
+ * unavailable. Unlike throughput it hardly depends on what else runs on the machine: the figure to compare
+ * when asking whether a change made hookd do less work per delivery.
+ */
+export async function cpuMsOf(pid: number): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_S : null;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: the unit of /proc/<pid>/stat times, 100 on every Linux architecture Node supports. */
+const CLOCK_TICKS_PER_S = 100;
+
 /** VmRSS (resident set) and VmHWM (its peak) of a process in bytes, from /proc; null when unavailable. */
 export async function rssOf(pid: number): Promise<{ rss: number; hwm: number } | null> {
   try {

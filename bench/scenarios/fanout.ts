@@ -4,6 +4,7 @@ import { effectiveConfig, HookdApi, ingestRequest } from '../lib/hookd.js';
 import { LoadGenerator } from '../lib/load.js';
 import type { Mode } from '../lib/options.js';
 import { messageBody } from '../lib/payload.js';
+import { cpuMsOf } from '../lib/processes.js';
 import { ReceiverProcess } from '../lib/receiver.js';
 import type { ResultRow } from '../lib/report.js';
 import { perMode, withDatabase, type ScenarioContext } from '../lib/scenario.js';
@@ -31,6 +32,7 @@ async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<ty
       for (const url of receiver.urls) await api.createEndpoint('bench-fanout', url);
       await receiver.reset();
       const load = new LoadGenerator(hookd.api.url!, concurrency);
+      const cpuBefore = await hookdCpuMs(hookd.processes);
       const started = now();
       const ingested = await load.closedLoop(
         { ...ingestRequest('bench-fanout', hookd.api.token), body: (seq, t) => messageBody(seq, t, payloadBytes), okStatus: [202] },
@@ -46,6 +48,7 @@ async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<ty
         progress: (s) => ctx.log(`    ${s.distinct} / ${expected} delivered`),
       });
       const end = received.lastAt ?? now();
+      const cpuMs = (await hookdCpuMs(hookd.processes)) - cpuBefore;
       const config = effectiveConfig(database);
       const notes: string[] = [];
       if (!received.complete) notes.push(`INCOMPLETE: ${received.distinct} of ${expected} delivered (${received.reason})`);
@@ -65,6 +68,7 @@ async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<ty
           timed_from: 'first ingest request',
           ingest_msg_s_meanwhile: Math.round(ingested.throughput),
           drain_after_ingest_s: Number(((end - ingestEnded) / 1000).toFixed(1)),
+          hookd_cpu_us_per_delivery: Math.round((cpuMs * 1000) / Math.max(1, received.distinct)),
           worker_concurrency: config.delivery.concurrency,
           connections_per_origin: config.delivery.connectionsPerOrigin,
         },
@@ -77,4 +81,11 @@ async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<ty
   } finally {
     await receiver.stop();
   }
+}
+
+/** CPU time all of the deployment's hookd processes have used so far (ms). */
+async function hookdCpuMs(processes: readonly { pid: number }[]): Promise<number> {
+  let total = 0;
+  for (const { pid } of processes) total += (await cpuMsOf(pid)) ?? NaN;
+  return total;
 }

@@ -129,6 +129,10 @@ export interface Attempt {
   triggerType: number;
   timestamp: string;
   error?: string;
+  /** hookd: the request's headers as sent (sensitive custom headers redacted); absent on attempts from before hookd kept them. */
+  requestHeaders?: Record<string, string>;
+  /** hookd: the response's headers; absent when no response arrived. */
+  responseHeaders?: Record<string, string>;
 }
 
 export interface Delivery {

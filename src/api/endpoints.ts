@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { newEndpoint } from '../domain/endpoint.js';
+import { isSensitiveHeader, newEndpoint } from '../domain/endpoint.js';
 import { HookdError, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { SECRET_PREFIX, activeSecrets, generateSecret, secretKeyBytes } from '../domain/signing.js';
@@ -39,7 +39,6 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers hookd sets itself; an endpoint may not override them. */
 const RESERVED_HEADERS = /^(webhook-.*|svix-.*|content-type|content-length|host|user-agent|connection|transfer-encoding|te|upgrade|keep-alive|expect)$/i;
 /** Header values that GET /headers does not echo back. */
-const SENSITIVE_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key)$/i;
 
 export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -193,8 +192,8 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
     const entries = Object.entries(endpoint.headers);
     // Built from entries, never by assignment: a header may be named __proto__.
-    const headers = Object.fromEntries(entries.filter(([name]) => !SENSITIVE_HEADERS.test(name)));
-    const sensitive = entries.filter(([name]) => SENSITIVE_HEADERS.test(name)).map(([name]) => name);
+    const headers = Object.fromEntries(entries.filter(([name]) => !isSensitiveHeader(name)));
+    const sensitive = entries.filter(([name]) => isSensitiveHeader(name)).map(([name]) => name);
     return { headers, sensitive };
   });
 

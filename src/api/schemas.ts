@@ -233,6 +233,12 @@ export const MessageAttemptOut = Type.Object(
     triggerType: Type.Integer({ description: '0 scheduled, 1 manual' }),
     timestamp: DateTime,
     error: Type.Optional(Type.String({ description: 'hookd extension: why the attempt failed' })),
+    requestHeaders: Type.Optional(
+      StringMap(Type.String(), { description: 'hookd extension: the headers of the request as sent, values of sensitive custom headers (authorization, cookie...) redacted' }),
+    ),
+    responseHeaders: Type.Optional(
+      StringMap(Type.String(), { description: 'hookd extension: the headers of the response (repeated ones joined by ", ", at most 8 KiB); absent when no response arrived' }),
+    ),
     msg: Type.Optional(MessageOut),
   },
   { $id: 'MessageAttemptOut' },

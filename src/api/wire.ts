@@ -103,6 +103,8 @@ export const attemptOut = (a: Attempt, withContent = true, msg?: Message) => ({
   triggerType: a.triggerType,
   timestamp: iso(a.createdAt),
   error: opt(a.error),
+  requestHeaders: a.requestHeaders ?? undefined,
+  responseHeaders: a.responseHeaders ?? undefined,
   msg: msg ? messageOut(msg, withContent) : undefined,
 });
 

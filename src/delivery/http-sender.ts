@@ -15,6 +15,8 @@ export interface SendResult {
   statusCode: number;
   /** The response body, truncated to the configured limit (UTF-8, lossy). */
   body: string;
+  /** The response headers (repeated ones joined by ", "), at most RESPONSE_HEADERS_LIMIT_BYTES; null without a response. */
+  headers: Record<string, string> | null;
   durationMs: number;
   retryAfter: string | null;
   /** Why no response arrived (timeout, connection refused, invalid URL...), else null. */
@@ -64,7 +66,7 @@ export class HttpSender {
       url = new URL(request.url);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`);
     } catch (error) {
-      return { statusCode: 0, body: '', durationMs: 0, retryAfter: null, error: `invalid url: ${(error as Error).message}`, failure: null };
+      return { statusCode: 0, body: '', headers: null, durationMs: 0, retryAfter: null, error: `invalid url: ${(error as Error).message}`, failure: null };
     }
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
@@ -89,15 +91,16 @@ export class HttpSender {
       return {
         statusCode: response.statusCode,
         body,
+        headers: cappedHeaders(response.headers),
         durationMs: elapsed(),
         retryAfter: Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
         error: null,
         failure: null,
       };
     } catch (error) {
-      if (abort?.aborted) return { statusCode: 0, body: '', durationMs: elapsed(), retryAfter: null, error: 'aborted: hookd is shutting down', failure: null, aborted: true };
+      if (abort?.aborted) return { statusCode: 0, body: '', headers: null, durationMs: elapsed(), retryAfter: null, error: 'aborted: hookd is shutting down', failure: null, aborted: true };
       const described = describeError(error);
-      return { statusCode: 0, body: '', durationMs: elapsed(), retryAfter: null, error: described.error, failure: described.failure };
+      return { statusCode: 0, body: '', headers: null, durationMs: elapsed(), retryAfter: null, error: described.error, failure: described.failure };
     } finally {
       clearTimeout(timer);
       live?.delete(controller);
@@ -151,6 +154,23 @@ function guardedConnector(policy: DestinationPolicy, lookup: typeof dnsLookup | 
       callback(null, socket!);
     });
   };
+}
+
+/** How much of a response's headers an attempt keeps (names and values); the rest are left out. */
+export const RESPONSE_HEADERS_LIMIT_BYTES = 8192;
+
+/** Response headers as an attempt records them: strings (repeated ones joined), at most RESPONSE_HEADERS_LIMIT_BYTES. */
+function cappedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  let size = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const text = Array.isArray(value) ? value.join(', ') : value;
+    size += name.length + text.length;
+    if (size > RESPONSE_HEADERS_LIMIT_BYTES) break;
+    kept[name] = text;
+  }
+  return kept;
 }
 
 async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {

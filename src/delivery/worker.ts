@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config.js';
+import { recordedRequestHeaders } from '../domain/endpoint.js';
 import { newId } from '../domain/ids.js';
 import { decideRetry } from '../domain/retry.js';
 import { urlOrigin, type SchedulerPolicy } from '../domain/scheduler.js';
@@ -328,7 +329,7 @@ export class DeliveryWorker {
       answered();
     }
     // The slot stays taken (and the lease renewed) until the result is durably recorded.
-    await this.record({ ...this.resultOf(claimed, result, startedAt), claimed });
+    await this.record({ ...this.resultOf(claimed, result, startedAt, headers), claimed });
     if (result.error || result.statusCode < 200 || result.statusCode >= 300) {
       this.options.logger.debug(
         { deliveryId: delivery.id, endpointId: endpoint.id, msgId: message.id, attempt: delivery.attempts + 1, status: result.statusCode, error: result.error },
@@ -337,7 +338,7 @@ export class DeliveryWorker {
     }
   }
 
-  private resultOf(claimed: ClaimedDelivery, result: SendResult, startedAt: number): DeliveryResult {
+  private resultOf(claimed: ClaimedDelivery, result: SendResult, startedAt: number, sentHeaders: Record<string, string>): DeliveryResult {
     const { message, endpoint, delivery } = claimed;
     const now = this.clock();
     const succeeded = result.statusCode >= 200 && result.statusCode < 300;
@@ -348,7 +349,7 @@ export class DeliveryWorker {
       now,
       this.random,
     );
-    const attempt = this.attemptOf(claimed, result, startedAt, now, succeeded);
+    const attempt = this.attemptOf(claimed, result, startedAt, now, succeeded, sentHeaders);
     if (result.aborted) {
       // Cut off by a shutdown, not the receiver's doing: recorded, and due again at once (for another worker).
       return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, next: { status: 'pending', nextAttemptAt: now } };
@@ -370,7 +371,7 @@ export class DeliveryWorker {
     }
   }
 
-  private attemptOf(claimed: ClaimedDelivery, result: SendResult, startedAt: number, now: number, succeeded: boolean): Attempt {
+  private attemptOf(claimed: ClaimedDelivery, result: SendResult, startedAt: number, now: number, succeeded: boolean, sentHeaders: Record<string, string>): Attempt {
     const { message, endpoint, delivery } = claimed;
     return {
       id: newId('atmpt', startedAt),
@@ -385,6 +386,8 @@ export class DeliveryWorker {
       responseDurationMs: result.durationMs,
       triggerType: delivery.nextTrigger,
       error: result.error ?? (succeeded ? null : `HTTP ${result.statusCode}`),
+      requestHeaders: recordedRequestHeaders(sentHeaders, endpoint.headers),
+      responseHeaders: result.headers,
       createdAt: now,
     };
   }

@@ -101,6 +101,10 @@ export interface Attempt {
   responseDurationMs: number;
   triggerType: TriggerType;
   error: string | null;
+  /** The request's headers as sent (sensitive custom headers' values redacted); null for attempts made before hookd kept them. */
+  requestHeaders: Record<string, string> | null;
+  /** The response's headers (at most RESPONSE_HEADERS_LIMIT_BYTES of them); null when no response arrived. */
+  responseHeaders: Record<string, string> | null;
   createdAt: number;
 }
 

@@ -140,8 +140,13 @@ export const attemptFromRow = (r: Row): Attempt => ({
   responseDurationMs: r.response_duration_ms as number,
   triggerType: r.trigger_type as Attempt['triggerType'],
   error: (r.error as string | null) ?? null,
+  requestHeaders: headersFromText(r.request_headers),
+  responseHeaders: headersFromText(r.response_headers),
   createdAt: r.created_at as number,
 });
+
+/** A headers column: JSON text of an object of strings, or NULL. */
+const headersFromText = (value: unknown): Record<string, string> | null => (typeof value === 'string' ? (JSON.parse(value) as Record<string, string>) : null);
 
 export const attemptToRow = (a: Attempt): Row => ({
   id: a.id,
@@ -156,6 +161,8 @@ export const attemptToRow = (a: Attempt): Row => ({
   response_duration_ms: a.responseDurationMs,
   trigger_type: a.triggerType,
   error: a.error,
+  request_headers: a.requestHeaders === null ? null : JSON.stringify(a.requestHeaders),
+  response_headers: a.responseHeaders === null ? null : JSON.stringify(a.responseHeaders),
   created_at: a.createdAt,
 });
 

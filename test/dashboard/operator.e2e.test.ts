@@ -176,7 +176,7 @@ describe('the operator dashboard', () => {
     await eventually(async () => (await testId(page, 'delivery-attempts').innerText()) === '2', WAIT_MS, 'Attempts 2 beside two attempts');
   });
 
-  test('attempt detail: response body, ids and bodies to copy, and a word on headers', async () => {
+  test('attempt detail: request and response headers and bodies, ids and bodies to copy', async () => {
     const msgId = await publish(appId, 'invoice.paid', { payload: { invoice: 'inv_77', amount: 77 } });
     await page.goto(dashboard(`/app/${appId}/messages/${msgId}`));
     await testId(page, 'attempt-row', '[data-status=success]').waitFor();
@@ -185,7 +185,10 @@ describe('the operator dashboard', () => {
     const attemptId = /\/attempts\/(atmpt_\w+)/.exec(page.url())![1]!;
     assert.match(await testId(page, 'response-body').innerText(), /"received": true/);
     assert.match(await testId(page, 'request-body').innerText(), /"invoice": "inv_77"/);
-    assert.match(await testId(page, 'headers-note').innerText(), /records neither the request headers/);
+    const sent = await testId(page, 'request-headers').innerText();
+    assert.match(sent, new RegExp(`webhook-id\\s+${msgId}`), 'the webhook-id header as sent');
+    assert.match(sent, /webhook-signature\s+v1,/);
+    assert.match(await testId(page, 'response-headers').innerText(), /content-type\s+application\/json/);
 
     await testId(page, 'copy-attempt-id').click();
     await eventually(async () => (await clipboard()) === attemptId, WAIT_MS, 'the attempt id on the clipboard');

@@ -35,8 +35,12 @@ describe('delivery over real HTTP', () => {
   const attemptsOf = async (msgId: string, endpointId: string) =>
     (await hookd.api.get(`/api/v1/app/${appId}/attempt/msg/${msgId}?endpoint_id=${endpointId}`)).body.data as any[];
 
-  test('the first attempt is immediate, signed per Standard Webhooks, and recorded with status, duration and response', async () => {
-    const { receiver, endpoint, secret } = await receiverWithEndpoint(undefined, { filterTypes: ['first.attempt'], headers: { 'x-tenant': 'acme' } });
+  test('the first attempt is immediate, signed per Standard Webhooks, and recorded with status, duration, response and both sides\' headers', async () => {
+    const answer: Responder = (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain', 'x-receiver': 'r1', 'set-cookie': ['a=1', 'b=2'] });
+      response.end('ok');
+    };
+    const { receiver, endpoint, secret } = await receiverWithEndpoint(answer, { filterTypes: ['first.attempt'], headers: { 'x-tenant': 'acme', authorization: 'Bearer s3cret' } });
     const sentAt = Date.now();
     const msgId = await send('first.attempt', { hello: 'world' });
     const [request] = await receiver.waitFor((r) => r.length === 1);
@@ -57,6 +61,17 @@ describe('delivery over real HTTP', () => {
     assert.equal(attempts[0].response, 'ok');
     assert.equal(attempts[0].triggerType, 0);
     assert.ok(attempts[0].responseDurationMs >= 0);
+    // The request as sent (the signature headers included), the sensitive custom header's value redacted.
+    const sent = attempts[0].requestHeaders;
+    assert.equal(request!.headers.authorization, 'Bearer s3cret', 'the receiver gets the real value');
+    assert.equal(sent.authorization, '[redacted]');
+    for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature', 'content-type', 'user-agent', 'x-tenant']) {
+      assert.equal(sent[name], request!.headers[name], name);
+    }
+    const got = attempts[0].responseHeaders;
+    assert.equal(got['x-receiver'], 'r1');
+    assert.equal(got['set-cookie'], 'a=1, b=2');
+    assert.equal(got['content-type'], 'text/plain');
   });
 
   test('a failing endpoint is retried on the configured schedule, then the delivery fails (dead letter)', async () => {
@@ -123,6 +138,8 @@ describe('delivery over real HTTP', () => {
     assert.equal(attempts[0].status, 2);
     assert.equal(attempts[0].error, 'timeout');
     assert.ok(attempts[0].responseDurationMs >= 600);
+    assert.equal(attempts[0].responseHeaders, undefined, 'no response, no response headers');
+    assert.equal(attempts[0].requestHeaders['webhook-id'], msgId);
     assert.ok(receiver.requests.length >= 1);
   });
 

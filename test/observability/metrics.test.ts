@@ -265,6 +265,8 @@ function result(appId: string, endpointId: string, status: 'succeeded' | 'failed
     responseDurationMs: 12,
     triggerType: 0 as const,
     error: null,
+    requestHeaders: null,
+    responseHeaders: null,
     createdAt: 0,
   };
   return { deliveryId: 'dlv_x', leaseOwner: 'w', attempt, next: { status }, claimed: {} as RecordedResult['claimed'] };

@@ -37,6 +37,8 @@ function attemptFor(deliveryId: string, message: Message, endpointId: string, st
     responseDurationMs: 3,
     triggerType: 0,
     error: status === 'success' ? null : 'HTTP 500',
+    requestHeaders: { 'content-type': 'application/json', 'webhook-id': message.id },
+    responseHeaders: status === 'success' ? { 'content-type': 'text/plain', 'x-trace': 'a, b' } : null,
     createdAt: at,
   };
 }
@@ -149,7 +151,11 @@ for (const adapter of storeAdapters) {
         const [delivery] = await s.listMessageDeliveries(message.id);
         assert.equal(delivery!.status, 'succeeded');
         assert.equal(delivery!.leaseOwner, null);
-        assert.equal((await s.listAttempts({ appId: app.id, messageId: message.id }, { limit: 10 })).data.length, 2);
+        const attempts = (await s.listAttempts({ appId: app.id, messageId: message.id }, { limit: 10 })).data;
+        assert.equal(attempts.length, 2);
+        // Each attempt keeps the request and response headers it was recorded with.
+        assert.deepEqual(attempts[0]!.requestHeaders, { 'content-type': 'application/json', 'webhook-id': message.id });
+        assert.deepEqual((await s.getAttempt(message.id, attempts[0]!.id))?.responseHeaders, { 'content-type': 'text/plain', 'x-trace': 'a, b' });
       });
     });
 

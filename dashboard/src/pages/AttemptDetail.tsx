@@ -1,5 +1,6 @@
 import { type Attempt, type Message, appPath, get } from '../api';
 import { CopyButton, CopyableId } from '../components/Copy';
+import { HeadersTable } from '../components/Headers';
 import { Link } from '../components/Link';
 import { StatusBadge, StatusCode } from '../components/Status';
 import { formatTime, relativeTime } from '../format';
@@ -18,8 +19,8 @@ function pretty(body: string): string {
 }
 
 /**
- * One delivery attempt: what was sent (the message body) and what came back (status, duration, response body or
- * error). hookd does not store request or response headers, so there are none to show.
+ * One delivery attempt: what was sent (headers and the message body) and what came back (status, duration, headers,
+ * response body or error).
  */
 export function AttemptDetail(props: { appId: string; msgId: string; attemptId: string }) {
   const msg = `${appPath(props.appId)}/msg/${encodeURIComponent(props.msgId)}`;
@@ -87,22 +88,23 @@ export function AttemptDetail(props: { appId: string; msgId: string; attemptId: 
           </>
         )}
       </dl>
+      <h3>Request headers</h3>
+      <HeadersTable headers={attempt.requestHeaders} empty="Not recorded (an attempt from before hookd kept headers)." testId="request-headers" />
       <h3>
         Request body <CopyButton text={requestBody} testId="copy-request-body" />
       </h3>
       <pre class="payload" data-testid="request-body">
         {requestBody}
       </pre>
+      <h3>Response headers</h3>
+      <HeadersTable headers={attempt.responseHeaders} empty="No response arrived." testId="response-headers" />
       <h3>
         Response body <CopyButton text={attempt.response} testId="copy-response-body" />
       </h3>
       <pre class="payload" data-testid="response-body">
         {attempt.response ? pretty(attempt.response) : '(empty)'}
       </pre>
-      <p class="fine" data-testid="headers-note">
-        Headers: hookd records neither the request headers it sent (webhook-id, webhook-timestamp, webhook-signature, the endpoint's custom headers)
-        nor the response headers, so they cannot be shown. The response body is kept up to 20 KB.
-      </p>
+      <p class="fine">Sensitive custom headers (authorization, cookie, x-api-key) are recorded redacted. hookd keeps up to 8 KB of response headers and 20 KB of the response body.</p>
     </section>
   );
 }

@@ -239,4 +239,15 @@ ALTER TABLE message ADD COLUMN expunged_at BIGINT;
 ALTER TABLE delivery ADD COLUMN resend_requested BOOLEAN NOT NULL DEFAULT FALSE;
 `,
   },
+  // ---- Issue 14 (portal and dashboard): an attempt's request and response headers, for its detail page.
+  {
+    version: 10,
+    name: 'attempt headers',
+    sql: `
+-- JSON objects of header name -> value: what was sent (sensitive custom headers redacted) and what came back.
+-- NULL for attempts recorded before this version (and response_headers when no response arrived).
+ALTER TABLE attempt ADD COLUMN request_headers TEXT;
+ALTER TABLE attempt ADD COLUMN response_headers TEXT;
+`,
+  },
 ];
