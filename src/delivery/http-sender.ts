@@ -7,7 +7,8 @@ import { DestinationPolicy, SsrfError } from './ssrf.js';
 export interface SendRequest {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  /** The payload; as bytes when the caller holds them already (one Buffer for all deliveries of a message). */
+  body: string | Buffer;
 }
 
 /** What one POST produced. `statusCode` is 0 when no HTTP response arrived. */

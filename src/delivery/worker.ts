@@ -47,6 +47,21 @@ function newAckBatch(): AckBatch {
   return { results: [], done, resolve };
 }
 
+/**
+ * A message's payload as UTF-8 bytes, encoded once for all its deliveries of a claim (which share the message
+ * object): they are signed and sent as these bytes.
+ */
+const encodedPayloads = new WeakMap<ClaimedDelivery['message'], Buffer>();
+
+function payloadBytes(message: ClaimedDelivery['message']): Buffer {
+  let bytes = encodedPayloads.get(message);
+  if (!bytes) {
+    bytes = Buffer.from(message.payload, 'utf8');
+    encodedPayloads.set(message, bytes);
+  }
+  return bytes;
+}
+
 /** The smallest sleep between claims when nothing was due, so a clock skew can never spin the loop. */
 const MIN_IDLE_SLEEP_MS = 20;
 /**
@@ -302,7 +317,8 @@ export class DeliveryWorker {
     const { message, endpoint, delivery } = claimed;
     const startedAt = this.clock();
     const timestampS = Math.floor(startedAt / 1000);
-    const signature = signatureHeader(endpoint.secrets, message.id, timestampS, message.payload, startedAt);
+    const body = payloadBytes(message);
+    const signature = signatureHeader(endpoint.secrets, message.id, timestampS, body, startedAt);
     const headers: Record<string, string> = {
       ...endpoint.headers,
       'content-type': 'application/json',
@@ -324,7 +340,7 @@ export class DeliveryWorker {
     }
     let result: SendResult;
     try {
-      result = await this.options.sender.send({ url: endpoint.url, headers, body: message.payload }, this.shutdown.signal);
+      result = await this.options.sender.send({ url: endpoint.url, headers, body }, this.shutdown.signal);
     } finally {
       answered();
     }

@@ -21,11 +21,25 @@ export function secretKeyBytes(secret: string): Buffer | null {
   return bytes;
 }
 
-export function sign(secret: string, msgId: string, timestampS: number, body: string): string {
-  const key = secretKeyBytes(secret);
-  if (!key) throw new Error('invalid endpoint secret');
-  const mac = createHmac('sha256', key).update(`${msgId}.${timestampS}.${body}`).digest('base64');
+/** Signs `{msgId}.{timestampS}.{body}`; `body` may be the payload's bytes (as sent), which are then not encoded again. */
+export function sign(secret: string, msgId: string, timestampS: number, body: string | Buffer): string {
+  const mac = createHmac('sha256', signingKey(secret)).update(`${msgId}.${timestampS}.`).update(body).digest('base64');
   return `v1,${mac}`;
+}
+
+/** Decoded keys of the secrets that signed lately, so a secret is checked and decoded once, not on every request. */
+const signingKeys = new Map<string, Buffer>();
+const SIGNING_KEYS_KEPT = 10_000;
+
+function signingKey(secret: string): Buffer {
+  let key = signingKeys.get(secret);
+  if (!key) {
+    key = secretKeyBytes(secret) ?? undefined;
+    if (!key) throw new Error('invalid endpoint secret');
+    if (signingKeys.size >= SIGNING_KEYS_KEPT) signingKeys.clear();
+    signingKeys.set(secret, key);
+  }
+  return key;
 }
 
 /** The secrets that sign now: the current one and every rotated-out one still in its grace period. */
@@ -38,7 +52,7 @@ export function signatureHeader(
   secrets: readonly EndpointSecret[],
   msgId: string,
   timestampS: number,
-  body: string,
+  body: string | Buffer,
   nowMs: number,
 ): string {
   return activeSecrets(secrets, nowMs)

@@ -217,14 +217,30 @@ export const readyEndpointFromRow = (r: Row, policy: SchedulerPolicy): ReadyEndp
 const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 /**
- * A claimed delivery with what the sender needs, from a leased delivery and its joined row
- * (app_id, event_type, payload, url, secrets, headers).
+ * Claimed deliveries with what the sender needs. Each message and endpoint becomes one object shared by all its
+ * deliveries of the claim (a fan-out's payload is held once, an endpoint's secrets and headers parsed once), read
+ * from a row with app_id, event_type and payload (`messageRow`) and one with app_id, url, secrets and headers
+ * (`endpointRow`).
  */
-export const claimedFromRow = (delivery: Delivery, r: Row): ClaimedDelivery => ({
-  delivery,
-  message: { id: delivery.messageId, appId: r.app_id as string, eventType: r.event_type as string, payload: r.payload as string },
-  endpoint: { id: delivery.endpointId, appId: r.app_id as string, url: r.url as string, secrets: json(r.secrets), headers: json(r.headers) },
-});
+export function claimedOf(leased: readonly Delivery[], messageRow: (id: string) => Row, endpointRow: (id: string) => Row): ClaimedDelivery[] {
+  const messages = new Map<string, ClaimedDelivery['message']>();
+  const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
+  return leased.map((delivery) => {
+    let message = messages.get(delivery.messageId);
+    if (!message) {
+      const r = messageRow(delivery.messageId);
+      message = { id: delivery.messageId, appId: r.app_id as string, eventType: r.event_type as string, payload: r.payload as string };
+      messages.set(delivery.messageId, message);
+    }
+    let endpoint = endpoints.get(delivery.endpointId);
+    if (!endpoint) {
+      const r = endpointRow(delivery.endpointId);
+      endpoint = { id: delivery.endpointId, appId: r.app_id as string, url: r.url as string, secrets: json(r.secrets), headers: json(r.headers) };
+      endpoints.set(delivery.endpointId, endpoint);
+    }
+    return { delivery, message, endpoint };
+  });
+}
 
 /** Why a claimed delivery cannot be sent (its endpoint was deleted or disabled meanwhile), or null. */
 export const unsendableReason = (r: Row): string | null =>

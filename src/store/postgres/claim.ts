@@ -3,7 +3,7 @@
 // one's oldest due deliveries are leased and its readiness recomputed: four statements in one transaction.
 import { DEFAULT_SCHEDULER_POLICY, needsRecount, planClaim, settleClaim, type EndpointClaimPlan } from '../../domain/scheduler.js';
 import type { Delivery } from '../../domain/types.js';
-import { claimedFromRow, deliveryFromRow, readyEndpointFromRow, unsendableReason } from '../rows.js';
+import { claimedOf, deliveryFromRow, readyEndpointFromRow, unsendableReason } from '../rows.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
 import type pg from 'pg';
 import type { PostgresDb, Row } from './db.js';
@@ -110,7 +110,14 @@ export async function claimIn(client: pg.PoolClient, request: ClaimRequest): Pro
       settled.map((s) => s.state.inFlight),
     ],
   );
-  return leased.map(({ delivery, row }) => claimedFromRow(delivery, row));
+  // Every leased row carries its message's and endpoint's columns: any one of them will do for each.
+  const messageRows = new Map(leased.map(({ delivery, row }) => [delivery.messageId, row]));
+  const endpointRows = new Map(leased.map(({ delivery, row }) => [delivery.endpointId, row]));
+  return claimedOf(
+    leased.map((l) => l.delivery),
+    (id) => messageRows.get(id)!,
+    (id) => endpointRows.get(id)!,
+  );
 }
 
 const endpointIds = (plans: EndpointClaimPlan[]): string[] => plans.map((plan) => plan.endpoint.endpointId);

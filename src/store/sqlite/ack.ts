@@ -44,6 +44,7 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
     WHERE id = ? AND disabled = 0 AND deleted_at IS NULL AND first_failure_at <= ? ${disabledColumns}`);
   const disableAfterMs = policy?.endpointDisableAfterMs ?? 0;
   const operatorAppId = policy?.operatorAppId ?? null;
+  // Redoable: an ack a machine crash takes back leaves its deliveries leased, so they are sent again (at least once).
   db.transaction(() => {
     const acked: AckedResult[] = [];
     const applied = new Set<string>();
@@ -88,7 +89,7 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
     feedSchedulerState(db, results, applied, policy);
     readyBy(db, resent);
     if (policy?.claim) outcome.claimed = claimIn(db, policy.claim);
-  });
+  }, 'redoable');
   return outcome;
 }
 

@@ -1,7 +1,7 @@
 // Claiming in SQLite: the endpoints with due work share the claim (src/domain/scheduler.ts planClaim), then each
 // one's oldest due deliveries are leased and its readiness recomputed, all in one transaction.
 import { DEFAULT_SCHEDULER_POLICY, needsRecount, planClaim, settleClaim } from '../../domain/scheduler.js';
-import { claimedFromRow, deliveryFromRow, readyEndpointFromRow, unsendableReason } from '../rows.js';
+import { claimedOf, deliveryFromRow, readyEndpointFromRow, unsendableReason } from '../rows.js';
 import type { Delivery } from '../../domain/types.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
 import type { Row, SqliteDb } from './db.js';
@@ -9,7 +9,8 @@ import type { Row, SqliteDb } from './db.js';
 const unbounded = (): number => Number.POSITIVE_INFINITY;
 
 export function claimDeliveries(db: SqliteDb, request: ClaimRequest): ClaimedDelivery[] {
-  return db.transaction(() => claimIn(db, request));
+  // A claim lost to a machine crash only leaves its deliveries unleased: they are claimed again.
+  return db.transaction(() => claimIn(db, request), 'redoable');
 }
 
 /** claimDeliveries inside the caller's transaction (a claim of its own, or the one an ack makes). */
@@ -19,7 +20,7 @@ export function claimIn(db: SqliteDb, request: ClaimRequest): ClaimedDelivery[] 
   const leaseExpiresAt = nowMs + leaseMs;
   // Longest-waiting first; at most `limit` endpoints can get a slot.
   const readyEndpoints = db.stmt(`
-    SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at
+    SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at, e.secrets, e.headers
     FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
     WHERE q.ready_at <= ? ORDER BY q.ready_at LIMIT ?`);
   const liveLeases = db
@@ -41,10 +42,8 @@ export function claimIn(db: SqliteDb, request: ClaimRequest): ClaimedDelivery[] 
         ELSE (SELECT CASE WHEN min(next_attempt_at) IS NULL THEN NULL ELSE max(@at, min(next_attempt_at)) END
               FROM delivery WHERE endpoint_id = @id AND status = 'pending') END
     WHERE endpoint_id = @id`);
-  const details = db.stmt(`
-    SELECT d.id AS delivery_id, m.app_id, m.event_type, m.payload, e.url, e.secrets, e.headers
-    FROM delivery d JOIN message m ON m.id = d.message_id JOIN endpoint e ON e.id = d.endpoint_id
-    WHERE d.id IN (SELECT value FROM json_each(?))`);
+  // Each message once, however many of its deliveries were leased (a fan-out's payload is read once).
+  const messages = db.stmt('SELECT id, app_id, event_type, payload FROM message WHERE id IN (SELECT value FROM json_each(?))');
 
   const ready = (readyEndpoints.all(nowMs, limit) as Row[]).map((row) => ({ row, endpoint: readyEndpointFromRow(row, policy) }));
   if (ready.length === 0) return [];
@@ -75,7 +74,7 @@ export function claimIn(db: SqliteDb, request: ClaimRequest): ClaimedDelivery[] 
     });
   }
   if (leased.length === 0) return [];
-  const byId = new Map<string, Row>();
-  for (const row of details.all(JSON.stringify(leased.map((d) => d.id))) as Row[]) byId.set(row.delivery_id as string, row);
-  return leased.map((delivery) => claimedFromRow(delivery, byId.get(delivery.id)!));
+  const messageIds = [...new Set(leased.map((d) => d.messageId))];
+  const messageRows = new Map((messages.all(JSON.stringify(messageIds)) as Row[]).map((row) => [row.id as string, row]));
+  return claimedOf(leased, (id) => messageRows.get(id)!, (id) => rows.get(id)!);
 }

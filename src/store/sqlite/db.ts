@@ -29,6 +29,16 @@ export interface SqliteDbOptions {
 /** How often a write checks that the file it writes to is still the one at `path`. */
 const FILE_CHECK_MS = 500;
 
+/**
+ * How a transaction must survive an operating-system crash or power loss. `full` (the default): its commit waits for
+ * an fsync of the WAL. `redoable`: work the delivery worker redoes if it is lost (a claim, an ack, a lease renewal)
+ * commits without its own fsync (synchronous=NORMAL); the next `full` commit syncs the WAL up to and including it
+ * (the WAL is one file, written in order). A process crash (kill -9) loses neither: the WAL write happened; only a
+ * machine that goes down can take back the redoable commits since the last full one, and what they recorded is then
+ * done again (a delivery sent again: at-least-once, as after any crash).
+ */
+export type Durability = 'full' | 'redoable';
+
 /** One better-sqlite3 connection in WAL mode with synchronous=FULL, checkpointed by a background thread. */
 export class SqliteDb {
   private readonly db: Database.Database;
@@ -56,6 +66,8 @@ export class SqliteDb {
       throw new StoreOpenError(`cannot open the SQLite database ${path}: ${(error as Error).message}`);
     }
     this.db.pragma('synchronous = FULL');
+    this.relaxed = this.db.prepare('PRAGMA synchronous = NORMAL');
+    this.strict = this.db.prepare('PRAGMA synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma(`busy_timeout = ${Math.round(options.timeoutMs ?? 5000)}`);
     this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
@@ -124,12 +136,27 @@ export class SqliteDb {
 
   /**
    * `work` in an immediate transaction (BEGIN IMMEDIATE: the write lock is taken up front), refused when the file
-   * was deleted or replaced (the write would be lost).
+   * was deleted or replaced (the write would be lost). A `redoable` one commits without an fsync of its own (see
+   * Durability): the worker's commits then no longer block the event loop for one each.
    */
-  transaction<T>(work: () => T): T {
+  transaction<T>(work: () => T, durability: Durability = 'full'): T {
     this.assertFileIntact();
-    return this.db.transaction(work).immediate();
+    return this.committed(durability, () => this.db.transaction(work).immediate());
   }
+
+  /** `work`'s commits (a transaction, or statements outside one, each its own) made as `durability` says. */
+  committed<T>(durability: Durability, work: () => T): T {
+    if (durability === 'full') return work();
+    this.relaxed.run();
+    try {
+      return work();
+    } finally {
+      this.strict.run();
+    }
+  }
+
+  private readonly relaxed: Database.Statement;
+  private readonly strict: Database.Statement;
 
   /** A prepared statement that is not cached. */
   prepare(sql: string): Database.Statement {

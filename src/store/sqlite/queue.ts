@@ -23,12 +23,10 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
 
     async extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<string[]> {
       if (deliveryIds.length === 0) return [];
-      return db
-        .stmt(`
-          UPDATE delivery SET lease_expires_at = ?, next_attempt_at = ?
-          WHERE lease_owner = ? AND status = 'pending' AND id IN (SELECT value FROM json_each(?)) RETURNING id`)
-        .pluck()
-        .all(leaseExpiresAt, leaseExpiresAt, owner, JSON.stringify(deliveryIds)) as string[];
+      const renew = db.stmt(`
+        UPDATE delivery SET lease_expires_at = ?, next_attempt_at = ?
+        WHERE lease_owner = ? AND status = 'pending' AND id IN (SELECT value FROM json_each(?)) RETURNING id`);
+      return db.committed('redoable', () => renew.pluck().all(leaseExpiresAt, leaseExpiresAt, owner, JSON.stringify(deliveryIds)) as string[]);
     },
 
     async releaseDeliveries(owner: string, nowMs: number): Promise<number> {
