@@ -26,11 +26,12 @@ export function claimIn(db: SqliteDb, request: ClaimRequest): ClaimedDelivery[] 
   const liveLeases = db
     .stmt("SELECT count(*) FROM delivery WHERE endpoint_id = ? AND lease_owner IS NOT NULL AND status = 'pending' AND next_attempt_at > ?")
     .pluck();
-  const oldestDue = "SELECT id FROM delivery WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?";
-  const lease = db.stmt(`UPDATE delivery SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, updated_at = ? WHERE id IN (${oldestDue}) RETURNING *`);
+  // By rowid: delivery_queue holds it, so each row is found without a lookup through the id index.
+  const oldestDue = "SELECT rowid FROM delivery WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?";
+  const lease = db.stmt(`UPDATE delivery SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, updated_at = ? WHERE rowid IN (${oldestDue}) RETURNING *`);
   const fail = db.stmt(`
     UPDATE delivery SET status = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-    WHERE id IN (${oldestDue})`);
+    WHERE rowid IN (${oldestDue})`);
   // Readiness: after a full budget, the next change in the endpoint's queue (a lease expiring, a retry coming due;
   // an ack that frees a slot brings it forward); otherwise not before `at` nor before the earliest pending
   // delivery; null when nothing is pending.

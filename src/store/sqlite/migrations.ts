@@ -266,4 +266,16 @@ ALTER TABLE attempt ADD COLUMN request_headers TEXT;
 ALTER TABLE attempt ADD COLUMN response_headers TEXT;
 `,
   },
+  // ---- Issue 15 (throughput): an ack changes a delivery's status; the app's index no longer moves with it.
+  {
+    version: 12,
+    name: 'delivery app index without status',
+    sql: `
+-- An application's deliveries newest first (the dashboard's lists) by keys that never change, so an ack writes no
+-- entry here; dead letters (status failed) keep an index of their own, written only when a delivery fails.
+DROP INDEX delivery_app_status;
+CREATE INDEX delivery_app ON delivery (app_id, id);
+CREATE INDEX delivery_app_failed ON delivery (app_id, id) WHERE status = 'failed';
+`,
+  },
 ];
