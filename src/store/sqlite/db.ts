@@ -96,13 +96,15 @@ export class SqliteDb {
   }
 
   /**
-   * Resolves only when a write can be committed now: a 4 KB row inserted and deleted in one transaction needs a
-   * new page (fails at the size cap) and a WAL append (fails on a full disk); the file must still be in place.
+   * Resolves only when a write can be committed now: a 64 KB row inserted and deleted in one transaction needs
+   * sixteen new pages (fails at the size cap) and a WAL append (fails on a full disk); the file must still be in
+   * place. As much as a large message with its deliveries: a file with room for a tiny row but not for messages is
+   * not ready (with a 4 KB row, /ready said 200 while 8 KB messages got 507).
    */
   async probe(): Promise<void> {
     this.assertFileIntact(true);
     this.transaction(() => {
-      this.stmt('INSERT INTO readiness_probe (id, filler) VALUES (1, zeroblob(4096))').run();
+      this.stmt('INSERT INTO readiness_probe (id, filler) VALUES (1, zeroblob(65536))').run();
       this.stmt('DELETE FROM readiness_probe WHERE id = 1').run();
     });
   }
