@@ -129,6 +129,9 @@ export interface Attempt {
   triggerType: number;
   timestamp: string;
   error?: string;
+  /** hookd extension: the headers sent and received (absent on attempts recorded before hookd kept them). */
+  requestHeaders?: Record<string, string>;
+  responseHeaders?: Record<string, string>;
 }
 
 export interface Delivery {

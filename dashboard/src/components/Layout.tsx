@@ -4,7 +4,7 @@ import { useLiveState } from '../live';
 import type { Route } from '../router';
 import { Link } from './Link';
 
-function LiveIndicator() {
+export function LiveIndicator() {
   const { state, lastUpdate } = useLiveState();
   const label = state === 'live' ? 'Live' : state === 'paused' ? 'Paused' : state === 'error' ? 'Offline' : 'Connecting';
   const title = lastUpdate ? `Updated ${lastUpdate.toLocaleTimeString()} (every 2 s while this tab is visible)` : 'Polls the API every 2 s while this tab is visible';

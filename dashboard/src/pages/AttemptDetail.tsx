@@ -17,9 +17,22 @@ function pretty(body: string): string {
   }
 }
 
+/** Headers as `name: value` lines, sorted by name. */
+function HeaderBlock(props: { headers: Record<string, string>; testId: string }) {
+  const lines = Object.entries(props.headers)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => `${name}: ${value}`)
+    .join('\n');
+  return (
+    <pre class="payload" data-testid={props.testId}>
+      {lines || '(none)'}
+    </pre>
+  );
+}
+
 /**
- * One delivery attempt: what was sent (the message body) and what came back (status, duration, response body or
- * error). hookd does not store request or response headers, so there are none to show.
+ * One delivery attempt: what was sent (headers when recorded, the message body) and what came back (status,
+ * duration, headers when recorded, response body or error).
  */
 export function AttemptDetail(props: { appId: string; msgId: string; attemptId: string }) {
   const msg = `${appPath(props.appId)}/msg/${encodeURIComponent(props.msgId)}`;
@@ -87,22 +100,38 @@ export function AttemptDetail(props: { appId: string; msgId: string; attemptId: 
           </>
         )}
       </dl>
+      {attempt.requestHeaders && (
+        <>
+          <h3>Request headers</h3>
+          <HeaderBlock headers={attempt.requestHeaders} testId="request-headers" />
+        </>
+      )}
       <h3>
         Request body <CopyButton text={requestBody} testId="copy-request-body" />
       </h3>
       <pre class="payload" data-testid="request-body">
         {requestBody}
       </pre>
+      {attempt.responseHeaders && (
+        <>
+          <h3>Response headers</h3>
+          <HeaderBlock headers={attempt.responseHeaders} testId="response-headers" />
+        </>
+      )}
       <h3>
         Response body <CopyButton text={attempt.response} testId="copy-response-body" />
       </h3>
       <pre class="payload" data-testid="response-body">
         {attempt.response ? pretty(attempt.response) : '(empty)'}
       </pre>
-      <p class="fine" data-testid="headers-note">
-        Headers: hookd records neither the request headers it sent (webhook-id, webhook-timestamp, webhook-signature, the endpoint's custom headers)
-        nor the response headers, so they cannot be shown. The response body is kept up to 20 KB.
-      </p>
+      {attempt.requestHeaders || attempt.responseHeaders ? (
+        <p class="fine">The response body is kept up to 20 KB.</p>
+      ) : (
+        <p class="fine" data-testid="headers-note">
+          Headers: for this attempt hookd records neither the request headers it sent (webhook-id, webhook-timestamp, webhook-signature, the endpoint's
+          custom headers) nor the response headers, so they cannot be shown. The response body is kept up to 20 KB.
+        </p>
+      )}
     </section>
   );
 }
