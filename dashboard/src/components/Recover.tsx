@@ -2,15 +2,16 @@ import { useState } from 'preact/hooks';
 import { type Endpoint, type RecoverOut, appPath, post } from '../api';
 import { formatTime, localInputToIso, toLocalInput } from '../format';
 import { ConfirmDialog } from './Confirm';
+import { EndpointSelect } from './EndpointSelect';
 
 const DAY_MS = 86_400_000;
 
 /**
  * Recovers an endpoint's failed deliveries since a time. It proposes the endpoint of the newest dead letter
- * (`suggested`), not merely the first endpoint of the application, and asks before acting. Given one endpoint
- * (an endpoint's own page), there is nothing to choose.
+ * (`suggested`), not merely the first endpoint of the application, and asks before acting. On an endpoint's own
+ * page (`fixed`), there is nothing to choose.
  */
-export function Recover(props: { appId: string; endpoints: Endpoint[]; suggested: string | undefined; onRecovered: (count: number) => void }) {
+export function Recover(props: { appId: string; endpoints: Endpoint[]; suggested: string | undefined; fixed?: boolean; onRecovered: (count: number) => void }) {
   const [endpointId, setEndpointId] = useState('');
   const [since, setSince] = useState(() => toLocalInput(Date.now() - DAY_MS));
   const [error, setError] = useState<string | null>(null);
@@ -39,18 +40,7 @@ export function Recover(props: { appId: string; endpoints: Endpoint[]; suggested
   return (
     <form class="card inline-form" onSubmit={ask} data-testid="recover-form">
       <h3>Recover failed deliveries</h3>
-      {props.endpoints.length > 1 && (
-        <label>
-          Endpoint
-          <select name="endpoint" value={chosen} onChange={(e) => setEndpointId((e.target as HTMLSelectElement).value)}>
-            {props.endpoints.map((e) => (
-              <option key={e.id} value={e.id}>
-                {e.url}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      {!props.fixed && <EndpointSelect endpoints={props.endpoints} value={chosen} onChange={setEndpointId} />}
       <label>
         Messages since
         <input type="datetime-local" name="since" value={since} onInput={(e) => setSince((e.target as HTMLInputElement).value)} required />

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { type Endpoint, type EventType, appPath, post } from '../api';
+import { EndpointSelect } from './EndpointSelect';
 import { useEventTypes } from './EventTypePicker';
 
 /** Svix's built-in event type for send-example: it needs no schema or example. */
@@ -13,9 +14,10 @@ export function exampleOf(type: EventType): unknown {
 
 /**
  * Sends a test event to one endpoint (send-example): svix.ping, or the example of an event type from the
- * catalog. It is recorded as a message like any other, with its attempts. Given several endpoints, asks which.
+ * catalog. It is recorded as a message like any other, with its attempts. Asks which endpoint, unless `fixed`
+ * (an endpoint's own page).
  */
-export function SendExample(props: { appId: string; endpoints: Pick<Endpoint, 'id' | 'url'>[]; onSent: (text: string, msgId: string) => void }) {
+export function SendExample(props: { appId: string; endpoints: Pick<Endpoint, 'id' | 'url'>[]; fixed?: boolean; onSent: (text: string, msgId: string) => void }) {
   const catalog = useEventTypes();
   const choices = [PING, ...(catalog ?? []).filter((t) => exampleOf(t) !== undefined).map((t) => t.name)];
   const [eventType, setEventType] = useState(PING);
@@ -28,7 +30,7 @@ export function SendExample(props: { appId: string; endpoints: Pick<Endpoint, 'i
     setError(null);
     try {
       const message = await post<{ id: string }>(`${appPath(props.appId)}/endpoint/${encodeURIComponent(chosen.id)}/send-example`, { eventType });
-      props.onSent(`Test event ${message.id} (${eventType}) sent to ${props.endpoints.length > 1 ? chosen.url : 'this endpoint'}.`, message.id);
+      props.onSent(`Test event ${message.id} (${eventType}) sent to ${props.fixed ? 'this endpoint' : chosen.url}.`, message.id);
     } catch (e) {
       setError((e as Error).message);
     }
@@ -46,22 +48,11 @@ export function SendExample(props: { appId: string; endpoints: Pick<Endpoint, 'i
           ))}
         </select>
       </label>
-      {props.endpoints.length > 1 && (
-        <label>
-          Endpoint
-          <select name="endpoint" value={chosen?.id} onChange={(e) => setEndpointId((e.target as HTMLSelectElement).value)}>
-            {props.endpoints.map((e) => (
-              <option key={e.id} value={e.id}>
-                {e.url}
-              </option>
-            ))}
-          </select>
-        </label>
-      )}
+      {!props.fixed && <EndpointSelect endpoints={props.endpoints} value={chosen?.id} onChange={setEndpointId} />}
       <button type="submit" disabled={!chosen}>
         Send test event
       </button>
-      <p class="fine">Goes to {props.endpoints.length > 1 ? 'the chosen endpoint' : 'this endpoint'} only. Event types offered: svix.ping, and those whose schema has an example.</p>
+      <p class="fine">Goes to {props.fixed ? 'this endpoint' : 'the chosen endpoint'} only. Event types offered: svix.ping, and those whose schema has an example.</p>
       {error && <p class="error">{error}</p>}
     </form>
   );

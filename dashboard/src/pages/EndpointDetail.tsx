@@ -172,10 +172,10 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
       <Secret path={`${ep}/secret`} version={endpoint.updatedAt} />
       {canWrite && (
         <>
-          <SendExample appId={props.appId} endpoints={[endpoint]} onSent={(text) => (setNotice(text), attempts.refresh())} />
+          <SendExample appId={props.appId} endpoints={[endpoint]} fixed onSent={(text) => (setNotice(text), attempts.refresh())} />
           <EditEndpoint key={endpoint.updatedAt} path={ep} endpoint={endpoint} onSaved={() => (setNotice('Endpoint saved.'), health.refresh())} />
           <HeadersForm path={ep} onSaved={(text) => (setNotice(text), headers.refresh())} />
-          <Recover appId={props.appId} endpoints={[endpoint]} suggested={endpoint.id} onRecovered={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), attempts.refresh())} />
+          <Recover appId={props.appId} endpoints={[endpoint]} suggested={endpoint.id} fixed onRecovered={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), attempts.refresh())} />
         </>
       )}
 

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
-import { LiveIndicator } from '../components/Layout';
-import { Link } from '../components/Link';
+import { SessionControls } from '../components/Layout';
+import { Tab } from '../components/Link';
 import type { Route } from '../router';
 import type { PortalSession } from './session';
 
@@ -11,11 +11,6 @@ import type { PortalSession } from './session';
 export function PortalLayout(props: { route: Route; session: PortalSession; logo: string | undefined; onLogout: () => void; children: ComponentChildren }) {
   const { app, readOnly } = props.session;
   const page = props.route.page;
-  const tab = (to: Route, label: string, active: boolean) => (
-    <Link to={to} class={active ? 'tab active' : 'tab'} testId={`nav-${to.page}`}>
-      {label}
-    </Link>
-  );
   return (
     <div class="shell portal">
       <header class="top portal-top">
@@ -28,16 +23,12 @@ export function PortalLayout(props: { route: Route; session: PortalSession; logo
             read-only
           </span>
         )}
-        <span class="spacer" />
-        <LiveIndicator />
-        <button type="button" class="ghost" data-testid="logout" onClick={props.onLogout}>
-          Log out
-        </button>
+        <SessionControls onLogout={props.onLogout} />
       </header>
       <nav class="tabs">
-        {tab({ page: 'endpoints', appId: app.id }, 'Endpoints', page === 'endpoints' || page === 'endpoint')}
-        {tab({ page: 'messages', appId: app.id }, 'Messages', page === 'messages' || page === 'message' || page === 'attempt')}
-        {tab({ page: 'event-types' }, 'Event types', page === 'event-types')}
+        <Tab to={{ page: 'endpoints', appId: app.id }} label="Endpoints" active={page === 'endpoints' || page === 'endpoint'} />
+        <Tab to={{ page: 'messages', appId: app.id }} label="Messages" active={page === 'messages' || page === 'message' || page === 'attempt'} />
+        <Tab to={{ page: 'event-types' }} label="Event types" active={page === 'event-types'} />
       </nav>
       <main>{props.children}</main>
     </div>

@@ -3,12 +3,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { knownAccess } from '../access';
 import { post, setUnauthorizedListener } from '../api';
 import { Link } from '../components/Link';
-import { AttemptDetail } from '../pages/AttemptDetail';
-import { EndpointDetail } from '../pages/EndpointDetail';
-import { Endpoints } from '../pages/Endpoints';
 import { EventTypes } from '../pages/EventTypes';
-import { MessageDetail } from '../pages/MessageDetail';
-import { Messages } from '../pages/Messages';
+import { appPage } from '../pages/app-pages';
 import { configureRouter, navigate, useRoute } from '../router';
 import { clearToken, getToken, setTokenKey } from '../session';
 import '../styles.css';
@@ -92,19 +88,11 @@ function Portal() {
   } else {
     switch (route.page) {
       case 'endpoints':
-        page = <Endpoints key={route.appId} appId={route.appId} />;
-        break;
       case 'endpoint':
-        page = <EndpointDetail key={route.endpointId} appId={route.appId} endpointId={route.endpointId} />;
-        break;
       case 'messages':
-        page = <Messages key={route.appId} appId={route.appId} />;
-        break;
       case 'message':
-        page = <MessageDetail key={route.msgId} appId={route.appId} msgId={route.msgId} />;
-        break;
       case 'attempt':
-        page = <AttemptDetail key={route.attemptId} appId={route.appId} msgId={route.msgId} attemptId={route.attemptId} />;
+        page = appPage(route);
         break;
       case 'event-types':
         page = <EventTypes appId={ready.app.id} />;
