@@ -41,7 +41,7 @@ function embedderPage(src: string): string {
   const attr = src.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
   return `<!doctype html><html><head><title>Acme SaaS settings</title></head><body style="margin:0;font-family:sans-serif">
 <h1 style="margin:8px 16px;font-size:18px">Acme SaaS: webhook settings</h1>
-<iframe src="${attr}" title="Webhooks" style="width:100%;height:1400px;border:0"></iframe></body></html>`;
+<iframe src="${attr}" title="Webhooks" allow="clipboard-write" style="width:100%;height:1400px;border:0"></iframe></body></html>`;
 }
 
 async function portalLink(appId: string, body: Record<string, unknown> = {}): Promise<{ url: string; token: string }> {

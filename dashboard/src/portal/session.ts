@@ -12,6 +12,7 @@ export interface PortalSession {
 
 /** The link's theme parameters, kept for this tab like the token (the fragment is gone after the first load). */
 const THEME_KEY = 'hookd.portal.theme';
+let fromLink: ThemeInput | null = null;
 
 /**
  * Takes the token (and theme parameters) out of the URL fragment: into sessionStorage, and off the address bar
@@ -23,14 +24,19 @@ export function takeLinkFragment(): void {
   const token = params.get('token');
   if (token) {
     setToken(token);
-    const theme: ThemeInput = { accent: params.get('accent'), logo: params.get('logo'), theme: params.get('theme') };
-    sessionStorage.setItem(THEME_KEY, JSON.stringify(theme));
+    fromLink = { accent: params.get('accent'), logo: params.get('logo'), theme: params.get('theme') };
+    try {
+      sessionStorage.setItem(THEME_KEY, JSON.stringify(fromLink));
+    } catch {
+      // Storage refused: the theme holds for this page only.
+    }
   }
   history.replaceState(history.state, '', `${location.pathname}${location.search}`);
 }
 
 /** The theme parameters of the link this tab was opened with. */
 export function linkTheme(): ThemeInput {
+  if (fromLink) return fromLink;
   try {
     const stored = JSON.parse(sessionStorage.getItem(THEME_KEY) ?? '{}') as unknown;
     return stored && typeof stored === 'object' ? (stored as ThemeInput) : {};
