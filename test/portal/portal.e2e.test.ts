@@ -182,6 +182,35 @@ describe('the app portal embedded in another origin', () => {
     await eventually(async () => /p50 \d+ ms/.test(await inFrame(frame, 'latency').innerText()), WAIT_MS, 'latency percentiles');
     assert.equal(await inFrame(frame, 'success-rate').innerText(), '100 %');
 
+    // The customer's settings: a rate limit, a custom header (sent with the next delivery), a rotated secret.
+    const endpointPath = `/api/v1/app/${acme}/endpoint/${endpoint.id}`;
+    await frame.fill('[data-testid=edit-endpoint-form] input[name=rateLimit]', '25');
+    await frame.click('[data-testid=edit-endpoint-form] button[type=submit]');
+    await eventually(async () => (await hookd.api.get(endpointPath)).body.rateLimit === 25, WAIT_MS, 'the rate limit saved');
+    await frame.fill('[data-testid=headers-form] input[name=headerName]', 'X-Customer');
+    await frame.fill('[data-testid=headers-form] input[name=headerValue]', 'acme-42');
+    await frame.click('[data-testid=headers-form] button[type=submit]');
+    await inFrame(frame, 'custom-header', '[data-name="x-customer" i]').waitFor();
+    const secret = (await hookd.api.get(`${endpointPath}/secret`)).body.key;
+    await inFrame(frame, 'rotate-secret').click();
+    await inFrame(frame, 'confirm-ok').click();
+    await eventually(async () => (await hookd.api.get(`${endpointPath}/secret`)).body.key !== secret, WAIT_MS, 'the secret rotated');
+
+    // Recover: what failed while the receiver was down is delivered again, with the custom header.
+    hooksStatus = 500;
+    await frame.click('[data-testid=send-test-form] button[type=submit]');
+    await eventually(async () => (await hookd.api.get(`/api/v1/app/${acme}/delivery?status=2`)).body.data.length === 1, WAIT_MS, 'a failed delivery');
+    hooksStatus = 200;
+    const beforeRecover = receiver.requests.length;
+    await frame.click('[data-testid=recover-form] button[type=submit]');
+    await inFrame(frame, 'confirm-ok').click();
+    await eventually(async () => /1 failed delivery scheduled again/.test(await inFrame(frame, 'endpoint-notice').innerText()), WAIT_MS, 'the recover notice');
+    const [recovered] = (await receiver.waitFor((r) => r.some((q, i) => i >= beforeRecover && q.path === '/hooks'), WAIT_MS, 'the recovered delivery')).slice(beforeRecover);
+    assert.equal(recovered!.headers['x-customer'], 'acme-42');
+    await inFrame(frame, 'custom-header', '[data-name="x-customer" i]').locator('[data-testid=remove-header]').click();
+    await inFrame(frame, 'custom-header', '[data-name="x-customer" i]').waitFor({ state: 'detached' });
+    assert.deepEqual((await hookd.api.get(`${endpointPath}/headers`)).body.headers, {});
+
     // Another application: nothing of it through the API with this token, nor in the portal when its id is typed in.
     const portalApi = new ApiClient(hookd.url, link.token);
     for (const path of [`/api/v1/app/${other}`, `/api/v1/app/${other}/endpoint`, `/api/v1/app/${other}/msg`, `/api/v1/app/globex/endpoint`]) {

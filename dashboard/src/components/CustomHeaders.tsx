@@ -56,7 +56,7 @@ export function HeadersForm(props: { path: string; onSaved: (text: string) => vo
       <h3>Custom headers</h3>
       <label>
         Name
-        <input name="headerName" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} required maxLength={256} pattern="[!#$%&'*+.^_`|~0-9A-Za-z\-]+" placeholder="X-Example" />
+        <input name="headerName" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} required maxLength={256} pattern="[A-Za-z0-9_.\-]+" placeholder="X-Example" />
       </label>
       <label>
         Value

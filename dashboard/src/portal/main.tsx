@@ -126,7 +126,7 @@ function NotHere(props: { session: PortalSession }) {
 
 const ENDED = {
   expired: { title: 'This link has expired', text: 'Links to this portal work for a limited time.' },
-  'signed-out': { title: 'You are signed out', text: 'This portal link has been used to sign out, or none was given.' },
+  'signed-out': { title: 'You are signed out', text: 'You left the portal with Log out, or it was opened without a link.' },
   refused: { title: 'This link is not valid', text: 'It was ended, or it is not a link to a webhooks portal.' },
 } as const;
 
