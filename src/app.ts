@@ -61,7 +61,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       request.body = dropNulls(request.body);
     }
   });
-  installSecurityHeaders(app);
+  installSecurityHeaders(app, { portalFrameAncestors: context.config.portalFrameAncestors });
   // Inbound sources and the per-application ingest rate limit (src/inbound).
   installIngestRateLimit(app);
   await app.register(healthRoutes);

@@ -16,6 +16,12 @@ export interface Config {
    * access); null: taken from each request's own protocol and Host.
    */
   publicUrl: string | null;
+  /**
+   * Who may embed the app portal (/portal pages) in a frame: a CSP frame-ancestors source list
+   * (HOOKD_PORTAL_FRAME_ANCESTORS, e.g. `https://app.example.com`), default `'none'`. Every other response keeps
+   * `frame-ancestors 'none'` and X-Frame-Options DENY.
+   */
+  portalFrameAncestors: string;
   /** When set, this token is ensured as an admin API key at start-up (deployments, tests). */
   adminToken: string | null;
   logLevel: string;
@@ -100,6 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
           maxSizeBytes: integer(env, 'HOOKD_SQLITE_MAX_SIZE', 0, 0, Number.MAX_SAFE_INTEGER) || null,
         },
     publicUrl: publicUrl(env.HOOKD_PUBLIC_URL),
+    portalFrameAncestors: frameAncestors(env.HOOKD_PORTAL_FRAME_ANCESTORS),
     adminToken: adminToken(env.HOOKD_ADMIN_TOKEN),
     logLevel: logLevel(env.HOOKD_LOG_LEVEL),
     bodyLimitBytes: integer(env, 'HOOKD_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
@@ -172,6 +179,23 @@ function publicUrl(raw: string | undefined): string | null {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(`HOOKD_PUBLIC_URL=${raw} must be an http or https URL`);
   if (url.search || url.hash || url.username) fail(`HOOKD_PUBLIC_URL=${raw} must hold no query, fragment or credentials`);
   return url.href.replace(/\/+$/, '');
+}
+
+/**
+ * A CSP frame-ancestors source list, checked source by source since it is written into a header: `'none'` alone,
+ * `'self'`, a scheme (`https:`) or an origin with an optional `*.` host wildcard and port, without a path.
+ */
+function frameAncestors(raw: string | undefined): string {
+  const sources = (raw ?? '').split(/\s+/).filter((s) => s.length > 0);
+  if (sources.length === 0) return "'none'";
+  const origin = /^(https?:\/\/)?(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:(\d{1,5}|\*))?\/?$/i;
+  const ipv6 = /^https?:\/\/\[[0-9a-f:.]+\](:\d{1,5})?\/?$/i;
+  for (const source of sources) {
+    const ok = source === "'self'" || source === "'none'" || /^https?:$/.test(source) || origin.test(source) || ipv6.test(source);
+    if (!ok) fail(`HOOKD_PORTAL_FRAME_ANCESTORS: "${source}" is not a frame-ancestors source ('self', https:, or an origin such as https://app.example.com)`);
+  }
+  if (sources.includes("'none'") && sources.length > 1) fail("HOOKD_PORTAL_FRAME_ANCESTORS: 'none' cannot be combined with other sources");
+  return sources.join(' ');
 }
 
 function adminToken(raw: string | undefined): string | null {

@@ -4,11 +4,17 @@ import { getToken } from './session';
 
 /**
  * What the logged-in token may do. Admin-only routes answer a key scoped to one application 403, so the pages
- * hide what would only fail. Asked once per token: the API-key list is the cheapest admin-only read.
+ * hide what would only fail. Asked once per token: the API-key list is the cheapest admin-only read. The app
+ * portal knows already (its session says whether the token is read-only) and says so with knownAccess.
  */
-export type Access = 'admin' | 'scoped';
+export type Access = 'admin' | 'scoped' | 'read-only';
 
-let known: { token: string; access: Promise<Access> } | null = null;
+let known: { token: string; access: Promise<Access>; value?: Access } | null = null;
+
+/** Sets the access of `token` without asking the API (the portal's session told it). */
+export function knownAccess(token: string, access: Access): void {
+  known = { token, access: Promise.resolve(access), value: access };
+}
 
 function accessOf(token: string): Promise<Access> {
   if (known?.token !== token) {
@@ -27,7 +33,7 @@ function accessOf(token: string): Promise<Access> {
 
 /** The token's access, undefined until known (pages show admin-only controls only once it is 'admin'). */
 export function useAccess(): Access | undefined {
-  const [access, setAccess] = useState<Access | undefined>(undefined);
+  const [access, setAccess] = useState<Access | undefined>(() => (known?.token === getToken() ? known?.value : undefined));
   useEffect(() => {
     const token = getToken();
     if (!token) return;
@@ -41,4 +47,9 @@ export function useAccess(): Access | undefined {
     };
   }, []);
   return access;
+}
+
+/** Whether the token may change things: every token but a read-only app-portal token (write controls hide). */
+export function useCanWrite(): boolean {
+  return useAccess() !== 'read-only';
 }

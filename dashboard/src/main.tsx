@@ -5,14 +5,10 @@ import { Layout } from './components/Layout';
 import { Link } from './components/Link';
 import { ApiKeys } from './pages/ApiKeys';
 import { Apps } from './pages/Apps';
-import { AttemptDetail } from './pages/AttemptDetail';
+import { appPage } from './pages/app-pages';
 import { DeadLetters } from './pages/DeadLetters';
-import { EndpointDetail } from './pages/EndpointDetail';
-import { Endpoints } from './pages/Endpoints';
 import { EventTypes } from './pages/EventTypes';
 import { Login } from './pages/Login';
-import { MessageDetail } from './pages/MessageDetail';
-import { Messages } from './pages/Messages';
 import { Sources } from './pages/Sources';
 import { navigate, useRoute } from './router';
 import { clearToken, getToken } from './session';
@@ -70,19 +66,11 @@ function App() {
       page = <Apps />;
       break;
     case 'endpoints':
-      page = <Endpoints key={route.appId} appId={route.appId} />;
-      break;
     case 'messages':
-      page = <Messages key={route.appId} appId={route.appId} />;
-      break;
     case 'message':
-      page = <MessageDetail key={route.msgId} appId={route.appId} msgId={route.msgId} />;
-      break;
     case 'endpoint':
-      page = <EndpointDetail key={route.endpointId} appId={route.appId} endpointId={route.endpointId} />;
-      break;
     case 'attempt':
-      page = <AttemptDetail key={route.attemptId} appId={route.appId} msgId={route.msgId} attemptId={route.attemptId} />;
+      page = appPage(route);
       break;
     case 'dead-letters':
       page = <DeadLetters key={route.appId} appId={route.appId} />;

@@ -3,9 +3,24 @@ import { useEffect, useState } from 'preact/hooks';
 /**
  * A small history-API router for paths under /dashboard (hookd answers index.html for every page path). A page's
  * filters and list position live in the query string, so bookmarks and Back bring them back.
+ *
+ * The app portal uses the same routes under /portal with the pages it has (configureRouter): the pages and their
+ * links are shared, and a path naming a page the portal does not have is not found.
  */
 
-export const BASE = '/dashboard';
+let BASE = '/dashboard';
+let available: ReadonlySet<Route['page']> | null = null;
+
+/** Where the routes live, and which pages exist there (default: all). Called once, before the first render. */
+export function configureRouter(options: { base: string; pages?: Route['page'][] }): void {
+  BASE = options.base;
+  available = options.pages ? new Set<Route['page']>([...options.pages, 'not-found']) : null;
+}
+
+/** Whether this surface has the page (the portal has no dead letters, sources, API keys or application list). */
+export function hasPage(page: Route['page']): boolean {
+  return available === null || available.has(page);
+}
 
 export type Route =
   | { page: 'login' }
@@ -22,6 +37,11 @@ export type Route =
   | { page: 'not-found' };
 
 export function parse(pathname: string): Route {
+  const route = parseAll(pathname);
+  return hasPage(route.page) ? route : { page: 'not-found' };
+}
+
+function parseAll(pathname: string): Route {
   const rest = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : pathname;
   const parts = rest.split('/').filter((p) => p.length > 0).map(decodeURIComponent);
   const [first, appId, section, id, sub, subId] = parts;

@@ -15,7 +15,8 @@ const READ_CAPABILITIES: ReadonlySet<string> = new Set(['ViewBase', 'ViewEndpoin
 /**
  * Svix's app-portal pair. An admin asks for a token for one application's portal; the token is an API key scoped
  * to that application that expires (and may be read-only), so everything scoped keys may do, it may do, and
- * nothing more. The portal UI itself is a later issue: the URL names where it will be.
+ * nothing more. The URL opens the portal UI (served under /portal from the dashboard bundle), which finds out whose
+ * it is from GET /api/v1/auth/app-portal-session.
  */
 export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -30,7 +31,8 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
         description:
           'Needs an admin key. Answers a bearer token scoped to the application that expires after `expiry` seconds (default 7 days) and, with readOnly (or read-only capabilities), may only read. ' +
           'With `application`, an application that does not exist yet is created (its uid is the path value). ' +
-          'The url is `<HOOKD_PUBLIC_URL>/portal/#token=<token>`: hookd does not serve the portal UI yet (a later release will), so today the token is for API calls. ' +
+          'The url is `<HOOKD_PUBLIC_URL>/portal/#token=<token>` (default: this request\'s own host): it opens the app portal signed in (the token stays in the fragment, which browsers never send). ' +
+          'Theme parameters may be appended to its fragment: `&accent=%23rrggbb&theme=light|dark|auto&logo=<https URL>`. ' +
           'Tokens are never stored: a repeat with the same idempotency-key gets a new token.',
         params: AppParams,
         body: Type.Optional(AppPortalAccessIn),
@@ -59,6 +61,31 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
     },
   );
 
+  app.get(
+    '/api/v1/auth/app-portal-session',
+    {
+      schema: {
+        tags,
+        summary: 'Whose app-portal token this is (hookd extension)',
+        description:
+          'For a token scoped to one application (an app-portal token or a scoped API key): the application, whether the token is read-only, when it expires, and the portal theme set in the application\'s metadata. Admin keys belong to no application: 403.',
+        response: { 200: AppPortalSessionOut, 401: ErrorOut, 403: ErrorOut },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      if (principal.appId === null) throw new HookdError('HOOKD_ERR_FORBIDDEN', 'an admin key belongs to no one application: the app portal needs a token from POST /api/v1/auth/app-portal-access/{app_id}');
+      const owner = await store.getApp(principal.appId);
+      if (!owner) throw notFound('application');
+      return {
+        app: { id: owner.id, ...(owner.uid ? { uid: owner.uid } : {}), name: owner.name },
+        readOnly: principal.readOnly,
+        expiresAt: principal.expiresAt === null ? null : new Date(principal.expiresAt).toISOString(),
+        theme: themeOf(owner.metadata),
+      };
+    },
+  );
+
   app.post(
     '/api/v1/auth/logout',
     {
@@ -79,6 +106,36 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
       return reply.code(204).send(null);
     },
   );
+}
+
+/** The app-portal keys an application's metadata may set: its portal's defaults, overridden by URL parameters. */
+const THEME_KEYS = { accent: 'portal.accent', logo: 'portal.logo', theme: 'portal.theme' } as const;
+
+const AppPortalSessionOut = Type.Object(
+  {
+    app: Type.Object({ id: Type.String(), uid: Type.Optional(Type.String()), name: Type.String() }),
+    readOnly: Type.Boolean({ description: 'The token may only read (GET)' }),
+    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the token stops working; null: an API key that does not expire' }),
+    theme: Type.Object(
+      {
+        accent: Type.Optional(Type.String()),
+        logo: Type.Optional(Type.String()),
+        theme: Type.Optional(Type.String()),
+      },
+      { description: "The application's metadata `portal.accent`, `portal.logo`, `portal.theme` as stored (the portal validates them)" },
+    ),
+  },
+  { $id: 'AppPortalSessionOut' },
+);
+
+/** The portal's defaults from an application's metadata: only the keys that are set. */
+function themeOf(metadata: Record<string, string>): Record<string, string> {
+  const theme: Record<string, string> = {};
+  for (const [name, key] of Object.entries(THEME_KEYS)) {
+    const value = metadata[key];
+    if (typeof value === 'string' && value.length > 0) theme[name] = value;
+  }
+  return theme;
 }
 
 /** The application named in the path, created from `inline` (with the path value as its uid) when it does not exist. */

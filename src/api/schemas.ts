@@ -372,7 +372,7 @@ export type AppPortalAccessIn = Static<typeof AppPortalAccessIn>;
 
 export const AppPortalAccessOut = Type.Object(
   {
-    url: Type.String({ description: '<public URL>/portal/#token=<token> (the portal UI itself is not served yet)' }),
+    url: Type.String({ description: '<public URL>/portal/#token=<token>: opens the app portal signed in' }),
     token: Type.String({ description: 'A bearer token scoped to the application; it expires, and POST /api/v1/auth/logout ends it' }),
   },
   { $id: 'AppPortalAccessOut' },

@@ -12,6 +12,11 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
  * never name anything else on disk. Hashed assets are cached for a year; index.html is revalidated every time,
  * so a new build is picked up at once (the bundle is re-read when index.html changes). Any other path under
  * /dashboard is a page of the app and gets index.html (client-side routing).
+ *
+ * The same build holds the app portal (portal.html, the page a SaaS's customer sees, src/portal in the
+ * dashboard sources): every path under /portal is one of its pages and gets portal.html; its scripts and styles
+ * are the bundle's /dashboard/assets. Portal pages may be framed by HOOKD_PORTAL_FRAME_ANCESTORS
+ * (src/api/security-headers.ts); nothing else may.
  */
 
 export interface DashboardOptions {
@@ -21,6 +26,8 @@ export interface DashboardOptions {
 
 /** Both src/dashboard/routes.ts and dist/dashboard/routes.js sit two levels below the package root. */
 export const DEFAULT_DASHBOARD_ROOT = fileURLToPath(new URL('../../dist/dashboard/ui/', import.meta.url));
+
+const PORTAL_PAGE = 'portal.html';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -54,7 +61,7 @@ function listFiles(dir: string): string[] {
 }
 
 function cacheControlFor(path: string): string {
-  if (path === 'index.html') return 'no-cache';
+  if (path === 'index.html' || path === PORTAL_PAGE) return 'no-cache';
   // Vite puts content-hashed files under assets/: a changed file gets a new name.
   if (path.startsWith('assets/')) return 'public, max-age=31536000, immutable';
   return 'public, max-age=3600';
@@ -97,15 +104,18 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
     return reply.type(file.type).header('cache-control', file.cacheControl).send(file.body);
   }
 
+  function notBuilt(reply: FastifyReply): FastifyReply {
+    return reply.code(503).send({
+      code: 'dashboard_not_built',
+      detail: `the dashboard bundle is missing (${join(root, 'index.html')}): run \`npm run build\``,
+    });
+  }
+
   async function serve(path: string, reply: FastifyReply): Promise<FastifyReply> {
     const built = current();
-    if (!built) {
-      return reply.code(503).send({
-        code: 'dashboard_not_built',
-        detail: `the dashboard bundle is missing (${join(root, 'index.html')}): run \`npm run build\``,
-      });
-    }
-    const file = built.files.get(path);
+    if (!built) return notBuilt(reply);
+    // The portal's page is served under /portal only (where it may be framed), never as a dashboard page.
+    const file = path === PORTAL_PAGE ? undefined : built.files.get(path);
     if (file) return send(reply, file);
     // A missing asset is a 404 (an old page asking for a file a new build replaced), not the app's page.
     if (path.startsWith('assets/')) {
@@ -117,4 +127,12 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
   const schema = { hide: true };
   app.get('/dashboard', { schema }, async (_request, reply) => serve('index.html', reply));
   app.get<{ Params: { '*': string } }>('/dashboard/*', { schema }, async (request, reply) => serve(request.params['*'] || 'index.html', reply));
+
+  /** Every portal path is a page of the portal (client-side routing). */
+  async function servePortal(reply: FastifyReply): Promise<FastifyReply> {
+    const page = current()?.files.get(PORTAL_PAGE);
+    return page ? send(reply, page) : notBuilt(reply);
+  }
+  app.get('/portal', { schema }, async (_request, reply) => servePortal(reply));
+  app.get('/portal/*', { schema }, async (_request, reply) => servePortal(reply));
 }

@@ -51,6 +51,8 @@ const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'admin' | 'signed' 
   'GET /api/v1/health/ping': 'public',
   // Only an app-portal token logs out (itself); an API key is refused.
   'POST /api/v1/auth/logout': 'portal',
+  // Whose token this is (the app portal asks it first): a scoped key's own application.
+  'GET /api/v1/auth/app-portal-session': 'readable',
   'GET /api/v1/app': 'readable',
   'POST /api/v1/app': 'admin',
   'GET /api/v1/event-type': 'readable',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ensureChromium } from '../../scripts/chromium.mjs';
 import { ensureDashboardBuilt } from '../../scripts/dashboard-build.mjs';
@@ -73,7 +73,19 @@ export function assertNoPageErrors(errors: string[], expectedStatuses: number[] 
   );
 }
 
-/** What a screenshot of a page is called: page, width, colour scheme. */
+/** Fails naming the culprits when the page is wider than the screen (wide tables scroll inside their own frame). */
+export async function assertFitsWidth(page: Page, name: string, width: number): Promise<void> {
+  const widths = (await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]')) as number[];
+  if (widths[0]! <= widths[1]!) return;
+  // Name the culprits: elements reaching past the right edge.
+  const wide = await page.evaluate(
+    "[...document.querySelectorAll('body *')].filter((e) => !e.closest('.table-scroll, .tabs') && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 5).map((e) => e.tagName + '.' + e.className)",
+  );
+  assert.fail(`${name} at ${width} px is ${widths[0]} px wide: ${JSON.stringify(wide)}`);
+}
+
+/** What a screenshot of a page is called: page, width, colour scheme (a name may start with a folder: portal/...). */
 export async function shoot(page: Page, name: string, width: number, scheme: 'light' | 'dark'): Promise<void> {
+  mkdirSync(dirname(join(SCREENSHOTS, name)), { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-${width}-${scheme}.png`), fullPage: true });
 }

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { TEST_TOKEN, eventually, startTestHookd, type TestHookd } from '../helpers/hookd.js';
 import { Receiver, type ReceivedRequest } from '../helpers/receiver.js';
-import { WAIT_MS, assertNoPageErrors, launchBrowser, login, openPage, shoot, testId } from './browser.js';
+import { WAIT_MS, assertFitsWidth, assertNoPageErrors, launchBrowser, login, openPage, shoot, testId } from './browser.js';
 
 /**
  * Every page of the dashboard on a desktop (1400 px) and a phone (390 px), in light and dark mode (the system
@@ -76,15 +76,7 @@ describe('every page on a desktop and a phone, light and dark', () => {
       test(`${width} px, ${scheme}: no page is wider than the screen; screenshots saved`, async () => {
         const { page, context, errors } = await openPage(browser, hookd.url, { width, height: width > 600 ? 900 : 844 });
         await page.emulateMedia({ colorScheme: scheme });
-        const overflow = async (name: string) => {
-          const widths = (await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]')) as number[];
-          if (widths[0]! <= widths[1]!) return;
-          // Name the culprits: elements reaching past the right edge.
-          const wide = await page.evaluate(
-            "[...document.querySelectorAll('body *')].filter((e) => !e.closest('.table-scroll, .tabs') && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 5).map((e) => e.tagName + '.' + e.className)",
-          );
-          assert.fail(`${name} at ${width} px is ${widths[0]} px wide: ${JSON.stringify(wide)}`);
-        };
+        const overflow = (name: string) => assertFitsWidth(page, name, width);
 
         await page.goto(`${hookd.url}/dashboard/login`);
         await testId(page, 'login-form').waitFor();

@@ -42,8 +42,11 @@ export function ConfirmButton(props: {
 
 export function ConfirmDialog(props: { title: string; confirmLabel: string; danger: boolean; onCancel: () => void; onConfirm: () => void; children: ComponentChildren }) {
   const dialog = useRef<HTMLDialogElement>(null);
+  const ok = useRef<HTMLButtonElement>(null);
   useEffect(() => {
     dialog.current?.showModal();
+    // Focused by hand, not with autofocus: browsers refuse autofocus in a cross-origin frame (the embedded portal).
+    ok.current?.focus();
   }, []);
   return (
     <dialog ref={dialog} class="confirm" data-testid="confirm-dialog" aria-labelledby="confirm-title" onCancel={props.onCancel}>
@@ -53,7 +56,7 @@ export function ConfirmDialog(props: { title: string; confirmLabel: string; dang
         <button type="button" class="ghost" onClick={props.onCancel} data-testid="confirm-cancel">
           Cancel
         </button>
-        <button type="button" class={props.danger ? 'danger' : ''} onClick={props.onConfirm} data-testid="confirm-ok" autofocus>
+        <button type="button" class={props.danger ? 'danger' : ''} onClick={props.onConfirm} data-testid="confirm-ok" ref={ok}>
           {props.confirmLabel}
         </button>
       </div>

@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useAccess } from '../access';
 import { useLiveState } from '../live';
 import type { Route } from '../router';
-import { Link } from './Link';
+import { Link, Tab } from './Link';
 
 function LiveIndicator() {
   const { state, lastUpdate } = useLiveState();
@@ -16,16 +16,24 @@ function LiveIndicator() {
   );
 }
 
+/** The header's right end: the live indicator and Log out. */
+export function SessionControls(props: { onLogout: () => void }) {
+  return (
+    <>
+      <span class="spacer" />
+      <LiveIndicator />
+      <button type="button" class="ghost" data-testid="logout" onClick={props.onLogout}>
+        Log out
+      </button>
+    </>
+  );
+}
+
 /** The page frame: header with navigation (inside an application), live indicator and logout. */
 export function Layout(props: { route: Route; appName?: string | undefined; onLogout: () => void; children: ComponentChildren }) {
   const appId = 'appId' in props.route ? props.route.appId : null;
   const page = props.route.page;
   const access = useAccess();
-  const tab = (to: Route, label: string, active: boolean) => (
-    <Link to={to} class={active ? 'tab active' : 'tab'} testId={`nav-${to.page}`}>
-      {label}
-    </Link>
-  );
   return (
     <div class="shell">
       <header class="top">
@@ -53,18 +61,14 @@ export function Layout(props: { route: Route; appName?: string | undefined; onLo
             </Link>
           )}
         </nav>
-        <span class="spacer" />
-        <LiveIndicator />
-        <button type="button" class="ghost" data-testid="logout" onClick={props.onLogout}>
-          Log out
-        </button>
+        <SessionControls onLogout={props.onLogout} />
       </header>
       {appId && (
         <nav class="tabs">
-          {tab({ page: 'messages', appId }, 'Messages', page === 'messages' || page === 'message' || page === 'attempt')}
-          {tab({ page: 'endpoints', appId }, 'Endpoints', page === 'endpoints' || page === 'endpoint')}
-          {tab({ page: 'dead-letters', appId }, 'Dead letters', page === 'dead-letters')}
-          {tab({ page: 'sources', appId }, 'Inbound sources', page === 'sources')}
+          <Tab to={{ page: 'messages', appId }} label="Messages" active={page === 'messages' || page === 'message' || page === 'attempt'} />
+          <Tab to={{ page: 'endpoints', appId }} label="Endpoints" active={page === 'endpoints' || page === 'endpoint'} />
+          <Tab to={{ page: 'dead-letters', appId }} label="Dead letters" active={page === 'dead-letters'} />
+          <Tab to={{ page: 'sources', appId }} label="Inbound sources" active={page === 'sources'} />
         </nav>
       )}
       <main>{props.children}</main>

@@ -19,3 +19,12 @@ export function Link(props: { to: Route; children: ComponentChildren; class?: st
     </a>
   );
 }
+
+/** A tab of a page's navigation: a link, marked when its page (or one below it) is shown. */
+export function Tab(props: { to: Route; label: string; active: boolean }) {
+  return (
+    <Link to={props.to} class={props.active ? 'tab active' : 'tab'} testId={`nav-${props.to.page}`}>
+      {props.label}
+    </Link>
+  );
+}

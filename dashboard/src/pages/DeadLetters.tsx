@@ -1,14 +1,14 @@
 import { useState } from 'preact/hooks';
-import { type Delivery, type Endpoint, type Page, type RecoverOut, appPath, get, post, query } from '../api';
-import { ConfirmButton, ConfirmDialog } from '../components/Confirm';
+import { type Delivery, type Endpoint, type Page, appPath, get, post, query } from '../api';
+import { ConfirmButton } from '../components/Confirm';
 import { Link } from '../components/Link';
 import { Pager } from '../components/Pager';
+import { Recover } from '../components/Recover';
 import { StatusCode } from '../components/Status';
-import { formatTime, localInputToIso, relativeTime, toLocalInput } from '../format';
+import { formatTime, relativeTime } from '../format';
 import { usePoll } from '../live';
 import { useSearch } from '../router';
 
-const DAY_MS = 86_400_000;
 const PAGE_SIZE = 100;
 
 /** Endpoint URLs change rarely: the list behind them is read less often than the dead letters. */
@@ -142,67 +142,5 @@ export function DeadLetters(props: { appId: string }) {
       <Pager page={dead.data} iterator={iterator} params={{}} />
       <Recover appId={props.appId} endpoints={endpoints} suggested={rows[0]?.endpointId} onRecovered={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), dead.refresh())} />
     </section>
-  );
-}
-
-/**
- * Recovers an endpoint's failed deliveries since a time. It proposes the endpoint of the newest dead letter
- * (`suggested`), not merely the first endpoint of the application, and asks before acting.
- */
-function Recover(props: { appId: string; endpoints: Endpoint[]; suggested: string | undefined; onRecovered: (count: number) => void }) {
-  const [endpointId, setEndpointId] = useState('');
-  const [since, setSince] = useState(() => toLocalInput(Date.now() - DAY_MS));
-  const [error, setError] = useState<string | null>(null);
-  const [confirming, setConfirming] = useState(false);
-  const chosen = endpointId || props.suggested || props.endpoints[0]?.id || '';
-  const chosenUrl = props.endpoints.find((e) => e.id === chosen)?.url ?? chosen;
-
-  const ask = (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    if (chosen && localInputToIso(since)) setConfirming(true);
-  };
-
-  const recover = async () => {
-    setConfirming(false);
-    const sinceIso = localInputToIso(since);
-    if (!chosen || !sinceIso) return;
-    try {
-      const out = await post<RecoverOut>(`${appPath(props.appId)}/endpoint/${encodeURIComponent(chosen)}/recover`, { since: sinceIso });
-      props.onRecovered(out.recovered);
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
-
-  return (
-    <form class="card inline-form" onSubmit={ask} data-testid="recover-form">
-      <h3>Recover failed deliveries</h3>
-      <label>
-        Endpoint
-        <select name="endpoint" value={chosen} onChange={(e) => setEndpointId((e.target as HTMLSelectElement).value)}>
-          {props.endpoints.map((e) => (
-            <option key={e.id} value={e.id}>
-              {e.url}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Messages since
-        <input type="datetime-local" name="since" value={since} onInput={(e) => setSince((e.target as HTMLInputElement).value)} required />
-      </label>
-      <button type="submit" disabled={!chosen}>
-        Recover
-      </button>
-      {error && <p class="error">{error}</p>}
-      {confirming && (
-        <ConfirmDialog title="Recover failed deliveries?" confirmLabel="Recover" danger={false} onCancel={() => setConfirming(false)} onConfirm={recover}>
-          <p>
-            Every failed delivery to <span class="mono">{chosenUrl}</span> of a message created since {formatTime(localInputToIso(since))} is scheduled again now.
-          </p>
-        </ConfirmDialog>
-      )}
-    </form>
   );
 }

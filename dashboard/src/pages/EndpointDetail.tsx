@@ -1,12 +1,16 @@
 import { useState } from 'preact/hooks';
-import { type Attempt, type Endpoint, type EndpointHealth, type EventType, type LatencyStats, type Page, appPath, del, get, patch, post, query } from '../api';
+import { useCanWrite } from '../access';
+import { type Attempt, type Endpoint, type EndpointHealth, type LatencyStats, type Page, appPath, del, get, patch, post, query } from '../api';
 import { LatencyChart } from '../components/Chart';
 import { ConfirmButton } from '../components/Confirm';
 import { CopyButton, CopyableId } from '../components/Copy';
+import { type CustomHeaders, HeaderList, HeadersForm } from '../components/CustomHeaders';
 import { Circuit, EndpointState, ToggleEndpoint } from '../components/EndpointState';
-import { EventTypePicker, useEventTypes } from '../components/EventTypePicker';
+import { EventTypePicker } from '../components/EventTypePicker';
 import { Link } from '../components/Link';
 import { Pager } from '../components/Pager';
+import { Recover } from '../components/Recover';
+import { SendExample } from '../components/SendExample';
 import { StatusBadge, StatusCode } from '../components/Status';
 import { formatTime, percent, relativeTime } from '../format';
 import { usePoll } from '../live';
@@ -14,8 +18,12 @@ import { navigate, useSearch } from '../router';
 
 const PAGE_SIZE = 50;
 
-/** One endpoint: its settings, health, why it was disabled, its attempts and latency, and what can be done to it. */
+/**
+ * One endpoint: its settings, health, why it was disabled, its attempts and latency, and what can be done to it
+ * (nothing, for a read-only token: it sees the settings, the secret and the attempts).
+ */
 export function EndpointDetail(props: { appId: string; endpointId: string }) {
+  const canWrite = useCanWrite();
   const base = appPath(props.appId);
   const ep = `${base}/endpoint/${encodeURIComponent(props.endpointId)}`;
   const iterator = new URLSearchParams(useSearch()).get('iterator') ?? undefined;
@@ -106,7 +114,9 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
             </>
           )}
           <dt>Custom headers</dt>
-          <dd data-testid="custom-headers">{headers.data ? <HeaderList headers={headers.data} /> : '…'}</dd>
+          <dd data-testid="custom-headers">
+            {headers.data ? <HeaderList headers={headers.data} onRemove={canWrite ? (name) => act(() => patch(`${ep}/headers`, { headers: { [name]: null } }).then(headers.refresh), `Header ${name} removed.`) : undefined} /> : '…'}
+          </dd>
           <dt>Rate limit</dt>
           <dd>{endpoint.rateLimit ? `${endpoint.rateLimit} messages/s` : <span class="muted">none</span>}</dd>
           <dt>Created</dt>
@@ -126,40 +136,48 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
         </dl>
       </div>
 
-      <div class="actions-bar" data-testid="endpoint-actions">
-        <ToggleEndpoint appId={props.appId} endpoint={endpoint} onDone={health.refresh} onError={setError} />
-        <ConfirmButton
-          label="Rotate secret"
-          testId="rotate-secret"
-          title="Rotate the signing secret?"
-          detail={<p>A new secret signs from now on. The current one keeps signing too (a second signature) for the grace period (24 h by default), so the receiver can switch over.</p>}
-          confirmLabel="Rotate"
-          onConfirm={() => act(() => post(`${ep}/secret/rotate`), 'Secret rotated: the previous one signs too until its grace period ends.')}
-        />
-        <ConfirmButton
-          label="Delete"
-          testId="delete-endpoint"
-          title="Delete this endpoint?"
-          detail={
-            <p>
-              <span class="mono">{endpoint.url}</span> gets nothing more; its pending deliveries are failed. This cannot be undone.
-            </p>
-          }
-          confirmLabel="Delete endpoint"
-          onConfirm={async () => {
-            try {
-              await del(ep);
-              navigate({ page: 'endpoints', appId: props.appId });
-            } catch (e) {
-              setError((e as Error).message);
+      {canWrite && (
+        <div class="actions-bar" data-testid="endpoint-actions">
+          <ToggleEndpoint appId={props.appId} endpoint={endpoint} onDone={health.refresh} onError={setError} />
+          <ConfirmButton
+            label="Rotate secret"
+            testId="rotate-secret"
+            title="Rotate the signing secret?"
+            detail={<p>A new secret signs from now on. The current one keeps signing too (a second signature) for the grace period (24 h by default), so the receiver can switch over.</p>}
+            confirmLabel="Rotate"
+            onConfirm={() => act(() => post(`${ep}/secret/rotate`), 'Secret rotated: the previous one signs too until its grace period ends.')}
+          />
+          <ConfirmButton
+            label="Delete"
+            testId="delete-endpoint"
+            title="Delete this endpoint?"
+            detail={
+              <p>
+                <span class="mono">{endpoint.url}</span> gets nothing more; its pending deliveries are failed. This cannot be undone.
+              </p>
             }
-          }}
-        />
-      </div>
+            confirmLabel="Delete endpoint"
+            onConfirm={async () => {
+              try {
+                await del(ep);
+                navigate({ page: 'endpoints', appId: props.appId });
+              } catch (e) {
+                setError((e as Error).message);
+              }
+            }}
+          />
+        </div>
+      )}
 
       <Secret path={`${ep}/secret`} version={endpoint.updatedAt} />
-      <SendTest path={ep} onSent={(text) => (setNotice(text), attempts.refresh())} />
-      <EditEndpoint key={endpoint.updatedAt} path={ep} endpoint={endpoint} onSaved={() => (setNotice('Endpoint saved.'), health.refresh())} />
+      {canWrite && (
+        <>
+          <SendExample appId={props.appId} endpoints={[endpoint]} fixed onSent={(text) => (setNotice(text), attempts.refresh())} />
+          <EditEndpoint key={endpoint.updatedAt} path={ep} endpoint={endpoint} onSaved={() => (setNotice('Endpoint saved.'), health.refresh())} />
+          <HeadersForm path={ep} onSaved={(text) => (setNotice(text), headers.refresh())} />
+          <Recover appId={props.appId} endpoints={[endpoint]} suggested={endpoint.id} fixed onRecovered={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), attempts.refresh())} />
+        </>
+      )}
 
       <h3>Attempts</h3>
       <LatencyChart attempts={rows} />
@@ -213,33 +231,6 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
   );
 }
 
-interface CustomHeaders {
-  headers: Record<string, string>;
-  /** Names of headers whose values the API does not echo (authorization, cookies, API keys). */
-  sensitive: string[];
-}
-
-/** The headers hookd adds to every request to this endpoint; secret values stay hidden. */
-function HeaderList(props: { headers: CustomHeaders }) {
-  const { headers, sensitive } = props.headers;
-  const names = Object.keys(headers);
-  if (names.length === 0 && sensitive.length === 0) return <span class="muted">none</span>;
-  return (
-    <div class="mono small">
-      {names.map((name) => (
-        <div key={name}>
-          {name}: {headers[name]}
-        </div>
-      ))}
-      {sensitive.map((name) => (
-        <div key={name}>
-          {name}: <span class="muted">(set, hidden)</span>
-        </div>
-      ))}
-    </div>
-  );
-}
-
 function latencyText(stats: LatencyStats): string {
   const { p50, p90, p99, max } = stats.latencyMs;
   if (stats.attempts === 0 || p50 === null) return 'no attempts';
@@ -279,53 +270,6 @@ function Secret(props: { path: string; version: string }) {
       )}
       {error && <p class="error">{error}</p>}
     </div>
-  );
-}
-
-/** Svix's built-in event type for send-example: it needs no schema or example. */
-const PING = 'svix.ping';
-
-/** The catalog's event types that send-example can send: those with an example in their schema. */
-function withExample(types: EventType[]): string[] {
-  return types.filter((t) => Array.isArray(t.schemas?.['1']?.examples) && t.schemas['1'].examples.length > 0).map((t) => t.name);
-}
-
-/**
- * Sends a test event to this endpoint only (send-example): svix.ping, or the example of an event type from the
- * catalog. It is recorded as a message like any other, with its attempts.
- */
-function SendTest(props: { path: string; onSent: (text: string) => void }) {
-  const catalog = useEventTypes();
-  const choices = [PING, ...withExample(catalog ?? [])];
-  const [eventType, setEventType] = useState(PING);
-  const [error, setError] = useState<string | null>(null);
-  const send = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    try {
-      const message = await post<{ id: string }>(`${props.path}/send-example`, { eventType });
-      props.onSent(`Test event ${message.id} (${eventType}) sent to this endpoint.`);
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
-  return (
-    <form class="card inline-form" onSubmit={send} data-testid="send-test-form">
-      <h3>Send a test event</h3>
-      <label>
-        Event type
-        <select name="eventType" value={eventType} onChange={(e) => setEventType((e.target as HTMLSelectElement).value)}>
-          {choices.map((name) => (
-            <option key={name} value={name}>
-              {name === PING ? `${PING} (a ping, {"success": true})` : `${name} (its schema example)`}
-            </option>
-          ))}
-        </select>
-      </label>
-      <button type="submit">Send test event</button>
-      <p class="fine">Goes to this endpoint only. Event types offered: svix.ping, and those whose schema has an example.</p>
-      {error && <p class="error">{error}</p>}
-    </form>
   );
 }
 

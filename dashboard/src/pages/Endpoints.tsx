@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { useCanWrite } from '../access';
 import { type Endpoint, type EndpointHealth, type Page, appPath, get, post, query } from '../api';
 import { Circuit, EndpointState, ToggleEndpoint } from '../components/EndpointState';
 import { EventTypePicker } from '../components/EventTypePicker';
@@ -6,9 +7,11 @@ import { Link } from '../components/Link';
 import { StatusCode } from '../components/Status';
 import { percent, relativeTime } from '../format';
 import { usePoll } from '../live';
+import { hasPage } from '../router';
 
 /** An application's endpoints with their health over the last 24 h (one request per poll), and a form to add one. */
 export function Endpoints(props: { appId: string }) {
+  const canWrite = useCanWrite();
   const base = appPath(props.appId);
   const health = usePoll(() => get<Page<EndpointHealth>>(`${base}/endpoint-health${query({ limit: 250 })}`), [props.appId], 3000);
   const [actionError, setActionError] = useState<string | null>(null);
@@ -62,8 +65,8 @@ export function Endpoints(props: { appId: string }) {
                     <span class="ok">{stats.success}</span> / <span>{stats.pending + stats.sending}</span> / <span class={stats.fail > 0 ? 'bad' : ''}>{stats.fail}</span>
                   </td>
                   <td class="actions">
-                    <ToggleEndpoint appId={props.appId} endpoint={endpoint} onDone={health.refresh} onError={setActionError} />
-                    {stats.fail > 0 && <Link to={{ page: 'dead-letters', appId: props.appId }}>Dead letters</Link>}
+                    {canWrite && <ToggleEndpoint appId={props.appId} endpoint={endpoint} onDone={health.refresh} onError={setActionError} />}
+                    {stats.fail > 0 && hasPage('dead-letters') && <Link to={{ page: 'dead-letters', appId: props.appId }}>Dead letters</Link>}
                   </td>
                 </tr>
               );
@@ -71,7 +74,7 @@ export function Endpoints(props: { appId: string }) {
             {rows && rows.length === 0 && (
               <tr>
                 <td colSpan={6} class="empty">
-                  No endpoints yet: add one below.
+                  No endpoints yet{canWrite ? ': add one below' : ''}.
                 </td>
               </tr>
             )}
@@ -79,7 +82,7 @@ export function Endpoints(props: { appId: string }) {
         </table>
       </div>
       {health.data && !health.data.done && <p class="muted small">Showing the first 250 endpoints.</p>}
-      <CreateEndpoint appId={props.appId} onCreated={health.refresh} />
+      {canWrite && <CreateEndpoint appId={props.appId} onCreated={health.refresh} />}
     </section>
   );
 }

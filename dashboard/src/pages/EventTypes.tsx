@@ -1,18 +1,22 @@
 import { useState } from 'preact/hooks';
-import { useAccess } from '../access';
-import { type EventType, type Page, del, get, patch, post, query } from '../api';
+import { useAccess, useCanWrite } from '../access';
+import { type Endpoint, type EventType, type Page, appPath, del, get, patch, post, query } from '../api';
 import { ConfirmButton } from '../components/Confirm';
+import { Link } from '../components/Link';
+import { SendExample, exampleOf } from '../components/SendExample';
 import { formatTime } from '../format';
 import { usePoll } from '../live';
 
 /**
- * The event-type catalog (shared by every application): list, and for admin keys create, archive, restore and
- * delete an archived one. Archiving keeps the name (messages of that type are still accepted); it only leaves
- * the pickers.
+ * The event-type catalog (shared by every application): list with descriptions and example payloads, and for
+ * admin keys create, archive, restore and delete an archived one. Archiving keeps the name (messages of that type
+ * are still accepted); it only leaves the pickers. Within one application (the app portal: `appId`), the
+ * archived ones are left out and an example can be sent to one of its endpoints.
  */
-export function EventTypes() {
+export function EventTypes(props: { appId?: string }) {
   const access = useAccess();
-  const types = usePoll(() => get<Page<EventType>>(`/api/v1/event-type${query({ limit: 250, include_archived: true })}`), [], 5000);
+  const canWrite = useCanWrite();
+  const types = usePoll(() => get<Page<EventType>>(`/api/v1/event-type${query({ limit: 250, include_archived: props.appId === undefined })}`), [], 5000);
   const [error, setError] = useState<string | null>(null);
   const run = async (what: () => Promise<unknown>) => {
     setError(null);
@@ -45,7 +49,10 @@ export function EventTypes() {
             {rows.map((t) => (
               <tr key={t.name} data-testid="event-type-row" data-name={t.name} data-archived={String(t.archived)}>
                 <td class="mono">{t.name}</td>
-                <td>{t.description}</td>
+                <td>
+                  {t.description}
+                  <Example type={t} />
+                </td>
                 <td>{t.archived ? <span class="muted">archived</span> : t.deprecated ? <span class="muted">deprecated</span> : 'active'}</td>
                 <td>{formatTime(t.createdAt)}</td>
                 {access === 'admin' && (
@@ -89,7 +96,38 @@ export function EventTypes() {
         </table>
       </div>
       {access === 'admin' && <CreateEventType onCreated={types.refresh} />}
+      {props.appId !== undefined && canWrite && <SendToEndpoint appId={props.appId} />}
     </section>
+  );
+}
+
+/** An event type's example payload, folded away. */
+function Example(props: { type: EventType }) {
+  const example = exampleOf(props.type);
+  if (example === undefined) return null;
+  return (
+    <details class="example" data-testid="event-type-example">
+      <summary class="small">Example payload</summary>
+      <pre class="payload">{JSON.stringify(example, null, 2)}</pre>
+    </details>
+  );
+}
+
+/** Sends an event type's example (or a ping) to one of the application's endpoints; links to the message. */
+function SendToEndpoint(props: { appId: string }) {
+  const endpoints = usePoll(() => get<Page<Endpoint>>(`${appPath(props.appId)}/endpoint${query({ limit: 250 })}`), [props.appId], 15000);
+  const [sent, setSent] = useState<{ text: string; msgId: string } | null>(null);
+  const list = endpoints.data?.data ?? [];
+  if (endpoints.data && list.length === 0) return <p class="muted">Add an endpoint to send it an example.</p>;
+  return (
+    <>
+      <SendExample appId={props.appId} endpoints={list} onSent={(text, msgId) => setSent({ text, msgId })} />
+      {sent && (
+        <p class="notice" data-testid="example-sent">
+          {sent.text} <Link to={{ page: 'message', appId: props.appId, msgId: sent.msgId }}>See the message</Link>
+        </p>
+      )}
+    </>
   );
 }
 
