@@ -252,7 +252,7 @@ ALTER TABLE attempt ADD COLUMN response_headers TEXT;
   },
   // ---- Issue 15 (throughput): an ack changes a delivery's status; the app's index no longer moves with it.
   {
-    version: 12,
+    version: 11,
     name: 'delivery app index without status',
     sql: `
 -- An application's deliveries newest first (the dashboard's lists) by keys that never change, so an ack writes no
