@@ -102,13 +102,13 @@ describe('claim planning', () => {
 });
 
 describe('adaptive concurrency', () => {
-  test('fast answers grow the limit only while the endpoint uses its whole budget: slow start, then +1 per round', () => {
+  test('fast answers grow the limit only while the endpoint uses its whole budget: slow start, then +4 per round', () => {
     const idle = afterResults(initialQueueState(policy), [answer(200), answer(200)], null, T0, policy);
     assert.equal(idle.concurrency, 16, 'not saturated: no evidence more would help');
     const busy = { ...initialQueueState(policy), saturated: true };
     assert.equal(afterResults(busy, Array.from({ length: 16 }, () => answer(200)), null, T0, policy).concurrency, 32, 'slow start doubles per round');
     const avoid = { ...busy, concurrency: 40, slowStartLimit: 20 };
-    assert.equal(afterResults(avoid, Array.from({ length: 40 }, () => answer(200)), null, T0, policy).concurrency, 41, 'then one more per round');
+    assert.equal(afterResults(avoid, Array.from({ length: 40 }, () => answer(200)), null, T0, policy).concurrency, 44, 'then four more per round');
     assert.equal(afterResults({ ...busy, concurrency: ADAPTIVE_CEILING }, [answer(200)], null, T0, policy).concurrency, ADAPTIVE_CEILING);
     assert.equal(afterResults(busy, [answer(200), answer(200)], 17, T0, policy).concurrency, 17, 'never beyond the endpoint cap');
     assert.equal(afterResults(busy, [answer(200, T0, 9000)], null, T0, policy).concurrency, 16, 'slow answers do not grow it');
