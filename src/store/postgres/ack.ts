@@ -25,6 +25,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     created_at: 'bigint[]',
   };
   const operatorAppId = policy?.operatorAppId ?? null;
+  // Redoable: an ack a server crash takes back leaves its deliveries leased, so they are sent again (at least once).
   await db.transaction(async (client) => {
     // The attempt happened, so it is always recorded, even when the lease was lost meanwhile; unless its message
     // is gone (its app was deleted while the request was on the wire): its attempts went with it.
@@ -114,7 +115,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     if (policy?.events) outcome.operationalEvents = await insertOperationalEvents(client, policy.events, operatorAppId, acked, disabled, ready);
     await feedSchedulerState(client, results, new Set(updated.map((row) => row.id as string)), ready, policy);
     if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);
-  });
+  }, 'redoable');
   return outcome;
 }
 

@@ -18,7 +18,8 @@ const DUE = `
     ORDER BY next_attempt_at LIMIT t.n FOR UPDATE SKIP LOCKED) x`;
 
 export async function claimDeliveries(db: PostgresDb, request: ClaimRequest): Promise<ClaimedDelivery[]> {
-  return db.transaction((client) => claimIn(client, request));
+  // A claim lost to a server crash only leaves its deliveries unleased: they are claimed again.
+  return db.transaction((client) => claimIn(client, request), 'redoable');
 }
 
 /** claimDeliveries inside the caller's transaction (a claim of its own, or the one an ack makes). */

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { conflict } from '../../domain/errors.js';
 import type { Page } from '../../domain/types.js';
 import { pagedSql, toPage, type PageQuery } from '../paging.js';
+import type { Durability } from '../durability.js';
 import { storeFailureOf } from '../failures.js';
 import { postgresMigrations } from './migrations.js';
 
@@ -106,7 +107,12 @@ export class PostgresDb {
     await this.pool.end();
   }
 
-  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * `work` in a transaction on a client of its own. A `redoable` one commits without waiting for the server's WAL
+   * flush (synchronous_commit=off for this transaction only, see store/durability.ts): the worker's claims and acks
+   * then do not wait for an fsync each.
+   */
+  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, durability: Durability = 'full'): Promise<T> {
     const client = await this.pool.connect();
     // While checked out, a connection error is this transaction's failure (its query rejects), not the process's.
     const broken: { error: unknown } = { error: null };
@@ -115,7 +121,7 @@ export class PostgresDb {
     };
     client.on('error', onError);
     try {
-      await client.query('BEGIN');
+      await client.query(durability === 'full' ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit TO off');
       const result = await work(client);
       await client.query('COMMIT');
       return result;

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { conflict } from '../../domain/errors.js';
 import type { Page } from '../../domain/types.js';
+import type { Durability } from '../durability.js';
 import { DatabaseFileGoneError, StoreOpenError } from '../failures.js';
 import { pagedSql, toPage, type PageQuery } from '../paging.js';
 import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
@@ -28,16 +29,6 @@ export interface SqliteDbOptions {
 
 /** How often a write checks that the file it writes to is still the one at `path`. */
 const FILE_CHECK_MS = 500;
-
-/**
- * How a transaction must survive an operating-system crash or power loss. `full` (the default): its commit waits for
- * an fsync of the WAL. `redoable`: work the delivery worker redoes if it is lost (a claim, an ack, a lease renewal)
- * commits without its own fsync (synchronous=NORMAL); the next `full` commit syncs the WAL up to and including it
- * (the WAL is one file, written in order). A process crash (kill -9) loses neither: the WAL write happened; only a
- * machine that goes down can take back the redoable commits since the last full one, and what they recorded is then
- * done again (a delivery sent again: at-least-once, as after any crash).
- */
-export type Durability = 'full' | 'redoable';
 
 /** One better-sqlite3 connection in WAL mode with synchronous=FULL, checkpointed by a background thread. */
 export class SqliteDb {
@@ -138,8 +129,8 @@ export class SqliteDb {
 
   /**
    * `work` in an immediate transaction (BEGIN IMMEDIATE: the write lock is taken up front), refused when the file
-   * was deleted or replaced (the write would be lost). A `redoable` one commits without an fsync of its own (see
-   * Durability): the worker's commits then no longer block the event loop for one each.
+   * was deleted or replaced (the write would be lost). A `redoable` one commits without an fsync of its own
+   * (synchronous=NORMAL, see store/durability.ts): the worker's commits then no longer block the event loop for one each.
    */
   transaction<T>(work: () => T, durability: Durability = 'full'): T {
     this.assertFileIntact();
