@@ -143,8 +143,9 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, _statusText: string): boolean {
     this.statusCode = statusCode;
-    this.headers = cappedHeaders(rawHeaders);
-    this.retryAfter = this.headers['retry-after'] ?? null;
+    const { kept, retryAfter } = readHeaders(rawHeaders);
+    this.headers = kept;
+    this.retryAfter = retryAfter;
     return true;
   }
 
@@ -230,20 +231,22 @@ function guardedConnector(policy: DestinationPolicy, lookup: typeof dnsLookup | 
 export const RESPONSE_HEADERS_LIMIT_BYTES = 8192;
 
 /**
- * Response headers as an attempt records them, from undici's raw [name, value, ...] pairs: names in lower case,
- * repeated ones joined by ", ", at most RESPONSE_HEADERS_LIMIT_BYTES of names and values (later ones left out).
+ * A response's headers from undici's raw [name, value, ...] pairs: `kept`, as an attempt records them (names in lower
+ * case, repeated ones joined by ", ", at most RESPONSE_HEADERS_LIMIT_BYTES of names and values, later ones left out),
+ * and the first Retry-After, wherever it is (the retry schedule needs it even past the limit, and one value).
  */
-function cappedHeaders(raw: Buffer[]): Record<string, string> {
+function readHeaders(raw: Buffer[]): { kept: Record<string, string>; retryAfter: string | null } {
   const kept: Record<string, string> = Object.create(null) as Record<string, string>;
+  let retryAfter: string | null = null;
   let size = 0;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1').toLowerCase();
     const value = raw[i + 1]!.toString('utf8');
+    if (name === 'retry-after') retryAfter ??= value;
     size += name.length + value.length;
-    if (size > RESPONSE_HEADERS_LIMIT_BYTES) break;
-    kept[name] = name in kept ? `${kept[name]}, ${value}` : value;
+    if (size <= RESPONSE_HEADERS_LIMIT_BYTES) kept[name] = name in kept ? `${kept[name]}, ${value}` : value;
   }
-  return kept;
+  return { kept, retryAfter };
 }
 
 /**

@@ -113,6 +113,30 @@ describe('delivery over real HTTP', () => {
     assert.ok(requests[1]!.at - requests[0]!.at >= 950, `waited ${requests[1]!.at - requests[0]!.at} ms`);
   });
 
+  test('Retry-After counts after more response headers than an attempt keeps (8 KB); the kept ones stop at the limit', async () => {
+    let calls = 0;
+    const { receiver, endpoint } = await receiverWithEndpoint((_q, res) => {
+      calls++;
+      if (calls === 1) {
+        res.writeHead(429, { 'x-big': 'b'.repeat(9000), 'retry-after': '1' });
+        res.end();
+      } else {
+        res.writeHead(200);
+        res.end();
+      }
+    }, { filterTypes: ['rate.limited.big'] });
+    const msgId = await send('rate.limited.big');
+    const requests = await receiver.waitFor((r) => r.length === 2, 5000);
+    assert.ok(requests[1]!.at - requests[0]!.at >= 950, `waited ${requests[1]!.at - requests[0]!.at} ms`);
+    const attempts = await eventually(async () => {
+      const list = await attemptsOf(msgId, endpoint.id);
+      return list.length === 2 ? list : null;
+    });
+    const limited = attempts.find((a: { responseStatusCode: number }) => a.responseStatusCode === 429);
+    assert.equal(limited.responseHeaders['x-big'], undefined, 'beyond the 8 KB kept');
+    assert.equal(limited.responseHeaders['retry-after'], undefined, 'after it, so not kept either');
+  });
+
   test('410 Gone disables the endpoint and stops retrying', async () => {
     const { receiver, endpoint } = await receiverWithEndpoint((_q, res) => {
       res.writeHead(410);
