@@ -6,7 +6,7 @@ import { ConfirmButton } from '../components/Confirm';
 import { CopyButton, CopyableId } from '../components/Copy';
 import { type CustomHeaders, HeaderList, HeadersForm } from '../components/CustomHeaders';
 import { Circuit, EndpointState, ToggleEndpoint } from '../components/EndpointState';
-import { EventTypePicker } from '../components/EventTypePicker';
+import { EndpointFields } from '../components/EndpointFields';
 import { Link } from '../components/Link';
 import { Pager } from '../components/Pager';
 import { Recover } from '../components/Recover';
@@ -275,9 +275,7 @@ function Secret(props: { path: string; version: string }) {
 
 function EditEndpoint(props: { path: string; endpoint: Endpoint; onSaved: () => void }) {
   const { endpoint } = props;
-  const [url, setUrl] = useState(endpoint.url);
-  const [description, setDescription] = useState(endpoint.description);
-  const [types, setTypes] = useState<string[]>(endpoint.filterTypes ?? []);
+  const [fields, setFields] = useState({ url: endpoint.url, description: endpoint.description, types: endpoint.filterTypes ?? [] });
   const [rateLimit, setRateLimit] = useState(endpoint.rateLimit ? String(endpoint.rateLimit) : '');
   const [error, setError] = useState<string | null>(null);
   const save = async (event: Event) => {
@@ -285,9 +283,9 @@ function EditEndpoint(props: { path: string; endpoint: Endpoint; onSaved: () => 
     setError(null);
     try {
       await patch(props.path, {
-        url: url.trim(),
-        description,
-        filterTypes: types.length > 0 ? types : null,
+        url: fields.url.trim(),
+        description: fields.description,
+        filterTypes: fields.types.length > 0 ? fields.types : null,
         rateLimit: rateLimit ? Number(rateLimit) : null,
       });
       props.onSaved();
@@ -298,18 +296,7 @@ function EditEndpoint(props: { path: string; endpoint: Endpoint; onSaved: () => 
   return (
     <form class="card inline-form" onSubmit={save} data-testid="edit-endpoint-form">
       <h3>Settings</h3>
-      <label>
-        URL
-        <input name="url" type="url" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} required />
-      </label>
-      <label>
-        Description
-        <input name="description" value={description} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} maxLength={4096} />
-      </label>
-      <div class="field">
-        <span class="field-label">Event types (none picked: all)</span>
-        <EventTypePicker name="filterTypes" value={types} onChange={setTypes} />
-      </div>
+      <EndpointFields values={fields} onChange={setFields} />
       <label>
         Rate limit (messages/s, empty: none)
         <input name="rateLimit" type="number" min={1} value={rateLimit} onInput={(e) => setRateLimit((e.target as HTMLInputElement).value)} />

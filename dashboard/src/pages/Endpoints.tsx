@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { useCanWrite } from '../access';
 import { type Endpoint, type EndpointHealth, type Page, appPath, get, post, query } from '../api';
 import { Circuit, EndpointState, ToggleEndpoint } from '../components/EndpointState';
-import { EventTypePicker } from '../components/EventTypePicker';
+import { EndpointFields, type EndpointFieldValues } from '../components/EndpointFields';
 import { Link } from '../components/Link';
 import { StatusCode } from '../components/Status';
 import { percent, relativeTime } from '../format';
@@ -87,10 +87,10 @@ export function Endpoints(props: { appId: string }) {
   );
 }
 
+const NO_FIELDS: EndpointFieldValues = { url: '', description: '', types: [] };
+
 function CreateEndpoint(props: { appId: string; onCreated: () => void }) {
-  const [url, setUrl] = useState('');
-  const [description, setDescription] = useState('');
-  const [types, setTypes] = useState<string[]>([]);
+  const [fields, setFields] = useState<EndpointFieldValues>(NO_FIELDS);
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<Endpoint | null>(null);
 
@@ -100,13 +100,11 @@ function CreateEndpoint(props: { appId: string; onCreated: () => void }) {
     setCreated(null);
     try {
       const endpoint = await post<Endpoint>(`${appPath(props.appId)}/endpoint`, {
-        url: url.trim(),
-        description,
-        ...(types.length > 0 ? { filterTypes: types } : {}),
+        url: fields.url.trim(),
+        description: fields.description,
+        ...(fields.types.length > 0 ? { filterTypes: fields.types } : {}),
       });
-      setUrl('');
-      setDescription('');
-      setTypes([]);
+      setFields(NO_FIELDS);
       setCreated(endpoint);
       props.onCreated();
     } catch (e) {
@@ -117,18 +115,7 @@ function CreateEndpoint(props: { appId: string; onCreated: () => void }) {
   return (
     <form class="card inline-form" onSubmit={submit} data-testid="create-endpoint-form">
       <h3>New endpoint</h3>
-      <label>
-        URL
-        <input name="url" type="url" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} placeholder="https://example.com/webhooks" required />
-      </label>
-      <label>
-        Description
-        <input name="description" value={description} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} maxLength={4096} />
-      </label>
-      <div class="field">
-        <span class="field-label">Event types (none picked: all)</span>
-        <EventTypePicker name="filterTypes" value={types} onChange={setTypes} />
-      </div>
+      <EndpointFields values={fields} onChange={setFields} urlPlaceholder="https://example.com/webhooks" />
       <button type="submit">Add endpoint</button>
       {created && (
         <p class="notice" data-testid="endpoint-created">
