@@ -129,7 +129,7 @@ export function loadConfig(env: Env = process.env): Config {
       scheduler: schedulerPolicy(env, timeoutMs),
       ssrfAllow: parse('HOOKD_SSRF_ALLOW', () => cidrList(env.HOOKD_SSRF_ALLOW)),
       userAgent: 'hookd/0.1 (+https://github.com/hookd/hookd)',
-      thread: boolean(env, 'HOOKD_DELIVERY_THREAD', false),
+      thread: boolean(env, 'HOOKD_DELIVERY_THREAD', true),
     },
     operations: operationsConfig(env),
     observability: observabilityConfig(env),

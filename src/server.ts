@@ -41,7 +41,8 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
   const { config, logger, role } = options;
   const clock = options.clock ?? Date.now;
   // hookd start serves its SQLite file alone (a lock file names the holder); the scale-out roles share PostgreSQL.
-  const store = await openStore(config.database, { exclusive: role === 'all' });
+  // On SQLite, an API process commits ingest on a thread of its own (store/sqlite/ingest-thread.ts).
+  const store = await openStore(config.database, { exclusive: role === 'all', ingestThread: role !== 'worker' });
   let app: FastifyInstance | null = null;
   let worker: Delivery | null = null;
   let maintenance: MaintenanceLoop | null = null;

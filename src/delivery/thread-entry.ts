@@ -4,11 +4,13 @@ import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { summarize } from '../observability/metrics.js';
 import { openStore } from '../store/open.js';
+import { adoptWriteLocks } from '../store/sqlite/write-lock.js';
 import { startDelivery } from './pipeline.js';
 import type { FromThread, ThreadData, ToThread } from './thread.js';
 
 const port = parentPort!;
-const { config, logLevel } = workerData as ThreadData;
+const { config, logLevel, writeLocks } = workerData as ThreadData;
+adoptWriteLocks(writeLocks);
 const post = (message: FromThread): void => port.postMessage(message);
 
 async function run(config: Config): Promise<void> {

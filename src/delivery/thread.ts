@@ -2,6 +2,8 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { symbols, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config.js';
+import { threadModule } from '../thread-module.js';
+import { freeWriteLocksOf, sharedWriteLocks } from '../store/sqlite/write-lock.js';
 import type { DeliverySummary } from '../observability/metrics.js';
 import type { Delivery } from './pipeline.js';
 
@@ -9,6 +11,8 @@ import type { Delivery } from './pipeline.js';
 export interface ThreadData {
   config: Config;
   logLevel: string;
+  /** The process's SQLite write locks, so the thread's connection queues with the API's (store/sqlite/write-lock.ts). */
+  writeLocks: Record<string, SharedArrayBuffer>;
 }
 
 export type ToThread = { type: 'wake' } | { type: 'stop'; timeoutMs: number };
@@ -60,8 +64,10 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
     thread = current;
     exited = once(current, 'exit');
     alive = true;
+    const id = current.threadId;
     current.once('exit', (code) => {
       alive = false;
+      freeWriteLocksOf(id);
       if (stopping) return;
       // A thread that ran for a while starts again soon; one that keeps dying at once, ever more slowly.
       if (Date.now() - startedAt > RESTART_MAX_MS) restartMs = RESTART_MS;
@@ -88,12 +94,16 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
 
 /** Starts a thread and resolves once its worker runs (rejects with the thread's own reason if it cannot). */
 async function spawn(options: DeliveryThreadOptions): Promise<Worker> {
-  const workerData: ThreadData = { config: options.config, logLevel: options.logger.level };
-  const thread = new Worker(threadEntry(), { workerData });
+  const workerData: ThreadData = { config: options.config, logLevel: options.logger.level, writeLocks: sharedWriteLocks() };
+  const thread = new Worker(threadModule('./thread-entry', import.meta.url), { workerData });
   const logs = (options.logger as unknown as Record<symbol, DestinationStream>)[symbols.streamSym]!;
   thread.on('error', (error) => options.logger.error({ err: error }, 'the delivery thread failed'));
   await new Promise<void>((resolve, reject) => {
-    const onExit = (code: number): void => reject(new Error(`the delivery thread exited with code ${code} while starting`));
+    const id = thread.threadId;
+    const onExit = (code: number): void => {
+      freeWriteLocksOf(id);
+      reject(new Error(`the delivery thread exited with code ${code} while starting`));
+    };
     thread.once('exit', onExit);
     thread.on('message', (message: FromThread) => {
       switch (message.type) {
@@ -115,15 +125,4 @@ async function spawn(options: DeliveryThreadOptions): Promise<Worker> {
     });
   });
   return thread;
-}
-
-/**
- * The thread's module: thread-entry.js beside this file in dist/. Under tsx (tests, `npm run bench` from src) this
- * file is .ts, and tsx's loader does not reach worker threads, so a one-line module registers it there first.
- */
-function threadEntry(): URL {
-  const entry = new URL(import.meta.url.endsWith('.ts') ? './thread-entry.ts' : './thread-entry.js', import.meta.url);
-  if (!import.meta.url.endsWith('.ts')) return entry;
-  const boot = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(entry.href)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
 }

@@ -8,10 +8,10 @@ import type { Store } from './store.js';
  * (hookd start), so no other hookd may (a lock file next to it names the holder). `checkpoint: false`: another
  * connection of this process checkpoints the SQLite file already.
  */
-export async function openStore(database: DatabaseConfig, options: { exclusive?: boolean; checkpoint?: boolean } = {}): Promise<Store> {
+export async function openStore(database: DatabaseConfig, options: { exclusive?: boolean; checkpoint?: boolean; ingestThread?: boolean } = {}): Promise<Store> {
   switch (database.kind) {
     case 'sqlite':
-      return new SqliteStore({ path: database.path, timeoutMs: database.timeoutMs, maxSizeBytes: database.maxSizeBytes, exclusive: options.exclusive, checkpoint: options.checkpoint });
+      return new SqliteStore({ path: database.path, timeoutMs: database.timeoutMs, maxSizeBytes: database.maxSizeBytes, exclusive: options.exclusive, checkpoint: options.checkpoint, ingestThread: options.ingestThread });
     case 'postgres':
       return new PostgresStore({ url: database.url, poolSize: database.poolSize, timeoutMs: database.timeoutMs });
   }

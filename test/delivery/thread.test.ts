@@ -6,7 +6,7 @@ import { eventually, startTestHookd } from '../helpers/hookd.js';
 import { Receiver } from '../helpers/receiver.js';
 
 /**
- * `hookd start` delivers on the API's event loop by default, or on a thread of its own (HOOKD_DELIVERY_THREAD):
+ * `hookd start` delivers on a thread of its own by default, or on the API's event loop (HOOKD_DELIVERY_THREAD=false):
  * both deliver everything, feed the one /metrics registry and write to the one log destination, and stop cleanly.
  */
 for (const thread of [true, false]) {

@@ -11,7 +11,9 @@ import { DatabaseFileGoneError, StoreOpenError } from '../failures.js';
 import { pagedSql, toPage, type PageQuery } from '../paging.js';
 import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
 import { FileLock } from './file-lock.js';
+import { IngestThread } from './ingest-thread.js';
 import { sqliteMigrations } from './migrations.js';
+import { WriteLock } from './write-lock.js';
 
 export type Row = Record<string, unknown>;
 
@@ -25,6 +27,8 @@ export interface SqliteDbOptions {
   exclusive?: boolean | undefined;
   /** Run the background checkpointer (default). A second connection in the same process (the delivery thread) does not. */
   checkpoint?: boolean | undefined;
+  /** Commit ingest batches on a thread of their own (ingest-thread.ts): the API's process. Default off. */
+  ingestThread?: boolean | undefined;
 }
 
 /** How often a write checks that the file it writes to is still the one at `path`. */
@@ -34,11 +38,15 @@ const FILE_CHECK_MS = 500;
 export class SqliteDb {
   private readonly db: Database.Database;
   private readonly checkpointer: Checkpointer | null;
+  /** Where ingest batches commit, while it runs (else on this connection). */
+  readonly ingestThread: IngestThread | null;
   private readonly lock: FileLock | null;
   private readonly path: string;
   /** The file's identity at open (device + inode): a deleted or replaced file no longer matches. */
   private readonly identity: string;
   private fileCheckedAt = 0;
+  /** Taken around every commit, so this process's connections to the file queue for SQLite's write lock. */
+  private readonly writeLock: WriteLock;
 
   constructor(options: SqliteDbOptions) {
     const { path } = options;
@@ -67,6 +75,7 @@ export class SqliteDb {
       this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxSizeBytes / pageSize))}`);
     }
     this.identity = fileIdentity(path) ?? '';
+    this.writeLock = new WriteLock(path, options.timeoutMs ?? 5000);
     this.checkpointer =
       options.checkpoint === false
         ? null
@@ -74,6 +83,11 @@ export class SqliteDb {
             // Without the thread, SQLite checkpoints on commit again, as it does by default.
             if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
           });
+    this.ingestThread = options.ingestThread
+      ? new IngestThread({ path, timeoutMs: options.timeoutMs, maxSizeBytes: options.maxSizeBytes }, () => {
+          // Its batches then commit here, as without it; the 503s for the batch it held were answered already.
+        })
+      : null;
   }
 
   /** Throws when the file at `path` is no longer the one this connection writes to (deleted or replaced). */
@@ -122,6 +136,7 @@ export class SqliteDb {
   }
 
   async close(): Promise<void> {
+    await this.ingestThread?.close();
     await this.checkpointer?.close();
     if (this.db.open) this.db.close();
     this.lock?.release();
@@ -137,15 +152,26 @@ export class SqliteDb {
     return this.committed(durability, () => this.db.transaction(work).immediate());
   }
 
+  /**
+   * `work` (which commits) once this process's other connections have let go of the write lock, waiting without
+   * blocking the event loop: the worker's claims and acks, on the delivery thread beside the API's and the ingest
+   * thread's commits, so it keeps reading answers and sending meanwhile.
+   */
+  async whenWritable<T>(work: () => T): Promise<T> {
+    return this.writeLock.holdWhenFree(work);
+  }
+
   /** `work`'s commits (a transaction, or statements outside one, each its own) made as `durability` says. */
   committed<T>(durability: Durability, work: () => T): T {
-    if (durability === 'full') return work();
-    this.relaxed.run();
-    try {
-      return work();
-    } finally {
-      this.strict.run();
-    }
+    return this.writeLock.hold(() => {
+      if (durability === 'full') return work();
+      this.relaxed.run();
+      try {
+        return work();
+      } finally {
+        this.strict.run();
+      }
+    });
   }
 
   private readonly relaxed: Database.Statement;

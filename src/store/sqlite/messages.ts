@@ -62,6 +62,7 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
     // ---- Messages (ingest + fan-out)
 
     async insertMessages(messages: Message[]): Promise<InsertMessageResult[]> {
+      if (db.ingestThread?.running) return db.ingestThread.insert(messages);
       return db.transaction(() => insertMessagesNow(db, messages));
     },
 

@@ -14,11 +14,11 @@ import { readyBy } from './endpoint-queue.js';
 export function sqliteQueue(db: SqliteDb): QueueOps {
   return {
     async claimDeliveries(request: ClaimRequest): Promise<ClaimedDelivery[]> {
-      return claimDeliveries(db, request);
+      return db.whenWritable(() => claimDeliveries(db, request));
     },
 
     async completeDeliveries(results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome> {
-      return completeDeliveries(db, results, policy);
+      return db.whenWritable(() => completeDeliveries(db, results, policy));
     },
 
     async extendLeases(owner: string, deliveryIds: string[], leaseExpiresAt: number): Promise<string[]> {
