@@ -21,33 +21,35 @@ async function write(store: SqliteStore, appId: string, batches: number, onBatch
   }
 }
 
-test('WAL checkpoints run on a background thread: pages reach the database file without the writer checkpointing, and the WAL stays bounded', async () => {
-  const { dir, cleanup } = tempDir();
-  const path = join(dir, 'hookd.db');
-  const store = new SqliteStore({ path });
-  try {
-    await store.migrate();
-    const appId = newId('app');
-    await store.createApp({ id: appId, uid: null, name: 'wal', metadata: {}, rateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
-    // About 1,200 pages: below the writer's own threshold, so only the background thread can copy them.
-    const before = statSync(path).size;
-    await write(store, appId, 20);
-    assert.ok(statSync(`${path}-wal`).size > 4_000_000, 'the commits went to the WAL');
-    await eventually(() => statSync(path).size - before > 4_000_000, 5000, 'the database file to receive the WAL pages');
+for (const ingestThread of [false, true]) {
+  test(`WAL checkpoints run on a background thread (${ingestThread ? 'the ingest thread' : 'a checkpointer thread'}): pages reach the database file without the writer checkpointing, and the WAL stays bounded`, async () => {
+    const { dir, cleanup } = tempDir();
+    const path = join(dir, 'hookd.db');
+    const store = new SqliteStore({ path, ingestThread });
+    try {
+      await store.migrate();
+      const appId = newId('app');
+      await store.createApp({ id: appId, uid: null, name: 'wal', metadata: {}, rateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
+      // About 1,200 pages: below the writer's own threshold, so only the background thread can copy them.
+      const before = statSync(path).size;
+      await write(store, appId, 20);
+      assert.ok(statSync(`${path}-wal`).size > 4_000_000, 'the commits went to the WAL');
+      await eventually(() => statSync(path).size - before > 4_000_000, 5000, 'the database file to receive the WAL pages');
 
-    // Far beyond the threshold: the WAL restarts instead of growing.
-    let largestWal = 0;
-    await write(store, appId, 300, () => (largestWal = Math.max(largestWal, statSync(`${path}-wal`).size)));
-    const bound = BACKSTOP_PAGES * 4096 * 2;
-    assert.ok(largestWal < bound, `WAL peaked at ${(largestWal / 1e6).toFixed(1)} MB (bound ${(bound / 1e6).toFixed(1)} MB)`);
-  } finally {
-    await store.close();
-  }
-  const db = new Database(path, { readonly: true });
-  try {
-    assert.equal(db.prepare('SELECT count(*) FROM message').pluck().get(), 32_000, 'every committed row is there after close');
-  } finally {
-    db.close();
-    cleanup();
-  }
-});
+      // Far beyond the threshold: the WAL restarts instead of growing.
+      let largestWal = 0;
+      await write(store, appId, 300, () => (largestWal = Math.max(largestWal, statSync(`${path}-wal`).size)));
+      const bound = BACKSTOP_PAGES * 4096 * 2;
+      assert.ok(largestWal < bound, `WAL peaked at ${(largestWal / 1e6).toFixed(1)} MB (bound ${(bound / 1e6).toFixed(1)} MB)`);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.prepare('SELECT count(*) FROM message').pluck().get(), 32_000, 'every committed row is there after close');
+    } finally {
+      db.close();
+      cleanup();
+    }
+  });
+}

@@ -16,7 +16,8 @@ import { Worker } from 'node:worker_threads';
  */
 
 export const BACKSTOP_PAGES = 4000;
-const INTERVAL_MS = 200;
+/** How often the background checkpoint runs (here, or on the ingest thread when there is one). */
+export const CHECKPOINT_INTERVAL_MS = 200;
 
 /**
  * The thread's code, plain JavaScript given to the Worker as a string: it then runs the same from dist/ and from
@@ -50,7 +51,7 @@ export class Checkpointer {
   /** `onFailure` runs if the thread dies (the caller then falls back to SQLite's own checkpoints). */
   constructor(path: string, onFailure: (error: unknown) => void) {
     const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { path, intervalMs: INTERVAL_MS, betterSqlite3 } });
+    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS, betterSqlite3 } });
     this.worker.unref();
     this.exited = once(this.worker, 'exit');
     this.worker.on('error', (error) => onFailure(error));

@@ -9,7 +9,7 @@ import type { Page } from '../../domain/types.js';
 import type { Durability } from '../durability.js';
 import { DatabaseFileGoneError, StoreOpenError } from '../failures.js';
 import { pagedSql, toPage, type PageQuery } from '../paging.js';
-import { BACKSTOP_PAGES, Checkpointer } from './checkpointer.js';
+import { BACKSTOP_PAGES, CHECKPOINT_INTERVAL_MS, Checkpointer } from './checkpointer.js';
 import { FileLock } from './file-lock.js';
 import { IngestThread } from './ingest-thread.js';
 import { sqliteMigrations } from './migrations.js';
@@ -25,7 +25,7 @@ export interface SqliteDbOptions {
   maxSizeBytes?: number | null | undefined;
   /** This process serves the file: take its lock file, so a second hookd on it stops with a clear message. */
   exclusive?: boolean | undefined;
-  /** Run the background checkpointer (default). A second connection in the same process (the delivery thread) does not. */
+  /** Run background checkpoints (default): on the ingest thread if there is one, else on a checkpointer thread. A second connection in the same process (the delivery thread) does not. */
   checkpoint?: boolean | undefined;
   /** Commit ingest batches on a thread of their own (ingest-thread.ts): the API's process. Default off. */
   ingestThread?: boolean | undefined;
@@ -76,18 +76,15 @@ export class SqliteDb {
     }
     this.identity = fileIdentity(path) ?? '';
     this.writeLock = new WriteLock(path, options.timeoutMs ?? 5000);
-    this.checkpointer =
-      options.checkpoint === false
-        ? null
-        : new Checkpointer(path, () => {
-            // Without the thread, SQLite checkpoints on commit again, as it does by default.
-            if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
-          });
+    // Without a background checkpoint (its thread died), SQLite checkpoints on commit again, as it does by default.
+    const checkpointOnCommit = (): void => {
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+    };
+    // The ingest thread checkpoints between its commits: one thread (and V8 heap) fewer than a checkpointer of its own.
     this.ingestThread = options.ingestThread
-      ? new IngestThread({ path, timeoutMs: options.timeoutMs, maxSizeBytes: options.maxSizeBytes }, () => {
-          // Its batches then commit here, as without it; the 503s for the batch it held were answered already.
-        })
+      ? new IngestThread({ path, timeoutMs: options.timeoutMs, maxSizeBytes: options.maxSizeBytes, checkpointEveryMs: options.checkpoint === false ? null : CHECKPOINT_INTERVAL_MS }, checkpointOnCommit)
       : null;
+    this.checkpointer = options.checkpoint === false || this.ingestThread ? null : new Checkpointer(path, checkpointOnCommit);
   }
 
   /** Throws when the file at `path` is no longer the one this connection writes to (deleted or replaced). */
@@ -129,6 +126,11 @@ export class SqliteDb {
       applied.push(migration.version);
     }
     return applied;
+  }
+
+  /** A PASSIVE WAL checkpoint (never waits for readers or writers); the background checkpoints' work. */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   async ping(): Promise<void> {

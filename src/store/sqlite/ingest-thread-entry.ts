@@ -8,12 +8,23 @@ import { adoptWriteLocks } from './write-lock.js';
 const port = parentPort!;
 const data = workerData as IngestThreadData;
 adoptWriteLocks(data.writeLocks);
-// The main thread migrated the file and checkpoints it; this connection only inserts.
+// The main thread migrated the file; this connection inserts, and checkpoints between commits.
 const db = new SqliteDb({ path: data.path, timeoutMs: data.timeoutMs, maxSizeBytes: data.maxSizeBytes, checkpoint: false });
 const post = (message: FromIngestThread): void => port.postMessage(message);
+const checkpoints =
+  data.checkpointEveryMs === null
+    ? null
+    : setInterval(() => {
+        try {
+          db.checkpoint();
+        } catch {
+          // Busy or locked now: the next tick tries again, and the writer's automatic backstop still bounds the WAL.
+        }
+      }, data.checkpointEveryMs);
 
 port.on('message', (message: ToIngestThread) => {
   if (message.type === 'close') {
+    if (checkpoints) clearInterval(checkpoints);
     void db.close().then(() => port.close());
     return;
   }

@@ -10,6 +10,8 @@ export interface IngestThreadData {
   path: string;
   timeoutMs: number | undefined;
   maxSizeBytes: number | null | undefined;
+  /** Run a PASSIVE WAL checkpoint this often between commits (checkpointer.ts), or none. */
+  checkpointEveryMs: number | null;
   writeLocks: Record<string, SharedArrayBuffer>;
 }
 
@@ -43,7 +45,8 @@ function errorOf(thrown: ThreadError): Error {
  * that waits for the commit in progress grows with the load, so one fsync covers more messages the busier hookd is.
  * A 202 still means the commit (synchronous=FULL) returned. If the thread dies, the batch it held is refused (503:
  * the client retries; a message that was committed after all is then a duplicate its idempotency key resolves) and
- * the connection of the event loop commits from then on.
+ * the connection of the event loop commits from then on. Between commits the thread also runs the background WAL
+ * checkpoints (checkpointer.ts explains them), so this costs no thread more than the checkpointer alone did.
  */
 export class IngestThread {
   private readonly thread: Worker;
