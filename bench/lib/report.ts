@@ -67,6 +67,10 @@ export function evaluate(rows: ResultRow[]): void {
       // Issue 15: delivery keeps up with ingest at these rates on the 2-core development machine.
       const target = row.id.endsWith('.sqlite') ? 8000 : 4000;
       row.checks = [{ target: `>= ${target} msg/s`, pass: row.value >= target }];
+    } else if (scenario === 'rss-rest' || scenario === 'rss-ingest') {
+      // Issue 15: embedded hookd's memory.
+      const limit = scenario === 'rss-rest' ? 90 : 120;
+      row.checks = [{ target: `<= ${limit} MB`, pass: row.value <= limit }];
     } else if (scenario?.startsWith('isolation-') && scenario !== 'isolation-alone') {
       // Tenant isolation (issue 11): B's p99 beside a broken A with a backlog, against B's p99 alone.
       const mode = row.id.split('.')[1];

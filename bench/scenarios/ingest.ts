@@ -3,6 +3,9 @@ import { LoadGenerator, measureThroughput } from '../lib/load.js';
 import type { Mode } from '../lib/options.js';
 import { messageBody } from '../lib/payload.js';
 import { databaseCounts } from '../lib/preload.js';
+import { sleep } from '../lib/clock.js';
+import { rssOf } from '../lib/processes.js';
+import { MB, RssSampler } from '../lib/rss.js';
 import type { ResultRow } from '../lib/report.js';
 import { perMode, withDatabase, type ScenarioContext } from '../lib/scenario.js';
 import { durabilityOf } from './conditions.js';
@@ -12,25 +15,49 @@ import { durabilityOf } from './conditions.js';
  * POST /api/v1/app/{app}/msg with a bearer token. The app has no endpoints, so each message is one message row
  * and no delivery competes: on SQLite `hookd start` (its worker idles), on PostgreSQL `hookd serve` (no worker).
  * Afterwards the database is checked to hold at least every accepted message.
+ *
+ * Memory (issue 15), embedded hookd: the RSS of `hookd start` at rest (its own threads included, an empty database,
+ * REST_MS after it answered; V8 gives the start-up's young generation back about 20 s in) and its peak during the
+ * load, as rows of their own.
  */
 export async function ingest(ctx: ScenarioContext): Promise<ResultRow[]> {
-  return perMode(ctx, ['sqlite', 'postgres'], rowOf, (mode) => withDatabase(ctx, mode, 'ingest', (database) => measure(ctx, mode, database)));
+  const memory: ResultRow[] = [];
+  const rows = await perMode(ctx, ['sqlite', 'postgres'], rowOf, (mode) => withDatabase(ctx, mode, 'ingest', (database) => measure(ctx, mode, database, memory)));
+  return [...rows, ...memory];
 }
+
+/** How long hookd start runs without traffic before its RSS counts as "at rest". */
+const REST_MS = 30_000;
 
 const rowOf = (mode: Mode): { id: string; label: string; unit: string } => ({ id: `ingest.${mode}`, label: `hookd ingest, ${mode}`, unit: 'msg/s' });
 
-async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<typeof effectiveConfig>[0]): Promise<ResultRow> {
+async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<typeof effectiveConfig>[0], memory: ResultRow[]): Promise<ResultRow> {
   const { concurrency, warmupMs, durationMs, payloadBytes } = ctx.options;
   const role = mode === 'sqlite' ? 'start' : 'serve';
   const hookd = await startHookd({ role, database, profileDir: ctx.profileDir(`ingest-${mode}`) });
   let result;
   try {
+    let restMb: number | null = null;
+    if (mode === 'sqlite') {
+      await sleep(REST_MS);
+      const rss = await rssOf(hookd.pid);
+      restMb = rss ? rss.rss / MB : null;
+    }
     const api = new HookdApi(hookd.url!, hookd.token);
     await api.createApp('bench-ingest');
     const request = ingestRequest('bench-ingest', hookd.token);
     const load = new LoadGenerator(hookd.url!, concurrency);
+    const sampler = new RssSampler(hookd.pid, 250);
     result = await measureThroughput(load, { ...request, body: (seq, t) => messageBody(seq, t, payloadBytes), okStatus: [202] }, { concurrency, warmupMs, durationMs });
+    await sampler.stop();
     await load.close();
+    if (mode === 'sqlite') {
+      const conditions = { hookd: 'start (API + ingest thread + delivery thread, one process)', note: 'VmRSS of the whole process' };
+      memory.push(
+        { id: 'rss-rest.sqlite', label: `hookd start RSS at rest (${REST_MS / 1000} s after start, empty database)`, unit: 'MB', value: restMb, conditions },
+        { id: 'rss-ingest.sqlite', label: 'hookd start RSS during the ingest scenario (peak)', unit: 'MB peak', value: sampler.peakBytes() / MB, conditions: { ...conditions, concurrency, payload_bytes: payloadBytes } },
+      );
+    }
   } finally {
     await hookd.stop();
   }
