@@ -9,7 +9,8 @@ import { startDelivery } from './pipeline.js';
 import type { FromThread, ThreadData, ToThread } from './thread.js';
 
 const port = parentPort!;
-const { config, logLevel, writeLocks } = workerData as ThreadData;
+const { config, logLevel, writeLocks, wakePending } = workerData as ThreadData;
+const wakeFlag = new Int32Array(wakePending);
 adoptWriteLocks(writeLocks);
 const post = (message: FromThread): void => port.postMessage(message);
 
@@ -27,7 +28,10 @@ async function run(config: Config): Promise<void> {
       observers: [{ recorded: (results) => post({ type: 'recorded', summaries: results.map(summarize) }) }],
     });
     port.on('message', (message: ToThread) => {
-      if (message.type === 'wake') delivery.wake();
+      if (message.type === 'wake') {
+        Atomics.store(wakeFlag, 0, 0); // before claiming: a commit from now on posts a wake of its own
+        delivery.wake();
+      }
       else if (message.type === 'stop') {
         void delivery
           .stop(message.timeoutMs)

@@ -89,6 +89,25 @@ for (const adapter of storeAdapters) {
       await assert.rejects(store.createApp(makeApp('acme-contract')), (e: { status?: number }) => e.status === 409);
     });
 
+    test('an app lookup never answers from before the latest write: a renamed uid, a new rate limit, a deletion', async () => {
+      const app = makeApp('lookup-before');
+      await store.createApp(app);
+      assert.equal((await store.getApp('lookup-before'))?.rateLimit, app.rateLimit);
+      assert.equal(await store.getApp('lookup-after'), null);
+      await store.updateApp({ ...app, uid: 'lookup-after', rateLimit: 7, updatedAt: app.updatedAt + 1 });
+      assert.equal(await store.getApp('lookup-before'), null, 'the old uid is gone');
+      assert.equal((await store.getApp('lookup-after'))?.rateLimit, 7);
+      assert.equal((await store.getApp(app.id))?.uid, 'lookup-after');
+      // A uid that was looked up in vain before the app that has it was created.
+      assert.equal(await store.getApp('lookup-later'), null);
+      const later = makeApp('lookup-later');
+      await store.createApp(later);
+      assert.equal((await store.getApp('lookup-later'))?.id, later.id);
+      await store.deleteApp(app.id);
+      assert.equal(await store.getApp(app.id), null);
+      assert.equal(await store.getApp('lookup-after'), null);
+    });
+
     test('a message fans out to one delivery per matching endpoint in the same transaction', async () => {
       const app = makeApp();
       await store.createApp(app);
