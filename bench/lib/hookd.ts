@@ -66,7 +66,9 @@ export function newToken(): string {
 export async function startHookd(options: HookdRunOptions): Promise<HookdProcess> {
   const port = await freePort();
   const token = newToken();
-  const nodeArgs = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
+  // BENCH_HOOKD_NODE_ARGS: node options for hookd's processes only, for tuning runs (`--max-semi-space-size=8`).
+  const tuningArgs = (process.env.BENCH_HOOKD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const nodeArgs = [...tuningArgs, ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [])];
   const spawnedAt = now();
   const handle = spawnNode(`hookd ${options.role}`, join(ROOT, 'dist', 'cli.js'), [options.role], {
     env: hookdEnv(options.database, port, token, options.env),

@@ -52,7 +52,7 @@ export const USAGE = `npm run bench -- [options]
   --concurrency <n>     closed-loop workers for ingest (default 64)
   --rate <n>            e2e arrival rate, msg/s (default 200); --idle-rate <n> (default 20)
   --isolation-backlog <n>  tenant A's backlog in the isolation scenario (default 50000; quick 5000)
-  --sustained-rates <a,b,...>  rates the sustained sweep tries, msg/s (default 1000,2000,3000,4000,5000,6000,8000,10000;
+  --sustained-rates <a,b,...>  rates the sustained sweep tries, msg/s (default 1000,2000,...,8000,10000;
                         quick 500,1000,2000); --sustained-duration <s> its window per rate (default 30; quick 5)
   --no-build            benchmark dist/ as it is (default: npm run build first)
   --compare <json>      print before/after figures against an earlier run (bench/results/<timestamp>.json)
@@ -108,7 +108,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     memoryEndpoints: 10,
     isolationBacklog: number(values['isolation-backlog'], quick ? 5000 : 50_000, '--isolation-backlog', 1),
     isolationRate: 10,
-    sustainedRates: rates(values['sustained-rates'], quick ? [500, 1000, 2000] : [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10_000]),
+    sustainedRates: rates(values['sustained-rates'], quick ? [500, 1000, 2000] : [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10_000]),
     sustainedDurationMs: number(values['sustained-duration'], quick ? 5 : 30, '--sustained-duration', 3) * 1000,
     build: values['no-build'] !== true,
     compare: values.compare ?? null,
