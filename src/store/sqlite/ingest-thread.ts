@@ -78,7 +78,11 @@ export class IngestThread {
         const error = new StoreUnavailableError(`the ingest thread stopped (${failure ? (failure as Error).message : `exit code ${code}`})`);
         for (const waiting of this.pending.values()) waiting.reject(error);
         this.pending.clear();
-        if (!this.closing) onFailure(error);
+        if (!this.closing) {
+          // The store has no logger: a process warning (stderr) says why ingest runs slower from now on.
+          process.emitWarning(`${error.message}; ingest commits on the main connection from now on`, { code: 'HOOKD_INGEST_THREAD' });
+          onFailure(error);
+        }
         resolve();
       });
     });
