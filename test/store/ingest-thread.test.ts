@@ -7,7 +7,6 @@ import type { Message } from '../../src/domain/types.js';
 import { storeFailureOf } from '../../src/store/failures.js';
 import type { IngestThread } from '../../src/store/sqlite/ingest-thread.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { WriteLock, freeWriteLocksOf, sharedWriteLocks } from '../../src/store/sqlite/write-lock.js';
 import { tempDir } from '../helpers/hookd.js';
 
 /** hookd start commits ingest on a thread of its own (store/sqlite/ingest-thread.ts); these are its faults. */
@@ -96,25 +95,4 @@ test('if the thread dies, the batch it held is refused as unavailable and later 
   } finally {
     await cleanup();
   }
-});
-
-test('the write lock: a holder that ended is freed, and a waiter is woken at once, not after its timeout', async () => {
-  const path = join(tempDir('hookd-write-lock-').dir, 'lock.db');
-  const lock = new WriteLock(path, 10_000);
-  const word = new Int32Array(sharedWriteLocks()[path]!);
-  const otherThread = 41;
-  Atomics.store(word, 0, otherThread + 1); // as another thread's hold leaves it
-  const started = performance.now();
-  const waited = lock.holdWhenFree(() => performance.now() - started);
-  setTimeout(() => freeWriteLocksOf(otherThread), 50);
-  const ms = await waited;
-  assert.ok(ms >= 40 && ms < 2000, `woken when freed (${ms.toFixed(0)} ms), not after the 10 s timeout`);
-  assert.equal(Atomics.load(word, 0), 0, 'released after the work');
-
-  // A wait that runs out goes ahead (SQLite's own lock decides) instead of failing.
-  const short = new WriteLock(path, 100);
-  Atomics.store(word, 0, otherThread + 1);
-  assert.equal(short.hold(() => 'ran'), 'ran');
-  assert.equal(Atomics.load(word, 0), otherThread + 1, 'a lock it never took is not released by it');
-  freeWriteLocksOf(otherThread);
 });

@@ -209,9 +209,10 @@ export class SqliteDb {
     return toPage((this.stmt(built.sql).all(...built.params) as Row[]).map(map), query, keyOf);
   }
 
+  /** `write` (a statement that commits on its own, or part of a transaction), a unique-constraint failure as 409. */
   uniqueOrConflict(detail: string, write: () => unknown): void {
     try {
-      write();
+      this.committed('full', write);
     } catch (error) {
       const code = (error as { code?: string }).code;
       // A duplicate primary key (event_type.name) is as much a conflict as a duplicate unique column.

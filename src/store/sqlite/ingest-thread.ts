@@ -38,7 +38,7 @@ function errorOf(thrown: ThreadError): Error {
 }
 
 /**
- * Ingest commits on a thread of their own (`hookd start` and `hookd serve` on SQLite). better-sqlite3 is
+ * Ingest commits on a thread of their own (`hookd start`, the API process on SQLite). better-sqlite3 is
  * synchronous: a commit on the event loop holds it for the transaction and its fsync, and at a steady few thousand
  * messages a second, in batches of a few, that was a third of the API's event loop. Here the group committer's batch
  * goes to this thread's connection, the event loop parses and validates the next requests meanwhile, and the batch
@@ -102,7 +102,8 @@ export class IngestThread {
       this.thread.ref(); // a commit in progress keeps the process alive
       this.thread.postMessage({ type: 'insert', id, messages } satisfies ToIngestThread);
     }).finally(() => {
-      if (this.pending.size === 0) this.thread.unref();
+      // Closing keeps the process alive until the thread has closed its connection (close() took a ref).
+      if (this.pending.size === 0 && !this.closing) this.thread.unref();
     }) as Promise<InsertMessageResult[]>;
   }
 

@@ -26,11 +26,11 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
       const renew = db.stmt(`
         UPDATE delivery SET lease_expires_at = ?, next_attempt_at = ?
         WHERE lease_owner = ? AND status = 'pending' AND id IN (SELECT value FROM json_each(?)) RETURNING id`);
-      return db.committed('redoable', () => renew.pluck().all(leaseExpiresAt, leaseExpiresAt, owner, JSON.stringify(deliveryIds)) as string[]);
+      return db.whenWritable(() => db.committed('redoable', () => renew.pluck().all(leaseExpiresAt, leaseExpiresAt, owner, JSON.stringify(deliveryIds)) as string[]));
     },
 
     async releaseDeliveries(owner: string, nowMs: number): Promise<number> {
-      return db.transaction(() => {
+      return db.whenWritable(() => db.transaction(() => {
         const released = db
           .prepare("UPDATE delivery SET lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = ?, updated_at = ? WHERE lease_owner = ? AND status = 'pending' RETURNING endpoint_id")
           .pluck()
@@ -41,7 +41,7 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
         for (const [endpointId, n] of perEndpoint) unlease.run(n, endpointId);
         readyBy(db, new Map(released.map((endpointId) => [endpointId, nowMs])), 'capacity');
         return released.length;
-      });
+      }));
     },
 
     async subscribeDeliveriesDue(): Promise<() => void> {

@@ -60,21 +60,18 @@ export class WriteLock {
 
   /** `work` while holding the lock (re-entrant within this connection). */
   hold<T>(work: () => T): T {
-    if (this.depth > 0) {
-      this.depth++;
-      try {
-        return work();
-      } finally {
-        this.depth--;
-      }
-    }
-    const owned = this.acquire();
-    this.depth = 1;
+    if (this.depth > 0) return this.within(work, false);
+    return this.within(work, this.acquire());
+  }
+
+  /** `work` at depth + 1; the outermost call releases the word if it took it. */
+  private within<T>(work: () => T, owned: boolean): T {
+    this.depth++;
     try {
       return work();
     } finally {
-      this.depth = 0;
-      if (owned) this.release();
+      this.depth--;
+      if (owned && this.depth === 0) this.release();
     }
   }
 
@@ -83,23 +80,25 @@ export class WriteLock {
    * delivery thread keeps reading answers and sending while the API's commit holds the lock.
    */
   async holdWhenFree<T>(work: () => T): Promise<T> {
-    if (this.depth > 0) return this.hold(work);
+    if (this.depth > 0) return this.within(work, false);
     const deadline = performance.now() + this.timeoutMs;
     for (;;) {
       const holder = Atomics.compareExchange(this.word, 0, FREE, this.me);
-      if (holder === FREE) break;
+      // An awaited continuation never runs inside this thread's synchronous hold(), so depth is 0 here.
+      if (holder === FREE) return this.within(work, true);
       const left = deadline - performance.now();
-      if (left <= 0) return this.hold(work); // waited long enough: SQLite's busy handler decides
+      // Waited long enough: go ahead without the word (SQLite's busy handler decides), not block for another wait.
+      if (left <= 0) return this.within(work, false);
       const wait = waitAsync(this.word, 0, holder, left);
-      if (wait.async) await wait.value;
-    }
-    // An awaited continuation never runs inside this thread's synchronous hold(), so depth is 0 here.
-    this.depth = 1;
-    try {
-      return work();
-    } finally {
-      this.depth = 0;
-      this.release();
+      if (!wait.async) continue;
+      // A pending waitAsync does not keep the event loop alive: a timer does, until the wait is over (its own
+      // timeout reaches this thread as a task after `left`, so the timer outlasts it by a margin).
+      const alive = setTimeout(() => undefined, left + 1000);
+      try {
+        await wait.value;
+      } finally {
+        clearTimeout(alive);
+      }
     }
   }
 
@@ -115,8 +114,13 @@ export class WriteLock {
     }
   }
 
+  /**
+   * Frees the word and wakes every waiter (they race for it again). Waking one is not enough: a thread can wait twice,
+   * once in the event loop (waitAsync) and once blocked (a lease renewal), and a wake that goes to the async wait of a
+   * blocked thread reaches no one until the blocked wait times out.
+   */
   private release(): void {
     Atomics.compareExchange(this.word, 0, this.me, FREE);
-    Atomics.notify(this.word, 0, 1);
+    Atomics.notify(this.word, 0);
   }
 }
