@@ -37,8 +37,10 @@ async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<ty
   const hookd = await startHookd({ role, database, profileDir: ctx.profileDir(`ingest-${mode}`) });
   let result;
   try {
+    // Memory is measured for embedded hookd only: at rest first, then while the load runs.
+    const embedded = mode === 'sqlite';
     let restMb: number | null = null;
-    if (mode === 'sqlite') {
+    if (embedded) {
       await sleep(REST_MS);
       const rss = await rssOf(hookd.pid);
       restMb = rss ? rss.rss / MB : null;
@@ -47,11 +49,11 @@ async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<ty
     await api.createApp('bench-ingest');
     const request = ingestRequest('bench-ingest', hookd.token);
     const load = new LoadGenerator(hookd.url!, concurrency);
-    const sampler = new RssSampler(hookd.pid, 250);
+    const sampler = embedded ? new RssSampler(hookd.pid, 250) : null;
     result = await measureThroughput(load, { ...request, body: (seq, t) => messageBody(seq, t, payloadBytes), okStatus: [202] }, { concurrency, warmupMs, durationMs });
-    await sampler.stop();
+    await sampler?.stop();
     await load.close();
-    if (mode === 'sqlite') {
+    if (sampler) {
       const conditions = { hookd: 'start (API + ingest thread + delivery thread, one process)', note: 'VmRSS of the whole process' };
       memory.push(
         { id: 'rss-rest.sqlite', label: `hookd start RSS at rest (${REST_MS / 1000} s after start, empty database)`, unit: 'MB', value: restMb, conditions },

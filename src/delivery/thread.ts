@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { symbols, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config.js';
 import { threadModule } from '../thread-module.js';
-import { freeWriteLocksOf, sharedWriteLocks } from '../store/sqlite/write-lock.js';
+import { freeWriteLocksOnExit, sharedWriteLocks } from '../store/sqlite/write-lock.js';
 import type { DeliverySummary } from '../observability/metrics.js';
 import type { Delivery } from './pipeline.js';
 
@@ -70,11 +70,9 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
     thread = current;
     exited = once(current, 'exit');
     alive = true;
-    const id = current.threadId;
     Atomics.store(wakePending, 0, 0); // a wake the last thread never took would hold back every later one
     current.once('exit', (code) => {
       alive = false;
-      freeWriteLocksOf(id);
       if (stopping) return;
       // A thread that ran for a while starts again soon; one that keeps dying at once, ever more slowly.
       if (Date.now() - startedAt > RESTART_MAX_MS) restartMs = RESTART_MS;
@@ -105,14 +103,11 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
 async function spawn(options: DeliveryThreadOptions, wakePending: Int32Array): Promise<Worker> {
   const workerData: ThreadData = { config: options.config, logLevel: options.logger.level, wakePending: wakePending.buffer as SharedArrayBuffer, writeLocks: sharedWriteLocks() };
   const thread = new Worker(threadModule('./thread-entry', import.meta.url), { workerData });
+  freeWriteLocksOnExit(thread);
   const logs = (options.logger as unknown as Record<symbol, DestinationStream>)[symbols.streamSym]!;
   thread.on('error', (error) => options.logger.error({ err: error }, 'the delivery thread failed'));
   await new Promise<void>((resolve, reject) => {
-    const id = thread.threadId;
-    const onExit = (code: number): void => {
-      freeWriteLocksOf(id);
-      reject(new Error(`the delivery thread exited with code ${code} while starting`));
-    };
+    const onExit = (code: number): void => reject(new Error(`the delivery thread exited with code ${code} while starting`));
     thread.once('exit', onExit);
     thread.on('message', (message: FromThread) => {
       switch (message.type) {

@@ -3,7 +3,7 @@ import type { Message } from '../../domain/types.js';
 import { threadModule } from '../../thread-module.js';
 import { DatabaseFileGoneError, StoreUnavailableError } from '../failures.js';
 import type { InsertMessageResult } from '../store.js';
-import { freeWriteLocksOf, sharedWriteLocks } from './write-lock.js';
+import { freeWriteLocksOnExit, sharedWriteLocks } from './write-lock.js';
 
 /** What the ingest thread is started with. */
 export interface IngestThreadData {
@@ -59,6 +59,8 @@ export class IngestThread {
     const workerData: IngestThreadData = { ...data, writeLocks: sharedWriteLocks() };
     this.thread = new Worker(threadModule('./ingest-thread-entry', import.meta.url), { workerData });
     this.thread.unref();
+    // Terminated mid-commit, it would otherwise leave the main connection waiting out its timeout.
+    freeWriteLocksOnExit(this.thread);
     this.thread.on('message', (message: FromIngestThread) => {
       const waiting = this.pending.get(message.id);
       if (!waiting) return;
@@ -70,11 +72,9 @@ export class IngestThread {
     this.thread.on('error', (error) => {
       failure = error;
     });
-    const id = this.thread.threadId;
     this.exited = new Promise((resolve) => {
       this.thread.once('exit', (code) => {
         this.alive = false;
-        freeWriteLocksOf(id); // terminated mid-commit, it would otherwise leave the main connection waiting out its timeout
         const error = new StoreUnavailableError(`the ingest thread stopped (${failure ? (failure as Error).message : `exit code ${code}`})`);
         for (const waiting of this.pending.values()) waiting.reject(error);
         this.pending.clear();

@@ -6,7 +6,7 @@
 // 24 to 109 ms at 4,000 msg/s. Here the threads queue on an Atomics word instead and are woken the moment the holder
 // commits. SQLite's own lock stays the authority: this lock only orders the threads, so a wait that runs out (a
 // thread terminated while holding it) goes ahead and lets SQLite's busy_timeout decide, as before.
-import { threadId } from 'node:worker_threads';
+import { threadId, type Worker } from 'node:worker_threads';
 
 const locks = new Map<string, Int32Array>();
 
@@ -42,6 +42,15 @@ export function freeWriteLocksOf(endedThreadId: number): void {
   for (const word of locks.values()) {
     if (Atomics.compareExchange(word, 0, endedThreadId + 1, FREE) === endedThreadId + 1) Atomics.notify(word, 0);
   }
+}
+
+/**
+ * For a thread started with sharedWriteLocks(): when it ends (or is terminated, even while starting) holding a lock,
+ * the lock is freed, so the others do not wait out their timeout.
+ */
+export function freeWriteLocksOnExit(thread: Worker): void {
+  const id = thread.threadId; // -1 once it has exited
+  thread.once('exit', () => freeWriteLocksOf(id));
 }
 
 /** The process's write lock on one file, for one connection. */
