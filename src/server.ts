@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { bootstrapAdminKey, ensureAdminToken } from './auth/api-keys.js';
 import type { Config } from './config.js';
-import { startDelivery, type Delivery } from './delivery/pipeline.js';
+import type { Delivery } from './delivery/pipeline.js';
 import { startDeliveryThread } from './delivery/thread.js';
 import { MaintenanceLoop } from './maintenance/maintenance.js';
 import { HookdMetrics, startMetricsServer, type MetricsServer } from './observability/index.js';
@@ -57,11 +57,12 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
 
     if (role !== 'api') {
       // With HOOKD_DELIVERY_THREAD, hookd start delivers on a thread of its own (a second core;
-      // src/delivery/thread.ts); hookd worker is a process of its own already.
+      // src/delivery/thread.ts); hookd worker is a process of its own already. The pipeline (undici) is loaded
+      // only where it runs: the API thread of hookd start never loads it.
       worker =
         role === 'all' && config.delivery.thread && !options.clock
           ? await startDeliveryThread({ config, logger, onRecorded: (summaries) => metrics.recordDeliveries(summaries) })
-          : await startDelivery({ store, config, logger, clock, observers: [metrics.deliveryObserver] });
+          : await (await import('./delivery/pipeline.js')).startDelivery({ store, config, logger, clock, observers: [metrics.deliveryObserver] });
       maintenance = new MaintenanceLoop({
         store,
         retentionMs: config.operations.retentionMs,

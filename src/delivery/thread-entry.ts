@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
-import { summarize } from '../observability/metrics.js';
+import { summarize } from '../observability/delivery-summary.js';
 import { openStore } from '../store/open.js';
 import { adoptWriteLocks } from '../store/sqlite/write-lock.js';
 import { startDelivery } from './pipeline.js';

@@ -4,7 +4,7 @@ import { symbols, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config.js';
 import { threadModule } from '../thread-module.js';
 import { freeWriteLocksOnExit, sharedWriteLocks } from '../store/sqlite/write-lock.js';
-import type { DeliverySummary } from '../observability/metrics.js';
+import type { DeliverySummary } from '../observability/delivery-summary.js';
 import type { Delivery } from './pipeline.js';
 
 /** What the delivery thread is started with (structured-cloned into it). */

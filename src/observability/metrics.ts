@@ -3,10 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { DeliveryObserver, RecordedResult } from '../delivery/worker.js';
 import type { Message } from '../domain/types.js';
 import type { InsertMessageResult, QueueStats, Store } from '../store/store.js';
+import { summarize, type DeliveryOutcome, type DeliverySummary } from './delivery-summary.js';
 import { LabelBound } from './label-bound.js';
-
-/** How a recorded attempt left its delivery. */
-export type DeliveryOutcome = 'succeeded' | 'retrying' | 'failed';
 
 /** Attempt durations from 5 ms to 30 s (the longest request timeout anyone should configure). */
 export const ATTEMPT_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
@@ -141,28 +139,5 @@ export class HookdMetrics {
     });
     this.queue = { at: now, stats };
     return stats;
-  }
-}
-
-/** What the metrics keep of one recorded attempt. */
-export interface DeliverySummary {
-  outcome: DeliveryOutcome;
-  appId: string;
-  endpointId: string;
-  durationMs: number;
-}
-
-export function summarize(result: RecordedResult): DeliverySummary {
-  return { outcome: outcomeOf(result), appId: result.attempt.appId, endpointId: result.attempt.endpointId, durationMs: result.attempt.responseDurationMs };
-}
-
-function outcomeOf(result: RecordedResult): DeliveryOutcome {
-  switch (result.next.status) {
-    case 'succeeded':
-      return 'succeeded';
-    case 'pending':
-      return 'retrying';
-    case 'failed':
-      return 'failed';
   }
 }
