@@ -60,7 +60,7 @@ function environment(options: BenchOptions): Record<string, unknown> {
       HOOKD_CONNECTIONS_PER_ORIGIN: config.delivery.connectionsPerOrigin,
       HOOKD_INGEST_MAX_BATCH: config.ingestMaxBatch,
       HOOKD_PG_POOL_SIZE: 10,
-      HOOKD_POLL_INTERVAL_MS: config.delivery.pollIntervalMs,
+      HOOKD_POLL_INTERVAL: `${config.delivery.pollIntervalMs}ms`,
       HOOKD_SSRF_ALLOW: config.delivery.ssrfAllow.join(','),
     },
     sqlite: 'journal_mode=WAL, synchronous=FULL (hookd and the naive baseline alike)',

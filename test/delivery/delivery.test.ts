@@ -230,3 +230,34 @@ describe('delivery over real HTTP', () => {
     assert.equal(target.requests.length, 0, 'the redirect target was never called');
   });
 });
+
+describe('claims under a steady stream', () => {
+  test('a wake that waits for the ack under way (SQLite claims inside it) never strands a delivery: each arrives well within the poll interval', async () => {
+    // Polling every 60 s: only wakes move the worker, so a wake lost while an ack was gathering or under way would
+    // hold its delivery for a minute.
+    const hookd = await startTestHookd({ env: { HOOKD_POLL_INTERVAL: '60s' } });
+    const receiver = await Receiver.start((_request, response) => setTimeout(() => response.end('ok'), 2));
+    try {
+      const appId = (await hookd.api.post('/api/v1/app', { name: 'stream' })).body.id as string;
+      await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/hook` });
+      const acceptedAt = new Map<string, number>();
+      // 16 senders, 50 messages each: results gather while messages keep coming, which is when wakes wait for acks.
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          for (let i = 0; i < 50; i++) {
+            const response = await hookd.api.post(`/api/v1/app/${appId}/msg`, { eventType: 'stream.tick', payload: { i } });
+            assert.equal(response.status, 202);
+            acceptedAt.set(response.body.id, Date.now());
+          }
+        }),
+      );
+      const requests = await receiver.waitFor((r) => new Set(r.map((q) => q.headers['webhook-id'])).size === 800, 20_000);
+      const lateness = requests.map((q) => q.at - acceptedAt.get(String(q.headers['webhook-id']))!);
+      const worst = Math.max(...lateness);
+      assert.ok(worst < 5000, `every delivery arrived within 5 s of its 202 (poll interval 60 s); the latest took ${worst} ms`);
+    } finally {
+      await hookd.cleanup();
+      await receiver.close();
+    }
+  });
+});
