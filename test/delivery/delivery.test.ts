@@ -236,7 +236,9 @@ describe('claims under a steady stream', () => {
     // Polling every 60 s: only wakes move the worker, so a wake lost while an ack was gathering or under way would
     // hold its delivery for a minute.
     const hookd = await startTestHookd({ env: { HOOKD_POLL_INTERVAL: '60s' } });
-    const receiver = await Receiver.start((_request, response) => setTimeout(() => response.end('ok'), 2));
+    const receiver = await Receiver.start((_request, response) => {
+      setTimeout(() => response.end('ok'), 2);
+    });
     try {
       const appId = (await hookd.api.post('/api/v1/app', { name: 'stream' })).body.id as string;
       await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/hook` });
