@@ -75,7 +75,13 @@ export function assertNoPageErrors(errors: string[], expectedStatuses: number[] 
 
 /** Fails naming the culprits when the page is wider than the screen (wide tables scroll inside their own frame). */
 export async function assertFitsWidth(page: Page, name: string, width: number): Promise<void> {
-  const widths = (await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]')) as number[];
+  const measure = async () => (await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]')) as number[];
+  let widths = await measure();
+  if (widths[0]! <= widths[1]!) return;
+  // Measured while the page was still laying out (a loaded CI machine once saw 421 px with nothing past the edge):
+  // a layout that is really too wide is still too wide after it settles.
+  await page.waitForTimeout(500);
+  widths = await measure();
   if (widths[0]! <= widths[1]!) return;
   // Name the culprits: elements reaching past the right edge.
   const wide = await page.evaluate(
