@@ -32,7 +32,27 @@ function lockThread(path: string, holdMs: number): Worker {
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData: { path, holdMs, locks: sharedWriteLocks() } });
 }
 
-const next = async (worker: Worker): Promise<unknown> => ((await once(worker, 'message')) as [unknown])[0];
+/**
+ * The thread's messages in order. A listener attached per message could miss one: a port delivers the messages that
+ * queued up together in one go, before the continuation that would listen for the second runs (under load, a thread
+ * that posts 'waiting' and then gets the lock at once posts both together).
+ */
+const inboxes = new WeakMap<Worker, { queued: unknown[]; waiting: ((message: unknown) => void)[] }>();
+function next(worker: Worker): Promise<unknown> {
+  let inbox = inboxes.get(worker);
+  if (!inbox) {
+    const created = { queued: [] as unknown[], waiting: [] as ((message: unknown) => void)[] };
+    worker.on('message', (message: unknown) => {
+      const waiter = created.waiting.shift();
+      if (waiter) waiter(message);
+      else created.queued.push(message);
+    });
+    inboxes.set(worker, created);
+    inbox = created;
+  }
+  const box = inbox;
+  return box.queued.length > 0 ? Promise.resolve(box.queued.shift()) : new Promise((resolve) => box.waiting.push(resolve));
+}
 
 test('a release wakes every waiter: a thread blocked in hold() and this thread waiting in its event loop both get the lock at once', async () => {
   const path = join(temp.dir, 'wake.db');

@@ -1,12 +1,14 @@
 // Claiming in PostgreSQL: the endpoints with due work are locked FOR UPDATE SKIP LOCKED (concurrent workers take
 // disjoint endpoints and never wait for each other), share the claim (src/domain/scheduler.ts planClaim), then each
-// one's oldest due deliveries are leased and its readiness recomputed: four statements in one transaction.
+// one's oldest due deliveries are leased and its readiness recomputed: four statements in one transaction, after
+// folding ingest's wakes into the endpoints' readiness (endpoint-queue.ts).
 import { DEFAULT_SCHEDULER_POLICY, needsRecount, planClaim, settleClaim, type EndpointClaimPlan } from '../../domain/scheduler.js';
 import type { Delivery } from '../../domain/types.js';
 import { claimedOf, deliveryFromRow, readyEndpointFromRow, unsendableReason } from '../rows.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
 import type pg from 'pg';
 import type { PostgresDb, Row } from './db.js';
+import { foldWakes } from './endpoint-queue.js';
 
 const unbounded = (): number => Number.POSITIVE_INFINITY;
 
@@ -27,6 +29,8 @@ export async function claimIn(client: pg.PoolClient, request: ClaimRequest): Pro
   const { owner, limit, leaseMs, nowMs } = request;
   const policy = request.policy ?? DEFAULT_SCHEDULER_POLICY;
   const leaseExpiresAt = nowMs + leaseMs;
+  // Ingest's wakes first: their endpoints become ready as of this claim.
+  await foldWakes(client);
   const rows = (
     await client.query(
       `SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at
