@@ -256,17 +256,17 @@ export class DeliveryWorker {
     }
   }
 
+  /** Until `ms` pass or a wake; at once when a wake came since the loop's turn began (e.g. while idleDelay read). */
   private sleep(ms: number): Promise<void> {
+    if (this.woken) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
         this.wakeUp = null;
-        done();
+        resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
     });
   }
 
@@ -457,6 +457,14 @@ export class DeliveryWorker {
     });
   }
 
+  /**
+   * Wakes the loop once this ack is over: not from inside it, where the loop would still see the ack under way
+   * (ackWillClaim) and the acked deliveries still in flight, and go back to sleep without claiming.
+   */
+  private wakeAfterAck(): void {
+    setImmediate(() => this.wake());
+  }
+
   private notify(batch: readonly RecordedResult[]): void {
     for (const observer of this.options.observers ?? []) {
       try {
@@ -493,7 +501,7 @@ export class DeliveryWorker {
           for (const item of claimed) this.track(item);
           // The ack freed budgets: claim (again, if its own claim was full, or a wake came after it had set out:
           // its claim may not have seen that work).
-          if (!claim || claimed.length === claim.limit || this.wakes !== wakesBefore) this.wake();
+          if (!claim || claimed.length === claim.limit || this.wakes !== wakesBefore) this.wakeAfterAck();
           claimedAfter = true;
           return;
         } catch (error) {
@@ -517,7 +525,7 @@ export class DeliveryWorker {
     } finally {
       batch.resolve();
       // Given up: the wakes that waited for this ack's claim claim on their own.
-      if (!claimedAfter) this.wake();
+      if (!claimedAfter) this.wakeAfterAck();
     }
   }
 }

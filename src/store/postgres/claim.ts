@@ -24,13 +24,17 @@ export async function claimDeliveries(db: PostgresDb, request: ClaimRequest): Pr
   return db.transaction((client) => claimIn(client, request), 'redoable');
 }
 
-/** claimDeliveries inside the caller's transaction (a claim of its own, or the one an ack makes). */
-export async function claimIn(client: pg.PoolClient, request: ClaimRequest): Promise<ClaimedDelivery[]> {
+/**
+ * claimDeliveries inside the caller's transaction (a claim of its own, or the one an ack makes). `fold`: take
+ * ingest's wakes first; not inside an ack, which has locked queue rows already (folding would lock more out of id
+ * order, a deadlock with another fold); the worker's next claim of its own folds them.
+ */
+export async function claimIn(client: pg.PoolClient, request: ClaimRequest, fold = true): Promise<ClaimedDelivery[]> {
   const { owner, limit, leaseMs, nowMs } = request;
   const policy = request.policy ?? DEFAULT_SCHEDULER_POLICY;
   const leaseExpiresAt = nowMs + leaseMs;
   // Ingest's wakes first: their endpoints become ready as of this claim.
-  await foldWakes(client);
+  if (fold) await foldWakes(client);
   const rows = (
     await client.query(
       `SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at
