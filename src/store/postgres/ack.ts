@@ -114,7 +114,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     const ready = new Map<string, number>(resent);
     if (policy?.events) outcome.operationalEvents = await insertOperationalEvents(client, policy.events, operatorAppId, acked, disabled, ready);
     await feedSchedulerState(client, results, new Set(updated.map((row) => row.id as string)), ready, policy);
-    if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim, false);
+    if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);
   }, 'redoable');
   return outcome;
 }

@@ -1,14 +1,12 @@
 // Claiming in PostgreSQL: the endpoints with due work are locked FOR UPDATE SKIP LOCKED (concurrent workers take
 // disjoint endpoints and never wait for each other), share the claim (src/domain/scheduler.ts planClaim), then each
-// one's oldest due deliveries are leased and its readiness recomputed: four statements in one transaction, after
-// folding ingest's wakes into the endpoints' readiness (endpoint-queue.ts).
+// one's oldest due deliveries are leased and its readiness recomputed: four statements in one transaction.
 import { DEFAULT_SCHEDULER_POLICY, needsRecount, planClaim, settleClaim, type EndpointClaimPlan } from '../../domain/scheduler.js';
 import type { Delivery } from '../../domain/types.js';
 import { claimedOf, deliveryFromRow, readyEndpointFromRow, unsendableReason } from '../rows.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
 import type pg from 'pg';
 import type { PostgresDb, Row } from './db.js';
-import { foldWakes } from './endpoint-queue.js';
 
 const unbounded = (): number => Number.POSITIVE_INFINITY;
 
@@ -24,17 +22,11 @@ export async function claimDeliveries(db: PostgresDb, request: ClaimRequest): Pr
   return db.transaction((client) => claimIn(client, request), 'redoable');
 }
 
-/**
- * claimDeliveries inside the caller's transaction (a claim of its own, or the one an ack makes). `fold`: take
- * ingest's wakes first; not inside an ack, which has locked queue rows already (folding would lock more out of id
- * order, a deadlock with another fold); the worker's next claim of its own folds them.
- */
-export async function claimIn(client: pg.PoolClient, request: ClaimRequest, fold = true): Promise<ClaimedDelivery[]> {
+/** claimDeliveries inside the caller's transaction (a claim of its own, or the one an ack makes). */
+export async function claimIn(client: pg.PoolClient, request: ClaimRequest): Promise<ClaimedDelivery[]> {
   const { owner, limit, leaseMs, nowMs } = request;
   const policy = request.policy ?? DEFAULT_SCHEDULER_POLICY;
   const leaseExpiresAt = nowMs + leaseMs;
-  // Ingest's wakes first: their endpoints become ready as of this claim.
-  if (fold) await foldWakes(client);
   const rows = (
     await client.query(
       `SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at

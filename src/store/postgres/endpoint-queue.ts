@@ -28,38 +28,6 @@ export async function readyBy(client: pg.PoolClient, at: ReadonlyMap<string, num
 }
 
 
-/**
- * Ingest's side of readiness: new work for each endpoint at its time, as rows of endpoint_wake (insert-only). An
- * update of the endpoint's queue row here would wait for any claim or ack holding it and hold it through ingest's
- * commit (an fsync), which a claim then skips: with one busy endpoint, ingest and the worker took turns on that row.
- */
-export async function wakeEndpoints(client: pg.PoolClient, at: ReadonlyMap<string, number>): Promise<void> {
-  if (at.size === 0) return;
-  const ids = [...at.keys()];
-  await client.query('INSERT INTO endpoint_wake (endpoint_id, at) SELECT * FROM unnest($1::text[], $2::bigint[])', [ids, ids.map((id) => at.get(id))]);
-}
-
-/** Most wakes one claim folds (a backlog of them, after workers were away, goes over several claims). */
-const FOLD_MAX = 10_000;
-
-/**
- * The claim's first step: takes the wakes no other claim holds and makes their endpoints ready as readyBy 'work'
- * does (locking their queue rows in id order, on top of whatever a claim holding one of them wrote). A wake
- * committed after this statement's snapshot stays for the next claim, which ingest's notification brings: none is
- * lost, so no delivery is stranded.
- */
-export async function foldWakes(client: pg.PoolClient): Promise<void> {
-  const woken = (
-    await client.query(
-      `WITH taken AS (
-         DELETE FROM endpoint_wake WHERE ctid = ANY(ARRAY(SELECT ctid FROM endpoint_wake LIMIT ${FOLD_MAX} FOR UPDATE SKIP LOCKED))
-         RETURNING endpoint_id, at)
-       SELECT endpoint_id, min(at) AS at FROM taken GROUP BY endpoint_id`,
-    )
-  ).rows as { endpoint_id: string; at: number }[];
-  if (woken.length > 0) await readyBy(client, new Map(woken.map((row) => [row.endpoint_id, Number(row.at)])));
-}
-
 const COLUMN_TYPES: Record<string, string> = {
   concurrency: 'float8[]',
   slow_start_limit: 'float8[]',

@@ -10,7 +10,7 @@ import { attemptFromRow, messageFromRow, toJson } from '../rows.js';
 import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest } from '../store.js';
 import { $, DELIVERIES_CHANNEL, type PostgresDb } from './db.js';
 import { earliest } from '../concerns.js';
-import { readyBy, wakeEndpoints } from './endpoint-queue.js';
+import { readyBy } from './endpoint-queue.js';
 import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '../expunged.js';
 
 /**
@@ -92,8 +92,8 @@ export function postgresMessages(db: PostgresDb): MessageOps {
       return db.transaction(async (client) => {
         const ready = new Map<string, number>();
         const results = await insertMessagesIn(client, messages, ready);
-        // Wakes, not the endpoints' queue rows: ingest never waits for a claim or an ack (the next claim folds them).
-        await wakeEndpoints(client, ready);
+        // Last before the commit: the queue rows stay locked as briefly as possible.
+        await readyBy(client, ready);
         return results;
       });
     },

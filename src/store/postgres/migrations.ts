@@ -262,19 +262,4 @@ CREATE INDEX delivery_app ON delivery (app_id, id);
 CREATE INDEX delivery_app_failed ON delivery (app_id, id) WHERE status = 'failed';
 `,
   },
-  // ---- Issue 15 (throughput): ingest no longer waits for the workers on an endpoint's queue row.
-  {
-    version: 12,
-    name: 'endpoint wakes',
-    sql: `
--- New work for an endpoint, written by ingest instead of updating the endpoint's queue row (which a claim or an ack
--- holds as often as not): insert-only, so ingest never waits for a worker, nor a worker for ingest. Every claim
--- first folds the wakes it can see into endpoint_queue.ready_at (store/postgres/endpoint-queue.ts). Workers older
--- than this migration do not fold them: upgrade workers before API processes (README, PostgreSQL and scale-out).
-CREATE TABLE endpoint_wake (
-  endpoint_id TEXT NOT NULL,
-  at BIGINT NOT NULL
-);
-`,
-  },
 ];

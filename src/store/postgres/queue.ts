@@ -57,8 +57,7 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
     },
 
     async nextDueAt(): Promise<number | null> {
-      // A wake not folded yet is work due at its time (the claim folds it).
-      const row = (await db.pool.query('SELECT LEAST((SELECT min(ready_at) FROM endpoint_queue), (SELECT min(at) FROM endpoint_wake)) AS due')).rows[0];
+      const row = (await db.pool.query('SELECT min(ready_at) AS due FROM endpoint_queue')).rows[0];
       return (row?.due as number | null) ?? null;
     },
 
