@@ -58,9 +58,12 @@ test('a release wakes every waiter: a thread blocked in hold() and this thread w
   const path = join(temp.dir, 'wake.db');
   const lock = new WriteLock(path, 10_000); // creates the word the threads adopt
   const holder = lockThread(path, 1000);
+  // Listened for from the start: a thread that exits before a later `once(thread, 'exit')` would be waited for forever.
+  const holderExited = once(holder, 'exit');
   assert.equal(await next(holder), 'waiting');
   assert.ok((await next(holder)) as number < 1000, 'the holder took the free lock');
   const blocked = lockThread(path, 0);
+  const blockedExited = once(blocked, 'exit');
   assert.equal(await next(blocked), 'waiting');
   const started = performance.now();
   const here = lock.holdWhenFree(() => performance.now() - started);
@@ -68,7 +71,7 @@ test('a release wakes every waiter: a thread blocked in hold() and this thread w
   // The holder lets go about 1 s in; with a single wake one of the two would sleep until its 10 s timeout.
   assert.ok(blockedWaited < 5000, `the blocked thread got it after ${blockedWaited.toFixed(0)} ms`);
   assert.ok(hereWaited < 5000, `this thread got it after ${hereWaited.toFixed(0)} ms`);
-  await Promise.all([once(holder, 'exit'), once(blocked, 'exit')]);
+  await Promise.all([holderExited, blockedExited]);
   assert.equal(Atomics.load(new Int32Array(sharedWriteLocks()[path]!), 0), 0, 'free afterwards');
 });
 
