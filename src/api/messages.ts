@@ -54,6 +54,7 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
         createdAt: now,
       };
       const result = await ingest.submit(message);
+      if (result.kind === 'no-app') throw notFound('application');
       if (result.kind === 'duplicate') throw conflict(`a message with eventId "${message.eventId}" already exists (${result.existing.id})`);
       return sendJsonText(reply.code(202), messageJson(message, request.query.with_content ?? true));
     },

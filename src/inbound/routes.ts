@@ -94,6 +94,7 @@ export async function ingestRoutes(fastify: FastifyInstance): Promise<void> {
         createdAt: now,
       };
       const result = await ingest.submit(message);
+      if (result.kind === 'no-app') throw notFound('source');
       const stored = result.kind === 'duplicate' ? result.existing : message;
       return reply.code(result.kind === 'duplicate' ? 200 : 202).send({
         id: stored.id,

@@ -37,6 +37,10 @@ export interface Store {
 
   /** Throws a conflict error when the uid is taken. */
   createApp(app: App): Promise<void>;
+  /**
+   * Frozen (callers share it). This process's own writes are seen at once; another process's within a second (a
+   * PostgreSQL store keeps what it read that long).
+   */
   getApp(idOrUid: string): Promise<App | null>;
   listApps(page: PageRequest): Promise<Page<App>>;
   /** Throws a conflict error when the new uid is taken. */
@@ -292,7 +296,9 @@ export interface AttemptFilter {
 
 export type InsertMessageResult =
   | { kind: 'inserted'; deliveries: number }
-  | { kind: 'duplicate'; existing: Message };
+  | { kind: 'duplicate'; existing: Message }
+  /** Its application was deleted before the commit: not stored (the batch's other messages are). */
+  | { kind: 'no-app' };
 
 export interface ClaimRequest {
   /** The lease owner (one per worker process). */

@@ -145,6 +145,22 @@ for (const adapter of storeAdapters) {
       assert.equal((await store.insertMessages([makeMessage(other.id, { id: newId('msg', T0), eventId: 'evt-1' })]))[0]!.kind, 'inserted');
     });
 
+    test('a message whose application was deleted before the commit is refused alone: the batch it shares is stored', async () => {
+      const live = makeApp();
+      const gone = makeApp();
+      await store.createApp(live);
+      await store.createApp(gone);
+      await store.deleteApp(gone.id);
+      const kept = makeMessage(live.id, { eventId: 'evt-live' });
+      const results = await store.insertMessages([makeMessage(gone.id), kept, makeMessage(gone.id, { id: newId('msg', T0), eventId: 'evt-gone' })]);
+      assert.deepEqual(
+        results.map((r) => r.kind),
+        ['no-app', 'inserted', 'no-app'],
+      );
+      assert.equal((await store.getMessage(live.id, 'evt-live'))?.id, kept.id);
+      assert.equal(await store.getMessage(gone.id, 'evt-gone'), null);
+    });
+
     test('a claimed delivery is leased: not claimable again until the lease expires', async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);

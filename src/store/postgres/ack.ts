@@ -9,7 +9,7 @@ import { endpointStreaks } from '../endpoint-streaks.js';
 import { attemptToRow, queueStateFromRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNotice, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
 import { claimIn } from './claim.js';
-import { $, type PostgresDb, type Row } from './db.js';
+import { $, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
 import { writeQueueStates } from './endpoint-queue.js';
 import { insertMessagesIn } from './messages.js';
 
@@ -202,7 +202,9 @@ async function insertOperationalEvents(
   const candidates = events.messagesFor(notices, endpoints);
   const apps = await appUids(client, candidates.map((m) => m.appId));
   const messages = candidates.filter((m) => apps.has(m.appId));
-  if (messages.length > 0) await insertMessagesIn(client, messages, ready);
+  if (messages.length === 0) return 0;
+  const results = await insertMessagesIn(client, messages, ready);
+  if (results.some((r) => r.kind === 'inserted' && r.deliveries > 0)) await client.query(NOTIFY_DELIVERIES);
   return messages.length;
 }
 

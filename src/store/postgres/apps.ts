@@ -1,5 +1,6 @@
 // What tenants configure, in PostgreSQL: applications, endpoints, event types and inbound sources.
 import type { AppOps } from '../concerns.js';
+import { AppCache } from '../app-cache.js';
 import type { App, Endpoint, EventType, Page } from '../../domain/types.js';
 import { pageQuery } from '../paging.js';
 import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventTypeToRow, sourceFromRow, sourceToRow, toJson } from '../rows.js';
@@ -13,12 +14,29 @@ const RESET_SCHEDULER_STATE = `
     failure_streak = 0, circuit_opened_at = NULL, circuit_retry_at = NULL, circuit_openings = 0, latency_ms = NULL
   WHERE endpoint_id = $1`;
 
+/**
+ * How long this process keeps an application it read. Other processes write applications too: a change made in one
+ * is seen by the others within this time (as an API key's revocation is, src/api/auth.ts); an ingest for an
+ * application deleted meanwhile is refused by the insert itself (no-app).
+ */
+const APP_CACHE_MS = 1000;
+
 export function postgresApps(db: PostgresDb): AppOps {
+  const appCache = new AppCache(APP_CACHE_MS);
+  /** After each write to applications: cleared once it is done, so no read made during it stays. */
+  const forgetting = async <T>(write: Promise<T>): Promise<T> => {
+    try {
+      return await write;
+    } finally {
+      appCache.clear();
+    }
+  };
+
   return {
     // ---- Applications
 
     async createApp(app: App): Promise<void> {
-      await db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
+      await forgetting(db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
         db.pool.query('INSERT INTO app (id, uid, name, metadata, rate_limit, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
           app.id,
           app.uid,
@@ -28,11 +46,14 @@ export function postgresApps(db: PostgresDb): AppOps {
           app.createdAt,
           app.updatedAt,
         ]),
-      );
+      ));
     },
 
     async getApp(idOrUid: string): Promise<App | null> {
-      return db.one('SELECT * FROM app WHERE id = $1 OR uid = $1 ORDER BY (id = $1) DESC LIMIT 1', [idOrUid], appFromRow);
+      const cached = appCache.get(idOrUid);
+      if (cached) return cached;
+      const app = await db.one('SELECT * FROM app WHERE id = $1 OR uid = $1 ORDER BY (id = $1) DESC LIMIT 1', [idOrUid], appFromRow);
+      return app ? appCache.keep(idOrUid, app) : null;
     },
 
     async listApps(page: PageRequest): Promise<Page<App>> {
@@ -40,7 +61,7 @@ export function postgresApps(db: PostgresDb): AppOps {
     },
 
     async updateApp(app: App): Promise<void> {
-      await db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
+      await forgetting(db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
         db.pool.query('UPDATE app SET uid = $1, name = $2, metadata = $3, rate_limit = $4, updated_at = $5 WHERE id = $6', [
           app.uid,
           app.name,
@@ -49,14 +70,16 @@ export function postgresApps(db: PostgresDb): AppOps {
           app.updatedAt,
           app.id,
         ]),
-      );
+      ));
     },
 
     async deleteApp(id: string): Promise<void> {
-      await db.transaction(async (client) => {
-        await client.query('DELETE FROM attempt WHERE app_id = $1', [id]);
-        await client.query('DELETE FROM app WHERE id = $1', [id]);
-      });
+      await forgetting(
+        db.transaction(async (client) => {
+          await client.query('DELETE FROM attempt WHERE app_id = $1', [id]);
+          await client.query('DELETE FROM app WHERE id = $1', [id]);
+        }),
+      );
     },
 
     // ---- Endpoints

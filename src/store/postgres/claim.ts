@@ -1,12 +1,14 @@
 // Claiming in PostgreSQL: the endpoints with due work are locked FOR UPDATE SKIP LOCKED (concurrent workers take
 // disjoint endpoints and never wait for each other), share the claim (src/domain/scheduler.ts planClaim), then each
-// one's oldest due deliveries are leased and its readiness recomputed: four statements in one transaction.
+// one's oldest due deliveries are leased and its readiness recomputed (with the commit): four statements in one
+// transaction.
 import { DEFAULT_SCHEDULER_POLICY, needsRecount, planClaim, settleClaim, type EndpointClaimPlan } from '../../domain/scheduler.js';
 import type { Delivery } from '../../domain/types.js';
 import { claimedOf, deliveryFromRow, readyEndpointFromRow, unsendableReason } from '../rows.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
 import type pg from 'pg';
 import type { PostgresDb, Row } from './db.js';
+import { bigintArray, boolArray, intArray, integerLiteral, textArray } from './literals.js';
 
 const unbounded = (): number => Number.POSITIVE_INFINITY;
 
@@ -19,11 +21,15 @@ const DUE = `
 
 export async function claimDeliveries(db: PostgresDb, request: ClaimRequest): Promise<ClaimedDelivery[]> {
   // A claim lost to a server crash only leaves its deliveries unleased: they are claimed again.
-  return db.transaction((client) => claimIn(client, request), 'redoable');
+  return db.transaction((client, commitWith) => claimIn(client, request, commitWith), 'redoable');
 }
 
-/** claimDeliveries inside the caller's transaction (a claim of its own, or the one an ack makes). */
-export async function claimIn(client: pg.PoolClient, request: ClaimRequest): Promise<ClaimedDelivery[]> {
+/**
+ * claimDeliveries inside the caller's transaction (a claim of its own, or the one an ack makes). Given
+ * `commitWith`, the last statement (the endpoints' new readiness) goes with the COMMIT: the queue rows, which ingest
+ * waits for, are held one round trip less.
+ */
+export async function claimIn(client: pg.PoolClient, request: ClaimRequest, commitWith?: (statements: string) => void): Promise<ClaimedDelivery[]> {
   const { owner, limit, leaseMs, nowMs } = request;
   const policy = request.policy ?? DEFAULT_SCHEDULER_POLICY;
   const leaseExpiresAt = nowMs + leaseMs;
@@ -92,25 +98,19 @@ export async function claimIn(client: pg.PoolClient, request: ClaimRequest): Pro
   // an ack that frees a slot brings it forward); otherwise not before `at` nor before the earliest pending
   // delivery; null when nothing is pending.
   const settled = visited.map((plan) => ({ plan, ...settleClaim(plan, got.get(plan.endpoint.endpointId) ?? 0, nowMs) }));
-  await client.query(
-    `UPDATE endpoint_queue q SET saturated = u.saturated, rate_next_at = u.rate_next_at, in_flight = u.in_flight,
+  const settle = `UPDATE endpoint_queue q SET saturated = u.saturated, rate_next_at = u.rate_next_at, in_flight = u.in_flight,
        ready_at = CASE WHEN u.wait_lease THEN COALESCE(
-           (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending' AND d.next_attempt_at > $1),
+           (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending' AND d.next_attempt_at > ${integerLiteral(nowMs)}),
            (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending'))
          ELSE (SELECT CASE WHEN min(d.next_attempt_at) IS NULL THEN NULL ELSE GREATEST(u.at, min(d.next_attempt_at)) END
                FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending') END
-     FROM unnest($2::text[], $3::bool[], $4::bigint[], $5::bool[], $6::bigint[], $7::int[]) AS u(endpoint_id, saturated, rate_next_at, wait_lease, at, in_flight)
-     WHERE q.endpoint_id = u.endpoint_id`,
-    [
-      nowMs,
-      settled.map((s) => s.plan.endpoint.endpointId),
-      settled.map((s) => s.state.saturated),
-      settled.map((s) => s.state.rateNextAt),
-      settled.map((s) => s.next.kind === 'lease'),
-      settled.map((s) => (s.next.kind === 'at' ? s.next.at : nowMs)),
-      settled.map((s) => s.state.inFlight),
-    ],
-  );
+     FROM unnest(${textArray(settled.map((s) => s.plan.endpoint.endpointId))}, ${boolArray(settled.map((s) => s.state.saturated))},
+       ${bigintArray(settled.map((s) => s.state.rateNextAt))}, ${boolArray(settled.map((s) => s.next.kind === 'lease'))},
+       ${bigintArray(settled.map((s) => (s.next.kind === 'at' ? s.next.at : nowMs)))}, ${intArray(settled.map((s) => s.state.inFlight))})
+       AS u(endpoint_id, saturated, rate_next_at, wait_lease, at, in_flight)
+     WHERE q.endpoint_id = u.endpoint_id`;
+  if (commitWith) commitWith(settle);
+  else await client.query(settle);
   // Every leased row carries its message's and endpoint's columns: any one of them will do for each.
   const messageRows = new Map(leased.map(({ delivery, row }) => [delivery.messageId, row]));
   const endpointRows = new Map(leased.map(({ delivery, row }) => [delivery.endpointId, row]));

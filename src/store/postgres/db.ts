@@ -12,6 +12,8 @@ export type Row = Record<string, unknown>;
 
 /** The NOTIFY channel that wakes workers when deliveries become due. */
 export const DELIVERIES_CHANNEL = 'hookd_deliveries';
+/** Wakes every worker (their LISTEN) when the transaction commits: it created or rescheduled deliveries. */
+export const NOTIFY_DELIVERIES = `SELECT pg_notify('${DELIVERIES_CHANNEL}', '')`;
 const MIGRATION_LOCK = 7_243_519; // pg_advisory_xact_lock key for migrations
 /** SQLSTATEs of a statement the server aborted on a healthy connection: deadlock, serialization, timeouts, locks, resources. */
 const SERVER_ABORTED = /^(40001|40P01|57014|55P03|53\d{3})$/;
@@ -110,9 +112,11 @@ export class PostgresDb {
   /**
    * `work` in a transaction on a client of its own. A `redoable` one commits without waiting for the server's WAL
    * flush (synchronous_commit=off for this transaction only, see store/durability.ts): the worker's claims and acks
-   * then do not wait for an fsync each.
+   * then do not wait for an fsync each. Statements `work` gives `commitWith` (no parameters: values inlined as
+   * literals) go with the COMMIT in one round trip, in order; a lock they take is held only while the server
+   * commits.
    */
-  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, durability: Durability = 'full'): Promise<T> {
+  async transaction<T>(work: (client: pg.PoolClient, commitWith: (statements: string) => void) => Promise<T>, durability: Durability = 'full'): Promise<T> {
     const client = await this.pool.connect();
     // While checked out, a connection error is this transaction's failure (its query rejects), not the process's.
     const broken: { error: unknown } = { error: null };
@@ -122,8 +126,9 @@ export class PostgresDb {
     client.on('error', onError);
     try {
       await client.query(durability === 'full' ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit TO off');
-      const result = await work(client);
-      await client.query('COMMIT');
+      const last: string[] = [];
+      const result = await work(client, (statements) => last.push(statements));
+      await client.query([...last, 'COMMIT'].join(';\n'));
       return result;
     } catch (error) {
       // A connection that failed, timed out mid-protocol or cannot roll back is not given back to the pool. One

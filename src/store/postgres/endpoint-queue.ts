@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { queueStateToRow, QUEUE_STATE_COLUMNS } from '../rows.js';
 import type { EndpointQueueState } from '../../domain/scheduler.js';
 import { $ } from './db.js';
+import { bigintArray, textArray } from './literals.js';
 
 /**
  * Makes each endpoint ready no later than its time, inside the caller's transaction ('work' and 'capacity' as in
@@ -13,20 +14,30 @@ import { $ } from './db.js';
  * apply on top of what it wrote (a conditional update could skip the row and strand the new deliveries).
  */
 export async function readyBy(client: pg.PoolClient, at: ReadonlyMap<string, number>, reason: 'work' | 'capacity' = 'work'): Promise<void> {
-  if (at.size === 0) return;
-  const ids = [...at.keys()].sort();
-  if (ids.length > 1) await client.query('SELECT 1 FROM endpoint_queue WHERE endpoint_id = ANY($1) ORDER BY endpoint_id FOR UPDATE', [ids]);
-  // From the row itself (its latest version once locked): when it could next send anything new.
-  const earliestSend = 'CASE WHEN $3 THEN GREATEST(u.at, COALESCE(q.rate_next_at, u.at), COALESCE(q.circuit_retry_at, u.at)) ELSE u.at END';
-  await client.query(
-    `UPDATE endpoint_queue q SET ready_at = CASE
-       WHEN $3 AND q.saturated AND q.ready_at IS NOT NULL THEN q.ready_at
-       ELSE LEAST(COALESCE(q.ready_at, ${earliestSend}), ${earliestSend}) END
-     FROM unnest($1::text[], $2::bigint[]) AS u(id, at) WHERE q.endpoint_id = u.id`,
-    [ids, ids.map((id) => at.get(id)), reason === 'work'],
-  );
+  const statements = readyByStatements(at, reason);
+  if (statements) await client.query(statements);
 }
 
+/**
+ * readyBy as statements without parameters (values inlined as literals), which a transaction can send with its
+ * COMMIT in one round trip (PostgresDb.transaction's commitWith): the queue rows, which every ingest, claim and ack
+ * of an endpoint wants, are then held only while the server commits, not across a round trip through a busy event
+ * loop. Null when there is nothing to make ready.
+ */
+export function readyByStatements(at: ReadonlyMap<string, number>, reason: 'work' | 'capacity' = 'work'): string | null {
+  if (at.size === 0) return null;
+  const ids = [...at.keys()].sort();
+  const idList = textArray(ids);
+  const atList = bigintArray(ids.map((id) => at.get(id)!));
+  const lock = ids.length > 1 ? `SELECT 1 FROM endpoint_queue WHERE endpoint_id = ANY(${idList}) ORDER BY endpoint_id FOR UPDATE; ` : '';
+  // From the row itself (its latest version once locked): when it could next send anything new.
+  const earliestSend = reason === 'work' ? 'GREATEST(u.at, COALESCE(q.rate_next_at, u.at), COALESCE(q.circuit_retry_at, u.at))' : 'u.at';
+  const readyAt = `LEAST(COALESCE(q.ready_at, ${earliestSend}), ${earliestSend})`;
+  // New work for a saturated endpoint waits for its budget: a freed slot makes it ready, not the work.
+  const newReadyAt = reason === 'work' ? `CASE WHEN q.saturated AND q.ready_at IS NOT NULL THEN q.ready_at ELSE ${readyAt} END` : readyAt;
+  return `${lock}UPDATE endpoint_queue q SET ready_at = ${newReadyAt}
+     FROM unnest(${idList}, ${atList}) AS u(id, at) WHERE q.endpoint_id = u.id`;
+}
 
 const COLUMN_TYPES: Record<string, string> = {
   concurrency: 'float8[]',

@@ -9,7 +9,7 @@ import { deliveryFromRow, queueStateFromRow } from '../rows.js';
 import type { AckOutcome, AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryResult } from '../store.js';
 import { completeDeliveries } from './ack.js';
 import { claimDeliveries } from './claim.js';
-import { DELIVERIES_CHANNEL, type PostgresDb, type Row } from './db.js';
+import { DELIVERIES_CHANNEL, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 
 export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListener): QueueOps {
@@ -47,7 +47,7 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
           'UPDATE endpoint_queue q SET in_flight = GREATEST(0, q.in_flight - u.n) FROM unnest($1::text[], $2::int[]) AS u(id, n) WHERE q.endpoint_id = u.id',
           [[...perEndpoint.keys()], [...perEndpoint.values()]],
         );
-        await client.query('SELECT pg_notify($1, $2)', [DELIVERIES_CHANNEL, '']);
+        await client.query(NOTIFY_DELIVERIES);
         return released.length;
       });
     },
@@ -93,7 +93,7 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
           [newId('dlv', nowMs), message.id, endpoint.id, message.appId, nowMs],
         );
         await readyBy(client, new Map([[endpoint.id, nowMs]]));
-        await client.query('SELECT pg_notify($1, $2)', [DELIVERIES_CHANNEL, '']);
+        await client.query(NOTIFY_DELIVERIES);
       });
     },
 
@@ -106,7 +106,7 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
         );
         if ((result.rowCount ?? 0) > 0) {
           await readyBy(client, new Map([[endpointId, nowMs]]));
-          await client.query('SELECT pg_notify($1, $2)', [DELIVERIES_CHANNEL, '']);
+          await client.query(NOTIFY_DELIVERIES);
         }
         return result.rowCount ?? 0;
       });

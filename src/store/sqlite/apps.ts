@@ -4,6 +4,7 @@ import { pageQuery } from '../paging.js';
 import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventTypeToRow, sourceFromRow, sourceToRow, toJson } from '../rows.js';
 import type { PageRequest, Source } from '../store.js';
 import type { AppOps } from '../concerns.js';
+import { AppCache } from '../app-cache.js';
 import type { Row, SqliteDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 
@@ -13,16 +14,10 @@ const RESET_SCHEDULER_STATE = `
     failure_streak = 0, circuit_opened_at = NULL, circuit_retry_at = NULL, circuit_openings = 0, latency_ms = NULL
   WHERE endpoint_id = ?`;
 
-/** Most lookups the application cache keeps before it starts over. */
-const APP_CACHE_SIZE = 10_000;
-
 export function sqliteApps(db: SqliteDb): AppOps {
-  // getApp's answers by the id or uid asked for. Every write to the app table goes through one connection, the API
-  // process's (hookd start serves the file alone; its threads write no applications), and clears it, so it is never
-  // stale. Every API request for an application starts with this lookup; measured at 6,000 msg/s of ingest, the
-  // statement was 12% of the API thread (a read beside the writers' WAL). Misses are not kept. Answers are frozen:
-  // callers share them.
-  const appCache = new Map<string, App>();
+  // Every write to the app table goes through one connection, the API process's (hookd start serves the file alone;
+  // its threads write no applications), and clears the cache, so its answers are kept until then.
+  const appCache = new AppCache(Number.POSITIVE_INFINITY);
   const forgetApps = (): void => appCache.clear();
 
   return {
@@ -41,12 +36,7 @@ export function sqliteApps(db: SqliteDb): AppOps {
       const cached = appCache.get(idOrUid);
       if (cached) return cached;
       const row = db.stmt('SELECT * FROM app WHERE id = ? OR uid = ? ORDER BY id = ? DESC LIMIT 1').get(idOrUid, idOrUid, idOrUid) as Row | undefined;
-      if (!row) return null;
-      const app = appFromRow(row);
-      Object.freeze(app.metadata);
-      if (appCache.size >= APP_CACHE_SIZE) forgetApps();
-      appCache.set(idOrUid, Object.freeze(app));
-      return app;
+      return row ? appCache.keep(idOrUid, appFromRow(row)) : null;
     },
 
     async listApps(page: PageRequest): Promise<Page<App>> {

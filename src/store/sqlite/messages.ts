@@ -13,6 +13,13 @@ import { readyBy } from './endpoint-queue.js';
 import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '../expunged.js';
 
 const INSERT_MESSAGE = 'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+/**
+ * INSERT_MESSAGE (then the app id again) unless its application is gone (deleted after the request looked it up):
+ * that message alone is refused, not the batch it shares with other requests (its foreign key would fail the whole
+ * transaction).
+ */
+const INSERT_MESSAGE_OF_LIVE_APP =
+  'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM app WHERE id = ?) ON CONFLICT DO NOTHING';
 const INSERT_DELIVERY =
   "INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)";
 
@@ -23,16 +30,17 @@ const deliveryParams = (m: Message, endpointId: string): unknown[] => [newId('dl
 
 /** insertMessages inside the caller's transaction (ingest; operational events in an ack). */
 export function insertMessagesNow(db: SqliteDb, messages: Message[]): InsertMessageResult[] {
-  const insertMessage = db.stmt(`${INSERT_MESSAGE} ON CONFLICT DO NOTHING`);
+  const insertMessage = db.stmt(INSERT_MESSAGE_OF_LIVE_APP);
   const insertDelivery = db.stmt(INSERT_DELIVERY);
   const findByEventId = db.stmt('SELECT * FROM message WHERE app_id = ? AND event_id = ?');
   const liveEndpoints = db.stmt('SELECT id, disabled, filter_types, channels FROM endpoint WHERE app_id = ? AND deleted_at IS NULL');
   const endpointsByApp = new Map<string, Row[]>();
   const ready = new Map<string, number>();
   const results = messages.map((m): InsertMessageResult => {
-    const inserted = insertMessage.run(...messageParams(m));
+    const inserted = insertMessage.run(...messageParams(m), m.appId);
     if (inserted.changes === 0) {
-      return { kind: 'duplicate', existing: messageFromRow(findByEventId.get(m.appId, m.eventId) as Row) };
+      const existing = m.eventId === null ? undefined : (findByEventId.get(m.appId, m.eventId) as Row | undefined);
+      return existing ? { kind: 'duplicate', existing: messageFromRow(existing) } : { kind: 'no-app' };
     }
     let endpoints = endpointsByApp.get(m.appId);
     if (!endpoints) {
