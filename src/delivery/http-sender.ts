@@ -54,8 +54,10 @@ export class HttpSender {
     this.agent = new Agent({
       connections: options.connectionsPerOrigin,
       keepAliveTimeout: 30_000,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      // The Exchange's timer is the bound (see there); undici's own timers fire after a stall as ours did, so they
+      // are only a backstop, a little later.
+      headersTimeout: options.timeoutMs + STALL_BACKSTOP_MS,
+      bodyTimeout: options.timeoutMs + STALL_BACKSTOP_MS,
       connect: guardedConnector(options.destinations ?? new DestinationPolicy(), options.lookup, Math.min(options.timeoutMs, 10_000)),
     });
   }
@@ -103,11 +105,19 @@ export class HttpSender {
   }
 }
 
+/** How much later than the Exchange's own timer undici's headers and body timeouts fire. */
+const STALL_BACKSTOP_MS = 1000;
+
 /**
  * One request's handler in undici's dispatch interface: the response is taken as it arrives (status, headers, body
  * chunks up to the limit), with no stream, async iterator or AbortSignal per request. A timer bounds the whole
  * exchange; cancel() (a shutdown) cuts it off. Every ending (an answer, an error, the timeout, a body beyond the
  * limit, a cancel) resolves the request's SendResult exactly once.
+ *
+ * The timeout takes effect after the event loop's next I/O: when the loop stalled past the deadline (a starved
+ * CPU, a long GC), timers run before the sockets are read, so a timer that cut the request off at once would call
+ * an answer that had arrived in time a timeout (and the delivery would be sent again). Seen in the scale-out test on
+ * a loaded 2-core machine: a burst of "timeout 2001 ms" attempts for a receiver that answers within 20 ms.
  */
 class Exchange implements Dispatcher.DispatchHandler {
   private readonly started = performance.now();
@@ -127,7 +137,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly resolve: (result: SendResult) => void,
     private readonly live: Set<Exchange> | null,
   ) {
-    this.timer = setTimeout(() => this.cutOffWith('timeout', new DOMException('the request timed out', 'TimeoutError')), options.timeoutMs);
+    this.timer = setTimeout(() => setImmediate(() => this.cutOffWith('timeout', new DOMException('the request timed out', 'TimeoutError'))), options.timeoutMs);
     live?.add(this);
   }
 
