@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 
 export interface MaintenanceOptions {
-  store: Pick<Store, 'purgeMessages' | 'purgeIdempotencyKeys'>;
+  store: Pick<Store, 'purgeMessages' | 'purgeIdempotencyKeys' | 'purgeExpiredApiKeys'>;
   /** Messages older than this are purged with their deliveries and attempts; 0 = keep forever. */
   retentionMs: number;
   /** Idempotency keys older than this have expired and are deleted. */
@@ -19,13 +19,22 @@ export interface MaintenanceReport {
   deliveries: number;
   attempts: number;
   idempotencyKeys: number;
+  /** API keys (app-portal tokens) expired for longer than EXPIRED_KEYS_KEPT_MS. */
+  apiKeys: number;
   /** Purge transactions run. */
   batches: number;
 }
 
 /**
+ * How long an expired API key (an app-portal token) stays after its expiry: meanwhile a request presenting it is
+ * told it expired (not that it is unknown) and the key list still shows it.
+ */
+export const EXPIRED_KEYS_KEPT_MS = 24 * 60 * 60 * 1000;
+
+/**
  * The maintenance loop of worker-role processes: every `intervalMs`, purge messages older than the retention
- * (with their deliveries and attempts) and expired idempotency keys, in bounded batches: one short transaction
+ * (with their deliveries and attempts), expired idempotency keys and API keys expired for more than
+ * EXPIRED_KEYS_KEPT_MS (every portal sign-in makes one), in bounded batches: one short transaction
  * per batch and a turn of the event loop between batches, so ingest and deliveries keep going meanwhile. On
  * PostgreSQL every worker runs it; the store makes concurrent purges take disjoint batches.
  */
@@ -60,7 +69,7 @@ export class MaintenanceLoop {
 
   private async pass(stopping: () => boolean): Promise<MaintenanceReport> {
     const { store, retentionMs, idempotencyTtlMs, batchSize } = this.options;
-    const report: MaintenanceReport = { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, batches: 0 };
+    const report: MaintenanceReport = { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, apiKeys: 0, batches: 0 };
     const now = this.clock();
     if (retentionMs > 0) {
       for (;;) {
@@ -77,6 +86,13 @@ export class MaintenanceLoop {
       const expired = await store.purgeIdempotencyKeys(now - idempotencyTtlMs, batchSize);
       report.batches++;
       report.idempotencyKeys += expired;
+      if (expired < batchSize || stopping()) break;
+      await nextTurn();
+    }
+    for (;;) {
+      const expired = await store.purgeExpiredApiKeys(now - EXPIRED_KEYS_KEPT_MS, batchSize);
+      report.batches++;
+      report.apiKeys += expired;
       if (expired < batchSize || stopping()) break;
       await nextTurn();
     }
@@ -98,7 +114,7 @@ export class MaintenanceLoop {
   private async runFromLoop(): Promise<void> {
     try {
       const report = await this.pass(() => this.stopped);
-      if (report.messages > 0 || report.idempotencyKeys > 0) this.options.logger.info(report, 'maintenance: purged expired data');
+      if (report.messages > 0 || report.idempotencyKeys > 0 || report.apiKeys > 0) this.options.logger.info(report, 'maintenance: purged expired data');
     } catch (error) {
       this.options.logger.error({ err: error }, 'maintenance failed; retrying at the next interval');
     }

@@ -51,7 +51,7 @@ export type QueueOps = Pick<
 
 export type AdminOps = Pick<
   Store,
-  'createApiKey' | 'findApiKeyByHash' | 'listApiKeys' | 'revokeApiKey' | 'beginIdempotent' | 'finishIdempotent' | 'purgeMessages' | 'purgeIdempotencyKeys'
+  'createApiKey' | 'findApiKeyByHash' | 'listApiKeys' | 'revokeApiKey' | 'beginIdempotent' | 'finishIdempotent' | 'purgeMessages' | 'purgeIdempotencyKeys' | 'purgeExpiredApiKeys'
 >;
 
 export type StatsOps = Pick<

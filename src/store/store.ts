@@ -187,6 +187,11 @@ export interface Store {
   purgeMessages(beforeMs: number, limit: number): Promise<PurgeResult>;
   /** Deletes up to `limit` idempotency keys created at or before `beforeMs` (expired); returns how many. */
   purgeIdempotencyKeys(beforeMs: number, limit: number): Promise<number>;
+  /**
+   * Deletes up to `limit` API keys that expired at or before `beforeMs` (app-portal tokens: every portal sign-in
+   * makes one); returns how many. Keys without an expiry are never deleted here.
+   */
+  purgeExpiredApiKeys(beforeMs: number, limit: number): Promise<number>;
 
   // ---- Observability (metrics gauges, endpoint latency stats; src/observability, src/api/stats.ts)
 

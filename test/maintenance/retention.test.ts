@@ -53,15 +53,24 @@ for (const adapter of storeAdapters) {
       await store.insertMessages([...old, ...young]);
       for (const key of ['k1', 'k2', 'k3', 'k4']) await store.beginIdempotent('scope', key, 'hash', T0, 60_000, DAY);
       await store.beginIdempotent('scope', 'fresh', 'hash', T0 + 40 * DAY, 60_000, DAY);
+      // App-portal tokens: one expired two days before the pass (purged), one an hour before (kept a day), and an
+      // admin key that never expires.
+      const token = (name: string, expiresAt: number | null) => ({ id: newId('key', T0), appId: null, name, prefix: name, createdAt: T0, revokedAt: null, expiresAt, readOnly: false });
+      await store.createApiKey(token('old', T0 + 38 * DAY), 'hash-old-token');
+      await store.createApiKey(token('recent', T0 + 40 * DAY - 3_600_000), 'hash-recent-token');
+      await store.createApiKey(token('admin', null), 'hash-admin-key');
 
       const loop = new MaintenanceLoop({ store, retentionMs: 30 * DAY, idempotencyTtlMs: DAY, intervalMs: 60_000, batchSize: 3, logger: silent, clock: () => T0 + 40 * DAY });
       const report = await loop.runOnce();
-      // 7 old messages in batches of 3: 3 + 3 + 1; 4 expired keys: 3 + 1.
-      assert.deepEqual(report, { messages: 7, deliveries: 0, attempts: 0, idempotencyKeys: 4, batches: 5 });
+      // 7 old messages in batches of 3: 3 + 3 + 1; 4 expired keys: 3 + 1; 1 expired token: 1.
+      assert.deepEqual(report, { messages: 7, deliveries: 0, attempts: 0, idempotencyKeys: 4, apiKeys: 1, batches: 6 });
+      assert.equal(await store.findApiKeyByHash('hash-old-token'), null, 'expired for more than a day: deleted');
+      assert.ok(await store.findApiKeyByHash('hash-recent-token'), 'expired less than a day ago: still there (refused as expired)');
+      assert.ok(await store.findApiKeyByHash('hash-admin-key'), 'no expiry: kept');
       for (const m of old) assert.equal(await store.getMessage(app.id, m.id), null);
       for (const m of young) assert.equal((await store.getMessage(app.id, m.id))?.id, m.id, 'younger than the retention: kept');
       assert.deepEqual(await store.beginIdempotent('scope', 'fresh', 'hash', T0 + 40 * DAY + 1, 60_000, DAY), { state: 'in_progress' }, 'a live key stays');
-      assert.deepEqual(await loop.runOnce(), { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, batches: 2 });
+      assert.deepEqual(await loop.runOnce(), { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, apiKeys: 0, batches: 3 });
       await loop.stop();
     });
   });

@@ -1162,5 +1162,32 @@ for (const adapter of storeAdapters) {
         assert.deepEqual(await s.beginIdempotent('scope', 'a', 'other', T0 + ttl + 1, 60_000, ttl), { state: 'new' }, 'a purged key is new');
       });
     });
+
+    test('API keys expired by then are deleted in bounded batches; live ones and keys without an expiry stay', async () => {
+      await fresh(async (s) => {
+        const app = makeApp();
+        await s.createApp(app);
+        const key = (name: string, expiresAt: number | null) => ({
+          id: newId('key', T0),
+          appId: expiresAt === null ? null : app.id,
+          name,
+          prefix: name,
+          createdAt: T0,
+          revokedAt: null,
+          expiresAt,
+          readOnly: false,
+        });
+        const expired = ['e1', 'e2', 'e3'].map((name, i) => key(name, T0 + i));
+        const live = key('live', T0 + 1000);
+        const admin = key('admin', null);
+        for (const k of [...expired, live, admin]) await s.createApiKey(k, `hash-${k.name}`);
+        assert.equal(await s.purgeExpiredApiKeys(T0 + 10, 2), 2);
+        assert.equal(await s.purgeExpiredApiKeys(T0 + 10, 2), 1);
+        assert.equal(await s.purgeExpiredApiKeys(T0 + 10, 2), 0);
+        for (const k of expired) assert.equal(await s.findApiKeyByHash(`hash-${k.name}`), null);
+        assert.equal((await s.findApiKeyByHash('hash-live'))?.id, live.id, 'not expired yet: kept');
+        assert.equal((await s.findApiKeyByHash('hash-admin'))?.id, admin.id, 'no expiry: kept');
+      });
+    });
   });
 }

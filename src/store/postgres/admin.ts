@@ -94,5 +94,13 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
       );
       return result.rowCount ?? 0;
     },
+
+    async purgeExpiredApiKeys(beforeMs: number, limit: number): Promise<number> {
+      const result = await db.pool.query(
+        'DELETE FROM api_key k USING (SELECT id FROM api_key WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) x WHERE k.id = x.id',
+        [beforeMs, limit],
+      );
+      return result.rowCount ?? 0;
+    },
   };
 }

@@ -83,5 +83,9 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
     async purgeIdempotencyKeys(beforeMs: number, limit: number): Promise<number> {
       return db.stmt('DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at <= ? LIMIT ?)').run(beforeMs, limit).changes;
     },
+
+    async purgeExpiredApiKeys(beforeMs: number, limit: number): Promise<number> {
+      return db.stmt('DELETE FROM api_key WHERE rowid IN (SELECT rowid FROM api_key WHERE expires_at <= ? LIMIT ?)').run(beforeMs, limit).changes;
+    },
   };
 }

@@ -278,4 +278,13 @@ CREATE INDEX delivery_app ON delivery (app_id, id);
 CREATE INDEX delivery_app_failed ON delivery (app_id, id) WHERE status = 'failed';
 `,
   },
+  // ---- Expired app-portal tokens are deleted by the maintenance loop (purgeExpiredApiKeys).
+  {
+    version: 12,
+    name: 'api key expiry index',
+    sql: `
+-- Only keys that expire (app-portal tokens): the maintenance loop finds the expired ones without reading the others.
+CREATE INDEX api_key_expires ON api_key (expires_at) WHERE expires_at IS NOT NULL;
+`,
+  },
 ];
