@@ -30,6 +30,7 @@ import {
 } from './schemas.js';
 import { isUidPath, uidAfterPut } from './apps.js';
 import { eventTypesOf, rateLimitOf } from './renamed-fields.js';
+import { enforceIngestRate } from '../inbound/index.js';
 import { endpointOut, messageJson, pageOut, sendJsonText } from './wire.js';
 
 const tags = ['Endpoint'];
@@ -234,7 +235,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
           'The event type svix.ping needs no schema: its payload is {"success": true}. An event type without such an example is a 400.',
         params: EndpointParams,
         body: EventExampleIn,
-        response: { 200: MessageOut, 400: ErrorOut, ...errorResponses },
+        response: { 200: MessageOut, 400: ErrorOut, ...errorResponses, 429: ErrorOut },
       },
     },
     async (request, reply) => {
@@ -251,6 +252,8 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
         tags: null,
         createdAt: now,
       };
+      // A message like any other: it counts against the application's ingest rate limit.
+      await enforceIngestRate(request, reply, owner);
       await store.insertMessageTo(message, endpoint.id);
       wakeWorker();
       return sendJsonText(reply, messageJson(message));

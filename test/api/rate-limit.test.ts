@@ -123,6 +123,19 @@ describe('ingest rate limit, no default (HOOKD_APP_RATE_LIMIT unset)', () => {
     assert.equal((await ingest(99)).status, 202);
     assert.equal(await messageCount(hookd, appId), result.accepted + 1);
   });
+
+  test("an endpoint's send-example counts against the same bucket: 429 with Retry-After, nothing stored", async () => {
+    const appId = await createApp(hookd, 'example-limited', 1);
+    const endpoint = await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: 'https://example.com/hook' });
+    assert.equal(endpoint.status, 201, JSON.stringify(endpoint.body));
+    const example = () => rawRequest(hookd.url, 'POST', `/api/v1/app/${appId}/endpoint/${endpoint.body.id}/send-example`, { body: JSON.stringify({ eventType: 'svix.ping' }), headers: { 'content-type': 'application/json' } });
+    assert.equal((await example()).status, 200);
+    const refused = await example();
+    assert.equal(jsonErrorProblem(refused, [429]), null, refused.text);
+    assertRateLimited(refused, refused.json);
+    assert.equal((await send(hookd, appId, 0)).status, 429, 'the bucket is the one POST /msg uses');
+    assert.equal(await messageCount(hookd, appId), 1, 'nothing stored for the 429s');
+  });
 });
 
 describe('ingest rate limit with a default (HOOKD_APP_RATE_LIMIT=4)', () => {
