@@ -10,7 +10,7 @@ import { attemptToRow, queueStateFromRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNotice, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
 import { claimIn } from './claim.js';
 import { $, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
-import { writeQueueStates } from './endpoint-queue.js';
+import { writeQueueStatesStatement } from './endpoint-queue.js';
 import { insertMessagesIn } from './messages.js';
 
 export async function completeDeliveries(db: PostgresDb, results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome> {
@@ -26,7 +26,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
   };
   const operatorAppId = policy?.operatorAppId ?? null;
   // Redoable: an ack a server crash takes back leaves its deliveries leased, so they are sent again (at least once).
-  await db.transaction(async (client) => {
+  await db.transaction(async (client, commitWith) => {
     // The attempt happened, so it is always recorded, even when the lease was lost meanwhile; unless its message
     // is gone (its app was deleted while the request was on the wire): its attempts went with it.
     await client.query(
@@ -113,7 +113,10 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     }
     const ready = new Map<string, number>(resent);
     if (policy?.events) outcome.operationalEvents = await insertOperationalEvents(client, policy.events, operatorAppId, acked, disabled, ready);
-    await feedSchedulerState(client, results, new Set(updated.map((row) => row.id as string)), ready, policy);
+    // The scheduler rows' update goes with the COMMIT, unless a claim in this transaction must read it first.
+    const statement = await feedSchedulerState(client, results, new Set(updated.map((row) => row.id as string)), ready, policy);
+    if (statement && policy?.claim) await client.query(statement);
+    else if (statement) commitWith(statement);
     if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);
   }, 'redoable');
   return outcome;
@@ -122,7 +125,8 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
 /**
  * The results' effect on their endpoints' scheduler state (src/domain/scheduler.ts afterResults), with the
  * readiness of endpoints the ack's operational events were fanned out to. Last in the ack, and locking the rows
- * in id order in one statement: an ack never holds a queue row while it waits for another lock.
+ * in id order in one statement: an ack never holds a queue row while it waits for another lock. Returns the
+ * statement that writes the changed states (null: none changed), for the caller to send with its COMMIT.
  */
 async function feedSchedulerState(
   client: pg.PoolClient,
@@ -130,7 +134,7 @@ async function feedSchedulerState(
   applied: ReadonlySet<string>,
   ready: ReadonlyMap<string, number>,
   policy: AckPolicy | undefined,
-): Promise<void> {
+): Promise<string | null> {
   const scheduler = policy?.scheduler ?? DEFAULT_SCHEDULER_POLICY;
   const signals = endpointSignals(results, applied);
   const ids = [...new Set([...signals.keys(), ...ready.keys()])].sort();
@@ -150,7 +154,7 @@ async function feedSchedulerState(
     if (at !== undefined) after.readyAt = after.readyAt === null ? at : Math.min(after.readyAt, at);
     if (!sameQueueState(before, after)) changed.set(endpointId, after);
   }
-  await writeQueueStates(client, changed);
+  return writeQueueStatesStatement(changed);
 }
 
 

@@ -19,28 +19,28 @@ const DUE = `
     WHERE endpoint_id = t.endpoint_id AND status = 'pending' AND next_attempt_at <= $1
     ORDER BY next_attempt_at LIMIT t.n FOR UPDATE SKIP LOCKED) x`;
 
+/** (1) The endpoints with due work, longest-waiting first, locked (values inlined: it goes with the BEGIN). */
+const readyEndpoints = ({ nowMs, limit }: ClaimRequest): string => `
+  SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at
+  FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
+  WHERE q.ready_at <= ${integerLiteral(nowMs)} ORDER BY q.ready_at LIMIT ${integerLiteral(limit)} FOR UPDATE OF q SKIP LOCKED`;
+
 export async function claimDeliveries(db: PostgresDb, request: ClaimRequest): Promise<ClaimedDelivery[]> {
-  // A claim lost to a server crash only leaves its deliveries unleased: they are claimed again.
-  return db.transaction((client, commitWith) => claimIn(client, request, commitWith), 'redoable');
+  // A claim lost to a server crash only leaves its deliveries unleased: they are claimed again. Three round trips:
+  // the ready endpoints with the BEGIN, the leases, the endpoints' readiness with the COMMIT.
+  return db.transaction((client, commitWith, [ready]) => claimIn(client, request, commitWith, ready!.rows as Row[]), 'redoable', readyEndpoints(request));
 }
 
 /**
  * claimDeliveries inside the caller's transaction (a claim of its own, or the one an ack makes). Given
  * `commitWith`, the last statement (the endpoints' new readiness) goes with the COMMIT: the queue rows, which ingest
- * waits for, are held one round trip less.
+ * waits for, are held one round trip less; given `readyRows`, the ready endpoints were read already.
  */
-export async function claimIn(client: pg.PoolClient, request: ClaimRequest, commitWith?: (statements: string) => void): Promise<ClaimedDelivery[]> {
+export async function claimIn(client: pg.PoolClient, request: ClaimRequest, commitWith?: (statements: string) => void, readyRows?: Row[]): Promise<ClaimedDelivery[]> {
   const { owner, limit, leaseMs, nowMs } = request;
   const policy = request.policy ?? DEFAULT_SCHEDULER_POLICY;
   const leaseExpiresAt = nowMs + leaseMs;
-  const rows = (
-    await client.query(
-      `SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at
-       FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
-       WHERE q.ready_at <= $1 ORDER BY q.ready_at LIMIT $2 FOR UPDATE OF q SKIP LOCKED`,
-      [nowMs, limit],
-    )
-  ).rows as Row[];
+  const rows = readyRows ?? ((await client.query(readyEndpoints(request))).rows as Row[]);
   if (rows.length === 0) return [];
   const reasons = new Map(rows.map((row) => [row.endpoint_id as string, unsendableReason(row)]));
   const ready = rows.map((row) => readyEndpointFromRow(row, policy));

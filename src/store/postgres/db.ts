@@ -114,9 +114,13 @@ export class PostgresDb {
    * flush (synchronous_commit=off for this transaction only, see store/durability.ts): the worker's claims and acks
    * then do not wait for an fsync each. Statements `work` gives `commitWith` (no parameters: values inlined as
    * literals) go with the COMMIT in one round trip, in order; a lock they take is held only while the server
-   * commits.
+   * commits. Likewise `openWith` goes with the BEGIN, and `work` gets its statements' results (`opened`).
    */
-  async transaction<T>(work: (client: pg.PoolClient, commitWith: (statements: string) => void) => Promise<T>, durability: Durability = 'full'): Promise<T> {
+  async transaction<T>(
+    work: (client: pg.PoolClient, commitWith: (statements: string) => void, opened: pg.QueryResult[]) => Promise<T>,
+    durability: Durability = 'full',
+    openWith?: string,
+  ): Promise<T> {
     const client = await this.pool.connect();
     // While checked out, a connection error is this transaction's failure (its query rejects), not the process's.
     const broken: { error: unknown } = { error: null };
@@ -125,9 +129,12 @@ export class PostgresDb {
     };
     client.on('error', onError);
     try {
-      await client.query(durability === 'full' ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit TO off');
+      const begin = durability === 'full' ? ['BEGIN'] : ['BEGIN', 'SET LOCAL synchronous_commit TO off'];
+      // A query of several statements answers with one result each.
+      const began = await client.query([...begin, ...(openWith ? [openWith] : [])].join(';\n'));
+      const opened = openWith ? (began as unknown as pg.QueryResult[]).slice(begin.length) : [];
       const last: string[] = [];
-      const result = await work(client, (statements) => last.push(statements));
+      const result = await work(client, (statements) => last.push(statements), opened);
       await client.query([...last, 'COMMIT'].join(';\n'));
       return result;
     } catch (error) {

@@ -15,3 +15,6 @@ export const textArray = (values: readonly string[]): string => `ARRAY[${values.
 export const bigintArray = (values: readonly (number | null)[]): string => `ARRAY[${values.map(integerLiteral).join(', ')}]::bigint[]`;
 export const intArray = (values: readonly (number | null)[]): string => `ARRAY[${values.map(integerLiteral).join(', ')}]::int[]`;
 export const boolArray = (values: readonly boolean[]): string => `ARRAY[${values.map((v) => (v ? 'TRUE' : 'FALSE')).join(', ')}]::bool[]`;
+/** A float8 (NaN and the infinities as PostgreSQL spells them). */
+const floatLiteral = (value: number | null): string => (value === null ? 'NULL' : Number.isFinite(value) ? String(value) : `'${value}'`);
+export const floatArray = (values: readonly (number | null)[]): string => `ARRAY[${values.map(floatLiteral).join(', ')}]::float8[]`;
