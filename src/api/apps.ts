@@ -83,7 +83,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
   );
 
   app.get('/api/v1/app/:app_id', { schema: { tags, summary: 'Get an application', params: AppParams, response: { 200: ApplicationOut, ...errorResponses } } }, async (request) =>
-    appOut(await resolveApp(request, request.params.app_id)),
+    appOut(await resolveApp(request, request.params.app_id, { fresh: true })),
   );
 
   app.put(
@@ -102,13 +102,15 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const body = request.body;
-      const found = await store.getApp(request.params.app_id);
+      // Read-modify-write: as the database holds it now, never as this process remembers it (another may have
+      // changed it within the last second).
+      const found = await store.getApp(request.params.app_id, { fresh: true });
       if (!found && principalOf(request).appId === null && isUidPath(request.params.app_id, 'app')) {
         const created = newApp(body, clock(), body.uid ?? request.params.app_id);
         await store.createApp(created);
         return reply.code(201).send(appOut(created));
       }
-      const existing = await resolveApp(request, request.params.app_id);
+      const existing = await resolveApp(request, request.params.app_id, { fresh: true });
       const uid = uidAfterPut(body.uid, request.params.app_id, existing.uid);
       checkUidChange(request, existing, uid);
       const updated: App = { ...existing, name: body.name, uid, metadata: body.metadata ?? {}, rateLimit: rateLimitOf(body) ?? null, updatedAt: clock() };
@@ -121,7 +123,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
     '/api/v1/app/:app_id',
     { schema: { tags, summary: 'Patch an application', params: AppParams, body: ApplicationPatch, response: { 200: ApplicationOut, ...adminErrorResponses } } },
     async (request) => {
-      const existing = await resolveApp(request, request.params.app_id);
+      const existing = await resolveApp(request, request.params.app_id, { fresh: true });
       const body = request.body;
       if (body.uid !== undefined) checkUidChange(request, existing, body.uid);
       const rateLimit = rateLimitOf(body);
@@ -140,7 +142,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.delete('/api/v1/app/:app_id', { schema: { tags, summary: 'Delete an application and all its data', params: AppParams, response: { 204: Type.Null(), ...adminErrorResponses } } }, async (request, reply) => {
     requireAdmin(request);
-    const existing = await resolveApp(request, request.params.app_id);
+    const existing = await resolveApp(request, request.params.app_id, { fresh: true });
     await store.deleteApp(existing.id);
     request.server.forgetApiKeys(); // its scoped keys are gone with it
     return reply.code(204).send(null);

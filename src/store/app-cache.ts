@@ -13,6 +13,8 @@ const APP_CACHE_SIZE = 10_000;
  */
 export class AppCache {
   private readonly apps = new Map<string, { app: App; until: number }>();
+  /** Counts clears: an answer read before a clear (a write) is not kept after it. */
+  private generation = 0;
 
   constructor(private readonly ttlMs: number) {}
 
@@ -24,15 +26,22 @@ export class AppCache {
     return undefined;
   }
 
-  /** Keeps (and freezes) an answer; returns it. */
-  keep(idOrUid: string, app: App): App {
+  /** Where a read begins: keep() takes its answer only if no write cleared the cache since (`readFrom`). */
+  readFrom(): number {
+    return this.generation;
+  }
+
+  /** Keeps (and freezes) an answer read since `readFrom`, unless a write cleared the cache meanwhile; returns it. */
+  keep(idOrUid: string, app: App, readFrom: number): App {
     Object.freeze(app.metadata);
+    if (readFrom !== this.generation) return Object.freeze(app);
     if (this.apps.size >= APP_CACHE_SIZE) this.clear();
     this.apps.set(idOrUid, { app: Object.freeze(app), until: performance.now() + this.ttlMs });
     return app;
   }
 
   clear(): void {
+    this.generation++;
     this.apps.clear();
   }
 }

@@ -39,9 +39,10 @@ export interface Store {
   createApp(app: App): Promise<void>;
   /**
    * Frozen (callers share it). This process's own writes are seen at once; another process's within a second (a
-   * PostgreSQL store keeps what it read that long).
+   * PostgreSQL store keeps what it read that long), or at once with `fresh`, which a read-modify-write of the
+   * application needs (else it could write back what another process just changed).
    */
-  getApp(idOrUid: string): Promise<App | null>;
+  getApp(idOrUid: string, options?: { fresh?: boolean }): Promise<App | null>;
   listApps(page: PageRequest): Promise<Page<App>>;
   /** Throws a conflict error when the new uid is taken. */
   updateApp(app: App): Promise<void>;

@@ -49,11 +49,12 @@ export function postgresApps(db: PostgresDb): AppOps {
       ));
     },
 
-    async getApp(idOrUid: string): Promise<App | null> {
-      const cached = appCache.get(idOrUid);
+    async getApp(idOrUid: string, options?: { fresh?: boolean }): Promise<App | null> {
+      const cached = options?.fresh ? undefined : appCache.get(idOrUid);
       if (cached) return cached;
+      const readFrom = appCache.readFrom();
       const app = await db.one('SELECT * FROM app WHERE id = $1 OR uid = $1 ORDER BY (id = $1) DESC LIMIT 1', [idOrUid], appFromRow);
-      return app ? appCache.keep(idOrUid, app) : null;
+      return app ? appCache.keep(idOrUid, app, readFrom) : null;
     },
 
     async listApps(page: PageRequest): Promise<Page<App>> {

@@ -135,7 +135,12 @@ export class PostgresDb {
       const opened = openWith ? (began as unknown as pg.QueryResult[]).slice(begin.length) : [];
       const last: string[] = [];
       const result = await work(client, (statements) => last.push(statements), opened);
-      await client.query([...last, 'COMMIT'].join(';\n'));
+      // The server bounds each statement of the query (statement_timeout); the client's bound on the whole query
+      // leaves a statement_timeout for each part and the COMMIT, so it does not give up on a commit the server is
+      // still allowed to make (a 503 for a stored batch).
+      // (pg reads query_timeout from a query's config too; its types only list it for the client.)
+      const commit = { text: [...last, 'COMMIT'].join(';\n'), query_timeout: (last.length + 1) * this.timeoutMs + 1000 };
+      await client.query(commit as pg.QueryConfig);
       return result;
     } catch (error) {
       // A connection that failed, timed out mid-protocol or cannot roll back is not given back to the pool. One

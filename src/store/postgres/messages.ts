@@ -23,13 +23,15 @@ export async function insertMessagesIn(client: pg.PoolClient, messages: Message[
     (
       await client.query(
         // Not for an application deleted after the request looked it up: that message alone is refused, not the batch
-        // it shares with other requests (its foreign key would fail the whole transaction). In the batch's order: of
-        // two messages with one eventId, the first is stored.
+        // it shares with other requests (its foreign key would fail the whole transaction). The application's row is
+        // share-locked here, which a delete under way holds locked: SKIP LOCKED refuses its messages rather than
+        // wait for the delete and then fail the batch. In the batch's order: of two messages with one eventId, the
+        // first is stored.
         `INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at)
          SELECT id, app_id, event_id, event_type, payload, channels, tags, created_at
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::bigint[])
            WITH ORDINALITY AS m(id, app_id, event_id, event_type, payload, channels, tags, created_at, n)
-         WHERE EXISTS (SELECT 1 FROM app WHERE app.id = m.app_id) ORDER BY n
+         WHERE EXISTS (SELECT 1 FROM app WHERE app.id = m.app_id FOR KEY SHARE SKIP LOCKED) ORDER BY n
          ON CONFLICT DO NOTHING RETURNING id`,
         [
           messages.map((m) => m.id),

@@ -33,10 +33,11 @@ export function sqliteApps(db: SqliteDb): AppOps {
     },
 
     async getApp(idOrUid: string): Promise<App | null> {
+      // This process is the only writer: what it remembers is always what the database holds (fresh or not).
       const cached = appCache.get(idOrUid);
       if (cached) return cached;
       const row = db.stmt('SELECT * FROM app WHERE id = ? OR uid = ? ORDER BY id = ? DESC LIMIT 1').get(idOrUid, idOrUid, idOrUid) as Row | undefined;
-      return row ? appCache.keep(idOrUid, appFromRow(row)) : null;
+      return row ? appCache.keep(idOrUid, appFromRow(row), appCache.readFrom()) : null;
     },
 
     async listApps(page: PageRequest): Promise<Page<App>> {
