@@ -83,7 +83,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
   );
 
   app.get('/api/v1/app/:app_id', { schema: { tags, summary: 'Get an application', params: AppParams, response: { 200: ApplicationOut, ...errorResponses } } }, async (request) =>
-    appOut(await resolveApp(request, request.params.app_id, { fresh: true })),
+    appOut(await resolveApp(request, request.params.app_id)),
   );
 
   app.put(
@@ -102,15 +102,13 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const body = request.body;
-      // Read-modify-write: as the database holds it now, never as this process remembers it (another may have
-      // changed it within the last second).
-      const found = await store.getApp(request.params.app_id, { fresh: true });
+      const found = await store.getApp(request.params.app_id);
       if (!found && principalOf(request).appId === null && isUidPath(request.params.app_id, 'app')) {
         const created = newApp(body, clock(), body.uid ?? request.params.app_id);
         await store.createApp(created);
         return reply.code(201).send(appOut(created));
       }
-      const existing = await resolveApp(request, request.params.app_id, { fresh: true });
+      const existing = await resolveApp(request, request.params.app_id);
       const uid = uidAfterPut(body.uid, request.params.app_id, existing.uid);
       checkUidChange(request, existing, uid);
       const updated: App = { ...existing, name: body.name, uid, metadata: body.metadata ?? {}, rateLimit: rateLimitOf(body) ?? null, updatedAt: clock() };
@@ -123,7 +121,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
     '/api/v1/app/:app_id',
     { schema: { tags, summary: 'Patch an application', params: AppParams, body: ApplicationPatch, response: { 200: ApplicationOut, ...adminErrorResponses } } },
     async (request) => {
-      const existing = await resolveApp(request, request.params.app_id, { fresh: true });
+      const existing = await resolveApp(request, request.params.app_id);
       const body = request.body;
       if (body.uid !== undefined) checkUidChange(request, existing, body.uid);
       const rateLimit = rateLimitOf(body);
@@ -142,7 +140,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.delete('/api/v1/app/:app_id', { schema: { tags, summary: 'Delete an application and all its data', params: AppParams, response: { 204: Type.Null(), ...adminErrorResponses } } }, async (request, reply) => {
     requireAdmin(request);
-    const existing = await resolveApp(request, request.params.app_id, { fresh: true });
+    const existing = await resolveApp(request, request.params.app_id);
     await store.deleteApp(existing.id);
     request.server.forgetApiKeys(); // its scoped keys are gone with it
     return reply.code(204).send(null);

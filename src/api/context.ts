@@ -46,10 +46,10 @@ export function requireAdmin(request: FastifyRequest): void {
 }
 
 /**
- * The application named by id or uid, if the caller may see it (a scoped key sees only its own app). `fresh`: as the
- * database holds it now, not as this process may remember it from up to a second ago (Store.getApp).
+ * The application named by id or uid, if the caller may see it (a scoped key sees only its own app). `recent`: as
+ * this process may remember it from up to a second ago (Store.getApp), for ingest only.
  */
-export async function resolveApp(request: FastifyRequest, idOrUid: string, options?: { fresh?: boolean }): Promise<App> {
+export async function resolveApp(request: FastifyRequest, idOrUid: string, options?: { recent?: boolean }): Promise<App> {
   const principal = principalOf(request);
   const app = await request.server.hookd.store.getApp(idOrUid, options);
   if (!app || (principal.appId !== null && principal.appId !== app.id)) throw notFound('application');

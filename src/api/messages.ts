@@ -52,6 +52,8 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
         channels: body.channels ?? null,
         tags: body.tags ?? null,
         createdAt: now,
+        // Named by uid: stored only if the application still has it (the lookup may be up to a second old).
+        ...(owner.id === request.params.app_id ? {} : { addressedUid: request.params.app_id }),
       };
       const result = await ingest.submit(message);
       if (result.kind === 'no-app') throw notFound('application');
@@ -116,7 +118,7 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
  */
 async function appForMessage(request: FastifyRequest, appIdOrUid: string, inline: ApplicationIn | null): Promise<App> {
   try {
-    return await resolveApp(request, appIdOrUid);
+    return await resolveApp(request, appIdOrUid, { recent: true });
   } catch (error) {
     if (!inline || principalOf(request).appId !== null) throw error;
   }

@@ -62,6 +62,12 @@ export interface Message {
   createdAt: number;
   /** When its payload was expunged (then `{"expired":true}`, never sent again); absent or null: never. */
   expungedAt?: number | null;
+  /**
+   * At insert only, never stored: the uid the sender named the application by. The message is stored only if the
+   * application still has that uid (else `no-app`): a lookup remembered from before a rename can never send it to
+   * the application that had the uid before.
+   */
+  addressedUid?: string;
 }
 
 /** Delivery states. `pending` deliveries are due at `nextAttemptAt`; a leased one is in flight. */

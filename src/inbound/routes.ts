@@ -80,7 +80,8 @@ export async function ingestRoutes(fastify: FastifyInstance): Promise<void> {
       const payload = payloadOf(body, request.headers);
       const eventType = eventTypeOf(source, request.headers, payload.value);
       const eventId = eventIdOf(source, request.headers);
-      const owner = await store.getApp(source.appId);
+      // By id, which is never reused: a lookup remembered for up to a second is safe (the insert checks again).
+      const owner = await store.getApp(source.appId, { recent: true });
       if (!owner) throw notFound('source');
       await enforceIngestRate(request, reply, owner);
       const message: Message = {

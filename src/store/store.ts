@@ -38,11 +38,11 @@ export interface Store {
   /** Throws a conflict error when the uid is taken. */
   createApp(app: App): Promise<void>;
   /**
-   * Frozen (callers share it). This process's own writes are seen at once; another process's within a second (a
-   * PostgreSQL store keeps what it read that long), or at once with `fresh`, which a read-modify-write of the
-   * application needs (else it could write back what another process just changed).
+   * Frozen (callers share it). As the database holds it now, unless `recent`: then a PostgreSQL store may answer
+   * what it read up to a second ago (another process's change is seen within that time), which only ingest asks
+   * for (the insert checks again: a message for an application deleted or renamed meanwhile is `no-app`).
    */
-  getApp(idOrUid: string, options?: { fresh?: boolean }): Promise<App | null>;
+  getApp(idOrUid: string, options?: { recent?: boolean }): Promise<App | null>;
   listApps(page: PageRequest): Promise<Page<App>>;
   /** Throws a conflict error when the new uid is taken. */
   updateApp(app: App): Promise<void>;

@@ -12,7 +12,7 @@ const app = (uid: string, now: number): App => ({ id: newId('app', now), uid, na
 const message = (appId: string, now: number): Message => ({ id: newId('msg', now), appId, eventId: null, eventType: 't', payload: '{}', channels: null, tags: null, createdAt: now });
 
 test(
-  'postgres: an application changed by another process is seen here within a second (at once when read fresh); an ingest for one deleted there is refused alone',
+  'postgres: ingest lookups (recent) see another process\'s change within a second, other lookups at once; an ingest for an application deleted or renamed there is refused alone',
   { skip: postgresUrl ? false : 'HOOKD_TEST_DATABASE_URL is not set (npm test sets it)' },
   async () => {
     const { schema, drop } = await freshPostgresSchema(postgresUrl!);
@@ -24,28 +24,37 @@ test(
       const now = Date.now();
       const changed = app('changed', now);
       const deleted = app('deleted', now);
+      const renamed = app('renamed', now);
       const neighbour = app('neighbour', now);
-      for (const a of [changed, deleted, neighbour]) await there.createApp(a);
-      assert.equal((await here.getApp('changed'))?.rateLimit, null);
-      assert.equal((await here.getApp('deleted'))?.id, deleted.id);
+      for (const a of [changed, deleted, renamed, neighbour]) await there.createApp(a);
+      for (const uid of ['changed', 'deleted', 'renamed']) assert.ok(await here.getApp(uid, { recent: true }));
 
       await there.updateApp({ ...changed, rateLimit: 7, updatedAt: now + 1 });
       await there.deleteApp(deleted.id);
-      // A read-modify-write (the API's PUT and PATCH of an application) reads it fresh: it never writes back what
-      // the other process just changed.
-      assert.equal((await here.getApp('changed', { fresh: true }))?.rateLimit, 7);
-      // Until this process reads again, a request may still find the application as it was...
-      const looked = await here.getApp('deleted');
-      // ...but its message is not stored, and the batch it shares with another application's is.
-      const results = await here.insertMessages([message(looked!.id, now), message(neighbour.id, now)]);
+      // The uid moves to a new application (a rename, then a create with the old uid).
+      await there.updateApp({ ...renamed, uid: 'renamed-before', updatedAt: now + 1 });
+      const successor = app('renamed', now);
+      await there.createApp(successor);
+      // Anything but ingest reads afresh: an update never writes back what the other process just changed.
+      assert.equal((await here.getApp('changed'))?.rateLimit, 7);
+      assert.equal(await here.getApp('deleted'), null);
+      // Ingest may still find the applications as they were...
+      const gone = await here.getApp('deleted', { recent: true });
+      const before = await here.getApp('renamed', { recent: true });
+      assert.equal(before?.id, renamed.id, 'the remembered lookup is the old application');
+      // ...but the insert checks again: neither message is stored, and the batch they share with another
+      // application's commits.
+      const results = await here.insertMessages([message(gone!.id, now), { ...message(before!.id, now), addressedUid: 'renamed' }, message(neighbour.id, now)]);
       assert.deepEqual(
         results.map((r) => r.kind),
-        ['no-app', 'inserted'],
+        ['no-app', 'no-app', 'inserted'],
       );
+      assert.equal((await here.listMessages(renamed.id, {}, { limit: 10 })).data.length, 0, 'nothing reached the application that had the uid before');
 
       await new Promise((resolve) => setTimeout(resolve, 1100));
-      assert.equal((await here.getApp('changed'))?.rateLimit, 7, "the other process's change is seen after a second");
-      assert.equal(await here.getApp('deleted'), null);
+      assert.equal((await here.getApp('changed', { recent: true }))?.rateLimit, 7, "the other process's change is seen after a second");
+      assert.equal(await here.getApp('deleted', { recent: true }), null);
+      assert.equal((await here.getApp('renamed', { recent: true }))?.id, successor.id);
     } finally {
       await here.close();
       await there.close();

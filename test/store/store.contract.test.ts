@@ -161,6 +161,20 @@ for (const adapter of storeAdapters) {
       assert.equal(await store.getMessage(gone.id, 'evt-gone'), null);
     });
 
+    test('a message addressed by a uid its application no longer has is refused (no-app); by the uid it has, stored', async () => {
+      const moved = makeApp('uid-before');
+      await store.createApp(moved);
+      await store.updateApp({ ...moved, uid: 'uid-after', updatedAt: moved.updatedAt + 1 });
+      const results = await store.insertMessages([
+        { ...makeMessage(moved.id), addressedUid: 'uid-before' },
+        { ...makeMessage(moved.id, { id: newId('msg', T0) }), addressedUid: 'uid-after' },
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.kind),
+        ['no-app', 'inserted'],
+      );
+    });
+
     test('a claimed delivery is leased: not claimable again until the lease expires', async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);

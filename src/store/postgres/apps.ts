@@ -15,9 +15,10 @@ const RESET_SCHEDULER_STATE = `
   WHERE endpoint_id = $1`;
 
 /**
- * How long this process keeps an application it read. Other processes write applications too: a change made in one
- * is seen by the others within this time (as an API key's revocation is, src/api/auth.ts); an ingest for an
- * application deleted meanwhile is refused by the insert itself (no-app).
+ * How long this process keeps an application it read, for ingest's lookups (getApp `recent`). Other processes write
+ * applications too: a change made in one is seen by the others' ingest within this time (as an API key's
+ * revocation is, src/api/auth.ts); a message for an application deleted or renamed meanwhile is refused by the
+ * insert itself (no-app).
  */
 const APP_CACHE_MS = 1000;
 
@@ -49,8 +50,8 @@ export function postgresApps(db: PostgresDb): AppOps {
       ));
     },
 
-    async getApp(idOrUid: string, options?: { fresh?: boolean }): Promise<App | null> {
-      const cached = options?.fresh ? undefined : appCache.get(idOrUid);
+    async getApp(idOrUid: string, options?: { recent?: boolean }): Promise<App | null> {
+      const cached = options?.recent ? appCache.get(idOrUid) : undefined;
       if (cached) return cached;
       const readFrom = appCache.readFrom();
       const app = await db.one('SELECT * FROM app WHERE id = $1 OR uid = $1 ORDER BY (id = $1) DESC LIMIT 1', [idOrUid], appFromRow);

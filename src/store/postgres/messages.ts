@@ -22,16 +22,19 @@ export async function insertMessagesIn(client: pg.PoolClient, messages: Message[
   const inserted = new Set(
     (
       await client.query(
-        // Not for an application deleted after the request looked it up: that message alone is refused, not the batch
-        // it shares with other requests (its foreign key would fail the whole transaction). The application's row is
+        // Not for an application deleted after the request looked it up, or that no longer has the uid the sender named
+        // it by (Message.addressedUid): that message alone is refused, not the batch it shares with other requests
+        // (its foreign key would fail the whole transaction). The application's row is
         // share-locked here, which a delete under way holds locked: SKIP LOCKED refuses its messages rather than
         // wait for the delete and then fail the batch. In the batch's order: of two messages with one eventId, the
         // first is stored.
         `INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at)
          SELECT id, app_id, event_id, event_type, payload, channels, tags, created_at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::bigint[])
-           WITH ORDINALITY AS m(id, app_id, event_id, event_type, payload, channels, tags, created_at, n)
-         WHERE EXISTS (SELECT 1 FROM app WHERE app.id = m.app_id FOR KEY SHARE SKIP LOCKED) ORDER BY n
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::bigint[], $9::text[])
+           WITH ORDINALITY AS m(id, app_id, event_id, event_type, payload, channels, tags, created_at, addressed_uid, n)
+         WHERE EXISTS (
+           SELECT 1 FROM app WHERE app.id = m.app_id AND (m.addressed_uid IS NULL OR app.uid = m.addressed_uid) FOR KEY SHARE SKIP LOCKED)
+         ORDER BY n
          ON CONFLICT DO NOTHING RETURNING id`,
         [
           messages.map((m) => m.id),
@@ -42,6 +45,7 @@ export async function insertMessagesIn(client: pg.PoolClient, messages: Message[
           messages.map((m) => toJson(m.channels)),
           messages.map((m) => toJson(m.tags)),
           messages.map((m) => m.createdAt),
+          messages.map((m) => m.addressedUid ?? null),
         ],
       )
     ).rows.map((r) => r.id as string),

@@ -33,7 +33,7 @@ export function sqliteApps(db: SqliteDb): AppOps {
     },
 
     async getApp(idOrUid: string): Promise<App | null> {
-      // This process is the only writer: what it remembers is always what the database holds (fresh or not).
+      // This process is the only writer: what it remembers is always what the database holds (recent or not).
       const cached = appCache.get(idOrUid);
       if (cached) return cached;
       const row = db.stmt('SELECT * FROM app WHERE id = ? OR uid = ? ORDER BY id = ? DESC LIMIT 1').get(idOrUid, idOrUid, idOrUid) as Row | undefined;

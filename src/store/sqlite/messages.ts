@@ -14,12 +14,13 @@ import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '..
 
 const INSERT_MESSAGE = 'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 /**
- * INSERT_MESSAGE (then the app id again) unless its application is gone (deleted after the request looked it up):
- * that message alone is refused, not the batch it shares with other requests (its foreign key would fail the whole
- * transaction).
+ * INSERT_MESSAGE (then the app id and the addressed uid twice) unless its application is gone (deleted after the
+ * request looked it up) or no longer has the uid the sender named it by: that message alone is refused, not the
+ * batch it shares with other requests (its foreign key would fail the whole transaction).
  */
 const INSERT_MESSAGE_OF_LIVE_APP =
-  'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM app WHERE id = ?) ON CONFLICT DO NOTHING';
+  'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? ' +
+  'WHERE EXISTS (SELECT 1 FROM app WHERE id = ? AND (? IS NULL OR uid = ?)) ON CONFLICT DO NOTHING';
 const INSERT_DELIVERY =
   "INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)";
 
@@ -37,7 +38,7 @@ export function insertMessagesNow(db: SqliteDb, messages: Message[]): InsertMess
   const endpointsByApp = new Map<string, Row[]>();
   const ready = new Map<string, number>();
   const results = messages.map((m): InsertMessageResult => {
-    const inserted = insertMessage.run(...messageParams(m), m.appId);
+    const inserted = insertMessage.run(...messageParams(m), m.appId, m.addressedUid ?? null, m.addressedUid ?? null);
     if (inserted.changes === 0) {
       const existing = m.eventId === null ? undefined : (findByEventId.get(m.appId, m.eventId) as Row | undefined);
       return existing ? { kind: 'duplicate', existing: messageFromRow(existing) } : { kind: 'no-app' };
