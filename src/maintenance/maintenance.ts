@@ -71,31 +71,34 @@ export class MaintenanceLoop {
     const { store, retentionMs, idempotencyTtlMs, batchSize } = this.options;
     const report: MaintenanceReport = { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, apiKeys: 0, batches: 0 };
     const now = this.clock();
-    if (retentionMs > 0) {
+    /** Runs one kind of purge batch after batch until one comes back short (or the loop stops). */
+    const inBatches = async (purgeBatch: () => Promise<number>): Promise<void> => {
       for (;;) {
-        const purged = await store.purgeMessages(now - retentionMs, batchSize);
+        const purged = await purgeBatch();
         report.batches++;
+        if (purged < batchSize || stopping()) return;
+        await nextTurn();
+      }
+    };
+    if (retentionMs > 0) {
+      await inBatches(async () => {
+        const purged = await store.purgeMessages(now - retentionMs, batchSize);
         report.messages += purged.messages;
         report.deliveries += purged.deliveries;
         report.attempts += purged.attempts;
-        if (purged.messages < batchSize || stopping()) break;
-        await nextTurn();
-      }
+        return purged.messages;
+      });
     }
-    for (;;) {
+    await inBatches(async () => {
       const expired = await store.purgeIdempotencyKeys(now - idempotencyTtlMs, batchSize);
-      report.batches++;
       report.idempotencyKeys += expired;
-      if (expired < batchSize || stopping()) break;
-      await nextTurn();
-    }
-    for (;;) {
+      return expired;
+    });
+    await inBatches(async () => {
       const expired = await store.purgeExpiredApiKeys(now - EXPIRED_KEYS_KEPT_MS, batchSize);
-      report.batches++;
       report.apiKeys += expired;
-      if (expired < batchSize || stopping()) break;
-      await nextTurn();
-    }
+      return expired;
+    });
     return report;
   }
 
