@@ -4,12 +4,13 @@ import type { App } from '../domain/types.js';
 const APP_CACHE_SIZE = 10_000;
 
 /**
- * getApp's answers by the id or uid asked for: every API request for an application starts with this lookup (on
- * SQLite 12% of the API thread at 6,000 msg/s; on PostgreSQL a pooled round trip per request, which at 2,000 msg/s
- * kept ingest's commits waiting for a connection for seconds). The store's own writes to applications clear it.
- * An answer is kept for `ttlMs`: unbounded where this process is the database's only writer of applications
- * (SQLite), briefly where other processes write them too (PostgreSQL), so a change made elsewhere is seen within
- * that time. Misses are not kept. Answers are frozen: callers share them.
+ * getApp's answers by the id or uid asked for: every ingest request starts with this lookup (on SQLite it was 12% of
+ * the API thread at 6,000 msg/s; on PostgreSQL a pooled round trip per request, which at 2,000 msg/s kept ingest's
+ * commits waiting for a connection for seconds). The store's own writes to applications clear it. An answer is
+ * kept for `ttlMs`: unbounded where this process is the database's only writer of applications (SQLite, for every
+ * lookup), briefly where other processes write them too (PostgreSQL, for ingest's lookups only, which the insert
+ * checks again), so a change made elsewhere is seen within that time. Misses are not kept. Answers are frozen:
+ * callers share them.
  */
 export class AppCache {
   private readonly apps = new Map<string, { app: App; until: number }>();
