@@ -35,9 +35,10 @@ export class AppCache {
   /** Keeps (and freezes) an answer read since `readFrom`, unless a write cleared the cache meanwhile; returns it. */
   keep(idOrUid: string, app: App, readFrom: number): App {
     Object.freeze(app.metadata);
-    if (readFrom !== this.generation) return Object.freeze(app);
+    Object.freeze(app);
+    if (readFrom !== this.generation) return app;
     if (this.apps.size >= APP_CACHE_SIZE) this.clear();
-    this.apps.set(idOrUid, { app: Object.freeze(app), until: performance.now() + this.ttlMs });
+    this.apps.set(idOrUid, { app, until: performance.now() + this.ttlMs });
     return app;
   }
 

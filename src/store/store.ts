@@ -303,7 +303,10 @@ export interface AttemptFilter {
 export type InsertMessageResult =
   | { kind: 'inserted'; deliveries: number }
   | { kind: 'duplicate'; existing: Message }
-  /** Its application was deleted before the commit: not stored (the batch's other messages are). */
+  /**
+   * Its application was deleted before the commit, or no longer has the uid the message was addressed by
+   * (Message.addressedUid): not stored (the batch's other messages are).
+   */
   | { kind: 'no-app' };
 
 export interface ClaimRequest {

@@ -1,5 +1,6 @@
-// SQL literals for statements sent without parameters: those a transaction sends with its COMMIT in one round trip
-// (PostgresDb.transaction's commitWith). Only what those statements need: text (escaped), integers, booleans.
+// SQL literals for statements sent without parameters: those a transaction sends with its BEGIN or its COMMIT in one
+// round trip (PostgresDb.transaction's openWith and commitWith). Only what those statements need: text (escaped),
+// integers, booleans and floats.
 import pg from 'pg';
 
 const { escapeLiteral } = pg;

@@ -16,7 +16,7 @@ import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '..
 /**
  * insertMessages inside the caller's transaction (ingest; operational events in an ack). The endpoints that got
  * deliveries are added to `ready` with their earliest delivery: the caller makes them ready (readyBy), where its
- * lock order allows, and wakes the workers (NOTIFY_DELIVERIES) if `ready` is not empty.
+ * lock order allows, and wakes the workers (NOTIFY_DELIVERIES) when there were any.
  */
 export async function insertMessagesIn(client: pg.PoolClient, messages: Message[], ready: Map<string, number>): Promise<InsertMessageResult[]> {
   const inserted = new Set(
@@ -24,10 +24,9 @@ export async function insertMessagesIn(client: pg.PoolClient, messages: Message[
       await client.query(
         // Not for an application deleted after the request looked it up, or that no longer has the uid the sender named
         // it by (Message.addressedUid): that message alone is refused, not the batch it shares with other requests
-        // (its foreign key would fail the whole transaction). The application's row is
-        // share-locked here, which a delete under way holds locked: SKIP LOCKED refuses its messages rather than
-        // wait for the delete and then fail the batch. In the batch's order: of two messages with one eventId, the
-        // first is stored.
+        // (its foreign key would fail the whole transaction). The application's row is share-locked here, which a
+        // delete under way holds locked: SKIP LOCKED refuses its messages rather than wait for the delete and then
+        // fail the batch. In the batch's order: of two messages with one eventId, the first is stored.
         `INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at)
          SELECT id, app_id, event_id, event_type, payload, channels, tags, created_at
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::bigint[], $9::text[])

@@ -36,8 +36,9 @@ export function sqliteApps(db: SqliteDb): AppOps {
       // This process is the only writer: what it remembers is always what the database holds (recent or not).
       const cached = appCache.get(idOrUid);
       if (cached) return cached;
+      const readFrom = appCache.readFrom();
       const row = db.stmt('SELECT * FROM app WHERE id = ? OR uid = ? ORDER BY id = ? DESC LIMIT 1').get(idOrUid, idOrUid, idOrUid) as Row | undefined;
-      return row ? appCache.keep(idOrUid, appFromRow(row), appCache.readFrom()) : null;
+      return row ? appCache.keep(idOrUid, appFromRow(row), readFrom) : null;
     },
 
     async listApps(page: PageRequest): Promise<Page<App>> {

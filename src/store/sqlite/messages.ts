@@ -12,14 +12,15 @@ import { earliest } from '../concerns.js';
 import { readyBy } from './endpoint-queue.js';
 import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '../expunged.js';
 
-const INSERT_MESSAGE = 'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+const MESSAGE_COLUMNS = '(id, app_id, event_id, event_type, payload, channels, tags, created_at)';
+const INSERT_MESSAGE = `INSERT INTO message ${MESSAGE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 /**
  * INSERT_MESSAGE (then the app id and the addressed uid twice) unless its application is gone (deleted after the
  * request looked it up) or no longer has the uid the sender named it by: that message alone is refused, not the
  * batch it shares with other requests (its foreign key would fail the whole transaction).
  */
 const INSERT_MESSAGE_OF_LIVE_APP =
-  'INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ? ' +
+  `INSERT INTO message ${MESSAGE_COLUMNS} SELECT ?, ?, ?, ?, ?, ?, ?, ? ` +
   'WHERE EXISTS (SELECT 1 FROM app WHERE id = ? AND (? IS NULL OR uid = ?)) ON CONFLICT DO NOTHING';
 const INSERT_DELIVERY =
   "INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)";
