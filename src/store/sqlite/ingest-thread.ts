@@ -43,7 +43,7 @@ function errorOf(thrown: ThreadError): Error {
  * messages a second, in batches of a few, that was a third of the API's event loop. Here the group committer's batch
  * goes to this thread's connection, the event loop parses and validates the next requests meanwhile, and the batch
  * that waits for the commit in progress grows with the load, so one fsync covers more messages the busier hookd is.
- * A 202 still means the commit (synchronous=FULL) returned. If the thread dies, the batch it held is refused (503:
+ * A 202 still means the commit returned, WAL fsynced (SqliteDb.committed). If the thread dies, the batch it held is refused (503:
  * the client retries; a message that was committed after all is then a duplicate its idempotency key resolves) and
  * the connection of the event loop commits from then on. Between commits the thread also runs the background WAL
  * checkpoints (checkpointer.ts explains them), so this costs no thread more than the checkpointer alone did.

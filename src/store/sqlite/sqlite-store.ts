@@ -14,8 +14,8 @@ export type { SqliteDbOptions as SqliteStoreOptions } from './db.js';
 export interface SqliteStore extends AppOps, MessageOps, QueueOps, AdminOps, StatsOps {}
 
 /**
- * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a committed transaction survives
- * power loss. better-sqlite3 is synchronous; callers batch writes (group commit) to amortise the fsync, and WAL
+ * The embedded store: one SQLite file in WAL mode whose full commits return once the WAL is fsynced, so a committed
+ * transaction survives power loss. better-sqlite3 is synchronous; callers batch writes (group commit) to amortise the fsync, and WAL
  * checkpoints run on a background thread (checkpointer.ts) so they do not stall the event loop.
  */
 export class SqliteStore implements Store {
