@@ -197,6 +197,22 @@ export async function cpuMsOf(pid: number): Promise<number | null> {
   }
 }
 
+/**
+ * CPU time the whole machine has spent busy and in total (all CPUs, ms), from the first line of /proc/stat; null
+ * when unavailable. Busy: user, nice, system, irq, softirq and steal; the rest of the total is idle and iowait.
+ */
+export async function machineCpuMs(): Promise<{ busyMs: number; totalMs: number } | null> {
+  try {
+    const [, ...ticks] = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!.trim().split(/\s+/).map(Number);
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks as [number, number, number, number, number, number, number, number];
+    const busy = user + nice + system + irq + softirq + (steal ?? 0);
+    if (!Number.isFinite(busy) || !Number.isFinite(idle + iowait)) return null;
+    return { busyMs: (busy * 1000) / CLOCK_TICKS_PER_S, totalMs: ((busy + idle + iowait) * 1000) / CLOCK_TICKS_PER_S };
+  } catch {
+    return null;
+  }
+}
+
 /** USER_HZ: the unit of /proc/<pid>/stat times, 100 on every Linux architecture Node supports. */
 const CLOCK_TICKS_PER_S = 100;
 

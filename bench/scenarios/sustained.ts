@@ -4,6 +4,7 @@ import { HookdApi, ingestRequest, type Database } from '../lib/hookd.js';
 import { LoadGenerator } from '../lib/load.js';
 import type { Mode } from '../lib/options.js';
 import { messageBody } from '../lib/payload.js';
+import { cpuMsOf, machineCpuMs } from '../lib/processes.js';
 import { ReceiverProcess } from '../lib/receiver.js';
 import type { ResultRow } from '../lib/report.js';
 import { perMode, withDatabase, type ScenarioContext } from '../lib/scenario.js';
@@ -19,6 +20,9 @@ import { arrivalsOf } from './e2e.js';
  * backlog does not grow (its mean over the last third of the window is within 100 ms of work of its mean over the
  * first third) and the ledger balances (every accepted message delivered). The sweep stops at the first step that
  * does not hold; the figure is the highest rate that held.
+ * Each step also says where the machine's CPU went during its window (from /proc: hookd's processes, this process,
+ * which is the load generator, the receiver, and the rest, e.g. PostgreSQL), and hookd's CPU time per message: on a
+ * machine whose cores are all busy at the limit, that figure, not the rate, shows whether hookd does less work.
  */
 const P99_LIMIT_MS = 100;
 /** How long each step runs at its rate before the measured window. */
@@ -39,6 +43,22 @@ interface Step {
   duplicates: number;
   ingestP99: number | null;
   sendLagP99: number;
+  /** Where the machine's CPU went during the window, in cores (null where /proc could not say). */
+  cpu: CpuShares | null;
+}
+
+interface CpuShares {
+  /** All CPUs busy, in cores, of `of`. */
+  machine: number;
+  of: number;
+  hookd: number;
+  /** The bench process: the load generator (and its sampling). */
+  generator: number;
+  receiver: number;
+  /** The rest: the database server on PostgreSQL, the kernel's own threads, anything else running. */
+  other: number;
+  /** hookd's CPU time per message accepted in the window (us). */
+  hookdUsPerMessage: number;
 }
 
 export async function sustained(ctx: ScenarioContext): Promise<ResultRow[]> {
@@ -83,12 +103,47 @@ async function sweep(ctx: ScenarioContext, mode: Mode): Promise<ResultRow> {
     notes: steps.map(
       (s) =>
         `${s.rate} msg/s: ${s.holds ? 'holds' : 'DOES NOT HOLD'}: e2e p50 ${fmt(s.latency?.p50)} / p99 ${fmt(s.latency?.p99)} ms; backlog ${Math.round(s.backlogFirst)} -> ${Math.round(s.backlogLast)} (first / last third); ` +
-        `ledger: accepted ${s.accepted}, missing ${s.missing}, duplicates ${s.duplicates}, rejected ${s.rejected}; ingest p99 ${fmt(s.ingestP99)} ms; generator lag p99 ${s.sendLagP99.toFixed(1)} ms${s.holds ? '' : ` (${s.why})`}`,
+        `ledger: accepted ${s.accepted}, missing ${s.missing}, duplicates ${s.duplicates}, rejected ${s.rejected}; ingest p99 ${fmt(s.ingestP99)} ms; generator lag p99 ${s.sendLagP99.toFixed(1)} ms; ` +
+        `${cpuNote(s.cpu)}${s.holds ? '' : ` (${s.why})`}`,
     ),
   };
 }
 
 const fmt = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : value.toFixed(1));
+
+const cpuNote = (cpu: CpuShares | null): string =>
+  cpu === null
+    ? 'CPU: not measured'
+    : `CPU ${cpu.machine.toFixed(2)} of ${cpu.of} cores busy: hookd ${cpu.hookd.toFixed(2)} (${Math.round(cpu.hookdUsPerMessage)} us/msg), ` +
+      `load generator ${cpu.generator.toFixed(2)}, receiver ${cpu.receiver.toFixed(2)}, other ${cpu.other.toFixed(2)}`;
+
+/** The CPU counters the window's shares are computed from. */
+interface CpuSnapshot {
+  at: number;
+  machine: { busyMs: number; totalMs: number } | null;
+  hookdMs: number;
+  generatorMs: number;
+  receiverMs: number | null;
+}
+
+async function cpuSnapshot(hookd: Deployment, receiver: ReceiverProcess): Promise<CpuSnapshot> {
+  let hookdMs = 0;
+  for (const { pid } of hookd.processes) hookdMs += (await cpuMsOf(pid)) ?? NaN;
+  const own = process.cpuUsage();
+  return { at: now(), machine: await machineCpuMs(), hookdMs, generatorMs: (own.user + own.system) / 1000, receiverMs: await cpuMsOf(receiver.pid) };
+}
+
+function cpuShares(from: CpuSnapshot, to: CpuSnapshot, accepted: number): CpuShares | null {
+  if (!from.machine || !to.machine || from.receiverMs === null || to.receiverMs === null || !Number.isFinite(to.hookdMs - from.hookdMs)) return null;
+  const wallMs = to.at - from.at;
+  const cores = (ms: number): number => ms / wallMs;
+  const of = Math.round((to.machine.totalMs - from.machine.totalMs) / wallMs);
+  const machine = cores(to.machine.busyMs - from.machine.busyMs);
+  const hookd = cores(to.hookdMs - from.hookdMs);
+  const generator = cores(to.generatorMs - from.generatorMs);
+  const receiver = cores(to.receiverMs - from.receiverMs);
+  return { machine, of, hookd, generator, receiver, other: Math.max(0, machine - hookd - generator - receiver), hookdUsPerMessage: accepted > 0 ? ((to.hookdMs - from.hookdMs) * 1000) / accepted : NaN };
+}
 
 async function measureStep(ctx: ScenarioContext, mode: Mode, database: Database, rate: number): Promise<{ step: Step; description: string }> {
   const windowMs = ctx.options.sustainedDurationMs;
@@ -132,7 +187,9 @@ async function run(ctx: ScenarioContext, hookd: Deployment, receiver: ReceiverPr
       backlog.push({ at: elapsed, value: scheduled - (await receiver.stats()).distinct });
     }
   })();
+  const cpuFrom = await cpuSnapshot(hookd, receiver);
   const sent = await load.openLoop(spec, { rate, durationMs: windowMs });
+  const cpuTo = await cpuSnapshot(hookd, receiver);
   sampling = false;
   await sampler;
   await load.close();
@@ -162,5 +219,6 @@ async function run(ctx: ScenarioContext, hookd: Deployment, receiver: ReceiverPr
     duplicates: received.duplicates,
     ingestP99: sent.latency?.p99 ?? null,
     sendLagP99: sent.sendLagP99,
+    cpu: cpuShares(cpuFrom, cpuTo, sent.acceptedSeqs.length),
   };
 }
