@@ -63,7 +63,7 @@ function environment(options: BenchOptions): Record<string, unknown> {
       HOOKD_POLL_INTERVAL: `${config.delivery.pollIntervalMs}ms`,
       HOOKD_SSRF_ALLOW: config.delivery.ssrfAllow.join(','),
     },
-    sqlite: 'journal_mode=WAL, synchronous=FULL (hookd and the naive baseline alike)',
+    sqlite: 'journal_mode=WAL, every durable commit fsynced (hookd: the WAL fsynced after the write lock is released; the naive baseline: synchronous=FULL)',
     tempDisk: probeFsync(),
     loadGenerator: `undici Pool, closed loop (${options.concurrency} workers) for throughput, open model for latency`,
     payloadBytes: options.payloadBytes,

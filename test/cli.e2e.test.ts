@@ -249,8 +249,9 @@ describe('hookd start', () => {
   });
 
   test('on an empty database prints the URL and a bootstrap admin token that works', async () => {
-    server = await startCli(env);
-    const { stderr } = server.output();
+    const started = (server = await startCli(env));
+    // The banner is several writes: the listening line can arrive before the rest.
+    const stderr = await eventually(() => (/Admin API token[^\n]*\n/.test(started.output().stderr) ? started.output().stderr : null), 5000, 'the whole start banner');
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(stderr, /API docs: http:\/\/127\.0\.0\.1:\d+\/docs/);
     const token = /Admin API token \(shown once, store it now\): (\S+)/.exec(stderr)?.[1];

@@ -7,7 +7,7 @@ import { summarize } from './stats.js';
 
 /**
  * What durability costs on this disk: 4 KB append + fdatasync, `rounds` times, in the temp dir the bench's
- * databases live in. Every durable commit (SQLite WAL synchronous=FULL, PostgreSQL fsync=on) pays about this.
+ * databases live in. Every durable commit (an fsync of the SQLite WAL, PostgreSQL fsync=on) pays about this.
  */
 export function probeFsync(rounds = 200): { filesystem: string; fdatasyncP50Ms: number; fdatasyncP99Ms: number } {
   const dir = tempDir('fsync');

@@ -198,16 +198,18 @@ export async function cpuMsOf(pid: number): Promise<number | null> {
 }
 
 /**
- * CPU time the whole machine has spent busy and in total (all CPUs, ms), from the first line of /proc/stat; null
- * when unavailable. Busy: user, nice, system, irq, softirq and steal; the rest of the total is idle and iowait.
+ * CPU time of the whole machine (all CPUs, ms), from the first line of /proc/stat; null when unavailable. Busy: user,
+ * nice, system, irq and softirq. Steal: time the hypervisor gave this virtual machine's CPUs to others. Total: all of
+ * these plus idle and iowait.
  */
-export async function machineCpuMs(): Promise<{ busyMs: number; totalMs: number } | null> {
+export async function machineCpuMs(): Promise<{ busyMs: number; stealMs: number; totalMs: number } | null> {
   try {
     const [, ...ticks] = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!.trim().split(/\s+/).map(Number);
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks as [number, number, number, number, number, number, number, number];
-    const busy = user + nice + system + irq + softirq + (steal ?? 0);
-    if (!Number.isFinite(busy) || !Number.isFinite(idle + iowait)) return null;
-    return { busyMs: (busy * 1000) / CLOCK_TICKS_PER_S, totalMs: ((busy + idle + iowait) * 1000) / CLOCK_TICKS_PER_S };
+    const [user, nice, system, idle, iowait, irq, softirq, steal = 0] = ticks as [number, number, number, number, number, number, number, number?];
+    const busy = user + nice + system + irq + softirq;
+    if (!Number.isFinite(busy) || !Number.isFinite(idle + iowait + steal)) return null;
+    const ms = (t: number): number => (t * 1000) / CLOCK_TICKS_PER_S;
+    return { busyMs: ms(busy), stealMs: ms(steal), totalMs: ms(busy + steal + idle + iowait) };
   } catch {
     return null;
   }

@@ -51,14 +51,16 @@ interface CpuShares {
   /** All CPUs busy, in cores, of `of`. */
   machine: number;
   of: number;
+  /** Taken by the hypervisor for other virtual machines, in cores (not in `machine`). */
+  steal: number;
   hookd: number;
   /** The bench process: the load generator (and its sampling). */
   generator: number;
-  receiver: number;
+  receiver: number | null;
   /** The rest: the database server on PostgreSQL, the kernel's own threads, anything else running. */
-  other: number;
-  /** hookd's CPU time per message accepted in the window (us). */
-  hookdUsPerMessage: number;
+  other: number | null;
+  /** hookd's CPU time per message accepted in the window (us); null when none was accepted. */
+  hookdUsPerMessage: number | null;
 }
 
 export async function sustained(ctx: ScenarioContext): Promise<ResultRow[]> {
@@ -114,13 +116,14 @@ const fmt = (value: number | null | undefined): string => (value === null || val
 const cpuNote = (cpu: CpuShares | null): string =>
   cpu === null
     ? 'CPU: not measured'
-    : `CPU ${cpu.machine.toFixed(2)} of ${cpu.of} cores busy: hookd ${cpu.hookd.toFixed(2)} (${Math.round(cpu.hookdUsPerMessage)} us/msg), ` +
-      `load generator ${cpu.generator.toFixed(2)}, receiver ${cpu.receiver.toFixed(2)}, other ${cpu.other.toFixed(2)}`;
+    : `CPU ${cpu.machine.toFixed(2)} of ${cpu.of} cores busy (steal ${cpu.steal.toFixed(2)}): hookd ${cpu.hookd.toFixed(2)} ` +
+      `(${cpu.hookdUsPerMessage === null ? '-' : Math.round(cpu.hookdUsPerMessage)} us/msg), load generator ${cpu.generator.toFixed(2)}, ` +
+      `receiver ${cpu.receiver === null ? '-' : cpu.receiver.toFixed(2)}, other ${cpu.other === null ? '-' : cpu.other.toFixed(2)}`;
 
 /** The CPU counters the window's shares are computed from. */
 interface CpuSnapshot {
   at: number;
-  machine: { busyMs: number; totalMs: number } | null;
+  machine: { busyMs: number; stealMs: number; totalMs: number } | null;
   hookdMs: number;
   generatorMs: number;
   receiverMs: number | null;
@@ -134,15 +137,25 @@ async function cpuSnapshot(hookd: Deployment, receiver: ReceiverProcess): Promis
 }
 
 function cpuShares(from: CpuSnapshot, to: CpuSnapshot, accepted: number): CpuShares | null {
-  if (!from.machine || !to.machine || from.receiverMs === null || to.receiverMs === null || !Number.isFinite(to.hookdMs - from.hookdMs)) return null;
+  if (!from.machine || !to.machine || !Number.isFinite(to.hookdMs - from.hookdMs)) return null;
   const wallMs = to.at - from.at;
   const cores = (ms: number): number => ms / wallMs;
   const of = Math.round((to.machine.totalMs - from.machine.totalMs) / wallMs);
   const machine = cores(to.machine.busyMs - from.machine.busyMs);
   const hookd = cores(to.hookdMs - from.hookdMs);
   const generator = cores(to.generatorMs - from.generatorMs);
-  const receiver = cores(to.receiverMs - from.receiverMs);
-  return { machine, of, hookd, generator, receiver, other: Math.max(0, machine - hookd - generator - receiver), hookdUsPerMessage: accepted > 0 ? ((to.hookdMs - from.hookdMs) * 1000) / accepted : NaN };
+  const receiver = from.receiverMs === null || to.receiverMs === null ? null : cores(to.receiverMs - from.receiverMs);
+  return {
+    machine,
+    of,
+    steal: cores(to.machine.stealMs - from.machine.stealMs),
+    hookd,
+    generator,
+    receiver,
+    // Process times and the machine's are sampled a moment apart: a small negative rest is rounding, shown as 0.
+    other: receiver === null ? null : Math.max(0, machine - hookd - generator - receiver),
+    hookdUsPerMessage: accepted > 0 ? ((to.hookdMs - from.hookdMs) * 1000) / accepted : null,
+  };
 }
 
 async function measureStep(ctx: ScenarioContext, mode: Mode, database: Database, rate: number): Promise<{ step: Step; description: string }> {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { newId } from '../../src/domain/ids.js';
 import type { Message } from '../../src/domain/types.js';
+import type { IngestThread } from '../../src/store/sqlite/ingest-thread.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../helpers/hookd.js';
 
@@ -32,6 +33,10 @@ for (const ingestThread of [false, true]) {
     const store = new SqliteStore({ path: link, ingestThread });
     try {
       await store.migrate();
+      // The connection's own view: the WAL it fsyncs is the real file's, and (for the thread) the thread commits.
+      const db = (store as unknown as { db: { walPath: string | null; ingestThread: IngestThread | null } }).db;
+      assert.equal(db.walPath, `${realpathSync(real)}-wal`, 'full commits fsync the WAL beside the real file');
+      assert.equal(db.ingestThread?.running ?? false, ingestThread, ingestThread ? 'the ingest thread commits' : 'no ingest thread');
       const appId = newId('app');
       await store.createApp({ id: appId, uid: null, name: 'wal', metadata: {}, rateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
       const sent = [message(appId), message(appId)];

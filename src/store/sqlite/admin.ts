@@ -11,9 +11,11 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
     // ---- API keys
 
     async createApiKey(key: ApiKey, sha256Hash: string): Promise<void> {
-      db
-        .prepare('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(key.id, key.appId, key.name, key.prefix, sha256Hash, key.createdAt, key.revokedAt, key.expiresAt, key.readOnly ? 1 : 0);
+      db.committed('full', () =>
+        db
+          .prepare('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(key.id, key.appId, key.name, key.prefix, sha256Hash, key.createdAt, key.revokedAt, key.expiresAt, key.readOnly ? 1 : 0),
+      );
     },
 
     async findApiKeyByHash(sha256Hash: string): Promise<ApiKey | null> {
@@ -26,7 +28,7 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
     },
 
     async revokeApiKey(id: string, nowMs: number): Promise<boolean> {
-      return db.prepare('UPDATE api_key SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(nowMs, id).changes > 0;
+      return db.committed('full', () => db.prepare('UPDATE api_key SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(nowMs, id).changes > 0);
     },
 
     // ---- Idempotency
@@ -53,15 +55,10 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
     },
 
     async finishIdempotent(scope: string, key: string, response: StoredResponse | null): Promise<void> {
-      if (response === null) db.stmt('DELETE FROM idempotency WHERE scope = ? AND key = ?').run(scope, key);
-      else {
-        db.stmt('UPDATE idempotency SET response_status = ?, response_body = ? WHERE scope = ? AND key = ?').run(
-          response.status,
-          response.body,
-          scope,
-          key,
-        );
-      }
+      db.committed('full', () => {
+        if (response === null) db.stmt('DELETE FROM idempotency WHERE scope = ? AND key = ?').run(scope, key);
+        else db.stmt('UPDATE idempotency SET response_status = ?, response_body = ? WHERE scope = ? AND key = ?').run(response.status, response.body, scope, key);
+      });
     },
 
     // ---- Retention: one immediate transaction per batch; the maintenance loop yields between batches.
@@ -81,11 +78,11 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
     },
 
     async purgeIdempotencyKeys(beforeMs: number, limit: number): Promise<number> {
-      return db.stmt('DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at <= ? LIMIT ?)').run(beforeMs, limit).changes;
+      return db.committed('full', () => db.stmt('DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at <= ? LIMIT ?)').run(beforeMs, limit).changes);
     },
 
     async purgeExpiredApiKeys(beforeMs: number, limit: number): Promise<number> {
-      return db.stmt('DELETE FROM api_key WHERE rowid IN (SELECT rowid FROM api_key WHERE expires_at <= ? LIMIT ?)').run(beforeMs, limit).changes;
+      return db.committed('full', () => db.stmt('DELETE FROM api_key WHERE rowid IN (SELECT rowid FROM api_key WHERE expires_at <= ? LIMIT ?)').run(beforeMs, limit).changes);
     },
   };
 }

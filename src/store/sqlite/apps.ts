@@ -141,13 +141,13 @@ export function sqliteApps(db: SqliteDb): AppOps {
     async updateEventType(eventType: EventType): Promise<void> {
       const row = eventTypeToRow(eventType);
       const columns = Object.keys(row).filter((c) => c !== 'name' && c !== 'created_at');
-      db.prepare(`UPDATE event_type SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE name = @name`).run(row);
+      db.committed('full', () => db.prepare(`UPDATE event_type SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE name = @name`).run(row));
     },
 
     async deleteEventType(name: string, expunge: boolean, nowMs: number): Promise<boolean> {
-      const result = expunge
-        ? db.prepare('DELETE FROM event_type WHERE name = ?').run(name)
-        : db.prepare('UPDATE event_type SET archived = 1, updated_at = ? WHERE name = ?').run(nowMs, name);
+      const result = db.committed('full', () =>
+        expunge ? db.prepare('DELETE FROM event_type WHERE name = ?').run(name) : db.prepare('UPDATE event_type SET archived = 1, updated_at = ? WHERE name = ?').run(nowMs, name),
+      );
       return result.changes > 0;
     },
 
@@ -156,7 +156,7 @@ export function sqliteApps(db: SqliteDb): AppOps {
     async createSource(source: Source): Promise<void> {
       const row = sourceToRow(source);
       const columns = Object.keys(row);
-      db.stmt(`INSERT INTO source (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row);
+      db.committed('full', () => db.stmt(`INSERT INTO source (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row));
     },
 
     async getSource(appId: string, id: string): Promise<Source | null> {
@@ -176,11 +176,11 @@ export function sqliteApps(db: SqliteDb): AppOps {
     async updateSource(source: Source): Promise<void> {
       const row = sourceToRow(source);
       const columns = Object.keys(row).filter((c) => c !== 'id' && c !== 'app_id' && c !== 'created_at');
-      db.stmt(`UPDATE source SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id AND app_id = @app_id`).run(row);
+      db.committed('full', () => db.stmt(`UPDATE source SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id AND app_id = @app_id`).run(row));
     },
 
     async deleteSource(appId: string, id: string): Promise<boolean> {
-      return db.stmt('DELETE FROM source WHERE id = ? AND app_id = ?').run(id, appId).changes > 0;
+      return db.committed('full', () => db.stmt('DELETE FROM source WHERE id = ? AND app_id = ?').run(id, appId).changes > 0);
     },
   };
 }

@@ -111,6 +111,7 @@ export class SqliteDb {
    * not ready (with a 4 KB row, /ready said 200 while 8 KB messages got 507).
    */
   async probe(): Promise<void> {
+    if (this.walSyncFailure) throw this.walSyncFailure;
     this.assertFileIntact(true);
     this.transaction(() => {
       this.stmt('INSERT INTO readiness_probe (id, filler) VALUES (1, zeroblob(65536))').run();
@@ -147,6 +148,8 @@ export class SqliteDb {
   async close(): Promise<void> {
     await this.ingestThread?.close();
     await this.checkpointer?.close();
+    if (this.walFd !== null) closeSync(this.walFd);
+    this.walFd = null;
     if (this.db.open) this.db.close();
     this.lock?.release();
   }
@@ -175,14 +178,17 @@ export class SqliteDb {
    *
    * A full commit's fsync happens after the write lock is released: the commit itself appends to the WAL with
    * synchronous=NORMAL (no fsync, the lock held only for the writing), then syncWal() fsyncs the WAL file, and only
-   * then does this return. That is what synchronous=FULL does, minus holding the lock through the fsync: the other
+   * then does this return. (Inside whenWritable, which holds this process's lock around `work`, only SQLite's lock is
+   * free during the fsync: the delivery thread's lease release at shutdown.) That is what synchronous=FULL does, minus holding the lock through the fsync: the other
    * threads' claims, acks and commits go on meanwhile instead of queueing behind a quarter of a millisecond of disk
    * flush per ingest batch. The WAL is one sequence, so the fsync also covers every commit before this one, and a
    * crash before it ends can only take back a suffix of commits, none of which has been answered as durable.
    * Others may read this commit before its fsync ends (the delivery thread may even send it); a machine crash in
    * that window takes the message back, and its sender, who got no 202, sends it again: at least once, as always.
+   * If the fsync fails, the commit stays made although this throws (see syncWal).
    */
   committed<T>(durability: Durability, work: () => T): T {
+    if (this.walSyncFailure) throw this.walSyncFailure;
     // A commit inside another one (a statement of its transaction): the outer commit decides, and syncs if asked to.
     if (this.committing) {
       if (durability === 'full') this.syncAfter = true;
@@ -213,21 +219,35 @@ export class SqliteDb {
   /** The WAL file of this database (null if SQLite could not use WAL mode: its commits then fsync themselves). */
   private readonly walPath: string | null;
 
-  /** fsyncs the WAL: every commit appended to it so far is on disk when this returns. */
+  /** The WAL's descriptor, opened at the first fsync and kept: see syncWal. */
+  private walFd: number | null = null;
+  /** Set by a failed WAL fsync: from then on this connection refuses to commit (see syncWal). */
+  private walSyncFailure: Error | null = null;
+
+  /**
+   * fsyncs the WAL: every commit appended to it so far is on disk when this returns. One descriptor, kept: Linux
+   * reports a writeback error once to each descriptor open when it happened, so a descriptor opened after a failure
+   * could be told all is well. The file stays the same while this connection is open (SQLite deletes the WAL only when
+   * the last connection closes). A failed fsync leaves what is on disk unknown (the kernel may have dropped the pages
+   * it could not write), so, as PostgreSQL does, this connection stops committing until hookd restarts: every write and
+   * the readiness probe answer unavailable (503, /ready false). The commit was made and others may read it: its
+   * requests got a 503 and their retries find it by idempotency key or eventId, or store it again.
+   */
   private syncWal(walPath: string): void {
-    // Opened anew each time (a few microseconds beside the fsync): always the WAL file SQLite writes now.
-    let fd: number;
     try {
-      fd = openSync(walPath, 'r+');
+      this.walFd ??= openSync(walPath, 'r+');
     } catch (error) {
       // Our connection keeps the WAL while it is open: it is gone only if someone removed the files under us.
       this.assertFileIntact(true);
       throw new StoreUnavailableError(`cannot open the WAL ${walPath} to fsync a commit: ${(error as Error).message}`);
     }
     try {
-      fdatasyncSync(fd);
-    } finally {
-      closeSync(fd);
+      fdatasyncSync(this.walFd);
+    } catch (error) {
+      this.walSyncFailure = new StoreUnavailableError(
+        `an fsync of the SQLite WAL ${walPath} failed (${(error as Error).message}): what is on disk is unknown, so this connection no longer commits; restart hookd`,
+      );
+      throw this.walSyncFailure;
     }
   }
 

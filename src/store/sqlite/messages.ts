@@ -184,7 +184,7 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
     },
 
     async expungeAttemptContent(messageId: string, attemptId: string): Promise<boolean> {
-      return db.stmt('UPDATE attempt SET response = ? WHERE message_id = ? AND id = ?').run(EXPUNGED_RESPONSE, messageId, attemptId).changes > 0;
+      return db.committed('full', () => db.stmt('UPDATE attempt SET response = ? WHERE message_id = ? AND id = ?').run(EXPUNGED_RESPONSE, messageId, attemptId).changes > 0);
     },
   };
 }
