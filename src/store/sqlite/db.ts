@@ -178,10 +178,10 @@ export class SqliteDb {
    *
    * A full commit's fsync happens after the write lock is released: the commit itself appends to the WAL with
    * synchronous=NORMAL (no fsync, the lock held only for the writing), then syncWal() fsyncs the WAL file, and only
-   * then does this return. (Inside whenWritable, which holds this process's lock around `work`, only SQLite's lock is
-   * free during the fsync: the delivery thread's lease release at shutdown.) That is what synchronous=FULL does, minus holding the lock through the fsync: the other
+   * then does this return. That is what synchronous=FULL does, minus holding the lock through the fsync: the other
    * threads' claims, acks and commits go on meanwhile instead of queueing behind a quarter of a millisecond of disk
-   * flush per ingest batch. The WAL is one sequence, so the fsync also covers every commit before this one, and a
+   * flush per ingest batch. (Inside whenWritable, which holds this process's lock around `work`, only SQLite's lock is
+   * free during the fsync: the delivery thread's lease release at shutdown.) The WAL is one sequence, so the fsync also covers every commit before this one, and a
    * crash before it ends can only take back a suffix of commits, none of which has been answered as durable.
    * Others may read this commit before its fsync ends (the delivery thread may even send it); a machine crash in
    * that window takes the message back, and its sender, who got no 202, sends it again: at least once, as always.
