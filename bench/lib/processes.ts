@@ -197,6 +197,13 @@ export async function cpuMsOf(pid: number): Promise<number | null> {
   }
 }
 
+/** CPU time the processes have used so far, summed (ms); NaN when one of them could not be read. */
+export async function cpuMsOfAll(processes: readonly { pid: number }[]): Promise<number> {
+  let total = 0;
+  for (const { pid } of processes) total += (await cpuMsOf(pid)) ?? NaN;
+  return total;
+}
+
 /**
  * CPU time of the whole machine (all CPUs, ms), from the first line of /proc/stat; null when unavailable. Busy: user,
  * nice, system, irq and softirq. Steal: time the hypervisor gave this virtual machine's CPUs to others. Total: all of

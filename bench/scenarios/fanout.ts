@@ -4,7 +4,7 @@ import { effectiveConfig, HookdApi, ingestRequest } from '../lib/hookd.js';
 import { LoadGenerator } from '../lib/load.js';
 import type { Mode } from '../lib/options.js';
 import { messageBody } from '../lib/payload.js';
-import { cpuMsOf } from '../lib/processes.js';
+import { cpuMsOfAll } from '../lib/processes.js';
 import { ReceiverProcess } from '../lib/receiver.js';
 import type { ResultRow } from '../lib/report.js';
 import { perMode, withDatabase, type ScenarioContext } from '../lib/scenario.js';
@@ -32,7 +32,7 @@ async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<ty
       for (const url of receiver.urls) await api.createEndpoint('bench-fanout', url);
       await receiver.reset();
       const load = new LoadGenerator(hookd.api.url!, concurrency);
-      const cpuBefore = await hookdCpuMs(hookd.processes);
+      const cpuBefore = await cpuMsOfAll(hookd.processes);
       const started = now();
       const ingested = await load.closedLoop(
         { ...ingestRequest('bench-fanout', hookd.api.token), body: (seq, t) => messageBody(seq, t, payloadBytes), okStatus: [202] },
@@ -48,7 +48,7 @@ async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<ty
         progress: (s) => ctx.log(`    ${s.distinct} / ${expected} delivered`),
       });
       const end = received.lastAt ?? now();
-      const cpuMs = (await hookdCpuMs(hookd.processes)) - cpuBefore;
+      const cpuMs = (await cpuMsOfAll(hookd.processes)) - cpuBefore;
       const config = effectiveConfig(database);
       const notes: string[] = [];
       if (!received.complete) notes.push(`INCOMPLETE: ${received.distinct} of ${expected} delivered (${received.reason})`);
@@ -81,11 +81,4 @@ async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<ty
   } finally {
     await receiver.stop();
   }
-}
-
-/** CPU time all of the deployment's hookd processes have used so far (ms). */
-async function hookdCpuMs(processes: readonly { pid: number }[]): Promise<number> {
-  let total = 0;
-  for (const { pid } of processes) total += (await cpuMsOf(pid)) ?? NaN;
-  return total;
 }

@@ -4,7 +4,7 @@ import { HookdApi, ingestRequest, type Database } from '../lib/hookd.js';
 import { LoadGenerator } from '../lib/load.js';
 import type { Mode } from '../lib/options.js';
 import { messageBody } from '../lib/payload.js';
-import { cpuMsOf, machineCpuMs } from '../lib/processes.js';
+import { cpuMsOf, cpuMsOfAll, machineCpuMs } from '../lib/processes.js';
 import { ReceiverProcess } from '../lib/receiver.js';
 import type { ResultRow } from '../lib/report.js';
 import { perMode, withDatabase, type ScenarioContext } from '../lib/scenario.js';
@@ -130,8 +130,7 @@ interface CpuSnapshot {
 }
 
 async function cpuSnapshot(hookd: Deployment, receiver: ReceiverProcess): Promise<CpuSnapshot> {
-  let hookdMs = 0;
-  for (const { pid } of hookd.processes) hookdMs += (await cpuMsOf(pid)) ?? NaN;
+  const hookdMs = await cpuMsOfAll(hookd.processes);
   const own = process.cpuUsage();
   return { at: now(), machine: await machineCpuMs(), hookdMs, generatorMs: (own.user + own.system) / 1000, receiverMs: await cpuMsOf(receiver.pid) };
 }

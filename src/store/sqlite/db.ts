@@ -181,8 +181,9 @@ export class SqliteDb {
    * then does this return. That is what synchronous=FULL does, minus holding the lock through the fsync: the other
    * threads' claims, acks and commits go on meanwhile instead of queueing behind a quarter of a millisecond of disk
    * flush per ingest batch. (Inside whenWritable, which holds this process's lock around `work`, only SQLite's lock is
-   * free during the fsync: the delivery thread's lease release at shutdown.) The WAL is one sequence, so the fsync also covers every commit before this one, and a
-   * crash before it ends can only take back a suffix of commits, none of which has been answered as durable.
+   * free during the fsync: the delivery thread's lease release at shutdown.) The WAL is one sequence, so the fsync
+   * also covers every commit before this one, and a crash before it ends can only take back a suffix of commits, none
+   * of which has been answered as durable.
    * Others may read this commit before its fsync ends (the delivery thread may even send it); a machine crash in
    * that window takes the message back, and its sender, who got no 202, sends it again: at least once, as always.
    * If the fsync fails, the commit stays made although this throws (see syncWal).
@@ -199,7 +200,7 @@ export class SqliteDb {
     let result: T;
     try {
       result = this.writeLock.hold(() => {
-        if (this.syncAfter && this.walPath === null) return work(); // no WAL: SQLite's own fsync, lock held
+        if (durability === 'full' && this.walPath === null) return work(); // no WAL: SQLite's own fsync, lock held
         this.relaxed.run();
         try {
           return work();
