@@ -12,51 +12,94 @@ import { claimIn } from './claim.js';
 import { $, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
 import { writeQueueStatesStatement } from './endpoint-queue.js';
 import { insertMessagesIn } from './messages.js';
+import { named, runSql, type Sql } from './prepared.js';
+
+/** Records attempts (all but those whose message is gone), one array parameter per attempt column. */
+const insertAttempts = (columns: string[]): ((values: unknown[]) => pg.QueryConfig) =>
+  named(
+    'hookd_ack_insert_attempts',
+    `INSERT INTO attempt (${columns.join(', ')})
+     SELECT * FROM unnest(${columns.map((c, i) => `${$(i + 1)}::${ATTEMPT_ARRAY_TYPES[c] ?? 'text[]'}`).join(', ')}) AS a(${columns.join(', ')})
+     WHERE EXISTS (SELECT 1 FROM message m WHERE m.id = a.message_id)`,
+  );
+const ATTEMPT_ARRAY_TYPES: Record<string, string> = {
+  response_status_code: 'int[]',
+  response_duration_ms: 'int[]',
+  trigger_type: 'int[]',
+  created_at: 'bigint[]',
+};
+
+/** Applies results to the deliveries whose lease still holds. */
+const applyResults = named(
+  'hookd_ack_apply_results',
+  `UPDATE delivery d SET
+     status = CASE WHEN d.resend_requested THEN 'pending' ELSE r.status END,
+     attempts = CASE WHEN d.resend_requested THEN 0 ELSE d.attempts + 1 END,
+     next_attempt_at = CASE WHEN d.resend_requested THEN r.at ELSE r.next_at END,
+     next_trigger = CASE WHEN d.resend_requested THEN 1 ELSE 0 END, resend_requested = FALSE,
+     lease_owner = NULL, lease_expires_at = NULL, last_error = r.error, updated_at = r.at
+   FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) AS r(id, owner, status, next_at, error, at)
+   WHERE d.id = r.id AND d.lease_owner = r.owner
+   RETURNING d.id, d.endpoint_id, d.attempts, d.failure_notified, d.next_trigger = 1 AS resent, r.at`,
+);
+
+/** Failure streaks and automatic disabling of the results' endpoints. */
+const updateStreaks = named(
+  'hookd_ack_update_streaks',
+  `WITH c(id, last_ok, first_fail, last_fail, last_at, gone, may_disable) AS (
+     SELECT * FROM unnest($1::text[], $2::bool[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bool[])),
+   target AS (
+     SELECT e.id,
+       (c.gone IS NOT NULL AND NOT e.disabled AND e.deleted_at IS NULL) AS gone_now,
+       COALESCE(c.may_disable AND $8::bigint > 0 AND NOT c.last_ok AND NOT e.disabled AND e.deleted_at IS NULL
+         AND e.first_failure_at <= c.last_fail - $8::bigint, FALSE) AS failing_now
+     FROM endpoint e JOIN c ON c.id = e.id
+     WHERE (c.last_ok AND e.first_failure_at IS NOT NULL) OR (NOT c.last_ok AND e.first_failure_at IS NULL)
+       OR (c.gone IS NOT NULL AND NOT e.disabled AND e.deleted_at IS NULL)
+       OR (c.may_disable AND $8::bigint > 0 AND NOT c.last_ok AND NOT e.disabled AND e.deleted_at IS NULL
+         AND e.first_failure_at <= c.last_fail - $8::bigint)
+     ORDER BY e.id FOR UPDATE OF e)
+   UPDATE endpoint e SET
+     first_failure_at = CASE WHEN c.last_ok THEN NULL ELSE COALESCE(e.first_failure_at, c.first_fail) END,
+     disabled = e.disabled OR t.gone_now OR t.failing_now,
+     disabled_reason = CASE WHEN t.gone_now THEN c.gone
+       WHEN t.failing_now THEN 'failing continuously since ' || to_char(to_timestamp(e.first_failure_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+       ELSE e.disabled_reason END,
+     updated_at = CASE WHEN t.gone_now OR t.failing_now THEN c.last_at ELSE e.updated_at END
+   FROM c, target t WHERE e.id = c.id AND e.id = t.id
+   RETURNING e.id, e.app_id, e.uid, e.first_failure_at, e.disabled_reason, c.last_at, (t.gone_now OR t.failing_now) AS disabled_now`,
+);
+
+/** The scheduler state of endpoints ($1), locked in id order. */
+const lockQueueStates = named(
+  'hookd_ack_lock_queue_states',
+  'SELECT q.*, e.max_concurrency FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id WHERE q.endpoint_id = ANY($1) ORDER BY q.endpoint_id FOR UPDATE OF q',
+);
 
 export async function completeDeliveries(db: PostgresDb, results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome> {
   const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
   if (results.length === 0) return outcome;
   const attempts = results.map((r) => attemptToRow(r.attempt));
   const columns = Object.keys(attempts[0]!);
-  const arrayTypes: Record<string, string> = {
-    response_status_code: 'int[]',
-    response_duration_ms: 'int[]',
-    trigger_type: 'int[]',
-    created_at: 'bigint[]',
-  };
   const operatorAppId = policy?.operatorAppId ?? null;
   // Redoable: an ack a server crash takes back leaves its deliveries leased, so they are sent again (at least once).
   await db.transaction(async (client, commitWith) => {
     // The attempt happened, so it is always recorded, even when the lease was lost meanwhile; unless its message
     // is gone (its app was deleted while the request was on the wire): its attempts went with it.
-    await client.query(
-      `INSERT INTO attempt (${columns.join(', ')})
-       SELECT * FROM unnest(${columns.map((c, i) => `${$(i + 1)}::${arrayTypes[c] ?? 'text[]'}`).join(', ')}) AS a(${columns.join(', ')})
-       WHERE EXISTS (SELECT 1 FROM message m WHERE m.id = a.message_id)`,
-      columns.map((c) => attempts.map((a) => a[c])),
-    );
+    await client.query(insertAttempts(columns)(columns.map((c) => attempts.map((a) => a[c]))));
     // RETURNING: the deliveries whose ack applied (the lease still held), with their state for operational events.
     // A resend requested while the attempt was on the wire wins over the attempt's outcome: pending again, at once, as
     // a manual attempt from 0 (next_trigger = 1 marks it).
     const updated = (
       await client.query(
-        `UPDATE delivery d SET
-           status = CASE WHEN d.resend_requested THEN 'pending' ELSE r.status END,
-           attempts = CASE WHEN d.resend_requested THEN 0 ELSE d.attempts + 1 END,
-           next_attempt_at = CASE WHEN d.resend_requested THEN r.at ELSE r.next_at END,
-           next_trigger = CASE WHEN d.resend_requested THEN 1 ELSE 0 END, resend_requested = FALSE,
-           lease_owner = NULL, lease_expires_at = NULL, last_error = r.error, updated_at = r.at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) AS r(id, owner, status, next_at, error, at)
-         WHERE d.id = r.id AND d.lease_owner = r.owner
-         RETURNING d.id, d.endpoint_id, d.attempts, d.failure_notified, d.next_trigger = 1 AS resent, r.at`,
-        [
+        applyResults([
           results.map((r) => r.deliveryId),
           results.map((r) => r.leaseOwner),
           results.map((r) => r.next.status),
           results.map((r) => (r.next.status === 'pending' ? r.next.nextAttemptAt : r.attempt.createdAt)),
           results.map((r) => r.attempt.error),
           results.map((r) => r.attempt.createdAt),
-        ],
+        ]),
       )
     ).rows;
     const byDelivery = new Map(results.map((r) => [r.deliveryId, r]));
@@ -74,29 +117,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     if (streaks.length > 0) {
       const changed = (
         await client.query(
-          `WITH c(id, last_ok, first_fail, last_fail, last_at, gone, may_disable) AS (
-             SELECT * FROM unnest($1::text[], $2::bool[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bool[])),
-           target AS (
-             SELECT e.id,
-               (c.gone IS NOT NULL AND NOT e.disabled AND e.deleted_at IS NULL) AS gone_now,
-               COALESCE(c.may_disable AND $8::bigint > 0 AND NOT c.last_ok AND NOT e.disabled AND e.deleted_at IS NULL
-                 AND e.first_failure_at <= c.last_fail - $8::bigint, FALSE) AS failing_now
-             FROM endpoint e JOIN c ON c.id = e.id
-             WHERE (c.last_ok AND e.first_failure_at IS NOT NULL) OR (NOT c.last_ok AND e.first_failure_at IS NULL)
-               OR (c.gone IS NOT NULL AND NOT e.disabled AND e.deleted_at IS NULL)
-               OR (c.may_disable AND $8::bigint > 0 AND NOT c.last_ok AND NOT e.disabled AND e.deleted_at IS NULL
-                 AND e.first_failure_at <= c.last_fail - $8::bigint)
-             ORDER BY e.id FOR UPDATE OF e)
-           UPDATE endpoint e SET
-             first_failure_at = CASE WHEN c.last_ok THEN NULL ELSE COALESCE(e.first_failure_at, c.first_fail) END,
-             disabled = e.disabled OR t.gone_now OR t.failing_now,
-             disabled_reason = CASE WHEN t.gone_now THEN c.gone
-               WHEN t.failing_now THEN 'failing continuously since ' || to_char(to_timestamp(e.first_failure_at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-               ELSE e.disabled_reason END,
-             updated_at = CASE WHEN t.gone_now OR t.failing_now THEN c.last_at ELSE e.updated_at END
-           FROM c, target t WHERE e.id = c.id AND e.id = t.id
-           RETURNING e.id, e.app_id, e.uid, e.first_failure_at, e.disabled_reason, c.last_at, (t.gone_now OR t.failing_now) AS disabled_now`,
-          [
+          updateStreaks([
             streaks.map((x) => x.endpointId),
             streaks.map((x) => x.lastOk),
             streaks.map((x) => x.firstFail),
@@ -105,7 +126,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
             streaks.map((x) => x.gone),
             streaks.map((x) => x.mayDisable),
             policy?.endpointDisableAfterMs ?? 0,
-          ],
+          ]),
         )
       ).rows;
       disabled = changed.filter((row) => row.disabled_now === true);
@@ -115,10 +136,10 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     if (policy?.events) outcome.operationalEvents = await insertOperationalEvents(client, policy.events, operatorAppId, acked, disabled, ready);
     // The scheduler rows' update goes with the COMMIT, unless a claim in this transaction must read it first.
     const statement = await feedSchedulerState(client, results, new Set(updated.map((row) => row.id as string)), ready, policy);
-    if (statement && policy?.claim) await client.query(statement);
+    if (statement && policy?.claim) await runSql(client, statement);
     else if (statement) commitWith(statement);
     if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);
-  }, 'redoable');
+  }, { durability: 'redoable' });
   return outcome;
 }
 
@@ -134,16 +155,11 @@ async function feedSchedulerState(
   applied: ReadonlySet<string>,
   ready: ReadonlyMap<string, number>,
   policy: AckPolicy | undefined,
-): Promise<string | null> {
+): Promise<Sql | null> {
   const scheduler = policy?.scheduler ?? DEFAULT_SCHEDULER_POLICY;
   const signals = endpointSignals(results, applied);
   const ids = [...new Set([...signals.keys(), ...ready.keys()])].sort();
-  const rows = (
-    await client.query(
-      'SELECT q.*, e.max_concurrency FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id WHERE q.endpoint_id = ANY($1) ORDER BY q.endpoint_id FOR UPDATE OF q',
-      [ids],
-    )
-  ).rows as Row[];
+  const rows = (await client.query(lockQueueStates([ids]))).rows as Row[];
   const changed = new Map<string, EndpointQueueState>();
   for (const row of rows) {
     const endpointId = row.endpoint_id as string;

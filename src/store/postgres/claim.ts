@@ -9,6 +9,7 @@ import type { ClaimedDelivery, ClaimRequest } from '../store.js';
 import type pg from 'pg';
 import type { PostgresDb, Row } from './db.js';
 import { bigintArray, boolArray, intArray, integerLiteral, textArray } from './literals.js';
+import { named, Prepared, runSql, type Sql } from './prepared.js';
 
 const unbounded = (): number => Number.POSITIVE_INFINITY;
 
@@ -19,16 +20,52 @@ const DUE = `
     WHERE endpoint_id = t.endpoint_id AND status = 'pending' AND next_attempt_at <= $1
     ORDER BY next_attempt_at LIMIT t.n FOR UPDATE SKIP LOCKED) x`;
 
-/** (1) The endpoints with due work, longest-waiting first, locked (values inlined: it goes with the BEGIN). */
-const readyEndpoints = ({ nowMs, limit }: ClaimRequest): string => `
-  SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at
-  FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
-  WHERE q.ready_at <= ${integerLiteral(nowMs)} ORDER BY q.ready_at LIMIT ${integerLiteral(limit)} FOR UPDATE OF q SKIP LOCKED`;
+/** (1) The endpoints with due work ($1 now, $2 at most), longest-waiting first, locked. It goes with the BEGIN. */
+const READY_ENDPOINTS = new Prepared(
+  'hookd_claim_ready_endpoints',
+  ['bigint', 'int'],
+  `SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at
+   FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
+   WHERE q.ready_at <= $1 ORDER BY q.ready_at LIMIT $2 FOR UPDATE OF q SKIP LOCKED`,
+);
+const readyEndpoints = ({ nowMs, limit }: ClaimRequest): Sql => READY_ENDPOINTS.execute(integerLiteral(nowMs), integerLiteral(limit));
+
+/** (2) Leases each endpoint's oldest due deliveries ($2 endpoints, $3 how many each), with what sending needs. */
+const lease = named(
+  'hookd_claim_lease',
+  `WITH picked AS (
+     SELECT x.id, x.next_attempt_at AS due, t.rank FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS t(endpoint_id, n, rank) ${DUE}),
+   leased AS (
+     UPDATE delivery d SET lease_owner = $4, lease_expires_at = $5, next_attempt_at = $5, updated_at = $1
+     FROM picked p WHERE d.id = p.id RETURNING d.*, p.due, p.rank)
+   SELECT leased.*, m.event_type, m.payload, e.url, e.secrets, e.headers
+   FROM leased JOIN message m ON m.id = leased.message_id JOIN endpoint e ON e.id = leased.endpoint_id`,
+);
+
+/**
+ * (3) The endpoints' new readiness (and scheduler columns), with the COMMIT. $1 now; per endpoint: $2 id, $3
+ * saturated, $4 rate_next_at, $5 whether it waits for a lease to end, $6 the earliest time otherwise, $7 in_flight.
+ */
+const SETTLE = new Prepared(
+  'hookd_claim_settle',
+  ['bigint', 'text[]', 'bool[]', 'bigint[]', 'bool[]', 'bigint[]', 'int[]'],
+  `UPDATE endpoint_queue q SET saturated = u.saturated, rate_next_at = u.rate_next_at, in_flight = u.in_flight,
+     ready_at = CASE WHEN u.wait_lease THEN COALESCE(
+         (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending' AND d.next_attempt_at > $1),
+         (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending'))
+       ELSE (SELECT CASE WHEN min(d.next_attempt_at) IS NULL THEN NULL ELSE GREATEST(u.at, min(d.next_attempt_at)) END
+             FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending') END
+   FROM unnest($2, $3, $4, $5, $6, $7) AS u(endpoint_id, saturated, rate_next_at, wait_lease, at, in_flight)
+   WHERE q.endpoint_id = u.endpoint_id`,
+);
 
 export async function claimDeliveries(db: PostgresDb, request: ClaimRequest): Promise<ClaimedDelivery[]> {
   // A claim lost to a server crash only leaves its deliveries unleased: they are claimed again. Three round trips:
   // the ready endpoints with the BEGIN, the leases, the endpoints' readiness with the COMMIT.
-  return db.transaction((client, commitWith, [ready]) => claimIn(client, request, commitWith, ready!.rows as Row[]), 'redoable', readyEndpoints(request));
+  return db.transaction((client, commitWith, [ready]) => claimIn(client, request, commitWith, ready!.rows as Row[]), {
+    durability: 'redoable',
+    openWith: readyEndpoints(request),
+  });
 }
 
 /**
@@ -36,11 +73,11 @@ export async function claimDeliveries(db: PostgresDb, request: ClaimRequest): Pr
  * `commitWith`, the last statement (the endpoints' new readiness) goes with the COMMIT: the queue rows, which ingest
  * waits for, are held one round trip less; given `readyRows`, the ready endpoints were read already.
  */
-export async function claimIn(client: pg.PoolClient, request: ClaimRequest, commitWith?: (statements: string) => void, readyRows?: Row[]): Promise<ClaimedDelivery[]> {
+export async function claimIn(client: pg.PoolClient, request: ClaimRequest, commitWith?: (statements: Sql) => void, readyRows?: Row[]): Promise<ClaimedDelivery[]> {
   const { owner, limit, leaseMs, nowMs } = request;
   const policy = request.policy ?? DEFAULT_SCHEDULER_POLICY;
   const leaseExpiresAt = nowMs + leaseMs;
-  const rows = readyRows ?? ((await client.query(readyEndpoints(request))).rows as Row[]);
+  const rows = readyRows ?? ((await runSql(client, readyEndpoints(request))).rows as Row[]);
   if (rows.length === 0) return [];
   const reasons = new Map(rows.map((row) => [row.endpoint_id as string, unsendableReason(row)]));
   const ready = rows.map((row) => readyEndpointFromRow(row, policy));
@@ -67,18 +104,7 @@ export async function claimIn(client: pg.PoolClient, request: ClaimRequest, comm
 
   let leased: { delivery: Delivery; row: Row; due: number; rank: number }[] = [];
   if (toSend.length > 0) {
-    leased = (
-      await client.query(
-        `WITH picked AS (
-           SELECT x.id, x.next_attempt_at AS due, t.rank FROM unnest($2::text[], $3::int[]) WITH ORDINALITY AS t(endpoint_id, n, rank) ${DUE}),
-         leased AS (
-           UPDATE delivery d SET lease_owner = $4, lease_expires_at = $5, next_attempt_at = $5, updated_at = $1
-           FROM picked p WHERE d.id = p.id RETURNING d.*, p.due, p.rank)
-         SELECT leased.*, m.event_type, m.payload, e.url, e.secrets, e.headers
-         FROM leased JOIN message m ON m.id = leased.message_id JOIN endpoint e ON e.id = leased.endpoint_id`,
-        [nowMs, endpointIds(toSend), takes(toSend), owner, leaseExpiresAt],
-      )
-    ).rows.map((row: Row) => ({ delivery: deliveryFromRow(row), row, due: row.due as number, rank: Number(row.rank) }));
+    leased = (await client.query(lease([nowMs, endpointIds(toSend), takes(toSend), owner, leaseExpiresAt]))).rows.map((row: Row) => ({ delivery: deliveryFromRow(row), row, due: row.due as number, rank: Number(row.rank) }));
     leased.sort((a, b) => a.rank - b.rank || a.due - b.due);
     for (const { delivery } of leased) count(delivery.endpointId);
   }
@@ -98,19 +124,17 @@ export async function claimIn(client: pg.PoolClient, request: ClaimRequest, comm
   // an ack that frees a slot brings it forward); otherwise not before `at` nor before the earliest pending
   // delivery; null when nothing is pending.
   const settled = visited.map((plan) => ({ plan, ...settleClaim(plan, got.get(plan.endpoint.endpointId) ?? 0, nowMs) }));
-  const settle = `UPDATE endpoint_queue q SET saturated = u.saturated, rate_next_at = u.rate_next_at, in_flight = u.in_flight,
-       ready_at = CASE WHEN u.wait_lease THEN COALESCE(
-           (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending' AND d.next_attempt_at > ${integerLiteral(nowMs)}),
-           (SELECT min(d.next_attempt_at) FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending'))
-         ELSE (SELECT CASE WHEN min(d.next_attempt_at) IS NULL THEN NULL ELSE GREATEST(u.at, min(d.next_attempt_at)) END
-               FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending') END
-     FROM unnest(${textArray(settled.map((s) => s.plan.endpoint.endpointId))}, ${boolArray(settled.map((s) => s.state.saturated))},
-       ${bigintArray(settled.map((s) => s.state.rateNextAt))}, ${boolArray(settled.map((s) => s.next.kind === 'lease'))},
-       ${bigintArray(settled.map((s) => (s.next.kind === 'at' ? s.next.at : nowMs)))}, ${intArray(settled.map((s) => s.state.inFlight))})
-       AS u(endpoint_id, saturated, rate_next_at, wait_lease, at, in_flight)
-     WHERE q.endpoint_id = u.endpoint_id`;
+  const settle = SETTLE.execute(
+    integerLiteral(nowMs),
+    textArray(settled.map((s) => s.plan.endpoint.endpointId)),
+    boolArray(settled.map((s) => s.state.saturated)),
+    bigintArray(settled.map((s) => s.state.rateNextAt)),
+    boolArray(settled.map((s) => s.next.kind === 'lease')),
+    bigintArray(settled.map((s) => (s.next.kind === 'at' ? s.next.at : nowMs))),
+    intArray(settled.map((s) => s.state.inFlight)),
+  );
   if (commitWith) commitWith(settle);
-  else await client.query(settle);
+  else await runSql(client, settle);
   // Every leased row carries its message's and endpoint's columns: any one of them will do for each.
   const messageRows = new Map(leased.map(({ delivery, row }) => [delivery.messageId, row]));
   const endpointRows = new Map(leased.map(({ delivery, row }) => [delivery.endpointId, row]));

@@ -7,13 +7,14 @@ import { pagedSql, toPage, type PageQuery } from '../paging.js';
 import type { Durability } from '../durability.js';
 import { storeFailureOf } from '../failures.js';
 import { postgresMigrations } from './migrations.js';
+import { plainSql, prepareOn, sqlOf, type Sql } from './prepared.js';
 
 export type Row = Record<string, unknown>;
 
 /** The NOTIFY channel that wakes workers when deliveries become due. */
 export const DELIVERIES_CHANNEL = 'hookd_deliveries';
 /** Wakes every worker (their LISTEN) when the transaction commits: it created or rescheduled deliveries. */
-export const NOTIFY_DELIVERIES = `SELECT pg_notify('${DELIVERIES_CHANNEL}', '')`;
+export const NOTIFY_DELIVERIES = `NOTIFY ${DELIVERIES_CHANNEL}`;
 const MIGRATION_LOCK = 7_243_519; // pg_advisory_xact_lock key for migrations
 /** SQLSTATEs of a statement the server aborted on a healthy connection: deadlock, serialization, timeouts, locks, resources. */
 const SERVER_ABORTED = /^(40001|40P01|57014|55P03|53\d{3})$/;
@@ -112,14 +113,14 @@ export class PostgresDb {
   /**
    * `work` in a transaction on a client of its own. A `redoable` one commits without waiting for the server's WAL
    * flush (synchronous_commit=off for this transaction only, see store/durability.ts): the worker's claims and acks
-   * then do not wait for an fsync each. Statements `work` gives `commitWith` (no parameters: values inlined as
-   * literals) go with the COMMIT in one round trip, in order; a lock they take is held only while the server
-   * commits. Likewise `openWith` goes with the BEGIN, and `work` gets its statements' results (`opened`).
+   * then do not wait for an fsync each. Statements `work` gives `commitWith` (no parameters: prepared statements
+   * EXECUTEd with literals, see prepared.ts) go with the COMMIT in one round trip, in order; a lock they take is held
+   * only while the server commits. Likewise `openWith` goes with the BEGIN, and `work` gets its statements' results
+   * (`opened`).
    */
   async transaction<T>(
-    work: (client: pg.PoolClient, commitWith: (statements: string) => void, opened: pg.QueryResult[]) => Promise<T>,
-    durability: Durability = 'full',
-    openWith?: string,
+    work: (client: pg.PoolClient, commitWith: (statements: Sql) => void, opened: pg.QueryResult[]) => Promise<T>,
+    { durability = 'full', openWith }: { durability?: Durability; openWith?: Sql } = {},
   ): Promise<T> {
     const client = await this.pool.connect();
     // While checked out, a connection error is this transaction's failure (its query rejects), not the process's.
@@ -130,17 +131,20 @@ export class PostgresDb {
     client.on('error', onError);
     try {
       const begin = durability === 'full' ? ['BEGIN'] : ['BEGIN', 'SET LOCAL synchronous_commit TO off'];
+      const open = sqlOf(...begin.map(plainSql), ...(openWith ? [openWith] : []));
+      await prepareOn(client, open.needs);
       // A query of several statements answers with one result each.
-      const began = await client.query([...begin, ...(openWith ? [openWith] : [])].join(';\n'));
+      const began = await client.query(open.text);
       const opened = openWith ? (began as unknown as pg.QueryResult[]).slice(begin.length) : [];
-      const last: string[] = [];
+      const last: Sql[] = [];
       const result = await work(client, (statements) => last.push(statements), opened);
+      const commit = sqlOf(...last, plainSql('COMMIT'));
+      await prepareOn(client, commit.needs);
       // The server bounds each statement of the query (statement_timeout); the client's bound on the whole query
       // leaves a statement_timeout for each part and the COMMIT, so it does not give up on a commit the server is
       // still allowed to make (a 503 for a stored batch).
       // (pg reads query_timeout from a query's config too; its types only list it for the client.)
-      const commit = { text: [...last, 'COMMIT'].join(';\n'), query_timeout: (last.length + 1) * this.timeoutMs + 1000 };
-      await client.query(commit as pg.QueryConfig);
+      await client.query({ text: commit.text, query_timeout: (last.length + 1) * this.timeoutMs + 1000 } as pg.QueryConfig);
       return result;
     } catch (error) {
       // A connection that failed, timed out mid-protocol or cannot roll back is not given back to the pool. One

@@ -1,6 +1,6 @@
-// SQL literals for statements sent without parameters: those a transaction sends with its BEGIN or its COMMIT in one
-// round trip (PostgresDb.transaction's openWith and commitWith). Only what those statements need: text (escaped),
-// integers, booleans and floats.
+// SQL literals for the arguments of prepared statements EXECUTEd in a simple query: those a transaction sends with its
+// BEGIN or its COMMIT in one round trip (PostgresDb.transaction's openWith and commitWith; prepared.ts). Only what
+// those statements need: text (escaped), integers, booleans and floats.
 import pg from 'pg';
 
 const { escapeLiteral } = pg;

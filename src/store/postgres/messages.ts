@@ -11,7 +11,39 @@ import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest } f
 import { $, NOTIFY_DELIVERIES, type PostgresDb } from './db.js';
 import { earliest } from '../concerns.js';
 import { readyBy, readyByStatements } from './endpoint-queue.js';
+import { named, plainSql, sqlOf } from './prepared.js';
 import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '../expunged.js';
+
+/**
+ * Stores messages (one array parameter per column, $9 the uid each was addressed by): not for an application deleted
+ * after the request looked it up, or that no longer has the uid the sender named it by (Message.addressedUid): that
+ * message alone is refused, not the batch it shares with other requests (its foreign key would fail the whole
+ * transaction). The application's row is share-locked here, which a delete under way holds locked: SKIP LOCKED
+ * refuses its messages rather than wait for the delete and then fail the batch. In the batch's order: of two messages
+ * with one eventId, the first is stored.
+ */
+const insertMessages = named(
+  'hookd_insert_messages',
+  `INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at)
+   SELECT id, app_id, event_id, event_type, payload, channels, tags, created_at
+   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::bigint[], $9::text[])
+     WITH ORDINALITY AS m(id, app_id, event_id, event_type, payload, channels, tags, created_at, addressed_uid, n)
+   WHERE EXISTS (
+     SELECT 1 FROM app WHERE app.id = m.app_id AND (m.addressed_uid IS NULL OR app.uid = m.addressed_uid) FOR KEY SHARE SKIP LOCKED)
+   ORDER BY n
+   ON CONFLICT DO NOTHING RETURNING id`,
+);
+
+/** The live endpoints of applications ($1), for fan-out. */
+const appEndpoints = named('hookd_app_endpoints', 'SELECT id, app_id, disabled, filter_types, channels FROM endpoint WHERE app_id = ANY($1) AND deleted_at IS NULL');
+
+/** One pending delivery per (id, message, endpoint, app, due time). */
+const insertDeliveries = named(
+  'hookd_insert_deliveries',
+  `INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
+   SELECT id, message_id, endpoint_id, app_id, 'pending', 0, at, 0, at
+   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS d(id, message_id, endpoint_id, app_id, at)`,
+);
 
 /**
  * insertMessages inside the caller's transaction (ingest; operational events in an ack). The endpoints that got
@@ -22,20 +54,7 @@ export async function insertMessagesIn(client: pg.PoolClient, messages: Message[
   const inserted = new Set(
     (
       await client.query(
-        // Not for an application deleted after the request looked it up, or that no longer has the uid the sender named
-        // it by (Message.addressedUid): that message alone is refused, not the batch it shares with other requests
-        // (its foreign key would fail the whole transaction). The application's row is share-locked here, which a
-        // delete under way holds locked: SKIP LOCKED refuses its messages rather than wait for the delete and then
-        // fail the batch. In the batch's order: of two messages with one eventId, the first is stored.
-        `INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at)
-         SELECT id, app_id, event_id, event_type, payload, channels, tags, created_at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::bigint[], $9::text[])
-           WITH ORDINALITY AS m(id, app_id, event_id, event_type, payload, channels, tags, created_at, addressed_uid, n)
-         WHERE EXISTS (
-           SELECT 1 FROM app WHERE app.id = m.app_id AND (m.addressed_uid IS NULL OR app.uid = m.addressed_uid) FOR KEY SHARE SKIP LOCKED)
-         ORDER BY n
-         ON CONFLICT DO NOTHING RETURNING id`,
-        [
+        insertMessages([
           messages.map((m) => m.id),
           messages.map((m) => m.appId),
           messages.map((m) => m.eventId),
@@ -45,15 +64,13 @@ export async function insertMessagesIn(client: pg.PoolClient, messages: Message[
           messages.map((m) => toJson(m.tags)),
           messages.map((m) => m.createdAt),
           messages.map((m) => m.addressedUid ?? null),
-        ],
+        ]),
       )
     ).rows.map((r) => r.id as string),
   );
   // Within one batch, a later message repeating an earlier one's eventId is a duplicate of it.
   const endpoints = (
-    await client.query('SELECT id, app_id, disabled, filter_types, channels FROM endpoint WHERE app_id = ANY($1) AND deleted_at IS NULL', [
-      [...new Set(messages.map((m) => m.appId))],
-    ])
+    await client.query(appEndpoints([[...new Set(messages.map((m) => m.appId))]]))
   ).rows;
   const deliveries: { id: string; messageId: string; endpointId: string; appId: string; at: number }[] = [];
   const counts = new Map<string, number>();
@@ -71,10 +88,7 @@ export async function insertMessagesIn(client: pg.PoolClient, messages: Message[
   }
   if (deliveries.length > 0) {
     await client.query(
-      `INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
-       SELECT id, message_id, endpoint_id, app_id, 'pending', 0, at, 0, at
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS d(id, message_id, endpoint_id, app_id, at)`,
-      [deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.endpointId), deliveries.map((d) => d.appId), deliveries.map((d) => d.at)],
+      insertDeliveries([deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.endpointId), deliveries.map((d) => d.appId), deliveries.map((d) => d.at)]),
     );
   }
   const duplicates = messages.filter((m) => !inserted.has(m.id) && m.eventId !== null);
@@ -108,7 +122,7 @@ export function postgresMessages(db: PostgresDb): MessageOps {
         // server commits (at 3,000 msg/s, concurrent ingests queued on them for seconds when each held them across
         // two round trips).
         const statements = readyByStatements(ready);
-        if (statements) commitWith(`${statements};\n${NOTIFY_DELIVERIES}`);
+        if (statements) commitWith(sqlOf(statements, plainSql(NOTIFY_DELIVERIES)));
         return results;
       });
     },

@@ -11,6 +11,10 @@ import { completeDeliveries } from './ack.js';
 import { claimDeliveries } from './claim.js';
 import { DELIVERIES_CHANNEL, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
 import { readyBy } from './endpoint-queue.js';
+import { named } from './prepared.js';
+
+/** When the next endpoint is ready (the worker sleeps until then). */
+const nextReadyAt = named('hookd_next_ready_at', 'SELECT min(ready_at) AS due FROM endpoint_queue');
 
 export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListener): QueueOps {
   return {
@@ -57,7 +61,7 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
     },
 
     async nextDueAt(): Promise<number | null> {
-      const row = (await db.pool.query('SELECT min(ready_at) AS due FROM endpoint_queue')).rows[0];
+      const row = (await db.pool.query(nextReadyAt([]))).rows[0];
       return (row?.due as number | null) ?? null;
     },
 

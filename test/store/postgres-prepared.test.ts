@@ -1,0 +1,120 @@
+// The PostgreSQL store's hot path (ingest, claim, ack) runs as statements prepared once per connection (parsed once,
+// not at every execution), and a connection that replaces a lost one prepares them again (src/store/postgres/prepared.ts).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { newEndpoint } from '../../src/domain/endpoint.js';
+import { newId } from '../../src/domain/ids.js';
+import type { Attempt, Message } from '../../src/domain/types.js';
+import type { PostgresDb } from '../../src/store/postgres/db.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import type { ClaimedDelivery, DeliveryResult } from '../../src/store/store.js';
+import { freshPostgresSchema } from '../helpers/store-adapters.js';
+
+const url = process.env.HOOKD_TEST_DATABASE_URL;
+if (!url) throw new Error('HOOKD_TEST_DATABASE_URL is not set: run the tests through `npm test`, which starts PostgreSQL');
+
+const HOT_STATEMENTS = [
+  'hookd_ack_apply_results',
+  'hookd_ack_insert_attempts',
+  'hookd_ack_lock_queue_states',
+  'hookd_app_endpoints',
+  'hookd_claim_lease',
+  'hookd_claim_ready_endpoints',
+  'hookd_claim_settle',
+  'hookd_insert_deliveries',
+  'hookd_insert_messages',
+  'hookd_ready_by_work',
+  'hookd_write_queue_states',
+];
+
+let store: PostgresStore;
+let db: PostgresDb;
+let drop: () => Promise<void>;
+let appId: string;
+
+before(async () => {
+  const fresh = await freshPostgresSchema(url);
+  drop = fresh.drop;
+  // One connection: every operation below runs on it, so its session's prepared statements are the store's.
+  store = new PostgresStore({ url, schema: fresh.schema, poolSize: 1 });
+  await store.migrate();
+  // White box: the pool is private to the store; this test reads its one session's pg_prepared_statements.
+  db = (store as unknown as { db: PostgresDb }).db;
+  appId = newId('app');
+  await store.createApp({ id: appId, uid: null, name: 'prepared', metadata: {}, rateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
+  await store.createEndpoint(newEndpoint({ appId, url: 'http://127.0.0.1:1/hook' }, Date.now()));
+});
+
+after(async () => {
+  await store.close();
+  await drop();
+});
+
+/** Ingests `n` messages, claims their deliveries and acks them as delivered; returns how many were claimed. */
+async function roundTrip(n: number): Promise<number> {
+  const now = Date.now();
+  const messages: Message[] = Array.from({ length: n }, () => ({ id: newId('msg'), appId, eventId: null, eventType: 'user.signup', payload: '{"a":1}', channels: null, tags: null, createdAt: now }));
+  await store.insertMessages(messages);
+  const claimed = await store.claimDeliveries({ owner: 'w', limit: 100, leaseMs: 30_000, nowMs: now + 1 });
+  await store.completeDeliveries(claimed.map((c) => delivered(c, now + 2)));
+  return claimed.length;
+}
+
+function delivered(claimed: ClaimedDelivery, at: number): DeliveryResult {
+  const attempt: Attempt = {
+    id: newId('atmpt', at),
+    messageId: claimed.message.id,
+    endpointId: claimed.endpoint.id,
+    deliveryId: claimed.delivery.id,
+    appId,
+    url: claimed.endpoint.url,
+    status: 'success',
+    responseStatusCode: 200,
+    response: '',
+    responseDurationMs: 1,
+    triggerType: 0,
+    error: null,
+    requestHeaders: {},
+    responseHeaders: null,
+    createdAt: at,
+  };
+  return { deliveryId: claimed.delivery.id, leaseOwner: 'w', attempt, next: { status: 'succeeded' } };
+}
+
+/** The store's statements prepared on its one connection, with how many times each was planned. */
+async function preparedStatements(): Promise<Map<string, number>> {
+  const { rows } = await db.pool.query("SELECT name, generic_plans + custom_plans AS plans FROM pg_prepared_statements WHERE name LIKE 'hookd_%'");
+  return new Map(rows.map((row) => [row.name as string, Number(row.plans)]));
+}
+
+test('ingest, claim and ack run statements prepared once on the connection, not parsed at every execution', async () => {
+  const rounds = 3;
+  for (let round = 0; round < rounds; round++) assert.equal(await roundTrip(5), 5, `round ${round}: every delivery claimed`);
+  const prepared = await preparedStatements();
+  for (const name of HOT_STATEMENTS) {
+    const plans = prepared.get(name);
+    assert.ok(plans !== undefined, `${name} is prepared on the connection (has: ${[...prepared.keys()].join(', ')})`);
+    assert.ok(plans >= rounds, `${name} ran from its prepared statement every round (${plans} plans)`);
+  }
+});
+
+test('a connection that replaces a lost one prepares the statements again', async () => {
+  assert.equal(await roundTrip(3), 3);
+  const pid = (await db.pool.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+  const killer = new pg.Client({ connectionString: url });
+  await killer.connect();
+  try {
+    assert.equal((await killer.query('SELECT pg_terminate_backend($1) AS done', [pid])).rows[0].done, true);
+  } finally {
+    await killer.end();
+  }
+  // The pool drops the lost connection (its error event); the next operation gets a new one, with no statements.
+  const deadline = Date.now() + 10_000;
+  while (db.pool.totalCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(db.pool.totalCount, 0, 'the lost connection left the pool');
+  const claimed = await roundTrip(4);
+  assert.equal(claimed, 4, 'ingest, claim and ack work on the new connection');
+  const prepared = await preparedStatements();
+  assert.ok(HOT_STATEMENTS.every((name) => prepared.has(name)), 'prepared anew on the new connection');
+});
