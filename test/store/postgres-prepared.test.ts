@@ -118,3 +118,20 @@ test('a connection that replaces a lost one prepares the statements again', asyn
   const prepared = await preparedStatements();
   assert.ok(HOT_STATEMENTS.every((name) => prepared.has(name)), 'prepared anew on the new connection');
 });
+
+test('a migration that changes a table under the prepared statements (a rolling upgrade): the next ingest, claim and ack still succeed', async () => {
+  assert.equal(await roundTrip(2), 2);
+  const other = new pg.Client({ connectionString: url });
+  await other.connect();
+  try {
+    // What a newer hookd's `migrate` may do while this process runs: columns added to tables read with `*`.
+    const schema = (await db.pool.query('SELECT current_schema() AS s')).rows[0].s as string;
+    await other.query(`ALTER TABLE ${schema}.endpoint_queue ADD COLUMN added_by_test INTEGER`);
+    await other.query(`ALTER TABLE ${schema}.delivery ADD COLUMN added_by_test INTEGER`);
+  } finally {
+    await other.end();
+  }
+  // The connection's statements were prepared for the old columns: it is replaced, not left failing.
+  assert.equal(await roundTrip(3), 3, 'ingest, claim and ack work after the schema change');
+  assert.equal(await roundTrip(3), 3, 'and keep working');
+});

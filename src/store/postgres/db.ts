@@ -20,6 +20,16 @@ const MIGRATION_LOCK = 7_243_519; // pg_advisory_xact_lock key for migrations
 const SERVER_ABORTED = /^(40001|40P01|57014|55P03|53\d{3})$/;
 export const $ = (n: number): string => `$${n}`;
 
+type TransactionWork<T> = (client: pg.PoolClient, commitWith: (statements: Sql) => void, opened: pg.QueryResult[]) => Promise<T>;
+interface TransactionOptions {
+  durability?: Durability;
+  openWith?: Sql;
+}
+
+/** A prepared statement whose result columns a schema change altered ("cached plan must not change result type"). */
+const isStalePlan = (error: unknown): boolean =>
+  (error as { code?: string }).code === '0A000' && /cached plan must not change result type/.test((error as Error).message ?? '');
+
 export interface PostgresStoreOptions {
   url: string;
   /** Schema to use (created if missing); default "public". Tests use one schema per file. */
@@ -118,10 +128,20 @@ export class PostgresDb {
    * only while the server commits. Likewise `openWith` goes with the BEGIN, and `work` gets its statements' results
    * (`opened`).
    */
-  async transaction<T>(
-    work: (client: pg.PoolClient, commitWith: (statements: Sql) => void, opened: pg.QueryResult[]) => Promise<T>,
-    { durability = 'full', openWith }: { durability?: Durability; openWith?: Sql } = {},
-  ): Promise<T> {
+  async transaction<T>(work: TransactionWork<T>, options: TransactionOptions = {}): Promise<T> {
+    // A migration that changed a table under this process's prepared statements (a newer hookd's `migrate` during a
+    // rolling upgrade) fails each connection's next use of them once: that connection is dropped and the
+    // transaction, rolled back, runs again on another (at most once per pooled connection, then a new one).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.transactionOnce(work, options);
+      } catch (error) {
+        if (!isStalePlan(error) || attempt >= (this.pool.options.max ?? 10)) throw error;
+      }
+    }
+  }
+
+  private async transactionOnce<T>(work: TransactionWork<T>, { durability = 'full', openWith }: TransactionOptions): Promise<T> {
     const client = await this.pool.connect();
     // While checked out, a connection error is this transaction's failure (its query rejects), not the process's.
     const broken: { error: unknown } = { error: null };
@@ -150,6 +170,8 @@ export class PostgresDb {
       // A connection that failed, timed out mid-protocol or cannot roll back is not given back to the pool. One
       // whose statement the server aborted (a deadlock, a serialization failure, a statement timeout) is fine.
       if (storeFailureOf(error) === 'unavailable' && !SERVER_ABORTED.test((error as { code?: string }).code ?? '')) broken.error ??= error;
+      // Its prepared statements no longer match the schema: a new connection prepares them afresh.
+      if (isStalePlan(error)) broken.error ??= error;
       await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken.error ??= rollbackError));
       throw error;
     } finally {
