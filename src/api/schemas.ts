@@ -83,6 +83,7 @@ export const ApplicationOut = Type.Object(
 /** Svix stores the (deprecated) endpoint version as a u16 and refuses anything beyond. */
 const EndpointVersion = Type.Integer({ minimum: 1, maximum: 65535 });
 const eventTypeNames = (description: string) => Type.Array(EventTypeName, { minItems: 1, maxItems: 1000, uniqueItems: true, description });
+const CATALOG_RULE = 'Each must be an event type of the catalog that is not archived: otherwise a 422 with loc ["body", "filterTypes"], as in Svix';
 
 const EndpointFields = {
   url: Type.String({ minLength: 1, maxLength: 65536, format: 'uri' }),
@@ -93,8 +94,8 @@ const EndpointFields = {
   throttleRate: ThrottleRate,
   version: Type.Optional(Nullable(EndpointVersion)),
   disabled: Type.Optional(Nullable(Type.Boolean())),
-  filterTypes: Type.Optional(Nullable(eventTypeNames('Only messages of these event types are delivered (absent: all)'))),
-  eventTypes: Type.Optional(Nullable(eventTypeNames('The same field as filterTypes (the Svix v2 SDKs send this name)'))),
+  filterTypes: Type.Optional(Nullable(eventTypeNames(`Only messages of these event types are delivered (absent or null: all). ${CATALOG_RULE}`))),
+  eventTypes: Type.Optional(Nullable(eventTypeNames(`The same field as filterTypes (the Svix v2 SDKs send this name). ${CATALOG_RULE}`))),
   channels: Type.Optional(Nullable(Type.Array(Channel, { minItems: 1, maxItems: 10, uniqueItems: true }))),
   metadata: Type.Optional(Nullable(Metadata)),
 };

@@ -19,6 +19,7 @@ export type AppOps = Pick<
   | 'deleteEndpoint'
   | 'createEventType'
   | 'getEventType'
+  | 'missingEventTypes'
   | 'listEventTypes'
   | 'updateEventType'
   | 'deleteEventType'

@@ -59,6 +59,11 @@ export interface Store {
 
   createEventType(eventType: EventType): Promise<void>;
   getEventType(name: string): Promise<EventType | null>;
+  /**
+   * Those of `names` that name no event type in use: absent from the catalog, or archived. In the order given, for
+   * an endpoint's filter check (one query however many names an endpoint filters on).
+   */
+  missingEventTypes(names: readonly string[]): Promise<string[]>;
   listEventTypes(page: PageRequest & { includeArchived: boolean }): Promise<Page<EventType>>;
   updateEventType(eventType: EventType): Promise<void>;
   /** `expunge` removes the row; otherwise the event type is archived. Returns false when it does not exist. */

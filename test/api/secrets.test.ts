@@ -38,6 +38,7 @@ describe('endpoint secrets', () => {
       response.writeHead(seen <= failingUntil.n ? 500 : 200).end(seen <= failingUntil.n ? 'boom' : 'ok');
     });
     appId = (await hookd.api.post('/api/v1/app', { name: 'secrets' })).body.id;
+    await hookd.api.createEventTypes('never.sent', 'sig.test');
   });
   after(async () => {
     await hookd.cleanup();

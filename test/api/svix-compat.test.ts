@@ -44,6 +44,7 @@ const deliveredTo = (path: string) => receiver.requests.filter((r) => r.path ===
 describe('v2 field names', () => {
   test('an endpoint created with eventTypes is filtered by them: it receives only those event types', async () => {
     const appId = await newApp();
+    await hookd.api.createEventTypes('order.paid');
     const created = await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/v2-filtered`, eventTypes: ['order.paid'], throttleRate: 7 });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.deepEqual([created.body.eventTypes, created.body.filterTypes], [['order.paid'], ['order.paid']], 'answered under both names');
@@ -62,6 +63,7 @@ describe('v2 field names', () => {
 
   test('PUT and PATCH take either name; null clears on PATCH; both names with different values are a 422', async () => {
     const appId = await newApp();
+    await hookd.api.createEventTypes('a.b', 'c.d', 'e.f');
     const { body: ep } = await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/v2`, filterTypes: ['a.b'] });
     const base = `/api/v1/app/${appId}/endpoint/${ep.id}`;
     const put = await hookd.api.put(base, { url: `${receiver.url}/v2`, eventTypes: ['c.d'], throttleRate: 3 });
@@ -119,6 +121,7 @@ describe('v2 field names', () => {
 describe('upserts', () => {
   test('PUT to an unknown endpoint uid creates it (201), then updates it (200); an unknown ep_ id stays a 404', async () => {
     const appId = await newApp();
+    await hookd.api.createEventTypes('x.y');
     const created = await hookd.api.put(`/api/v1/app/${appId}/endpoint/billing`, { url: `${receiver.url}/upsert`, eventTypes: ['x.y'] });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.deepEqual([created.body.uid, created.body.eventTypes], ['billing', ['x.y']]);
@@ -201,6 +204,7 @@ describe('operations added for the server spec', () => {
     const appId = await newApp();
     await newEventType('example.sent', { '1': { type: 'object', examples: [{ first: true }, { second: true }] } });
     await newEventType('example.none');
+    await newEventType('something.else');
     const target = (await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/example-target`, eventTypes: ['something.else'] })).body;
     await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/example-other` });
     const base = `/api/v1/app/${appId}/endpoint/${target.id}/send-example`;

@@ -12,6 +12,8 @@ describe('delivery over real HTTP', () => {
   before(async () => {
     hookd = await startTestHookd({ env: { HOOKD_RETRY_SCHEDULE: '100ms,200ms', HOOKD_REQUEST_TIMEOUT: '700ms' } });
     appId = (await hookd.api.post('/api/v1/app', { name: 'delivery tests' })).body.id;
+    // The event types the endpoints below filter on: a filter may only name types in the catalog.
+    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected');
   });
   after(async () => {
     await hookd.cleanup();

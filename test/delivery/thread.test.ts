@@ -23,6 +23,7 @@ for (const thread of [true, false]) {
       const hookd = await startTestHookd({ env: { HOOKD_DELIVERY_THREAD: String(thread), HOOKD_RETRY_SCHEDULE: 'none' }, logger: pino({ level: 'debug' }, destination) });
       try {
         const appId = (await hookd.api.post('/api/v1/app', { name: 'thread' })).body.id as string;
+        await hookd.api.createEventTypes('ok', 'fail');
         await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/ok`, filterTypes: ['ok'] });
         await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/fail`, filterTypes: ['fail'] });
         for (let i = 0; i < 20; i++) assert.equal((await hookd.api.post(`/api/v1/app/${appId}/msg`, { eventType: 'ok', payload: { i } })).status, 202);

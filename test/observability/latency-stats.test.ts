@@ -38,6 +38,7 @@ describe('endpoint latency stats', () => {
       setTimeout(() => response.writeHead(fail ? 500 : 200).end(fail ? 'no' : 'ok'), delayMs);
     });
     appId = (await hookd.api.post('/api/v1/app', { name: 'latency', uid: 'latency-app' })).body.id;
+    await hookd.api.createEventTypes('timed', 'never');
     endpointId = (await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/hook`, uid: 'timed', filterTypes: ['timed'] })).body.id;
     quietEndpointId = (await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/quiet`, filterTypes: ['never'] })).body.id;
     startedAt = Date.now();

@@ -45,6 +45,7 @@ describe('metrics from a hookd that ingests and delivers', () => {
     });
     appId = (await hookd.api.post('/api/v1/app', { name: 'metrics' })).body.id;
     for (const [name, eventType, path] of [['ok', 'ok.event', '/ok'], ['fail', 'fail.event', '/fail'], ['extra', 'extra.event', '/extra']] as const) {
+      await hookd.api.createEventTypes(eventType);
       endpoints[name] = (await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}${path}`, filterTypes: [eventType] })).body.id;
     }
   });

@@ -95,6 +95,7 @@ for (const { name, database } of stores) {
         response.end();
       });
       receivers.push(receiver);
+      await hookd.api.createEventTypes(eventType);
       const endpoint = (await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/hook`, filterTypes: [eventType] })).body;
       return { receiver, endpoint };
     }

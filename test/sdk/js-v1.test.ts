@@ -102,6 +102,7 @@ describe('svix 1.99.1 against hookd: applications', () => {
 describe('svix 1.99.1 against hookd: endpoints', () => {
   test('create with filterTypes, channels, headers and secret; get, list, update, patch, getSecret and delete', () =>
     withEnv(async ({ svix, receiver }) => {
+      for (const name of ['user.created', 'user.deleted', 'order.paid']) await svix.eventType.create({ name, description: name });
       const app = await svix.application.create({ name: 'Endpoints' });
       const secret = newSecret();
       const ep = await svix.endpoint.create(app.id, {
@@ -336,6 +337,7 @@ describe('svix 1.99.1 against hookd: messages', () => {
 
   test('fan-out: only endpoints whose filterTypes and channels match receive the message', () =>
     withEnv(async ({ svix, receiver }) => {
+      for (const name of ['invoice.paid', 'invoice.void', 'user.created']) await svix.eventType.create({ name, description: name });
       const app = await svix.application.create({ name: 'Fan-out' });
       const match = await svix.endpoint.create(app.id, { url: `${receiver.url}/match`, filterTypes: ['invoice.paid', 'invoice.void'] });
       const otherType = await svix.endpoint.create(app.id, { url: `${receiver.url}/other-type`, filterTypes: ['user.created'] });

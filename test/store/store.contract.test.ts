@@ -4,7 +4,7 @@ import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY } from '../../src/domain/scheduler.js';
 import { generateSecret } from '../../src/domain/signing.js';
-import type { App, Attempt, Endpoint, Message } from '../../src/domain/types.js';
+import type { App, Attempt, Endpoint, EventType, Message } from '../../src/domain/types.js';
 import { operationalEventSource } from '../../src/operations/events.js';
 import type { AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryFilter, DeliveryResult, Source, Store } from '../../src/store/store.js';
 import { storeAdapters } from '../helpers/store-adapters.js';
@@ -795,6 +795,28 @@ for (const adapter of storeAdapters) {
         assert.deepEqual([...first.data, ...second.data].map((e) => e.message.id), [recent.id, mid.id, old.id]);
         assert.equal(second.done, true);
         assert.deepEqual((await s.listEndpointMessages(makeApp().id, endpoint.id, {}, { limit: 10 }, now)).data, [], 'scoped to the app');
+      });
+    });
+
+    // ---- Event types
+
+    test('missingEventTypes names, in the order asked, those absent from the catalog or archived; an archived type restored counts again', async () => {
+      await fresh(async (s) => {
+        const eventType = (name: string, archived = false): EventType => ({ name, description: name, archived, deprecated: false, schemas: null, featureFlag: null, groupName: null, createdAt: T0, updatedAt: T0 });
+        await s.createEventType(eventType('invoice.paid'));
+        await s.createEventType(eventType('invoice.void', true));
+        await s.createEventType(eventType('user.signup'));
+        await s.createEventType(eventType('user.left'));
+        assert.deepEqual(await s.missingEventTypes(['invoice.paid', 'user.signup']), []);
+        assert.deepEqual(await s.missingEventTypes(['zz.unknown', 'invoice.paid', 'invoice.void', 'aa.unknown']), ['zz.unknown', 'invoice.void', 'aa.unknown']);
+        assert.deepEqual(await s.missingEventTypes(['Invoice.Paid']), ['Invoice.Paid'], 'names are case-sensitive');
+        assert.deepEqual(await s.missingEventTypes([]), []);
+
+        assert.equal(await s.deleteEventType('user.signup', false, T0 + 1), true);
+        assert.equal(await s.deleteEventType('user.left', true, T0 + 1), true);
+        assert.deepEqual(await s.missingEventTypes(['user.signup', 'user.left', 'invoice.paid']), ['user.signup', 'user.left'], 'archived and expunged');
+        await s.updateEventType({ ...eventType('invoice.void'), updatedAt: T0 + 2 });
+        assert.deepEqual(await s.missingEventTypes(['invoice.void']), [], 'restored');
       });
     });
 

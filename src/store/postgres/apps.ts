@@ -150,6 +150,12 @@ export function postgresApps(db: PostgresDb): AppOps {
       return db.one('SELECT * FROM event_type WHERE name = $1', [name], eventTypeFromRow);
     },
 
+    async missingEventTypes(names: readonly string[]): Promise<string[]> {
+      const { rows } = await db.pool.query<{ name: string }>('SELECT name FROM event_type WHERE archived = FALSE AND name = ANY($1)', [names]);
+      const found = new Set(rows.map((row) => row.name));
+      return names.filter((name) => !found.has(name));
+    },
+
     async listEventTypes(page: PageRequest & { includeArchived: boolean }): Promise<Page<EventType>> {
       const select = page.includeArchived ? 'SELECT * FROM event_type' : 'SELECT * FROM event_type WHERE archived = FALSE';
       return db.paged(select, [], 'name', pageQuery(page, 'ascending'), eventTypeFromRow, (e) => e.name);

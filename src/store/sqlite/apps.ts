@@ -133,6 +133,12 @@ export function sqliteApps(db: SqliteDb): AppOps {
       return row ? eventTypeFromRow(row) : null;
     },
 
+    async missingEventTypes(names: readonly string[]): Promise<string[]> {
+      const rows = db.stmt('SELECT name FROM event_type WHERE archived = 0 AND name IN (SELECT value FROM json_each(?))').all(JSON.stringify(names)) as { name: string }[];
+      const found = new Set(rows.map((row) => row.name));
+      return names.filter((name) => !found.has(name));
+    },
+
     async listEventTypes(page: PageRequest & { includeArchived: boolean }): Promise<Page<EventType>> {
       const where = page.includeArchived ? 'SELECT * FROM event_type' : 'SELECT * FROM event_type WHERE archived = 0';
       return db.paged(where, [], 'name', pageQuery(page, 'ascending'), eventTypeFromRow, (e) => e.name);
