@@ -300,6 +300,8 @@ describe('the operator dashboard', () => {
   });
 
   test('event types page: create, archive and delete after confirmations; the pickers offer only active types', async () => {
+    const shippingApp = (await hookd.api.post('/api/v1/app', { name: 'shipping' })).body.id as string;
+    const shipping = await createEndpoint(shippingApp, `${receiver.url}/shipping`, { filterTypes: ['order.shipped'] });
     await testId(page, 'nav-event-types').click();
     await testId(page, 'event-type-row').first().waitFor();
     await page.fill('[data-testid=create-event-type-form] input[name=name]', 'refund.issued');
@@ -323,6 +325,15 @@ describe('the operator dashboard', () => {
     await page.goto(dashboard(`/app/${appId}/messages`));
     await testId(page, 'picker-eventTypes').locator('summary').click();
     assert.deepEqual(await offered('picker-eventTypes'), ['invoice.paid', 'user.signup']);
+
+    // An endpoint filtering on order.shipped, archived since, can still be edited: the form sends its filter only
+    // when it was changed (the API refuses a filter naming an archived type).
+    await page.goto(dashboard(`/app/${shippingApp}/endpoints/${shipping}`));
+    await page.fill('[data-testid=edit-endpoint-form] input[name=description]', 'shipping, renamed');
+    await page.click('[data-testid=edit-endpoint-form] button[type=submit]');
+    assert.equal(await testId(page, 'endpoint-notice').innerText(), 'Endpoint saved.');
+    const saved = (await hookd.api.get(`/api/v1/app/${shippingApp}/endpoint/${shipping}`)).body;
+    assert.deepEqual([saved.description, saved.filterTypes], ['shipping, renamed', ['order.shipped']]);
   });
 
   test('inbound sources page: create one, see its ingest URL, delete it after a confirmation', async () => {

@@ -15,7 +15,7 @@ export function useEventTypes(): EventType[] | undefined {
 
 /**
  * Picks event types from the catalog (checkboxes in a drop-down); none picked means all. Types already chosen
- * but not in the catalog (archived, or set through the API) stay listed so they can be unticked.
+ * but no longer in the catalog (archived or deleted since) stay listed so they can be unticked.
  */
 export function EventTypePicker(props: { name: string; value: string[]; onChange: (value: string[]) => void; emptyLabel?: string }) {
   const catalog = useEventTypes();

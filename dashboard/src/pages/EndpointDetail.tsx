@@ -273,6 +273,9 @@ function Secret(props: { path: string; version: string }) {
   );
 }
 
+/** The same names, in any order. */
+const sameNames = (a: string[], b: string[]): boolean => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+
 function EditEndpoint(props: { path: string; endpoint: Endpoint; onSaved: () => void }) {
   const { endpoint } = props;
   const [fields, setFields] = useState({ url: endpoint.url, description: endpoint.description, types: endpoint.filterTypes ?? [] });
@@ -282,10 +285,13 @@ function EditEndpoint(props: { path: string; endpoint: Endpoint; onSaved: () => 
     event.preventDefault();
     setError(null);
     try {
+      // The filter is sent only when it was changed: the API checks a filter it is sent against the catalog, so an
+      // endpoint filtering on a type archived since could not otherwise be saved without unticking that type.
+      const typesChanged = !sameNames(fields.types, endpoint.filterTypes ?? []);
       await patch(props.path, {
         url: fields.url.trim(),
         description: fields.description,
-        filterTypes: fields.types.length > 0 ? fields.types : null,
+        ...(typesChanged ? { filterTypes: fields.types.length > 0 ? fields.types : null } : {}),
         rateLimit: rateLimit ? Number(rateLimit) : null,
       });
       props.onSaved();
