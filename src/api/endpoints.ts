@@ -6,6 +6,8 @@ import { HookdError, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { SECRET_PREFIX, activeSecrets, generateSecret, secretKeyBytes } from '../domain/signing.js';
 import type { App, Endpoint, EndpointSecret, Message } from '../domain/types.js';
+import { OPERATIONAL_EVENT_TYPES } from '../operations/events.js';
+import { OPERATOR_APP_UID } from '../operations/operator.js';
 import { parseDate, resolveApp, resolveEndpoint } from './context.js';
 import {
   AppParams,
@@ -56,17 +58,18 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
    * deleted): a misspelt name would otherwise go unnoticed, the endpoint silently missing the type meant. Same 422 as
    * Svix's (loc, msg, type), so code written against either server reads it alike. Absent or null filters (every
    * type) pass. Checked before the write, not with it: an event type archived in between is let through, as in Svix.
+   * The operator application's endpoints may also filter on hookd's operational events, which are not in the
+   * catalog (it is the customers' catalog; they are hookd's own).
    */
-  async function checkFilterTypes(filterTypes: string[] | null | undefined): Promise<void> {
+  async function checkFilterTypes(owner: App, filterTypes: string[] | null | undefined): Promise<void> {
     if (!filterTypes || filterTypes.length === 0) return;
-    const missing = await store.missingEventTypes(filterTypes);
+    const own: readonly string[] = owner.uid === OPERATOR_APP_UID ? OPERATIONAL_EVENT_TYPES : [];
+    const missing = await store.missingEventTypes(filterTypes.filter((name) => !own.includes(name)));
     if (missing.length > 0) throw validationError(['body', 'filterTypes'], `The following event types don't exist: ${missing.join(', ')}`);
   }
 
   /** A new endpoint of `owner` from a create (POST) or upsert (PUT) body. */
   async function create(owner: App, body: EndpointIn, uid: string | null): Promise<Endpoint> {
-    const filterTypes = eventTypesOf(body) ?? null;
-    await checkFilterTypes(filterTypes);
     const endpoint = newEndpoint(
       {
         appId: owner.id,
@@ -75,7 +78,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
         description: body.description ?? '',
         version: body.version ?? 1,
         disabled: body.disabled ?? false,
-        filterTypes,
+        filterTypes: eventTypesOf(body) ?? null,
         channels: body.channels ?? null,
         headers: checkHeaders(body.headers ?? {}),
         rateLimit: rateLimitOf(body) ?? null,
@@ -85,6 +88,8 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       },
       clock(),
     );
+    // After the checks of the body itself (the URL, headers, secret), as Svix does: they need no query.
+    await checkFilterTypes(owner, endpoint.filterTypes);
     await store.createEndpoint(endpoint);
     return endpoint;
   }
@@ -122,8 +127,6 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
         if (!isUidPath(request.params.endpoint_id, 'ep')) throw notFound('endpoint');
         return reply.code(201).send(endpointOut(await create(owner, body, body.uid ?? request.params.endpoint_id)));
       }
-      const filterTypes = eventTypesOf(body) ?? null;
-      await checkFilterTypes(filterTypes);
       const updated = reenabled(endpoint, {
         ...endpoint,
         url: checkUrl(body.url),
@@ -131,26 +134,25 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
         description: body.description ?? '',
         version: body.version ?? endpoint.version,
         disabled: body.disabled ?? false,
-        filterTypes,
+        filterTypes: eventTypesOf(body) ?? null,
         channels: body.channels ?? null,
         rateLimit: rateLimitOf(body) ?? null,
         maxConcurrency: body.maxConcurrency ?? null,
         metadata: body.metadata ?? {},
         updatedAt: clock(),
       });
+      await checkFilterTypes(owner, updated.filterTypes);
       await store.updateEndpoint(updated);
       return endpointOut(updated);
     },
   );
 
   app.patch(one, { schema: { tags, summary: 'Patch an endpoint', params: EndpointParams, body: EndpointPatch, response: { 200: EndpointOut, ...errorResponses } } }, async (request) => {
-    const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+    const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
     const body = request.body;
     const pick = <K extends keyof typeof body, T>(key: K, current: T, fallback: T): T =>
       body[key] === undefined ? current : ((body[key] as T | null) ?? fallback);
     const filterTypes = eventTypesOf(body);
-    // Only a filter the body sets is checked: a PATCH of other fields keeps working after a type is archived.
-    await checkFilterTypes(filterTypes);
     const rateLimit = rateLimitOf(body);
     const updated = reenabled(endpoint, {
       ...endpoint,
@@ -167,6 +169,8 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       secrets: body.secret ? rotate(endpoint.secrets, normalizeSecret(body.secret, ['body', 'secret']), clock(), config.secretGraceMs) : endpoint.secrets,
       updatedAt: clock(),
     });
+    // Only a filter the body sets is checked: a PATCH of other fields keeps working after a type is archived.
+    await checkFilterTypes(owner, filterTypes);
     await store.updateEndpoint(updated);
     return endpointOut(updated);
   });

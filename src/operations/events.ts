@@ -11,7 +11,8 @@ import type { AckedResult, AttemptNotice, AttemptNoticeFact, DisabledEndpointFac
  * is committed together with the state change it reports.
  */
 
-export type OperationalEventType = 'endpoint.disabled' | 'message.attempt.exhausted' | 'message.attempt.failing' | 'message.attempt.recovered';
+export const OPERATIONAL_EVENT_TYPES = ['endpoint.disabled', 'message.attempt.exhausted', 'message.attempt.failing', 'message.attempt.recovered'] as const;
+export type OperationalEventType = (typeof OPERATIONAL_EVENT_TYPES)[number];
 
 /** Svix sends message.attempt.failing on a delivery's 4th failed attempt, when more attempts follow. */
 export const FAILING_NOTICE_AT_ATTEMPT = 4;

@@ -11,7 +11,7 @@ import { freshDatabase, testDatabaseUrl } from '../helpers/process.js';
 
 type Hookd = TestHookd & { cleanup: () => Promise<void> };
 
-/** Svix's answer for filterTypes naming these event types, which the catalog does not have (or has archived). */
+/** The 422 for filterTypes naming these event types, which the catalog does not have (or has archived): Svix's detail, with hookd's code. */
 const missing = (...names: string[]) => ({
   code: 'validation',
   detail: [{ loc: ['body', 'filterTypes'], msg: `The following event types don't exist: ${names.join(', ')}`, type: 'value_error' }],
@@ -106,3 +106,25 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('endpoint filterTypes of the operator application', () => {
+  let hookd: Hookd;
+  before(async () => {
+    hookd = await startTestHookd({ env: { HOOKD_OPERATIONAL_WEBHOOK_URL: 'http://127.0.0.1:9/ops', HOOKD_OPERATIONAL_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } });
+  });
+  after(async () => {
+    await hookd?.cleanup();
+  });
+
+  test("its endpoints may filter on hookd's operational events, which are not in the catalog; other applications' may not", async () => {
+    const operator = (await hookd.api.get('/api/v1/app/hookd-operator')).body.id as string;
+    const events = ['message.attempt.exhausted', 'endpoint.disabled'];
+    const own = await hookd.api.post(`/api/v1/app/${operator}/endpoint`, { url: 'https://example.com/ops-fanout', filterTypes: events });
+    assert.equal(own.status, 201, JSON.stringify(own.body));
+    const mixed = await hookd.api.post(`/api/v1/app/${operator}/endpoint`, { url: 'https://example.com/ops-fanout', filterTypes: ['endpoint.disabled', 'nope.ops'] });
+    assert.deepEqual([mixed.status, mixed.body], [422, missing('nope.ops')], 'other names still need the catalog');
+    const tenant = (await hookd.api.post('/api/v1/app', { name: 'tenant' })).body.id as string;
+    const refused = await hookd.api.post(`/api/v1/app/${tenant}/endpoint`, { url: 'https://example.com/t', filterTypes: events });
+    assert.deepEqual([refused.status, refused.body], [422, missing(...events)]);
+  });
+});

@@ -119,19 +119,33 @@ test('a connection that replaces a lost one prepares the statements again', asyn
   assert.ok(HOT_STATEMENTS.every((name) => prepared.has(name)), 'prepared anew on the new connection');
 });
 
-test('a migration that changes a table under the prepared statements (a rolling upgrade): the next ingest, claim and ack still succeed', async () => {
-  assert.equal(await roundTrip(2), 2);
-  const other = new pg.Client({ connectionString: url });
-  await other.connect();
-  try {
-    // What a newer hookd's `migrate` may do while this process runs: columns added to tables read with `*`.
+test('a migration that changes a table under the prepared statements (a rolling upgrade): the transaction runs again on a new connection, wherever the stale statement was', async () => {
+  const alter = async (table: string, column: string): Promise<void> => {
     const schema = (await db.pool.query('SELECT current_schema() AS s')).rows[0].s as string;
-    await other.query(`ALTER TABLE ${schema}.endpoint_queue ADD COLUMN added_by_test INTEGER`);
-    await other.query(`ALTER TABLE ${schema}.delivery ADD COLUMN added_by_test INTEGER`);
-  } finally {
-    await other.end();
-  }
-  // The connection's statements were prepared for the old columns: it is replaced, not left failing.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      // What a newer hookd's `migrate` may do while this process runs: a column added to a table read with `*`.
+      await other.query(`ALTER TABLE ${schema}.${table} ADD COLUMN ${column} INTEGER`);
+    } finally {
+      await other.end();
+    }
+  };
+  assert.equal(await roundTrip(2), 2, 'every hot statement prepared on the connection');
+
+  // Stale inside an ack's work (its scheduler states, read with q.*), after its first statements ran.
+  const now = Date.now();
+  const message: Message = { id: newId('msg'), appId, eventId: null, eventType: 'user.signup', payload: '{}', channels: null, tags: null, createdAt: now };
+  await store.insertMessages([message]);
+  const claimed = await store.claimDeliveries({ owner: 'w', limit: 100, leaseMs: 30_000, nowMs: now + 1 });
+  assert.equal(claimed.length, 1);
+  await alter('endpoint_queue', 'added_for_acks');
+  await store.completeDeliveries(claimed.map((c) => delivered(c, now + 2)));
+  assert.equal((await store.listMessageDeliveries(message.id))[0]!.status, 'succeeded', 'the ack applied');
+
+  // Stale inside a claim's work (the lease's RETURNING d.*), after its first statement, with the BEGIN, ran.
+  assert.equal(await roundTrip(2), 2, 'prepared again on the new connection');
+  await alter('delivery', 'added_for_claims');
   assert.equal(await roundTrip(3), 3, 'ingest, claim and ack work after the schema change');
   assert.equal(await roundTrip(3), 3, 'and keep working');
 });

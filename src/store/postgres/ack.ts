@@ -14,20 +14,22 @@ import { writeQueueStatesStatement } from './endpoint-queue.js';
 import { insertMessagesIn } from './messages.js';
 import { named, runSql, type Sql } from './prepared.js';
 
-/** Records attempts (all but those whose message is gone), one array parameter per attempt column. */
-const insertAttempts = (columns: string[]): ((values: unknown[]) => pg.QueryConfig) =>
-  named(
-    'hookd_ack_insert_attempts',
-    `INSERT INTO attempt (${columns.join(', ')})
-     SELECT * FROM unnest(${columns.map((c, i) => `${$(i + 1)}::${ATTEMPT_ARRAY_TYPES[c] ?? 'text[]'}`).join(', ')}) AS a(${columns.join(', ')})
-     WHERE EXISTS (SELECT 1 FROM message m WHERE m.id = a.message_id)`,
-  );
+/** The attempt table's columns, in the order attemptToRow gives them. */
+const ATTEMPT_COLUMNS = Object.keys(attemptToRow({ requestHeaders: null, responseHeaders: null } as Attempt));
 const ATTEMPT_ARRAY_TYPES: Record<string, string> = {
   response_status_code: 'int[]',
   response_duration_ms: 'int[]',
   trigger_type: 'int[]',
   created_at: 'bigint[]',
 };
+
+/** Records attempts (all but those whose message is gone), one array parameter per attempt column. */
+const insertAttempts = named(
+  'hookd_ack_insert_attempts',
+  `INSERT INTO attempt (${ATTEMPT_COLUMNS.join(', ')})
+   SELECT * FROM unnest(${ATTEMPT_COLUMNS.map((c, i) => `${$(i + 1)}::${ATTEMPT_ARRAY_TYPES[c] ?? 'text[]'}`).join(', ')}) AS a(${ATTEMPT_COLUMNS.join(', ')})
+   WHERE EXISTS (SELECT 1 FROM message m WHERE m.id = a.message_id)`,
+);
 
 /** Applies results to the deliveries whose lease still holds. */
 const applyResults = named(
@@ -77,16 +79,15 @@ const lockQueueStates = named(
 );
 
 export async function completeDeliveries(db: PostgresDb, results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome> {
-  const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
-  if (results.length === 0) return outcome;
+  if (results.length === 0) return { operationalEvents: 0, disabledEndpoints: [] };
   const attempts = results.map((r) => attemptToRow(r.attempt));
-  const columns = Object.keys(attempts[0]!);
   const operatorAppId = policy?.operatorAppId ?? null;
   // Redoable: an ack a server crash takes back leaves its deliveries leased, so they are sent again (at least once).
-  await db.transaction(async (client, commitWith) => {
+  return db.transaction(async (client, commitWith) => {
+    const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
     // The attempt happened, so it is always recorded, even when the lease was lost meanwhile; unless its message
     // is gone (its app was deleted while the request was on the wire): its attempts went with it.
-    await client.query(insertAttempts(columns)(columns.map((c) => attempts.map((a) => a[c]))));
+    await client.query(insertAttempts(ATTEMPT_COLUMNS.map((c) => attempts.map((a) => a[c]))));
     // RETURNING: the deliveries whose ack applied (the lease still held), with their state for operational events.
     // A resend requested while the attempt was on the wire wins over the attempt's outcome: pending again, at once, as
     // a manual attempt from 0 (next_trigger = 1 marks it).
@@ -139,8 +140,8 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     if (statement && policy?.claim) await runSql(client, statement);
     else if (statement) commitWith(statement);
     if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);
+    return outcome;
   }, { durability: 'redoable' });
-  return outcome;
 }
 
 /**
@@ -172,7 +173,6 @@ async function feedSchedulerState(
   }
   return writeQueueStatesStatement(changed);
 }
-
 
 /**
  * Operational events of one ack, inside its transaction: notices for applied results (marking the

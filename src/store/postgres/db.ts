@@ -26,9 +26,16 @@ interface TransactionOptions {
   openWith?: Sql;
 }
 
-/** A prepared statement whose result columns a schema change altered ("cached plan must not change result type"). */
-const isStalePlan = (error: unknown): boolean =>
-  (error as { code?: string }).code === '0A000' && /cached plan must not change result type/.test((error as Error).message ?? '');
+/**
+ * The connection's prepared statements no longer fit: a schema change altered a statement's result columns ("cached
+ * plan must not change result type", known by the server routine that raises it: its message may be translated), or
+ * the session lost or kept statements this process did not expect (no such prepared statement; one already exists:
+ * a pooler that moved the connection to another session). A new connection prepares them afresh.
+ */
+const needsFreshConnection = (error: unknown): boolean => {
+  const { code, routine } = error as { code?: string; routine?: string };
+  return (code === '0A000' && routine === 'RevalidateCachedQuery') || code === '26000' || code === '42P05';
+};
 
 export interface PostgresStoreOptions {
   url: string;
@@ -126,17 +133,19 @@ export class PostgresDb {
    * then do not wait for an fsync each. Statements `work` gives `commitWith` (no parameters: prepared statements
    * EXECUTEd with literals, see prepared.ts) go with the COMMIT in one round trip, in order; a lock they take is held
    * only while the server commits. Likewise `openWith` goes with the BEGIN, and `work` gets its statements' results
-   * (`opened`).
+   * (`opened`). `work` may run again on another connection (see below): it must have no effect outside the
+   * transaction, and build what it returns afresh each time.
    */
   async transaction<T>(work: TransactionWork<T>, options: TransactionOptions = {}): Promise<T> {
     // A migration that changed a table under this process's prepared statements (a newer hookd's `migrate` during a
     // rolling upgrade) fails each connection's next use of them once: that connection is dropped and the
-    // transaction, rolled back, runs again on another (at most once per pooled connection, then a new one).
+    // transaction, rolled back, runs again on another (at most once per pooled connection, then a new one). So
+    // `work` may run more than once: it must have no effect outside the transaction.
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.transactionOnce(work, options);
       } catch (error) {
-        if (!isStalePlan(error) || attempt >= (this.pool.options.max ?? 10)) throw error;
+        if (!needsFreshConnection(error) || attempt >= (this.pool.options.max ?? 10)) throw error;
       }
     }
   }
@@ -164,14 +173,13 @@ export class PostgresDb {
       // leaves a statement_timeout for each part and the COMMIT, so it does not give up on a commit the server is
       // still allowed to make (a 503 for a stored batch).
       // (pg reads query_timeout from a query's config too; its types only list it for the client.)
-      await client.query({ text: commit.text, query_timeout: (last.length + 1) * this.timeoutMs + 1000 } as pg.QueryConfig);
+      await client.query({ text: commit.text, query_timeout: commit.statements * this.timeoutMs + 1000 } as pg.QueryConfig);
       return result;
     } catch (error) {
       // A connection that failed, timed out mid-protocol or cannot roll back is not given back to the pool. One
       // whose statement the server aborted (a deadlock, a serialization failure, a statement timeout) is fine.
       if (storeFailureOf(error) === 'unavailable' && !SERVER_ABORTED.test((error as { code?: string }).code ?? '')) broken.error ??= error;
-      // Its prepared statements no longer match the schema: a new connection prepares them afresh.
-      if (isStalePlan(error)) broken.error ??= error;
+      if (needsFreshConnection(error)) broken.error ??= error;
       await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken.error ??= rollbackError));
       throw error;
     } finally {

@@ -12,21 +12,36 @@
 // pooler in session mode (not PgBouncer's transaction mode).
 import type pg from 'pg';
 
+/** Every statement name in use: a session's named and PREPAREd statements share one namespace. */
+const names = new Set<string>();
+function register(name: string): string {
+  if (names.has(name)) throw new Error(`two prepared statements named ${name}`);
+  names.add(name);
+  return name;
+}
+
 /** A statement with parameters under a name (unique in the store): each call gives pg the query to run. */
-export const named =
-  (name: string, text: string) =>
-  (values: unknown[]): pg.QueryConfig => ({ name, text, values });
+export function named(name: string, text: string): (values: unknown[]) => pg.QueryConfig {
+  register(name);
+  return (values) => ({ name, text, values });
+}
 
 /** SQL for one simple query (statements without parameters), with the prepared statements it EXECUTEs. */
 export interface Sql {
   readonly text: string;
+  /** How many statements: the server bounds each (statement_timeout), so a client's bound on the query counts them. */
+  readonly statements: number;
   readonly needs: readonly Prepared[];
 }
 
-export const plainSql = (text: string): Sql => ({ text, needs: [] });
+export const plainSql = (text: string): Sql => ({ text, statements: 1, needs: [] });
 
 /** Statements run in order in one simple query. */
-export const sqlOf = (...parts: Sql[]): Sql => ({ text: parts.map((part) => part.text).join(';\n'), needs: parts.flatMap((part) => part.needs) });
+export const sqlOf = (...parts: Sql[]): Sql => ({
+  text: parts.map((part) => part.text).join(';\n'),
+  statements: parts.reduce((sum, part) => sum + part.statements, 0),
+  needs: parts.flatMap((part) => part.needs),
+});
 
 export class Prepared {
   /**
@@ -37,7 +52,9 @@ export class Prepared {
     readonly name: string,
     private readonly types: readonly string[],
     private readonly body: string,
-  ) {}
+  ) {
+    register(name);
+  }
 
   get definition(): string {
     return `PREPARE ${this.name}(${this.types.join(', ')}) AS ${this.body}`;
@@ -46,7 +63,7 @@ export class Prepared {
   /** EXECUTE with these arguments, each an SQL literal of its parameter's type (literals.ts). */
   execute(...args: string[]): Sql {
     if (args.length !== this.types.length) throw new TypeError(`${this.name} takes ${this.types.length} arguments, not ${args.length}`);
-    return { text: `EXECUTE ${this.name}(${args.join(', ')})`, needs: [this] };
+    return { text: `EXECUTE ${this.name}(${args.join(', ')})`, statements: 1, needs: [this] };
   }
 }
 
