@@ -165,6 +165,8 @@ export const attemptToRow = (a: Attempt): Row => ({
   response_headers: a.responseHeaders === null ? null : JSON.stringify(a.responseHeaders),
   created_at: a.createdAt,
 });
+/** The attempt table's columns, in the order attemptToRow gives them (a statement's text, built once). */
+export const ATTEMPT_COLUMNS = Object.keys(attemptToRow({ requestHeaders: null, responseHeaders: null } as Attempt));
 
 /** An endpoint_queue row's scheduler state; an endpoint not adapted yet starts from the policy's initial limit. */
 export const queueStateFromRow = (r: Row, policy: SchedulerPolicy): EndpointQueueState => ({

@@ -6,7 +6,7 @@ import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState, type EndpointQu
 import type { Attempt } from '../../domain/types.js';
 import { endpointSignals, latestAt } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
-import { attemptToRow, queueStateFromRow } from '../rows.js';
+import { ATTEMPT_COLUMNS, attemptToRow, queueStateFromRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNotice, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
 import { claimIn } from './claim.js';
 import { $, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
@@ -14,8 +14,6 @@ import { writeQueueStatesStatement } from './endpoint-queue.js';
 import { insertMessagesIn } from './messages.js';
 import { named, runSql, type Sql } from './prepared.js';
 
-/** The attempt table's columns, in the order attemptToRow gives them. */
-const ATTEMPT_COLUMNS = Object.keys(attemptToRow({ requestHeaders: null, responseHeaders: null } as Attempt));
 const ATTEMPT_ARRAY_TYPES: Record<string, string> = {
   response_status_code: 'int[]',
   response_duration_ms: 'int[]',

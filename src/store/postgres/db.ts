@@ -139,8 +139,7 @@ export class PostgresDb {
   async transaction<T>(work: TransactionWork<T>, options: TransactionOptions = {}): Promise<T> {
     // A migration that changed a table under this process's prepared statements (a newer hookd's `migrate` during a
     // rolling upgrade) fails each connection's next use of them once: that connection is dropped and the
-    // transaction, rolled back, runs again on another (at most once per pooled connection, then a new one). So
-    // `work` may run more than once: it must have no effect outside the transaction.
+    // transaction, rolled back, runs again on another (at most once per pooled connection, then a new one).
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.transactionOnce(work, options);

@@ -14,10 +14,9 @@ import type pg from 'pg';
 
 /** Every statement name in use: a session's named and PREPAREd statements share one namespace. */
 const names = new Set<string>();
-function register(name: string): string {
+function register(name: string): void {
   if (names.has(name)) throw new Error(`two prepared statements named ${name}`);
   names.add(name);
-  return name;
 }
 
 /** A statement with parameters under a name (unique in the store): each call gives pg the query to run. */

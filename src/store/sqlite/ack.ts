@@ -4,7 +4,7 @@
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState } from '../../domain/scheduler.js';
 import { endpointSignals, latestAt } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
-import { QUEUE_STATE_COLUMNS, attemptToRow, queueStateFromRow, queueStateToRow } from '../rows.js';
+import { ATTEMPT_COLUMNS, QUEUE_STATE_COLUMNS, attemptToRow, queueStateFromRow, queueStateToRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
 import { claimIn } from './claim.js';
 import type { Row, SqliteDb } from './db.js';
@@ -14,10 +14,9 @@ import { insertMessagesNow } from './messages.js';
 export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], policy?: AckPolicy): AckOutcome {
   const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
   if (results.length === 0) return outcome;
-  const attemptColumns = Object.keys(attemptToRow(results[0]!.attempt));
   // Unless its message is gone (its app was deleted while the request was on the wire): its attempts went with it.
   const insertAttempt = db.stmt(
-    `INSERT INTO attempt (${attemptColumns.join(', ')}) SELECT ${attemptColumns.map((c) => `@${c}`).join(', ')} WHERE EXISTS (SELECT 1 FROM message WHERE id = @message_id)`,
+    `INSERT INTO attempt (${ATTEMPT_COLUMNS.join(', ')}) SELECT ${ATTEMPT_COLUMNS.map((c) => `@${c}`).join(', ')} WHERE EXISTS (SELECT 1 FROM message WHERE id = @message_id)`,
   );
   // RETURNING tells whether the ack applied (the lease still held) and the delivery's state for operational events.
   // A resend requested while the attempt was on the wire wins over the attempt's outcome: pending again, at once, as
