@@ -39,10 +39,11 @@ parentPort.on('message', () => {
  * A real webhook receiver on 127.0.0.1 with an event loop of its own (a thread of the test's process), so that it
  * answers on time however busy or blocked the test's own loop is.
  *
- * That matters beyond blocking: node accepts one connection per event-loop turn on a listening socket. A receiver
- * sharing the loop of a test that also publishes, on a 2-core machine starved by several hookd processes and
- * PostgreSQL (turns of 300-500 ms), accepts two or three connections a second; a worker's first requests on new
- * connections then wait seconds in the accept queue and time out, although every answer takes 20 ms.
+ * That matters beyond blocking: node accepts one connection per event-loop turn on a listening socket (libuv
+ * PR 3696, on Node 20, 22 and 24 alike). A receiver sharing the loop of a test that also publishes, on a 2-core
+ * machine starved by several hookd processes and PostgreSQL (turns of 300-500 ms), accepts two or three connections
+ * a second; a worker's first requests on new connections then wait seconds in the accept queue and time out,
+ * although every answer takes 20 ms.
  *
  * Each request is recorded in `requests` and handed to `onRequest` on the test's thread, in arrival order.
  */
