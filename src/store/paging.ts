@@ -50,7 +50,8 @@ export function toPage<T>(rows: T[], query: PageQuery, keyOf: (row: T) => string
 
 /**
  * Appends the cursor condition, order and limit to `select` (which may already have a WHERE clause).
- * `placeholder(n)` renders the n-th parameter (1-based): "?" for SQLite, "$n" for PostgreSQL.
+ * `placeholder(n)` renders the n-th parameter (1-based): "?" for SQLite, "$n" for PostgreSQL; `limitPlaceholder`
+ * the LIMIT's, if it must differ (SQLite's is "+?", see SqliteDb.stmt).
  */
 export function pagedSql(
   select: string,
@@ -58,6 +59,7 @@ export function pagedSql(
   key: string,
   query: PageQuery,
   placeholder: (n: number) => string,
+  limitPlaceholder: (n: number) => string = placeholder,
 ): { sql: string; params: unknown[] } {
   const all = [...params];
   let sql = select;
@@ -66,7 +68,7 @@ export function pagedSql(
     sql += `${/\bWHERE\b/i.test(select) ? ' AND' : ' WHERE'} ${key} ${query.ascending ? '>' : '<'} ${placeholder(all.length)}`;
   }
   all.push(query.fetch);
-  sql += ` ORDER BY ${key} ${query.ascending ? 'ASC' : 'DESC'} LIMIT ${placeholder(all.length)}`;
+  sql += ` ORDER BY ${key} ${query.ascending ? 'ASC' : 'DESC'} LIMIT ${limitPlaceholder(all.length)}`;
   return { sql, params: all };
 }
 

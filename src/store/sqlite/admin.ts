@@ -67,7 +67,7 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
       const candidates = db.stmt(`
         SELECT id FROM message m WHERE m.id < ? AND m.created_at < ?
           AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = m.id AND d.status = 'pending')
-        ORDER BY m.id LIMIT ?`);
+        ORDER BY m.id LIMIT +?`);
       return db.transaction((): PurgeResult => {
         const ids = JSON.stringify(candidates.pluck().all(idLowerBound('msg', beforeMs), beforeMs, limit));
         const attempts = db.stmt('DELETE FROM attempt WHERE message_id IN (SELECT value FROM json_each(?))').run(ids).changes;
@@ -78,11 +78,11 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
     },
 
     async purgeIdempotencyKeys(beforeMs: number, limit: number): Promise<number> {
-      return db.committed('full', () => db.stmt('DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at <= ? LIMIT ?)').run(beforeMs, limit).changes);
+      return db.committed('full', () => db.stmt('DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at <= ? LIMIT +?)').run(beforeMs, limit).changes);
     },
 
     async purgeExpiredApiKeys(beforeMs: number, limit: number): Promise<number> {
-      return db.committed('full', () => db.stmt('DELETE FROM api_key WHERE rowid IN (SELECT rowid FROM api_key WHERE expires_at <= ? LIMIT ?)').run(beforeMs, limit).changes);
+      return db.committed('full', () => db.stmt('DELETE FROM api_key WHERE rowid IN (SELECT rowid FROM api_key WHERE expires_at <= ? LIMIT +?)').run(beforeMs, limit).changes);
     },
   };
 }

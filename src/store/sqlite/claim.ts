@@ -22,12 +22,12 @@ export function claimIn(db: SqliteDb, request: ClaimRequest): ClaimedDelivery[] 
   const readyEndpoints = db.stmt(`
     SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at, e.secrets, e.headers
     FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
-    WHERE q.ready_at <= ? ORDER BY q.ready_at LIMIT ?`);
+    WHERE q.ready_at <= ? ORDER BY q.ready_at LIMIT +?`);
   const liveLeases = db
     .stmt("SELECT count(*) FROM delivery WHERE endpoint_id = ? AND lease_owner IS NOT NULL AND status = 'pending' AND next_attempt_at > ?")
     .pluck();
   // By rowid: delivery_queue holds it, so each row is found without a lookup through the id index.
-  const oldestDue = "SELECT rowid FROM delivery WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?";
+  const oldestDue = "SELECT rowid FROM delivery WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT +?";
   const lease = db.stmt(`UPDATE delivery SET lease_owner = ?, lease_expires_at = ?, next_attempt_at = ?, updated_at = ? WHERE rowid IN (${oldestDue}) RETURNING *`);
   const fail = db.stmt(`
     UPDATE delivery SET status = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
