@@ -51,7 +51,7 @@ export function toPage<T>(rows: T[], query: PageQuery, keyOf: (row: T) => string
 /**
  * Appends the cursor condition, order and limit to `select` (which may already have a WHERE clause).
  * `placeholder(n)` renders the n-th parameter (1-based): "?" for SQLite, "$n" for PostgreSQL; `limitPlaceholder`
- * the LIMIT's, if it must differ (SQLite's is "+?", see SqliteDb.stmt).
+ * the LIMIT's, if it must differ (SQLite's is "+?", see refuseReplannedLimit).
  */
 export function pagedSql(
   select: string,

@@ -51,9 +51,14 @@ export class ThreadReceiver {
   readonly requests: ReceivedRequest[] = [];
   url = '';
   private readonly thread: Worker;
+  private readonly exited: Promise<unknown>;
+  /** Why the thread died, if it did before close(). */
+  private failure: Error | null = null;
 
   private constructor(options: ThreadReceiverOptions, onRequest: (request: ReceivedRequest) => void) {
     this.thread = new Worker(THREAD_SOURCE, { eval: true, workerData: options });
+    this.exited = once(this.thread, 'exit');
+    this.thread.on('error', (error) => (this.failure = error));
     this.thread.on('message', (message: { port: number } | ReceivedRequest) => {
       if ('port' in message) {
         this.url = `http://127.0.0.1:${message.port}`;
@@ -66,13 +71,17 @@ export class ThreadReceiver {
 
   static async start(options: ThreadReceiverOptions, onRequest: (request: ReceivedRequest) => void = () => undefined): Promise<ThreadReceiver> {
     const receiver = new ThreadReceiver(options, onRequest);
-    await once(receiver.thread, 'message'); // the port (a failure to listen is the thread's 'error', which rejects)
+    await Promise.race([
+      once(receiver.thread, 'message'), // the port
+      receiver.exited.then(() => Promise.reject(receiver.failure ?? new Error('the receiver thread exited before listening'))),
+    ]);
     return receiver;
   }
 
+  /** Stops the thread; throws if it had died of an error (its requests went unanswered). */
   async close(): Promise<void> {
-    const exited = once(this.thread, 'exit');
     this.thread.postMessage('close');
-    await exited;
+    await this.exited;
+    if (this.failure) throw this.failure;
   }
 }

@@ -79,11 +79,10 @@ export class SqliteDb {
     // The WAL next to the file SQLite opened (symbolic links resolved), if it could use WAL mode at all.
     const file = (this.db.pragma('database_list') as { name: string; file: string }[]).find((d) => d.name === 'main')?.file;
     this.walPath = journalMode === 'wal' && file ? `${file}-wal` : null;
-    // Set once, never toggled: running a PRAGMA synchronous expires every prepared statement of the connection, so
-    // one per commit made SQLite parse and plan each statement again at its next run (all of them: the claim's, the
-    // ack's, BEGIN and COMMIT; 3,700 re-prepares a second at 1,000 msg/s). With a WAL, commits append without an
-    // fsync and committed() fsyncs the WAL itself for a full one; without (SQLite could not use WAL mode), every
-    // commit is SQLite's own full commit.
+    // Set once: with a WAL, commits append without an fsync and committed() fsyncs the WAL itself after a full one;
+    // without (SQLite could not use WAL mode), every commit is SQLite's own full commit. (Toggling it around each
+    // commit, as hookd did, cost two PRAGMA statements per commit, each parsed again at every run: SQLite runs a
+    // PRAGMA once and then re-prepares it.) Writes outside committed() are refused (see guardWrites).
     this.db.pragma(this.walPath === null ? 'synchronous = FULL' : 'synchronous = NORMAL');
     this.writeLock = new WriteLock(path, options.timeoutMs ?? 5000);
     // Without a background checkpoint (its thread died), SQLite checkpoints on commit again, as it does by default.
@@ -161,8 +160,8 @@ export class SqliteDb {
 
   /**
    * `work` in an immediate transaction (BEGIN IMMEDIATE: the write lock is taken up front), refused when the file
-   * was deleted or replaced (the write would be lost). A `redoable` one commits without an fsync of its own
-   * (synchronous=NORMAL, see store/durability.ts): the worker's commits then no longer block the event loop for one each.
+   * was deleted or replaced (the write would be lost). A `redoable` one is not followed by a WAL fsync (see
+   * store/durability.ts): the worker's commits then no longer block the event loop for one each.
    */
   transaction<T>(work: () => T, durability: Durability = 'full'): T {
     this.assertFileIntact();
@@ -255,7 +254,34 @@ export class SqliteDb {
 
   /** A prepared statement that is not cached. */
   prepare(sql: string): Database.Statement {
-    return this.db.prepare(refuseReplannedLimit(sql));
+    return this.guardWrites(this.db.prepare(refuseReplannedLimit(sql)));
+  }
+
+  /**
+   * `statement`, refusing to run outside committed() if it writes. The connection runs synchronous=NORMAL, so a
+   * write that committed anywhere else would not wait for the disk: a 2xx for it could be lost in a power cut.
+   */
+  private guardWrites(statement: Database.Statement): Database.Statement {
+    if (statement.readonly) return statement;
+    const wrapped = new Map<string | symbol, (...args: unknown[]) => unknown>();
+    const proxy: Database.Statement = new Proxy(statement, {
+      get: (target, key) => {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        let method = wrapped.get(key);
+        if (!method) {
+          const runs = RUNS.has(key);
+          method = (...args: unknown[]) => {
+            if (runs && !this.committing) throw new Error(`a write outside SqliteDb.committed() would not be fsynced: ${target.source.trim()}`);
+            const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+            return result === target ? proxy : result; // pluck(), raw(), bind()... chain on the guarded statement
+          };
+          wrapped.set(key, method);
+        }
+        return method;
+      },
+    });
+    return proxy;
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -265,7 +291,7 @@ export class SqliteDb {
     this.assertFileIntact();
     let statement = this.statements.get(sql);
     if (!statement) {
-      statement = this.db.prepare(refuseReplannedLimit(sql));
+      statement = this.guardWrites(this.db.prepare(refuseReplannedLimit(sql)));
       this.statements.set(sql, statement);
     }
     return statement;
@@ -296,15 +322,18 @@ export class SqliteDb {
   }
 }
 
+/** The Statement methods that execute it. */
+const RUNS = new Set<string | symbol>(['run', 'get', 'all', 'iterate']);
+
 /**
  * `sql`, unless its LIMIT is a bare parameter. SQLite's planner reads the value bound to a `LIMIT ?` (SQLite 3.53 here)
  * and marks the statement to be prepared again whenever that parameter is bound; better-sqlite3 binds every parameter
- * at every run, so such a statement is parsed and planned at each execution (measured: 5,100 re-prepares a second at
- * 1,000 msg/s, about five per message, from the claim's statements). `LIMIT +?` is the same limit, opaque to the
- * planner; the plans stay the same (each statement reads an index in the order of its ORDER BY).
+ * at every run, so such a statement is parsed and planned at each execution (measured: 1,400 re-prepares a second at
+ * 1,000 msg/s, the claim's two largest statements). `LIMIT +?` is the same limit, opaque to the planner; the plans stay
+ * the same (each statement reads an index in the order of its ORDER BY).
  */
 export function refuseReplannedLimit(sql: string): string {
-  if (/\bLIMIT\s+[?:@$]/i.test(sql)) throw new Error(`write LIMIT +? instead of a bare parameter, which SQLite re-plans at every run: ${sql.trim()}`);
+  if (/\bLIMIT[\s(]*[?:@$]/i.test(sql)) throw new Error(`write LIMIT +? instead of a bare parameter, which SQLite re-plans at every run: ${sql.trim()}`);
   return sql;
 }
 
