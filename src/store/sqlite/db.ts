@@ -291,7 +291,7 @@ export class SqliteDb {
     this.assertFileIntact();
     let statement = this.statements.get(sql);
     if (!statement) {
-      statement = this.guardWrites(this.db.prepare(refuseReplannedLimit(sql)));
+      statement = this.prepare(sql);
       this.statements.set(sql, statement);
     }
     return statement;
