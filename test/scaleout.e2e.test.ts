@@ -173,8 +173,8 @@ test("2 API and 3 worker processes on one PostgreSQL deliver every message once,
     // ends a batch of them, so a worker seen holding leases may hold none a moment later: the candidate is frozen
     // (SIGSTOP) and, once the commits it had sent are in, looked at again; it is killed only if it still holds some
     // (else it goes on, and the choice is made again; bounded).
-    const leasesOf = async (worker: HookdProcess): Promise<number> =>
-      (await pool.query("SELECT count(*)::int AS n FROM delivery WHERE status = 'pending' AND lease_owner LIKE $1", [`worker-${worker.pid}-%`])).rows[0].n as number;
+    const leasesOf = async (worker: HookdProcess): Promise<Set<string>> =>
+      new Set((await pool.query("SELECT id FROM delivery WHERE lease_owner LIKE $1 AND status = 'pending'", [`worker-${worker.pid}-%`])).rows.map((r) => r.id as string));
     let victim: HookdProcess | undefined;
     const victimDeadline = Date.now() + 15_000;
     while (!victim) {
@@ -187,7 +187,7 @@ test("2 API and 3 worker processes on one PostgreSQL deliver every message once,
       if ((leasesByPid.get(busiest.pid) ?? 0) > 0) {
         busiest.child.kill('SIGSTOP');
         await sleep(100);
-        if ((await leasesOf(busiest)) > 0) victim = busiest;
+        if ((await leasesOf(busiest)).size > 0) victim = busiest;
         else busiest.child.kill('SIGCONT');
       }
       if (!victim && Date.now() > victimDeadline) assert.fail(`no worker could be stopped holding a lease within 15 s of the kill point (${total} requests)\n${tail(procs)}`);
@@ -198,9 +198,7 @@ test("2 API and 3 worker processes on one PostgreSQL deliver every message once,
     victim.child.kill('SIGKILL');
     const victimExit = await victim.exited;
     // At once (well within the 4 s lease): what the dead worker still holds. Only these may be sent twice.
-    const killedLeases = new Set(
-      (await pool.query("SELECT id FROM delivery WHERE lease_owner LIKE $1 AND status = 'pending'", [`worker-${victim.pid}-%`])).rows.map((r) => r.id as string),
-    );
+    const killedLeases = await leasesOf(victim);
     const requestsAtKill = total;
     assert.equal(victimExit.signal, 'SIGKILL');
     assert.ok(killedLeases.size > 0, 'the killed worker held leases on pending deliveries (it was working when it died)');
