@@ -40,9 +40,11 @@ export interface StartOptions {
 export async function startHookd(options: StartOptions): Promise<RunningHookd> {
   const { config, logger, role } = options;
   const clock = options.clock ?? Date.now;
+  // With HOOKD_DELIVERY_THREAD, hookd start delivers on a thread of its own (a second core; src/delivery/thread.ts),
+  // which also runs the SQLite file's checkpoints; hookd worker is a process of its own already.
+  const onThread = role === 'all' && config.delivery.thread && !options.clock;
   // hookd start serves its SQLite file alone (a lock file names the holder); the scale-out roles share PostgreSQL.
-  // On SQLite, an API process commits ingest on a thread of its own (store/sqlite/ingest-thread.ts).
-  const store = await openStore(config.database, { exclusive: role === 'all', ingestThread: role !== 'worker' });
+  const store = await openStore(config.database, { exclusive: role === 'all', checkpoint: !onThread });
   let app: FastifyInstance | null = null;
   let worker: Delivery | null = null;
   let maintenance: MaintenanceLoop | null = null;
@@ -56,13 +58,10 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
     const metrics = new HookdMetrics({ store, maxLabels: config.observability.metricsMaxLabels, logger: logger.child({ component: 'metrics' }), clock });
 
     if (role !== 'api') {
-      // With HOOKD_DELIVERY_THREAD, hookd start delivers on a thread of its own (a second core;
-      // src/delivery/thread.ts); hookd worker is a process of its own already. The pipeline (undici) is loaded
-      // only where it runs: the API thread of hookd start never loads it.
-      worker =
-        role === 'all' && config.delivery.thread && !options.clock
-          ? await startDeliveryThread({ config, logger, onRecorded: (summaries) => metrics.recordDeliveries(summaries) })
-          : await (await import('./delivery/pipeline.js')).startDelivery({ store, config, logger, clock, observers: [metrics.deliveryObserver] });
+      // The pipeline (undici) is loaded only where it runs: the API thread of hookd start never loads it.
+      worker = onThread
+        ? await startDeliveryThread({ config, logger, onRecorded: (summaries) => metrics.recordDeliveries(summaries) })
+        : await (await import('./delivery/pipeline.js')).startDelivery({ store, config, logger, clock, observers: [metrics.deliveryObserver] });
       maintenance = new MaintenanceLoop({
         store,
         retentionMs: config.operations.retentionMs,

@@ -12,7 +12,7 @@ export interface Deployment {
 export async function startDeployment(mode: Mode, database: Database, profileDir: string | null): Promise<Deployment> {
   if (mode === 'sqlite') {
     const all = await startHookd({ role: 'start', database, profileDir });
-    return { api: all, processes: [all], description: 'start (one process: API, ingest thread, delivery thread)', stop: async () => void (await all.stop()) };
+    return { api: all, processes: [all], description: 'start (one process: API and ingest commits, delivery thread)', stop: async () => void (await all.stop()) };
   }
   const api = await startHookd({ role: 'serve', database, profileDir });
   let worker: HookdProcess;

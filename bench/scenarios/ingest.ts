@@ -54,7 +54,7 @@ async function measure(ctx: ScenarioContext, mode: Mode, database: Parameters<ty
     await sampler?.stop();
     await load.close();
     if (sampler) {
-      const conditions = { hookd: 'start (API + ingest thread + delivery thread, one process)', note: 'VmRSS of the whole process' };
+      const conditions = { hookd: 'start (API and ingest commits + delivery thread, one process)', note: 'VmRSS of the whole process' };
       memory.push(
         { id: 'rss-rest.sqlite', label: `hookd start RSS at rest (${REST_MS / 1000} s after start, empty database)`, unit: 'MB', value: restMb, conditions },
         { id: 'rss-ingest.sqlite', label: 'hookd start RSS during the ingest scenario (peak)', unit: 'MB peak', value: sampler.peakBytes() / MB, conditions: { ...conditions, concurrency, payload_bytes: payloadBytes } },

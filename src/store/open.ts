@@ -3,16 +3,17 @@ import type { Store } from './store.js';
 
 /**
  * Opens the store the configuration names (not yet migrated). `exclusive`: this process serves the SQLite file
- * (hookd start), so no other hookd may (a lock file next to it names the holder). `checkpoint: false`: another
- * connection of this process checkpoints the SQLite file already.
+ * (hookd start), so no other hookd may (a lock file next to it names the holder). `checkpoint`: where the SQLite
+ * file's background checkpoints run (SqliteDbOptions): a thread of their own (default), this connection between its
+ * commits (`'here'`: the delivery thread), or another connection of this process (`false`).
  * Each adapter is loaded when named: an embedded hookd (and each of its threads) never loads pg, nor PostgreSQL
  * better-sqlite3.
  */
-export async function openStore(database: DatabaseConfig, options: { exclusive?: boolean; checkpoint?: boolean; ingestThread?: boolean } = {}): Promise<Store> {
+export async function openStore(database: DatabaseConfig, options: { exclusive?: boolean; checkpoint?: boolean | 'here' } = {}): Promise<Store> {
   switch (database.kind) {
     case 'sqlite': {
       const { SqliteStore } = await import('./sqlite/sqlite-store.js');
-      return new SqliteStore({ path: database.path, timeoutMs: database.timeoutMs, maxSizeBytes: database.maxSizeBytes, exclusive: options.exclusive, checkpoint: options.checkpoint, ingestThread: options.ingestThread });
+      return new SqliteStore({ path: database.path, timeoutMs: database.timeoutMs, maxSizeBytes: database.maxSizeBytes, exclusive: options.exclusive, checkpoint: options.checkpoint });
     }
     case 'postgres': {
       const { PostgresStore } = await import('./postgres/postgres-store.js');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
@@ -41,6 +42,24 @@ for (const thread of [true, false]) {
         await receiver.close();
       }
       assert.equal(receiver.requests.filter((r) => r.path === '/ok').length, 20, 'each message delivered once');
+    });
+
+    test(`the WAL is checkpointed in the background (${thread ? "on the delivery thread's connection" : 'on a checkpointer thread'}): ingested pages reach the database file`, async () => {
+      const hookd = await startTestHookd({ env: { HOOKD_DELIVERY_THREAD: String(thread) } });
+      try {
+        const appId = (await hookd.api.post('/api/v1/app', { name: 'wal' })).body.id as string;
+        const before = statSync(hookd.dbPath).size;
+        // About 2.5 MB of messages: far below each writer's own automatic checkpoint (BACKSTOP_PAGES, 16 MB), so only
+        // a background checkpoint copies them into the file.
+        const payload = { pad: 'x'.repeat(4000) };
+        for (let round = 0; round < 30; round++) {
+          const statuses = await Promise.all(Array.from({ length: 20 }, () => hookd.api.post(`/api/v1/app/${appId}/msg`, { eventType: 'wal', payload }).then((r) => r.status)));
+          assert.ok(statuses.every((status) => status === 202));
+        }
+        await eventually(() => statSync(hookd.dbPath).size - before > 2_000_000, 5000, 'the database file to receive the WAL pages');
+      } finally {
+        await hookd.cleanup();
+      }
     });
   });
 }

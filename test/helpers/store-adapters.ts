@@ -18,12 +18,11 @@ export interface StoreAdapter {
   open(): Promise<{ store: Store; close: () => Promise<void> }>;
 }
 
-/** SQLite; `ingestThread`: ingest batches commit on the ingest thread's own connection, as in `hookd start`. */
-const sqliteAdapter = (name: string, ingestThread: boolean): StoreAdapter => ({
-  name,
+const sqlite: StoreAdapter = {
+  name: 'sqlite',
   async open() {
     const temp = tempDir('hookd-store-');
-    const store = new SqliteStore({ path: join(temp.dir, 'contract.db'), ingestThread });
+    const store = new SqliteStore({ path: join(temp.dir, 'contract.db') });
     await store.migrate();
     return {
       store,
@@ -33,9 +32,7 @@ const sqliteAdapter = (name: string, ingestThread: boolean): StoreAdapter => ({
       },
     };
   },
-});
-const sqlite = sqliteAdapter('sqlite', false);
-const sqliteIngestThread = sqliteAdapter('sqlite (ingest thread)', true);
+};
 
 /** A fresh schema on the test PostgreSQL server, dropped by `drop`. */
 export async function freshPostgresSchema(url: string): Promise<{ schema: string; drop: () => Promise<void> }> {
@@ -74,4 +71,4 @@ const postgres: StoreAdapter = {
 
 if (!postgresUrl && process.env.CI) throw new Error('HOOKD_TEST_DATABASE_URL is not set: run the tests through `npm test`, which starts PostgreSQL');
 
-export const storeAdapters: StoreAdapter[] = postgresUrl ? [sqlite, sqliteIngestThread, postgres] : [sqlite, sqliteIngestThread];
+export const storeAdapters: StoreAdapter[] = postgresUrl ? [sqlite, postgres] : [sqlite];

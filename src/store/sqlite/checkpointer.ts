@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
  */
 
 export const BACKSTOP_PAGES = 4000;
-/** How often the background checkpoint runs (here, or on the ingest thread when there is one). */
+/** How often the background checkpoint runs (here, or on the delivery thread's connection: SqliteDb's `checkpoint: 'here'`). */
 export const CHECKPOINT_INTERVAL_MS = 200;
 
 /**

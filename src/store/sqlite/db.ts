@@ -1,7 +1,7 @@
 // The SQLite connection every concern of the SQLite store shares: pragmas, the WAL checkpointer, migrations, the
 // lock file and the file-identity check, the readiness probe, and the helpers the concerns use (cached prepared
 // statements, paging, unique-constraint conflicts).
-import { closeSync, fdatasyncSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { conflict } from '../../domain/errors.js';
@@ -11,7 +11,6 @@ import { DatabaseFileGoneError, StoreOpenError, StoreUnavailableError } from '..
 import { pagedSql, toPage, type PageQuery } from '../paging.js';
 import { BACKSTOP_PAGES, CHECKPOINT_INTERVAL_MS, Checkpointer } from './checkpointer.js';
 import { FileLock } from './file-lock.js';
-import { IngestThread } from './ingest-thread.js';
 import { sqliteMigrations } from './migrations.js';
 import { WriteLock } from './write-lock.js';
 
@@ -25,24 +24,26 @@ export interface SqliteDbOptions {
   maxSizeBytes?: number | null | undefined;
   /** This process serves the file: take its lock file, so a second hookd on it stops with a clear message. */
   exclusive?: boolean | undefined;
-  /** Run background checkpoints (default): on the ingest thread if there is one, else on a checkpointer thread. A second connection in the same process (the delivery thread) does not. */
-  checkpoint?: boolean | undefined;
-  /** Commit ingest batches on a thread of their own (ingest-thread.ts): the API's process. Default off. */
-  ingestThread?: boolean | undefined;
+  /**
+   * Background WAL checkpoints (checkpointer.ts): `true` (default) on a checkpointer thread; `'here'` on this
+   * connection, between its commits (the delivery thread of hookd start: no thread, and no V8 isolate, more);
+   * `false` none (another connection of this process runs them).
+   */
+  checkpoint?: boolean | 'here' | undefined;
 }
 
 /** How often a write checks that the file it writes to is still the one at `path`. */
 const FILE_CHECK_MS = 500;
 
 /**
- * One better-sqlite3 connection in WAL mode, checkpointed by a background thread. Full commits are on disk when they
+ * One better-sqlite3 connection in WAL mode, checkpointed in the background. Full commits are on disk when they
  * return (committed() fsyncs the WAL after releasing the write lock); redoable ones are not waited for.
  */
 export class SqliteDb {
   private readonly db: Database.Database;
   private readonly checkpointer: Checkpointer | null;
-  /** Where ingest batches commit, while it runs (else on this connection). */
-  readonly ingestThread: IngestThread | null;
+  /** The checkpoints run on this connection (checkpoint: 'here'). */
+  private readonly checkpoints: NodeJS.Timeout | null;
   private readonly lock: FileLock | null;
   private readonly path: string;
   /** The file's identity at open (device + inode): a deleted or replaced file no longer matches. */
@@ -89,11 +90,18 @@ export class SqliteDb {
     const checkpointOnCommit = (): void => {
       if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
     };
-    // The ingest thread checkpoints between its commits: one thread (and V8 heap) fewer than a checkpointer of its own.
-    this.ingestThread = options.ingestThread
-      ? new IngestThread({ path, timeoutMs: options.timeoutMs, maxSizeBytes: options.maxSizeBytes, checkpointEveryMs: options.checkpoint === false ? null : CHECKPOINT_INTERVAL_MS }, checkpointOnCommit)
-      : null;
-    this.checkpointer = options.checkpoint === false || this.ingestThread ? null : new Checkpointer(path, checkpointOnCommit);
+    const checkpoint = options.checkpoint ?? true;
+    this.checkpointer = checkpoint === true ? new Checkpointer(path, checkpointOnCommit) : null;
+    this.checkpoints = checkpoint === 'here' ? setInterval(() => this.checkpointNow(), CHECKPOINT_INTERVAL_MS).unref() : null;
+  }
+
+  /** A background checkpoint on this connection (checkpoint: 'here'). */
+  private checkpointNow(): void {
+    try {
+      this.checkpoint();
+    } catch {
+      // Busy or locked now: the next tick tries again, and the writers' automatic backstop still bounds the WAL.
+    }
   }
 
   /** Throws when the file at `path` is no longer the one this connection writes to (deleted or replaced). */
@@ -150,8 +158,11 @@ export class SqliteDb {
   }
 
   async close(): Promise<void> {
-    await this.ingestThread?.close();
+    if (this.checkpoints) clearInterval(this.checkpoints);
     await this.checkpointer?.close();
+    // The commits waiting for an fsync get it (or its failure) before the descriptor goes.
+    await this.walSyncNext?.catch(() => undefined);
+    await this.walSyncRunning?.catch(() => undefined);
     if (this.walFd !== null) closeSync(this.walFd);
     this.walFd = null;
     if (this.db.open) this.db.close();
@@ -169,9 +180,58 @@ export class SqliteDb {
   }
 
   /**
+   * `work` in an immediate transaction, resolved once it is on disk: the same durability as transaction(), but the
+   * WAL's fsync runs on libuv's thread pool, so this thread goes on (its worker sends and reads answers, the next
+   * batch commits) meanwhile, and every commit made while one fsync runs shares the next one. Ingest commits this
+   * way; nothing is answered before the promise resolves.
+   */
+  async transactionDurable<T>(work: () => T): Promise<T> {
+    this.assertFileIntact();
+    // Without a WAL, SQLite's own commit fsyncs (synchronous=FULL).
+    if (this.walPath === null) return this.transaction(work);
+    const result = await this.whenWritable(() => this.committed('redoable', () => this.db.transaction(work).immediate()));
+    await this.walSynced(this.walPath);
+    return result;
+  }
+
+  /** The fsync under way, and the one that will follow it for the commits made since it began. */
+  private walSyncRunning: Promise<void> | null = null;
+  private walSyncNext: Promise<void> | null = null;
+
+  /** Resolves once an fsync of the WAL that began after this call has ended (see transactionDurable). */
+  private walSynced(walPath: string): Promise<void> {
+    if (this.walSyncRunning === null) return this.startWalSync(walPath);
+    // The fsync under way may have begun before the commit that waits: the next one covers it.
+    this.walSyncNext ??= this.walSyncRunning
+      .catch(() => undefined)
+      .then(() => {
+        this.walSyncNext = null;
+        return this.startWalSync(walPath);
+      });
+    return this.walSyncNext;
+  }
+
+  /** WAL fsyncs begun on the thread pool (for tests: commits made meanwhile share one). */
+  private walSyncs = 0;
+
+  private startWalSync(walPath: string): Promise<void> {
+    this.walSyncs++;
+    const running: Promise<void> = new Promise<void>((resolve, reject) => {
+      if (this.walSyncFailure) return reject(this.walSyncFailure);
+      const fd = this.walDescriptor(walPath);
+      fdatasync(fd, (error) => (error ? reject(this.walSyncFailed(walPath, error)) : resolve()));
+    }).finally(() => {
+      if (this.walSyncRunning === running) this.walSyncRunning = null;
+    });
+    this.walSyncRunning = running;
+    return running;
+  }
+
+  /**
    * `work` (which commits) once this process's other connections have let go of the write lock, waiting without
-   * blocking the event loop: the worker's claims and acks, on the delivery thread beside the API's and the ingest
-   * thread's commits, so it keeps reading answers and sending meanwhile.
+   * blocking the event loop: the worker's claims and acks, on the delivery thread beside the API's commits, so it
+   * keeps reading answers and sending meanwhile; and ingest's batches (transactionDurable), so the API goes on parsing
+   * requests while an ack holds the lock.
    */
   async whenWritable<T>(work: () => T): Promise<T> {
     return this.writeLock.holdWhenFree(work);
@@ -235,21 +295,31 @@ export class SqliteDb {
    * requests got a 503 and their retries find it by idempotency key or eventId, or store it again.
    */
   private syncWal(walPath: string): void {
+    const fd = this.walDescriptor(walPath);
     try {
-      this.walFd ??= openSync(walPath, 'r+');
+      fdatasyncSync(fd);
+    } catch (error) {
+      throw this.walSyncFailed(walPath, error);
+    }
+  }
+
+  /** The WAL's kept descriptor (see syncWal). */
+  private walDescriptor(walPath: string): number {
+    try {
+      return (this.walFd ??= openSync(walPath, 'r+'));
     } catch (error) {
       // Our connection keeps the WAL while it is open: it is gone only if someone removed the files under us.
       this.assertFileIntact(true);
       throw new StoreUnavailableError(`cannot open the WAL ${walPath} to fsync a commit: ${(error as Error).message}`);
     }
-    try {
-      fdatasyncSync(this.walFd);
-    } catch (error) {
-      this.walSyncFailure = new StoreUnavailableError(
-        `an fsync of the SQLite WAL ${walPath} failed (${(error as Error).message}): what is on disk is unknown, so this connection no longer commits; restart hookd`,
-      );
-      throw this.walSyncFailure;
-    }
+  }
+
+  /** Records a failed WAL fsync: this connection commits no more (see syncWal). */
+  private walSyncFailed(walPath: string, error: unknown): Error {
+    this.walSyncFailure ??= new StoreUnavailableError(
+      `an fsync of the SQLite WAL ${walPath} failed (${(error as Error).message}): what is on disk is unknown, so this connection no longer commits; restart hookd`,
+    );
+    return this.walSyncFailure;
   }
 
   /** A prepared statement that is not cached. */

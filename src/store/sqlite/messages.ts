@@ -72,8 +72,8 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
     // ---- Messages (ingest + fan-out)
 
     async insertMessages(messages: Message[]): Promise<InsertMessageResult[]> {
-      if (db.ingestThread?.running) return db.ingestThread.insert(messages);
-      return db.transaction(() => insertMessagesNow(db, messages));
+      // The fsync on libuv's thread pool: the event loop (the API's, or the delivery thread's) goes on meanwhile.
+      return db.transactionDurable(() => insertMessagesNow(db, messages));
     },
 
     async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {
