@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { symbols, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -32,6 +31,8 @@ export interface DeliveryThreadOptions {
   logger: Logger;
   /** Metrics of what the thread recorded (its registry would be invisible to /metrics). */
   onRecorded: (summaries: DeliverySummary[]) => void;
+  /** The module the thread runs (default: thread-entry); the tests start one that fails. */
+  entry?: URL;
 }
 
 /** A thread that dies unexpectedly is started again after this, doubling up to RESTART_MAX_MS. */
@@ -68,7 +69,9 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
   function watch(current: Worker): void {
     const startedAt = Date.now();
     thread = current;
-    exited = once(current, 'exit');
+    // Not events.once(): it rejects when the thread emits 'error' (an uncaught exception in it), a rejection nobody
+    // awaits until stop(), which took the whole process down instead of starting the thread again.
+    exited = new Promise((resolve) => current.once('exit', resolve));
     alive = true;
     Atomics.store(wakePending, 0, 0); // a wake the last thread never took would hold back every later one
     current.once('exit', (code) => {
@@ -102,7 +105,7 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
 /** Starts a thread and resolves once its worker runs (rejects with the thread's own reason if it cannot). */
 async function spawn(options: DeliveryThreadOptions, wakePending: Int32Array): Promise<Worker> {
   const workerData: ThreadData = { config: options.config, logLevel: options.logger.level, wakePending: wakePending.buffer as SharedArrayBuffer, writeLocks: sharedWriteLocks() };
-  const thread = new Worker(threadModule('./thread-entry', import.meta.url), { workerData });
+  const thread = new Worker(options.entry ?? threadModule('./thread-entry', import.meta.url), { workerData });
   freeWriteLocksOnExit(thread);
   const logs = (options.logger as unknown as Record<symbol, DestinationStream>)[symbols.streamSym]!;
   thread.on('error', (error) => options.logger.error({ err: error }, 'the delivery thread failed'));
