@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
@@ -53,7 +52,8 @@ export class Checkpointer {
     const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS, betterSqlite3 } });
     this.worker.unref();
-    this.exited = once(this.worker, 'exit');
+    // Not events.once(): it rejects when the thread emits 'error', and an unawaited rejection would end the process.
+    this.exited = new Promise((resolve) => this.worker.once('exit', resolve));
     this.worker.on('error', (error) => onFailure(error));
     this.worker.on('exit', (code) => {
       if (!this.closed && code !== 0) onFailure(new Error(`checkpoint thread exited with code ${code}`));
