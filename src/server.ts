@@ -40,11 +40,14 @@ export interface StartOptions {
 export async function startHookd(options: StartOptions): Promise<RunningHookd> {
   const { config, logger, role } = options;
   const clock = options.clock ?? Date.now;
-  // With HOOKD_DELIVERY_THREAD, hookd start delivers on a thread of its own (a second core; src/delivery/thread.ts),
-  // which also runs the SQLite file's checkpoints; hookd worker is a process of its own already.
+  // With HOOKD_DELIVERY_THREAD, hookd start delivers on a thread of its own (a second core; src/delivery/thread.ts);
+  // hookd worker is a process of its own already.
   const onThread = role === 'all' && config.delivery.thread && !options.clock;
   // hookd start serves its SQLite file alone (a lock file names the holder); the scale-out roles share PostgreSQL.
-  const store = await openStore(config.database, { exclusive: role === 'all', checkpoint: !onThread });
+  // The SQLite file's background checkpoints: beside a delivery thread, on this connection between its commits (the
+  // delivery thread is the busier one when a backlog drains); with everything on this event loop, on a thread of
+  // their own.
+  const store = await openStore(config.database, { exclusive: role === 'all', checkpoint: onThread ? 'here' : true });
   let app: FastifyInstance | null = null;
   let worker: Delivery | null = null;
   let maintenance: MaintenanceLoop | null = null;

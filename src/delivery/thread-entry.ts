@@ -17,9 +17,8 @@ const post = (message: FromThread): void => port.postMessage(message);
 async function run(config: Config): Promise<void> {
   // Log lines go to the main thread's logger destination: one stream, in order, wherever it points.
   const logger = createLogger(logLevel, { write: (line: string) => post({ type: 'log', line }) }).child({ thread: 'delivery' });
-  // The main thread migrated the database and commits ingest; this connection claims and acks, and between those
-  // runs the WAL checkpoints (checkpointer.ts): no thread of their own.
-  const store = await openStore(config.database, { checkpoint: 'here' });
+  // The main thread migrated the database, commits ingest and checkpoints the file; this connection claims and acks.
+  const store = await openStore(config.database, { checkpoint: false });
   try {
     const delivery = await startDelivery({
       store,

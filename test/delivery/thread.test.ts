@@ -47,7 +47,7 @@ for (const thread of [true, false]) {
       assert.equal(receiver.requests.filter((r) => r.path === '/ok').length, 20, 'each message delivered once');
     });
 
-    test(`the WAL is checkpointed in the background (${thread ? "on the delivery thread's connection" : 'on a checkpointer thread'}): ingested pages reach the database file`, async () => {
+    test(`the WAL is checkpointed in the background (${thread ? "on the main connection, between its commits" : 'on a checkpointer thread'}): ingested pages reach the database file`, async () => {
       const hookd = await startTestHookd({ env: { HOOKD_DELIVERY_THREAD: String(thread) } });
       try {
         const appId = (await hookd.api.post('/api/v1/app', { name: 'wal' })).body.id as string;

@@ -22,7 +22,7 @@ async function write(store: SqliteStore, appId: string, batches: number, onBatch
 }
 
 for (const checkpoint of [true, 'here'] as const) {
-  test(`WAL checkpoints run in the background (${checkpoint === true ? 'on a checkpointer thread' : "on the connection, between its commits, as the delivery thread's do"}): pages reach the database file without the writer's own checkpoint, and the WAL stays bounded`, async () => {
+  test(`WAL checkpoints run in the background (${checkpoint === true ? 'on a checkpointer thread' : "on the connection, between its commits, as hookd start's main connection's do"}): pages reach the database file without the writer's own checkpoint, and the WAL stays bounded`, async () => {
     const { dir, cleanup } = tempDir();
     const path = join(dir, 'hookd.db');
     const store = new SqliteStore({ path, checkpoint });

@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
  */
 
 export const BACKSTOP_PAGES = 4000;
-/** How often the background checkpoint runs (here, or on the delivery thread's connection: SqliteDb's `checkpoint: 'here'`). */
+/** How often the background checkpoint runs (here, or on the connection itself: SqliteDb's `checkpoint: 'here'`). */
 export const CHECKPOINT_INTERVAL_MS = 200;
 
 /**
