@@ -6,7 +6,7 @@ import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState, type EndpointQu
 import type { Attempt } from '../../domain/types.js';
 import { endpointSignals, latestAt } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
-import { ATTEMPT_COLUMNS, attemptToRow, queueStateFromRow } from '../rows.js';
+import { ATTEMPT_COLUMNS, attemptValues, queueStateFromRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNotice, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
 import { claimIn } from './claim.js';
 import { $, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
@@ -78,14 +78,14 @@ const lockQueueStates = named(
 
 export async function completeDeliveries(db: PostgresDb, results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome> {
   if (results.length === 0) return { operationalEvents: 0, disabledEndpoints: [] };
-  const attempts = results.map((r) => attemptToRow(r.attempt));
+  const attempts = results.map((r) => attemptValues(r.attempt));
   const operatorAppId = policy?.operatorAppId ?? null;
   // Redoable: an ack a server crash takes back leaves its deliveries leased, so they are sent again (at least once).
   return db.transaction(async (client, commitWith) => {
     const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
     // The attempt happened, so it is always recorded, even when the lease was lost meanwhile; unless its message
     // is gone (its app was deleted while the request was on the wire): its attempts went with it.
-    await client.query(insertAttempts(ATTEMPT_COLUMNS.map((c) => attempts.map((a) => a[c]))));
+    await client.query(insertAttempts(ATTEMPT_COLUMNS.map((_, i) => attempts.map((a) => a[i]))));
     // RETURNING: the deliveries whose ack applied (the lease still held), with their state for operational events.
     // A resend requested while the attempt was on the wire wins over the attempt's outcome: pending again, at once, as
     // a manual attempt from 0 (next_trigger = 1 marks it).

@@ -4,7 +4,7 @@
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState } from '../../domain/scheduler.js';
 import { endpointSignals, latestAt } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
-import { ATTEMPT_COLUMNS, QUEUE_STATE_COLUMNS, attemptToRow, queueStateFromRow, queueStateToRow } from '../rows.js';
+import { ATTEMPT_COLUMNS, QUEUE_STATE_COLUMNS, attemptValues, queueStateFromRow, queueStateToRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
 import { claimIn } from './claim.js';
 import type { Row, SqliteDb } from './db.js';
@@ -16,19 +16,20 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
   if (results.length === 0) return outcome;
   // Unless its message is gone (its app was deleted while the request was on the wire): its attempts went with it.
   const insertAttempt = db.stmt(
-    `INSERT INTO attempt (${ATTEMPT_COLUMNS.join(', ')}) SELECT ${ATTEMPT_COLUMNS.map((c) => `@${c}`).join(', ')} WHERE EXISTS (SELECT 1 FROM message WHERE id = @message_id)`,
+    `INSERT INTO attempt (${ATTEMPT_COLUMNS.join(', ')}) SELECT ${ATTEMPT_COLUMNS.map(() => '?').join(', ')} WHERE EXISTS (SELECT 1 FROM message WHERE id = ?)`,
   );
   // RETURNING tells whether the ack applied (the lease still held) and the delivery's state for operational events.
   // A resend requested while the attempt was on the wire wins over the attempt's outcome: pending again, at once, as
-  // a manual attempt from 0 (next_trigger = 1 marks it).
+  // a manual attempt from 0 (next_trigger = 1 marks it). Both bind by position (see attemptValues): status, at,
+  // next_at, error, at, id, owner.
   const updateDelivery = db.stmt(`
     UPDATE delivery SET
-      status = CASE WHEN resend_requested = 1 THEN 'pending' ELSE @status END,
+      status = CASE WHEN resend_requested = 1 THEN 'pending' ELSE ? END,
       attempts = CASE WHEN resend_requested = 1 THEN 0 ELSE attempts + 1 END,
-      next_attempt_at = CASE WHEN resend_requested = 1 THEN @at ELSE @next_at END,
+      next_attempt_at = CASE WHEN resend_requested = 1 THEN ? ELSE ? END,
       next_trigger = resend_requested, resend_requested = 0,
-      lease_owner = NULL, lease_expires_at = NULL, last_error = @error, updated_at = @at
-    WHERE id = @id AND lease_owner = @owner RETURNING attempts, failure_notified, next_trigger AS resent`);
+      lease_owner = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ?
+    WHERE id = ? AND lease_owner = ? RETURNING attempts, failure_notified, next_trigger AS resent`);
   const setFailureNotified = db.stmt('UPDATE delivery SET failure_notified = ? WHERE id = ?');
   const endpointSucceeded = db.stmt('UPDATE endpoint SET first_failure_at = NULL WHERE id = ? AND first_failure_at IS NOT NULL');
   const endpointFailed = db.stmt('UPDATE endpoint SET first_failure_at = ? WHERE id = ? AND first_failure_at IS NULL');
@@ -52,11 +53,9 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
     for (const result of results) {
       const a = result.attempt;
       // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
-      insertAttempt.run(attemptToRow(a));
+      insertAttempt.run(...attemptValues(a), a.messageId);
       const nextAt = result.next.status === 'pending' ? result.next.nextAttemptAt : a.createdAt;
-      const row = updateDelivery.get({ status: result.next.status, next_at: nextAt, error: a.error, at: a.createdAt, id: result.deliveryId, owner: result.leaseOwner }) as
-        | Row
-        | undefined;
+      const row = updateDelivery.get(result.next.status, a.createdAt, nextAt, a.error, a.createdAt, result.deliveryId, result.leaseOwner) as Row | undefined;
       if (row?.resent === 1) {
         // Resent meanwhile: the attempt counts for its endpoint (latency, failures), not for the delivery's fate.
         applied.add(result.deliveryId);
