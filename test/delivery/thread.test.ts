@@ -9,6 +9,18 @@ import { threadModule } from '../../src/thread-module.js';
 import { eventually, startTestHookd, tempDir, testEnv } from '../helpers/hookd.js';
 import { Receiver } from '../helpers/receiver.js';
 
+/** A log destination that keeps every JSON line written to it. */
+function logLines(): { lines: Record<string, unknown>[]; destination: Writable } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, destination };
+}
+
 /**
  * `hookd start` delivers on a thread of its own by default, or on the API's event loop (HOOKD_DELIVERY_THREAD=false):
  * both deliver everything, feed the one /metrics registry and write to the one log destination, and stop cleanly.
@@ -16,13 +28,7 @@ import { Receiver } from '../helpers/receiver.js';
 for (const thread of [true, false]) {
   describe(`hookd start with HOOKD_DELIVERY_THREAD=${thread}`, () => {
     test('delivers, counts in /metrics, logs through the main logger, stops', async () => {
-      const lines: Record<string, unknown>[] = [];
-      const destination = new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-          done();
-        },
-      });
+      const { lines, destination } = logLines();
       const receiver = await Receiver.start((request, response) => void response.writeHead(request.path === '/fail' ? 500 : 200).end());
       const hookd = await startTestHookd({ env: { HOOKD_DELIVERY_THREAD: String(thread), HOOKD_RETRY_SCHEDULE: 'none' }, logger: pino({ level: 'debug' }, destination) });
       try {
@@ -68,13 +74,7 @@ for (const thread of [true, false]) {
 }
 
 test('a delivery thread that fails with an uncaught exception is started again, and the process lives on', async () => {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { lines, destination } = logLines();
   // An uncaught exception in the thread reaches the main thread as an 'error' event; until it was handled, it also
   // rejected a promise nobody awaited, and the process died of it.
   const rejections: unknown[] = [];
