@@ -5,7 +5,8 @@ import type { Store } from './store.js';
  * Opens the store the configuration names (not yet migrated). `exclusive`: this process serves the SQLite file
  * (hookd start), so no other hookd may (a lock file next to it names the holder). `checkpoint`: where the SQLite
  * file's background checkpoints run (SqliteDbOptions): a thread of their own (default), this connection between its
- * commits (`'here'`: the delivery thread), or another connection of this process (`false`).
+ * commits (`'here'`: hookd start's main connection beside a delivery thread), or another connection of this process
+ * (`false`: the delivery thread's).
  * Each adapter is loaded when named: an embedded hookd (and each of its threads) never loads pg, nor PostgreSQL
  * better-sqlite3.
  */

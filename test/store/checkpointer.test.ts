@@ -54,7 +54,7 @@ for (const checkpoint of [true, 'here'] as const) {
   });
 }
 
-test('a checkpointer thread that fails is reported to its owner (which falls back to checkpoints on commit), and the process lives on', async () => {
+test('a checkpointer thread that fails is reported to its owner, and the process lives on', async () => {
   const rejections: unknown[] = [];
   const onRejection = (reason: unknown): number => rejections.push(reason);
   process.on('unhandledRejection', onRejection);

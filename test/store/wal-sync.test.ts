@@ -52,18 +52,19 @@ test('a database reached through a symbolic link commits, both ways: the WAL fsy
   }
 });
 
-test('ingest commits made while a WAL fsync runs share the next one (two fsyncs for 50 commits), and close waits for those under way', async () => {
+test('ingest commits made once a WAL fsync is under way share the next one (two fsyncs for 50 commits), and close waits for those under way', async () => {
   const temp = tempDir('hookd-wal-sync-');
   const path = join(temp.dir, 'hookd.db');
-  const store = new SqliteStore({ path });
+  // Checkpoints on the connection, as hookd start's: nothing else (a checkpointer thread's close) delays close().
+  const store = new SqliteStore({ path, checkpoint: 'here' });
   const db = (store as unknown as { db: { walSyncs: number } }).db;
   try {
     await store.migrate();
     const appId = newId('app');
     await store.createApp({ id: appId, uid: null, name: 'wal', metadata: {}, rateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
     const before = db.walSyncs;
-    // 50 batches sent in one turn: each commits at once, the first starts an fsync, the other 49 wait for the one
-    // after it (the first may have begun before their commits), which covers them all.
+    // 50 batches sent in one turn: each commits at once; the first starts an fsync on the thread pool, the other 49
+    // commit after it began and wait for the next one, which covers them all.
     const sent = Array.from({ length: 50 }, () => [message(appId)]);
     const results = await Promise.all(sent.map((batch) => store.insertMessages(batch)));
     assert.ok(results.every(([r]) => r!.kind === 'inserted'));

@@ -2,13 +2,17 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /**
- * WAL checkpoints off the event loop. In WAL mode every commit appends to the -wal file; a checkpoint copies
+ * WAL checkpoints in the background. In WAL mode every commit appends to the -wal file; a checkpoint copies
  * those pages back into the database file and fsyncs it. SQLite's automatic checkpoint runs inside the commit
  * that crosses the threshold, on the thread that commits: with better-sqlite3 that is the event loop, which then
  * stalls for the copy and the fsync (measured: ingest 5.5k -> 9.4k msg/s without it).
  *
  * This runs PASSIVE checkpoints (they never block writers) from a worker thread with its own connection, so the
- * copying and the database-file fsync happen beside the event loop. The writer keeps a higher automatic
+ * copying and the database-file fsync happen beside the event loop. Beside a delivery thread (hookd start) they run
+ * instead on the main connection between its commits, every CHECKPOINT_INTERVAL_MS (SqliteDb's `checkpoint:
+ * 'here'`): each stalls the API's event loop for its copy and fsync, small and frequent, where a thread of their own
+ * would cost another V8 isolate (8 MB at rest); the delivery thread is the one at its limit when a backlog drains.
+ * The writer keeps a higher automatic
  * threshold as a backstop: by the time it is reached, the background thread has copied nearly every page, and
  * the writer's own checkpoint only finishes the tail and lets the WAL restart from the beginning.
  * Durability is unchanged: a commit is durable once its WAL frames are fsynced, before any checkpoint.

@@ -164,8 +164,8 @@ export class SqliteDb {
     // The commits waiting for an fsync get it (or its failure) before the descriptor goes.
     await this.walSyncNext?.catch(() => undefined);
     await this.walSyncRunning?.catch(() => undefined);
-    if (this.walFd !== null) closeSync(this.walFd);
-    this.walFd = null;
+    for (const fd of [this.walFd, this.walPoolFd]) if (fd !== null) closeSync(fd);
+    this.walFd = this.walPoolFd = null;
     if (this.db.open) this.db.close();
     this.lock?.release();
   }
@@ -182,16 +182,24 @@ export class SqliteDb {
 
   /**
    * `work` in an immediate transaction, resolved once it is on disk: the same durability as transaction(), but the
-   * WAL's fsync runs on libuv's thread pool, so this thread goes on (its worker sends and reads answers, the next
-   * batch commits) meanwhile, and every commit made while one fsync runs shares the next one. Ingest commits this
-   * way; nothing is answered before the promise resolves.
+   * WAL's fsync runs on libuv's thread pool, so the event loop goes on (parsing and validating the next requests)
+   * meanwhile. Ingest commits this way; nothing is answered before the promise resolves. One such fsync runs at a
+   * time: a commit made while one runs waits for the next, which covers every commit made until it begins (the group
+   * committer sends one batch at a time, so in hookd that is only a safeguard for concurrent callers).
    */
   async transactionDurable<T>(work: () => T): Promise<T> {
     this.assertFileIntact();
+    const walPath = this.walPath;
     // Without a WAL, SQLite's own commit fsyncs (synchronous=FULL).
-    if (this.walPath === null) return this.transaction(work);
-    const result = await this.whenWritable(() => this.committed('redoable', () => this.db.transaction(work).immediate()));
-    await this.walSynced(this.walPath);
+    if (walPath === null) return this.transaction(work);
+    let synced: Promise<void> = Promise.resolve();
+    const result = await this.whenWritable(() => {
+      const committed = this.committed('redoable', () => this.db.transaction(work).immediate());
+      // Begun (or queued) in the commit's own turn: a close() from now on waits for it.
+      synced = this.walSynced(walPath);
+      return committed;
+    });
+    await synced;
     return result;
   }
 
@@ -201,9 +209,12 @@ export class SqliteDb {
 
   /** Resolves once an fsync of the WAL that began after this call has ended (see transactionDurable). */
   private walSynced(walPath: string): Promise<void> {
+    // One queued and not begun yet covers this commit too (checked first: the one under way may have just ended, its
+    // follower not begun yet, and a third must not start beside it).
+    if (this.walSyncNext !== null) return this.walSyncNext;
     if (this.walSyncRunning === null) return this.startWalSync(walPath);
     // The fsync under way may have begun before the commit that waits: the next one covers it.
-    this.walSyncNext ??= this.walSyncRunning
+    this.walSyncNext = this.walSyncRunning
       .catch(() => undefined)
       .then(() => {
         this.walSyncNext = null;
@@ -219,7 +230,7 @@ export class SqliteDb {
     this.walSyncs++;
     const running: Promise<void> = new Promise<void>((resolve, reject) => {
       if (this.walSyncFailure) return reject(this.walSyncFailure);
-      const fd = this.walDescriptor(walPath);
+      const fd = this.walDescriptor(walPath, 'pool');
       fdatasync(fd, (error) => (error ? reject(this.walSyncFailed(walPath, error)) : resolve()));
     }).finally(() => {
       if (this.walSyncRunning === running) this.walSyncRunning = null;
@@ -283,6 +294,12 @@ export class SqliteDb {
 
   /** The WAL's descriptor, opened at the first fsync and kept: see syncWal. */
   private walFd: number | null = null;
+  /**
+   * A second one for the fsyncs on the thread pool (transactionDurable), which can run while the event loop fsyncs
+   * through the first (an API write): Linux reports a writeback error once per open file, so two fsyncs at once through
+   * one descriptor could tell one of them all is well.
+   */
+  private walPoolFd: number | null = null;
   /** Set by a failed WAL fsync: from then on this connection refuses to commit (see syncWal). */
   private walSyncFailure: Error | null = null;
 
@@ -296,7 +313,7 @@ export class SqliteDb {
    * requests got a 503 and their retries find it by idempotency key or eventId, or store it again.
    */
   private syncWal(walPath: string): void {
-    const fd = this.walDescriptor(walPath);
+    const fd = this.walDescriptor(walPath, 'loop');
     try {
       fdatasyncSync(fd);
     } catch (error) {
@@ -304,9 +321,10 @@ export class SqliteDb {
     }
   }
 
-  /** The WAL's kept descriptor (see syncWal). */
-  private walDescriptor(walPath: string): number {
+  /** The WAL's kept descriptor for fsyncs on the event loop or on the thread pool (see syncWal). */
+  private walDescriptor(walPath: string, where: 'loop' | 'pool'): number {
     try {
+      if (where === 'pool') return (this.walPoolFd ??= openSync(walPath, 'r+'));
       return (this.walFd ??= openSync(walPath, 'r+'));
     } catch (error) {
       // Our connection keeps the WAL while it is open: it is gone only if someone removed the files under us.

@@ -72,7 +72,7 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
     // ---- Messages (ingest + fan-out)
 
     async insertMessages(messages: Message[]): Promise<InsertMessageResult[]> {
-      // The fsync on libuv's thread pool: the event loop (the API's, or the delivery thread's) goes on meanwhile.
+      // The fsync on libuv's thread pool: the API's event loop goes on meanwhile.
       return db.transactionDurable(() => insertMessagesNow(db, messages));
     },
 

@@ -16,7 +16,7 @@ export interface SqliteStore extends AppOps, MessageOps, QueueOps, AdminOps, Sta
 /**
  * The embedded store: one SQLite file in WAL mode whose full commits return once the WAL is fsynced, so a committed
  * transaction survives power loss. better-sqlite3 is synchronous; callers batch writes (group commit) to amortise the fsync, and WAL
- * checkpoints run on a background thread (checkpointer.ts) so they do not stall the event loop.
+ * checkpoints run in the background (checkpointer.ts): on a thread of their own, or between the connection's commits.
  */
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
