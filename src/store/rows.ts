@@ -167,11 +167,16 @@ export const ATTEMPT_COLUMNS = [
   'created_at',
 ] as const;
 
+/** One value per element of T (mapped over a tuple type parameter, so the result is a tuple of the same length). */
+type ValuesOf<T extends readonly unknown[]> = { [K in keyof T]: unknown };
+/** One value per attempt column, a tuple as long as ATTEMPT_COLUMNS: the compiler checks the count. */
+export type AttemptValues = ValuesOf<typeof ATTEMPT_COLUMNS>;
+
 /**
  * An attempt's column values, in ATTEMPT_COLUMNS order: bound by position (every ack inserts one per result, and
  * better-sqlite3 binds a named parameter by looking its name up in the object, a cost per column and row).
  */
-export const attemptValues = (a: Attempt): unknown[] => [
+export const attemptValues = (a: Attempt): AttemptValues => [
   a.id,
   a.messageId,
   a.endpointId,

@@ -12,9 +12,9 @@ import { Worker } from 'node:worker_threads';
  * instead on the main connection between its commits, every CHECKPOINT_INTERVAL_MS (SqliteDb's `checkpoint:
  * 'here'`): each stalls the API's event loop for its copy and fsync, small and frequent, where a thread of their own
  * would cost another V8 isolate (8 MB at rest); the delivery thread is the one at its limit when a backlog drains.
- * The writer keeps a higher automatic
- * threshold as a backstop: by the time it is reached, the background thread has copied nearly every page, and
- * the writer's own checkpoint only finishes the tail and lets the WAL restart from the beginning.
+ * The writer keeps a higher automatic threshold as a backstop: by the time it is reached, the background checkpoints
+ * have copied nearly every page, and the writer's own checkpoint only finishes the tail and lets the WAL restart
+ * from the beginning.
  * Durability is unchanged: a commit is durable once its WAL frames are fsynced, before any checkpoint.
  */
 

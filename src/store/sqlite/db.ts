@@ -27,8 +27,7 @@ export interface SqliteDbOptions {
   /**
    * Background WAL checkpoints (checkpointer.ts): `true` (default) on a checkpointer thread; `'here'` on this
    * connection, between its commits (hookd start's main connection beside a delivery thread: no thread, and no V8
-   * isolate, more);
-   * `false` none (another connection of this process runs them).
+   * isolate, more); `false` none (another connection of this process runs them).
    */
   checkpoint?: boolean | 'here' | undefined;
 }
