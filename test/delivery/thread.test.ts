@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startDeliveryThread } from '../../src/delivery/thread.js';
 import { threadModule } from '../../src/thread-module.js';
-import { eventually, startTestHookd, tempDir, testEnv } from '../helpers/hookd.js';
+import { eventually, startTestHookd, tempDir, testEnv, unhandledRejectionsDuring } from '../helpers/hookd.js';
 import { Receiver } from '../helpers/receiver.js';
 
 /** A log destination that keeps every JSON line written to it. */
@@ -75,26 +75,24 @@ for (const thread of [true, false]) {
 
 test('a delivery thread that fails with an uncaught exception is started again, and the process lives on', async () => {
   const { lines, destination } = logLines();
-  // An uncaught exception in the thread reaches the main thread as an 'error' event; until it was handled, it also
-  // rejected a promise nobody awaited, and the process died of it.
-  const rejections: unknown[] = [];
-  const onRejection = (reason: unknown): number => rejections.push(reason);
-  process.on('unhandledRejection', onRejection);
   const temp = tempDir();
   try {
-    const delivery = await startDeliveryThread({
-      config: loadConfig(testEnv(`${temp.dir}/hookd.db`)),
-      logger: pino({ level: 'info' }, destination),
-      onRecorded: () => undefined,
-      entry: threadModule('../helpers/failing-delivery-thread', import.meta.url),
+    // An uncaught exception in the thread reaches the main thread as an 'error' event; until it was handled, it also
+    // rejected a promise nobody awaited, and the process died of it.
+    const rejections = await unhandledRejectionsDuring(async () => {
+      const delivery = await startDeliveryThread({
+        config: loadConfig(testEnv(`${temp.dir}/hookd.db`)),
+        logger: pino({ level: 'info' }, destination),
+        onRecorded: () => undefined,
+        entry: threadModule('../helpers/failing-delivery-thread', import.meta.url),
+      });
+      // Failed, started again (after 1 s), failed again: the supervisor keeps going.
+      await eventually(() => lines.filter((line) => line.msg === 'the delivery thread stopped unexpectedly; starting it again').length >= 2, 10_000);
+      assert.ok(lines.some((line) => line.msg === 'the delivery thread failed' && /failed on purpose/.test(String((line.err as { message?: string })?.message))));
+      await delivery.stop(1000);
     });
-    // Failed, started again (after 1 s), failed again: the supervisor keeps going.
-    await eventually(() => lines.filter((line) => line.msg === 'the delivery thread stopped unexpectedly; starting it again').length >= 2, 10_000);
-    assert.ok(lines.some((line) => line.msg === 'the delivery thread failed' && /failed on purpose/.test(String((line.err as { message?: string })?.message))));
-    await delivery.stop(1000);
     assert.deepEqual(rejections, [], 'no unhandled rejection');
   } finally {
-    process.off('unhandledRejection', onRejection);
     temp.cleanup();
   }
 });

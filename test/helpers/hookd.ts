@@ -111,6 +111,19 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
   }
 }
 
+/** The promise rejections nobody handled while `work` ran: each would have ended a real hookd process. */
+export async function unhandledRejectionsDuring(work: () => Promise<void>): Promise<unknown[]> {
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown): void => void rejections.push(reason);
+  process.on('unhandledRejection', onRejection);
+  try {
+    await work();
+  } finally {
+    process.off('unhandledRejection', onRejection);
+  }
+  return rejections;
+}
+
 /** A port that was free a moment ago, for a spawned process (HOOKD_PORT=0 would not tell us which it got). */
 export async function freePort(): Promise<number> {
   const server = createServer();

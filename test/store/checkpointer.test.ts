@@ -7,7 +7,7 @@ import { newId } from '../../src/domain/ids.js';
 import type { Message } from '../../src/domain/types.js';
 import { BACKSTOP_PAGES, Checkpointer } from '../../src/store/sqlite/checkpointer.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { eventually, tempDir } from '../helpers/hookd.js';
+import { eventually, tempDir, unhandledRejectionsDuring } from '../helpers/hookd.js';
 
 /** Writes `batches` group-commit-sized transactions of 100 messages with 2 KB payloads each. */
 async function write(store: SqliteStore, appId: string, batches: number, onBatch: () => void = () => undefined): Promise<void> {
@@ -55,19 +55,17 @@ for (const checkpoint of [true, 'here'] as const) {
 }
 
 test('a checkpointer thread that fails is reported to its owner, and the process lives on', async () => {
-  const rejections: unknown[] = [];
-  const onRejection = (reason: unknown): number => rejections.push(reason);
-  process.on('unhandledRejection', onRejection);
   const { dir, cleanup } = tempDir();
   try {
-    // A file the thread cannot open (as with no descriptor left): its connection throws, uncaught, as it starts.
-    const failures: unknown[] = [];
-    const checkpointer = new Checkpointer(join(dir, 'missing', 'hookd.db'), (error) => failures.push(error));
-    await eventually(() => failures.length > 0, 5000, 'the failure to be reported');
-    await checkpointer.close();
+    const rejections = await unhandledRejectionsDuring(async () => {
+      // A file the thread cannot open (as with no descriptor left): its connection throws, uncaught, as it starts.
+      const failures: unknown[] = [];
+      const checkpointer = new Checkpointer(join(dir, 'missing', 'hookd.db'), (error) => failures.push(error));
+      await eventually(() => failures.length > 0, 5000, 'the failure to be reported');
+      await checkpointer.close();
+    });
     assert.deepEqual(rejections, [], 'no unhandled rejection');
   } finally {
-    process.off('unhandledRejection', onRejection);
     cleanup();
   }
 });
