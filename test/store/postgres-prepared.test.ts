@@ -149,3 +149,26 @@ test('a migration that changes a table under the prepared statements (a rolling 
   assert.equal(await roundTrip(3), 3, 'ingest, claim and ack work after the schema change');
   assert.equal(await roundTrip(3), 3, 'and keep working');
 });
+
+test('the plans the connection caches while the tables are small (a fresh database) stay index probes as the tables grow', async () => {
+  // Enough executions for the plan cache to settle on one generic plan per statement, built on a few rows.
+  for (let round = 0; round < 8; round++) assert.equal(await roundTrip(3), 3);
+  const schema = (await db.pool.query('SELECT current_schema() AS s')).rows[0].s as string;
+  // 50k delivered messages, written as an earlier busy hour would leave them; no ANALYZE (autovacuum has not run yet).
+  await db.pool.query(`INSERT INTO ${schema}.message (id, app_id, event_type, payload, created_at)
+    SELECT 'msg_grown_' || g, $1, 'user.signup', '{}', g FROM generate_series(1, 50000) g`, [appId]);
+  await db.pool.query(`INSERT INTO ${schema}.delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, updated_at)
+    SELECT 'dlv_grown_' || g, 'msg_grown_' || g, (SELECT id FROM ${schema}.endpoint LIMIT 1), $1, 'succeeded', 1, g, g FROM generate_series(1, 50000) g`, [appId]);
+  // The plans the next executions use (EXPLAIN EXECUTE takes the cached generic plan where the plan cache settled on
+  // one, as an execution does). Without the hot path's planner settings the ack's update of delivery kept the hash
+  // join over a scan of the whole table it was given on a few rows.
+  const plans = {
+    hookd_ack_apply_results: "EXPLAIN EXECUTE hookd_ack_apply_results('{dlv_x}', '{w}', '{succeeded}', '{1}', '{NULL}', '{1}')",
+    hookd_ack_insert_attempts: `EXPLAIN EXECUTE hookd_ack_insert_attempts(${Array.from({ length: 15 }, () => "'{}'").join(', ')})`,
+    hookd_claim_lease: "EXPLAIN EXECUTE hookd_claim_lease(1, '{ep_x}', '{10}', 'w', 2)",
+  };
+  for (const [name, explain] of Object.entries(plans)) {
+    const plan = (await db.pool.query(explain)).rows.map((row) => row['QUERY PLAN'] as string).join('\n');
+    assert.doesNotMatch(plan, /Seq Scan on (delivery|message)\b/, `${name} probes delivery and message by index:\n${plan}`);
+  }
+});

@@ -139,7 +139,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     else if (statement) commitWith(statement);
     if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);
     return outcome;
-  }, { durability: 'redoable' });
+  }, { durability: 'redoable', probes: true });
 }
 
 /**

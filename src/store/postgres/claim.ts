@@ -64,6 +64,7 @@ export async function claimDeliveries(db: PostgresDb, request: ClaimRequest): Pr
   // the ready endpoints with the BEGIN, the leases, the endpoints' readiness with the COMMIT.
   return db.transaction((client, commitWith, [ready]) => claimIn(client, request, commitWith, ready!.rows as Row[]), {
     durability: 'redoable',
+    probes: true,
     openWith: readyEndpoints(request),
   });
 }
