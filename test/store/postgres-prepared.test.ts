@@ -15,8 +15,7 @@ const url = process.env.HOOKD_TEST_DATABASE_URL;
 if (!url) throw new Error('HOOKD_TEST_DATABASE_URL is not set: run the tests through `npm test`, which starts PostgreSQL');
 
 const HOT_STATEMENTS = [
-  'hookd_ack_apply_results',
-  'hookd_ack_insert_attempts',
+  'hookd_ack_record_results',
   'hookd_ack_lock_queue_states',
   'hookd_app_endpoints',
   'hookd_claim_lease',
@@ -163,8 +162,7 @@ test('the plans the connection caches while the tables are small (a fresh databa
   // one, as an execution does). Without the hot path's planner settings the ack's update of delivery kept the hash
   // join over a scan of the whole table it was given on a few rows.
   const plans = {
-    hookd_ack_apply_results: "EXPLAIN EXECUTE hookd_ack_apply_results('{dlv_x}', '{w}', '{succeeded}', '{1}', '{NULL}', '{1}')",
-    hookd_ack_insert_attempts: `EXPLAIN EXECUTE hookd_ack_insert_attempts(${Array.from({ length: 15 }, () => "'{}'").join(', ')})`,
+    hookd_ack_record_results: `EXPLAIN EXECUTE hookd_ack_record_results(${Array.from({ length: 15 }, () => "'{}'").join(', ')}, '{dlv_x}', '{w}', '{succeeded}', '{1}', '{NULL}', '{1}')`,
     hookd_claim_lease: "EXPLAIN EXECUTE hookd_claim_lease(1, '{ep_x}', '{10}', 'w', 2)",
   };
   for (const [name, explain] of Object.entries(plans)) {

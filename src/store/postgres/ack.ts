@@ -21,24 +21,27 @@ const ATTEMPT_ARRAY_TYPES: Record<string, string> = {
   created_at: 'bigint[]',
 };
 
-/** Records attempts (all but those whose message is gone), one array parameter per attempt column. */
-const insertAttempts = named(
-  'hookd_ack_insert_attempts',
-  `INSERT INTO attempt (${ATTEMPT_COLUMNS.join(', ')})
-   SELECT * FROM unnest(${ATTEMPT_COLUMNS.map((c, i) => `${$(i + 1)}::${ATTEMPT_ARRAY_TYPES[c] ?? 'text[]'}`).join(', ')}) AS a(${ATTEMPT_COLUMNS.join(', ')})
-   WHERE EXISTS (SELECT 1 FROM message m WHERE m.id = a.message_id)`,
-);
+const RESULT_PARAMS = ATTEMPT_COLUMNS.length;
+const r$ = (n: number): string => $(RESULT_PARAMS + n);
 
-/** Applies results to the deliveries whose lease still holds. */
-const applyResults = named(
-  'hookd_ack_apply_results',
-  `UPDATE delivery d SET
+/**
+ * One statement, one round trip: records the attempts (all but those whose message is gone; one array parameter per
+ * attempt column), and applies the results (six arrays after those) to the deliveries whose lease still holds. The
+ * two writes touch different tables; a data-modifying WITH runs to completion whether or not its rows are read.
+ */
+const recordResults = named(
+  'hookd_ack_record_results',
+  `WITH recorded AS (
+     INSERT INTO attempt (${ATTEMPT_COLUMNS.join(', ')})
+     SELECT * FROM unnest(${ATTEMPT_COLUMNS.map((c, i) => `${$(i + 1)}::${ATTEMPT_ARRAY_TYPES[c] ?? 'text[]'}`).join(', ')}) AS a(${ATTEMPT_COLUMNS.join(', ')})
+     WHERE EXISTS (SELECT 1 FROM message m WHERE m.id = a.message_id))
+   UPDATE delivery d SET
      status = CASE WHEN d.resend_requested THEN 'pending' ELSE r.status END,
      attempts = CASE WHEN d.resend_requested THEN 0 ELSE d.attempts + 1 END,
      next_attempt_at = CASE WHEN d.resend_requested THEN r.at ELSE r.next_at END,
      next_trigger = CASE WHEN d.resend_requested THEN 1 ELSE 0 END, resend_requested = FALSE,
      lease_owner = NULL, lease_expires_at = NULL, last_error = r.error, updated_at = r.at
-   FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) AS r(id, owner, status, next_at, error, at)
+   FROM unnest(${r$(1)}::text[], ${r$(2)}::text[], ${r$(3)}::text[], ${r$(4)}::bigint[], ${r$(5)}::text[], ${r$(6)}::bigint[]) AS r(id, owner, status, next_at, error, at)
    WHERE d.id = r.id AND d.lease_owner = r.owner
    RETURNING d.id, d.endpoint_id, d.attempts, d.failure_notified, d.next_trigger = 1 AS resent, r.at`,
 );
@@ -85,13 +88,13 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
     // The attempt happened, so it is always recorded, even when the lease was lost meanwhile; unless its message
     // is gone (its app was deleted while the request was on the wire): its attempts went with it.
-    await client.query(insertAttempts(ATTEMPT_COLUMNS.map((_, i) => attempts.map((a) => a[i]))));
     // RETURNING: the deliveries whose ack applied (the lease still held), with their state for operational events.
     // A resend requested while the attempt was on the wire wins over the attempt's outcome: pending again, at once, as
     // a manual attempt from 0 (next_trigger = 1 marks it).
     const updated = (
       await client.query(
-        applyResults([
+        recordResults([
+          ...ATTEMPT_COLUMNS.map((_, i) => attempts.map((a) => a[i])),
           results.map((r) => r.deliveryId),
           results.map((r) => r.leaseOwner),
           results.map((r) => r.next.status),
