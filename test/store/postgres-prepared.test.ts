@@ -158,9 +158,14 @@ test('the plans the connection caches while the tables are small (a fresh databa
     SELECT 'msg_grown_' || g, $1, 'user.signup', '{}', g FROM generate_series(1, 50000) g`, [appId]);
   await db.pool.query(`INSERT INTO ${schema}.delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, updated_at)
     SELECT 'dlv_grown_' || g, 'msg_grown_' || g, (SELECT id FROM ${schema}.endpoint LIMIT 1), $1, 'succeeded', 1, g, g FROM generate_series(1, 50000) g`, [appId]);
-  // The plans the next executions use (EXPLAIN EXECUTE takes the cached generic plan where the plan cache settled on
-  // one, as an execution does). Without the hot path's planner settings the ack's update of delivery kept the hash
-  // join over a scan of the whole table it was given on a few rows.
+  // The plans the next executions use: the cached generic ones (planned under the hot path's settings; changing a
+  // setting does not replan them), which EXPLAIN EXECUTE shows once this session forces generic plans too. Without
+  // those settings the ack's update of delivery kept the hash join over a scan of the whole table it was given on a
+  // few rows.
+  const cached = (await db.pool.query("SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE name IN ('hookd_ack_record_results', 'hookd_claim_lease')")).rows;
+  assert.equal(cached.length, 2);
+  for (const row of cached) assert.ok(Number(row.generic_plans) > 0 && Number(row.custom_plans) === 0, `${row.name as string} runs one generic plan: ${JSON.stringify(row)}`);
+  await db.pool.query('SET plan_cache_mode TO force_generic_plan');
   const plans = {
     hookd_ack_record_results: `EXPLAIN EXECUTE hookd_ack_record_results(${Array.from({ length: 15 }, () => "'{}'").join(', ')}, '{dlv_x}', '{w}', '{succeeded}', '{1}', '{NULL}', '{1}')`,
     hookd_claim_lease: "EXPLAIN EXECUTE hookd_claim_lease(1, '{ep_x}', '{10}', 'w', 2)",
@@ -169,4 +174,5 @@ test('the plans the connection caches while the tables are small (a fresh databa
     const plan = (await db.pool.query(explain)).rows.map((row) => row['QUERY PLAN'] as string).join('\n');
     assert.doesNotMatch(plan, /Seq Scan on (delivery|message)\b/, `${name} probes delivery and message by index:\n${plan}`);
   }
+  await db.pool.query('RESET plan_cache_mode');
 });

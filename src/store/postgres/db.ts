@@ -29,30 +29,7 @@ interface TransactionOptions {
    * loops only (PROBES_ONLY). The hot path's transactions (ingest, claim, ack) set it.
    */
   probes?: boolean;
-  /**
-   * A `full` transaction whose locks are released before its WAL flush: it commits without waiting for the flush
-   * (synchronous_commit=off), and FLUSH_WAL, in the same round trip right after the COMMIT, waits for a flush that
-   * covers it. Its caller learns of the commit only once it is on disk, as with any full commit; other transactions
-   * may see its rows, and take the rows it locked, a flush earlier. Ingest sets it: its commit writes the endpoints'
-   * queue rows, which the endpoints' claims and acks want too, and they no longer wait through ingest's fsyncs (or
-   * a synchronous standby's answer).
-   */
-  flushAfterCommit?: boolean;
 }
-
-/**
- * Makes the commits before it durable: a transaction of its own that writes to the log (a transactional logical
- * message, prefix "hookd.flush", which logical decoding consumers other than hookd's ignore), so that its
- * synchronous commit flushes the log up to its commit record. (A transaction that writes nothing commits without a
- * flush, even with an id.) The log is one sequence written in order: once this commits, every commit this session
- * made before it is on disk, and on the synchronous standbys if any.
- */
-const FLUSH_WAL: Sql = {
-  text: "SELECT pg_logical_emit_message(true, 'hookd.flush', '')",
-  // Bounded with the COMMIT before it (PostgresDb.transaction's bound on its commit), which no longer waits itself.
-  statements: 0,
-  needs: [],
-};
 
 /**
  * The planner settings of a `probes` transaction. Its statements run prepared, and a connection's plan cache keeps
@@ -69,6 +46,9 @@ const PROBES_ONLY = [
   'SET LOCAL enable_mergejoin TO off',
   // With the plan's shape fixed, one generic plan serves every batch: planned once per connection, not per execution.
   'SET LOCAL plan_cache_mode TO force_generic_plan',
+  // A plan that must keep a disabled node costs 1e10 more, far over jit_above_cost: none of these statements has one
+  // today, and compiling one at every execution would cost more than running it.
+  'SET LOCAL jit TO off',
 ];
 
 /**
@@ -194,7 +174,7 @@ export class PostgresDb {
     }
   }
 
-  private async transactionOnce<T>(work: TransactionWork<T>, { durability = 'full', openWith, probes = false, flushAfterCommit = false }: TransactionOptions): Promise<T> {
+  private async transactionOnce<T>(work: TransactionWork<T>, { durability = 'full', openWith, probes = false }: TransactionOptions): Promise<T> {
     const client = await this.pool.connect();
     // While checked out, a connection error is this transaction's failure (its query rejects), not the process's.
     const broken: { error: unknown } = { error: null };
@@ -203,8 +183,7 @@ export class PostgresDb {
     };
     client.on('error', onError);
     try {
-      const flushAfter = durability === 'full' && flushAfterCommit;
-      const begin = ['BEGIN', ...(durability === 'full' && !flushAfter ? [] : ['SET LOCAL synchronous_commit TO off']), ...(probes ? PROBES_ONLY : [])];
+      const begin = ['BEGIN', ...(durability === 'full' ? [] : ['SET LOCAL synchronous_commit TO off']), ...(probes ? PROBES_ONLY : [])];
       const open = sqlOf(...begin.map(plainSql), ...(openWith ? [openWith] : []));
       await prepareOn(client, open.needs);
       // A query of several statements answers with one result each.
@@ -212,8 +191,7 @@ export class PostgresDb {
       const opened = openWith ? (began as unknown as pg.QueryResult[]).slice(begin.length) : [];
       const last: Sql[] = [];
       const result = await work(client, (statements) => last.push(statements), opened);
-      // After the COMMIT, a statement runs in a transaction of its own (the query's implicit one).
-      const commit = sqlOf(...last, plainSql('COMMIT'), ...(flushAfter ? [FLUSH_WAL] : []));
+      const commit = sqlOf(...last, plainSql('COMMIT'));
       await prepareOn(client, commit.needs);
       // The server bounds each statement of the query (statement_timeout); the client's bound on the whole query
       // leaves a statement_timeout for each part and the COMMIT, so it does not give up on a commit the server is

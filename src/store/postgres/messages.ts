@@ -124,7 +124,7 @@ export function postgresMessages(db: PostgresDb): MessageOps {
         const statements = readyByStatements(ready);
         if (statements) commitWith(sqlOf(statements, plainSql(NOTIFY_DELIVERIES)));
         return results;
-      }, { probes: true, flushAfterCommit: true });
+      }, { probes: true });
     },
 
     async insertMessageTo(message: Message, endpointId: string): Promise<void> {
