@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { symbols, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config.js';
-import { threadModule } from '../thread-module.js';
+import { exitOf, threadModule } from '../thread-module.js';
 import { freeWriteLocksOnExit, sharedWriteLocks } from '../store/sqlite/write-lock.js';
 import type { DeliverySummary } from '../observability/delivery-summary.js';
 import type { Delivery } from './pipeline.js';
@@ -69,9 +69,8 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
   function watch(current: Worker): void {
     const startedAt = Date.now();
     thread = current;
-    // Not events.once(): it rejects when the thread emits 'error' (an uncaught exception in it), a rejection nobody
-    // awaits until stop(), which took the whole process down instead of starting the thread again.
-    exited = new Promise((resolve) => current.once('exit', resolve));
+    // A thread that throws is started again, not the end of the process (see exitOf).
+    exited = exitOf(current);
     alive = true;
     Atomics.store(wakePending, 0, 0); // a wake the last thread never took would hold back every later one
     current.once('exit', (code) => {

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { exitOf } from '../../thread-module.js';
 
 /**
  * WAL checkpoints in the background. In WAL mode every commit appends to the -wal file; a checkpoint copies
@@ -56,8 +57,7 @@ export class Checkpointer {
     const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS, betterSqlite3 } });
     this.worker.unref();
-    // Not events.once(): it rejects when the thread emits 'error', and an unawaited rejection would end the process.
-    this.exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    this.exited = exitOf(this.worker);
     this.worker.on('error', (error) => onFailure(error));
     this.worker.on('exit', (code) => {
       if (!this.closed && code !== 0) onFailure(new Error(`checkpoint thread exited with code ${code}`));
