@@ -12,6 +12,8 @@ export interface HookdModules {
   openStore: (typeof import('../../src/store/open.js'))['openStore'];
   newId: (typeof import('../../src/domain/ids.js'))['newId'];
   newEndpoint: (typeof import('../../src/domain/endpoint.js'))['newEndpoint'];
+  /** The node options `npm start` runs hookd start with. */
+  nodeArgs: (typeof import('../../src/heap.js'))['NODE_ARGS'];
 }
 
 let loaded: HookdModules | null = null;
@@ -28,6 +30,7 @@ export async function loadDist(): Promise<HookdModules> {
     openStore: (await load<typeof import('../../src/store/open.js')>('store/open.js')).openStore,
     newId: (await load<typeof import('../../src/domain/ids.js')>('domain/ids.js')).newId,
     newEndpoint: (await load<typeof import('../../src/domain/endpoint.js')>('domain/endpoint.js')).newEndpoint,
+    nodeArgs: (await load<typeof import('../../src/heap.js')>('heap.js')).NODE_ARGS,
   };
   return loaded;
 }

@@ -66,9 +66,10 @@ export function newToken(): string {
 export async function startHookd(options: HookdRunOptions): Promise<HookdProcess> {
   const port = await freePort();
   const token = newToken();
-  // BENCH_HOOKD_NODE_ARGS: node options for hookd's processes only, for tuning runs (`--max-semi-space-size=8`).
+  // hookd start runs with the node options `npm start` gives it; BENCH_HOOKD_NODE_ARGS adds to them (a later option
+  // wins) for tuning runs (`--max-semi-space-size=8`).
   const tuningArgs = (process.env.BENCH_HOOKD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const nodeArgs = [...tuningArgs, ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [])];
+  const nodeArgs = [...(options.role === 'start' ? dist().nodeArgs : []), ...tuningArgs, ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [])];
   const spawnedAt = now();
   const handle = spawnNode(`hookd ${options.role}`, join(ROOT, 'dist', 'cli.js'), [options.role], {
     env: hookdEnv(options.database, port, token, options.env),
