@@ -17,8 +17,15 @@ export const API_SEMI_SPACE_MB = 2;
 /** The delivery thread's semi-space size, in MB (half of V8's default on Node 20). */
 export const DELIVERY_SEMI_SPACE_MB = 8;
 
+/**
+ * The old generation's growth between full collections: V8 picks a factor of up to 4x the live size after each one;
+ * fixed at 1.1x, the objects a load promotes are collected sooner. Measured: ingest peak 118-119 MB against 122-125,
+ * a 100k drain's peak 151-153 MB against 196-201, ingest, drain and sustained rates unchanged.
+ */
+export const HEAP_GROWING_PERCENT = 10;
+
 /** The options node runs hookd start with (`npm start`, the bench). */
-export const NODE_ARGS = [`--max-semi-space-size=${API_SEMI_SPACE_MB}`] as const;
+export const NODE_ARGS = [`--max-semi-space-size=${API_SEMI_SPACE_MB}`, `--heap-growing-percent=${HEAP_GROWING_PERCENT}`] as const;
 
 /** Makes the next worker thread's young generation the delivery thread's size; call right before `new Worker`. */
 export function deliveryThreadHeap(): void {
