@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { symbols, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config.js';
-import { deliveryThreadHeap } from '../heap.js';
+import { withDeliveryThreadHeap } from '../heap.js';
 import { exitOf, threadModule } from '../thread-module.js';
 import { freeWriteLocksOnExit, sharedWriteLocks } from '../store/sqlite/write-lock.js';
 import type { DeliverySummary } from '../observability/delivery-summary.js';
@@ -102,10 +102,16 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
   };
 }
 
-/** Starts a thread and resolves once its worker runs (rejects with the thread's own reason if it cannot). */
-async function spawn(options: DeliveryThreadOptions, wakePending: Int32Array): Promise<Worker> {
+/**
+ * Starts a thread and resolves once its worker runs (rejects with the thread's own reason if it cannot); its young
+ * generation is the delivery thread's (heap.ts).
+ */
+function spawn(options: DeliveryThreadOptions, wakePending: Int32Array): Promise<Worker> {
+  return withDeliveryThreadHeap(() => spawnThread(options, wakePending));
+}
+
+async function spawnThread(options: DeliveryThreadOptions, wakePending: Int32Array): Promise<Worker> {
   const workerData: ThreadData = { config: options.config, logLevel: options.logger.level, wakePending: wakePending.buffer as SharedArrayBuffer, writeLocks: sharedWriteLocks() };
-  deliveryThreadHeap();
   const thread = new Worker(options.entry ?? threadModule('./thread-entry', import.meta.url), { workerData });
   freeWriteLocksOnExit(thread);
   const logs = (options.logger as unknown as Record<symbol, DestinationStream>)[symbols.streamSym]!;

@@ -34,11 +34,10 @@ export interface SqliteDbOptions {
 
 /**
  * Each connection's page cache, in KiB: SQLite's own default. better-sqlite3 builds SQLite with 16 MB
- * (SQLITE_DEFAULT_CACHE_SIZE=-16000), which a connection fills as the file grows and then keeps: hookd start has
- * two (the API's and the delivery thread's), and heaptrack put the API connection's at 17 MB of the process's
- * malloc peak during the ingest bench. hookd's writes append at the right edge of each B-tree and its reads are
- * index probes, so the hot pages fit in 2 MB; the rest come from the OS page cache. Measured (`npm run bench --
- * --only ingest,delivery --modes sqlite`): peak RSS during ingest 15 MB lower, ingest and drain rates within noise.
+ * (SQLITE_DEFAULT_CACHE_SIZE=-16000), which a connection fills as the file grows and then keeps; hookd start has
+ * two (the API's and the delivery thread's). The hot path reads and writes by index near the newest rows, so the
+ * pages it touches fit in 2 MB; the rest come from the OS page cache. Measured (same throughput, less memory):
+ * docs/architecture.md, "What the memory of `hookd start` is".
  */
 const PAGE_CACHE_KIB = 2000;
 
