@@ -12,7 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 
 /** The API thread's semi-space size, in MB. */
 export const API_SEMI_SPACE_MB = 2;
-/** The delivery thread's semi-space size, in MB (V8's default is 16 on Node 20 and 22, 32 on Node 24). */
+/** The delivery thread's semi-space size, in MB. */
 export const DELIVERY_SEMI_SPACE_MB = 8;
 /** The old generation's growth between full collections, in percent (V8 picks up to 300). */
 export const HEAP_GROWING_PERCENT = 10;
