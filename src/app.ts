@@ -29,6 +29,8 @@ export interface BuildAppOptions extends HookdContext {
   metrics: HookdMetrics;
 }
 
+const ROUTER_OPTIONS = { ignoreTrailingSlash: true, maxParamLength: 500 };
+
 /** Builds the HTTP API (never listens; server.ts does). */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { logger, metrics, ...context } = options;
@@ -43,7 +45,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     genReqId: requestIdFor,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    routerOptions: ROUTER_OPTIONS,
     ...errorServerOptions,
   });
   app.decorate('hookd', context);
@@ -52,7 +54,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // The API speaks JSON only (UTF-8, bounded nesting); any other body answers 415 Unsupported Media Type.
   installJsonBodyParser(app);
   installValidationAndErrors(app);
-  await installOpenApi(app);
+  installOpenApi(app, ROUTER_OPTIONS);
   installAuth(app);
   installIdempotency(app);
   // Lenient input as in Svix: a null field on POST/PUT means "not given".

@@ -1,10 +1,66 @@
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
+import { HookdError, notFound } from '../domain/errors.js';
 
-/** OpenAPI 3 document generated from the route schemas, at /openapi.json, and Swagger UI at /docs. */
-export async function installOpenApi(app: FastifyInstance): Promise<void> {
-  await app.register(swagger, {
+export type OpenApiDocument = { paths?: Record<string, Record<string, unknown>> } & Record<string, unknown>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The OpenAPI 3 document of every route added after installOpenApi (made on the first call). */
+    openApiDocument(): Promise<OpenApiDocument>;
+  }
+}
+
+/** Headers of the docs instance's answers that are the connection's, not the response's. */
+const HOP_BY_HOP = new Set(['connection', 'content-length', 'date', 'keep-alive', 'transfer-encoding']);
+
+/**
+ * OpenAPI 3 document generated from the route schemas, at /openapi.json, and Swagger UI at /docs.
+ *
+ * Both come from a second Fastify instance, made on the first request for either and never listened on:
+ * @fastify/swagger and its UI (yaml, @fastify/static) would otherwise take 3.5 MB of the API thread's memory in every
+ * hookd, read or not (measured at rest). This instance records the options of every route added after this call,
+ * as @fastify/swagger itself does; the docs instance declares the same routes, with no handlers or validators, for
+ * @fastify/swagger to describe. Its answers go out through this instance's reply, so this instance's hooks (security
+ * headers, request logging) apply to them as to any other response.
+ */
+export function installOpenApi(app: FastifyInstance, routerOptions: { ignoreTrailingSlash: boolean; maxParamLength: number }): void {
+  const routes: RouteOptions[] = [];
+  let docs: Promise<FastifyInstance> | null = null;
+  const docsInstance = (): Promise<FastifyInstance> => {
+    docs ??= docsFor(routes, routerOptions).catch((error: unknown) => {
+      docs = null; // the next request tries again
+      throw error;
+    });
+    return docs;
+  };
+  app.decorate('openApiDocument', async () => (await docsInstance()).swagger() as OpenApiDocument);
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.openApiDocument());
+  const forward = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const { host: _host, ...headers } = request.headers;
+    const answer = await (await docsInstance()).inject({ method: 'GET', url: request.url, headers });
+    // Its errors (a file that is not there, a path out of the static directory) are answered as hookd answers errors.
+    if (answer.statusCode === 404) throw notFound(request.url.split('?')[0]!);
+    if (answer.statusCode >= 400) throw new HookdError(answer.statusCode < 500 ? 'HOOKD_ERR_BAD_REQUEST' : 'HOOKD_ERR_INTERNAL', `the docs answered ${answer.statusCode} ${answer.statusMessage}`);
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
+    }
+    // An empty answer (a redirect) goes out empty, not as an empty application/octet-stream.
+    return reply.code(answer.statusCode).send(answer.rawPayload.length > 0 ? answer.rawPayload : undefined);
+  };
+  app.get('/docs', { schema: { hide: true } }, forward);
+  app.get('/docs/*', { schema: { hide: true } }, forward);
+  app.addHook('onRoute', (route) => {
+    if (!(route.schema as { hide?: boolean } | undefined)?.hide) routes.push(route);
+  });
+}
+
+async function docsFor(routes: readonly RouteOptions[], routerOptions: { ignoreTrailingSlash: boolean; maxParamLength: number }): Promise<FastifyInstance> {
+  const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
+  const docs = Fastify({ routerOptions });
+  // The routes here are descriptions: nothing is validated or serialized with their schemas.
+  docs.setValidatorCompiler(() => () => true);
+  docs.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await docs.register(swagger, {
     openapi: {
       openapi: '3.0.3',
       info: {
@@ -17,6 +73,13 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
     },
   });
   // No validator badge: it would load an image from validator.swagger.io, which the page CSP refuses.
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
+  const described = async () => undefined;
+  for (const route of routes) {
+    // HEAD routes are the ones Fastify adds beside each GET (@fastify/swagger leaves them out); this instance adds them too.
+    const methods = [route.method].flat().filter((method) => method !== 'HEAD');
+    if (methods.length > 0) docs.route({ method: methods, url: route.url, schema: route.schema, config: route.config, handler: described });
+  }
+  await docs.ready();
+  return docs;
 }

@@ -106,10 +106,11 @@ interface FuzzRoute extends ApiRoute {
   body: Schema | null;
 }
 
-function describeRoutes(hookdApp: NonNullable<TestHookd['app']>): FuzzRoute[] {
-  const document = hookdApp.swagger() as { paths: Record<string, Record<string, { parameters?: { in: string; name: string; schema: Schema }[]; requestBody?: { content?: Record<string, { schema: Schema }> } }>> };
-  return apiRoutes(hookdApp).map((route) => {
-    const operation = document.paths[route.path]![route.method.toLowerCase()]!;
+async function describeRoutes(hookdApp: NonNullable<TestHookd['app']>): Promise<FuzzRoute[]> {
+  const document = await hookdApp.openApiDocument();
+  const paths = document.paths as Record<string, Record<string, { parameters?: { in: string; name: string; schema: Schema }[]; requestBody?: { content?: Record<string, { schema: Schema }> } }>>;
+  return apiRoutes(document).map((route) => {
+    const operation = paths[route.path]![route.method.toLowerCase()]!;
     return {
       ...route,
       label: `${route.method} ${route.path}`,
@@ -842,7 +843,7 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
         'an attempt of the first message',
       );
       const methodsByPath = new Map<string, Set<string>>();
-      for (const route of apiRoutes(hookd.app!)) methodsByPath.set(route.path, (methodsByPath.get(route.path) ?? new Set(['GET', 'HEAD'])).add(route.method));
+      for (const route of apiRoutes(await hookd.app!.openApiDocument())) methodsByPath.set(route.path, (methodsByPath.get(route.path) ?? new Set(['GET', 'HEAD'])).add(route.method));
       ctx = {
         ids: { app_id: app.body.id, endpoint_id: endpoint.body.id, msg_id: first, attempt_id: attemptId, event_type_name: 'fuzz.event', source_id: source.body.id },
         receiverUrl: receiver.url,
@@ -865,7 +866,7 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
 
     test('hostile requests to every route answer a 4xx JSON error, without a 5xx or a stall', async () => {
       const started = Date.now();
-      const routes = describeRoutes(hookd.app!);
+      const routes = await describeRoutes(hookd.app!);
       const cases = planCases(routes, ctx).filter((c) => !ONLY || ONLY.has(c.index));
       console.log(`fuzz (${adapter}): seed ${SEED} (HOOKD_FUZZ_SEED=${SEED} to replay), ${cases.length} cases over ${routes.length} documented operations plus other URLs`);
       const failures = new Map<string, { count: number; example: string }>();

@@ -307,7 +307,7 @@ after(async () => {
 
 describe('a key scoped to application A, on every documented operation', () => {
   test("on B's resources (by id and by uid) every route answers like for a missing app; writes are refused; B is byte-for-byte unchanged", async () => {
-    const routes = apiRoutes(hookd.app!);
+    const routes = apiRoutes(await hookd.app!.openApiDocument());
     for (const known of ['GET /api/v1/app/{app_id}/msg/{msg_id}/attempt/{attempt_id}', 'DELETE /api/v1/api-key/{key_id}', 'GET /api/v1/app']) {
       assert.ok(routes.some((r) => routeKey(r) === known), `the OpenAPI document lists ${known}`);
     }
@@ -346,7 +346,7 @@ describe('a key scoped to application A, on every documented operation', () => {
     const deliveredBefore = deliveriesTo(b);
     let calls = 0;
     const problems: string[] = [];
-    for (const route of apiRoutes(hookd.app!)) {
+    for (const route of apiRoutes(await hookd.app!.openApiDocument())) {
       assertKnownParams(route);
       const others = route.params.filter((p) => p !== 'app_id');
       if (!route.params.includes('app_id') || others.length === 0) continue;
@@ -415,7 +415,7 @@ describe('a key scoped to application A, on every documented operation', () => {
   });
 
   test("positive control: on A's own resources every route answers 2xx (admin-only ones 403)", async () => {
-    const routes = apiRoutes(hookd.app!).filter((r) => r.params.includes('app_id'));
+    const routes = apiRoutes(await hookd.app!.openApiDocument()).filter((r) => r.params.includes('app_id'));
     // Reads (by id and by uid), then writes, deletions last (they remove what the others need).
     const rank = (r: ApiRoute) => (r.method === 'GET' ? 0 : r.method === 'DELETE' ? 2 : 1);
     const problems: string[] = [];

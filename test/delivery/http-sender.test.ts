@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { join, sep } from 'node:path';
 import { test } from 'node:test';
 import { HttpSender } from '../../src/delivery/http-sender.js';
 import { DestinationPolicy } from '../../src/delivery/ssrf.js';
 import { LOOPBACK_ALLOW } from '../helpers/hookd.js';
 import { ThreadReceiver } from '../helpers/thread-receiver.js';
+
+test("loads undici's Agent and connector, not its index (fetch, WebSocket, caches: 3 MB of the delivery thread's heap)", () => {
+  const undici = Object.keys(createRequire(import.meta.url).cache).filter((path) => path.includes(`${sep}undici${sep}`));
+  assert.ok(undici.some((path) => path.endsWith(join('lib', 'dispatcher', 'agent.js'))), 'the Agent is loaded');
+  assert.deepEqual(undici.filter((path) => path.endsWith(`${sep}undici${sep}index.js`) || path.includes(join('lib', 'web', 'fetch'))), []);
+});
 
 /** Blocks this event loop, as a starved CPU or a long GC pause does. */
 function stall(ms: number): void {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { OpenApiDocument } from '../../src/api/openapi.js';
 
 /** One API operation as the OpenAPI document lists it, e.g. `GET /api/v1/app/{app_id}/endpoint`. */
 export interface ApiRoute {
@@ -10,10 +10,9 @@ export interface ApiRoute {
 
 /**
  * Every documented operation of a running hookd, taken from its own OpenAPI document (generated from the
- * route schemas), so a test that walks this list covers a route the day it is added.
+ * route schemas, `app.openApiDocument()`), so a test that walks this list covers a route the day it is added.
  */
-export function apiRoutes(app: FastifyInstance): ApiRoute[] {
-  const document = app.swagger() as { paths?: Record<string, Record<string, unknown>> };
+export function apiRoutes(document: OpenApiDocument): ApiRoute[] {
   const routes: ApiRoute[] = [];
   for (const [path, operations] of Object.entries(document.paths ?? {})) {
     for (const method of Object.keys(operations)) {

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { sep } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startTestHookd, type TestHookd } from '../helpers/hookd.js';
+
+/** Which of these packages this process has loaded. */
+function loaded(...packages: string[]): string[] {
+  const files = Object.keys(createRequire(import.meta.url).cache);
+  return packages.filter((name) => files.some((file) => file.includes(`${sep}node_modules${sep}${name.replaceAll('/', sep)}${sep}`)));
+}
+
+/** /openapi.json and /docs are made on their first request, from the routes of the running hookd. */
+describe('the OpenAPI document and the API docs', () => {
+  let hookd: TestHookd & { cleanup: () => Promise<void> };
+  before(async () => {
+    hookd = await startTestHookd();
+  });
+  after(async () => hookd.cleanup());
+
+  test('a hookd whose docs nobody asked for has not loaded @fastify/swagger, its UI or yaml', async () => {
+    const app = await hookd.api.post('/api/v1/app', { name: 'docs' });
+    assert.equal(app.status, 201);
+    assert.deepEqual(loaded('@fastify/swagger', '@fastify/swagger-ui', '@fastify/static', 'yaml'), []);
+  });
+
+  test('/openapi.json describes every API route, the ones added after it included, and not the hidden ones', async () => {
+    const [first, second] = await Promise.all([fetch(`${hookd.url}/openapi.json`), fetch(`${hookd.url}/openapi.json`)]);
+    assert.equal(first.status, 200);
+    const document = (await first.json()) as { openapi: string; paths: Record<string, Record<string, { operationId?: string }>> };
+    assert.deepEqual(await second.json(), document, 'two first requests at once get the same document');
+    assert.equal(document.openapi, '3.0.3');
+    assert.ok(document.paths['/api/v1/app/{app_id}/msg']?.post, 'message creation');
+    assert.ok(document.paths['/api/v1/app/{app_id}/endpoint/{endpoint_id}']?.get, 'endpoint read');
+    assert.ok(document.paths['/metrics'] === undefined || document.paths['/metrics'].get, 'routes added last are there if not hidden');
+    for (const hidden of ['/openapi.json', '/docs', '/docs/*', '/docs/json']) assert.equal(document.paths[hidden], undefined, hidden);
+    assert.equal(Object.values(document.paths).some((operations) => 'head' in operations), false, 'no HEAD twins of GET routes');
+    assert.deepEqual(await hookd.app!.openApiDocument(), document);
+    assert.deepEqual(loaded('@fastify/swagger', '@fastify/swagger-ui'), ['@fastify/swagger', '@fastify/swagger-ui']);
+  });
+
+  test('/docs serves Swagger UI with its assets and the same document; HEAD answers without a body', async () => {
+    const page = await fetch(`${hookd.url}/docs`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    const html = await page.text();
+    const assets = [...html.matchAll(/(?:src|href)="(\/docs\/[^"]+)"/g)].map((match) => match[1]!);
+    assert.ok(assets.some((asset) => asset.endsWith('.js')), `the page loads scripts (${assets.join(', ')})`);
+    for (const asset of assets) {
+      const response = await fetch(`${hookd.url}${asset}`);
+      assert.equal(response.status, 200, asset);
+      assert.ok((await response.arrayBuffer()).byteLength > 0, asset);
+    }
+    const json = await fetch(`${hookd.url}/docs/json`);
+    assert.deepEqual(await json.json(), await hookd.app!.openApiDocument());
+    const head = await fetch(`${hookd.url}/docs/json`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
+    const redirect = await fetch(`${hookd.url}/docs/static/index.html`, { redirect: 'manual' });
+    assert.equal(redirect.status, 302);
+    assert.equal(redirect.headers.get('content-type'), null, 'an empty redirect is not given a content type');
+    const missing = await fetch(`${hookd.url}/docs/static/nothing-here.js`);
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await missing.json(), { code: 'not_found', detail: '/docs/static/nothing-here.js not found' });
+  });
+});
