@@ -15,7 +15,7 @@ import { healthRoutes } from './api/health.js';
 import { installIdempotency } from './api/idempotency.js';
 import { installJsonBodyParser } from './api/json-body.js';
 import { messageRoutes } from './api/messages.js';
-import { installOpenApi } from './api/openapi.js';
+import { installOpenApi, type RouterOptions } from './api/openapi.js';
 import { installSecurityHeaders } from './api/security-headers.js';
 import { statsRoutes } from './api/stats.js';
 import { dashboardRoutes } from './dashboard/routes.js';
@@ -29,7 +29,7 @@ export interface BuildAppOptions extends HookdContext {
   metrics: HookdMetrics;
 }
 
-const ROUTER_OPTIONS = { ignoreTrailingSlash: true, maxParamLength: 500 };
+const ROUTER_OPTIONS: RouterOptions = { ignoreTrailingSlash: true, maxParamLength: 500 };
 
 /** Builds the HTTP API (never listens; server.ts does). */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {

@@ -10,8 +10,16 @@ declare module 'fastify' {
   }
 }
 
-/** Headers of the docs instance's answers that are the connection's, not the response's. */
-const HOP_BY_HOP = new Set(['connection', 'content-length', 'date', 'keep-alive', 'transfer-encoding']);
+/** How the API's router reads paths; the docs instance reads them the same way. */
+export interface RouterOptions {
+  ignoreTrailingSlash: boolean;
+  maxParamLength: number;
+}
+
+/** The request headers the docs instance is given: the ones a static file or a conditional GET reads. */
+const FORWARDED_REQUEST_HEADERS = ['accept', 'accept-encoding', 'if-none-match', 'if-modified-since', 'range', 'if-range'] as const;
+/** Headers of the docs instance's answers that describe its in-memory exchange, not the response: this reply sets its own. */
+const EXCHANGE_HEADERS = new Set(['connection', 'content-length', 'date', 'keep-alive', 'transfer-encoding']);
 
 /**
  * OpenAPI 3 document generated from the route schemas, at /openapi.json, and Swagger UI at /docs.
@@ -20,10 +28,11 @@ const HOP_BY_HOP = new Set(['connection', 'content-length', 'date', 'keep-alive'
  * @fastify/swagger and its UI (yaml, @fastify/static) would otherwise take 3.5 MB of the API thread's memory in every
  * hookd, read or not (measured at rest). This instance records the options of every route added after this call,
  * as @fastify/swagger itself does; the docs instance declares the same routes, with no handlers or validators, for
- * @fastify/swagger to describe. Its answers go out through this instance's reply, so this instance's hooks (security
- * headers, request logging) apply to them as to any other response.
+ * @fastify/swagger to describe. Only paths under /docs reach it, with only the headers a static file reads; its
+ * answers go out through this instance's reply, so this instance's hooks (security headers, request logging) apply
+ * to them as to any other response. Once made, it lives until this instance closes.
  */
-export function installOpenApi(app: FastifyInstance, routerOptions: { ignoreTrailingSlash: boolean; maxParamLength: number }): void {
+export function installOpenApi(app: FastifyInstance, routerOptions: RouterOptions): void {
   const routes: RouteOptions[] = [];
   let docs: Promise<FastifyInstance> | null = null;
   const docsInstance = (): Promise<FastifyInstance> => {
@@ -33,28 +42,47 @@ export function installOpenApi(app: FastifyInstance, routerOptions: { ignoreTrai
     });
     return docs;
   };
+  const closeDocs = async (): Promise<void> => {
+    const made = docs;
+    docs = null;
+    await made?.then((instance) => instance.close()).catch(() => undefined);
+  };
   app.decorate('openApiDocument', async () => (await docsInstance()).swagger() as OpenApiDocument);
   app.get('/openapi.json', { schema: { hide: true } }, () => app.openApiDocument());
   const forward = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const { host: _host, ...headers } = request.headers;
-    const answer = await (await docsInstance()).inject({ method: 'GET', url: request.url, headers });
-    // Its errors (a file that is not there, a path out of the static directory) are answered as hookd answers errors.
-    if (answer.statusCode === 404) throw notFound(request.url.split('?')[0]!);
-    if (answer.statusCode >= 400) throw new HookdError(answer.statusCode < 500 ? 'HOOKD_ERR_BAD_REQUEST' : 'HOOKD_ERR_INTERNAL', `the docs answered ${answer.statusCode} ${answer.statusMessage}`);
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
+    // The router matched /docs/* before resolving dot segments: /docs/../api/v1/app must not become /api/v1/app
+    // in the docs instance.
+    const { pathname, search } = new URL(request.url, 'http://hookd.invalid');
+    if (pathname !== '/docs' && !pathname.startsWith('/docs/')) throw notFound(pathname);
+    const headers: Record<string, string> = {};
+    for (const name of FORWARDED_REQUEST_HEADERS) {
+      const value = request.headers[name];
+      if (typeof value === 'string') headers[name] = value;
     }
+    const answer = await (await docsInstance()).inject({ method: 'GET', url: `${pathname}${search}`, headers });
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value !== undefined && !EXCHANGE_HEADERS.has(name)) reply.header(name, value);
+    }
+    // Its errors are answered as hookd answers errors: a file that is not there or a path out of the static
+    // directory is not found; an unsatisfiable range keeps its status (and Content-Range, set above).
+    if (answer.statusCode === 404 || answer.statusCode === 403) throw notFound(pathname);
+    if (answer.statusCode === 416) throw new HookdError('HOOKD_ERR_RANGE_NOT_SATISFIABLE', `the range ${headers['range'] ?? ''} is not in ${pathname}`);
+    if (answer.statusCode >= 400) throw new HookdError(answer.statusCode < 500 ? 'HOOKD_ERR_BAD_REQUEST' : 'HOOKD_ERR_INTERNAL', `the docs answered ${answer.statusCode} ${answer.statusMessage}`);
     // An empty answer (a redirect) goes out empty, not as an empty application/octet-stream.
     return reply.code(answer.statusCode).send(answer.rawPayload.length > 0 ? answer.rawPayload : undefined);
   };
   app.get('/docs', { schema: { hide: true } }, forward);
   app.get('/docs/*', { schema: { hide: true } }, forward);
   app.addHook('onRoute', (route) => {
-    if (!(route.schema as { hide?: boolean } | undefined)?.hide) routes.push(route);
+    if ((route.schema as { hide?: boolean } | undefined)?.hide) return;
+    routes.push(route);
+    // A document made before this route was added would leave it out: the next request makes a new one.
+    void closeDocs();
   });
+  app.addHook('onClose', closeDocs);
 }
 
-async function docsFor(routes: readonly RouteOptions[], routerOptions: { ignoreTrailingSlash: boolean; maxParamLength: number }): Promise<FastifyInstance> {
+async function docsFor(routes: readonly RouteOptions[], routerOptions: RouterOptions): Promise<FastifyInstance> {
   const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([import('@fastify/swagger'), import('@fastify/swagger-ui')]);
   const docs = Fastify({ routerOptions });
   // The routes here are descriptions: nothing is validated or serialized with their schemas.
@@ -74,7 +102,8 @@ async function docsFor(routes: readonly RouteOptions[], routerOptions: { ignoreT
   });
   // No validator badge: it would load an image from validator.swagger.io, which the page CSP refuses.
   await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
-  const described = async () => undefined;
+  // Never answered here: the API instance forwards only /docs paths, which these routes are not.
+  const described = async (_request: FastifyRequest, reply: FastifyReply) => reply.code(404).send();
   for (const route of routes) {
     // HEAD routes are the ones Fastify adds beside each GET (@fastify/swagger leaves them out); this instance adds them too.
     const methods = [route.method].flat().filter((method) => method !== 'HEAD');

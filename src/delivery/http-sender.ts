@@ -6,9 +6,15 @@ import type { ConnectionFailure } from '../domain/scheduler.js';
 import { DestinationPolicy, SsrfError } from './ssrf.js';
 
 // undici's index loads all of undici (fetch, WebSocket, caches, mocks: 3 MB of the delivery thread's heap, measured
-// at rest); this file needs only the Agent and its connector. undici has no exports map: its files can be named.
+// at rest); this file needs only the Agent and its connector. undici has no exports map: its files can be named, and
+// package.json pins undici to patch releases because these paths are not its public API.
 const require = createRequire(import.meta.url);
-const Agent = require('undici/lib/dispatcher/agent.js') as typeof Undici.Agent;
+/**
+ * The Agent as its own file makes it: the index adds request(), stream() and pipeline() to every dispatcher, so only
+ * dispatch() and the closing methods are there without it.
+ */
+type Agent = Pick<Undici.Agent, 'dispatch' | 'close' | 'destroy'>;
+const Agent = require('undici/lib/dispatcher/agent.js') as new (options: Undici.Agent.Options) => Agent;
 const buildConnector = require('undici/lib/core/connect.js') as typeof Undici.buildConnector;
 
 export interface SendRequest {
@@ -54,7 +60,7 @@ export interface HttpSenderOptions {
  * (`connectionsPerOrigin`, the Pool's socket count), so nothing queues here for a connection.
  */
 export class HttpSender {
-  private readonly agent: Undici.Agent;
+  private readonly agent: Agent;
   private readonly live = new WeakMap<AbortSignal, Set<Exchange>>();
 
   constructor(private readonly options: HttpSenderOptions) {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -32,10 +33,12 @@ describe('the OpenAPI document and the API docs', () => {
     assert.equal(document.openapi, '3.0.3');
     assert.ok(document.paths['/api/v1/app/{app_id}/msg']?.post, 'message creation');
     assert.ok(document.paths['/api/v1/app/{app_id}/endpoint/{endpoint_id}']?.get, 'endpoint read');
-    assert.ok(document.paths['/metrics'] === undefined || document.paths['/metrics'].get, 'routes added last are there if not hidden');
+    assert.ok(document.paths['/ingest/{source_id}']?.post, 'routes registered after the API ones are described');
     for (const hidden of ['/openapi.json', '/docs', '/docs/*', '/docs/json']) assert.equal(document.paths[hidden], undefined, hidden);
     assert.equal(Object.values(document.paths).some((operations) => 'head' in operations), false, 'no HEAD twins of GET routes');
     assert.deepEqual(await hookd.app!.openApiDocument(), document);
+    const [one, other] = await Promise.all([hookd.app!.openApiDocument(), hookd.app!.openApiDocument()]);
+    assert.strictEqual(one, other, 'one docs instance, one document');
     assert.deepEqual(loaded('@fastify/swagger', '@fastify/swagger-ui'), ['@fastify/swagger', '@fastify/swagger-ui']);
   });
 
@@ -63,4 +66,44 @@ describe('the OpenAPI document and the API docs', () => {
     assert.equal(missing.status, 404);
     assert.deepEqual(await missing.json(), { code: 'not_found', detail: '/docs/static/nothing-here.js not found' });
   });
+
+  test('only paths under /docs reach the docs: dot segments that leave it are not found, not answered without a key', async () => {
+    for (const path of ['/docs/../api/v1/app', '/docs/%2e%2e/api/v1/app', '/docs/.%2E/api/v1/app/', '/docs/static/../../api/v1/app']) {
+      // fetch would resolve the dot segments itself; node:http sends the path as written.
+      const response = await rawGet(hookd.url, path);
+      assert.equal(response.status, 404, path);
+      assert.equal(JSON.parse(response.body).code, 'not_found', path);
+    }
+    const listed = await fetch(`${hookd.url}/api/v1/app`);
+    assert.equal(listed.status, 401, 'the API itself still asks for a key');
+  });
+
+  test('a range past the end of a docs file is 416 with Content-Range; a path out of the static directory is 404', async () => {
+    const page = await fetch(`${hookd.url}/docs`);
+    const script = [...(await page.text()).matchAll(/src="(\/docs\/[^"]+\.js)"/g)][0]![1]!;
+    const partial = await fetch(`${hookd.url}${script}`, { headers: { range: 'bytes=0-9' } });
+    assert.equal(partial.status, 206);
+    assert.equal((await partial.arrayBuffer()).byteLength, 10);
+    const unsatisfiable = await fetch(`${hookd.url}${script}`, { headers: { range: 'bytes=999999999-' } });
+    assert.equal(unsatisfiable.status, 416);
+    assert.match(unsatisfiable.headers.get('content-range') ?? '', /^bytes \*\/\d+$/);
+    assert.equal(((await unsatisfiable.json()) as { code: string }).code, 'range_not_satisfiable');
+    const outside = await rawGet(hookd.url, '/docs/static/..%2f..%2fpackage.json');
+    assert.equal(outside.status, 404, outside.body);
+  });
 });
+
+/** A GET with the path exactly as given (no dot-segment resolution, as a hand-written client would send it). */
+async function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port, path, method: 'GET' }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
