@@ -21,7 +21,7 @@ import { statsRoutes } from './api/stats.js';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { sourceRoutes } from './api/sources.js';
 import { ingestRoutes, installIngestRateLimit } from './inbound/index.js';
-import { installRequestLogging, metricsRoute, requestIdFor, type HookdMetrics } from './observability/index.js';
+import { installRequestLogging, metricsRoute, requestIdFor, requestLogger, type HookdMetrics } from './observability/index.js';
 
 export interface BuildAppOptions extends HookdContext {
   logger: Logger;
@@ -43,6 +43,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // Request ids: the caller's x-request-id when it is short, visible ASCII; otherwise a new one.
     requestIdHeader: false,
     genReqId: requestIdFor,
+    childLoggerFactory: requestLogger,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: ROUTER_OPTIONS,

@@ -37,18 +37,22 @@ function randomInto(target: Buffer, offset: number, length: number): void {
   poolOffset += length;
 }
 
-/** Big-endian bytes as base62 (at least 27 characters), by long division on 16-bit digits: exact in doubles, no BigInt. */
+/** Big-endian bytes as base62 (at least 27 characters), by long division on 32-bit digits: exact in doubles (< 2^38), no BigInt. */
 export function base62(bytes: Buffer): string {
-  const even = bytes.length % 2 === 0 ? bytes : Buffer.concat([Buffer.alloc(1), bytes]);
+  const pad = (4 - (bytes.length % 4)) % 4;
   const digits: number[] = [];
-  for (let i = 0; i < even.length; i += 2) digits.push((even[i]! << 8) | even[i + 1]!);
+  for (let i = -pad; i < bytes.length; i += 4) {
+    let digit = 0;
+    for (let j = i; j < i + 4; j++) digit = digit * 256 + (j >= 0 ? bytes[j]! : 0);
+    digits.push(digit);
+  }
   let out = '';
   let start = 0;
   while (start < digits.length && digits[start] === 0) start++;
   while (start < digits.length) {
     let remainder = 0;
     for (let i = start; i < digits.length; i++) {
-      const value = remainder * 65536 + digits[i]!;
+      const value = remainder * 4294967296 + digits[i]!;
       digits[i] = Math.floor(value / 62);
       remainder = value % 62;
     }

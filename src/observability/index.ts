@@ -3,4 +3,4 @@ export { HookdMetrics, ATTEMPT_DURATION_BUCKETS } from './metrics.js';
 export type { DeliveryOutcome } from './delivery-summary.js';
 export { OTHER_LABEL } from './label-bound.js';
 export { metricsRoute, startMetricsServer, type MetricsServer } from './metrics-server.js';
-export { installRequestLogging, requestIdFor, REQUEST_ID_HEADER } from './request-log.js';
+export { installRequestLogging, requestIdFor, requestLogger, REQUEST_ID_HEADER } from './request-log.js';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../src/logger.js';
+import { requestLogger } from '../../src/observability/request-log.js';
 import { ApiClient, TEST_TOKEN, eventually, startTestHookd, type TestHookd } from '../helpers/hookd.js';
 
 /**
@@ -127,5 +128,37 @@ describe('request logs off (the default)', () => {
     assert.equal(response.headers.get('x-request-id'), 'quiet-1');
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(logs.lines.filter((l) => l.msg === 'request completed').length, 0);
+  });
+});
+
+describe('request loggers', () => {
+  test('are made on their first line, with the request id; a route with its own options gets one at once', () => {
+    const logs = capture();
+    const parent = createLogger('info', logs.stream);
+    let children = 0;
+    const child = parent.child.bind(parent);
+    parent.child = ((...args: Parameters<typeof parent.child>) => {
+      children++;
+      return child(...args);
+    }) as typeof parent.child;
+    const logger = requestLogger(parent, { reqId: 'lazy-1' }, {});
+    assert.equal(logger.level, 'info');
+    logger.debug('below the level');
+    assert.equal(children, 1, 'made on the first call, not before');
+    const quiet = requestLogger(parent, { reqId: 'quiet-2' }, {});
+    assert.equal(children, 1, 'a request that logs nothing makes no child');
+    assert.equal(quiet.level, 'info');
+    logger.warn({ detail: 1 }, 'logged');
+    logger.info('again');
+    assert.equal(children, 1, 'one child per request');
+    assert.deepEqual(
+      logs.lines.map((line) => [line.reqId, line.msg, line.detail]),
+      [
+        ['lazy-1', 'logged', 1],
+        ['lazy-1', 'again', undefined],
+      ],
+    );
+    requestLogger(parent, { reqId: 'route-3' }, { level: 'warn' });
+    assert.equal(children, 2);
   });
 });
