@@ -77,7 +77,7 @@ export function installOpenApi(app: FastifyInstance, routerOptions: RouterOption
     if ((route.schema as { hide?: boolean } | undefined)?.hide) return;
     routes.push(route);
     // A document made before this route was added would leave it out: the next request makes a new one.
-    void closeDocs();
+    if (docs) void closeDocs();
   });
   app.addHook('onClose', closeDocs);
 }

@@ -41,7 +41,8 @@ export function installRequestLogging(app: FastifyInstance, options: { logReques
   });
 }
 
-type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type LogMethod = (typeof LOG_METHODS)[number];
 
 /**
  * A request's logger, made on its first line. Fastify makes a child logger for every request and pino serializes
@@ -73,7 +74,7 @@ class LazyRequestLogger {
   }
 }
 
-for (const method of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] satisfies LogMethod[]) {
+for (const method of LOG_METHODS) {
   Object.defineProperty(LazyRequestLogger.prototype, method, {
     value(this: LazyRequestLogger, ...args: unknown[]) {
       return (this as unknown as { made: Record<LogMethod, (...args: unknown[]) => void> }).made[method](...args);

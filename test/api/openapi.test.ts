@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestHookd, type TestHookd } from '../helpers/hookd.js';
+import { rawHttp } from '../helpers/raw.js';
 
 /** Which of these packages this process has loaded. */
 function loaded(...packages: string[]): string[] {
@@ -18,6 +18,7 @@ describe('the OpenAPI document and the API docs', () => {
     hookd = await startTestHookd();
   });
   after(async () => hookd.cleanup());
+  const rawGet = (path: string) => rawHttp(Number(new URL(hookd.url).port), `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
 
   test('a hookd whose docs nobody asked for has not loaded @fastify/swagger, its UI or yaml', async () => {
     const app = await hookd.api.post('/api/v1/app', { name: 'docs' });
@@ -69,10 +70,10 @@ describe('the OpenAPI document and the API docs', () => {
 
   test('only paths under /docs reach the docs: dot segments that leave it are not found, not answered without a key', async () => {
     for (const path of ['/docs/../api/v1/app', '/docs/%2e%2e/api/v1/app', '/docs/.%2E/api/v1/app/', '/docs/static/../../api/v1/app']) {
-      // fetch would resolve the dot segments itself; node:http sends the path as written.
-      const response = await rawGet(hookd.url, path);
+      // fetch would resolve the dot segments itself; the raw request sends the path as written.
+      const response = await rawGet(path);
       assert.equal(response.status, 404, path);
-      assert.equal(JSON.parse(response.body).code, 'not_found', path);
+      assert.equal(response.json.code, 'not_found', path);
     }
     const listed = await fetch(`${hookd.url}/api/v1/app`);
     assert.equal(listed.status, 401, 'the API itself still asks for a key');
@@ -88,22 +89,8 @@ describe('the OpenAPI document and the API docs', () => {
     assert.equal(unsatisfiable.status, 416);
     assert.match(unsatisfiable.headers.get('content-range') ?? '', /^bytes \*\/\d+$/);
     assert.equal(((await unsatisfiable.json()) as { code: string }).code, 'range_not_satisfiable');
-    const outside = await rawGet(hookd.url, '/docs/static/..%2f..%2fpackage.json');
-    assert.equal(outside.status, 404, outside.body);
+    const outside = await rawGet('/docs/static/..%2f..%2fpackage.json');
+    assert.equal(outside.status, 404, outside.text);
   });
 });
 
-/** A GET with the path exactly as given (no dot-segment resolution, as a hand-written client would send it). */
-async function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
-  const { port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port, path, method: 'GET' }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.on('error', reject);
-    request.end();
-  });
-}
