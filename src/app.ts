@@ -90,7 +90,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The body without its null fields (top level only). fromEntries defines own keys: no `__proto__` setter runs. */
+/**
+ * The body without its null fields (top level only), the same object when it has none (every request body passes
+ * here). fromEntries defines own keys: no `__proto__` setter runs.
+ */
 function dropNulls(body: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.values(body).includes(null)) return body;
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== null));
 }
