@@ -336,6 +336,38 @@ describe('the operator dashboard', () => {
     assert.deepEqual([saved.description, saved.filterTypes], ['shipping, renamed', ['order.shipped']]);
   });
 
+  test('a form submitted twice at once sends one request; a refusal shows the API detail', async () => {
+    const back = page.url();
+    await testId(page, 'nav-event-types').click();
+    await testId(page, 'event-type-row').first().waitFor();
+    const form = '[data-testid=create-event-type-form]';
+    await page.fill(`${form} input[name=name]`, 'twice.submitted');
+    const posts: string[] = [];
+    const count = (request: { method(): string; url(): string }): void => {
+      if (request.method() === 'POST' && request.url().endsWith('/api/v1/event-type')) posts.push(request.url());
+    };
+    page.on('request', count);
+    try {
+      // Both submits in one task: the first request cannot have finished when the second comes.
+      await page.$eval(form, (element) => {
+        const submittable = element as unknown as { requestSubmit(): void };
+        submittable.requestSubmit();
+        submittable.requestSubmit();
+      });
+      await testId(page, 'event-type-row', '[data-name="twice.submitted"]').waitFor();
+      assert.equal(await page.locator(`${form} .error`).count(), 0, 'no error: the second submit was not sent (it would be a 409)');
+      assert.equal(posts.length, 1);
+      // The same name again: the API refuses it, and the form says why.
+      await page.fill(`${form} input[name=name]`, 'twice.submitted');
+      await page.click(`${form} button[type=submit]`);
+      assert.match(await page.locator(`${form} .error`).innerText(), /already exists/);
+      assert.equal(posts.length, 2);
+    } finally {
+      page.off('request', count);
+      await page.goto(back);
+    }
+  });
+
   test('inbound sources page: create one, see its ingest URL, delete it after a confirmation', async () => {
     await testId(page, 'nav-sources').click();
     await testId(page, 'sources-table').waitFor();
@@ -457,7 +489,8 @@ describe('the operator dashboard', () => {
   });
 
   test('no script errors or CSP violations in any journey', () => {
-    // The only console notes allowed are the browser's own for the 404 the unknown-message journey asked for.
-    assertNoPageErrors(admin.errors, [404]);
+    // The only console notes allowed are the browser's own for the 404 the unknown-message journey asked for and
+    // the 409 of the event type created twice.
+    assertNoPageErrors(admin.errors, [404, 409]);
   });
 });

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { patch } from '../api';
+import { useSubmit } from '../submit';
 
 export interface CustomHeaders {
   headers: Record<string, string>;
@@ -38,19 +39,12 @@ export function HeaderList(props: { headers: CustomHeaders; onRemove?: (name: st
 export function HeadersForm(props: { path: string; onSaved: (text: string) => void }) {
   const [name, setName] = useState('');
   const [value, setValue] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const save = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    try {
-      await patch(`${props.path}/headers`, { headers: { [name.trim()]: value } });
-      props.onSaved(`Header ${name.trim()} set.`);
-      setName('');
-      setValue('');
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
+  const { submit: save, error } = useSubmit(async () => {
+    await patch(`${props.path}/headers`, { headers: { [name.trim()]: value } });
+    props.onSaved(`Header ${name.trim()} set.`);
+    setName('');
+    setValue('');
+  });
   return (
     <form class="card inline-form" onSubmit={save} data-testid="headers-form">
       <h3>Custom headers</h3>

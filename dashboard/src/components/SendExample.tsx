@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { type Endpoint, type EventType, appPath, post } from '../api';
 import { EndpointSelect } from './EndpointSelect';
 import { useEventTypes } from './EventTypePicker';
+import { useSubmit } from '../submit';
 
 /** Svix's built-in event type for send-example: it needs no schema or example. */
 const PING = 'svix.ping';
@@ -22,19 +23,12 @@ export function SendExample(props: { appId: string; endpoints: Pick<Endpoint, 'i
   const choices = [PING, ...(catalog ?? []).filter((t) => exampleOf(t) !== undefined).map((t) => t.name)];
   const [eventType, setEventType] = useState(PING);
   const [endpointId, setEndpointId] = useState('');
-  const [error, setError] = useState<string | null>(null);
   const chosen = props.endpoints.find((e) => e.id === endpointId) ?? props.endpoints[0];
-  const send = async (event: Event) => {
-    event.preventDefault();
+  const { submit: send, error } = useSubmit(async () => {
     if (!chosen) return;
-    setError(null);
-    try {
-      const message = await post<{ id: string }>(`${appPath(props.appId)}/endpoint/${encodeURIComponent(chosen.id)}/send-example`, { eventType });
-      props.onSent(`Test event ${message.id} (${eventType}) sent to ${props.fixed ? 'this endpoint' : chosen.url}.`, message.id);
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
+    const message = await post<{ id: string }>(`${appPath(props.appId)}/endpoint/${encodeURIComponent(chosen.id)}/send-example`, { eventType });
+    props.onSent(`Test event ${message.id} (${eventType}) sent to ${props.fixed ? 'this endpoint' : chosen.url}.`, message.id);
+  });
   return (
     <form class="card inline-form" onSubmit={send} data-testid="send-test-form">
       <h3>Send a test event</h3>

@@ -5,6 +5,7 @@ import { ConfirmButton } from '../components/Confirm';
 import { CopyButton } from '../components/Copy';
 import { formatTime } from '../format';
 import { usePoll } from '../live';
+import { useSubmit } from '../submit';
 
 interface KeysData {
   keys: ApiKey[];
@@ -104,20 +105,13 @@ function CreateKey(props: { apps: Application[]; onCreated: () => void }) {
   const [name, setName] = useState('');
   const [appId, setAppId] = useState('');
   const [token, setToken] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
+  const { submit, error } = useSubmit(async () => {
     setToken(null);
-    try {
-      const created = await post<ApiKey & { token?: string }>('/api/v1/api-key', { name: name.trim(), ...(appId ? { appId } : {}) });
-      setName('');
-      setToken(created.token ?? null);
-      props.onCreated();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
+    const created = await post<ApiKey & { token?: string }>('/api/v1/api-key', { name: name.trim(), ...(appId ? { appId } : {}) });
+    setName('');
+    setToken(created.token ?? null);
+    props.onCreated();
+  });
   return (
     <form class="card inline-form" onSubmit={submit} data-testid="create-api-key-form">
       <h3>New API key</h3>

@@ -5,6 +5,7 @@ import { Link } from '../components/Link';
 import { formatTime } from '../format';
 import { usePoll } from '../live';
 import { navigate } from '../router';
+import { useSubmit } from '../submit';
 
 /** Every application the token may see, and a form to create one (admin tokens only: a scoped key would get 403). */
 export function Apps() {
@@ -12,20 +13,13 @@ export function Apps() {
   const apps = usePoll(() => get<Page<Application>>(`/api/v1/app${query({ limit: 250 })}`), [], 5000);
   const [name, setName] = useState('');
   const [uid, setUid] = useState('');
-  const [error, setError] = useState<string | null>(null);
 
-  const create = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    try {
-      const created = await post<Application>('/api/v1/app', { name, ...(uid ? { uid } : {}) });
-      setName('');
-      setUid('');
-      navigate({ page: 'endpoints', appId: created.id });
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
+  const { submit: create, error } = useSubmit(async () => {
+    const created = await post<Application>('/api/v1/app', { name, ...(uid ? { uid } : {}) });
+    setName('');
+    setUid('');
+    navigate({ page: 'endpoints', appId: created.id });
+  });
 
   return (
     <section>

@@ -15,6 +15,7 @@ import { StatusBadge, StatusCode } from '../components/Status';
 import { formatTime, percent, relativeTime } from '../format';
 import { usePoll } from '../live';
 import { navigate, useSearch } from '../router';
+import { useSubmit } from '../submit';
 
 const PAGE_SIZE = 50;
 
@@ -280,25 +281,18 @@ function EditEndpoint(props: { path: string; endpoint: Endpoint; onSaved: () => 
   const { endpoint } = props;
   const [fields, setFields] = useState({ url: endpoint.url, description: endpoint.description, types: endpoint.filterTypes ?? [] });
   const [rateLimit, setRateLimit] = useState(endpoint.rateLimit ? String(endpoint.rateLimit) : '');
-  const [error, setError] = useState<string | null>(null);
-  const save = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    try {
-      // The filter is sent only when it was changed: the API checks a filter it is sent against the catalog, so an
-      // endpoint filtering on a type archived since could not otherwise be saved without unticking that type.
-      const typesChanged = !sameNames(fields.types, endpoint.filterTypes ?? []);
-      await patch(props.path, {
-        url: fields.url.trim(),
-        description: fields.description,
-        ...(typesChanged ? { filterTypes: fields.types.length > 0 ? fields.types : null } : {}),
-        rateLimit: rateLimit ? Number(rateLimit) : null,
-      });
-      props.onSaved();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
+  const { submit: save, error } = useSubmit(async () => {
+    // The filter is sent only when it was changed: the API checks a filter it is sent against the catalog, so an
+    // endpoint filtering on a type archived since could not otherwise be saved without unticking that type.
+    const typesChanged = !sameNames(fields.types, endpoint.filterTypes ?? []);
+    await patch(props.path, {
+      url: fields.url.trim(),
+      description: fields.description,
+      ...(typesChanged ? { filterTypes: fields.types.length > 0 ? fields.types : null } : {}),
+      rateLimit: rateLimit ? Number(rateLimit) : null,
+    });
+    props.onSaved();
+  });
   return (
     <form class="card inline-form" onSubmit={save} data-testid="edit-endpoint-form">
       <h3>Settings</h3>

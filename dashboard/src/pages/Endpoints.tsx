@@ -8,6 +8,7 @@ import { StatusCode } from '../components/Status';
 import { percent, relativeTime } from '../format';
 import { usePoll } from '../live';
 import { hasPage } from '../router';
+import { useSubmit } from '../submit';
 
 /** An application's endpoints with their health over the last 24 h (one request per poll), and a form to add one. */
 export function Endpoints(props: { appId: string }) {
@@ -91,26 +92,19 @@ const NO_FIELDS: EndpointFieldValues = { url: '', description: '', types: [] };
 
 function CreateEndpoint(props: { appId: string; onCreated: () => void }) {
   const [fields, setFields] = useState<EndpointFieldValues>(NO_FIELDS);
-  const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<Endpoint | null>(null);
 
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
+  const { submit, error } = useSubmit(async () => {
     setCreated(null);
-    try {
-      const endpoint = await post<Endpoint>(`${appPath(props.appId)}/endpoint`, {
-        url: fields.url.trim(),
-        description: fields.description,
-        ...(fields.types.length > 0 ? { filterTypes: fields.types } : {}),
-      });
-      setFields(NO_FIELDS);
-      setCreated(endpoint);
-      props.onCreated();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
+    const endpoint = await post<Endpoint>(`${appPath(props.appId)}/endpoint`, {
+      url: fields.url.trim(),
+      description: fields.description,
+      ...(fields.types.length > 0 ? { filterTypes: fields.types } : {}),
+    });
+    setFields(NO_FIELDS);
+    setCreated(endpoint);
+    props.onCreated();
+  });
 
   return (
     <form class="card inline-form" onSubmit={submit} data-testid="create-endpoint-form">

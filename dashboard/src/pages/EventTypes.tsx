@@ -6,6 +6,7 @@ import { Link } from '../components/Link';
 import { SendExample, exampleOf } from '../components/SendExample';
 import { formatTime } from '../format';
 import { usePoll } from '../live';
+import { useSubmit } from '../submit';
 
 /**
  * The event-type catalog (shared by every application): list with descriptions and example payloads, and for
@@ -134,19 +135,12 @@ function SendToEndpoint(props: { appId: string }) {
 function CreateEventType(props: { onCreated: () => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    try {
-      await post('/api/v1/event-type', { name: name.trim(), description });
-      setName('');
-      setDescription('');
-      props.onCreated();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
+  const { submit, error } = useSubmit(async () => {
+    await post('/api/v1/event-type', { name: name.trim(), description });
+    setName('');
+    setDescription('');
+    props.onCreated();
+  });
   return (
     <form class="card inline-form" onSubmit={submit} data-testid="create-event-type-form">
       <h3>New event type</h3>

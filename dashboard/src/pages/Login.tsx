@@ -1,29 +1,21 @@
 import { useState } from 'preact/hooks';
 import { ApiError, request } from '../api';
 import { setToken } from '../session';
+import { useSubmit } from '../submit';
 
 /** Asks for an API token, checks it against the API, and keeps it in this tab's sessionStorage only. */
 export function Login(props: { notice: string | null; onLoggedIn: () => void }) {
   const [token, setTokenInput] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    const candidate = token.trim();
-    if (!candidate) return;
-    setBusy(true);
-    setError(null);
-    try {
+  const { submit, error, busy } = useSubmit(
+    async () => {
+      const candidate = token.trim();
+      if (!candidate) return;
       await request('GET', '/api/v1/app?limit=1', undefined, candidate);
       setToken(candidate);
       props.onLoggedIn();
-    } catch (e) {
-      setError(e instanceof ApiError && e.status === 401 ? 'That token is not valid (or was revoked).' : (e as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+    (e) => (e instanceof ApiError && e.status === 401 ? 'That token is not valid (or was revoked).' : (e as Error).message),
+  );
 
   return (
     <div class="login">

@@ -4,6 +4,7 @@ import { ConfirmButton } from '../components/Confirm';
 import { CopyButton } from '../components/Copy';
 import { formatTime } from '../format';
 import { usePoll } from '../live';
+import { useSubmit } from '../submit';
 
 const SCHEMES: { value: SourceScheme; label: string }[] = [
   { value: 'standard-webhooks', label: 'Standard Webhooks (webhook-signature, whsec_ secret)' },
@@ -96,25 +97,18 @@ function CreateSource(props: { path: string; onCreated: () => void }) {
   const [secret, setSecret] = useState('');
   const [field, setField] = useState('');
   const [fallback, setFallback] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(null);
-    try {
-      await post(props.path, {
-        name: name.trim(),
-        verification: { scheme, secret },
-        eventType: { ...(field.trim() ? { field: field.trim() } : {}), ...(fallback.trim() ? { default: fallback.trim() } : {}) },
-      });
-      setName('');
-      setSecret('');
-      setField('');
-      setFallback('');
-      props.onCreated();
-    } catch (e) {
-      setError((e as Error).message);
-    }
-  };
+  const { submit, error } = useSubmit(async () => {
+    await post(props.path, {
+      name: name.trim(),
+      verification: { scheme, secret },
+      eventType: { ...(field.trim() ? { field: field.trim() } : {}), ...(fallback.trim() ? { default: fallback.trim() } : {}) },
+    });
+    setName('');
+    setSecret('');
+    setField('');
+    setFallback('');
+    props.onCreated();
+  });
   return (
     <form class="card inline-form" onSubmit={submit} data-testid="create-source-form">
       <h3>New inbound source</h3>
