@@ -179,6 +179,12 @@ export function setUnauthorizedListener(listener: UnauthorizedListener): void {
   onUnauthorized = listener;
 }
 
+/**
+ * How long a call may take before it fails (a form waits for its call, and takes no second submit meanwhile): hookd
+ * answers 503 itself once its database does not answer within HOOKD_DB_TIMEOUT (5 s by default).
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /** Calls the API with `token` (default: the session's). */
 export async function request<T>(method: string, path: string, body?: unknown, token: string | null = getToken()): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -186,8 +192,16 @@ export async function request<T>(method: string, path: string, body?: unknown, t
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'omit',
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
   } catch (error) {
+    if ((error as Error).name === 'TimeoutError') throw new ApiError(0, 'timeout', `hookd did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
     throw new ApiError(0, 'network', `hookd could not be reached (${(error as Error).message})`);
   }
   const text = await response.text();

@@ -39,7 +39,7 @@ export function HeaderList(props: { headers: CustomHeaders; onRemove?: (name: st
 export function HeadersForm(props: { path: string; onSaved: (text: string) => void }) {
   const [name, setName] = useState('');
   const [value, setValue] = useState('');
-  const { submit: save, error } = useSubmit(async () => {
+  const { submit: save, error, busy } = useSubmit(async () => {
     await patch(`${props.path}/headers`, { headers: { [name.trim()]: value } });
     props.onSaved(`Header ${name.trim()} set.`);
     setName('');
@@ -56,7 +56,7 @@ export function HeadersForm(props: { path: string; onSaved: (text: string) => vo
         Value
         <input name="headerValue" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} required maxLength={8192} />
       </label>
-      <button type="submit">Set header</button>
+      <button type="submit" disabled={busy}>Set header</button>
       <p class="fine">Sent with every request to this endpoint. Values of authorization, cookie and API-key headers are never shown again.</p>
       {error && (
         <p class="error" role="alert">

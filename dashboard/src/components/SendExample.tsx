@@ -24,7 +24,7 @@ export function SendExample(props: { appId: string; endpoints: Pick<Endpoint, 'i
   const [eventType, setEventType] = useState(PING);
   const [endpointId, setEndpointId] = useState('');
   const chosen = props.endpoints.find((e) => e.id === endpointId) ?? props.endpoints[0];
-  const { submit: send, error } = useSubmit(async () => {
+  const { submit: send, error, busy } = useSubmit(async () => {
     if (!chosen) return;
     const message = await post<{ id: string }>(`${appPath(props.appId)}/endpoint/${encodeURIComponent(chosen.id)}/send-example`, { eventType });
     props.onSent(`Test event ${message.id} (${eventType}) sent to ${props.fixed ? 'this endpoint' : chosen.url}.`, message.id);
@@ -43,7 +43,7 @@ export function SendExample(props: { appId: string; endpoints: Pick<Endpoint, 'i
         </select>
       </label>
       {!props.fixed && <EndpointSelect endpoints={props.endpoints} value={chosen?.id} onChange={setEndpointId} />}
-      <button type="submit" disabled={!chosen}>
+      <button type="submit" disabled={!chosen || busy}>
         Send test event
       </button>
       <p class="fine">Goes to {props.fixed ? 'this endpoint' : 'the chosen endpoint'} only. Event types offered: svix.ping, and those whose schema has an example.</p>

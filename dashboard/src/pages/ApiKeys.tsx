@@ -105,7 +105,7 @@ function CreateKey(props: { apps: Application[]; onCreated: () => void }) {
   const [name, setName] = useState('');
   const [appId, setAppId] = useState('');
   const [token, setToken] = useState<string | null>(null);
-  const { submit, error } = useSubmit(async () => {
+  const { submit, error, busy } = useSubmit(async () => {
     setToken(null);
     const created = await post<ApiKey & { token?: string }>('/api/v1/api-key', { name: name.trim(), ...(appId ? { appId } : {}) });
     setName('');
@@ -130,7 +130,7 @@ function CreateKey(props: { apps: Application[]; onCreated: () => void }) {
           ))}
         </select>
       </label>
-      <button type="submit">Create</button>
+      <button type="submit" disabled={busy}>Create</button>
       {token && (
         <p class="notice" data-testid="new-token">
           Token (shown only now): <span class="mono">{token}</span> <CopyButton text={token} testId="copy-token" />

@@ -14,7 +14,7 @@ export function Apps() {
   const [name, setName] = useState('');
   const [uid, setUid] = useState('');
 
-  const { submit: create, error } = useSubmit(async () => {
+  const { submit: create, error, busy } = useSubmit(async () => {
     const created = await post<Application>('/api/v1/app', { name, ...(uid ? { uid } : {}) });
     setName('');
     setUid('');
@@ -71,7 +71,7 @@ export function Apps() {
             uid (optional)
             <input name="uid" value={uid} onInput={(e) => setUid((e.target as HTMLInputElement).value)} pattern="[a-zA-Z0-9\-_.]+" maxLength={256} />
           </label>
-          <button type="submit">Create</button>
+          <button type="submit" disabled={busy}>Create</button>
           {error && <p class="error">{error}</p>}
         </form>
       )}

@@ -281,7 +281,7 @@ function EditEndpoint(props: { path: string; endpoint: Endpoint; onSaved: () => 
   const { endpoint } = props;
   const [fields, setFields] = useState({ url: endpoint.url, description: endpoint.description, types: endpoint.filterTypes ?? [] });
   const [rateLimit, setRateLimit] = useState(endpoint.rateLimit ? String(endpoint.rateLimit) : '');
-  const { submit: save, error } = useSubmit(async () => {
+  const { submit: save, error, busy } = useSubmit(async () => {
     // The filter is sent only when it was changed: the API checks a filter it is sent against the catalog, so an
     // endpoint filtering on a type archived since could not otherwise be saved without unticking that type.
     const typesChanged = !sameNames(fields.types, endpoint.filterTypes ?? []);
@@ -301,7 +301,7 @@ function EditEndpoint(props: { path: string; endpoint: Endpoint; onSaved: () => 
         Rate limit (messages/s, empty: none)
         <input name="rateLimit" type="number" min={1} value={rateLimit} onInput={(e) => setRateLimit((e.target as HTMLInputElement).value)} />
       </label>
-      <button type="submit">Save</button>
+      <button type="submit" disabled={busy}>Save</button>
       {error && (
         <p class="error" role="alert">
           {error}

@@ -94,7 +94,7 @@ function CreateEndpoint(props: { appId: string; onCreated: () => void }) {
   const [fields, setFields] = useState<EndpointFieldValues>(NO_FIELDS);
   const [created, setCreated] = useState<Endpoint | null>(null);
 
-  const { submit, error } = useSubmit(async () => {
+  const { submit, error, busy } = useSubmit(async () => {
     setCreated(null);
     const endpoint = await post<Endpoint>(`${appPath(props.appId)}/endpoint`, {
       url: fields.url.trim(),
@@ -110,7 +110,7 @@ function CreateEndpoint(props: { appId: string; onCreated: () => void }) {
     <form class="card inline-form" onSubmit={submit} data-testid="create-endpoint-form">
       <h3>New endpoint</h3>
       <EndpointFields values={fields} onChange={setFields} urlPlaceholder="https://example.com/webhooks" />
-      <button type="submit">Add endpoint</button>
+      <button type="submit" disabled={busy}>Add endpoint</button>
       {created && (
         <p class="notice" data-testid="endpoint-created">
           Endpoint <Link to={{ page: 'endpoint', appId: props.appId, endpointId: created.id }}>{created.id}</Link> created.

@@ -135,7 +135,7 @@ function SendToEndpoint(props: { appId: string }) {
 function CreateEventType(props: { onCreated: () => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const { submit, error } = useSubmit(async () => {
+  const { submit, error, busy } = useSubmit(async () => {
     await post('/api/v1/event-type', { name: name.trim(), description });
     setName('');
     setDescription('');
@@ -152,7 +152,7 @@ function CreateEventType(props: { onCreated: () => void }) {
         Description
         <input name="description" value={description} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} maxLength={4096} />
       </label>
-      <button type="submit">Create</button>
+      <button type="submit" disabled={busy}>Create</button>
       {error && (
         <p class="error" role="alert">
           {error}

@@ -9,17 +9,18 @@ export function Login(props: { notice: string | null; onLoggedIn: () => void }) 
   const { submit, error, busy } = useSubmit(
     async () => {
       const candidate = token.trim();
-      if (!candidate) return;
       await request('GET', '/api/v1/app?limit=1', undefined, candidate);
       setToken(candidate);
       props.onLoggedIn();
     },
     (e) => (e instanceof ApiError && e.status === 401 ? 'That token is not valid (or was revoked).' : (e as Error).message),
   );
+  // Only spaces (which `required` lets through) do nothing: the last error stays.
+  const submitToken = (event: Event) => (token.trim() ? submit(event) : event.preventDefault());
 
   return (
     <div class="login">
-      <form class="card login-card" onSubmit={submit} data-testid="login-form">
+      <form class="card login-card" onSubmit={submitToken} data-testid="login-form">
         <h1>hookd</h1>
         <p class="muted">Sign in with an API token (an admin token, or one scoped to an application).</p>
         {props.notice && <p class="notice">{props.notice}</p>}

@@ -97,7 +97,7 @@ function CreateSource(props: { path: string; onCreated: () => void }) {
   const [secret, setSecret] = useState('');
   const [field, setField] = useState('');
   const [fallback, setFallback] = useState('');
-  const { submit, error } = useSubmit(async () => {
+  const { submit, error, busy } = useSubmit(async () => {
     await post(props.path, {
       name: name.trim(),
       verification: { scheme, secret },
@@ -138,7 +138,7 @@ function CreateSource(props: { path: string; onCreated: () => void }) {
         Default event type
         <input name="default" value={fallback} onInput={(e) => setFallback((e.target as HTMLInputElement).value)} placeholder="stripe.event" />
       </label>
-      <button type="submit">Create</button>
+      <button type="submit" disabled={busy}>Create</button>
       {error && (
         <p class="error" role="alert">
           {error}
