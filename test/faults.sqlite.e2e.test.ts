@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { failingFsync, haveCompiler } from './helpers/failing-fsync.js';
 import { ApiClient, LOOPBACK_ALLOW, TEST_TOKEN, eventually, freePort, startTestHookd, tempDir, type ApiResponse } from './helpers/hookd.js';
 import { runHookd, spawnHookd, stopProcess, waitListening } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
 
 /**
- * Embedded-mode faults (issue 12): a full database, a database file removed under a running hookd, a second hookd on
- * the same data directory, and the CLI run from another directory. What users see is asserted, and that nothing
+ * Embedded-mode faults (issue 12): a full database, a database file removed under a running hookd, an fsync that
+ * fails, a second hookd on the same data directory, and the CLI run from another directory. What users see is asserted, and that nothing
  * accepted is lost.
  */
 
@@ -65,6 +66,56 @@ test('the database file removed under a running hookd: /ready 503 and writes ans
     assert.equal(write.body.code, 'unavailable');
   } finally {
     await hookd.close();
+    temp.cleanup();
+  }
+});
+
+test('a failing fsync of the WAL: that commit answers 503, writes and /ready answer 503 until a restart, and every 202 before it is there after one', async (t) => {
+  if (!haveCompiler()) {
+    t.skip('no C compiler (cc) to build the library that makes fsync fail: install gcc to run this test');
+    return;
+  }
+  const temp = tempDir();
+  const flag = join(temp.dir, 'fail-fsync');
+  const env = { HOOKD_DATA_DIR: temp.dir, HOOKD_ADMIN_TOKEN: TEST_TOKEN, HOOKD_LOG_LEVEL: 'warn', HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW };
+  const start = async (extra: Record<string, string> = {}) => {
+    const port = await freePort();
+    const proc = spawnHookd('start', { ...env, ...extra, HOOKD_PORT: String(port) });
+    await waitListening(proc);
+    return { proc, url: `http://127.0.0.1:${port}`, api: new ApiClient(`http://127.0.0.1:${port}`, TEST_TOKEN) };
+  };
+  let hookd = await start(failingFsync(temp.dir, flag, '/hookd.db-wal'));
+  try {
+    const app = (await hookd.api.post('/api/v1/app', { name: 'disk' })).body.id as string;
+    const accepted: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const response = await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'before', payload: { i } });
+      assert.equal(response.status, 202);
+      accepted.push(response.body.id as string);
+    }
+    // The disk starts failing: the next commit's fsync returns EIO.
+    writeFileSync(flag, '');
+    const failed = await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'during', payload: {} });
+    assert.equal(failed.status, 503, JSON.stringify(failed.body));
+    assert.equal(failed.body.code, 'unavailable');
+    // The operator's log names the cause; the API's detail is the generic one (paths stay in the log).
+    await eventually(async () => /fsync of the SQLite WAL .* failed .*restart hookd/.test(hookd.proc.output()), 3000, 'the log names the failed fsync');
+    assert.ok(Number(failed.headers.get('retry-after')) >= 1, 'with Retry-After');
+    // The disk works again, but what it dropped is unknown: this hookd commits nothing more until it restarts.
+    rmSync(flag);
+    const later = await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'after', payload: {} });
+    assert.equal(later.status, 503, JSON.stringify(later.body));
+    assert.equal((await fetch(`${hookd.url}/ready`)).status, 503);
+    assert.equal((await fetch(`${hookd.url}/health`)).status, 200, 'the process lives');
+    assert.equal((await hookd.api.get(`/api/v1/app/${app}/msg/${accepted[0]}`)).status, 200, 'reads go on');
+
+    await stopProcess(hookd.proc);
+    hookd = await start();
+    for (const id of accepted) assert.equal((await hookd.api.get(`/api/v1/app/${app}/msg/${id}`)).status, 200, `accepted ${id} is kept`);
+    assert.equal((await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'restarted', payload: {} })).status, 202, 'writes after the restart');
+    assert.equal((await fetch(`${hookd.url}/ready`)).status, 200);
+  } finally {
+    await stopProcess(hookd.proc, 'SIGKILL');
     temp.cleanup();
   }
 });
