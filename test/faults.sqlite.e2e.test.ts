@@ -70,53 +70,68 @@ test('the database file removed under a running hookd: /ready 503 and writes ans
   }
 });
 
-test('a failing fsync of the WAL: that commit answers 503, writes and /ready answer 503 until a restart, and every 202 before it is there after one', async () => {
-  // Like the SDK and browser tests, it fails saying what is missing rather than skip.
-  assert.ok(haveCompiler(), 'this test builds a small C library (the fsync that fails): it needs a C compiler, `cc` (Debian: apt-get install gcc)');
-  const temp = tempDir();
-  const flag = join(temp.dir, 'fail-fsync');
-  const env = { HOOKD_DATA_DIR: temp.dir, HOOKD_ADMIN_TOKEN: TEST_TOKEN, HOOKD_LOG_LEVEL: 'warn', HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW };
-  const start = async (extra: Record<string, string> = {}) => {
-    const port = await freePort();
-    const proc = spawnHookd('start', { ...env, ...extra, HOOKD_PORT: String(port) });
-    await waitListening(proc);
-    return { proc, url: `http://127.0.0.1:${port}`, api: new ApiClient(`http://127.0.0.1:${port}`, TEST_TOKEN) };
-  };
-  let hookd = await start(failingFsync(temp.dir, flag, '/hookd.db-wal'));
-  try {
-    const app = (await hookd.api.post('/api/v1/app', { name: 'disk' })).body.id as string;
-    const accepted: string[] = [];
-    for (let i = 0; i < 20; i++) {
-      const response = await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'before', payload: { i } });
-      assert.equal(response.status, 202);
-      accepted.push(response.body.id as string);
-    }
-    // The disk starts failing: the next commit's fsync returns EIO.
-    writeFileSync(flag, '');
-    const failed = await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'during', payload: {} });
-    assert.equal(failed.status, 503, JSON.stringify(failed.body));
-    assert.equal(failed.body.code, 'unavailable');
-    // The operator's log names the cause; the API's detail is the generic one (paths stay in the log).
-    await eventually(async () => /fsync of the SQLite WAL .* failed .*restart hookd/.test(hookd.proc.output()), 3000, 'the log names the failed fsync');
-    assert.ok(Number(failed.headers.get('retry-after')) >= 1, 'with Retry-After');
-    // The disk works again, but what it dropped is unknown: this hookd commits nothing more until it restarts.
-    rmSync(flag);
-    const later = await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'after', payload: {} });
-    assert.equal(later.status, 503, JSON.stringify(later.body));
-    assert.equal((await fetch(`${hookd.url}/ready`)).status, 503);
-    assert.equal((await fetch(`${hookd.url}/health`)).status, 200, 'the process lives');
-    assert.equal((await hookd.api.get(`/api/v1/app/${app}/msg/${accepted[0]}`)).status, 200, 'reads go on');
+/**
+ * The two fsyncs a durable commit can meet: hookd's own of the WAL after the commit (fs.fdatasync, see SqliteDb.syncWal),
+ * and SQLite's inside the commit when the WAL starts over after a checkpoint copied all of it (its new header; SQLite
+ * calls fsync). Either one failing must stop the connection the same way.
+ */
+const FSYNC_FAILURES = [
+  { name: "hookd's own fsync of the WAL after a commit", calls: ['fdatasync'] as const, idleMs: 0, cause: /EIO/ },
+  { name: "SQLite's fsync inside a commit, when the WAL starts over after a checkpoint", calls: ['fsync'] as const, idleMs: 1500, cause: /disk I\/O error/ },
+];
 
-    await stopProcess(hookd.proc);
-    hookd = await start();
-    for (const id of accepted) assert.equal((await hookd.api.get(`/api/v1/app/${app}/msg/${id}`)).status, 200, `accepted ${id} is kept`);
-    assert.equal((await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'restarted', payload: {} })).status, 202, 'writes after the restart');
-    assert.equal((await fetch(`${hookd.url}/ready`)).status, 200);
-  } finally {
-    await stopProcess(hookd.proc, 'SIGKILL');
-    temp.cleanup();
-  }
-});
+for (const failure of FSYNC_FAILURES) {
+  test(`a failing fsync (${failure.name}): that commit answers 503, writes and /ready answer 503 until a restart, and every 202 before it is there after one`, async () => {
+    // Like the SDK and browser tests, it fails saying what is missing rather than skip.
+    assert.ok(haveCompiler(), 'this test builds a small C library (the fsync that fails): it needs a C compiler, `cc` (Debian: apt-get install gcc)');
+    const temp = tempDir();
+    const flag = join(temp.dir, 'fail-fsync');
+    const env = { HOOKD_DATA_DIR: temp.dir, HOOKD_ADMIN_TOKEN: TEST_TOKEN, HOOKD_LOG_LEVEL: 'warn', HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW };
+    const start = async (extra: Record<string, string> = {}) => {
+      const port = await freePort();
+      const proc = spawnHookd('start', { ...env, ...extra, HOOKD_PORT: String(port) });
+      await waitListening(proc);
+      return { proc, url: `http://127.0.0.1:${port}`, api: new ApiClient(`http://127.0.0.1:${port}`, TEST_TOKEN) };
+    };
+    let hookd = await start(failingFsync(temp.dir, flag, '/hookd.db-wal', [...failure.calls]));
+    try {
+      const app = (await hookd.api.post('/api/v1/app', { name: 'disk' })).body.id as string;
+      const accepted: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const response = await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'before', payload: { i } });
+        assert.equal(response.status, 202);
+        accepted.push(response.body.id as string);
+      }
+      // Idle for several background checkpoints (every 200 ms): the whole WAL is copied, and the next commit starts it over.
+      await new Promise((resolve) => setTimeout(resolve, failure.idleMs));
+      // The disk starts failing: the next commit's fsync returns EIO.
+      writeFileSync(flag, '');
+      const failed = await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'during', payload: {} });
+      assert.equal(failed.status, 503, JSON.stringify(failed.body));
+      assert.equal(failed.body.code, 'unavailable');
+      assert.ok(Number(failed.headers.get('retry-after')) >= 1, 'with Retry-After');
+      // The operator's log names the cause; the API's detail is the generic one (paths stay in the log).
+      const named = new RegExp(`an fsync of .*hookd\\.db-wal failed \\(.*${failure.cause.source}.*restart hookd`);
+      await eventually(async () => named.test(hookd.proc.output()), 3000, `the log names the failed fsync (${named})`);
+      // The disk works again, but what it dropped is unknown: this hookd commits nothing more until it restarts.
+      rmSync(flag);
+      const later = await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'after', payload: {} });
+      assert.equal(later.status, 503, JSON.stringify(later.body));
+      assert.equal((await fetch(`${hookd.url}/ready`)).status, 503);
+      assert.equal((await fetch(`${hookd.url}/health`)).status, 200, 'the process lives');
+      assert.equal((await hookd.api.get(`/api/v1/app/${app}/msg/${accepted[0]}`)).status, 200, 'reads go on');
+
+      await stopProcess(hookd.proc);
+      hookd = await start();
+      for (const id of accepted) assert.equal((await hookd.api.get(`/api/v1/app/${app}/msg/${id}`)).status, 200, `accepted ${id} is kept`);
+      assert.equal((await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'restarted', payload: {} })).status, 202, 'writes after the restart');
+      assert.equal((await fetch(`${hookd.url}/ready`)).status, 200);
+    } finally {
+      await stopProcess(hookd.proc, 'SIGKILL');
+      temp.cleanup();
+    }
+  });
+}
 
 test('a second hookd start on the same data directory stops at once, naming the first one; the first keeps serving', async () => {
   const temp = tempDir();

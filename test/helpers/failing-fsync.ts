@@ -4,9 +4,10 @@ import { join } from 'node:path';
 
 /**
  * A real fsync failure for a child process, switched on and off from outside: a shared library, preloaded
- * (LD_PRELOAD), whose fsync and fdatasync fail with EIO on a file whose path ends in `suffix` while the file `flag`
- * exists, and otherwise call the C library's. Both Node's fs (libuv) and SQLite's own syncs go through them, so hookd
- * meets exactly what a failing disk gives it: the call returns an error, and the data's fate is unknown.
+ * (LD_PRELOAD), whose fdatasync, fsync or both (`calls`) fail with EIO on a file whose path ends in `suffix` while the
+ * file `flag` exists, and otherwise call the C library's. hookd meets exactly what a failing disk gives it: the call
+ * returns an error, and the data's fate is unknown. Node's fs.fdatasync (libuv) calls fdatasync; the SQLite of
+ * better-sqlite3 calls fsync (its own syncs: the WAL's header when the WAL starts over, checkpoints).
  */
 const SOURCE = String.raw`
 #define _GNU_SOURCE
@@ -17,7 +18,9 @@ const SOURCE = String.raw`
 #include <string.h>
 #include <unistd.h>
 
-static int failing(int fd) {
+static int failing(int fd, const char *call) {
+  const char *calls = getenv("FAILING_FSYNC_CALLS");
+  if (!calls || !strstr(calls, call)) return 0;
   const char *flag = getenv("FAILING_FSYNC_FLAG");
   const char *suffix = getenv("FAILING_FSYNC_SUFFIX");
   if (!flag || !suffix || access(flag, F_OK) != 0) return 0;
@@ -33,14 +36,14 @@ static int failing(int fd) {
 int fdatasync(int fd) {
   static int (*real)(int);
   if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-  if (failing(fd)) { errno = EIO; return -1; }
+  if (failing(fd, ",fdatasync,")) { errno = EIO; return -1; }
   return real(fd);
 }
 
 int fsync(int fd) {
   static int (*real)(int);
   if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-  if (failing(fd)) { errno = EIO; return -1; }
+  if (failing(fd, ",fsync,")) { errno = EIO; return -1; }
   return real(fd);
 }
 `;
@@ -50,11 +53,15 @@ export function haveCompiler(): boolean {
   return spawnSync('cc', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Builds the library in `dir`; the environment for the child: fsyncs of files ending in `suffix` fail while `flag` exists. */
-export function failingFsync(dir: string, flag: string, suffix: string): Record<string, string> {
+/**
+ * Builds the library in `dir`; the environment for the child: the `calls` on files ending in `suffix` fail while
+ * `flag` exists.
+ */
+export function failingFsync(dir: string, flag: string, suffix: string, calls: ('fdatasync' | 'fsync')[]): Record<string, string> {
   const source = join(dir, 'failing-fsync.c');
   const library = join(dir, 'failing-fsync.so');
   writeFileSync(source, SOURCE);
   execFileSync('cc', ['-shared', '-fPIC', '-O1', '-o', library, source, '-ldl']);
-  return { LD_PRELOAD: library, FAILING_FSYNC_FLAG: flag, FAILING_FSYNC_SUFFIX: suffix };
+  // Searched as ",name," in ",a,b,": one name is never found inside another.
+  return { LD_PRELOAD: library, FAILING_FSYNC_FLAG: flag, FAILING_FSYNC_SUFFIX: suffix, FAILING_FSYNC_CALLS: `,${calls.join(',')},` };
 }

@@ -44,6 +44,9 @@ const PAGE_CACHE_KIB = 2000;
 /** How often a write checks that the file it writes to is still the one at `path`. */
 const FILE_CHECK_MS = 500;
 
+/** SQLite's error codes for a sync (of a file, or of its directory) that failed. */
+const SQLITE_SYNC_FAILURES = new Set(['SQLITE_IOERR_FSYNC', 'SQLITE_IOERR_DIR_FSYNC']);
+
 /**
  * One better-sqlite3 connection in WAL mode, checkpointed in the background. Full commits are on disk when they
  * return (committed() fsyncs the WAL after releasing the write lock); redoable ones are not waited for.
@@ -289,6 +292,11 @@ export class SqliteDb {
       // With a WAL the connection runs synchronous=NORMAL (no fsync in the commit; see the constructor); without one,
       // FULL: SQLite's own fsync, the lock held.
       result = this.writeLock.hold(work);
+    } catch (error) {
+      // SQLite syncs in a commit too: the WAL's new header when the WAL starts over after a checkpoint, every commit
+      // without a WAL. A failure there leaves the disk as unknown as one of ours (syncWal).
+      if (SQLITE_SYNC_FAILURES.has((error as { code?: string }).code ?? '')) throw this.walSyncFailed(this.walPath ?? this.path, error);
+      throw error;
     } finally {
       this.committing = false;
     }
@@ -342,10 +350,10 @@ export class SqliteDb {
     }
   }
 
-  /** Records a failed WAL fsync: this connection commits no more (see syncWal). */
-  private walSyncFailed(walPath: string, error: unknown): Error {
+  /** Records a failed fsync of `file` (the WAL, or the database without one): this connection commits no more (see syncWal). */
+  private walSyncFailed(file: string, error: unknown): Error {
     this.walSyncFailure ??= new StoreUnavailableError(
-      `an fsync of the SQLite WAL ${walPath} failed (${(error as Error).message}): what is on disk is unknown, so this connection no longer commits; restart hookd`,
+      `an fsync of ${file} failed (${(error as Error).message}): what is on disk is unknown, so this connection no longer commits; restart hookd`,
     );
     return this.walSyncFailure;
   }
