@@ -134,7 +134,7 @@ export class SqliteDb {
    * not ready (with a 4 KB row, /ready said 200 while 8 KB messages got 507).
    */
   async probe(): Promise<void> {
-    if (this.walSyncFailure) throw this.walSyncFailure;
+    if (this.syncFailure) throw this.syncFailure;
     this.assertFileIntact(true);
     this.transaction(() => {
       this.stmt('INSERT INTO readiness_probe (id, filler) VALUES (1, zeroblob(65536))').run();
@@ -241,9 +241,9 @@ export class SqliteDb {
   private startWalSync(walPath: string): Promise<void> {
     this.walSyncs++;
     const running: Promise<void> = new Promise<void>((resolve, reject) => {
-      if (this.walSyncFailure) return reject(this.walSyncFailure);
+      if (this.syncFailure) return reject(this.syncFailure);
       const fd = this.walDescriptor(walPath, 'pool');
-      fdatasync(fd, (error) => (error ? reject(this.walSyncFailed(walPath, error)) : resolve()));
+      fdatasync(fd, (error) => (error ? reject(this.syncFailed(walPath, error)) : resolve()));
     }).finally(() => {
       if (this.walSyncRunning === running) this.walSyncRunning = null;
     });
@@ -279,7 +279,7 @@ export class SqliteDb {
    * If the fsync fails, the commit stays made although this throws (see syncWal).
    */
   committed<T>(durability: Durability, work: () => T): T {
-    if (this.walSyncFailure) throw this.walSyncFailure;
+    if (this.syncFailure) throw this.syncFailure;
     // A commit inside another one (a statement of its transaction): the outer commit decides, and syncs if asked to.
     if (this.committing) {
       if (durability === 'full') this.syncAfter = true;
@@ -295,7 +295,7 @@ export class SqliteDb {
     } catch (error) {
       // SQLite syncs in a commit too: the WAL's new header when the WAL starts over after a checkpoint, every commit
       // without a WAL. A failure there leaves the disk as unknown as one of ours (syncWal).
-      if (SQLITE_SYNC_FAILURES.has((error as { code?: string }).code ?? '')) throw this.walSyncFailed(this.walPath ?? this.path, error);
+      if (SQLITE_SYNC_FAILURES.has((error as { code?: string }).code ?? '')) throw this.syncFailed(this.walPath ?? this.path, error);
       throw error;
     } finally {
       this.committing = false;
@@ -317,8 +317,8 @@ export class SqliteDb {
    * one descriptor could tell one of them all is well.
    */
   private walPoolFd: number | null = null;
-  /** Set by a failed WAL fsync: from then on this connection refuses to commit (see syncWal). */
-  private walSyncFailure: Error | null = null;
+  /** Set by a failed fsync (ours of the WAL, or SQLite's in a commit): from then on this connection refuses to commit. */
+  private syncFailure: Error | null = null;
 
   /**
    * fsyncs the WAL: every commit appended to it so far is on disk when this returns. One descriptor, kept: Linux
@@ -334,7 +334,7 @@ export class SqliteDb {
     try {
       fdatasyncSync(fd);
     } catch (error) {
-      throw this.walSyncFailed(walPath, error);
+      throw this.syncFailed(walPath, error);
     }
   }
 
@@ -351,11 +351,11 @@ export class SqliteDb {
   }
 
   /** Records a failed fsync of `file` (the WAL, or the database without one): this connection commits no more (see syncWal). */
-  private walSyncFailed(file: string, error: unknown): Error {
-    this.walSyncFailure ??= new StoreUnavailableError(
+  private syncFailed(file: string, error: unknown): Error {
+    this.syncFailure ??= new StoreUnavailableError(
       `an fsync of ${file} failed (${(error as Error).message}): what is on disk is unknown, so this connection no longer commits; restart hookd`,
     );
-    return this.walSyncFailure;
+    return this.syncFailure;
   }
 
   /** A prepared statement that is not cached. */
