@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ApiClient, LOOPBACK_ALLOW, TEST_TOKEN, eventually, freePort, tempDir } from './helpers/hookd.js';
-import { spawnHookd, stopProcess, waitListening, type HookdProcess } from './helpers/process.js';
+import { ApiClient, LOOPBACK_ALLOW, TEST_TOKEN, eventually, tempDir } from './helpers/hookd.js';
+import { listeningHookd, stopProcess, type HookdProcess } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
 
 /**
@@ -16,9 +16,7 @@ const HOLD_MS = 300;
 
 /** `hookd start` on `dbPath`, listening, with its URL. */
 async function startHookd(dbPath: string): Promise<HookdProcess & { url: string }> {
-  const port = await freePort();
-  const proc = spawnHookd('start', {
-    HOOKD_PORT: String(port),
+  return listeningHookd('start', {
     HOOKD_SQLITE_PATH: dbPath,
     HOOKD_ADMIN_TOKEN: TEST_TOKEN,
     HOOKD_RETRY_SCHEDULE: '200ms,400ms,800ms',
@@ -28,8 +26,6 @@ async function startHookd(dbPath: string): Promise<HookdProcess & { url: string 
     HOOKD_LOG_LEVEL: 'warn',
     HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW,
   });
-  await waitListening(proc);
-  return Object.assign(proc, { url: `http://127.0.0.1:${port}` });
 }
 
 test('every message accepted with 202 is delivered to every endpoint after a SIGKILL mid-delivery and a restart', { timeout: 90_000 }, async (t) => {

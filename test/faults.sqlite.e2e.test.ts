@@ -5,13 +5,13 @@ import { test } from 'node:test';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { failingFsync, haveCompiler } from './helpers/failing-fsync.js';
 import { ApiClient, LOOPBACK_ALLOW, TEST_TOKEN, eventually, freePort, startTestHookd, tempDir, type ApiResponse } from './helpers/hookd.js';
-import { runHookd, spawnHookd, stopProcess, waitListening } from './helpers/process.js';
+import { listeningHookd, runHookd, spawnHookd, stopProcess, waitListening } from './helpers/process.js';
 import { Receiver } from './helpers/receiver.js';
 
 /**
  * Embedded-mode faults (issue 12): a full database, a database file removed under a running hookd, an fsync that
- * fails, a second hookd on the same data directory, and the CLI run from another directory. What users see is asserted, and that nothing
- * accepted is lost.
+ * fails, a second hookd on the same data directory, and the CLI run from another directory. What users see is
+ * asserted, and that nothing accepted is lost.
  */
 
 const payload = { blob: 'x'.repeat(8 * 1024) };
@@ -88,10 +88,8 @@ for (const failure of FSYNC_FAILURES) {
     const flag = join(temp.dir, 'fail-fsync');
     const env = { HOOKD_DATA_DIR: temp.dir, HOOKD_ADMIN_TOKEN: TEST_TOKEN, HOOKD_LOG_LEVEL: 'warn', HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW };
     const start = async (extra: Record<string, string> = {}) => {
-      const port = await freePort();
-      const proc = spawnHookd('start', { ...env, ...extra, HOOKD_PORT: String(port) });
-      await waitListening(proc);
-      return { proc, url: `http://127.0.0.1:${port}`, api: new ApiClient(`http://127.0.0.1:${port}`, TEST_TOKEN) };
+      const proc = await listeningHookd('start', { ...env, ...extra });
+      return { proc, url: proc.url, api: new ApiClient(proc.url, TEST_TOKEN) };
     };
     let hookd = await start(failingFsync(temp.dir, flag, '/hookd.db-wal', [...failure.calls]));
     try {

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { freePort } from './hookd.js';
 
 /**
  * Whole-process helpers: spawn `hookd <command>` through tsx with a clean environment, wait for it, stop it,
@@ -71,6 +72,14 @@ export function spawnHookd(command: string, env: Record<string, string>): HookdP
 export async function listeningWorkers(pool: pg.Pool, database: string): Promise<number> {
   const { rows } = await pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND query = 'LISTEN hookd_deliveries'", [database]);
   return rows[0].n as number;
+}
+
+/** `hookd <command>` on a free port of 127.0.0.1 with `env`, once it listens: the process and its URL. */
+export async function listeningHookd(command: string, env: Record<string, string>): Promise<HookdProcess & { url: string }> {
+  const port = await freePort();
+  const proc = spawnHookd(command, { ...env, HOOKD_PORT: String(port) });
+  await waitListening(proc);
+  return Object.assign(proc, { url: `http://127.0.0.1:${port}` });
 }
 
 /** Waits until `ready` holds; fails (and SIGKILLs the process) if it exits or the time runs out first. */
