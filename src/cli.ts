@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createApiKey } from './auth/api-keys.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { reduceMemoryWhenIdle } from './heap.js';
 import { createLogger } from './logger.js';
 import { startHookd, type Role } from './server.js';
 import { StoreOpenError, storeFailureOf } from './store/failures.js';
@@ -72,6 +73,8 @@ async function run(config: Config, role: Role): Promise<number> {
   }
   const logger = createLogger(config.logLevel);
   const hookd = await startHookd({ config, logger, role });
+  // The delivery thread does the same in its own heap (delivery/thread-entry.ts).
+  reduceMemoryWhenIdle();
   // The signal handlers come before the lines below: whoever reads "listening on" may signal at once, and a
   // signal that finds no handler kills hookd without its graceful shutdown.
   const stopped = new Promise<void>((resolve) => {

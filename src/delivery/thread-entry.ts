@@ -1,6 +1,7 @@
 // The delivery thread (see thread.ts): a delivery worker with its own event loop and its own database connection.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '../config.js';
+import { reduceMemoryWhenIdle } from '../heap.js';
 import { createLogger } from '../logger.js';
 import { summarize } from '../observability/delivery-summary.js';
 import { openStore } from '../store/open.js';
@@ -39,6 +40,7 @@ async function run(config: Config): Promise<void> {
           .then(() => port.close());
       }
     });
+    reduceMemoryWhenIdle();
     post({ type: 'ready' });
   } catch (error) {
     await store.close();

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { API_SEMI_SPACE_MB, DELIVERY_SEMI_SPACE_MB, NODE_ARGS, semiSpaceGiven } from '../../src/heap.js';
+import { API_SEMI_SPACE_MB, DELIVERY_SEMI_SPACE_MB, IDLE_UTILIZATION, NODE_ARGS, idleCollections, semiSpaceGiven } from '../../src/heap.js';
 import { ROOT } from '../helpers/process.js';
 
 const MB = 1024 * 1024;
@@ -32,4 +32,26 @@ test('the semi-space size node was given is read in each of its spellings', () =
   assert.equal(semiSpaceGiven(['--max-semi-space-size=2']), 2);
   assert.equal(semiSpaceGiven(['--max_semi_space_size=16']), 16);
   assert.equal(semiSpaceGiven(['--max-semi-space-size', '4', '--inspect']), 4);
+});
+
+test('on Node 24 and later an idle thread gives its young generation back (V8 13 does not); before that V8 does and hookd leaves it', () => {
+  const output = execFileSync(process.execPath, [...NODE_ARGS, '--import', 'tsx', join(ROOT, 'test', 'helpers', 'idle-memory-process.ts')], { cwd: ROOT, encoding: 'utf8' });
+  const { on, before, after } = JSON.parse(output.trim().split('\n').at(-1)!) as { on: boolean; before: number; after: number };
+  assert.ok(before >= 2 * API_SEMI_SPACE_MB * MB, `the young generation grew to its maximum first: ${before / MB} MB`);
+  if (Number(process.versions.node.split('.')[0]) >= 24) {
+    assert.equal(on, true, `on ${process.version}`);
+    assert.ok(after <= MB, `after an idle check the new space holds ${after / MB} MB`);
+  } else {
+    assert.equal(on, false, `not on ${process.version}, whose memory reducer does this`);
+  }
+});
+
+test('an idle collection comes at the first idle check after a busy one, and not again until the thread was busy', () => {
+  const idleNow = idleCollections();
+  const busy = IDLE_UTILIZATION * 10;
+  const idle = IDLE_UTILIZATION / 10;
+  // The start-up counts as busy: the first idle check collects.
+  assert.deepEqual([idle, idle, idle].map(idleNow), [true, false, false]);
+  assert.deepEqual([busy, busy, idle, idle].map(idleNow), [false, false, true, false]);
+  assert.deepEqual([IDLE_UTILIZATION, idle].map(idleNow), [false, true], 'a check at the threshold is busy');
 });
