@@ -73,7 +73,7 @@ async function run(config: Config, role: Role): Promise<number> {
   }
   const logger = createLogger(config.logLevel);
   const hookd = await startHookd({ config, logger, role });
-  // The delivery thread does the same in its own heap (delivery/thread-entry.ts).
+  // This thread's heap; hookd start's delivery thread looks after its own (delivery/thread-entry.ts).
   reduceMemoryWhenIdle();
   // The signal handlers come before the lines below: whoever reads "listening on" may signal at once, and a
   // signal that finds no handler kills hookd without its graceful shutdown.

@@ -11,7 +11,7 @@ import { runInNewContext } from 'node:vm';
 // V8 also runs background work (concurrent marking and sweeping, compilation) for every isolate on a pool of platform
 // threads; one is enough for hookd's heaps and saves the stacks and malloc arenas of three more.
 //
-// Node options can only be given on node's command line: `npm start` carries NODE_ARGS (a test checks it), the bench
+// These node options can only be given on node's command line: `npm start` carries NODE_ARGS (a test checks it), the bench
 // runs hookd start with them, and README asks for them where hookd start or serve is run otherwise. Not the
 // semi-space one for hookd worker, nor with HOOKD_DELIVERY_THREAD=false: there the main thread delivers.
 
@@ -58,9 +58,13 @@ export function semiSpaceGiven(execArgv: readonly string[]): number | null {
 }
 
 /** How often a thread looks whether it has been idle (reduceMemoryWhenIdle). */
-export const IDLE_CHECK_MS = 10_000;
-/** A thread whose event loop was busy less than this share of a whole check was idle (at rest: 0.05-0.5%). */
+export const IDLE_CHECK_MS = 5_000;
+/** Checks in a row that must find the thread idle before it collects. */
+export const IDLE_CHECKS = 2;
+/** A check that found the event loop busy less than this share of its time found it idle (at rest: 0.05-0.5%). */
 export const IDLE_UTILIZATION = 0.01;
+/** A check that found it busy at least this share re-arms the collection: load that hovers near idle does not. */
+export const BUSY_UTILIZATION = 0.02;
 
 type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
@@ -69,43 +73,56 @@ type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' })
  * collects an isolate whose allocation rate has dropped, shrinking its young generation and compacting the old one;
  * V8 13 (Node 24) finds the rate high at every look, for hookd as for an empty script with one timer
  * (--trace-memory-reducer: "high alloc" every 8 s, forever), so the heap kept its start-up size: hookd start at rest
- * used 127-130 MB on Node 24, and 106 MB after one such collection in each thread (86 MB on Node 20, 102 on Node 22,
- * whose reducer works). So, on Node 24 and later: when a whole check found the thread's event loop idle, one
- * memory-reducing collection (V8's "last resort" one, 40-60 ms on an idle thread), then none until the thread has
- * been busy again. Under a light load that stays under IDLE_UTILIZATION, that is one collection per busy spell at most.
+ * used 127-130 MB on Node 24, and 104.5-105.6 MB after one such collection in each thread (86 MB on Node 20, 102 on
+ * Node 22, whose reducer works). So, on Node 24 and later: once IDLE_CHECKS checks in a row found the thread's event
+ * loop idle, one memory-reducing collection (V8's "last resort" one, 40-60 ms on an idle thread), then none until a
+ * check found the thread busy (BUSY_UTILIZATION; the start-up counts as busy). A load between the two thresholds
+ * neither collects again nor re-arms: at most one collection per busy spell, and only after 10 s of idling.
  *
- * Returns what stops the checks (their timer does not keep the process alive), or null where they are not needed.
+ * Returns what stops the checks (their timer does not keep the process alive), or null where they are not needed or
+ * the collector cannot be had (an operator's --expose-gc-as renames it). `collected` is for tests.
  */
-export function reduceMemoryWhenIdle(checkMs = IDLE_CHECK_MS): (() => void) | null {
+export function reduceMemoryWhenIdle(checkMs = IDLE_CHECK_MS, collected?: () => void): (() => void) | null {
   if (Number(process.versions.node.split('.')[0]) < 24) return null;
-  // The collector V8 gives scripts with --expose-gc: a context made after the flag is set has it.
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as Gc;
+  let gc: Gc;
+  try {
+    // The collector V8 gives scripts with --expose-gc: a context made while the flag is set has it. The flag is put
+    // back at once: other contexts and threads made later get no global gc, and V8's flags (which its code caches are
+    // checked against) are as node was started.
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as Gc;
+    setFlagsFromString('--no-expose-gc');
+    if (typeof gc !== 'function') return null;
+  } catch {
+    return null;
+  }
   const idleNow = idleCollections();
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {
-    const now = performance.eventLoopUtilization();
-    const { utilization } = performance.eventLoopUtilization(now, last);
-    last = now;
-    if (idleNow(utilization)) gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    const { utilization } = performance.eventLoopUtilization(performance.eventLoopUtilization(), last);
+    if (idleNow(utilization)) {
+      gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+      collected?.();
+    }
+    // From here: the collection's own time is not the next check's (it would read as busy, and re-arm it).
+    last = performance.eventLoopUtilization();
   }, checkMs);
   timer.unref();
   return () => clearInterval(timer);
 }
 
 /**
- * reduceMemoryWhenIdle's decision, given each check's event-loop utilization: collect at the first idle check after a
- * busy one (the start-up counts as busy), and not again until a check was busy.
+ * reduceMemoryWhenIdle's decision, given each check's event-loop utilization: collect once IDLE_CHECKS checks in a row
+ * were idle since the last busy one (the start-up counts as busy), then not again until a check is busy.
  */
 export function idleCollections(): (utilization: number) => boolean {
-  let busySinceCollected = true;
+  let armed = true;
+  let idleInRow = 0;
   return (utilization) => {
-    if (utilization >= IDLE_UTILIZATION) {
-      busySinceCollected = true;
-      return false;
-    }
-    if (!busySinceCollected) return false;
-    busySinceCollected = false;
+    if (utilization >= BUSY_UTILIZATION) armed = true;
+    idleInRow = utilization < IDLE_UTILIZATION ? idleInRow + 1 : 0;
+    if (!armed || idleInRow < IDLE_CHECKS) return false;
+    armed = false;
     return true;
   };
 }

@@ -129,23 +129,30 @@ for (const adapter of storeAdapters) {
       assert.deepEqual((await store.listMessageDeliveries(onEu.id)).map((d) => d.endpointId).sort(), [all.id, channelled.id].sort());
     });
 
-    test('a message comes back byte for byte: quotes, backslashes and any Unicode in its payload, eventId, type, channels and tags', async () => {
-      const app = makeApp();
-      await store.createApp(app);
-      const payloads = [
-        `{"quote":"it's","backslash":"a\\\\b \\"q\\"","unicode":"é 😀 \u2028 \\u0001","newline":"a\\nb"}`,
-        `{"quotes":"'''"}`,
-        `{"raw":"${'x'.repeat(3000)}'\\\\"}`,
-      ];
-      const sent = payloads.map((payload, i) =>
-        makeMessage(app.id, { id: newId('msg', T0), payload, eventId: `evt-'${i}\\`, eventType: "type.with'quote", channels: [`chan'${i}`, 'back\\slash'], tags: [`tag"${i}`] }),
-      );
-      assert.deepEqual((await store.insertMessages(sent)).map((r) => r.kind), ['inserted', 'inserted', 'inserted']);
-      for (const message of sent) {
-        const stored = await store.getMessage(app.id, message.id);
-        assert.ok(stored, message.id);
-        for (const field of ['payload', 'eventId', 'eventType', 'channels', 'tags'] as const) assert.deepEqual(stored[field], message[field], field);
-      }
+    test('a message comes back byte for byte, read and claimed: quotes, backslashes, control characters and any Unicode in its payload, eventId, type, channels and tags', async () => {
+      await fresh(async (s) => {
+        const { app } = await seedEndpoint(s);
+        const payloads = [
+          `{"quote":"it's","backslash":"a\\\\b \\"q\\"","unicode":"é 😀 \u2028 \\u0001","newline":"a\\nb"}`,
+          `{"quotes":"'''","raw controls":"\u0001\u0007\t\r\n\u001f\u007f"}`,
+          `{"raw":"${'x'.repeat(3000)}'\\\\"}`,
+        ];
+        const sent = payloads.map((payload, i) =>
+          makeMessage(app.id, { id: newId('msg', T0), payload, eventId: `evt-'${i}\\`, eventType: "type.with'quote", channels: [`chan'${i}`, 'back\\slash'], tags: [`tag"${i}`] }),
+        );
+        assert.deepEqual((await s.insertMessages(sent)).map((r) => r.kind), ['inserted', 'inserted', 'inserted']);
+        for (const message of sent) {
+          const stored = await s.getMessage(app.id, message.id);
+          assert.ok(stored, message.id);
+          for (const field of ['payload', 'eventId', 'eventType', 'channels', 'tags'] as const) assert.deepEqual(stored[field], message[field], field);
+        }
+        // What a worker signs and sends.
+        const claimed = await claim(s, 'w', 10, 30_000, T0 + 1);
+        assert.deepEqual(
+          claimed.map((c) => c.message.payload).sort(),
+          payloads.slice().sort(),
+        );
+      });
     });
 
     test('a duplicate eventId in an app is not inserted, even within one batch', async () => {
