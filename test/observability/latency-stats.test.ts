@@ -19,8 +19,6 @@ const PLAN = [
   { delayMs: 400, fail: false },
   { delayMs: 10, fail: true },
 ];
-/** What a duration may add to its delay (connection, scheduling) on a busy test machine. */
-const SLACK_MS = 60;
 
 describe('endpoint latency stats', () => {
   let hookd: Hookd;
@@ -67,12 +65,15 @@ describe('endpoint latency stats', () => {
     assert.equal(body.successRate, 5 / 6);
     assert.ok(Math.abs(Date.parse(body.until) - Date.now()) < 5_000);
     assert.equal(Date.parse(body.until) - Date.parse(body.since), 24 * 3_600_000);
-    // Sorted delays 10, 20, 60, 100, 140, 400: p50 is the 3rd (ceil(0.5 * 6)), p90 and p99 the 6th.
-    const within = (value: number, delay: number, what: string) => assert.ok(value >= delay && value <= delay + SLACK_MS, `${what}: ${value} ms for a ${delay} ms delay`);
-    within(body.latencyMs.p50, 60, 'p50');
-    within(body.latencyMs.p90, 400, 'p90');
-    within(body.latencyMs.p99, 400, 'p99');
-    within(body.latencyMs.max, 400, 'max');
+    // The attempts' recorded durations, each at least its receiver's delay (how much more depends on the machine's
+    // load: up to 93 ms more was seen beside other work). Nearest rank over the six: p50 is the 3rd (ceil(0.5 * 6)),
+    // p90 and p99 the 6th.
+    const attempts = (await hookd.api.get(`/api/v1/app/latency-app/attempt/endpoint/${endpointId}?limit=250`)).body.data as { responseDurationMs: number }[];
+    const durations = attempts.map((a) => a.responseDurationMs).sort((a, b) => a - b);
+    const delays = PLAN.map((step) => step.delayMs).sort((a, b) => a - b);
+    assert.equal(durations.length, delays.length);
+    durations.forEach((duration, i) => assert.ok(duration >= delays[i]!, `the ${i + 1}th shortest attempt took ${duration} ms, its delay ${delays[i]} ms`));
+    assert.deepEqual(body.latencyMs, { p50: durations[2], p90: durations[5], p99: durations[5], max: durations[5] });
     assert.equal((await stats(endpointId)).body.attempts, 6, 'by id as by uid');
   });
 
