@@ -73,7 +73,7 @@ type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' })
  * collects an isolate whose allocation rate has dropped, shrinking its young generation and compacting the old one;
  * V8 13 (Node 24) finds the rate high at every look, for hookd as for an empty script with one timer
  * (--trace-memory-reducer: "high alloc" every 8 s, forever), so the heap kept its start-up size: hookd start at rest
- * used 127-130 MB on Node 24, and 104.5-105.6 MB after one such collection in each thread (86 MB on Node 20, 102 on
+ * used 127-130 MB on Node 24, and 104.5-107.7 MB after one such collection in each thread (86 MB on Node 20, 102 on
  * Node 22, whose reducer works). So, on Node 24 and later: once IDLE_CHECKS checks in a row found the thread's event
  * loop idle, one memory-reducing collection (V8's "last resort" one, 40-60 ms on an idle thread), then none until a
  * check found the thread busy (BUSY_UTILIZATION; the start-up counts as busy). A load between the two thresholds
