@@ -11,8 +11,8 @@ import { runInNewContext } from 'node:vm';
 // V8 also runs background work (concurrent marking and sweeping, compilation) for every isolate on a pool of platform
 // threads; one is enough for hookd's heaps and saves the stacks and malloc arenas of three more.
 //
-// These node options can only be given on node's command line: `npm start` carries NODE_ARGS (a test checks it), the bench
-// runs hookd start with them, and README asks for them where hookd start or serve is run otherwise. Not the
+// These node options can only be given on node's command line: `npm start` carries NODE_ARGS (a test checks it), the
+// bench runs hookd start with them, and README asks for them where hookd start or serve is run otherwise. Not the
 // semi-space one for hookd worker, nor with HOOKD_DELIVERY_THREAD=false: there the main thread delivers.
 
 /** The API thread's semi-space size, in MB. */
@@ -66,6 +66,9 @@ export const IDLE_UTILIZATION = 0.01;
 /** A check that found it busy at least this share re-arms the collection: load that hovers near idle does not. */
 export const BUSY_UTILIZATION = 0.02;
 
+/** Whether this node's V8 keeps an idle isolate's heap (Node 24 and later: see reduceMemoryWhenIdle). */
+export const V8_KEEPS_IDLE_HEAP = Number(process.versions.node.split('.')[0]) >= 24;
+
 type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
 /**
@@ -83,7 +86,7 @@ type Gc = (options: { type: 'major'; execution: 'sync'; flavor: 'last-resort' })
  * the collector cannot be had (an operator's --expose-gc-as renames it). `collected` is for tests.
  */
 export function reduceMemoryWhenIdle(checkMs = IDLE_CHECK_MS, collected?: () => void): (() => void) | null {
-  if (Number(process.versions.node.split('.')[0]) < 24) return null;
+  if (!V8_KEEPS_IDLE_HEAP) return null;
   let gc: Gc;
   try {
     // The collector V8 gives scripts with --expose-gc: a context made while the flag is set has it. The flag is put
