@@ -119,7 +119,8 @@ export function reduceMemoryWhenIdle(checkMs = IDLE_CHECK_MS, collected?: () => 
  * reduceMemoryWhenIdle's decision, given each check's event-loop utilization: collect once IDLE_CHECKS checks in a row
  * were idle since the last busy one (the start-up counts as busy), then not again until a check is busy. The check
  * after a collection counts neither way: V8 finishes the collection's work on the thread in the tasks that follow it
- * (6-15 ms measured on Node 24, more than 2% of a short check), which is not load.
+ * (6-15 ms measured on Node 24, more than 2% of a short check), which is not load. (So a busy spell that fits inside
+ * that one check does not re-arm: what it left in the heap waits for the next spell's collection.)
  */
 export function idleCollections(): (utilization: number) => boolean {
   let armed = true;
