@@ -18,8 +18,9 @@ test('with those options the API thread keeps a small young generation, the deli
   const lines = output.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, number>);
   const delivery = lines.find((line) => 'deliveryNewSpace' in line)?.deliveryNewSpace;
   const { api, later } = lines.find((line) => 'api' in line)!;
-  // A new space is two semi-spaces; V8 13 (Node 24) lets one run a page or so over (4.25 and 5.25 MB seen at 2 MB
-  // semi-spaces), hence the margins. Without the options the spaces reach 32 MB (Node 20) or 64 MB (Node 24).
+  // A new space is two semi-spaces; V8 13 (Node 24) lets one run over for a moment (up to 15 MB seen at 4 MB
+  // semi-spaces, in one CI run 13.25: youngGenerationReached reads past that), hence also the margins. Without the
+  // options the spaces reach 32 MB (Node 20) or 64 MB (Node 24).
   const small = 3 * API_SEMI_SPACE_MB * MB;
   assert.ok(api! <= small, `API thread's new space ${api! / MB} MB`);
   assert.ok(delivery !== undefined && delivery > small && delivery <= 2.5 * DELIVERY_SEMI_SPACE_MB * MB, `delivery thread's new space ${delivery! / MB} MB`);
