@@ -1,17 +1,15 @@
 // Run as `node <NODE_ARGS> --import tsx test/helpers/idle-memory-process.ts` (test/delivery/thread-heap.test.ts): grows
 // this thread's young generation, turns reduceMemoryWhenIdle on with short checks, stays idle for seven of them and
 // prints whether it was on, how many collections it made, and the new space's size before and after.
-import { getHeapSpaceStatistics } from 'node:v8';
 import { reduceMemoryWhenIdle } from '../../src/heap.js';
-import { youngGenerationReached } from './young-generation.js';
+import { newSpace, youngGenerationReached } from './young-generation.js';
 
 const CHECK_MS = 300;
-const newSpace = (): number => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')!.physical_space_size;
 youngGenerationReached();
-const before = newSpace();
+const before = newSpace().physical_space_size;
 let collections = 0;
 const stop = reduceMemoryWhenIdle(CHECK_MS, () => collections++);
 // Idle: a timer that keeps the process alive and does nothing, as hookd's are at rest.
 await new Promise((resolve) => setTimeout(resolve, CHECK_MS * 7.5));
 stop?.();
-process.stdout.write(`${JSON.stringify({ on: stop !== null, collections, before, after: newSpace() })}\n`);
+process.stdout.write(`${JSON.stringify({ on: stop !== null, collections, before, after: newSpace().physical_space_size })}\n`);

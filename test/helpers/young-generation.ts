@@ -1,4 +1,4 @@
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, type HeapSpaceInfo } from 'node:v8';
 
 const ALLOCATIONS = 3e6;
 const SAMPLE_EVERY = 100_000;
@@ -16,9 +16,10 @@ export function youngGenerationReached(): number {
   for (let i = 0; i < ALLOCATIONS; i++) {
     kept.push({ i, s: `x${i}` });
     if (kept.length > 20_000) kept = [];
-    if (i >= ALLOCATIONS / 2 && i % SAMPLE_EVERY === 0) reached = Math.min(reached, newSpaceSize());
+    if (i >= ALLOCATIONS / 2 && i % SAMPLE_EVERY === 0) reached = Math.min(reached, newSpace().space_size);
   }
   return reached;
 }
 
-const newSpaceSize = (): number => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')!.space_size;
+/** The calling thread's new space (V8's heap space statistics): its size, and how much of it is in memory. */
+export const newSpace = (): HeapSpaceInfo => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')!;
