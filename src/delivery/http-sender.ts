@@ -27,7 +27,10 @@ export interface SendRequest {
 /** What one POST produced. `statusCode` is 0 when no HTTP response arrived. */
 export interface SendResult {
   statusCode: number;
-  /** The response body, truncated to the configured limit (UTF-8, lossy). */
+  /**
+   * The response body, truncated to the configured limit: UTF-8, lossy (invalid sequences and NUL as U+FFFD, which
+   * every store can hold: PostgreSQL refuses NUL in text, and the attempt would fail its whole ack batch).
+   */
   body: string;
   /** The response headers (repeated ones joined by ", "), at most RESPONSE_HEADERS_LIMIT_BYTES; null without a response. */
   headers: Record<string, string> | null;
@@ -207,7 +210,7 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   }
 
   private answered(): void {
-    const body = Buffer.concat(this.chunks).subarray(0, this.options.responseBodyLimitBytes).toString('utf8');
+    const body = storableText(Buffer.concat(this.chunks).subarray(0, this.options.responseBodyLimitBytes).toString('utf8'));
     this.finish({ statusCode: this.statusCode, body, headers: this.headers, durationMs: this.elapsed(), retryAfter: this.retryAfter, error: null, failure: null });
   }
 
@@ -300,8 +303,11 @@ function describeError(error: unknown): { error: string; failure: ConnectionFail
   if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') return { error: 'timeout', failure: 'timeout' };
   const code = e.code ?? e.cause?.code;
   const message = e.message ?? e.cause?.message ?? String(error);
-  return { error: code ? `${code}: ${message}` : message, failure: code !== undefined && (CONNECTION_ERRORS.has(code) || TLS_ERROR.test(code)) ? 'connection' : null };
+  return { error: storableText(code ? `${code}: ${message}` : message), failure: code !== undefined && (CONNECTION_ERRORS.has(code) || TLS_ERROR.test(code)) ? 'connection' : null };
 }
 
 /** A certificate the receiver's TLS handshake could not be verified with, or a handshake that failed. */
 const TLS_ERROR = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_VERIFY_LEAF_SIGNATURE$|UNABLE_TO_GET_ISSUER_CERT)/;
+
+/** Text any store keeps as it is: NUL (which PostgreSQL refuses in text) as U+FFFD, as decoding does with bad bytes. */
+const storableText = (text: string): string => (text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text);
