@@ -769,6 +769,30 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test("an attempt comes back byte for byte: quotes, backslashes, control characters and any Unicode in its response, error and both sides' headers", async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const texts = [`it's`, `a\\b \\'q\\' E'x' $1 $$ ''`, `é 😀 \u2028 \u0001\u0007\t\r\n\u001f\u007f ,{}"NULL"`, `${'x'.repeat(20_000)}'\\`, ''];
+        const messages = texts.map(() => makeMessage(app.id, { id: newId('msg', T0) }));
+        await s.insertMessages(messages);
+        const claimed = await claim(s, 'w', 10, 10_000, T0 + 1);
+        assert.equal(claimed.length, texts.length);
+        const attempts = claimed.map((c, i) => ({
+          ...attemptFor(c.delivery.id, messages.find((m) => m.id === c.message.id)!, endpoint.id, 'fail', T0 + 2),
+          response: texts[i]!,
+          error: texts[(i + 1) % texts.length]!,
+          requestHeaders: { 'x-sent': texts[(i + 2) % texts.length]!.slice(0, 100) },
+          responseHeaders: { [`x-${i}`]: texts[(i + 3) % texts.length]!.slice(0, 100) },
+        }));
+        await s.completeDeliveries(attempts.map((attempt, i) => ({ deliveryId: claimed[i]!.delivery.id, leaseOwner: 'w', attempt, next: { status: 'pending', nextAttemptAt: T0 + 60_000 } })));
+        for (const attempt of attempts) {
+          const stored = await s.getAttempt(attempt.messageId, attempt.id);
+          assert.ok(stored, attempt.id);
+          for (const field of ['response', 'error', 'requestHeaders', 'responseHeaders'] as const) assert.deepEqual(stored[field], attempt[field], field);
+        }
+      });
+    });
+
     test("expunging an attempt's content replaces its response body", async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);
