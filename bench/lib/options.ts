@@ -33,6 +33,8 @@ export interface BenchOptions {
   /** Open-model rates (msg/s) the sustained scenario tries in order, and its window per rate. */
   sustainedRates: number[];
   sustainedDurationMs: number;
+  /** Rates tried after the sweep's first failure, each halving the gap between the last that held and it. */
+  sustainedRefine: number;
   build: boolean;
   /** An earlier run's JSON to print before/after figures against. */
   compare: string | null;
@@ -53,7 +55,9 @@ export const USAGE = `npm run bench -- [options]
   --rate <n>            e2e arrival rate, msg/s (default 200); --idle-rate <n> (default 20)
   --isolation-backlog <n>  tenant A's backlog in the isolation scenario (default 50000; quick 5000)
   --sustained-rates <a,b,...>  rates the sustained sweep tries, msg/s (default 1000,2000,...,8000,10000;
-                        quick 500,1000,2000); --sustained-duration <s> its window per rate (default 30; quick 5)
+                        quick 500,1000,2000); --sustained-duration <s> its window per rate (default 30; quick 5);
+                        --sustained-refine <n> rates tried after the first that does not hold, each halving the gap
+                        between the last that held and it (default 2; quick 0)
   --no-build            benchmark dist/ as it is (default: npm run build first)
   --compare <json>      print before/after figures against an earlier run (bench/results/<timestamp>.json)
   --profile             CPU-profile every hookd process (node --cpu-prof) and print the hottest functions
@@ -79,6 +83,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'isolation-backlog': { type: 'string' },
       'sustained-rates': { type: 'string' },
       'sustained-duration': { type: 'string' },
+      'sustained-refine': { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       compare: { type: 'string' },
       profile: { type: 'boolean', default: false },
@@ -110,6 +115,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     isolationRate: 10,
     sustainedRates: rates(values['sustained-rates'], quick ? [500, 1000, 2000] : [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10_000]),
     sustainedDurationMs: number(values['sustained-duration'], quick ? 5 : 30, '--sustained-duration', 3) * 1000,
+    sustainedRefine: Math.floor(number(values['sustained-refine'], quick ? 0 : 2, '--sustained-refine', 0)),
     build: values['no-build'] !== true,
     compare: values.compare ?? null,
     profile: values.profile === true,
