@@ -480,6 +480,42 @@ export class DeliveryWorker {
    * heartbeat; a lost ack means the batch is sent again after its leases expire. Any other error is not retried:
    * it would fail again.
    */
+  /**
+   * Results the database refused as a batch (a statement error, not the database being away), acked in halves until
+   * the refused one is alone. That one is recorded once more without the receiver's text (its response body and
+   * headers, the error); if even that is refused, it is given up: its delivery is sent again after its lease.
+   */
+  private async ackApart(results: RecordedResult[], refusal: unknown): Promise<void> {
+    if (results.length === 1) {
+      const [result] = results as [RecordedResult];
+      const detail = refusal instanceof Error ? refusal.message : String(refusal);
+      const plain = { ...result, attempt: { ...result.attempt, response: '', responseHeaders: null, error: `hookd could not record the response: ${detail}` } };
+      const outcome = await this.ackPart([plain]);
+      const what = outcome === true ? "the database refused this attempt's response; recorded without it" : 'the database refused this delivery result; the delivery will be sent again after its lease expires';
+      this.options.logger.error({ err: refusal, deliveryId: result.deliveryId }, what);
+      return;
+    }
+    const half = Math.ceil(results.length / 2);
+    for (const part of [results.slice(0, half), results.slice(half)]) {
+      const outcome = await this.ackPart(part);
+      if (outcome === 'unavailable') return;
+      if (outcome !== true) await this.ackApart(part, outcome.refused);
+    }
+  }
+
+  /** One part of a refused batch: true once recorded, the refusal, or 'unavailable' (logged; the rest waits for its leases). */
+  private async ackPart(part: RecordedResult[]): Promise<true | { refused: unknown } | 'unavailable'> {
+    try {
+      await this.options.store.completeDeliveries(part, { scheduler: this.policy });
+      this.notify(part);
+      return true;
+    } catch (error) {
+      if (storeFailureOf(error) === null) return { refused: error };
+      this.options.logger.error({ err: error, count: part.length }, 'recording delivery results failed; the deliveries will be sent again after their leases expire');
+      return 'unavailable';
+    }
+  }
+
   private async ack(batch: AckBatch): Promise<void> {
     const { results } = batch;
     const startedAt = this.clock();
@@ -505,7 +541,9 @@ export class DeliveryWorker {
           return;
         } catch (error) {
           if (storeFailureOf(error) === null) {
-            this.options.logger.error({ err: error, count: results.length }, 'recording delivery results failed; the deliveries will be sent again after their leases expire');
+            // Not the database being away: something in the batch it refuses, every time. Acked apart, so that a
+            // result the database refuses costs only itself, not the other tenants' results in its batch.
+            await this.ackApart(results, error);
             return;
           }
           wait = this.health.failed('ack', error);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startHookd } from '../../src/server.js';
@@ -9,6 +11,8 @@ import { freshDatabase, testDatabaseUrl } from '../helpers/process.js';
 import { Receiver } from '../helpers/receiver.js';
 
 /**
+ * What a receiver answers must never stop hookd recording other tenants' results.
+ *
  * A receiver may answer with any bytes. Its body is kept as UTF-8, lossy: invalid sequences and NUL as U+FFFD. On
  * PostgreSQL a NUL in text is refused, and the attempt used to fail the whole ack it shared with other tenants'
  * results: none recorded, every delivery of the batch sent again after its lease, forever for that receiver.
@@ -70,4 +74,79 @@ for (const store of ['sqlite', 'postgres'] as const) {
 
 async function endpointOf(api: ApiClient, appId: string): Promise<string> {
   return ((await api.get(`/api/v1/app/${appId}/endpoint`)).body.data as { id: string }[])[0]!.id;
+}
+
+/**
+ * Defence in depth: whatever else the database might refuse in one result (here a trigger on the real database
+ * refuses any attempt whose response says POISON), the ack is split until that result is alone; the others in its
+ * batch are recorded, and it is recorded without the receiver's text.
+ */
+for (const store of ['sqlite', 'postgres'] as const) {
+  test(`${store}: a result the database refuses costs only itself: the rest of its batch is recorded, and it without the response`, async () => {
+    const temp = tempDir('hookd-refused-');
+    const dbPath = join(temp.dir, 'hookd.db');
+    const database = store === 'postgres' ? await freshDatabase(testDatabaseUrl(), 'refused') : null;
+    const env = { HOOKD_RETRY_SCHEDULE: '1s,2s', HOOKD_REQUEST_TIMEOUT: '1s', HOOKD_LEASE: '2s', ...(database ? { DATABASE_URL: database.url } : {}) };
+    const hookd = await startHookd({ config: loadConfig(testEnv(dbPath, env)), logger: pino({ level: 'silent' }), role: 'all' });
+    await refuseAttemptsSaying('POISON', database?.url ?? null, dbPath);
+    const receiver = await Receiver.start((request, response) => void response.writeHead(200).end(request.path === '/poison' ? 'POISON' : 'ok'));
+    try {
+      const api = new ApiClient(hookd.url!, TEST_TOKEN);
+      const apps: Record<'poison' | 'healthy', string> = { poison: '', healthy: '' };
+      for (const kind of ['poison', 'healthy'] as const) {
+        apps[kind] = (await api.post('/api/v1/app', { name: kind })).body.id as string;
+        assert.equal((await api.post(`/api/v1/app/${apps[kind]}/endpoint`, { url: `${receiver.url}/${kind}` })).status, 201);
+      }
+      const sent: Record<'poison' | 'healthy', string[]> = { poison: [], healthy: [] };
+      await Promise.all(
+        Array.from({ length: MESSAGES }, async (_, i) => {
+          for (const kind of ['poison', 'healthy'] as const) {
+            const response = await api.post(`/api/v1/app/${apps[kind]}/msg`, { eventType: 'e.x', payload: { i } });
+            assert.equal(response.status, 202);
+            sent[kind].push(response.body.id as string);
+          }
+        }),
+      );
+      for (const kind of ['healthy', 'poison'] as const) {
+        const attempts = await eventually(async () => {
+          const page = (await api.get(`/api/v1/app/${apps[kind]}/attempt/endpoint/${await endpointOf(api, apps[kind])}?limit=250`)).body.data as { msgId: string; response: string }[];
+          return page.length >= MESSAGES ? page : null;
+        }, 15_000);
+        assert.deepEqual(new Set(attempts.map((a) => a.msgId)), new Set(sent[kind]), `${kind}: an attempt for every message`);
+        if (kind === 'healthy') for (const a of attempts) assert.equal(a.response, 'ok');
+        else for (const a of attempts) assert.equal(a.response, '', 'recorded without the response the database refused');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      for (const kind of ['poison', 'healthy'] as const) {
+        assert.equal(receiver.requests.filter((r) => r.path === `/${kind}`).length, MESSAGES, `${kind}: each message delivered once`);
+      }
+    } finally {
+      await hookd.close();
+      await receiver.close();
+      await database?.drop();
+      temp.cleanup();
+    }
+  });
+}
+
+/** A trigger on the real database that refuses any attempt whose response contains `word`. */
+async function refuseAttemptsSaying(word: string, postgresUrl: string | null, sqlitePath: string): Promise<void> {
+  if (postgresUrl === null) {
+    const db = new Database(sqlitePath);
+    try {
+      db.exec(`CREATE TRIGGER refuse_attempt BEFORE INSERT ON attempt WHEN NEW.response LIKE '%${word}%' BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE FUNCTION refuse_attempt() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.response LIKE '%${word}%' THEN RAISE EXCEPTION 'refused by a test trigger'; END IF; RETURN NEW; END $$`);
+    await client.query('CREATE TRIGGER refuse_attempt BEFORE INSERT ON attempt FOR EACH ROW EXECUTE FUNCTION refuse_attempt()');
+  } finally {
+    await client.end();
+  }
 }
