@@ -1,5 +1,5 @@
 import type { Message } from '../domain/types.js';
-import { StoreUnavailableError } from './failures.js';
+import { StoreUnavailableError, storeFailureOf } from './failures.js';
 import type { InsertMessageResult, Store } from './store.js';
 
 interface Pending {
@@ -68,17 +68,32 @@ export class GroupCommitter {
       this.expire();
       const batch = this.queue.splice(0, this.options.maxBatch);
       if (batch.length === 0) break;
-      try {
-        const results = await this.options.store.insertMessages(batch.map((p) => p.message));
-        let deliveries = 0;
-        results.forEach((result, i) => {
-          if (result.kind === 'inserted') deliveries += result.deliveries;
-          batch[i]!.resolve(result);
-        });
-        if (deliveries > 0) this.options.onCommitted?.(deliveries);
-      } catch (error) {
+      await this.commit(batch);
+    }
+  }
+
+  /**
+   * One transaction for `batch`. When the database refuses it (a statement error, not the database being away), the
+   * batch is committed in halves until the refused message is alone: one request's message cannot fail the other
+   * requests (other tenants') it shared a commit with.
+   */
+  private async commit(batch: Pending[]): Promise<void> {
+    try {
+      const results = await this.options.store.insertMessages(batch.map((p) => p.message));
+      let deliveries = 0;
+      results.forEach((result, i) => {
+        if (result.kind === 'inserted') deliveries += result.deliveries;
+        batch[i]!.resolve(result);
+      });
+      if (deliveries > 0) this.options.onCommitted?.(deliveries);
+    } catch (error) {
+      if (batch.length === 1 || storeFailureOf(error) !== null) {
         for (const pending of batch) pending.reject(error);
+        return;
       }
+      const half = Math.ceil(batch.length / 2);
+      await this.commit(batch.slice(0, half));
+      await this.commit(batch.slice(half));
     }
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { test } from 'node:test';
 import { newId } from '../../src/domain/ids.js';
 import type { Message } from '../../src/domain/types.js';
@@ -75,6 +76,44 @@ test('a commit queue that does not move refuses new messages at its limit and af
     for (const m of waiting) assert.equal(await store.getMessage('app_slow', m.id), null, 'a refused message was never stored');
     const after = message();
     assert.equal((await committer.submit(after)).kind, 'inserted', 'the queue works again');
+  } finally {
+    await store.close();
+    temp.cleanup();
+  }
+});
+
+test("a message the database refuses fails its own submit only: the other messages of its commit (other tenants') are stored", async () => {
+  const temp = tempDir();
+  const path = join(temp.dir, 'gc-refused.db');
+  const store = new SqliteStore({ path });
+  try {
+    await store.migrate();
+    const now = Date.now();
+    for (const id of ['app_bad', 'app_good']) await store.createApp({ id, uid: null, name: id, metadata: {}, rateLimit: null, createdAt: now, updatedAt: now });
+    // A trigger on the real database refuses one application's messages that say POISON.
+    const raw = new Database(path);
+    raw.exec(`CREATE TRIGGER refuse_message BEFORE INSERT ON message WHEN NEW.payload LIKE '%POISON%' BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);
+    raw.close();
+    const batches: number[] = [];
+    const committer = new GroupCommitter({ store: { insertMessages: (messages: Message[]) => (batches.push(messages.length), store.insertMessages(messages)) }, maxBatch: 100 });
+    const messages = Array.from({ length: 64 }, (_, i): Message => ({
+      id: newId('msg'),
+      appId: i === 17 ? 'app_bad' : 'app_good',
+      eventId: null,
+      eventType: 't',
+      payload: i === 17 ? '{"say":"POISON"}' : `{"i":${i}}`,
+      channels: null,
+      tags: null,
+      createdAt: now,
+    }));
+    const settled = await Promise.allSettled(messages.map((m) => committer.submit(m)));
+    assert.equal(batches[0], 64, 'submitted together: one commit first');
+    settled.forEach((outcome, i) => {
+      if (i === 17) assert.equal(outcome.status, 'rejected', 'the refused message fails its submit');
+      else assert.deepEqual(outcome, { status: 'fulfilled', value: { kind: 'inserted', deliveries: 0 } }, `message ${i} stored`);
+    });
+    for (const [i, m] of messages.entries()) assert.equal((await store.getMessage(m.appId, m.id)) !== null, i !== 17, `message ${i}`);
+    assert.ok(batches.length <= 1 + 2 * Math.ceil(Math.log2(64)), `split in halves, not one by one (${batches.length} commits)`);
   } finally {
     await store.close();
     temp.cleanup();
