@@ -7,7 +7,7 @@ import { urlOrigin, type SchedulerPolicy } from '../domain/scheduler.js';
 import { signatureHeader } from '../domain/signing.js';
 import type { Attempt } from '../domain/types.js';
 import type { ClaimedDelivery, ClaimRequest, DeliveryResult, Store } from '../store/store.js';
-import { storeFailureOf } from '../store/failures.js';
+import { refusedData, storeFailureOf } from '../store/failures.js';
 import type { HttpSender, SendResult } from './http-sender.js';
 import { StoreHealth } from './store-health.js';
 
@@ -475,47 +475,58 @@ export class DeliveryWorker {
   }
 
   /**
-   * Writes a batch of results in one transaction. A database that is away (a dropped connection, a restart, a
-   * timeout, a deadlock) or full is retried with backoff for as long as the leases last, renewed meanwhile by the
-   * heartbeat; a lost ack means the batch is sent again after its leases expire. Any other error is not retried:
-   * it would fail again.
+   * Results the database refused as a batch (refusedData: a value or constraint, not the database being away),
+   * acked in halves until each refused one is alone, while their leases last (`until`; at most 2n - 1 transactions
+   * for n results). A refused one is recorded once more without any of the exchange's text (bodies, headers, the
+   * error); if even that is refused, it is given up. Given up: sent again after its lease. Returns false when the rest
+   * was given up (the leases ending, the database away, a shutdown).
    */
-  /**
-   * Results the database refused as a batch (a statement error, not the database being away), acked in halves until
-   * the refused one is alone. That one is recorded once more without the receiver's text (its response body and
-   * headers, the error); if even that is refused, it is given up: its delivery is sent again after its lease.
-   */
-  private async ackApart(results: RecordedResult[], refusal: unknown): Promise<void> {
+  private async ackApart(results: RecordedResult[], refusal: unknown, until: number): Promise<boolean> {
     if (results.length === 1) {
       const [result] = results as [RecordedResult];
-      const detail = refusal instanceof Error ? refusal.message : String(refusal);
-      const plain = { ...result, attempt: { ...result.attempt, response: '', responseHeaders: null, error: `hookd could not record the response: ${detail}` } };
-      const outcome = await this.ackPart([plain]);
-      const what = outcome === true ? "the database refused this attempt's response; recorded without it" : 'the database refused this delivery result; the delivery will be sent again after its lease expires';
-      this.options.logger.error({ err: refusal, deliveryId: result.deliveryId }, what);
-      return;
+      const { attempt } = result;
+      const plain = { ...result, attempt: { ...attempt, response: '', requestHeaders: null, responseHeaders: null, error: 'the database refused to record this response' } };
+      const outcome = await this.ackPart([plain], until);
+      if (outcome === 'given up') return false;
+      this.options.logger.warn(
+        { err: refusal, deliveryId: result.deliveryId, appId: attempt.appId, endpointId: attempt.endpointId },
+        outcome === true ? "the database refused this attempt's response; recorded without it" : 'the database refused this delivery result; the delivery will be sent again after its lease expires',
+      );
+      return true;
     }
     const half = Math.ceil(results.length / 2);
     for (const part of [results.slice(0, half), results.slice(half)]) {
-      const outcome = await this.ackPart(part);
-      if (outcome === 'unavailable') return;
-      if (outcome !== true) await this.ackApart(part, outcome.refused);
+      const outcome = await this.ackPart(part, until);
+      if (outcome === 'given up') return false;
+      if (outcome !== true && !(await this.ackApart(part, outcome.refused, until))) return false;
     }
+    return true;
   }
 
-  /** One part of a refused batch: true once recorded, the refusal, or 'unavailable' (logged; the rest waits for its leases). */
-  private async ackPart(part: RecordedResult[]): Promise<true | { refused: unknown } | 'unavailable'> {
+  /** One part of a refused batch: true once recorded, else its refusal, or 'given up' (logged). */
+  private async ackPart(part: RecordedResult[], until: number): Promise<true | { refused: unknown } | 'given up'> {
+    const now = this.clock();
+    if (now >= until || (this.stoppingAt !== null && now >= this.stoppingAt + SHUTDOWN_ACK_BUDGET_MS)) {
+      this.options.logger.error({ count: part.length }, 'recording delivery results apart outlasted their leases or the shutdown; the rest will be sent again after their leases expire');
+      return 'given up';
+    }
     try {
       await this.options.store.completeDeliveries(part, { scheduler: this.policy });
       this.notify(part);
       return true;
     } catch (error) {
-      if (storeFailureOf(error) === null) return { refused: error };
+      if (refusedData(error)) return { refused: error };
       this.options.logger.error({ err: error, count: part.length }, 'recording delivery results failed; the deliveries will be sent again after their leases expire');
-      return 'unavailable';
+      return 'given up';
     }
   }
 
+  /**
+   * Writes a batch of results in one transaction. A database that is away (a dropped connection, a restart, a
+   * timeout, a deadlock) or full is retried with backoff for as long as the leases last, renewed meanwhile by the
+   * heartbeat; a lost ack means the batch is sent again after its leases expire. A batch the database refuses for
+   * what it carries is acked apart (ackApart); any other error is not retried: it would fail again.
+   */
   private async ack(batch: AckBatch): Promise<void> {
     const { results } = batch;
     const startedAt = this.clock();
@@ -540,10 +551,15 @@ export class DeliveryWorker {
           recorded = true;
           return;
         } catch (error) {
+          if (refusedData(error)) {
+            // Something in the batch the database refuses, every time: acked apart, so that a refused result costs
+            // only itself, not the other tenants' results in its batch.
+            this.options.logger.warn({ err: error, count: results.length }, 'the database refused a batch of delivery results; recording them apart');
+            await this.ackApart(results, error, startedAt + this.options.config.leaseMs);
+            return;
+          }
           if (storeFailureOf(error) === null) {
-            // Not the database being away: something in the batch it refuses, every time. Acked apart, so that a
-            // result the database refuses costs only itself, not the other tenants' results in its batch.
-            await this.ackApart(results, error);
+            this.options.logger.error({ err: error, count: results.length }, 'recording delivery results failed; the deliveries will be sent again after their leases expire');
             return;
           }
           wait = this.health.failed('ack', error);

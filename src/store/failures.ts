@@ -30,6 +30,17 @@ export function storeFailureOf(error: unknown): StoreFailure | null {
   return typeof e?.message === 'string' && PG_CLIENT_MESSAGES.test(e.message) ? 'unavailable' : null;
 }
 
+/**
+ * The database refused what a statement carried, not the statement itself: a value it cannot hold or a constraint
+ * (PostgreSQL: data exceptions, class 22; integrity constraints, class 23; an exception raised by a trigger, P0001;
+ * SQLite: a constraint, a value too big, a type mismatch). Retried apart, a batch then loses only the refused item;
+ * any other error (a schema or code fault) would fail every part as well, so it is not split.
+ */
+export function refusedData(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22...|23...|P0001|SQLITE_(CONSTRAINT|TOOBIG|MISMATCH)\w*)$/.test(code);
+}
+
 /** The database cannot be opened at all (a data dir hookd cannot write, a second process on the same file). */
 export class StoreOpenError extends Error {
   override readonly name = 'StoreOpenError';

@@ -1,5 +1,5 @@
 import type { Message } from '../domain/types.js';
-import { StoreUnavailableError, storeFailureOf } from './failures.js';
+import { refusedData, StoreUnavailableError } from './failures.js';
 import type { InsertMessageResult, Store } from './store.js';
 
 interface Pending {
@@ -73,11 +73,13 @@ export class GroupCommitter {
   }
 
   /**
-   * One transaction for `batch`. When the database refuses it (a statement error, not the database being away), the
-   * batch is committed in halves until the refused message is alone: one request's message cannot fail the other
-   * requests (other tenants') it shared a commit with.
+   * One transaction for `batch`. When the database refuses what it carries (refusedData: not the database being
+   * away), the batch is committed in halves until the refused message is alone, within a budget of transactions (a
+   * few refused messages are isolated; a refusal every part meets fails the rest): one request's message cannot fail
+   * the other requests (other tenants') it shared a commit with.
    */
-  private async commit(batch: Pending[]): Promise<void> {
+  private async commit(batch: Pending[], budget = { left: 4 * Math.ceil(Math.log2(Math.max(2, batch.length))) + 4 }): Promise<void> {
+    budget.left--;
     try {
       const results = await this.options.store.insertMessages(batch.map((p) => p.message));
       let deliveries = 0;
@@ -87,13 +89,13 @@ export class GroupCommitter {
       });
       if (deliveries > 0) this.options.onCommitted?.(deliveries);
     } catch (error) {
-      if (batch.length === 1 || storeFailureOf(error) !== null) {
+      if (batch.length === 1 || budget.left <= 0 || !refusedData(error)) {
         for (const pending of batch) pending.reject(error);
         return;
       }
       const half = Math.ceil(batch.length / 2);
-      await this.commit(batch.slice(0, half));
-      await this.commit(batch.slice(half));
+      await this.commit(batch.slice(0, half), budget);
+      await this.commit(batch.slice(half), budget);
     }
   }
 

@@ -87,7 +87,10 @@ for (const store of ['sqlite', 'postgres'] as const) {
     const dbPath = join(temp.dir, 'hookd.db');
     const database = store === 'postgres' ? await freshDatabase(testDatabaseUrl(), 'refused') : null;
     const env = { HOOKD_RETRY_SCHEDULE: '1s,2s', HOOKD_REQUEST_TIMEOUT: '1s', HOOKD_LEASE: '2s', ...(database ? { DATABASE_URL: database.url } : {}) };
-    const hookd = await startHookd({ config: loadConfig(testEnv(dbPath, env)), logger: pino({ level: 'silent' }), role: 'all' });
+    // hookd's warnings, read back: a refused batch that held results of both tenants was recorded apart.
+    const warnings: { msg: string; count?: number }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+    const hookd = await startHookd({ config: loadConfig(testEnv(dbPath, env)), logger, role: 'all' });
     await refuseAttemptsSaying('POISON', database?.url ?? null, dbPath);
     const receiver = await Receiver.start((request, response) => void response.writeHead(200).end(request.path === '/poison' ? 'POISON' : 'ok'));
     try {
@@ -116,6 +119,8 @@ for (const store of ['sqlite', 'postgres'] as const) {
         if (kind === 'healthy') for (const a of attempts) assert.equal(a.response, 'ok');
         else for (const a of attempts) assert.equal(a.response, '', 'recorded without the response the database refused');
       }
+      const apart = warnings.filter((w) => w.msg === 'the database refused a batch of delivery results; recording them apart');
+      assert.ok(apart.some((w) => (w.count ?? 0) > 1), `a refused batch of several results was recorded apart (batch sizes: ${apart.map((w) => w.count).join(', ')})`);
       await new Promise((resolve) => setTimeout(resolve, 3000));
       for (const kind of ['poison', 'healthy'] as const) {
         assert.equal(receiver.requests.filter((r) => r.path === `/${kind}`).length, MESSAGES, `${kind}: each message delivered once`);

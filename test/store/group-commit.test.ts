@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { newId } from '../../src/domain/ids.js';
 import type { Message } from '../../src/domain/types.js';
 import { GroupCommitter } from '../../src/store/group-commit.js';
