@@ -476,10 +476,11 @@ export class DeliveryWorker {
 
   /**
    * Results the database refused as a batch (refusedData: a value or constraint, not the database being away),
-   * acked in halves until each refused one is alone, while their leases last (`until`; at most 2n - 1 transactions
-   * for n results). A refused one is recorded once more without any of the exchange's text (bodies, headers, the
-   * error); if even that is refused, it is given up. Given up: sent again after its lease. Returns false when the rest
-   * was given up (the leases ending, the database away, a shutdown).
+   * acked in halves until each refused one is alone, while their leases last (`until`; at most 3n - 1 transactions
+   * for n results, the refused batch's own and each lone result's second try counted). A refused one is recorded
+   * once more without any of the exchange's text (bodies, headers, the error); if even that is refused, it is given
+   * up. Given up: sent again after its lease. Returns false when the rest was given up (the leases ending, the
+   * database away, a shutdown).
    */
   private async ackApart(results: RecordedResult[], refusal: unknown, until: number): Promise<boolean> {
     if (results.length === 1) {

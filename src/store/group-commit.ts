@@ -89,13 +89,15 @@ export class GroupCommitter {
       });
       if (deliveries > 0) this.options.onCommitted?.(deliveries);
     } catch (error) {
-      if (batch.length === 1 || budget.left <= 0 || !refusedData(error)) {
+      if (batch.length === 1 || !refusedData(error)) {
         for (const pending of batch) pending.reject(error);
         return;
       }
       const half = Math.ceil(batch.length / 2);
-      await this.commit(batch.slice(0, half), budget);
-      await this.commit(batch.slice(half), budget);
+      for (const part of [batch.slice(0, half), batch.slice(half)]) {
+        if (budget.left > 0) await this.commit(part, budget);
+        else for (const pending of part) pending.reject(error);
+      }
     }
   }
 

@@ -114,6 +114,13 @@ test("a message the database refuses fails its own submit only: the other messag
     });
     for (const [i, m] of messages.entries()) assert.equal((await store.getMessage(m.appId, m.id)) !== null, i !== 17, `message ${i}`);
     assert.ok(batches.length <= 1 + 2 * Math.ceil(Math.log2(64)), `split in halves, not one by one (${batches.length} commits)`);
+
+    // A refusal every part meets: the search stops within its budget of 4 log2(n) + 4 commits; every submit fails.
+    batches.length = 0;
+    const refused = messages.map((m) => ({ ...m, id: newId('msg'), payload: '{"say":"POISON"}' }));
+    const all = await Promise.allSettled(refused.map((m) => committer.submit(m)));
+    assert.ok(all.every((outcome) => outcome.status === 'rejected'), 'every submit refused');
+    assert.ok(batches.length <= 4 * Math.log2(64) + 4, `within the budget (${batches.length} commits)`);
   } finally {
     await store.close();
     temp.cleanup();
