@@ -200,10 +200,12 @@ export interface EndpointClaimPlan {
   /** The rate-limit clock the slots were counted from (null: no rate limit). */
   rateClock: number | null;
   /**
-   * It could have sent but got nothing: the claim's slots, or this worker's room for its origin, ran out first. Its
-   * state is left as it is, so it keeps its place in the line for the next claim.
+   * It could have sent but got nothing. `slots`: the claim's slots ran out first; its state is left as it is, so it
+   * keeps its place in the line for the next claim. `origin`: this worker has no room for its origin; it goes to the
+   * back of the line (ready now, not earlier), so that however many endpoints wait for a busy origin (a slow
+   * receiver many tenants share), the next claims reach the endpoints behind them instead of reading the same ones.
    */
-  passedOver: boolean;
+  passedOver: null | 'slots' | 'origin';
 }
 
 /** How much room a worker has for requests to an origin (scheme://host:port). */
@@ -221,7 +223,7 @@ export function planClaim(endpoints: readonly ReadyEndpoint[], limit: number, no
   for (const endpoint of endpoints) {
     const budget = budgetOf(endpoint.state, endpoint.maxConcurrency, nowMs, policy);
     const rate = rateSlots(endpoint.rateLimit, endpoint.state.rateNextAt, nowMs);
-    const plan: EndpointClaimPlan = { endpoint, take: 0, budget, rateClock: rate.clock, passedOver: false };
+    const plan: EndpointClaimPlan = { endpoint, take: 0, budget, rateClock: rate.clock, passedOver: null };
     plans.push(plan);
     if (endpoint.unsendable) {
       plan.take = limit;
@@ -248,9 +250,8 @@ export function planClaim(endpoints: readonly ReadyEndpoint[], limit: number, no
         const originFree = originLeft.get(origin) ?? originRoom(origin);
         const endpointFree = room.get(plan)! - plan.take;
         if (originFree <= 0) {
-          // This worker has no room for its origin: if it got nothing, it keeps its place for the next claim (which
-          // the ack of a request to that origin wakes).
-          if (plan.take === 0) plan.passedOver = true;
+          // This worker has no room for its origin (the ack of a request to that origin wakes the next claim).
+          if (plan.take === 0) plan.passedOver = 'origin';
           continue;
         }
         if (endpointFree <= 0) continue;
@@ -263,7 +264,7 @@ export function planClaim(endpoints: readonly ReadyEndpoint[], limit: number, no
       if (queue.length === 0) queues.splice(a--, 1);
     }
   }
-  for (const queue of queues) for (const plan of queue) if (plan.take === 0) plan.passedOver = true;
+  for (const queue of queues) for (const plan of queue) if (plan.take === 0) plan.passedOver = 'slots';
   return plans;
 }
 

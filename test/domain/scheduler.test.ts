@@ -56,7 +56,11 @@ describe('claim planning', () => {
     const plans = planClaim([...many, ready('b1', { appId: 'app_b' })], 6, T0, policy, roomy);
     assert.equal(takes(plans).b1, 3, 'app_b gets half the slots');
     assert.equal(plans.filter((p) => p.endpoint.appId === 'app_a').reduce((n, p) => n + p.take, 0), 3);
-    assert.equal(plans.filter((p) => p.passedOver).length, 3, 'a4-a6 keep their place for the next claim');
+    assert.deepEqual(
+      plans.filter((p) => p.passedOver).map((p) => [p.endpoint.endpointId, p.passedOver]),
+      [['a4', 'slots'], ['a5', 'slots'], ['a6', 'slots']],
+      'a4-a6 keep their place for the next claim',
+    );
   });
 
   test("a worker's room for an origin is shared by that origin's endpoints", () => {
@@ -67,9 +71,9 @@ describe('claim planning', () => {
     const blocked = planClaim(sameOrigin, 100, T0, policy, (origin) => (origin === 'http://shared.example' ? 1 : 1000));
     assert.deepEqual(takes(blocked), { a: 1, b: 0, c: 16 });
     assert.deepEqual(
-      blocked.filter((p) => p.passedOver).map((p) => p.endpoint.endpointId),
-      ['b'],
-      'an endpoint that got nothing because of its origin keeps its place for the next claim',
+      blocked.filter((p) => p.passedOver).map((p) => [p.endpoint.endpointId, p.passedOver]),
+      [['b', 'origin']],
+      'an endpoint that got nothing because of its origin is passed over for it (the store puts it at the back of the line)',
     );
   });
 

@@ -479,6 +479,28 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test('endpoints waiting for an origin with no room do not hold back the endpoints behind them, however many there are', async () => {
+      await fresh(async (s) => {
+        // Six endpoints on one busy origin (a slow receiver many tenants share), more than a claim reads, all due first.
+        const busy = makeApp();
+        await s.createApp(busy);
+        for (let i = 0; i < 6; i++) await s.createEndpoint(makeEndpoint(busy.id, { id: newId('ep', T0 + i), url: `http://busy.example/${i}` }));
+        await s.insertMessages([makeMessage(busy.id, { id: newId('msg', T0), createdAt: T0 })]);
+        const other = await seedEndpoint(s, { url: 'http://127.0.0.1:5/hook' });
+        await s.insertMessages([makeMessage(other.app.id, { id: newId('msg', T0 + 10), createdAt: T0 + 10 })]);
+        const room = (origin: string): number => (origin === 'http://busy.example' ? 0 : 1000);
+        const claimed: ClaimedDelivery[] = [];
+        for (let i = 1; i <= 3 && claimed.length === 0; i++) claimed.push(...(await claim(s, 'w', 3, 30_000, T0 + i * 1_000, { originRoom: room })));
+        assert.deepEqual(
+          claimed.map((c) => c.endpoint.id),
+          [other.endpoint.id],
+          'within three claims of three (the six busy endpoints go to the back of the line as they are passed over)',
+        );
+        const later = await claim(s, 'w', 100, 30_000, T0 + 10_000);
+        assert.equal(later.filter((c) => c.endpoint.appId === busy.id).length, 6, 'with room again, every busy endpoint is claimed: none was stranded');
+      });
+    });
+
     test('several workers claiming at once never exceed an endpoint budget and never take the same delivery', async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s, { maxConcurrency: 7 });

@@ -9,7 +9,7 @@ import type { ClaimedDelivery, ClaimRequest } from '../store.js';
 import type pg from 'pg';
 import type { PostgresDb, Row } from './db.js';
 import { bigintArray, boolArray, intArray, integerLiteral, textArray } from './literals.js';
-import { named, Prepared, runSql, type Sql } from './prepared.js';
+import { named, Prepared, runSql, sqlOf, type Sql } from './prepared.js';
 
 const unbounded = (): number => Number.POSITIVE_INFINITY;
 
@@ -57,6 +57,13 @@ const SETTLE = new Prepared(
              FROM delivery d WHERE d.endpoint_id = q.endpoint_id AND d.status = 'pending') END
    FROM unnest($2, $3, $4, $5, $6, $7) AS u(endpoint_id, saturated, rate_next_at, wait_lease, at, in_flight)
    WHERE q.endpoint_id = u.endpoint_id`,
+);
+
+/** (3') Endpoints passed over for a busy origin ($1 now, $2 ids) go to the back of the line (EndpointClaimPlan.passedOver). */
+const REQUEUE = new Prepared(
+  'hookd_claim_requeue',
+  ['bigint', 'text[]'],
+  'UPDATE endpoint_queue SET ready_at = GREATEST(ready_at, $1) WHERE endpoint_id = ANY($2) AND ready_at IS NOT NULL',
 );
 
 export async function claimDeliveries(db: PostgresDb, request: ClaimRequest): Promise<ClaimedDelivery[]> {
@@ -134,8 +141,10 @@ export async function claimIn(client: pg.PoolClient, request: ClaimRequest, comm
     bigintArray(settled.map((s) => (s.next.kind === 'at' ? s.next.at : nowMs))),
     intArray(settled.map((s) => s.state.inFlight)),
   );
-  if (commitWith) commitWith(settle);
-  else await runSql(client, settle);
+  const requeued = plans.filter((plan) => plan.passedOver === 'origin');
+  const settleAll = requeued.length === 0 ? settle : sqlOf(settle, REQUEUE.execute(integerLiteral(nowMs), textArray(endpointIds(requeued))));
+  if (commitWith) commitWith(settleAll);
+  else await runSql(client, settleAll);
   // Every leased row carries its message's and endpoint's columns: any one of them will do for each.
   const messageRows = new Map(leased.map(({ delivery, row }) => [delivery.messageId, row]));
   const endpointRows = new Map(leased.map(({ delivery, row }) => [delivery.endpointId, row]));

@@ -43,6 +43,8 @@ export function claimIn(db: SqliteDb, request: ClaimRequest): ClaimedDelivery[] 
         ELSE (SELECT CASE WHEN min(next_attempt_at) IS NULL THEN NULL ELSE max(@at, min(next_attempt_at)) END
               FROM delivery WHERE endpoint_id = @id AND status = 'pending') END
     WHERE endpoint_id = @id`);
+  // Passed over for a busy origin: to the back of the line (see EndpointClaimPlan.passedOver).
+  const requeue = db.stmt('UPDATE endpoint_queue SET ready_at = max(ready_at, ?) WHERE endpoint_id = ? AND ready_at IS NOT NULL');
   // Each message once, however many of its deliveries were leased (a fan-out's payload is read once).
   const messages = db.stmt('SELECT id, app_id, event_type, payload FROM message WHERE id IN (SELECT value FROM json_each(?))');
 
@@ -54,8 +56,9 @@ export function claimIn(db: SqliteDb, request: ClaimRequest): ClaimedDelivery[] 
   const plans = planClaim(ready.map((r) => r.endpoint), limit, nowMs, policy, request.originRoom ?? unbounded);
   const leased: Delivery[] = [];
   for (const plan of plans) {
-    if (plan.passedOver) continue;
     const id = plan.endpoint.endpointId;
+    if (plan.passedOver === 'origin') requeue.run(nowMs, id);
+    if (plan.passedOver) continue;
     let got = 0;
     if (plan.take > 0 && plan.endpoint.unsendable) got = fail.run(unsendableReason(rows.get(id)!), nowMs, id, nowMs, plan.take).changes;
     else if (plan.take > 0) {
