@@ -25,6 +25,8 @@ import {
   EventExampleIn,
   ListOf,
   ListQuery,
+  MAX_CUSTOM_HEADER_BYTES,
+  MAX_CUSTOM_HEADERS,
   MessageOut,
   RecoverIn,
   RecoverOut,
@@ -39,6 +41,8 @@ const tags = ['Endpoint'];
 /** Svix's built-in event type for send-example: it needs no schema. */
 const PING_EVENT_TYPE = 'svix.ping';
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What an HTTP header value may hold (RFC 9110 field-value with obs-text; Node's and undici's own check). */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** Headers hookd sets itself; an endpoint may not override them. */
 const RESERVED_HEADERS = /^(webhook-.*|svix-.*|content-type|content-length|host|user-agent|connection|transfer-encoding|te|upgrade|keep-alive|expect)$/i;
 /** Header values that GET /headers does not echo back. */
@@ -351,11 +355,24 @@ function checkUrl(url: string): string {
   return url;
 }
 
+/**
+ * An endpoint's custom headers as they will be sent with every delivery (and recorded with every attempt): at most
+ * MAX_CUSTOM_HEADERS of them and MAX_CUSTOM_HEADER_BYTES of names and values together (PATCH merges into what is
+ * there, so the result is checked, not the request), each value what an HTTP header can carry (an HTTP client refuses
+ * anything else, so every delivery would fail).
+ */
 function checkHeaders(headers: Record<string, string>): Record<string, string> {
+  let bytes = 0;
   for (const [name, value] of Object.entries(headers)) {
     if (!HEADER_NAME.test(name)) throw validationError(['body', 'headers', name], 'invalid header name');
     if (RESERVED_HEADERS.test(name)) throw validationError(['body', 'headers', name], 'this header is set by hookd and cannot be overridden');
-    if (/[\r\n\0]/.test(value)) throw new HookdError('HOOKD_ERR_VALIDATION', 'invalid header value', [{ loc: ['body', 'headers', name], msg: 'header values may not contain CR, LF or NUL', type: 'value_error' }]);
+    if (!HEADER_VALUE.test(value)) {
+      throw validationError(['body', 'headers', name], 'header values may hold only tabs, spaces, visible ASCII and Latin-1 characters (no CR, LF, NUL or other control characters)');
+    }
+    bytes += name.length + value.length;
   }
+  const count = Object.keys(headers).length;
+  if (count > MAX_CUSTOM_HEADERS) throw validationError(['body', 'headers'], `at most ${MAX_CUSTOM_HEADERS} custom headers (this would make ${count})`);
+  if (bytes > MAX_CUSTOM_HEADER_BYTES) throw validationError(['body', 'headers'], `at most ${MAX_CUSTOM_HEADER_BYTES} bytes of custom header names and values together (this would make ${bytes})`);
   return headers;
 }

@@ -100,7 +100,13 @@ const EndpointFields = {
   metadata: Type.Optional(Nullable(Metadata)),
 };
 const SecretIn = Type.String({ pattern: '^(whsec_)?[a-zA-Z0-9+/=]{32,100}$' });
-const HeadersIn = StringMap(Type.String({ maxLength: 8192 }), { maxProperties: 50 });
+/** Custom headers of an endpoint: how many, and their names and values together (checked again after a PATCH merges). */
+export const MAX_CUSTOM_HEADERS = 50;
+export const MAX_CUSTOM_HEADER_BYTES = 16_384;
+const HeadersIn = StringMap(Type.String({ maxLength: 8192 }), {
+  maxProperties: MAX_CUSTOM_HEADERS,
+  description: `At most ${MAX_CUSTOM_HEADERS} headers and ${MAX_CUSTOM_HEADER_BYTES} bytes of names and values together`,
+});
 
 export const EndpointIn = Type.Object({ ...EndpointFields, secret: Type.Optional(Nullable(SecretIn)), headers: Type.Optional(Nullable(HeadersIn)) });
 export type EndpointIn = Static<typeof EndpointIn>;
@@ -139,7 +145,10 @@ export type EndpointSecretRotateIn = Static<typeof EndpointSecretRotateIn>;
 export const EndpointHeadersIn = Type.Object({ headers: HeadersIn });
 export type EndpointHeadersIn = Static<typeof EndpointHeadersIn>;
 export const EndpointHeadersPatchIn = Type.Object({
-  headers: StringMap(Nullable(Type.String({ maxLength: 8192 }))),
+  headers: StringMap(Nullable(Type.String({ maxLength: 8192 })), {
+    maxProperties: MAX_CUSTOM_HEADERS,
+    description: `Merged into the endpoint's headers (null removes one); the result may hold at most ${MAX_CUSTOM_HEADERS} headers and ${MAX_CUSTOM_HEADER_BYTES} bytes`,
+  }),
   deleteHeaders: Type.Optional(Nullable(Type.Array(Type.String(), { description: 'Names of headers to remove' }))),
 });
 export type EndpointHeadersPatchIn = Static<typeof EndpointHeadersPatchIn>;

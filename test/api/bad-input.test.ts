@@ -205,6 +205,31 @@ describe('schema validation (422 with loc)', () => {
     assertJsonError(response, 422);
   });
 
+  test('a custom header value an HTTP client would refuse (a control character, a character beyond Latin-1) answers 422, on create, PUT and PATCH', async () => {
+    for (const value of ['a\u0001b', 'price in \u20ac', 'tab\tand spaces ok\u007f']) {
+      assertValidation(await raw('POST', `/api/v1/app/${appId}/endpoint`, json({ url: `${receiver.url}/x`, headers: { 'x-custom': value } })), ['body', 'headers', 'x-custom']);
+      assertValidation(await raw('PUT', `/api/v1/app/${appId}/endpoint/${endpointId}/headers`, json({ headers: { 'x-custom': value } })), ['body', 'headers', 'x-custom']);
+      assertValidation(await raw('PATCH', `/api/v1/app/${appId}/endpoint/${endpointId}/headers`, json({ headers: { 'x-custom': value } })), ['body', 'headers', 'x-custom']);
+    }
+    const latin1 = await raw('POST', `/api/v1/app/${appId}/endpoint`, json({ url: `${receiver.url}/x`, headers: { 'x-custom': 'caf\u00e9\tok' } }));
+    assert.equal(latin1.status, 201, 'tabs and Latin-1 (obs-text) are what a header may carry');
+  });
+
+  test('PATCH /headers cannot grow an endpoint past 50 custom headers or 16 KB of them, whatever each request holds', async () => {
+    const endpoint = await raw('POST', `/api/v1/app/${appId}/endpoint`, json({ url: `${receiver.url}/x` }));
+    const path = `/api/v1/app/${appId}/endpoint/${endpoint.json.id}/headers`;
+    const some = (from: number, n: number, size = 1): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`x-h${from + i}`, 'v'.repeat(size)]));
+    assert.equal((await raw('PATCH', path, json({ headers: some(0, 40) }))).status, 204);
+    assertValidation(await raw('PATCH', path, json({ headers: some(40, 11) })), ['body', 'headers']);
+    assert.equal((await raw('PATCH', path, json({ headers: some(40, 10) }))).status, 204, 'exactly 50 is allowed');
+    assert.equal(Object.keys((await raw('GET', path)).json.headers).length, 50);
+    // 16 KB of names and values, each request under this file's 4 KB body limit: four values of 3,900 bytes fit
+    // (with the 50 small headers), a fifth does not.
+    for (let i = 0; i < 4; i++) assert.equal((await raw('PATCH', path, json({ headers: { [`x-h${i}`]: 'v'.repeat(3900) } }))).status, 204);
+    assertValidation(await raw('PATCH', path, json({ headers: { 'x-h4': 'v'.repeat(3900) } })), ['body', 'headers']);
+    assert.equal((await raw('GET', path)).json.headers['x-h4'], 'v', 'a refused PATCH changes nothing');
+  });
+
   test('invalid list query values answer 422 at [query, ...]', async () => {
     assertValidation(await raw('GET', `/api/v1/app/${appId}/msg?limit=0`), ['query', 'limit']);
     assertValidation(await raw('GET', `/api/v1/app/${appId}/msg?limit=1000`), ['query', 'limit']);
