@@ -97,9 +97,12 @@ function checkTolerance(timestamp: string, toleranceSeconds: number, nowMs: numb
   return skewSeconds <= toleranceSeconds ? ok : fail(`${header} is more than ${toleranceSeconds} s away from now (a replay, or a wrong clock)`);
 }
 
-/** A request header by lower-case name (repeated headers arrive joined by ", "); null when absent or empty. */
+/**
+ * A request header by lower-case name (repeated headers arrive joined by ", "); null when absent or empty. Only the
+ * request's own headers: Node's header object inherits `constructor`, `toString`... which a source may name.
+ */
 export function headerValue(headers: IncomingHttpHeaders, name: string): string | null {
-  const value = headers[name];
+  const value = Object.hasOwn(headers, name) ? headers[name] : undefined;
   const text = Array.isArray(value) ? value.join(', ') : value;
   return text === undefined || text === '' ? null : text;
 }

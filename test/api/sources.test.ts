@@ -228,6 +228,25 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
       });
     });
 
+    describe('header names that are also properties of every JavaScript object', () => {
+      test('a source reading `constructor` or `__proto__` headers answers 401 / uses its default when they are absent, never 500', async () => {
+        for (const name of ['constructor', '__proto__', 'toString']) {
+          const source = await createSource({
+            name: `reads ${name}`,
+            verification: { scheme: 'api-key', secret: API_KEY, header: name },
+            eventType: { header: name, default: 'plain.event' },
+            idempotencyHeader: name,
+          });
+          await assertRefusedAndNothingStored(401, () => ingest(source.id, '{}', {}), `${name}: no key header`);
+          const keyed = await createSource({ name: `typed by ${name}`, verification: { scheme: 'api-key', secret: API_KEY }, eventType: { header: name, default: 'plain.event' }, idempotencyHeader: name });
+          const accepted = await ingest(keyed.id, '{}', { 'x-api-key': API_KEY });
+          assert.equal(accepted.status, 202, `${name}: ${accepted.text}`);
+          assert.equal(accepted.json.eventType, 'plain.event', `${name}: absent, so the default`);
+          assert.equal(accepted.json.eventId ?? null, null, `${name}: no idempotency key`);
+        }
+      });
+    });
+
     describe('turning a request into a message', () => {
       test('the idempotency header becomes the eventId: a repeat answers 200 with the first message and stores nothing new', async () => {
         const source = await createSource({ ...hmacSource(), idempotencyHeader: 'X-Idempotency-Key' });
