@@ -4,6 +4,7 @@ import { isIP, type Socket } from 'node:net';
 import type * as Undici from 'undici';
 import type { ConnectionFailure } from '../domain/scheduler.js';
 import { DestinationPolicy, SsrfError } from './ssrf.js';
+import { boundedLookup } from './lookups.js';
 
 // undici's index loads all of undici (fetch, WebSocket, caches, mocks: 3 MB of the delivery thread's heap, measured
 // at rest); this file needs only the Agent and its connector. undici has no exports map: its files can be named, and
@@ -228,12 +229,12 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
 }
 
 /**
- * An undici connector that only opens sockets to permitted addresses: a hostname is resolved by a lookup that
- * drops refused addresses (the socket connects to exactly what was checked, so DNS rebinding cannot slip past),
+ * An undici connector that only opens sockets to permitted addresses: a hostname is resolved (boundedLookup: a slow
+ * DNS cannot take libuv's whole thread pool) by a lookup that drops refused addresses (the socket connects to exactly what was checked, so DNS rebinding cannot slip past),
  * an IP literal is checked before connecting, and the connected peer is checked once more.
  */
 function guardedConnector(policy: DestinationPolicy, lookup: typeof dnsLookup | undefined, timeout: number): Undici.buildConnector.connector {
-  const connect = buildConnector({ timeout, lookup: policy.guardedLookup(lookup) } as Undici.buildConnector.BuildOptions);
+  const connect = buildConnector({ timeout, lookup: policy.guardedLookup(boundedLookup(lookup)) } as Undici.buildConnector.BuildOptions);
   return (options, callback) => {
     const literal = isIP(options.hostname) !== 0 ? policy.refusal(options.hostname) : null;
     if (literal) {
