@@ -2,6 +2,9 @@ import type { Message } from '../domain/types.js';
 import { refusedData, StoreUnavailableError } from './failures.js';
 import type { InsertMessageResult, Store } from './store.js';
 
+/** The default bound on one transaction's payloads (characters): 16 Mi. Thousands of ordinary messages fit. */
+export const MAX_BATCH_PAYLOAD = 16 * 1024 * 1024;
+
 interface Pending {
   message: Message;
   resolve: (result: InsertMessageResult) => void;
@@ -13,6 +16,12 @@ interface Pending {
 export interface GroupCommitOptions {
   store: Pick<Store, 'insertMessages'>;
   maxBatch: number;
+  /**
+   * Most payload characters in one transaction (default MAX_BATCH_PAYLOAD; a message larger alone is a batch of its
+   * own). Without it, 512 payloads of 1 MB made one statement of half a gigabyte: on PostgreSQL its parameter text
+   * passed V8's longest string and the whole batch, every request in it, failed.
+   */
+  maxBatchPayload?: number;
   /** Most messages waiting for a commit; a submit beyond it is refused at once (StoreUnavailableError). */
   maxPending?: number;
   /**
@@ -66,10 +75,20 @@ export class GroupCommitter {
     this.scheduled = false;
     while (this.queue.length > 0) {
       this.expire();
-      const batch = this.queue.splice(0, this.options.maxBatch);
+      const batch = this.queue.splice(0, this.batchLength());
       if (batch.length === 0) break;
       await this.commit(batch);
     }
+  }
+
+  /** How many of the waiting messages the next transaction takes: up to maxBatch, and maxBatchPayload of payload. */
+  private batchLength(): number {
+    const limit = this.options.maxBatchPayload ?? MAX_BATCH_PAYLOAD;
+    const most = Math.min(this.options.maxBatch, this.queue.length);
+    let size = this.queue[0]?.message.payload.length ?? 0;
+    let n = 1;
+    while (n < most && size + this.queue[n]!.message.payload.length <= limit) size += this.queue[n++]!.message.payload.length;
+    return n;
   }
 
   /**

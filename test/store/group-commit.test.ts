@@ -36,6 +36,32 @@ test('messages submitted together are committed in one transaction, and each sub
   }
 });
 
+test('a transaction takes at most maxBatchPayload of payloads (a larger message alone), so large messages cannot make one statement too big', async () => {
+  const temp = tempDir();
+  const store = new SqliteStore({ path: join(temp.dir, 'gc-bytes.db') });
+  try {
+    await store.migrate();
+    const now = Date.now();
+    await store.createApp({ id: 'app_gc', uid: null, name: 'gc', metadata: {}, rateLimit: null, createdAt: now, updatedAt: now });
+    const batches: number[] = [];
+    const committer = new GroupCommitter({
+      store: { insertMessages: (messages: Message[]) => (batches.push(messages.length), store.insertMessages(messages)) },
+      maxBatch: 100,
+      maxBatchPayload: 10_000,
+    });
+    const payload = (chars: number): string => JSON.stringify({ pad: 'x'.repeat(chars - 10) });
+    const sizes = [3_000, 3_000, 3_000, 3_000, 25_000, 3_000, 100, 100];
+    const messages = sizes.map((chars): Message => ({ id: newId('msg'), appId: 'app_gc', eventId: null, eventType: 't', payload: payload(chars), channels: null, tags: null, createdAt: now }));
+    const results = await Promise.all(messages.map((m) => committer.submit(m)));
+    assert.ok(results.every((r) => r.kind === 'inserted'));
+    assert.deepEqual(batches, [3, 1, 1, 3], '3 x 3,000 fit in 10,000; the fourth starts the next; 25,000 alone; then the rest');
+    for (const m of messages) assert.equal((await store.getMessage('app_gc', m.id))?.payload, m.payload);
+  } finally {
+    await store.close();
+    temp.cleanup();
+  }
+});
+
 test('a commit queue that does not move refuses new messages at its limit and after the wait timeout, and stores none of them', async () => {
   const temp = tempDir();
   const store = new SqliteStore({ path: join(temp.dir, 'gc-slow.db') });
