@@ -37,6 +37,9 @@ const insertMessages = named(
 /** The live endpoints of applications ($1), for fan-out. */
 const appEndpoints = named('hookd_app_endpoints', 'SELECT id, app_id, disabled, filter_types, channels FROM endpoint WHERE app_id = ANY($1) AND deleted_at IS NULL');
 
+/** Rows per delivery insert: about a third of a second on a slow disk, far inside the default 5 s statement timeout. */
+export const DELIVERIES_PER_STATEMENT = 5000;
+
 /** One pending delivery per (id, message, endpoint, app, due time). */
 const insertDeliveries = named(
   'hookd_insert_deliveries',
@@ -86,10 +89,12 @@ export async function insertMessagesIn(client: pg.PoolClient, messages: Message[
     }
     counts.set(m.id, count);
   }
-  if (deliveries.length > 0) {
-    await client.query(
-      insertDeliveries([deliveries.map((d) => d.id), deliveries.map((d) => d.messageId), deliveries.map((d) => d.endpointId), deliveries.map((d) => d.appId), deliveries.map((d) => d.at)]),
-    );
+  // In statements of at most DELIVERIES_PER_STATEMENT rows: each statement is bounded by statement_timeout, and a
+  // batch's fan-out (512 messages to an application with 200 endpoints: 100k rows, several seconds) must not pass it
+  // in one and fail every request of the batch.
+  for (let from = 0; from < deliveries.length; from += DELIVERIES_PER_STATEMENT) {
+    const part = deliveries.slice(from, from + DELIVERIES_PER_STATEMENT);
+    await client.query(insertDeliveries([part.map((d) => d.id), part.map((d) => d.messageId), part.map((d) => d.endpointId), part.map((d) => d.appId), part.map((d) => d.at)]));
   }
   const duplicates = messages.filter((m) => !inserted.has(m.id) && m.eventId !== null);
   const existing = new Map<string, Message>();
