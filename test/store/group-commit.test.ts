@@ -8,7 +8,14 @@ import { GroupCommitter } from '../../src/store/group-commit.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../helpers/hookd.js';
 
-test('messages submitted together are committed in one transaction, and each submit resolves after its commit', async () => {
+/**
+ * A GroupCommitter over a real SQLite store on a temp file with one application, `app_gc`, observed: every call of
+ * insertMessages is one transaction, and `batches` lists their sizes.
+ */
+async function observedCommitter(
+  options: { maxBatch: number; maxBatchPayload?: number },
+  run: (scenario: { committer: GroupCommitter; store: SqliteStore; batches: number[]; message: (payload?: string) => Message }) => Promise<void>,
+): Promise<void> {
   const temp = tempDir();
   const store = new SqliteStore({ path: join(temp.dir, 'gc.db') });
   try {
@@ -17,11 +24,20 @@ test('messages submitted together are committed in one transaction, and each sub
     await store.createApp({ id: 'app_gc', uid: null, name: 'gc', metadata: {}, rateLimit: null, createdAt: now, updatedAt: now });
     const batches: number[] = [];
     const committer = new GroupCommitter({
-      // The real store, observed: every call is one transaction.
       store: { insertMessages: (messages: Message[]) => (batches.push(messages.length), store.insertMessages(messages)) },
-      maxBatch: 100,
+      ...options,
     });
-    const messages = Array.from({ length: 250 }, (): Message => ({ id: newId('msg'), appId: 'app_gc', eventId: null, eventType: 't', payload: '{}', channels: null, tags: null, createdAt: now }));
+    const message = (payload = '{}'): Message => ({ id: newId('msg'), appId: 'app_gc', eventId: null, eventType: 't', payload, channels: null, tags: null, createdAt: now });
+    await run({ committer, store, batches, message });
+  } finally {
+    await store.close();
+    temp.cleanup();
+  }
+}
+
+test('messages submitted together are committed in one transaction, and each submit resolves after its commit', async () => {
+  await observedCommitter({ maxBatch: 100 }, async ({ committer, store, batches, message }) => {
+    const messages = Array.from({ length: 250 }, () => message());
     const results = await Promise.all(messages.map(async (m) => {
       const result = await committer.submit(m);
       // Resolved means committed: the row is readable now.
@@ -30,36 +46,18 @@ test('messages submitted together are committed in one transaction, and each sub
     }));
     assert.equal(results.length, 250);
     assert.deepEqual(batches, [100, 100, 50]);
-  } finally {
-    await store.close();
-    temp.cleanup();
-  }
+  });
 });
 
 test('a transaction takes at most maxBatchPayload of payloads (a larger message alone), so large messages cannot make one statement too big', async () => {
-  const temp = tempDir();
-  const store = new SqliteStore({ path: join(temp.dir, 'gc-bytes.db') });
-  try {
-    await store.migrate();
-    const now = Date.now();
-    await store.createApp({ id: 'app_gc', uid: null, name: 'gc', metadata: {}, rateLimit: null, createdAt: now, updatedAt: now });
-    const batches: number[] = [];
-    const committer = new GroupCommitter({
-      store: { insertMessages: (messages: Message[]) => (batches.push(messages.length), store.insertMessages(messages)) },
-      maxBatch: 100,
-      maxBatchPayload: 10_000,
-    });
+  await observedCommitter({ maxBatch: 100, maxBatchPayload: 10_000 }, async ({ committer, store, batches, message }) => {
     const payload = (chars: number): string => JSON.stringify({ pad: 'x'.repeat(chars - 10) });
-    const sizes = [3_000, 3_000, 3_000, 3_000, 25_000, 3_000, 100, 100];
-    const messages = sizes.map((chars): Message => ({ id: newId('msg'), appId: 'app_gc', eventId: null, eventType: 't', payload: payload(chars), channels: null, tags: null, createdAt: now }));
+    const messages = [3_000, 3_000, 3_000, 3_000, 25_000, 3_000, 100, 100].map((chars) => message(payload(chars)));
     const results = await Promise.all(messages.map((m) => committer.submit(m)));
     assert.ok(results.every((r) => r.kind === 'inserted'));
     assert.deepEqual(batches, [3, 1, 1, 3], '3 x 3,000 fit in 10,000; the fourth starts the next; 25,000 alone; then the rest');
     for (const m of messages) assert.equal((await store.getMessage('app_gc', m.id))?.payload, m.payload);
-  } finally {
-    await store.close();
-    temp.cleanup();
-  }
+  });
 });
 
 test('a commit queue that does not move refuses new messages at its limit and after the wait timeout, and stores none of them', async () => {
