@@ -504,6 +504,11 @@ export class DeliveryWorker {
     return true;
   }
 
+  /** An ack given up: its deliveries are sent again once their leases expire (at least once). */
+  private ackGivenUp(error: unknown, count: number, how = ''): void {
+    this.options.logger.error({ err: error, count }, `recording delivery results failed${how}; the deliveries will be sent again after their leases expire`);
+  }
+
   /** One part of a refused batch: true once recorded, else its refusal, or 'given up' (logged). */
   private async ackPart(part: RecordedResult[], until: number): Promise<true | { refused: unknown } | 'given up'> {
     const now = this.clock();
@@ -517,7 +522,7 @@ export class DeliveryWorker {
       return true;
     } catch (error) {
       if (refusedData(error)) return { refused: error };
-      this.options.logger.error({ err: error, count: part.length }, 'recording delivery results failed; the deliveries will be sent again after their leases expire');
+      this.ackGivenUp(error, part.length);
       return 'given up';
     }
   }
@@ -560,7 +565,7 @@ export class DeliveryWorker {
             return;
           }
           if (storeFailureOf(error) === null) {
-            this.options.logger.error({ err: error, count: results.length }, 'recording delivery results failed; the deliveries will be sent again after their leases expire');
+            this.ackGivenUp(error, results.length);
             return;
           }
           wait = this.health.failed('ack', error);
@@ -568,7 +573,7 @@ export class DeliveryWorker {
           const leaseEnd = startedAt + this.options.config.leaseMs;
           const giveUpAt = this.stoppingAt === null ? leaseEnd : Math.min(leaseEnd, Math.max(startedAt, this.stoppingAt) + SHUTDOWN_ACK_BUDGET_MS);
           if (this.clock() + wait >= giveUpAt) {
-            this.options.logger.error({ err: error, count: results.length }, 'recording delivery results failed for a whole lease; the deliveries will be sent again after their leases expire');
+            this.ackGivenUp(error, results.length, ' for a whole lease');
             return;
           }
         } finally {
