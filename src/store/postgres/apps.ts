@@ -132,7 +132,10 @@ export function postgresApps(db: PostgresDb): AppOps {
           [nowMs, id],
         );
         await client.query('UPDATE endpoint SET deleted_at = $1, uid = NULL, updated_at = $1 WHERE id = $2 AND app_id = $3', [nowMs, id, appId]);
-        await client.query('UPDATE endpoint_queue SET ready_at = NULL, in_flight = 0 WHERE endpoint_id = $1', [id]);
+        // Ready now, not never: an ingest that read the endpoint before this delete may commit deliveries for it after
+        // the update above took its snapshot (and make it ready, which a NULL here would undo, leaving them pending
+        // and never claimed). A claim fails whatever a deleted endpoint still has, then finds nothing and settles.
+        await client.query('UPDATE endpoint_queue SET ready_at = $1, in_flight = 0 WHERE endpoint_id = $2', [nowMs, id]);
       });
     },
 

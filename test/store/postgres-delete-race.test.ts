@@ -1,0 +1,65 @@
+// Deleting an endpoint on PostgreSQL while an ingest for it commits: nothing is left pending and never claimed.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pg from 'pg';
+import { newEndpoint } from '../../src/domain/endpoint.js';
+import { newId } from '../../src/domain/ids.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { freshPostgresSchema } from '../helpers/store-adapters.js';
+
+const url = process.env.HOOKD_TEST_DATABASE_URL;
+if (!url) throw new Error('HOOKD_TEST_DATABASE_URL is not set: run the tests through `npm test`, which starts PostgreSQL');
+
+test('an ingest that commits while its endpoint is being deleted leaves no delivery pending forever', async () => {
+  const { schema, drop } = await freshPostgresSchema(url);
+  const store = new PostgresStore({ url, schema, poolSize: 2 });
+  const ingest = new pg.Client({ connectionString: url });
+  const watch = new pg.Client({ connectionString: url });
+  try {
+    await store.migrate();
+    const at = Date.now() - 1000;
+    const appId = newId('app', at);
+    await store.createApp({ id: appId, uid: null, name: 'a', metadata: {}, rateLimit: null, createdAt: at, updatedAt: at });
+    const endpoint = newEndpoint({ appId, url: 'https://receiver.example/hook' }, at);
+    await store.createEndpoint(endpoint);
+
+    // An ingest that read the endpoint before the delete: its message and delivery are written, the endpoint made
+    // ready (what group commit's transaction does), and it commits only once the delete is under way.
+    await ingest.connect();
+    await watch.connect();
+    await ingest.query(`SET search_path = ${schema}`);
+    await ingest.query('BEGIN');
+    const messageId = newId('msg', at);
+    await ingest.query("INSERT INTO message (id, app_id, event_type, payload, created_at) VALUES ($1, $2, 'e', '{}', $3)", [messageId, appId, at]);
+    await ingest.query("INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)", [
+      newId('dlv', at),
+      messageId,
+      endpoint.id,
+      appId,
+      at,
+    ]);
+    await ingest.query('UPDATE endpoint_queue SET ready_at = $1 WHERE endpoint_id = $2', [at, endpoint.id]);
+
+    // The delete fails the pending deliveries it can see (not the ingest's), then waits for the queue row.
+    const deleting = store.deleteEndpoint(appId, endpoint.id, Date.now());
+    // (Watched from a session of its own: a transaction sees pg_stat_activity as it was at its first look.)
+    const waiting = async (): Promise<boolean> =>
+      (await watch.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE endpoint_queue%'")).rows[0].n > 0;
+    for (let i = 0; i < 100 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(await waiting(), 'the delete waits for the ingest on the endpoint queue row');
+    await ingest.query('COMMIT');
+    await deleting;
+
+    // The claim finds the deleted endpoint's delivery and fails it; nothing stays pending.
+    const claimed = await store.claimDeliveries({ owner: 'w', limit: 10, leaseMs: 30_000, nowMs: Date.now() + 1000 });
+    assert.equal(claimed.length, 0, 'a deleted endpoint is never sent to');
+    assert.equal((await store.queueStats(Date.now() + 1000)).pending, 0, "the ingest's delivery is not left pending");
+    const status = (await ingest.query('SELECT status, last_error FROM delivery WHERE message_id = $1', [messageId])).rows[0];
+    assert.equal(status.status, 'failed');
+  } finally {
+    await ingest.end().catch(() => undefined);
+    await watch.end().catch(() => undefined);
+    await store.close();
+    await drop();
+  }
+});
