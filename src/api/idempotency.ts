@@ -55,7 +55,14 @@ export function installIdempotency(app: FastifyInstance): void {
     request.idempotency = null;
     const retryable = reply.statusCode >= 500 || reply.statusCode === 429;
     const stored = retryable ? null : { status: reply.statusCode, body: typeof payload === 'string' ? payload : '' };
-    await app.hookd.store.finishIdempotent(idempotency.scope, idempotency.key, stored);
+    try {
+      await app.hookd.store.finishIdempotent(idempotency.scope, idempotency.key, stored);
+    } catch (error) {
+      // The request's own work is done (a message stored): its answer must say so, not "try again" (a 503 here sent
+      // the client's retry into a second message). The key stays in progress: a repeat within STALE_IN_PROGRESS_MS
+      // gets 409, a later one runs again.
+      request.log.warn({ err: error }, 'could not record the response of an idempotency-key; the response is sent anyway');
+    }
     return payload;
   });
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { after, before, describe, test } from 'node:test';
 import { ApiClient, TEST_TOKEN, eventually, startTestHookd, type TestHookd } from '../helpers/hookd.js';
 import { type RawInit, type RawResponse, assertJsonError, assertValidation, rawHttp, rawRequest } from '../helpers/raw.js';
@@ -309,6 +310,25 @@ describe('idempotency-key', () => {
     const list = await hookd.api.get(`/api/v1/app/${appId}/msg?limit=250`);
     assert.equal(list.body.data.filter((m: { id: string }) => m.id === first.body.id).length, 1);
     assert.equal(list.body.data.filter((m: { payload: { idem?: number } }) => m.payload.idem === 1).length, 1);
+  });
+
+  test('when the response cannot be recorded for its key, the request still gets its real answer (not a 5xx that invites a second message)', async () => {
+    // The real database refuses this one key's response (a trigger), as a full disk or a lost connection would.
+    const db = new Database(hookd.dbPath);
+    db.exec("CREATE TRIGGER refuse_idempotent BEFORE UPDATE ON idempotency WHEN NEW.key = 'idem-unrecorded-1' BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END");
+    try {
+      const body = validMessage({ payload: { idem: 'unrecorded' } });
+      const first = await hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'idem-unrecorded-1' });
+      assert.equal(first.status, 202, JSON.stringify(first.body));
+      assert.equal((await hookd.api.get(`/api/v1/app/${appId}/msg/${first.body.id}`)).status, 200, 'the message the 202 names is stored');
+      const repeat = await hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'idem-unrecorded-1' });
+      assert.equal(repeat.status, 409, 'a repeat soon after finds the key still in progress, and stores nothing');
+      const list = await hookd.api.get(`/api/v1/app/${appId}/msg?limit=250`);
+      assert.equal(list.body.data.filter((m: { payload: { idem?: string } }) => m.payload.idem === 'unrecorded').length, 1);
+    } finally {
+      db.exec('DROP TRIGGER refuse_idempotent');
+      db.close();
+    }
   });
 
   test('the same key with a different body answers 422 at [header, idempotency-key]', async () => {

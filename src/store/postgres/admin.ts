@@ -40,9 +40,15 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
 
     async beginIdempotent(scope: string, key: string, requestHash: string, nowMs: number, staleMs: number, ttlMs: number): Promise<IdempotencyState> {
       return db.transaction(async (client): Promise<IdempotencyState> => {
-        const created = await client.query('INSERT INTO idempotency (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [scope, key, requestHash, nowMs]);
-        if ((created.rowCount ?? 0) > 0) return { state: 'new' };
-        const row = (await client.query('SELECT * FROM idempotency WHERE scope = $1 AND key = $2 FOR UPDATE', [scope, key])).rows[0] as Row;
+        let row: Row | undefined;
+        // The key another request holds can go between the two statements (its 5xx forgets it, the purge deletes it
+        // when expired): then it is this request's to take after all.
+        for (let tries = 0; row === undefined; tries++) {
+          const created = await client.query('INSERT INTO idempotency (scope, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [scope, key, requestHash, nowMs]);
+          if ((created.rowCount ?? 0) > 0) return { state: 'new' };
+          row = (await client.query('SELECT * FROM idempotency WHERE scope = $1 AND key = $2 FOR UPDATE', [scope, key])).rows[0] as Row | undefined;
+          if (row === undefined && tries >= 2) return { state: 'in_progress' };
+        }
         if ((row.created_at as number) <= nowMs - ttlMs) {
           await client.query('UPDATE idempotency SET request_hash = $1, response_status = NULL, response_body = NULL, created_at = $2 WHERE scope = $3 AND key = $4', [requestHash, nowMs, scope, key]);
           return { state: 'new' };
