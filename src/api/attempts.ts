@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { HookdError, notFound } from '../domain/errors.js';
+import { notFound } from '../domain/errors.js';
 import { MessageStatus, type Attempt, type Message } from '../domain/types.js';
 import type { AttemptFilter, DeliveryStatusText } from '../store/store.js';
 import { commaList, resolveApp, resolveEndpoint, resolveMessage, timeRangeOf } from './context.js';
@@ -18,6 +18,7 @@ import {
   errorResponses,
 } from './schemas.js';
 import { attemptOut, deliveryStatusText, endpointMessageJson, endpointOut, pageJson, pageOut, sendJsonText } from './wire.js';
+import { expungedResend } from '../store/expunged.js';
 
 const tags = ['Message Attempt'];
 const AttemptParams = Type.Object({ ...MessageParams.properties, attempt_id: Type.String({ minLength: 1, maxLength: 256 }) });
@@ -177,7 +178,7 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
       const owner = await resolveApp(request, request.params.app_id);
       const message = await store.getMessage(owner.id, request.params.msg_id);
       if (!message) throw notFound('message');
-      if (message.expungedAt != null) throw new HookdError('HOOKD_ERR_MISSING_PAYLOAD', 'the message cannot be resent: its content was expunged');
+      if (message.expungedAt != null) throw expungedResend();
       const endpoint = await store.getEndpoint(owner.id, request.params.endpoint_id);
       if (!endpoint) throw notFound('endpoint');
       await store.resendDelivery(message, endpoint, clock());

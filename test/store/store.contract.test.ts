@@ -786,6 +786,9 @@ for (const adapter of storeAdapters) {
         assert.ok(later.every((c) => c.message.id === kept.id), 'nothing of the expunged message is claimed again');
 
         assert.equal(await s.recoverFailed(endpoint.id, T0, T0 + 1, T0 + 200), 0, 'recover passes over an expunged message');
+        // A resend of the message as read before the expunge (the API checked it then) is refused, and changes nothing.
+        await assert.rejects(s.resendDelivery(message, endpoint, T0 + 300), (error: { kind?: string }) => error.kind === 'HOOKD_ERR_MISSING_PAYLOAD');
+        assert.ok((await s.listMessageDeliveries(message.id)).every((d) => d.status === 'failed'), 'nothing made pending again');
         assert.equal(await s.expungeMessageContent(app.id, 'msg_2zzzzzzzzzzzzzzzzzzzzzzzzzz', T0), false);
         assert.equal(await s.expungeMessageContent(makeApp().id, message.id, T0), false, 'another app cannot expunge it');
       });

@@ -11,6 +11,7 @@ import { completeDeliveries } from './ack.js';
 import { claimDeliveries } from './claim.js';
 import { DELIVERIES_CHANNEL, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
 import { readyBy } from './endpoint-queue.js';
+import { expungedResend } from '../expunged.js';
 import { named } from './prepared.js';
 
 /** When the next endpoint is ready (the worker sleeps until then). */
@@ -96,6 +97,11 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
              lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`,
           [newId('dlv', nowMs), message.id, endpoint.id, message.appId, nowMs],
         );
+        // Expunged since the caller read it: nothing is resent (the placeholder would be sent, signed). Checked after
+        // the delivery is locked, the order an expunge locks them in; a concurrent expunge then waits for this one,
+        // and fails the delivery it made pending.
+        const expunged = await client.query('SELECT expunged_at FROM message WHERE id = $1 FOR SHARE', [message.id]);
+        if (expunged.rows[0]?.expunged_at != null) throw expungedResend();
         await readyBy(client, new Map([[endpoint.id, nowMs]]));
         await client.query(NOTIFY_DELIVERIES);
       });

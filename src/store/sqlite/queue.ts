@@ -10,6 +10,7 @@ import { claimDeliveries } from './claim.js';
 import type { QueueOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
+import { expungedResend } from '../expunged.js';
 
 export function sqliteQueue(db: SqliteDb): QueueOps {
   return {
@@ -76,6 +77,8 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
           ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
             status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, next_trigger = 1, resend_requested = 0,
             lease_owner = NULL, lease_expires_at = NULL, updated_at = excluded.updated_at`).run(newId('dlv', nowMs), message.id, endpoint.id, message.appId, nowMs, nowMs);
+        // Expunged since the caller read it: nothing is resent (the placeholder would be sent, signed).
+        if (db.stmt('SELECT expunged_at FROM message WHERE id = ?').pluck().get(message.id) != null) throw expungedResend();
         readyBy(db, new Map([[endpoint.id, nowMs]]));
       });
     },
