@@ -128,13 +128,21 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
   };
 }
 
-/** The LISTEN connection of one store, opened on the first subscription. */
+/**
+ * The LISTEN connection of one store, opened on the first subscription. A connection that died without closing (the
+ * server's host gone in a failover or a partition: no FIN, no error, TCP keepalive hours away) is found by a
+ * heartbeat query that must answer within `heartbeatMs`, and replaced.
+ */
 export class DeliveriesDueListener {
   private readonly listeners = new Set<() => void>();
   private listenClient: pg.Client | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(private readonly connection: pg.ClientConfig) {}
+  constructor(
+    private readonly connection: pg.ClientConfig,
+    private readonly heartbeatMs = 15_000,
+  ) {}
 
   /**
    * Calls `listener` whenever any process commits deliveries that are due now (LISTEN/NOTIFY). A lost
@@ -152,6 +160,7 @@ export class DeliveriesDueListener {
     const reconnect = (): void => {
       if (this.listenClient !== client || this.closed) return;
       this.listenClient = null;
+      this.stopHeartbeat();
       client.end().catch(() => undefined);
       setTimeout(() => {
         if (!this.closed && this.listeners.size > 0) this.listen().catch(() => reconnect());
@@ -164,11 +173,26 @@ export class DeliveriesDueListener {
     });
     await client.connect();
     await client.query(`LISTEN ${DELIVERIES_CHANNEL}`);
+    if (this.listenClient !== client) return;
+    // Notifications sent while no connection listened are lost: whoever waits looks once.
+    for (const listener of this.listeners) listener();
+    this.heartbeat = setInterval(() => {
+      // (pg reads query_timeout from a query's config too; its types only list it for the client.)
+      client.query({ text: 'SELECT 1', query_timeout: this.heartbeatMs } as pg.QueryConfig).catch(reconnect);
+    }, this.heartbeatMs).unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
-    await this.listenClient?.end().catch(() => undefined);
+    this.stopHeartbeat();
+    // Not for longer than a heartbeat: ending a connection that went silent waits for an answer that never comes.
+    const ended = this.listenClient?.end().catch(() => undefined);
+    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, this.heartbeatMs).unref())]);
   }
 }
