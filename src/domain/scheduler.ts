@@ -311,6 +311,13 @@ function rateSlots(rate: number | null, nextAt: number | null, nowMs: number): {
 }
 
 const origins = new Map<string, string>();
+/** Characters the origin cache holds: bounded too, as an endpoint URL may be 64 KB long. */
+let originChars = 0;
+const ORIGINS_MAX = 10_000;
+const ORIGIN_CHARS_MAX = 4_000_000;
+
+/** What the origin cache holds (for tests). */
+export const originCache = (): { entries: number; chars: number } => ({ entries: origins.size, chars: originChars });
 
 /** scheme://host:port of a URL (cached; an unparsable URL is its own origin). */
 export function urlOrigin(url: string): string {
@@ -321,8 +328,12 @@ export function urlOrigin(url: string): string {
     } catch {
       origin = url;
     }
-    if (origins.size > 10_000) origins.clear();
+    if (origins.size >= ORIGINS_MAX || originChars + url.length + origin.length > ORIGIN_CHARS_MAX) {
+      origins.clear();
+      originChars = 0;
+    }
     origins.set(url, origin);
+    originChars += url.length + origin.length;
   }
   return origin;
 }

@@ -7,8 +7,10 @@ import {
   budgetOf,
   circuitState,
   initialQueueState,
+  originCache,
   planClaim,
   settleClaim,
+  urlOrigin,
   type AttemptSignal,
   type EndpointQueueState,
   type ReadyEndpoint,
@@ -225,4 +227,12 @@ describe('readiness after an ack', () => {
     assert.equal(afterResults({ ...later, saturated: true }, [answer(200)], null, T0, policy).readyAt, T0);
     assert.equal(afterResults({ ...later, saturated: true }, [answer(200, T0, 5, { freed: false })], null, T0, policy).readyAt, T0 + 30_000, 'a lost lease frees nothing');
   });
+});
+
+test("the origin cache stays within its character budget, however long endpoints' URLs are", () => {
+  const long = (i: number): string => `https://receiver${i}.example/${'p'.repeat(65_000)}`;
+  for (let i = 0; i < 200; i++) assert.equal(urlOrigin(long(i)), `https://receiver${i}.example`);
+  assert.ok(originCache().chars <= 4_000_000, `${originCache().chars} characters cached`);
+  assert.ok(originCache().entries < 200, 'older entries were let go');
+  assert.equal(urlOrigin('not a url'), 'not a url', 'an unparsable URL is its own origin');
 });
