@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
+import { nextTurn } from '../store/batched-deletes.js';
 
 export interface MaintenanceOptions {
   store: Pick<Store, 'purgeMessages' | 'purgeIdempotencyKeys' | 'purgeExpiredApiKeys'>;
@@ -123,6 +124,3 @@ export class MaintenanceLoop {
     }
   }
 }
-
-/** Lets pending I/O (ingest commits, deliveries) run between two purge transactions. */
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

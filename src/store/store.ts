@@ -46,7 +46,12 @@ export interface Store {
   listApps(page: PageRequest): Promise<Page<App>>;
   /** Throws a conflict error when the new uid is taken. */
   updateApp(app: App): Promise<void>;
-  /** Deletes the app and everything it owns. */
+  /**
+   * Deletes the app and everything it owns: its deliveries, attempts and messages first, APP_DELETE_BATCH rows a
+   * transaction (an application's history can be millions of rows: one transaction of them all outlasted
+   * PostgreSQL's statement timeout, and held SQLite's write lock and the API's event loop for every tenant), then
+   * the app with what is left. Interrupted (an error, a crash), it leaves the app in place, with less history.
+   */
   deleteApp(id: string): Promise<void>;
 
   createEndpoint(endpoint: Endpoint): Promise<void>;

@@ -7,6 +7,7 @@ import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventType
 import type { PageRequest, Source } from '../store.js';
 import { $, type PostgresDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
+import { APP_DELETE_BATCH, APP_HISTORY_TABLES } from '../batched-deletes.js';
 
 /** Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). */
 const RESET_SCHEDULER_STATE = `
@@ -76,12 +77,11 @@ export function postgresApps(db: PostgresDb): AppOps {
     },
 
     async deleteApp(id: string): Promise<void> {
-      await forgetting(
-        db.transaction(async (client) => {
-          await client.query('DELETE FROM attempt WHERE app_id = $1', [id]);
-          await client.query('DELETE FROM app WHERE id = $1', [id]);
-        }),
-      );
+      for (const table of APP_HISTORY_TABLES) {
+        const batch = `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE app_id = $1 LIMIT $2)`;
+        while (((await db.pool.query(batch, [id, APP_DELETE_BATCH])).rowCount ?? 0) === APP_DELETE_BATCH);
+      }
+      await forgetting(db.pool.query('DELETE FROM app WHERE id = $1', [id]));
     },
 
     // ---- Endpoints

@@ -6,6 +6,7 @@ import type { PageRequest, Source } from '../store.js';
 import type { AppOps } from '../concerns.js';
 import { AppCache } from '../app-cache.js';
 import type { Row, SqliteDb } from './db.js';
+import { APP_DELETE_BATCH, APP_HISTORY_TABLES, nextTurn } from '../batched-deletes.js';
 import { readyBy } from './endpoint-queue.js';
 
 /** Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). */
@@ -56,10 +57,13 @@ export function sqliteApps(db: SqliteDb): AppOps {
 
     async deleteApp(id: string): Promise<void> {
       forgetApps();
-      db.transaction(() => {
-        db.prepare('DELETE FROM attempt WHERE app_id = ?').run(id);
-        db.prepare('DELETE FROM app WHERE id = ?').run(id);
-      });
+      // Each batch commits on its own, and the event loop (every tenant's requests) has its turn between them.
+      for (const table of APP_HISTORY_TABLES) {
+        const batch = db.stmt(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE app_id = ? LIMIT +?)`);
+        while ((await db.whenWritable(() => db.transaction(() => batch.run(id, APP_DELETE_BATCH).changes))) === APP_DELETE_BATCH) await nextTurn();
+      }
+      await db.whenWritable(() => db.transaction(() => db.stmt('DELETE FROM app WHERE id = ?').run(id)));
+      forgetApps();
     },
 
     // ---- Endpoints

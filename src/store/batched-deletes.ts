@@ -1,0 +1,15 @@
+// Deleting in bounded transactions: an application's history (Store.deleteApp, the same order in both adapters) and
+// the maintenance loop's purges, with the event loop's turn between two transactions.
+
+/** Rows deleted per transaction. */
+export const APP_DELETE_BATCH = 2000;
+
+/**
+ * An application's history, deleted table by table in this order before the app row: deliveries and attempts
+ * (which refer to messages) first, so that deleting a message cascades to nothing, and no statement's work depends on
+ * how widely a message fanned out. Every one of them has an index on app_id.
+ */
+export const APP_HISTORY_TABLES = ['delivery', 'attempt', 'message'] as const;
+
+/** Lets pending I/O (requests, ingest commits, deliveries) run between two transactions of a long deletion. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
