@@ -1,7 +1,7 @@
-// Deleting in bounded transactions: an application's history (Store.deleteApp, the same order in both adapters) and
-// the maintenance loop's purges, with the event loop's turn between two transactions.
+// Deleting in bounded transactions: an application's history (Store.deleteApp, the same order in both adapters), a
+// deleted endpoint's backlog (failed), and the maintenance loop's purges, with the event loop's turn between two.
 
-/** Rows deleted per transaction. */
+/** Rows deleted (or failed) per transaction. */
 export const APP_DELETE_BATCH = 2000;
 
 /**

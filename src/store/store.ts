@@ -59,7 +59,10 @@ export interface Store {
   getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null>;
   listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>>;
   updateEndpoint(endpoint: Endpoint): Promise<void>;
-  /** Soft-deletes the endpoint and fails its pending deliveries. */
+  /**
+   * Soft-deletes the endpoint and fails its pending deliveries, APP_DELETE_BATCH a transaction; whatever an
+   * interruption leaves pending, a claim fails (the endpoint is left ready).
+   */
   deleteEndpoint(appId: string, id: string, nowMs: number): Promise<void>;
 
   createEventType(eventType: EventType): Promise<void>;

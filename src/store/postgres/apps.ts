@@ -126,17 +126,16 @@ export function postgresApps(db: PostgresDb): AppOps {
 
     async deleteEndpoint(appId: string, id: string, nowMs: number): Promise<void> {
       await db.transaction(async (client) => {
-        // Deliveries before the endpoint row, in the order acks lock them (no deadlock with a concurrent ack).
-        await client.query(
-          "UPDATE delivery SET status = 'failed', last_error = 'endpoint deleted', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 WHERE endpoint_id = $2 AND status = 'pending'",
-          [nowMs, id],
-        );
         await client.query('UPDATE endpoint SET deleted_at = $1, uid = NULL, updated_at = $1 WHERE id = $2 AND app_id = $3', [nowMs, id, appId]);
-        // Ready now, not never: an ingest that read the endpoint before this delete may commit deliveries for it after
-        // the update above took its snapshot (and make it ready, which a NULL here would undo, leaving them pending
-        // and never claimed). A claim fails whatever a deleted endpoint still has, then finds nothing and settles.
+        // Ready now, not never: from here on a claim fails whatever the deleted endpoint still has (what the batches
+        // below have not reached, what an ingest that read the endpoint before this delete commits for it after, what
+        // a crash left) and then settles.
         await client.query('UPDATE endpoint_queue SET ready_at = $1, in_flight = 0 WHERE endpoint_id = $2', [nowMs, id]);
       });
+      // Its backlog (maybe millions: one statement would pass the statement timeout), in bounded transactions.
+      const batch = `UPDATE delivery SET status = 'failed', last_error = 'endpoint deleted', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+        WHERE id IN (SELECT id FROM delivery WHERE endpoint_id = $2 AND status = 'pending' LIMIT $3)`;
+      while (((await db.pool.query(batch, [nowMs, id, APP_DELETE_BATCH])).rowCount ?? 0) === APP_DELETE_BATCH);
     },
 
     // ---- Event types

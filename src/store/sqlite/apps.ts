@@ -113,13 +113,18 @@ export function sqliteApps(db: SqliteDb): AppOps {
     },
 
     async deleteEndpoint(appId: string, id: string, nowMs: number): Promise<void> {
-      db.transaction(() => {
-        db.prepare('UPDATE endpoint SET deleted_at = ?, uid = NULL, updated_at = ? WHERE id = ? AND app_id = ?').run(nowMs, nowMs, id, appId);
-        db.stmt('UPDATE endpoint_queue SET ready_at = NULL, in_flight = 0 WHERE endpoint_id = ?').run(id);
-        db
-          .prepare("UPDATE delivery SET status = 'failed', last_error = 'endpoint deleted', lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE endpoint_id = ? AND status = 'pending'")
-          .run(nowMs, id);
-      });
+      await db.whenWritable(() =>
+        db.transaction(() => {
+          db.prepare('UPDATE endpoint SET deleted_at = ?, uid = NULL, updated_at = ? WHERE id = ? AND app_id = ?').run(nowMs, nowMs, id, appId);
+          // Ready now: a claim fails whatever the batches below have not reached yet (or a crash left), then settles.
+          db.stmt('UPDATE endpoint_queue SET ready_at = ?, in_flight = 0 WHERE endpoint_id = ?').run(nowMs, id);
+        }),
+      );
+      // Its backlog in bounded transactions, the event loop's turn between them.
+      await nextTurn();
+      const batch = db.stmt(`UPDATE delivery SET status = 'failed', last_error = 'endpoint deleted', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+        WHERE rowid IN (SELECT rowid FROM delivery WHERE endpoint_id = ? AND status = 'pending' LIMIT +?)`);
+      while ((await db.whenWritable(() => db.transaction(() => batch.run(nowMs, id, APP_DELETE_BATCH).changes))) === APP_DELETE_BATCH) await nextTurn();
     },
 
     // ---- Event types
