@@ -230,8 +230,9 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
 
 /**
  * An undici connector that only opens sockets to permitted addresses: a hostname is resolved (boundedLookup: a slow
- * DNS cannot take libuv's whole thread pool) by a lookup that drops refused addresses (the socket connects to exactly what was checked, so DNS rebinding cannot slip past),
- * an IP literal is checked before connecting, and the connected peer is checked once more.
+ * DNS cannot take libuv's whole thread pool) by a lookup that drops refused addresses (the socket connects to exactly
+ * what was checked, so DNS rebinding cannot slip past), an IP literal is checked before connecting, and the connected
+ * peer is checked once more.
  */
 function guardedConnector(policy: DestinationPolicy, lookup: typeof dnsLookup | undefined, timeout: number): Undici.buildConnector.connector {
   const connect = buildConnector({ timeout, lookup: policy.guardedLookup(boundedLookup(lookup)) } as Undici.buildConnector.BuildOptions);

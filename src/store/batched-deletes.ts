@@ -2,7 +2,7 @@
 // deleted endpoint's backlog (failed), and the maintenance loop's purges, with the event loop's turn between two.
 
 /** Rows deleted (or failed) per transaction. */
-export const APP_DELETE_BATCH = 2000;
+export const BATCH_ROWS = 2000;
 
 /**
  * An application's history, deleted table by table in this order before the app row: deliveries and attempts
@@ -13,3 +13,12 @@ export const APP_HISTORY_TABLES = ['delivery', 'attempt', 'message'] as const;
 
 /** Lets pending I/O (requests, ingest commits, deliveries) run between two transactions of a long deletion. */
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Runs `batch` (one transaction of at most BATCH_ROWS rows, resolving to how many it touched) until one touches fewer,
+ * with the event loop's turn before each.
+ */
+export async function inBatches(batch: () => Promise<number>): Promise<void> {
+  do await nextTurn();
+  while ((await batch()) === BATCH_ROWS);
+}

@@ -1,4 +1,4 @@
-/** What expunging leaves in place of content, as Svix's server does (both adapters write these). */
+// What expunging leaves in place of content, as Svix's server does (both adapters write these).
 import { HookdError } from '../domain/errors.js';
 
 /** A message's payload after DELETE .../msg/{id}/content: what Svix shows for a message whose payload is gone. */

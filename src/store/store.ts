@@ -47,7 +47,7 @@ export interface Store {
   /** Throws a conflict error when the new uid is taken. */
   updateApp(app: App): Promise<void>;
   /**
-   * Deletes the app and everything it owns: its deliveries, attempts and messages first, APP_DELETE_BATCH rows a
+   * Deletes the app and everything it owns: its deliveries, attempts and messages first, BATCH_ROWS rows a
    * transaction (an application's history can be millions of rows: one transaction of them all outlasted
    * PostgreSQL's statement timeout, and held SQLite's write lock and the API's event loop for every tenant), then
    * the app with what is left. Interrupted (an error, a crash), it leaves the app in place, with less history.
@@ -60,7 +60,7 @@ export interface Store {
   listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>>;
   updateEndpoint(endpoint: Endpoint): Promise<void>;
   /**
-   * Soft-deletes the endpoint and fails its pending deliveries, APP_DELETE_BATCH a transaction; whatever an
+   * Soft-deletes the endpoint and fails its pending deliveries, BATCH_ROWS a transaction; whatever an
    * interruption leaves pending, a claim fails (the endpoint is left ready).
    */
   deleteEndpoint(appId: string, id: string, nowMs: number): Promise<void>;

@@ -10,17 +10,9 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../helpers/hookd.js';
 
 test('deleting an application of 60,000 deliveries never holds the event loop for the whole deletion, and another application stays', async () => {
-  const temp = tempDir();
-  const store = new SqliteStore({ path: join(temp.dir, 'delete.db') });
-  try {
-    await store.migrate();
-    const at = Date.now();
-    const appId = newId('app', at);
-    const otherId = newId('app', at);
-    for (const id of [appId, otherId]) await store.createApp({ id, uid: null, name: id, metadata: {}, rateLimit: null, createdAt: at, updatedAt: at });
+  await withApps(async (store, [appId, otherId], at, message) => {
     for (let i = 0; i < 200; i++) await store.createEndpoint(newEndpoint({ appId, url: `https://receiver.example/${i}` }, at));
     await store.createEndpoint(newEndpoint({ appId: otherId, url: 'https://other.example/hook' }, at));
-    const message = (app: string): Message => ({ id: newId('msg', at), appId: app, eventId: null, eventType: 'e', payload: '{"a":1}', channels: null, tags: null, createdAt: at });
     for (let batch = 0; batch < 3; batch++) await store.insertMessages(Array.from({ length: 100 }, () => message(appId)));
     const kept = message(otherId);
     await store.insertMessages([kept]);
@@ -30,36 +22,42 @@ test('deleting an application of 60,000 deliveries never holds the event loop fo
     assert.equal((await store.listMessages(appId, {}, { limit: 10 })).data.length, 0);
     assert.equal((await store.queueStats(Date.now())).pending, 1, "only the other application's delivery is left");
     assert.ok(await store.getMessage(otherId, kept.id), "the other application's message is untouched");
-  } finally {
-    await store.close();
-    temp.cleanup();
-  }
+  });
 });
 
 test("deleting an endpoint fails its 30,000 pending deliveries without holding the event loop, and another endpoint's stay", async () => {
-  const temp = tempDir();
-  const store = new SqliteStore({ path: join(temp.dir, 'delete-endpoint.db') });
-  try {
-    await store.migrate();
-    const at = Date.now();
-    const appId = newId('app', at);
-    await store.createApp({ id: appId, uid: null, name: 'a', metadata: {}, rateLimit: null, createdAt: at, updatedAt: at });
-    const doomed = newEndpoint({ appId, url: 'https://doomed.example/hook', filterTypes: ['doomed'] }, at);
-    const kept = newEndpoint({ appId, url: 'https://kept.example/hook', filterTypes: ['kept'] }, at);
+  await withApps(async (store, [appId], at, message) => {
+    const doomed = newEndpoint({ appId: appId, url: 'https://doomed.example/hook', filterTypes: ['doomed'] }, at);
+    const kept = newEndpoint({ appId: appId, url: 'https://kept.example/hook', filterTypes: ['kept'] }, at);
     for (const endpoint of [doomed, kept]) await store.createEndpoint(endpoint);
-    const message = (eventType: string): Message => ({ id: newId('msg', at), appId, eventId: null, eventType, payload: '{"a":1}', channels: null, tags: null, createdAt: at });
-    for (let batch = 0; batch < 60; batch++) await store.insertMessages(Array.from({ length: 500 }, () => message('doomed')));
-    await store.insertMessages([message('kept')]);
+    for (let batch = 0; batch < 60; batch++) await store.insertMessages(Array.from({ length: 500 }, () => message(appId, 'doomed')));
+    await store.insertMessages([message(appId, 'kept')]);
 
     await assertEventLoopTurns('the endpoint', () => store.deleteEndpoint(appId, doomed.id, Date.now()));
     assert.equal((await store.queueStats(Date.now())).pending, 1, "only the other endpoint's delivery is pending");
     const claimed = await store.claimDeliveries({ owner: 'w', limit: 10, leaseMs: 30_000, nowMs: Date.now() });
     assert.deepEqual(claimed.map((c) => c.endpoint.id), [kept.id]);
+  });
+});
+
+/** A fresh SQLite store on a temp file with two applications, and a maker of their messages (due now). */
+async function withApps(
+  run: (store: SqliteStore, appIds: [string, string], at: number, message: (appId: string, eventType?: string) => Message) => Promise<void>,
+): Promise<void> {
+  const temp = tempDir();
+  const store = new SqliteStore({ path: join(temp.dir, 'delete.db') });
+  try {
+    await store.migrate();
+    const at = Date.now();
+    const appIds: [string, string] = [newId('app', at), newId('app', at)];
+    for (const id of appIds) await store.createApp({ id, uid: null, name: id, metadata: {}, rateLimit: null, createdAt: at, updatedAt: at });
+    const message = (appId: string, eventType = 'e'): Message => ({ id: newId('msg', at), appId, eventId: null, eventType, payload: '{"a":1}', channels: null, tags: null, createdAt: at });
+    await run(store, appIds, at, message);
   } finally {
     await store.close();
     temp.cleanup();
   }
-});
+}
 
 /**
  * Runs `work` and checks that a 1 ms timer had turns meanwhile, one between every two of its transactions or so: no one

@@ -7,7 +7,7 @@ import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventType
 import type { PageRequest, Source } from '../store.js';
 import { $, type PostgresDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
-import { APP_DELETE_BATCH, APP_HISTORY_TABLES } from '../batched-deletes.js';
+import { APP_HISTORY_TABLES, BATCH_ROWS, inBatches } from '../batched-deletes.js';
 
 /** Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). */
 const RESET_SCHEDULER_STATE = `
@@ -79,7 +79,7 @@ export function postgresApps(db: PostgresDb): AppOps {
     async deleteApp(id: string): Promise<void> {
       for (const table of APP_HISTORY_TABLES) {
         const batch = `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE app_id = $1 LIMIT $2)`;
-        while (((await db.pool.query(batch, [id, APP_DELETE_BATCH])).rowCount ?? 0) === APP_DELETE_BATCH);
+        await inBatches(async () => (await db.pool.query(batch, [id, BATCH_ROWS])).rowCount ?? 0);
       }
       await forgetting(db.pool.query('DELETE FROM app WHERE id = $1', [id]));
     },
@@ -135,7 +135,7 @@ export function postgresApps(db: PostgresDb): AppOps {
       // Its backlog (maybe millions: one statement would pass the statement timeout), in bounded transactions.
       const batch = `UPDATE delivery SET status = 'failed', last_error = 'endpoint deleted', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
         WHERE id IN (SELECT id FROM delivery WHERE endpoint_id = $2 AND status = 'pending' LIMIT $3)`;
-      while (((await db.pool.query(batch, [nowMs, id, APP_DELETE_BATCH])).rowCount ?? 0) === APP_DELETE_BATCH);
+      await inBatches(async () => (await db.pool.query(batch, [nowMs, id, BATCH_ROWS])).rowCount ?? 0);
     },
 
     // ---- Event types

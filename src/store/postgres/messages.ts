@@ -38,7 +38,7 @@ const insertMessages = named(
 const appEndpoints = named('hookd_app_endpoints', 'SELECT id, app_id, disabled, filter_types, channels FROM endpoint WHERE app_id = ANY($1) AND deleted_at IS NULL');
 
 /** Rows per delivery insert: about a third of a second on a slow disk, far inside the default 5 s statement timeout. */
-export const DELIVERIES_PER_STATEMENT = 5000;
+const DELIVERIES_PER_STATEMENT = 5000;
 
 /** One pending delivery per (id, message, endpoint, app, due time). */
 const insertDeliveries = named(

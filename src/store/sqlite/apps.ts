@@ -6,7 +6,7 @@ import type { PageRequest, Source } from '../store.js';
 import type { AppOps } from '../concerns.js';
 import { AppCache } from '../app-cache.js';
 import type { Row, SqliteDb } from './db.js';
-import { APP_DELETE_BATCH, APP_HISTORY_TABLES, nextTurn } from '../batched-deletes.js';
+import { APP_HISTORY_TABLES, BATCH_ROWS, inBatches } from '../batched-deletes.js';
 import { readyBy } from './endpoint-queue.js';
 
 /** Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). */
@@ -60,7 +60,7 @@ export function sqliteApps(db: SqliteDb): AppOps {
       // Each batch commits on its own, and the event loop (every tenant's requests) has its turn between them.
       for (const table of APP_HISTORY_TABLES) {
         const batch = db.stmt(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE app_id = ? LIMIT +?)`);
-        while ((await db.whenWritable(() => db.transaction(() => batch.run(id, APP_DELETE_BATCH).changes))) === APP_DELETE_BATCH) await nextTurn();
+        await inBatches(() => db.whenWritable(() => db.transaction(() => batch.run(id, BATCH_ROWS).changes)));
       }
       await db.whenWritable(() => db.transaction(() => db.stmt('DELETE FROM app WHERE id = ?').run(id)));
       forgetApps();
@@ -121,10 +121,9 @@ export function sqliteApps(db: SqliteDb): AppOps {
         }),
       );
       // Its backlog in bounded transactions, the event loop's turn between them.
-      await nextTurn();
       const batch = db.stmt(`UPDATE delivery SET status = 'failed', last_error = 'endpoint deleted', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
         WHERE rowid IN (SELECT rowid FROM delivery WHERE endpoint_id = ? AND status = 'pending' LIMIT +?)`);
-      while ((await db.whenWritable(() => db.transaction(() => batch.run(nowMs, id, APP_DELETE_BATCH).changes))) === APP_DELETE_BATCH) await nextTurn();
+      await inBatches(() => db.whenWritable(() => db.transaction(() => batch.run(nowMs, id, BATCH_ROWS).changes)));
     },
 
     // ---- Event types
