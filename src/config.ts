@@ -32,6 +32,8 @@ export interface Config {
   ingestMaxBatch: number;
   /** Most messages waiting for a group commit; beyond it ingest answers 503 at once (memory stays flat). */
   ingestQueueLimit: number;
+  /** Most payload characters (bytes, for ASCII) waiting for a group commit; beyond it ingest answers 503 at once. */
+  ingestQueuePayload: number;
   /**
    * Inbound sources / ingest rate limit: messages per second per application for applications
    * without their own `rateLimit`, enforced per API process; null = none.
@@ -114,6 +116,7 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlMs: duration(env, 'HOOKD_IDEMPOTENCY_TTL', '24h'),
     ingestMaxBatch: integer(env, 'HOOKD_INGEST_MAX_BATCH', 512, 1, 10_000),
     ingestQueueLimit: integer(env, 'HOOKD_INGEST_QUEUE', 10_000, 1, 1_000_000),
+    ingestQueuePayload: integer(env, 'HOOKD_INGEST_QUEUE_BYTES', 64 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
     // Ingest rate limit: 0 or unset = none.
     appRateLimit: integer(env, 'HOOKD_APP_RATE_LIMIT', 0, 0, 1_000_000) || null,
     shutdownTimeoutMs: duration(env, 'HOOKD_SHUTDOWN_TIMEOUT', '20s'),

@@ -84,6 +84,7 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
         store: metrics.countingInserts(store),
         maxBatch: config.ingestMaxBatch,
         maxPending: config.ingestQueueLimit,
+        maxPendingPayload: config.ingestQueuePayload,
         waitTimeoutMs: config.database.timeoutMs,
         onCommitted: () => runningWorker?.wake(),
         clock,

@@ -25,6 +25,11 @@ export interface GroupCommitOptions {
   /** Most messages waiting for a commit; a submit beyond it is refused at once (StoreUnavailableError). */
   maxPending?: number;
   /**
+   * Most payload characters waiting for a commit (a message larger alone is taken into an empty queue); a submit beyond
+   * it is refused at once. The count alone let 10,000 waiting messages of 1 MB hold 10 GB while the database stalled.
+   */
+  maxPendingPayload?: number;
+  /**
    * How long a message may wait for its commit to start (the store's own timeouts bound the commit itself): a
    * database that does not keep up makes requests fail fast instead of piling up.
    */
@@ -39,12 +44,14 @@ export interface GroupCommitOptions {
  * so one fsync covers many requests. `submit` resolves only after the transaction holding the message has
  * committed, which is what makes a 202 mean "durably stored".
  *
- * The queue is bounded in size and in time: when the database is away or slow, submits are refused (the API
+ * The queue is bounded in messages, in payload and in time: when the database is away or slow, submits are refused (the API
  * answers 503 + Retry-After) rather than held, so memory stays flat. A refused message was never part of a
  * transaction: it is certainly not stored.
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
+  /** The payload characters in `queue`. */
+  private queuedPayload = 0;
   private scheduled = false;
   private writing: Promise<void> = Promise.resolve();
   private sweeper: NodeJS.Timeout | null = null;
@@ -59,8 +66,13 @@ export class GroupCommitter {
     if (this.queue.length >= maxPending) {
       return Promise.reject(new StoreUnavailableError(`${this.queue.length} messages are already waiting for the database`));
     }
+    const maxPayload = this.options.maxPendingPayload ?? Number.POSITIVE_INFINITY;
+    if (this.queue.length > 0 && this.queuedPayload + message.payload.length > maxPayload) {
+      return Promise.reject(new StoreUnavailableError(`${this.queue.length} messages of ${this.queuedPayload} payload characters are already waiting for the database`));
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ message, resolve, reject, deadline: this.clock() + (this.options.waitTimeoutMs ?? Number.POSITIVE_INFINITY) });
+      this.queuedPayload += message.payload.length;
       this.sweepLater();
       if (!this.scheduled) {
         this.scheduled = true;
@@ -77,6 +89,7 @@ export class GroupCommitter {
       this.expire();
       const batch = this.queue.splice(0, this.batchLength());
       if (batch.length === 0) break;
+      for (const pending of batch) this.queuedPayload -= pending.message.payload.length;
       await this.commit(batch);
     }
   }
@@ -127,7 +140,10 @@ export class GroupCommitter {
     const kept: Pending[] = [];
     for (const pending of this.queue) {
       if (pending.deadline > now) kept.push(pending);
-      else pending.reject(new StoreUnavailableError(`the database did not start a commit within ${this.options.waitTimeoutMs} ms`));
+      else {
+        this.queuedPayload -= pending.message.payload.length;
+        pending.reject(new StoreUnavailableError(`the database did not start a commit within ${this.options.waitTimeoutMs} ms`));
+      }
     }
     this.queue = kept;
   }

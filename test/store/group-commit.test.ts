@@ -106,6 +106,51 @@ test('a commit queue that does not move refuses new messages at its limit and af
   }
 });
 
+test('waiting payload is bounded too: a submit that would pass maxPendingPayload is refused at once, a large message alone is taken', async () => {
+  const temp = tempDir();
+  const store = new SqliteStore({ path: join(temp.dir, 'gc-bytes.db') });
+  try {
+    await store.migrate();
+    const now = Date.now();
+    await store.createApp({ id: 'app_big', uid: null, name: 'big', metadata: {}, rateLimit: null, createdAt: now, updatedAt: now });
+    // The real store behind a gate: the first commit hangs until released, as a stalled database would.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let first = true;
+    const committer = new GroupCommitter({
+      store: {
+        insertMessages: async (messages: Message[]) => {
+          if (first) {
+            first = false;
+            await gate;
+          }
+          return store.insertMessages(messages);
+        },
+      },
+      maxBatch: 100,
+      maxPending: 1_000,
+      maxPendingPayload: 10_000,
+    });
+    const message = (chars: number): Message => ({ id: newId('msg'), appId: 'app_big', eventId: null, eventType: 't', payload: JSON.stringify({ pad: 'x'.repeat(chars - 10) }), channels: null, tags: null, createdAt: now });
+    const hanging = committer.submit(message(9_000)); // taken into the hanging commit: no longer waiting
+    await new Promise((r) => setImmediate(r));
+    const waiting = [message(4_000), message(4_000), message(2_000)];
+    const outcomes = waiting.map((m) => committer.submit(m));
+    const over = message(100);
+    await assert.rejects(committer.submit(over), (e: Error) => e.name === 'StoreUnavailableError' && /10000 payload characters are already waiting/.test(e.message), '10,000 waiting: 100 more is refused at once');
+    release();
+    assert.equal((await hanging).kind, 'inserted');
+    for (const outcome of await Promise.all(outcomes)) assert.equal(outcome.kind, 'inserted');
+    assert.equal(await store.getMessage('app_big', over.id), null, 'the refused message was never stored');
+    const large = message(50_000);
+    assert.equal((await committer.submit(large)).kind, 'inserted', 'into an empty queue a message larger than the bound is taken');
+    assert.equal((await store.getMessage('app_big', large.id))?.payload, large.payload);
+  } finally {
+    await store.close();
+    temp.cleanup();
+  }
+});
+
 test("a message the database refuses fails its own submit only: the other messages of its commit (other tenants') are stored", async () => {
   const temp = tempDir();
   const path = join(temp.dir, 'gc-refused.db');
