@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
-import { nextTurn } from '../store/batched-deletes.js';
+import { nextTurn } from '../store/batched-writes.js';
 
 export interface MaintenanceOptions {
   store: Pick<Store, 'purgeMessages' | 'purgeIdempotencyKeys' | 'purgeExpiredApiKeys'>;

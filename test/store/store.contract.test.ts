@@ -282,6 +282,41 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test('recover reads dead letters a batch at a time: all of 4,600 in range are recovered, none before since, after until, expunged or of another endpoint', async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s, { filterTypes: ['dead'] });
+        const other = makeEndpoint(app.id, { filterTypes: ['other'] });
+        await s.createEndpoint(other);
+        const messages: Message[] = [];
+        for (let i = 0; i < 5_000; i++) messages.push(makeMessage(app.id, { eventType: 'dead', createdAt: i < 4_600 ? T0 : i < 4_800 ? T0 - 10 : T0 + 10 }));
+        const otherMessage = makeMessage(app.id, { eventType: 'other' });
+        const expunged = makeMessage(app.id, { eventType: 'dead' });
+        for (let i = 0; i < messages.length; i += 1_000) await s.insertMessages(messages.slice(i, i + 1_000));
+        await s.insertMessages([otherMessage, expunged]);
+        // Every delivery fails for good at its first attempt (no circuit breaker in the way).
+        const policy = { ...DEFAULT_SCHEDULER_POLICY, initialConcurrency: 10_000, circuitFailureThreshold: 1_000_000 };
+        let failed = 0;
+        for (let round = 0; round < 10 && failed < 5_002; round++) {
+          const at = T0 + 1_000 * (round + 1);
+          const claimed = await claim(s, 'w', 10_000, 60_000, at, { policy });
+          const byId = new Map([...messages, otherMessage, expunged].map((m) => [m.id, m]));
+          await s.completeDeliveries(claimed.map((c) => ({ deliveryId: c.delivery.id, leaseOwner: 'w', attempt: attemptFor(c.delivery.id, byId.get(c.message.id)!, c.endpoint.id, 'fail', at + 1), next: { status: 'failed' } })), { scheduler: policy });
+          failed += claimed.length;
+        }
+        assert.equal(failed, 5_002);
+        assert.equal(await s.expungeMessageContent(app.id, expunged.id, T0 + 20_000), true);
+        assert.equal((await s.queueStats(T0 + 20_000)).pending, 0);
+
+        assert.equal(await s.recoverFailed(endpoint.id, T0, T0 + 1, T0 + 20_001), 4_600);
+        assert.equal((await s.queueStats(T0 + 20_001)).pending, 4_600);
+        for (const [i, m] of [messages[0]!, messages[4_599]!, messages[4_600]!, messages[4_999]!, otherMessage, expunged].entries()) {
+          const [d] = await s.listMessageDeliveries(m.id);
+          assert.equal(d!.status, i < 2 ? 'pending' : 'failed', `message ${i}`);
+        }
+        assert.equal(await s.recoverFailed(endpoint.id, T0, T0 + 1, T0 + 20_002), 0, 'nothing left to recover in the range');
+      });
+    });
+
     test('a resend while the delivery is on the wire is not overwritten by that attempt\'s ack: it goes again', async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);

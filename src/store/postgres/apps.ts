@@ -7,7 +7,7 @@ import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventType
 import type { PageRequest, Source } from '../store.js';
 import { $, type PostgresDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
-import { APP_HISTORY_TABLES, BATCH_ROWS, inBatches } from '../batched-deletes.js';
+import { APP_HISTORY_TABLES, BATCH_ROWS, inBatches } from '../batched-writes.js';
 
 /** Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). */
 const RESET_SCHEDULER_STATE = `

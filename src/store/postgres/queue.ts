@@ -12,6 +12,7 @@ import { claimDeliveries } from './claim.js';
 import { DELIVERIES_CHANNEL, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { expungedResend } from '../expunged.js';
+import { BATCH_ROWS, inBatches, recoverable } from '../batched-writes.js';
 import { named } from './prepared.js';
 
 /** When the next endpoint is ready (the worker sleeps until then). */
@@ -108,18 +109,35 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
     },
 
     async recoverFailed(endpointId: string, sinceMs: number, untilMs: number, nowMs: number): Promise<number> {
-      return db.transaction(async (client) => {
-        const result = await client.query(
-          `UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
-           WHERE endpoint_id = $2 AND status = 'failed' AND message_id IN (SELECT id FROM message WHERE created_at >= $3 AND created_at < $4 AND expunged_at IS NULL)`,
-          [nowMs, endpointId, sinceMs, untilMs],
-        );
-        if ((result.rowCount ?? 0) > 0) {
-          await readyBy(client, new Map([[endpointId, nowMs]]));
-          await client.query(NOTIFY_DELIVERIES);
-        }
-        return result.rowCount ?? 0;
-      });
+      // The endpoint's dead letters in id order, BATCH_ROWS a transaction (its own index), each with the creation of its
+      // message: the work of one statement is bounded by the rows it reads, not by how many match.
+      let recovered = 0;
+      let after = '';
+      await inBatches(() =>
+        db.transaction(async (client) => {
+          const rows = (await client.query(
+            `SELECT d.id, m.created_at, m.expunged_at FROM delivery d JOIN message m ON m.id = d.message_id
+             WHERE d.endpoint_id = $1 AND d.status = 'failed' AND d.id > $2 ORDER BY d.id LIMIT ${BATCH_ROWS}`,
+            [endpointId, after],
+          )).rows as Row[];
+          const ids = rows.filter((row) => recoverable(row, sinceMs, untilMs)).map((row) => row.id as string);
+          if (ids.length > 0) {
+            const changed = (await client.query(
+              `UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
+               WHERE id = ANY($2) AND status = 'failed'`,
+              [nowMs, ids],
+            )).rowCount ?? 0;
+            if (changed > 0) {
+              await readyBy(client, new Map([[endpointId, nowMs]]));
+              await client.query(NOTIFY_DELIVERIES);
+            }
+            recovered += changed;
+          }
+          after = (rows.at(-1)?.id as string | undefined) ?? after;
+          return rows.length;
+        }),
+      );
+      return recovered;
     },
 
     async listMessageDeliveries(messageId: string): Promise<Delivery[]> {

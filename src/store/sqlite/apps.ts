@@ -6,7 +6,7 @@ import type { PageRequest, Source } from '../store.js';
 import type { AppOps } from '../concerns.js';
 import { AppCache } from '../app-cache.js';
 import type { Row, SqliteDb } from './db.js';
-import { APP_HISTORY_TABLES, BATCH_ROWS, inBatches } from '../batched-deletes.js';
+import { APP_HISTORY_TABLES, BATCH_ROWS, inBatches } from '../batched-writes.js';
 import { readyBy } from './endpoint-queue.js';
 
 /** Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). */

@@ -287,4 +287,15 @@ CREATE INDEX delivery_app_failed ON delivery (app_id, id) WHERE status = 'failed
 CREATE INDEX api_key_expires ON api_key (expires_at) WHERE expires_at IS NOT NULL;
 `,
   },
+  // ---- Recovering an endpoint's dead letters in bounded transactions (Store.recoverFailed).
+  {
+    version: 13,
+    name: 'delivery endpoint failed index',
+    sql: `
+-- An endpoint's dead letters in id order: a recovery reads them a batch at a time from where the last batch ended,
+-- instead of one statement over every message of every application created in its range. Written only when a
+-- delivery fails for good (or is recovered).
+CREATE INDEX delivery_endpoint_failed ON delivery (endpoint_id, id) WHERE status = 'failed';
+`,
+  },
 ];

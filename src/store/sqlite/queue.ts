@@ -11,6 +11,7 @@ import type { QueueOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { expungedResend } from '../expunged.js';
+import { BATCH_ROWS, inBatches, recoverable } from '../batched-writes.js';
 
 export function sqliteQueue(db: SqliteDb): QueueOps {
   return {
@@ -84,14 +85,31 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
     },
 
     async recoverFailed(endpointId: string, sinceMs: number, untilMs: number, nowMs: number): Promise<number> {
-      return db.transaction(() => {
-        const recovered = db.stmt(`
-          UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, next_trigger = 1, last_error = NULL, updated_at = ?
-          WHERE endpoint_id = ? AND status = 'failed'
-            AND message_id IN (SELECT id FROM message WHERE created_at >= ? AND created_at < ? AND expunged_at IS NULL)`).run(nowMs, nowMs, endpointId, sinceMs, untilMs).changes;
-        if (recovered > 0) readyBy(db, new Map([[endpointId, nowMs]]));
-        return recovered;
-      });
+      // The endpoint's dead letters in id order, BATCH_ROWS a transaction (its own index), each with the creation of its
+      // message: the work of one transaction is bounded by the rows it reads, not by how many match.
+      const read = db.stmt(`
+        SELECT d.id, m.created_at, m.expunged_at FROM delivery d JOIN message m ON m.id = d.message_id
+        WHERE d.endpoint_id = ? AND d.status = 'failed' AND d.id > ? ORDER BY d.id LIMIT ${BATCH_ROWS}`);
+      const recover = db.stmt(`UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, next_trigger = 1, last_error = NULL, updated_at = ?
+        WHERE id = ? AND status = 'failed'`);
+      let recovered = 0;
+      let after = '';
+      await inBatches(() =>
+        db.whenWritable(() =>
+          db.transaction(() => {
+            const rows = read.all(endpointId, after) as Row[];
+            let changed = 0;
+            for (const row of rows) {
+              if (recoverable(row, sinceMs, untilMs)) changed += recover.run(nowMs, nowMs, row.id).changes;
+            }
+            if (changed > 0) readyBy(db, new Map([[endpointId, nowMs]]));
+            recovered += changed;
+            after = (rows.at(-1)?.id as string | undefined) ?? after;
+            return rows.length;
+          }),
+        ),
+      );
+      return recovered;
     },
 
     async listMessageDeliveries(messageId: string): Promise<Delivery[]> {

@@ -1,7 +1,8 @@
-// Deleting in bounded transactions: an application's history (Store.deleteApp, the same order in both adapters), a
-// deleted endpoint's backlog (failed), and the maintenance loop's purges, with the event loop's turn between two.
+// Writing many rows in bounded transactions: an application's history (Store.deleteApp, the same order in both
+// adapters), a deleted endpoint's backlog (failed), an endpoint's dead letters recovered (Store.recoverFailed), and the
+// maintenance loop's purges, with the event loop's turn between two.
 
-/** Rows deleted (or failed) per transaction. */
+/** Rows deleted, failed or recovered (read, for a recovery) per transaction. */
 export const BATCH_ROWS = 2000;
 
 /**
@@ -21,4 +22,13 @@ export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmedia
 export async function inBatches(batch: () => Promise<number>): Promise<void> {
   do await nextTurn();
   while ((await batch()) === BATCH_ROWS);
+}
+
+/**
+ * Whether a dead letter read by a recovery (its message's `created_at` and `expunged_at`) is recovered: its message was
+ * created in [since, until) and still has its payload.
+ */
+export function recoverable(row: { created_at?: unknown; expunged_at?: unknown }, sinceMs: number, untilMs: number): boolean {
+  const created = Number(row.created_at);
+  return created >= sinceMs && created < untilMs && row.expunged_at == null;
 }
