@@ -1,4 +1,5 @@
-// Deleting an endpoint on PostgreSQL while an ingest for it commits: nothing is left pending and never claimed.
+// Races on PostgreSQL that only another session's lock can time: deleting an endpoint while an ingest for it commits
+// (nothing is left pending and never claimed), and an idempotency key that goes while a request waits for it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
@@ -58,6 +59,41 @@ test('an ingest that commits while its endpoint is being deleted leaves no deliv
     assert.equal(status.status, 'failed');
   } finally {
     await ingest.end().catch(() => undefined);
+    await watch.end().catch(() => undefined);
+    await store.close();
+    await drop();
+  }
+});
+
+test('an idempotency key deleted while a request waits for its lock is taken by that request, not a 500', async () => {
+  const { schema, drop } = await freshPostgresSchema(url);
+  const store = new PostgresStore({ url, schema, poolSize: 2 });
+  const holder = new pg.Client({ connectionString: url });
+  const watch = new pg.Client({ connectionString: url });
+  try {
+    await store.migrate();
+    const now = Date.now();
+    assert.deepEqual(await store.beginIdempotent('app_x', 'key-1', 'hash', now, 60_000, 86_400_000), { state: 'new' }, 'request A holds the key');
+
+    // Another session locks the key's row (as request A's 5xx path or the purge does, about to delete it).
+    await holder.connect();
+    await watch.connect();
+    await holder.query(`SET search_path = ${schema}`);
+    await holder.query('BEGIN');
+    await holder.query("SELECT 1 FROM idempotency WHERE scope = 'app_x' AND key = 'key-1' FOR UPDATE");
+    // Request B's insert finds the key taken, then its SELECT ... FOR UPDATE waits on that lock.
+    const b = store.beginIdempotent('app_x', 'key-1', 'hash', now + 1, 60_000, 86_400_000);
+    const waiting = async (): Promise<boolean> =>
+      (await watch.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT * FROM idempotency%'")).rows[0].n > 0;
+    for (let i = 0; i < 100 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(await waiting(), "request B waits for the key's row");
+    // A's key goes (its request failed): B's SELECT then finds no row, and B inserts the key again.
+    await holder.query("DELETE FROM idempotency WHERE scope = 'app_x' AND key = 'key-1'");
+    await holder.query('COMMIT');
+    assert.deepEqual(await b, { state: 'new' }, 'the key is B\'s to take');
+    assert.deepEqual(await store.beginIdempotent('app_x', 'key-1', 'hash', now + 2, 60_000, 86_400_000), { state: 'in_progress' }, 'and B holds it now');
+  } finally {
+    await holder.end().catch(() => undefined);
     await watch.end().catch(() => undefined);
     await store.close();
     await drop();
