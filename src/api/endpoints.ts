@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { isSensitiveHeader, newEndpoint } from '../domain/endpoint.js';
 import { HookdError, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { SECRET_PREFIX, activeSecrets, generateSecret, secretKeyBytes } from '../domain/signing.js';
+import { MAX_SIGNING_SECRETS, SECRET_PREFIX, activeSecrets, generateSecret, secretKeyBytes } from '../domain/signing.js';
 import type { App, Endpoint, EndpointSecret, Message } from '../domain/types.js';
 import { OPERATIONAL_EVENT_TYPES } from '../operations/events.js';
 import { OPERATOR_APP_UID } from '../operations/operator.js';
@@ -331,10 +331,13 @@ function reenabled(before: Endpoint, after: Endpoint): Endpoint {
   return after;
 }
 
-/** New current secret; the old current one signs until now + grace; already expired ones are dropped. */
+/**
+ * New current secret; the old current one signs until now + grace; already expired ones are dropped, and so are the
+ * oldest beyond MAX_SIGNING_SECRETS.
+ */
 function rotate(secrets: EndpointSecret[], next: string, nowMs: number, graceMs: number): EndpointSecret[] {
   const kept = activeSecrets(secrets, nowMs).map((s) => (s.expiresAt === null ? { key: s.key, expiresAt: nowMs + graceMs } : s));
-  return [{ key: next, expiresAt: null }, ...kept.filter((s) => s.expiresAt! > nowMs)];
+  return [{ key: next, expiresAt: null }, ...kept.filter((s) => s.expiresAt! > nowMs)].slice(0, MAX_SIGNING_SECRETS);
 }
 
 function normalizeSecret(secret: string, loc: string[]): string {

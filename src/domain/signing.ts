@@ -6,6 +6,12 @@ import type { EndpointSecret } from './types.js';
 export const SECRET_PREFIX = 'whsec_';
 export const MIN_SECRET_BYTES = 24;
 export const MAX_SECRET_BYTES = 64;
+/**
+ * Most secrets an endpoint signs with: the current one and the most recent rotated-out ones still in their grace
+ * period. Each is one HMAC over the payload per attempt, on the delivery thread every tenant shares, and one signature
+ * in the header: 2,000 rotations a week apart made 2,000 HMACs of each payload and headers receivers refuse.
+ */
+export const MAX_SIGNING_SECRETS = 5;
 
 export function generateSecret(): string {
   return SECRET_PREFIX + randomBytes(MIN_SECRET_BYTES).toString('base64');
@@ -56,6 +62,7 @@ export function signatureHeader(
   nowMs: number,
 ): string {
   return activeSecrets(secrets, nowMs)
+    .slice(0, MAX_SIGNING_SECRETS)
     .map((secret) => sign(secret.key, msgId, timestampS, body))
     .join(' ');
 }

@@ -38,7 +38,7 @@ describe('endpoint secrets', () => {
       response.writeHead(seen <= failingUntil.n ? 500 : 200).end(seen <= failingUntil.n ? 'boom' : 'ok');
     });
     appId = (await hookd.api.post('/api/v1/app', { name: 'secrets' })).body.id;
-    await hookd.api.createEventTypes('never.sent', 'sig.test');
+    await hookd.api.createEventTypes('never.sent', 'sig.test', 'sig.many');
   });
   after(async () => {
     await hookd.cleanup();
@@ -127,6 +127,24 @@ describe('endpoint secrets', () => {
     assert.equal(String(afterGrace.headers['webhook-signature']).split(' ').length, 1);
     assert.ok(verifies(afterGrace, second));
     assert.ok(!verifies(afterGrace, first), 'old secret no longer signs after the grace period');
+  });
+
+  test('an endpoint signs with at most 5 secrets however often it is rotated: the current one and the 4 most recent in their grace', async () => {
+    const created = await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/hook`, filterTypes: ['sig.many'] });
+    const id = created.body.id as string;
+    const keys: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const rotated = await hookd.api.post(`/api/v1/app/${appId}/endpoint/${id}/secret/rotate`, { gracePeriodSeconds: 3600 });
+      assert.equal(rotated.status, 200);
+      keys.push(rotated.body.key as string);
+    }
+    sensitive.push(...keys);
+    failingUntil.n = 0;
+    const signed = await publish('sig.many');
+    assert.equal(String(signed.headers['webhook-signature']).split(' ').length, 5, 'five signatures, not thirteen');
+    for (const key of keys.slice(-5)) assert.ok(verifies(signed, key), 'the newest secrets sign');
+    assert.ok(!verifies(signed, keys[6]!), 'an older one still in its grace period no longer does');
+    await hookd.api.delete(`/api/v1/app/${appId}/endpoint/${id}`);
   });
 
   test('tokens and secrets never reach the logs, even at trace level', async () => {
