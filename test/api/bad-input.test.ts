@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { after, before, describe, test } from 'node:test';
+import { READY_REUSE_MS } from '../../src/api/health.js';
 import { ApiClient, TEST_TOKEN, eventually, startTestHookd, type TestHookd } from '../helpers/hookd.js';
 import { type RawInit, type RawResponse, assertJsonError, assertValidation, rawHttp, rawRequest } from '../helpers/raw.js';
 import { Receiver } from '../helpers/receiver.js';
@@ -375,6 +376,23 @@ describe('after the barrage', () => {
     assert.deepEqual(await health.json(), { status: 'ok' });
     const ready = await fetch(`${hookd.url}/ready`);
     assert.equal(ready.status, 200);
+  });
+
+  test('200 unauthenticated /ready at once share probes: a few writes, not 200', async () => {
+    // Every probe inserts a row into readiness_probe; a trigger on the real database counts them.
+    const db = new Database(hookd.dbPath);
+    db.exec('CREATE TABLE probe_count (n INTEGER NOT NULL); INSERT INTO probe_count VALUES (0)');
+    db.exec('CREATE TRIGGER count_probe AFTER INSERT ON readiness_probe BEGIN UPDATE probe_count SET n = n + 1; END');
+    try {
+      await new Promise((r) => setTimeout(r, READY_REUSE_MS)); // past the last test's probe
+      const statuses = await Promise.all(Array.from({ length: 200 }, async () => (await fetch(`${hookd.url}/ready`)).status));
+      assert.ok(statuses.every((status) => status === 200));
+      const probes = db.prepare('SELECT n FROM probe_count').pluck().get() as number;
+      assert.ok(probes >= 1 && probes <= 3, `${probes} probes for 200 requests`);
+    } finally {
+      db.exec('DROP TRIGGER count_probe; DROP TABLE probe_count');
+      db.close();
+    }
   });
 
   test('the message accepted before the barrage is retrievable and was delivered', async () => {
