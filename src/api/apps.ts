@@ -43,6 +43,19 @@ function checkUidChange(request: FastifyRequest, existing: App, uid: string | nu
   }
 }
 
+/**
+ * The application's ingest rate limit after a write: only an admin key changes it (a key scoped to the application,
+ * an app-portal token among them, would otherwise lift its own limit); a scoped write that does not set it keeps it.
+ */
+function rateLimitAfter(request: FastifyRequest, existing: App, requested: number | null | undefined, unset: number | null): number | null {
+  const scoped = principalOf(request).appId !== null;
+  if (requested === undefined) return scoped ? existing.rateLimit : unset;
+  if (scoped && requested !== existing.rateLimit) {
+    throw new HookdError('HOOKD_ERR_FORBIDDEN', "changing an application's rate limit needs an admin API key");
+  }
+  return requested;
+}
+
 export async function appRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { store, clock } = fastify.hookd;
@@ -111,7 +124,8 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
       const existing = await resolveApp(request, request.params.app_id);
       const uid = uidAfterPut(body.uid, request.params.app_id, existing.uid);
       checkUidChange(request, existing, uid);
-      const updated: App = { ...existing, name: body.name, uid, metadata: body.metadata ?? {}, rateLimit: rateLimitOf(body) ?? null, updatedAt: clock() };
+      const rateLimit = rateLimitAfter(request, existing, rateLimitOf(body), null);
+      const updated: App = { ...existing, name: body.name, uid, metadata: body.metadata ?? {}, rateLimit, updatedAt: clock() };
       await store.updateApp(updated);
       return appOut(updated);
     },
@@ -124,13 +138,12 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
       const existing = await resolveApp(request, request.params.app_id);
       const body = request.body;
       if (body.uid !== undefined) checkUidChange(request, existing, body.uid);
-      const rateLimit = rateLimitOf(body);
       const updated: App = {
         ...existing,
         name: body.name ?? existing.name,
         uid: body.uid === undefined ? existing.uid : body.uid,
         metadata: body.metadata === undefined ? existing.metadata : (body.metadata ?? {}),
-        rateLimit: rateLimit === undefined ? existing.rateLimit : rateLimit,
+        rateLimit: rateLimitAfter(request, existing, rateLimitOf(body), existing.rateLimit),
         updatedAt: clock(),
       };
       await store.updateApp(updated);

@@ -414,6 +414,25 @@ describe('a key scoped to application A, on every documented operation', () => {
     assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
   });
 
+  test("a scoped key cannot change its application's rate limit (it could lift its own), nor clear it by leaving it out", async () => {
+    assert.equal((await hookd.api.patch(`/api/v1/app/${a.appId}`, { rateLimit: 50 })).status, 200, 'the admin sets it');
+    for (const [method, body] of [
+      ['PATCH', { rateLimit: 0 }],
+      ['PATCH', { throttleRate: 65535 }],
+      ['PATCH', { rateLimit: null }],
+      ['PUT', { name: 'tenant a', uid: a.appUid, rateLimit: 1000 }],
+    ] as const) {
+      const response = await a.client.request(method, `/api/v1/app/${a.appId}`, body);
+      assert.equal(response.status, 403, `${method} ${JSON.stringify(body)}: ${JSON.stringify(response.body)}`);
+      assert.equal(response.body.code, 'insufficient_access');
+    }
+    const put = await a.client.put(`/api/v1/app/${a.appId}`, { name: 'tenant a', uid: a.appUid });
+    assert.equal(put.status, 200, 'a PUT without it is allowed');
+    assert.equal(put.body.rateLimit, 50, 'and keeps it');
+    assert.equal((await a.client.patch(`/api/v1/app/${a.appId}`, { rateLimit: 50 })).status, 200, 'setting the same value is no change');
+    assert.equal((await hookd.api.patch(`/api/v1/app/${a.appId}`, { rateLimit: null })).body.rateLimit ?? null, null, 'the admin clears it');
+  });
+
   test("positive control: on A's own resources every route answers 2xx (admin-only ones 403)", async () => {
     const routes = apiRoutes(await hookd.app!.openApiDocument()).filter((r) => r.params.includes('app_id'));
     // Reads (by id and by uid), then writes, deletions last (they remove what the others need).
