@@ -46,6 +46,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     childLoggerFactory: requestLogger,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // A request must arrive whole within a minute (Fastify's default is no bound): a client that stalls its body
+    // does not hold a connection, and its memory, for ever.
+    requestTimeout: 60_000,
     routerOptions: ROUTER_OPTIONS,
     ...errorServerOptions,
   });

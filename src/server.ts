@@ -128,11 +128,28 @@ async function shutdown(
   timeoutMs: number,
   logger: Logger,
 ): Promise<void> {
-  // Stop taking requests first (in-flight ones finish), then drain deliveries, then close the database.
-  await running.app?.close();
-  await running.metricsServer?.close();
-  await running.worker?.stop(timeoutMs);
+  // Stop taking requests (in-flight ones finish) and drain deliveries at once, each within the timeout, then close the
+  // database. The API went first and without a bound until 2026-12: a client that stalled its body held the
+  // shutdown, the worker sending all along, until the CLI's exit(1) cut deliveries off with no attempt recorded.
+  await Promise.all([running.app ? closeApi(running.app, timeoutMs, logger) : null, running.metricsServer?.close(), running.worker?.stop(timeoutMs)]);
   await running.maintenance?.stop();
   await store.close();
   logger.info('hookd stopped');
+}
+
+/** Closes the API: requests under way get until `timeoutMs` to finish, then their connections are cut. */
+async function closeApi(app: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      logger.warn({ timeoutMs }, 'API requests still under way at the shutdown timeout: their connections are closed');
+      app.server.closeAllConnections();
+      resolve();
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([app.close(), cut.then(() => app.close())]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

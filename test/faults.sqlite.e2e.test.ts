@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
@@ -163,7 +164,7 @@ test('hookd apikey run from another directory says where it looked instead of cr
   }
 });
 
-test('SIGTERM with a receiver that never answers: hookd exits 0 after HOOKD_SHUTDOWN_TIMEOUT, the aborted attempts recorded and no lease left', async () => {
+test('SIGTERM with a receiver that never answers and a client that stalls its upload: hookd exits 0 after HOOKD_SHUTDOWN_TIMEOUT, the aborted attempts recorded and no lease left', async () => {
   const temp = tempDir();
   const receiver = await Receiver.start(() => undefined); // never answers
   const env = { HOOKD_DATA_DIR: temp.dir, HOOKD_ADMIN_TOKEN: TEST_TOKEN, HOOKD_LOG_LEVEL: 'warn', HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW, HOOKD_SHUTDOWN_TIMEOUT: '1s', HOOKD_REQUEST_TIMEOUT: '30s' };
@@ -176,8 +177,15 @@ test('SIGTERM with a receiver that never answers: hookd exits 0 after HOOKD_SHUT
     await api.post(`/api/v1/app/${app}/endpoint`, { url: `${receiver.url}/hook` });
     for (let i = 0; i < 3; i++) assert.equal((await api.post(`/api/v1/app/${app}/msg`, { eventType: 'hang', payload: { i } })).status, 202);
     await receiver.waitFor((r) => r.length >= 3, 5000, 'three requests on the wire');
+    // A request whose body never finishes: its connection must not hold the shutdown (it held it without end).
+    const stalled = connect(port, '127.0.0.1');
+    stalled.on('error', () => undefined);
+    await new Promise((resolve) => stalled.once('connect', resolve));
+    stalled.write(`POST /api/v1/app/${app}/msg HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"eventType"`);
+    await new Promise((r) => setTimeout(r, 200));
     const started = Date.now();
     const exit = await stopProcess(hookd, 'SIGTERM', 15_000);
+    stalled.destroy();
     const took = Date.now() - started;
     assert.equal(exit?.code, 0, hookd.output());
     assert.ok(took < 5000, `exited ${took} ms after SIGTERM (shutdown timeout 1 s)`);
