@@ -282,4 +282,24 @@ CREATE INDEX api_key_expires ON api_key (expires_at) WHERE expires_at IS NOT NUL
 CREATE INDEX delivery_endpoint_failed ON delivery (endpoint_id, id) WHERE status = 'failed';
 `,
   },
+  // ---- Ids sort in creation order whatever the database's collation.
+  {
+    version: 14,
+    name: 'ids in byte order',
+    sql: `
+-- Ids are time-sortable (KSUID, base62 in ASCII order), and every list, its cursor and "newest first" rely on ORDER BY
+-- id. Under a database collation other than C (en_US.UTF-8, as in the official image and managed services; ICU) upper
+-- and lower case letters interleave ('a' < 'B'), and lists came out of creation order. Ids and the columns that refer
+-- to them compare byte by byte now (the same collation on both sides, so joins keep their indexes); no table rewrite,
+-- the indexes are rebuilt.
+ALTER TABLE app ALTER COLUMN id TYPE text COLLATE "C";
+ALTER TABLE api_key ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+ALTER TABLE endpoint ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+ALTER TABLE endpoint_queue ALTER COLUMN endpoint_id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+ALTER TABLE message ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+ALTER TABLE delivery ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN message_id TYPE text COLLATE "C", ALTER COLUMN endpoint_id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+ALTER TABLE attempt ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN message_id TYPE text COLLATE "C", ALTER COLUMN endpoint_id TYPE text COLLATE "C", ALTER COLUMN delivery_id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+ALTER TABLE source ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+`,
+  },
 ];
