@@ -323,13 +323,51 @@ describe('idempotency-key', () => {
       assert.equal(first.status, 202, JSON.stringify(first.body));
       assert.equal((await hookd.api.get(`/api/v1/app/${appId}/msg/${first.body.id}`)).status, 200, 'the message the 202 names is stored');
       const repeat = await hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'idem-unrecorded-1' });
-      assert.equal(repeat.status, 409, 'a repeat soon after finds the key still in progress, and stores nothing');
+      assert.equal(repeat.status, 409, 'a repeat soon after finds the key still in progress (it waited for it), and stores nothing');
+      assert.equal(repeat.headers.get('retry-after'), '1');
       const list = await hookd.api.get(`/api/v1/app/${appId}/msg?limit=250`);
       assert.equal(list.body.data.filter((m: { payload: { idem?: string } }) => m.payload.idem === 'unrecorded').length, 1);
     } finally {
       db.exec('DROP TRIGGER refuse_idempotent');
       db.close();
     }
+    // Once the database takes it, the outcome is recorded (retried every second): a repeat replays the 202.
+    const replayed = await eventually(async () => {
+      const again = await hookd.api.post(`/api/v1/app/${appId}/msg`, validMessage({ payload: { idem: 'unrecorded' } }), { 'idempotency-key': 'idem-unrecorded-1' });
+      return again.headers.get('idempotent-replayed') === 'true' ? again : null;
+    }, 10_000, 'the outcome recorded later');
+    assert.equal(replayed.status, 202);
+  });
+
+  test('a key whose request failed and whose key could not be forgotten (the database away) lets the retry run once the database is back, not 409', async () => {
+    // The real database refuses this request's message and then the key's deletion, as a database that went away
+    // mid-request would (the client got a 5xx, and its retry must run).
+    const db = new Database(hookd.dbPath);
+    db.exec(`CREATE TRIGGER refuse_outage_message BEFORE INSERT ON message WHEN NEW.payload LIKE '%idem-outage%' BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END;
+             CREATE TRIGGER refuse_outage_forget BEFORE DELETE ON idempotency WHEN OLD.key = 'idem-outage-1' BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);
+    const body = validMessage({ payload: { idem: 'idem-outage' } });
+    try {
+      const first = await hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'idem-outage-1' });
+      assert.ok(first.status >= 400, `the first attempt fails (${first.status})`);
+    } finally {
+      db.exec('DROP TRIGGER refuse_outage_message; DROP TRIGGER refuse_outage_forget');
+      db.close();
+    }
+    const retry = await hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'idem-outage-1' });
+    assert.equal(retry.status, 202, JSON.stringify(retry.body));
+    assert.equal(retry.headers.get('idempotent-replayed'), null, 'it ran');
+    const list = await hookd.api.get(`/api/v1/app/${appId}/msg?limit=250`);
+    assert.equal(list.body.data.filter((m: { payload: { idem?: string } }) => m.payload.idem === 'idem-outage').length, 1);
+  });
+
+  test('only a success is remembered: a 404 for an application not created yet, retried with its key once it exists, runs (202)', async () => {
+    const body = validMessage({ payload: { idem: 'not-yet' } });
+    const early = await hookd.api.post('/api/v1/app/idem-later-app/msg', body, { 'idempotency-key': 'idem-404-1' });
+    assert.equal(early.status, 404);
+    assert.equal((await hookd.api.post('/api/v1/app', { name: 'later', uid: 'idem-later-app' })).status, 201);
+    const retry = await hookd.api.post('/api/v1/app/idem-later-app/msg', body, { 'idempotency-key': 'idem-404-1' });
+    assert.equal(retry.status, 202, JSON.stringify(retry.body));
+    assert.equal(retry.headers.get('idempotent-replayed'), null);
   });
 
   test('the same key with a different body answers 422 at [header, idempotency-key]', async () => {
@@ -347,7 +385,7 @@ describe('idempotency-key', () => {
     assert.notEqual(other.headers.get('idempotent-replayed'), 'true');
   });
 
-  test('concurrent requests with one key create one message; the others replay it or answer 409', async () => {
+  test('concurrent requests with one key create one message; the others wait for it and replay it (or answer 409)', async () => {
     const body = validMessage({ payload: { idem: 'concurrent' } });
     const responses = await Promise.all(Array.from({ length: 8 }, () => hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'idem-concurrent-1' })));
     const created = responses.filter((r) => r.status === 202 && r.headers.get('idempotent-replayed') !== 'true');
