@@ -132,6 +132,37 @@ for (const failure of FSYNC_FAILURES) {
   });
 }
 
+test('a disk whose fsync hangs: /ready answers 503 within about a second and /health at once, and /ready is 200 again once the disk answers', async () => {
+  assert.ok(haveCompiler(), 'this test builds a small C library (the fsync that hangs): it needs a C compiler, `cc` (Debian: apt-get install gcc)');
+  const temp = tempDir();
+  const flag = join(temp.dir, 'stall-fsync');
+  const env = { HOOKD_DATA_DIR: temp.dir, HOOKD_ADMIN_TOKEN: TEST_TOKEN, HOOKD_LOG_LEVEL: 'error', ...failingFsync(temp.dir, flag, '/hookd.db-wal', ['fdatasync'], 'stall') };
+  const hookd = await listeningHookd('start', env);
+  try {
+    assert.equal((await fetch(`${hookd.url}/ready`)).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 600)); // past the shared probe's reuse
+    writeFileSync(flag, '');
+    const unstall = setTimeout(() => rmSync(flag, { force: true }), 3000); // the disk answers again after 3 s whatever happens
+    const timed = async (path: string) => {
+      const started = Date.now();
+      const response = await fetch(`${hookd.url}${path}`);
+      return { status: response.status, ms: Date.now() - started };
+    };
+    const [ready, health] = await Promise.all([timed('/ready'), (async () => (await new Promise((r) => setTimeout(r, 100)), timed('/health')))()]);
+    assert.equal(ready.status, 503, 'not ready while the disk hangs');
+    assert.ok(ready.ms < 1500, `/ready answered in ${ready.ms} ms (its bound: 1 s)`);
+    assert.equal(health.status, 200);
+    assert.ok(health.ms < 500, `/health answered in ${health.ms} ms while the probe's fsync hangs`);
+    clearTimeout(unstall);
+    rmSync(flag);
+    await eventually(async () => (await fetch(`${hookd.url}/ready`)).status === 200, 5000, '/ready again once the disk answers');
+  } finally {
+    rmSync(flag, { force: true });
+    await stopProcess(hookd, 'SIGKILL');
+    temp.cleanup();
+  }
+});
+
 test('a second hookd start on the same data directory stops at once, naming the first one; the first keeps serving', async () => {
   const temp = tempDir();
   const env = { HOOKD_DATA_DIR: temp.dir, HOOKD_ADMIN_TOKEN: TEST_TOKEN, HOOKD_LOG_LEVEL: 'warn', HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW };

@@ -33,17 +33,25 @@ static int failing(int fd, const char *call) {
   return (size_t)n >= len && strcmp(path + n - len, suffix) == 0;
 }
 
+/* FAILING_FSYNC_MODE=stall: the call waits while the flag exists (a disk that hangs), then does its work. */
+static int stalls(void) {
+  const char *mode = getenv("FAILING_FSYNC_MODE");
+  if (!mode || strcmp(mode, "stall") != 0) return 0;
+  while (access(getenv("FAILING_FSYNC_FLAG"), F_OK) == 0) usleep(10000);
+  return 1;
+}
+
 int fdatasync(int fd) {
   static int (*real)(int);
   if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-  if (failing(fd, ",fdatasync,")) { errno = EIO; return -1; }
+  if (failing(fd, ",fdatasync,") && !stalls()) { errno = EIO; return -1; }
   return real(fd);
 }
 
 int fsync(int fd) {
   static int (*real)(int);
   if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-  if (failing(fd, ",fsync,")) { errno = EIO; return -1; }
+  if (failing(fd, ",fsync,") && !stalls()) { errno = EIO; return -1; }
   return real(fd);
 }
 `;
@@ -54,14 +62,14 @@ export function haveCompiler(): boolean {
 }
 
 /**
- * Builds the library in `dir`; the environment for the child: the `calls` on files ending in `suffix` fail while
- * `flag` exists.
+ * Builds the library in `dir`; the environment for the child: the `calls` on files ending in `suffix` fail (or, with
+ * mode `stall`, wait) while `flag` exists.
  */
-export function failingFsync(dir: string, flag: string, suffix: string, calls: ('fdatasync' | 'fsync')[]): Record<string, string> {
+export function failingFsync(dir: string, flag: string, suffix: string, calls: ('fdatasync' | 'fsync')[], mode: 'fail' | 'stall' = 'fail'): Record<string, string> {
   const source = join(dir, 'failing-fsync.c');
   const library = join(dir, 'failing-fsync.so');
   writeFileSync(source, SOURCE);
   execFileSync('cc', ['-shared', '-fPIC', '-O1', '-o', library, source, '-ldl']);
   // Searched as ",name," in ",a,b,": one name is never found inside another.
-  return { LD_PRELOAD: library, FAILING_FSYNC_FLAG: flag, FAILING_FSYNC_SUFFIX: suffix, FAILING_FSYNC_CALLS: `,${calls.join(',')},` };
+  return { LD_PRELOAD: library, FAILING_FSYNC_FLAG: flag, FAILING_FSYNC_SUFFIX: suffix, FAILING_FSYNC_CALLS: `,${calls.join(',')},`, FAILING_FSYNC_MODE: mode };
 }

@@ -136,7 +136,10 @@ export class SqliteDb {
   async probe(): Promise<void> {
     if (this.syncFailure) throw this.syncFailure;
     this.assertFileIntact(true);
-    this.transaction(() => {
+    // Committed as ingest is, waiting for the write lock and the WAL's fsync off the event loop: a disk that hangs
+    // makes /ready answer 503 at its timeout (it held the event loop, /health and every tenant's requests with it,
+    // for as long as the fsync took).
+    await this.transactionDurable(() => {
       this.stmt('INSERT INTO readiness_probe (id, filler) VALUES (1, zeroblob(65536))').run();
       this.stmt('DELETE FROM readiness_probe WHERE id = 1').run();
     });
