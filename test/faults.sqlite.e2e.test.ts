@@ -51,6 +51,49 @@ test('a full database (HOOKD_SQLITE_MAX_SIZE) answers 507 with Retry-After and /
   }
 });
 
+test('a database that fills while deliveries are on the wire: the worker sends nothing more until results can be recorded, then every message arrives (each at most twice)', async () => {
+  // The receiver holds its answers until released: the deliveries' results come back once the database is full.
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const seen = new Map<string, number>();
+  const receiver = await Receiver.start(async (request, response) => {
+    const id = String(request.headers['webhook-id']);
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+    await released;
+    response.writeHead(200).end('ok');
+  });
+  let hookd: Awaited<ReturnType<typeof startTestHookd>> | null = null;
+  try {
+    const running = (hookd = await startTestHookd({ env: { HOOKD_SQLITE_MAX_SIZE: String(2 * 1024 * 1024), HOOKD_REQUEST_TIMEOUT: '1500ms', HOOKD_LEASE: '2s', HOOKD_RETRY_SCHEDULE: '100ms,100ms,100ms' } }));
+    const api = running.api;
+    const app = (await api.post('/api/v1/app', { name: 'delivered' })).body.id as string;
+    await api.post(`/api/v1/app/${app}/endpoint`, { url: `${receiver.url}/hook` });
+    const filler = (await api.post('/api/v1/app', { name: 'filler' })).body.id as string;
+    const sent: string[] = [];
+    // As many as the endpoint's first budget (16) lets on the wire at once.
+    for (let i = 0; i < 16; i++) sent.push((await api.post(`/api/v1/app/${app}/msg`, { eventType: 'e', payload: { i } })).body.id as string);
+    await receiver.waitFor((r) => r.length >= 16, 5000, 'sixteen requests on the wire');
+    let status = 202;
+    for (let i = 0; i < 2000 && status === 202; i++) status = (await api.post(`/api/v1/app/${filler}/msg`, { eventType: 'fill', payload })).status;
+    assert.equal(status, 507, 'the database is full');
+    release(); // the answers arrive; their attempts cannot be recorded
+    await new Promise((resolve) => setTimeout(resolve, 5 * 2000)); // five leases
+    const most = Math.max(...seen.values());
+    assert.ok(most <= 2, `while full, a message was sent ${most} times (deliveries sent again every lease)`);
+    // Space again: what was sent is recorded or sent once more, and all of it arrives.
+    assert.equal((await api.delete(`/api/v1/app/${filler}`)).status, 204);
+    await eventually(async () => {
+      const statuses = await Promise.all(sent.map(async (id) => (await api.get(`/api/v1/app/${app}/attempt/msg/${id}`)).body.data?.some((a: { status: number }) => a.status === 0)));
+      return statuses.every(Boolean);
+    }, 15_000, 'every message delivered and recorded');
+    for (const id of sent) assert.ok((seen.get(id) ?? 0) <= 3, `${id} sent ${seen.get(id)} times`);
+  } finally {
+    release();
+    await hookd?.cleanup();
+    await receiver.close();
+  }
+});
+
 test('the database file removed under a running hookd: /ready 503 and writes answer 503 instead of going to a deleted file', async () => {
   const temp = tempDir();
   const hookd = await startTestHookd({ dbPath: join(temp.dir, 'data', 'hookd.db') });

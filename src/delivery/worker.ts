@@ -113,6 +113,12 @@ export class DeliveryWorker {
   private wakes = 0;
   private unsubscribe: Promise<() => void> | null = null;
   private readonly health: StoreHealth;
+  /**
+   * Set when an ack met the database away or full, cleared by an ack that commits or a readiness probe that does:
+   * meanwhile nothing new is claimed. Claims (updates of rows in place) can still commit on a full disk where acks
+   * (new attempt rows) cannot; the worker then sent the same deliveries again every lease, none of them recorded.
+   */
+  private acksFailing = false;
   /** Aborts the requests still on the wire when a shutdown's grace period is over. */
   private readonly shutdown = new AbortController();
 
@@ -208,6 +214,17 @@ export class DeliveryWorker {
       // ACK_WINDOW_MS). On SQLite that ack claims in its own commit, so the wake is served there instead of by a
       // commit of its own: at 3,000-5,000 msg/s this thread then made 1.7-3x fewer commits and took fewer turns at the
       // write lock beside ingest. An ack that went to the store before this wake, or that fails, wakes the loop again.
+      if (capacity > 0 && this.acksFailing) {
+        // Results cannot be recorded: send nothing more until a write of their size commits.
+        try {
+          await store.probe();
+          this.acksFailing = false;
+          this.health.succeeded();
+        } catch (error) {
+          await this.sleep(Math.max(config.pollIntervalMs, this.health.failed('ack', error)));
+          continue;
+        }
+      }
       if (capacity > 0 && !this.ackWillClaim()) {
         try {
           claimed = await store.claimDeliveries({
@@ -547,6 +564,7 @@ export class DeliveryWorker {
           const claim = this.claimAfterAck(results.length);
           const wakesBefore = this.wakes;
           const outcome = await this.options.store.completeDeliveries(results, { scheduler: this.policy, claim });
+          this.acksFailing = false;
           this.health.succeeded();
           this.notify(results);
           const claimed = outcome.claimed ?? [];
@@ -568,6 +586,7 @@ export class DeliveryWorker {
             this.ackGivenUp(error, results.length);
             return;
           }
+          this.acksFailing = true;
           wait = this.health.failed('ack', error);
           // While running, as long as a lease lasts; once shutting down, briefly (the process is about to go).
           const leaseEnd = startedAt + this.options.config.leaseMs;
