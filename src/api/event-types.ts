@@ -57,10 +57,38 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
     return created;
   }
 
-  app.post('/api/v1/event-type', { schema: { tags, summary: 'Create an event type', body: EventTypeIn, response: { 201: EventTypeOut, ...adminErrorResponses } } }, async (request, reply) => {
-    requireAdmin(request);
-    return reply.code(201).send(eventTypeOut(await create(request.body.name, request.body)));
-  });
+  app.post(
+    '/api/v1/event-type',
+    {
+      schema: {
+        tags,
+        summary: 'Create an event type, or unarchive an archived one',
+        description: 'As in Svix (and as its SDKs document the call), an archived event type of that name is unarchived and takes the body (201); a live one is a 409.',
+        body: EventTypeIn,
+        response: { 201: EventTypeOut, ...adminErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      const body = request.body;
+      const archived = await store.getEventType(body.name);
+      if (archived?.archived) {
+        const unarchived: EventType = {
+          ...archived,
+          description: body.description,
+          archived: body.archived ?? false,
+          deprecated: body.deprecated ?? false,
+          schemas: body.schemas ?? null,
+          featureFlag: featureFlagOf(body) ?? null,
+          groupName: body.groupName ?? null,
+          updatedAt: clock(),
+        };
+        await store.updateEventType(unarchived);
+        return reply.code(201).send(eventTypeOut(unarchived));
+      }
+      return reply.code(201).send(eventTypeOut(await create(body.name, body)));
+    },
+  );
 
   app.get('/api/v1/event-type/:event_type_name', { schema: { tags, summary: 'Get an event type', params: NameParams, response: { 200: EventTypeOut, ...errorResponses } } }, async (request) =>
     eventTypeOut(await load(request.params.event_type_name)),

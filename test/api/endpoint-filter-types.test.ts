@@ -96,6 +96,16 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
       assert.deepEqual([cleared.status, cleared.body.filterTypes], [200, undefined], 'null: every event type');
     });
 
+    test('creating an archived event type again unarchives it (as the SDKs document eventType.create): 201, and endpoints may filter on it again', async () => {
+      await hookd.api.createEventTypes('report.ready');
+      assert.equal((await hookd.api.delete('/api/v1/event-type/report.ready')).status, 204, 'archived');
+      const again = await hookd.api.post('/api/v1/event-type', { name: 'report.ready', description: 'back', schemas: null });
+      assert.deepEqual([again.status, again.body.archived, again.body.description], [201, false, 'back'], JSON.stringify(again.body));
+      assert.equal((await hookd.api.post(endpoints(), { url: 'https://example.com/report', filterTypes: ['report.ready'] })).status, 201);
+      const live = await hookd.api.post('/api/v1/event-type', { name: 'report.ready', description: 'twice' });
+      assert.equal(live.status, 409, 'a live one is a conflict');
+    });
+
     test('an app-scoped key (what the app portal uses) gets the same 422', async () => {
       const key = await hookd.api.post('/api/v1/api-key', { name: 'filters app', appId });
       assert.equal(key.status, 201, JSON.stringify(key.body));
