@@ -133,11 +133,12 @@ describe('svix 1.99.1 against hookd: endpoints', () => {
 
       const second = await svix.endpoint.create(app.id, { url: `${receiver.url}/other` });
       assert.match((await svix.endpoint.getSecret(app.id, second.id)).key, /^whsec_/, 'a generated secret is a whsec_ secret');
+      // Newest first, as Svix lists endpoints by default.
       const listed = await svix.endpoint.list(app.id, { limit: 1 });
-      assert.deepEqual(listed.data.map((e) => e.id), [ep.id]);
+      assert.deepEqual(listed.data.map((e) => e.id), [second.id]);
       assert.equal(listed.done, false);
       const rest = await svix.endpoint.list(app.id, { limit: 1, iterator: listed.iterator });
-      assert.deepEqual(rest.data.map((e) => e.id), [second.id]);
+      assert.deepEqual(rest.data.map((e) => e.id), [ep.id]);
       assert.equal(rest.done, true);
 
       const updated = await svix.endpoint.update(app.id, ep.id, { url: `${receiver.url}/v2`, filterTypes: ['order.paid'], description: 'updated' });

@@ -106,7 +106,7 @@ export function postgresApps(db: PostgresDb): AppOps {
     },
 
     async listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>> {
-      return db.paged('SELECT * FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [appId], 'id', pageQuery(page, 'ascending'), endpointFromRow, (e) => e.id);
+      return db.paged('SELECT * FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [appId], 'id', pageQuery(page, 'descending'), endpointFromRow, (e) => e.id);
     },
 
     async updateEndpoint(endpoint: Endpoint): Promise<void> {

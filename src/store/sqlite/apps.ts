@@ -91,7 +91,7 @@ export function sqliteApps(db: SqliteDb): AppOps {
         'SELECT * FROM endpoint WHERE app_id = ? AND deleted_at IS NULL',
         [appId],
         'id',
-        pageQuery(page, 'ascending'),
+        pageQuery(page, 'descending'),
         endpointFromRow,
         (e) => e.id,
       );
