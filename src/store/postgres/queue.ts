@@ -163,8 +163,8 @@ export class DeliveriesDueListener {
   ) {}
 
   /**
-   * Calls `listener` whenever any process commits deliveries that are due now (LISTEN/NOTIFY). A lost
-   * connection is re-established; meanwhile the worker's slow poll covers the gap.
+   * Calls `listener` whenever any process commits deliveries that are due now (LISTEN/NOTIFY). A lost connection,
+   * or one that could not be made, is tried again every second; meanwhile the worker's slow poll covers the gap.
    */
   async subscribe(listener: () => void): Promise<() => void> {
     this.listeners.add(listener);
@@ -181,7 +181,7 @@ export class DeliveriesDueListener {
       this.stopHeartbeat();
       client.end().catch(() => undefined);
       setTimeout(() => {
-        if (!this.closed && this.listeners.size > 0) this.listen().catch(() => reconnect());
+        if (!this.closed && this.listeners.size > 0) void this.listen();
       }, 1000).unref();
     };
     client.on('error', reconnect);
@@ -189,8 +189,17 @@ export class DeliveriesDueListener {
     client.on('notification', () => {
       for (const listener of this.listeners) listener();
     });
-    await client.connect();
-    await client.query(`LISTEN ${DELIVERIES_CHANNEL}`);
+    try {
+      await client.connect();
+      // Bounded like the heartbeat: a server that went silent would hold the subscription, and a stopping worker's
+      // wait for it, without end.
+      await client.query({ text: `LISTEN ${DELIVERIES_CHANNEL}`, query_timeout: this.heartbeatMs } as pg.QueryConfig);
+    } catch {
+      // Away now (or silent): tried again in a second, the worker's poll covering the gap. A worker started while
+      // the server was away relied on polling for good before.
+      reconnect();
+      return;
+    }
     if (this.listenClient !== client) return;
     // Notifications sent while no connection listened are lost: whoever waits looks once.
     for (const listener of this.listeners) listener();
