@@ -94,6 +94,11 @@ export class DeliveryWorker {
    * lease is known to hold: set at claim, pushed forward by every successful renewal.
    */
   private readonly held = new Map<string, number>();
+  /**
+   * Deliveries an ack claimed again in the transaction that recorded their attempt (a resend made while they were on
+   * the wire): sent once the work that held them has let go, not taken for that work's own.
+   */
+  private readonly sendAfterRelease = new Map<string, ClaimedDelivery>();
   private heartbeat: NodeJS.Timeout | null = null;
   /** Results gathering for the next ack (its window is open, or an ack is under way). */
   private gathering: AckBatch | null = null;
@@ -345,6 +350,11 @@ export class DeliveryWorker {
       await this.attempt(claimed, answered);
     } finally {
       this.held.delete(claimed.delivery.id);
+      const next = this.sendAfterRelease.get(claimed.delivery.id);
+      if (next) {
+        this.sendAfterRelease.delete(claimed.delivery.id);
+        this.track(next);
+      }
     }
   }
 
@@ -568,7 +578,11 @@ export class DeliveryWorker {
           this.health.succeeded();
           this.notify(results);
           const claimed = outcome.claimed ?? [];
-          for (const item of claimed) this.track(item);
+          const thisAck = new Set(ids);
+          for (const item of claimed) {
+            if (thisAck.has(item.delivery.id) && this.held.has(item.delivery.id)) this.sendAfterRelease.set(item.delivery.id, item);
+            else this.track(item);
+          }
           // The ack freed budgets: claim (again, if its own claim was full, or a wake came after it had set out:
           // its claim may not have seen that work).
           if (!claim || claimed.length === claim.limit || this.wakes !== wakesBefore) this.wakeAfterAck();

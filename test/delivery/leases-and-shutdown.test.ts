@@ -10,7 +10,7 @@ import { DestinationPolicy } from '../../src/delivery/ssrf.js';
 import { DeliveryWorker } from '../../src/delivery/worker.js';
 import { StoreUnavailableError } from '../../src/store/failures.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { LOOPBACK_ALLOW, eventually, tempDir, testEnv } from '../helpers/hookd.js';
+import { LOOPBACK_ALLOW, eventually, startTestHookd, tempDir, testEnv } from '../helpers/hookd.js';
 import { Receiver, type Responder } from '../helpers/receiver.js';
 
 /**
@@ -157,5 +157,32 @@ test('acks the database refuses are retried while the leases are renewed: anothe
     await a.stop(1000);
     await b.stop(1000);
     await close();
+  }
+});
+
+test('a resend while its delivery is on the wire goes out as soon as that attempt is recorded, not a lease later', async () => {
+  let first = true;
+  const receiver = await Receiver.start(async (_request, response) => {
+    if (first) {
+      first = false;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    response.writeHead(200).end('ok');
+  });
+  const hookd = await startTestHookd({ env: { HOOKD_REQUEST_TIMEOUT: '3s', HOOKD_LEASE: '20s' } });
+  try {
+    const app = (await hookd.api.post('/api/v1/app', { name: 'resend' })).body.id as string;
+    const endpoint = (await hookd.api.post(`/api/v1/app/${app}/endpoint`, { url: `${receiver.url}/hook` })).body.id as string;
+    const msg = (await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'e', payload: { a: 1 } })).body.id as string;
+    await receiver.waitFor((requests) => requests.length >= 1, 5000, 'the first request on the wire');
+    const started = Date.now();
+    assert.equal((await hookd.api.post(`/api/v1/app/${app}/msg/${msg}/endpoint/${endpoint}/resend`, {})).status, 202);
+    // (Before: the ack that recorded the first attempt claimed the resend for this worker, which took it for its own
+    // running work and left it leased, unsent, for the 20 s lease.)
+    await receiver.waitFor((requests) => requests.length >= 2, 10_000, 'the resend on the wire');
+    assert.ok(Date.now() - started < 4000, `resent ${Date.now() - started} ms after the request`);
+  } finally {
+    await hookd.cleanup();
+    await receiver.close();
   }
 });
