@@ -34,6 +34,8 @@ export interface Config {
   ingestQueueLimit: number;
   /** Most payload characters (bytes, for ASCII) waiting for a group commit; beyond it ingest answers 503 at once. */
   ingestQueuePayload: number;
+  /** Most endpoints (not deleted) one application may have: each is a delivery row per message in the shared commit. */
+  maxEndpointsPerApp: number;
   /**
    * Inbound sources / ingest rate limit: messages per second per application for applications
    * without their own `rateLimit`, enforced per API process; null = none.
@@ -117,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     ingestMaxBatch: integer(env, 'HOOKD_INGEST_MAX_BATCH', 512, 1, 10_000),
     ingestQueueLimit: integer(env, 'HOOKD_INGEST_QUEUE', 10_000, 1, 1_000_000),
     ingestQueuePayload: integer(env, 'HOOKD_INGEST_QUEUE_BYTES', 64 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
+    maxEndpointsPerApp: integer(env, 'HOOKD_MAX_ENDPOINTS_PER_APP', 1000, 1, 1_000_000),
     // Ingest rate limit: 0 or unset = none.
     appRateLimit: integer(env, 'HOOKD_APP_RATE_LIMIT', 0, 0, 1_000_000) || null,
     shutdownTimeoutMs: duration(env, 'HOOKD_SHUTDOWN_TIMEOUT', '20s'),

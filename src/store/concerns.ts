@@ -15,6 +15,7 @@ export type AppOps = Pick<
   | 'createEndpoint'
   | 'getEndpoint'
   | 'listEndpoints'
+  | 'countEndpoints'
   | 'updateEndpoint'
   | 'deleteEndpoint'
   | 'createEventType'

@@ -58,6 +58,8 @@ export interface Store {
   /** A live (not deleted) endpoint of the app by id or uid. */
   getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null>;
   listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>>;
+  /** How many endpoints (not deleted) the application has. */
+  countEndpoints(appId: string): Promise<number>;
   updateEndpoint(endpoint: Endpoint): Promise<void>;
   /**
    * Soft-deletes the endpoint and fails its pending deliveries, BATCH_ROWS a transaction; whatever an

@@ -448,3 +448,28 @@ describe('after the barrage', () => {
     assert.ok(attempts.body.data.some((a: { status: number; responseStatusCode: number }) => a.status === 0 && a.responseStatusCode === 200));
   });
 });
+
+test('an application has at most HOOKD_MAX_ENDPOINTS_PER_APP endpoints: one more is a 409 that creates nothing; deleting one makes room', async () => {
+  const capped = await startTestHookd({ env: { HOOKD_MAX_ENDPOINTS_PER_APP: '3' } });
+  try {
+    const app = (await capped.api.post('/api/v1/app', { name: 'capped' })).body.id as string;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const created = await capped.api.post(`/api/v1/app/${app}/endpoint`, { url: `https://example.com/${i}` });
+      assert.equal(created.status, 201);
+      ids.push(created.body.id as string);
+    }
+    const refused = await capped.api.post(`/api/v1/app/${app}/endpoint`, { url: 'https://example.com/3' });
+    assert.deepEqual([refused.status, refused.body.code], [409, 'conflict']);
+    assert.match(refused.body.detail, /already has 3 endpoints/);
+    const upsert = await capped.api.put(`/api/v1/app/${app}/endpoint/by-uid`, { url: 'https://example.com/uid' });
+    assert.equal(upsert.status, 409, 'an upsert that would create one too');
+    assert.equal((await capped.api.get(`/api/v1/app/${app}/endpoint?limit=250`)).body.data.length, 3);
+    const other = (await capped.api.post('/api/v1/app', { name: 'other' })).body.id as string;
+    assert.equal((await capped.api.post(`/api/v1/app/${other}/endpoint`, { url: 'https://example.com/o' })).status, 201, 'per application');
+    assert.equal((await capped.api.delete(`/api/v1/app/${app}/endpoint/${ids[0]}`)).status, 204);
+    assert.equal((await capped.api.post(`/api/v1/app/${app}/endpoint`, { url: 'https://example.com/4' })).status, 201);
+  } finally {
+    await capped.cleanup();
+  }
+});

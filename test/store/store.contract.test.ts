@@ -108,6 +108,18 @@ for (const adapter of storeAdapters) {
       assert.equal(await store.getApp('lookup-after'), null);
     });
 
+    test("countEndpoints counts an application's endpoints that are not deleted, and no other application's", async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const other = await seedEndpoint(s);
+        await s.createEndpoint(makeEndpoint(app.id));
+        assert.equal(await s.countEndpoints(app.id), 2);
+        await s.deleteEndpoint(app.id, endpoint.id, T0);
+        assert.equal(await s.countEndpoints(app.id), 1);
+        assert.equal(await s.countEndpoints(other.app.id), 1);
+      });
+    });
+
     test('a message fans out to one delivery per matching endpoint in the same transaction', async () => {
       const app = makeApp();
       await store.createApp(app);

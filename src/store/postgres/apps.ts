@@ -105,6 +105,10 @@ export function postgresApps(db: PostgresDb): AppOps {
       );
     },
 
+    async countEndpoints(appId: string): Promise<number> {
+      return (await db.pool.query('SELECT count(*)::int AS n FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [appId])).rows[0].n as number;
+    },
+
     async listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>> {
       return db.paged('SELECT * FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [appId], 'id', pageQuery(page, 'descending'), endpointFromRow, (e) => e.id);
     },

@@ -86,6 +86,10 @@ export function sqliteApps(db: SqliteDb): AppOps {
       return row ? endpointFromRow(row) : null;
     },
 
+    async countEndpoints(appId: string): Promise<number> {
+      return db.stmt('SELECT count(*) FROM endpoint WHERE app_id = ? AND deleted_at IS NULL').pluck().get(appId) as number;
+    },
+
     async listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>> {
       return db.paged(
         'SELECT * FROM endpoint WHERE app_id = ? AND deleted_at IS NULL',
