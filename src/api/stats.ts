@@ -93,6 +93,9 @@ const EndpointLatencyOut = Type.Object(
   { $id: 'EndpointLatencyStats' },
 );
 
+/** An endpoint's stats without `since` count this many days back, as Svix's do (all of its history was read before). */
+const STATS_DEFAULT_DAYS = 28;
+
 export async function statsRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { store, clock, config } = fastify.hookd;
@@ -103,7 +106,7 @@ export async function statsRoutes(fastify: FastifyInstance): Promise<void> {
       schema: {
         tags: ['Endpoint'],
         summary: "Get an endpoint's delivery counts by status",
-        description: 'Deliveries to the endpoint of messages created in [since, until), by status (sending: in flight now). Without bounds, all of them.',
+        description: `Deliveries to the endpoint of messages created in [since, until), by status (sending: in flight now). since defaults to ${STATS_DEFAULT_DAYS} days ago, as in Svix.`,
         params: EndpointParams,
         querystring: Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) }),
         response: { 200: EndpointStatsOut, ...errorResponses },
@@ -111,10 +114,10 @@ export async function statsRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
-      const sinceMs = parseDate(request.query.since, ['query', 'since']);
-      const untilMs = parseDate(request.query.until, ['query', 'until']);
-      if (sinceMs !== undefined && untilMs !== undefined && untilMs <= sinceMs) throw validationError(['query', 'until'], 'until must be after since');
       const now = clock();
+      const sinceMs = parseDate(request.query.since, ['query', 'since']) ?? now - STATS_DEFAULT_DAYS * 86_400_000;
+      const untilMs = parseDate(request.query.until, ['query', 'until']);
+      if (untilMs !== undefined && untilMs <= sinceMs) throw validationError(['query', 'until'], 'until must be after since');
       const [counts, queue] = await Promise.all([
         store.endpointStats(endpoint.id, { sinceMs, untilMs }, now),
         store.endpointQueueState(endpoint.id, now, config.delivery.scheduler),

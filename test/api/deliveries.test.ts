@@ -110,3 +110,23 @@ describe('delivery status routes', () => {
     assert.ok(other.body.data.every((b: { success: number; fail: number }) => b.success + b.fail === 0));
   });
 });
+
+test("an endpoint's stats count the last 28 days unless since says otherwise, as Svix's do", async () => {
+  let offset = -40 * 86_400_000;
+  const hookd = await startTestHookd({ clock: () => Date.now() + offset });
+  try {
+    const app = (await hookd.api.post('/api/v1/app', { name: 'stats window' })).body.id as string;
+    const endpoint = (await hookd.api.post(`/api/v1/app/${app}/endpoint`, { url: 'http://127.0.0.1:9/hook' })).body.id as string;
+    assert.equal((await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'old', payload: {} })).status, 202, '40 days ago');
+    offset = 0;
+    assert.equal((await hookd.api.post(`/api/v1/app/${app}/msg`, { eventType: 'new', payload: {} })).status, 202, 'now');
+    const total = (stats: Record<string, number>): number => ['success', 'pending', 'sending', 'fail', 'canceled'].reduce((sum, status) => sum + stats[status]!, 0);
+    const recent = await hookd.api.get(`/api/v1/app/${app}/endpoint/${endpoint}/stats`);
+    assert.equal(recent.status, 200);
+    assert.equal(total(recent.body), 1, JSON.stringify(recent.body));
+    const all = await hookd.api.get(`/api/v1/app/${app}/endpoint/${endpoint}/stats?since=${new Date(Date.now() - 60 * 86_400_000).toISOString()}`);
+    assert.equal(total(all.body), 2, JSON.stringify(all.body));
+  } finally {
+    await hookd.cleanup();
+  }
+});

@@ -1,4 +1,5 @@
 // Read-side statistics in PostgreSQL: delivery status views and counts, attempt series, queue gauges and endpoint latency.
+import { idLowerBound } from '../retention.js';
 import type { StatsOps } from '../concerns.js';
 import type { Page } from '../../domain/types.js';
 import {
@@ -73,6 +74,10 @@ export function postgresStats(db: PostgresDb): StatsOps {
       const params: unknown[] = [nowMs, endpointId];
       const clauses = ['d.endpoint_id = $2'];
       if (range.sinceMs !== undefined) {
+        // A delivery's id is never older than its message: the range starts where the index does, not at the
+        // endpoint's first delivery ever.
+        params.push(idLowerBound('dlv', range.sinceMs));
+        clauses.push(`d.id >= ${$(params.length)}`);
         params.push(range.sinceMs);
         clauses.push(`m.created_at >= ${$(params.length)}`);
       }

@@ -1,4 +1,5 @@
 // Read-side statistics in SQLite: delivery status views and counts, attempt series, queue gauges and endpoint latency.
+import { idLowerBound } from '../retention.js';
 import type { Page } from '../../domain/types.js';
 import {
   bucketsFromRows,
@@ -96,8 +97,10 @@ export function sqliteStats(db: SqliteDb): StatsOps {
       const clauses = ['d.endpoint_id = ?'];
       const params: unknown[] = [nowMs, endpointId];
       if (range.sinceMs !== undefined) {
-        clauses.push('m.created_at >= ?');
-        params.push(range.sinceMs);
+        // A delivery's id is never older than its message: the range starts where the index does, not at the
+        // endpoint's first delivery ever.
+        clauses.push('d.id >= ?', 'm.created_at >= ?');
+        params.push(idLowerBound('dlv', range.sinceMs), range.sinceMs);
       }
       if (range.untilMs !== undefined) {
         clauses.push('m.created_at < ?');
