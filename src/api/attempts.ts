@@ -12,6 +12,7 @@ import {
   EndpointParams,
   ErrorOut,
   ListOf,
+  ListQuery,
   MessageAttemptOut,
   MessageEndpointOut,
   MessageParams,
@@ -95,7 +96,7 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
       const q = request.query;
-      const filter = { status: q.status === undefined ? undefined : STATUS_TEXT[q.status], channel: q.channel, eventTypes: commaList(q.event_types), ...timeRangeOf(q) };
+      const filter = { status: q.status === undefined ? undefined : STATUS_TEXT[q.status], channel: q.channel, tag: q.tag, eventTypes: commaList(q.event_types), ...timeRangeOf(q) };
       const page = await store.listEndpointMessages(owner.id, endpoint.id, filter, { limit: q.limit ?? 50, iterator: q.iterator }, clock());
       // Sent as text, payloads byte for byte as they are delivered (as the message routes do); the schema documents it.
       return sendJsonText(reply, pageJson(page, (item) => endpointMessageJson(item, q.with_content ?? true)));
@@ -140,12 +141,28 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     '/api/v1/app/:app_id/msg/:msg_id/endpoint',
-    { schema: { tags, summary: 'List the endpoints a message goes to, with delivery status', params: MessageParams, response: { 200: ListOf(MessageEndpointOut), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'List the endpoints a message goes to, with delivery status',
+        description: 'By endpoint id; `iterator` is the last endpoint id of the page before.',
+        params: MessageParams,
+        querystring: Type.Object({ limit: ListQuery.properties.limit, iterator: ListQuery.properties.iterator }),
+        response: { 200: ListOf(MessageEndpointOut), ...errorResponses },
+      },
+    },
     async (request) => {
       const { app: owner, message } = await resolveMessage(request, request.params.app_id, request.params.msg_id);
       const now = clock();
+      const limit = request.query.limit ?? 50;
+      const after = request.query.iterator;
+      // At most HOOKD_MAX_ENDPOINTS_PER_APP deliveries per message: paged here, by endpoint id.
+      const deliveries = (await store.listMessageDeliveries(message.id))
+        .filter((delivery) => after === undefined || delivery.endpointId > after)
+        .sort((a, b) => (a.endpointId < b.endpointId ? -1 : a.endpointId > b.endpointId ? 1 : 0));
+      const page = deliveries.slice(0, limit);
       const data = [];
-      for (const delivery of await store.listMessageDeliveries(message.id)) {
+      for (const delivery of page) {
         const endpoint = await store.getEndpoint(owner.id, delivery.endpointId);
         if (!endpoint) continue;
         const statusText = deliveryStatusText(delivery, now);
@@ -157,7 +174,8 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
           attempts: delivery.attempts,
         });
       }
-      return { data, iterator: null, prevIterator: null, done: true };
+      const done = deliveries.length <= limit;
+      return { data, iterator: page.at(-1)?.endpointId ?? after ?? null, prevIterator: null, done };
     },
   );
 

@@ -202,6 +202,7 @@ export const EndpointMessageListQuery = Type.Object({
   limit: ListQuery.properties.limit,
   iterator: ListQuery.properties.iterator,
   channel: Type.Optional(Channel),
+  tag: Type.Optional(Tag),
   status: Type.Optional(Type.Integer({ minimum: 0, maximum: 3, description: '0 success, 1 pending, 2 fail, 3 sending' })),
   before: Type.Optional(DateTime),
   after: Type.Optional(DateTime),

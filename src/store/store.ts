@@ -265,6 +265,7 @@ export interface DeliveryFilter {
 export interface EndpointMessageFilter {
   status?: DeliveryStatusText | undefined;
   channel?: string | undefined;
+  tag?: string | undefined;
   eventTypes?: string[] | undefined;
   beforeMs?: number | undefined;
   afterMs?: number | undefined;

@@ -650,5 +650,16 @@ describe('svix 1.99.1 against hookd: filters, throttling, upserts and the operat
       const goodStats = await svix.endpoint.getStats(app.id, good.id);
       assert.equal(goodStats.success, 1);
       assert.equal(goodStats.fail, 0);
+
+      // Pages of destinations, and attempted messages by tag.
+      const firstDestination = await svix.messageAttempt.listAttemptedDestinations(app.id, msg.id, { limit: 1 });
+      assert.equal(firstDestination.data.length, 1);
+      assert.equal(firstDestination.done, false);
+      const secondDestination = await svix.messageAttempt.listAttemptedDestinations(app.id, msg.id, { limit: 1, iterator: firstDestination.iterator! });
+      assert.deepEqual([...firstDestination.data, ...secondDestination.data].map((d) => d.id).sort(), [good.id, flaky.id].sort());
+      assert.equal(secondDestination.done, true);
+      const tagged = await svix.message.create(app.id, { eventType: 'job.done', tags: ['nightly'], payload: { job: 2 } });
+      await eventually(async () => (await svix.messageAttempt.listAttemptedMessages(app.id, good.id)).data.length === 2, 10_000, 'the tagged message routed');
+      assert.deepEqual((await svix.messageAttempt.listAttemptedMessages(app.id, good.id, { tag: 'nightly' })).data.map((m) => m.id), [tagged.id]);
     }));
 });

@@ -56,6 +56,7 @@ export function postgresStats(db: PostgresDb): StatsOps {
       };
       if (filter.status) clauses.push(statusTextCondition('d', filter.status, '$1'));
       if (filter.channel) add((p) => `m.channels @> ${p}::jsonb`, JSON.stringify([filter.channel]));
+      if (filter.tag) add((p) => `m.tags @> ${p}::jsonb`, JSON.stringify([filter.tag]));
       if (filter.eventTypes && filter.eventTypes.length > 0) add((p) => `m.event_type = ANY(${p})`, filter.eventTypes);
       if (filter.beforeMs !== undefined) add((p) => `m.created_at < ${p}`, filter.beforeMs);
       if (filter.afterMs !== undefined) add((p) => `m.created_at > ${p}`, filter.afterMs);

@@ -70,6 +70,10 @@ export function sqliteStats(db: SqliteDb): StatsOps {
         clauses.push('EXISTS (SELECT 1 FROM json_each(m.channels) WHERE value = ?)');
         params.push(filter.channel);
       }
+      if (filter.tag) {
+        clauses.push('EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?)');
+        params.push(filter.tag);
+      }
       if (filter.eventTypes && filter.eventTypes.length > 0) {
         clauses.push('m.event_type IN (SELECT value FROM json_each(?))');
         params.push(JSON.stringify(filter.eventTypes));
