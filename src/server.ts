@@ -139,16 +139,13 @@ async function shutdown(
 
 /** Closes the API: requests under way get until `timeoutMs` to finish, then their connections are cut. */
 async function closeApi(app: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const cut = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      logger.warn({ timeoutMs }, 'API requests still under way at the shutdown timeout: their connections are closed');
-      app.server.closeAllConnections();
-      resolve();
-    }, timeoutMs);
-  });
+  const closing = app.close();
+  const timer = setTimeout(() => {
+    logger.warn({ timeoutMs }, 'API requests still under way at the shutdown timeout: their connections are closed');
+    app.server.closeAllConnections();
+  }, timeoutMs);
   try {
-    await Promise.race([app.close(), cut.then(() => app.close())]);
+    await closing;
   } finally {
     clearTimeout(timer);
   }
