@@ -16,7 +16,8 @@ const FINISH_RETRY_FOR_MS = STALE_IN_PROGRESS_MS - 10_000;
 
 declare module 'fastify' {
   interface FastifyRequest {
-    idempotency: { scope: string; key: string } | null;
+    /** The key this request holds, and when it took it. */
+    idempotency: { scope: string; key: string; takenAt: number } | null;
   }
 }
 
@@ -42,16 +43,18 @@ export function installIdempotency(app: FastifyInstance): void {
     const scope = request.principal.keyId;
     // The body as sent, not re-serialised: a payload that differs in any byte is delivered differently.
     const requestHash = createHash('sha256').update(`${request.method} ${request.url}\n${request.bodyText ?? ''}`).digest('hex');
-    const begin = () => store.beginIdempotent(scope, key, requestHash, clock(), STALE_IN_PROGRESS_MS, config.idempotencyTtlMs);
+    let takenAt = clock();
+    const begin = () => store.beginIdempotent(scope, key, requestHash, (takenAt = clock()), STALE_IN_PROGRESS_MS, config.idempotencyTtlMs);
     let state = await begin();
     // A repeat while the first request runs (or while its outcome waits to be recorded) waits for it, briefly.
-    for (let waited = 0, pause = 25; state.state === 'in_progress' && waited < IN_PROGRESS_WAIT_MS; waited += pause, pause = Math.min(pause * 2, 500)) {
+    const waitUntil = clock() + IN_PROGRESS_WAIT_MS;
+    for (let pause = 50; state.state === 'in_progress' && clock() + pause <= waitUntil; pause = Math.min(pause * 2, 500)) {
       await new Promise((resolve) => setTimeout(resolve, pause));
       state = await begin();
     }
     switch (state.state) {
       case 'new':
-        request.idempotency = { scope, key };
+        request.idempotency = { scope, key, takenAt };
         return;
       case 'done':
         return reply.code(state.response.status).header('idempotent-replayed', 'true').type('application/json').send(state.response.body);
@@ -78,7 +81,8 @@ export function installIdempotency(app: FastifyInstance): void {
       // the client's retry into a second message). The key stays in progress, and its outcome is recorded once the
       // database takes it: a repeat meanwhile waits, then gets 409.
       request.log.warn({ err: error }, 'could not record the outcome of an idempotency-key; the response is sent anyway, and the outcome recorded later');
-      finishLater(finish, app.hookd.clock() + FINISH_RETRY_FOR_MS, app.hookd.clock, request.log);
+      // Until well before another request could take the key over as stale (counted from when this one took it).
+      finishLater(finish, idempotency.takenAt + FINISH_RETRY_FOR_MS, app.hookd.clock, request.log);
     }
     return payload;
   });

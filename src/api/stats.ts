@@ -106,7 +106,7 @@ export async function statsRoutes(fastify: FastifyInstance): Promise<void> {
       schema: {
         tags: ['Endpoint'],
         summary: "Get an endpoint's delivery counts by status",
-        description: `Deliveries to the endpoint of messages created in [since, until), by status (sending: in flight now). since defaults to ${STATS_DEFAULT_DAYS} days ago, as in Svix.`,
+        description: `Deliveries to the endpoint of messages created in [since, until), by status (sending: in flight now). since defaults to ${STATS_DEFAULT_DAYS} days before until (or now), as in Svix.`,
         params: EndpointParams,
         querystring: Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) }),
         response: { 200: EndpointStatsOut, ...errorResponses },
@@ -115,8 +115,8 @@ export async function statsRoutes(fastify: FastifyInstance): Promise<void> {
     async (request) => {
       const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
       const now = clock();
-      const sinceMs = parseDate(request.query.since, ['query', 'since']) ?? now - STATS_DEFAULT_DAYS * 86_400_000;
       const untilMs = parseDate(request.query.until, ['query', 'until']);
+      const sinceMs = parseDate(request.query.since, ['query', 'since']) ?? Math.min(now, untilMs ?? now) - STATS_DEFAULT_DAYS * 86_400_000;
       if (untilMs !== undefined && untilMs <= sinceMs) throw validationError(['query', 'until'], 'until must be after since');
       const [counts, queue] = await Promise.all([
         store.endpointStats(endpoint.id, { sinceMs, untilMs }, now),

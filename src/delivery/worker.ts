@@ -222,7 +222,7 @@ export class DeliveryWorker {
       if (capacity > 0 && this.acksFailing) {
         // Results cannot be recorded: send nothing more until a write of their size commits.
         try {
-          await store.probe();
+          await withTimeout(store.probe(), Math.min(config.leaseMs, 5000), 'the readiness probe did not commit in time');
           this.acksFailing = false;
           this.health.succeeded();
         } catch (error) {
@@ -619,5 +619,15 @@ export class DeliveryWorker {
       // Given up: the wakes that waited for this ack's claim claim on their own.
       if (!recorded) this.wakeAfterAck();
     }
+  }
+}
+
+/** `work`, or a rejection after `ms` (the work itself is left to finish on its own). */
+async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -111,7 +111,7 @@ describe('delivery status routes', () => {
   });
 });
 
-test("an endpoint's stats count the last 28 days unless since says otherwise, as Svix's do", async () => {
+test("an endpoint's stats count the 28 days before until (or now) unless since says otherwise, as Svix's do", async () => {
   let offset = -40 * 86_400_000;
   const hookd = await startTestHookd({ clock: () => Date.now() + offset });
   try {
@@ -126,6 +126,9 @@ test("an endpoint's stats count the last 28 days unless since says otherwise, as
     assert.equal(total(recent.body), 1, JSON.stringify(recent.body));
     const all = await hookd.api.get(`/api/v1/app/${app}/endpoint/${endpoint}/stats?since=${new Date(Date.now() - 60 * 86_400_000).toISOString()}`);
     assert.equal(total(all.body), 2, JSON.stringify(all.body));
+    const before = await hookd.api.get(`/api/v1/app/${app}/endpoint/${endpoint}/stats?until=${new Date(Date.now() - 35 * 86_400_000).toISOString()}`);
+    assert.equal(before.status, 200, 'until alone: the 28 days before it');
+    assert.equal(total(before.body), 1, JSON.stringify(before.body));
   } finally {
     await hookd.cleanup();
   }

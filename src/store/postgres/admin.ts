@@ -3,6 +3,7 @@ import type { AdminOps } from '../concerns.js';
 import type { ApiKey } from '../../domain/types.js';
 import { idLowerBound } from '../retention.js';
 import { apiKeyFromRow } from '../rows.js';
+import { keyState } from '../idempotency-keys.js';
 import type { IdempotencyState, PurgeResult, StoredResponse } from '../store.js';
 import type { PostgresDb, Row } from './db.js';
 
@@ -49,14 +50,10 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
           row = (await client.query('SELECT * FROM idempotency WHERE scope = $1 AND key = $2 FOR UPDATE', [scope, key])).rows[0] as Row | undefined;
           if (row === undefined && tries >= 2) return { state: 'in_progress' };
         }
-        if ((row.created_at as number) <= nowMs - ttlMs) {
-          await client.query('UPDATE idempotency SET request_hash = $1, response_status = NULL, response_body = NULL, created_at = $2 WHERE scope = $3 AND key = $4', [requestHash, nowMs, scope, key]);
-          return { state: 'new' };
-        }
-        if (row.request_hash !== requestHash) return { state: 'mismatch' };
-        if (row.response_status !== null) return { state: 'done', response: { status: row.response_status as number, body: row.response_body as string } };
-        if ((row.created_at as number) > nowMs - staleMs) return { state: 'in_progress' };
-        await client.query('UPDATE idempotency SET created_at = $1 WHERE scope = $2 AND key = $3', [nowMs, scope, key]);
+        const answer = keyState(row, requestHash, nowMs, staleMs, ttlMs);
+        if (answer) return answer;
+        // Taken: an expired or stale key started over.
+        await client.query('UPDATE idempotency SET request_hash = $1, response_status = NULL, response_body = NULL, created_at = $2 WHERE scope = $3 AND key = $4', [requestHash, nowMs, scope, key]);
         return { state: 'new' };
       });
     },

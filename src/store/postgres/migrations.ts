@@ -289,17 +289,25 @@ CREATE INDEX delivery_endpoint_failed ON delivery (endpoint_id, id) WHERE status
     sql: `
 -- Ids are time-sortable (KSUID, base62 in ASCII order), and every list, its cursor and "newest first" rely on ORDER BY
 -- id. Under a database collation other than C (en_US.UTF-8, as in the official image and managed services; ICU) upper
--- and lower case letters interleave ('a' < 'B'), and lists came out of creation order. Ids and the columns that refer
--- to them compare byte by byte now (the same collation on both sides, so joins keep their indexes); no table rewrite,
--- the indexes are rebuilt.
-ALTER TABLE app ALTER COLUMN id TYPE text COLLATE "C";
-ALTER TABLE api_key ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
-ALTER TABLE endpoint ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
-ALTER TABLE endpoint_queue ALTER COLUMN endpoint_id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
-ALTER TABLE message ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
-ALTER TABLE delivery ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN message_id TYPE text COLLATE "C", ALTER COLUMN endpoint_id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
-ALTER TABLE attempt ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN message_id TYPE text COLLATE "C", ALTER COLUMN endpoint_id TYPE text COLLATE "C", ALTER COLUMN delivery_id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
-ALTER TABLE source ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+-- and lower case letters interleave ('a' < 'B'), and lists came out of creation order. There, ids and the columns that
+-- refer to them are made to compare byte by byte (the same collation on both sides, so joins keep their indexes): no
+-- table rewrite, but their indexes are rebuilt under an exclusive lock, a pause in proportion to the history kept. A
+-- database whose collation already orders the id alphabet byte by byte (C, POSIX, C.UTF-8) is left alone.
+DO $$
+BEGIN
+  IF NOT (SELECT bool_and(substr(a, i, 1) < substr(a, i + 1, 1))
+          FROM (SELECT '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'::text AS a) alphabet, generate_series(1, 61) AS i) THEN
+    ALTER TABLE app ALTER COLUMN id TYPE text COLLATE "C";
+    ALTER TABLE api_key ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+    ALTER TABLE endpoint ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+    ALTER TABLE endpoint_queue ALTER COLUMN endpoint_id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+    ALTER TABLE message ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+    ALTER TABLE delivery ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN message_id TYPE text COLLATE "C", ALTER COLUMN endpoint_id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+    ALTER TABLE attempt ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN message_id TYPE text COLLATE "C", ALTER COLUMN endpoint_id TYPE text COLLATE "C", ALTER COLUMN delivery_id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+    ALTER TABLE source ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN app_id TYPE text COLLATE "C";
+  END IF;
+END
+$$;
 `,
   },
 ];

@@ -168,7 +168,9 @@ export class DeliveriesDueListener {
    */
   async subscribe(listener: () => void): Promise<() => void> {
     this.listeners.add(listener);
-    if (!this.listenClient) await this.listen();
+    // Not awaited: a server away or silent must not hold the subscriber (a stopping worker waits for this); the
+    // connection, once it listens, wakes every subscriber once.
+    if (!this.listenClient) void this.listen();
     return () => this.listeners.delete(listener);
   }
 
@@ -181,7 +183,7 @@ export class DeliveriesDueListener {
       this.stopHeartbeat();
       client.end().catch(() => undefined);
       setTimeout(() => {
-        if (!this.closed && this.listeners.size > 0) void this.listen();
+        if (!this.closed && this.listeners.size > 0 && !this.listenClient) void this.listen();
       }, 1000).unref();
     };
     client.on('error', reconnect);

@@ -2,6 +2,7 @@
 import type { ApiKey } from '../../domain/types.js';
 import { idLowerBound } from '../retention.js';
 import { apiKeyFromRow } from '../rows.js';
+import { keyState } from '../idempotency-keys.js';
 import type { IdempotencyState, PurgeResult, StoredResponse } from '../store.js';
 import type { AdminOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
@@ -34,22 +35,18 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
     // ---- Idempotency
 
     async beginIdempotent(scope: string, key: string, requestHash: string, nowMs: number, staleMs: number, ttlMs: number): Promise<IdempotencyState> {
+      const read = () => db.stmt('SELECT * FROM idempotency WHERE scope = ? AND key = ?').get(scope, key) as Row | undefined;
+      // An answer that writes nothing (a replay, a mismatch, a key in progress: what a repeat waiting for its first
+      // request asks again and again) is read without a write transaction and its sync.
+      const answer = keyState(read(), requestHash, nowMs, staleMs, ttlMs);
+      if (answer) return answer;
       return db.transaction((): IdempotencyState => {
-        const row = db.stmt('SELECT * FROM idempotency WHERE scope = ? AND key = ?').get(scope, key) as Row | undefined;
-        if (row && (row.created_at as number) <= nowMs - ttlMs) {
-          db.stmt('UPDATE idempotency SET request_hash = ?, response_status = NULL, response_body = NULL, created_at = ? WHERE scope = ? AND key = ?').run(requestHash, nowMs, scope, key);
-          return { state: 'new' };
-        }
-        if (row) {
-          if (row.request_hash !== requestHash) return { state: 'mismatch' };
-          if (row.response_status !== null) {
-            return { state: 'done', response: { status: row.response_status as number, body: row.response_body as string } };
-          }
-          if ((row.created_at as number) > nowMs - staleMs) return { state: 'in_progress' };
-          db.stmt('UPDATE idempotency SET created_at = ? WHERE scope = ? AND key = ?').run(nowMs, scope, key);
-          return { state: 'new' };
-        }
-        db.stmt('INSERT INTO idempotency (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?)').run(scope, key, requestHash, nowMs);
+        const row = read();
+        const again = keyState(row, requestHash, nowMs, staleMs, ttlMs);
+        if (again) return again;
+        // Taken: a new key, or an expired or stale one started over.
+        if (row) db.stmt('UPDATE idempotency SET request_hash = ?, response_status = NULL, response_body = NULL, created_at = ? WHERE scope = ? AND key = ?').run(requestHash, nowMs, scope, key);
+        else db.stmt('INSERT INTO idempotency (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?)').run(scope, key, requestHash, nowMs);
         return { state: 'new' };
       });
     },
