@@ -39,6 +39,20 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       ),
   );
 
+  /** `existing` with every field a PUT (or a POST that unarchives) sets taken from `body`. */
+  function replaced(existing: EventType, body: EventTypeUpdate): EventType {
+    return {
+      ...existing,
+      description: body.description,
+      archived: body.archived ?? false,
+      deprecated: body.deprecated ?? false,
+      schemas: body.schemas ?? null,
+      featureFlag: featureFlagOf(body) ?? null,
+      groupName: body.groupName ?? null,
+      updatedAt: clock(),
+    };
+  }
+
   /** A new event type named `name` from a create (POST) or upsert (PUT) body. */
   async function create(name: string, body: EventTypeUpdate): Promise<EventType> {
     const now = clock();
@@ -73,16 +87,7 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       const body = request.body;
       const archived = await store.getEventType(body.name);
       if (archived?.archived) {
-        const unarchived: EventType = {
-          ...archived,
-          description: body.description,
-          archived: body.archived ?? false,
-          deprecated: body.deprecated ?? false,
-          schemas: body.schemas ?? null,
-          featureFlag: featureFlagOf(body) ?? null,
-          groupName: body.groupName ?? null,
-          updatedAt: clock(),
-        };
+        const unarchived = replaced(archived, body);
         await store.updateEventType(unarchived);
         return reply.code(201).send(eventTypeOut(unarchived));
       }
@@ -116,16 +121,7 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
         if (!EVENT_TYPE_NAME.test(name)) throw notFound('event type');
         return reply.code(201).send(eventTypeOut(await create(name, body)));
       }
-      const updated: EventType = {
-        ...existing,
-        description: body.description,
-        archived: body.archived ?? false,
-        deprecated: body.deprecated ?? false,
-        schemas: body.schemas ?? null,
-        featureFlag: featureFlagOf(body) ?? null,
-        groupName: body.groupName ?? null,
-        updatedAt: clock(),
-      };
+      const updated = replaced(existing, body);
       await store.updateEventType(updated);
       return eventTypeOut(updated);
     },

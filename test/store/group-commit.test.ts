@@ -4,36 +4,53 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { newId } from '../../src/domain/ids.js';
 import type { Message } from '../../src/domain/types.js';
-import { GroupCommitter } from '../../src/store/group-commit.js';
+import { GroupCommitter, type GroupCommitOptions } from '../../src/store/group-commit.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../helpers/hookd.js';
 
 /**
  * A GroupCommitter over a real SQLite store on a temp file with one application, `app_gc`, observed: every call of
- * insertMessages is one transaction, and `batches` lists their sizes.
+ * insertMessages is one transaction, and `batches` lists their sizes. `gated`: the first commit hangs until `release`
+ * is called, as a stopped database would.
  */
 async function observedCommitter(
-  options: { maxBatch: number; maxBatchPayload?: number },
-  run: (scenario: { committer: GroupCommitter; store: SqliteStore; batches: number[]; message: (payload?: string) => Message }) => Promise<void>,
+  options: Omit<GroupCommitOptions, 'store'> & { gated?: boolean },
+  run: (scenario: { committer: GroupCommitter; store: SqliteStore; batches: number[]; message: (payload?: string) => Message; release: () => void }) => Promise<void>,
 ): Promise<void> {
   const temp = tempDir();
   const store = new SqliteStore({ path: join(temp.dir, 'gc.db') });
+  let release: () => void = () => undefined;
   try {
     await store.migrate();
     const now = Date.now();
     await store.createApp({ id: 'app_gc', uid: null, name: 'gc', metadata: {}, rateLimit: null, createdAt: now, updatedAt: now });
     const batches: number[] = [];
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let first = options.gated === true;
     const committer = new GroupCommitter({
-      store: { insertMessages: (messages: Message[]) => (batches.push(messages.length), store.insertMessages(messages)) },
+      store: {
+        insertMessages: async (messages: Message[]) => {
+          batches.push(messages.length);
+          if (first) {
+            first = false;
+            await gate;
+          }
+          return store.insertMessages(messages);
+        },
+      },
       ...options,
     });
     const message = (payload = '{}'): Message => ({ id: newId('msg'), appId: 'app_gc', eventId: null, eventType: 't', payload, channels: null, tags: null, createdAt: now });
-    await run({ committer, store, batches, message });
+    await run({ committer, store, batches, message, release });
   } finally {
+    release();
     await store.close();
     temp.cleanup();
   }
 }
+
+/** A JSON payload of exactly `chars` characters. */
+const padded = (chars: number): string => JSON.stringify({ pad: 'x'.repeat(chars - 10) });
 
 test('messages submitted together are committed in one transaction, and each submit resolves after its commit', async () => {
   await observedCommitter({ maxBatch: 100 }, async ({ committer, store, batches, message }) => {
@@ -51,8 +68,7 @@ test('messages submitted together are committed in one transaction, and each sub
 
 test('a transaction takes at most maxBatchPayload of payloads (a larger message alone), so large messages cannot make one statement too big', async () => {
   await observedCommitter({ maxBatch: 100, maxBatchPayload: 10_000 }, async ({ committer, store, batches, message }) => {
-    const payload = (chars: number): string => JSON.stringify({ pad: 'x'.repeat(chars - 10) });
-    const messages = [3_000, 3_000, 3_000, 3_000, 25_000, 3_000, 100, 100].map((chars) => message(payload(chars)));
+    const messages = [3_000, 3_000, 3_000, 3_000, 25_000, 3_000, 100, 100].map((chars) => message(padded(chars)));
     const results = await Promise.all(messages.map((m) => committer.submit(m)));
     assert.ok(results.every((r) => r.kind === 'inserted'));
     assert.deepEqual(batches, [3, 1, 1, 3], '3 x 3,000 fit in 10,000; the fourth starts the next; 25,000 alone; then the rest');
@@ -61,31 +77,7 @@ test('a transaction takes at most maxBatchPayload of payloads (a larger message 
 });
 
 test('a commit queue that does not move refuses new messages at its limit and after the wait timeout, and stores none of them', async () => {
-  const temp = tempDir();
-  const store = new SqliteStore({ path: join(temp.dir, 'gc-slow.db') });
-  try {
-    await store.migrate();
-    const now = Date.now();
-    await store.createApp({ id: 'app_slow', uid: null, name: 'slow', metadata: {}, rateLimit: null, createdAt: now, updatedAt: now });
-    // The real store behind a gate: the first commit hangs until released, as a stopped database would.
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let first = true;
-    const committer = new GroupCommitter({
-      store: {
-        insertMessages: async (messages: Message[]) => {
-          if (first) {
-            first = false;
-            await gate;
-          }
-          return store.insertMessages(messages);
-        },
-      },
-      maxBatch: 10,
-      maxPending: 20,
-      waitTimeoutMs: 300,
-    });
-    const message = (): Message => ({ id: newId('msg'), appId: 'app_slow', eventId: null, eventType: 't', payload: '{}', channels: null, tags: null, createdAt: now });
+  await observedCommitter({ maxBatch: 10, maxPending: 20, waitTimeoutMs: 300, gated: true }, async ({ committer, store, message, release }) => {
     const hanging = committer.submit(message()); // taken into the hanging commit
     await new Promise((r) => setImmediate(r));
     const waiting = Array.from({ length: 20 }, () => message());
@@ -97,58 +89,26 @@ test('a commit queue that does not move refuses new messages at its limit and af
     assert.ok(waited >= 250 && waited < 1500, `refused after ${waited} ms (timeout 300 ms)`);
     release();
     assert.equal((await hanging).kind, 'inserted', 'the commit that was under way completes');
-    for (const m of waiting) assert.equal(await store.getMessage('app_slow', m.id), null, 'a refused message was never stored');
-    const after = message();
-    assert.equal((await committer.submit(after)).kind, 'inserted', 'the queue works again');
-  } finally {
-    await store.close();
-    temp.cleanup();
-  }
+    for (const m of waiting) assert.equal(await store.getMessage('app_gc', m.id), null, 'a refused message was never stored');
+    assert.equal((await committer.submit(message())).kind, 'inserted', 'the queue works again');
+  });
 });
 
 test('waiting payload is bounded too: a submit that would pass maxPendingPayload is refused at once, a large message alone is taken', async () => {
-  const temp = tempDir();
-  const store = new SqliteStore({ path: join(temp.dir, 'gc-bytes.db') });
-  try {
-    await store.migrate();
-    const now = Date.now();
-    await store.createApp({ id: 'app_big', uid: null, name: 'big', metadata: {}, rateLimit: null, createdAt: now, updatedAt: now });
-    // The real store behind a gate: the first commit hangs until released, as a stalled database would.
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let first = true;
-    const committer = new GroupCommitter({
-      store: {
-        insertMessages: async (messages: Message[]) => {
-          if (first) {
-            first = false;
-            await gate;
-          }
-          return store.insertMessages(messages);
-        },
-      },
-      maxBatch: 100,
-      maxPending: 1_000,
-      maxPendingPayload: 10_000,
-    });
-    const message = (chars: number): Message => ({ id: newId('msg'), appId: 'app_big', eventId: null, eventType: 't', payload: JSON.stringify({ pad: 'x'.repeat(chars - 10) }), channels: null, tags: null, createdAt: now });
-    const hanging = committer.submit(message(9_000)); // taken into the hanging commit: no longer waiting
+  await observedCommitter({ maxBatch: 100, maxPending: 1_000, maxPendingPayload: 10_000, gated: true }, async ({ committer, store, message, release }) => {
+    const hanging = committer.submit(message(padded(9_000))); // taken into the hanging commit: no longer waiting
     await new Promise((r) => setImmediate(r));
-    const waiting = [message(4_000), message(4_000), message(2_000)];
-    const outcomes = waiting.map((m) => committer.submit(m));
-    const over = message(100);
+    const outcomes = [4_000, 4_000, 2_000].map((chars) => committer.submit(message(padded(chars))));
+    const over = message(padded(100));
     await assert.rejects(committer.submit(over), (e: Error) => e.name === 'StoreUnavailableError' && /10000 payload characters are already waiting/.test(e.message), '10,000 waiting: 100 more is refused at once');
     release();
     assert.equal((await hanging).kind, 'inserted');
     for (const outcome of await Promise.all(outcomes)) assert.equal(outcome.kind, 'inserted');
-    assert.equal(await store.getMessage('app_big', over.id), null, 'the refused message was never stored');
-    const large = message(50_000);
+    assert.equal(await store.getMessage('app_gc', over.id), null, 'the refused message was never stored');
+    const large = message(padded(50_000));
     assert.equal((await committer.submit(large)).kind, 'inserted', 'into an empty queue a message larger than the bound is taken');
-    assert.equal((await store.getMessage('app_big', large.id))?.payload, large.payload);
-  } finally {
-    await store.close();
-    temp.cleanup();
-  }
+    assert.equal((await store.getMessage('app_gc', large.id))?.payload, large.payload);
+  });
 });
 
 test("a message the database refuses fails its own submit only: the other messages of its commit (other tenants') are stored", async () => {

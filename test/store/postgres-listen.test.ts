@@ -73,46 +73,46 @@ function proxied(port: number): string {
   return viaProxy.toString();
 }
 
-test('a LISTEN connection that went silent is found by its heartbeat and replaced: notifications wake again', async () => {
-  const proxy = await silenceableProxy(new URL(url));
+/** A listener (heartbeat 300 ms) through a fresh proxy, a NOTIFY sender on a connection of its own, and the wakes. */
+async function withProxiedListener(
+  run: (scenario: { proxy: Awaited<ReturnType<typeof silenceableProxy>>; listener: DeliveriesDueListener; notifier: pg.Client; wakes: () => number; woken: () => void }) => Promise<void>,
+): Promise<void> {
+  const proxy = await silenceableProxy(new URL(url!));
   const listener = new DeliveriesDueListener({ connectionString: proxied(proxy.port) }, 300);
   const notifier = new pg.Client({ connectionString: url });
   let wakes = 0;
   try {
     await notifier.connect();
-    await listener.subscribe(() => wakes++);
-    await notified(notifier, () => wakes, 'a notification wakes the subscriber');
-    proxy.silence();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await notified(notifier, () => wakes, 'after the connection went silent, a new one listens (heartbeat 300 ms, reconnect after 1 s)');
+    await run({ proxy, listener, notifier, wakes: () => wakes, woken: () => wakes++ });
   } finally {
     await listener.close();
     await notifier.end();
     await proxy.close();
   }
+}
+
+test('a LISTEN connection that went silent is found by its heartbeat and replaced: notifications wake again', async () => {
+  await withProxiedListener(async ({ proxy, listener, notifier, wakes, woken }) => {
+    await listener.subscribe(woken);
+    await notified(notifier, wakes, 'a notification wakes the subscriber');
+    proxy.silence();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await notified(notifier, wakes, 'after the connection went silent, a new one listens (heartbeat 300 ms, reconnect after 1 s)');
+  });
 });
 
 test('subscribing while the server is away, or while it leaves LISTEN unanswered, returns at once; wakes come once it answers', async () => {
-  const proxy = await silenceableProxy(new URL(url));
-  const listener = new DeliveriesDueListener({ connectionString: proxied(proxy.port) }, 300);
-  const notifier = new pg.Client({ connectionString: url });
-  let wakes = 0;
-  try {
-    await notifier.connect();
+  await withProxiedListener(async ({ proxy, listener, notifier, wakes, woken }) => {
     proxy.mode('refuse');
     const started = Date.now();
-    await listener.subscribe(() => wakes++);
+    await listener.subscribe(woken);
     assert.ok(Date.now() - started < 1000, `subscribe returned in ${Date.now() - started} ms with the server away`);
     proxy.mode('swallow-listen');
     await new Promise((resolve) => setTimeout(resolve, 2500)); // a reconnect whose LISTEN goes unanswered, timed out
     proxy.mode('flow');
-    await notified(notifier, () => wakes, 'once the server answers, a connection listens and notifications wake');
+    await notified(notifier, wakes, 'once the server answers, a connection listens and notifications wake');
     const closing = Date.now();
     await listener.close();
     assert.ok(Date.now() - closing < 1000, 'close does not wait');
-  } finally {
-    await listener.close();
-    await notifier.end();
-    await proxy.close();
-  }
+  });
 });
