@@ -39,24 +39,9 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       ),
   );
 
-  /** `existing` with every field a PUT (or a POST that unarchives) sets taken from `body`. */
-  function replaced(existing: EventType, body: EventTypeUpdate): EventType {
+  /** The event type named `name`, created at `createdAt`, with every field a create, PUT or unarchiving POST sets. */
+  function fromBody({ name, createdAt }: Pick<EventType, 'name' | 'createdAt'>, body: EventTypeUpdate, updatedAt = clock()): EventType {
     return {
-      ...existing,
-      description: body.description,
-      archived: body.archived ?? false,
-      deprecated: body.deprecated ?? false,
-      schemas: body.schemas ?? null,
-      featureFlag: featureFlagOf(body) ?? null,
-      groupName: body.groupName ?? null,
-      updatedAt: clock(),
-    };
-  }
-
-  /** A new event type named `name` from a create (POST) or upsert (PUT) body. */
-  async function create(name: string, body: EventTypeUpdate): Promise<EventType> {
-    const now = clock();
-    const created: EventType = {
       name,
       description: body.description,
       archived: body.archived ?? false,
@@ -64,9 +49,15 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       schemas: body.schemas ?? null,
       featureFlag: featureFlagOf(body) ?? null,
       groupName: body.groupName ?? null,
-      createdAt: now,
-      updatedAt: now,
+      createdAt,
+      updatedAt,
     };
+  }
+
+  /** A new event type named `name` from a create (POST) or upsert (PUT) body. */
+  async function create(name: string, body: EventTypeUpdate): Promise<EventType> {
+    const now = clock();
+    const created = fromBody({ name, createdAt: now }, body, now);
     await store.createEventType(created);
     return created;
   }
@@ -87,7 +78,7 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       const body = request.body;
       const archived = await store.getEventType(body.name);
       if (archived?.archived) {
-        const unarchived = replaced(archived, body);
+        const unarchived = fromBody(archived, body);
         await store.updateEventType(unarchived);
         return reply.code(201).send(eventTypeOut(unarchived));
       }
@@ -121,7 +112,7 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
         if (!EVENT_TYPE_NAME.test(name)) throw notFound('event type');
         return reply.code(201).send(eventTypeOut(await create(name, body)));
       }
-      const updated = replaced(existing, body);
+      const updated = fromBody(existing, body);
       await store.updateEventType(updated);
       return eventTypeOut(updated);
     },
