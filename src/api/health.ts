@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { withTimeout } from '../deadline.js';
 import { storeFailureOf } from '../store/failures.js';
 
 /** /ready answers within this, whatever the database does. */
@@ -28,13 +29,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   const probe = (): Promise<void> => {
     const now = Date.now();
     if (last && now - last.startedAt < READY_REUSE_MS) return last.outcome;
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = Promise.race([
-      app.hookd.store.probe(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the database did not commit a write within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    const outcome = withTimeout(app.hookd.store.probe(), READY_TIMEOUT_MS, `the database did not commit a write within ${READY_TIMEOUT_MS} ms`);
     outcome.catch(() => undefined); // answered by each request that awaits it
     last = { startedAt: now, outcome };
     return outcome;

@@ -8,6 +8,7 @@ import { signatureHeader } from '../domain/signing.js';
 import type { Attempt } from '../domain/types.js';
 import type { ClaimedDelivery, ClaimRequest, DeliveryResult, Store } from '../store/store.js';
 import { refusedData, storeFailureOf } from '../store/failures.js';
+import { withTimeout } from '../deadline.js';
 import type { HttpSender, SendResult } from './http-sender.js';
 import { StoreHealth } from './store-health.js';
 
@@ -622,12 +623,3 @@ export class DeliveryWorker {
   }
 }
 
-/** `work`, or a rejection after `ms` (the work itself is left to finish on its own). */
-async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
