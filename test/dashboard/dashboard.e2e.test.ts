@@ -161,7 +161,10 @@ describe('dashboard in a browser', () => {
     await testId('dead-letters-notice').waitFor();
     await testId('no-dead-letters').waitFor();
     await receiver.waitFor((requests) => requests.filter((r) => r.body.includes('"amount":500')).length >= 4);
-    const attempts = (await hookd.api.get(`/api/v1/app/${appId}/attempt/msg/${msgId}`)).body.data;
+    // The receiver has the resend; its attempt is recorded once the answer is back, a moment later.
+    const latestAttempts = async () => (await hookd.api.get(`/api/v1/app/${appId}/attempt/msg/${msgId}`)).body.data;
+    await eventually(async () => (await latestAttempts()).length === 4, WAIT_MS, 'the resend recorded as a fourth attempt');
+    const attempts = await latestAttempts();
     assert.equal(attempts[0].statusText, 'success');
     assert.equal(attempts[0].triggerType, 1, 'the resend is a manual attempt');
 
