@@ -27,7 +27,7 @@ export async function preloadBacklog(
   try {
     await store.migrate();
     const at = Date.now();
-    const app: App = { id: newId('app', at), uid: 'bench-backlog', name: 'bench backlog', metadata: {}, rateLimit: null, createdAt: at, updatedAt: at };
+    const app: App = { id: newId('app', at), uid: 'bench-backlog', name: 'bench backlog', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: at, updatedAt: at };
     await store.createApp(app);
     const endpointIds: string[] = [];
     for (const url of options.endpointUrls) {

@@ -13,7 +13,16 @@ const tags = ['Application'];
 
 /** A new application record from its wire input; `uid` overrides the body's (PUT-creates and inline creation). */
 export function newApp(body: ApplicationIn, nowMs: number, uid: string | null = body.uid ?? null): App {
-  return { id: newId('app', nowMs), uid, name: body.name, metadata: body.metadata ?? {}, rateLimit: rateLimitOf(body) ?? null, createdAt: nowMs, updatedAt: nowMs };
+  return {
+    id: newId('app', nowMs),
+    uid,
+    name: body.name,
+    metadata: body.metadata ?? {},
+    rateLimit: rateLimitOf(body) ?? null,
+    ingestRateLimit: body.ingestRateLimit ?? null,
+    createdAt: nowMs,
+    updatedAt: nowMs,
+  };
 }
 
 /**
@@ -46,12 +55,13 @@ function checkUidChange(request: FastifyRequest, existing: App, uid: string | nu
 /**
  * The application's ingest rate limit after a write: only an admin key changes it (a key scoped to the application,
  * an app-portal token among them, would otherwise lift its own limit); a scoped write that does not set it keeps it.
+ * (Its `rateLimit` / `throttleRate` only slows the sending to its own endpoints: any key that may write it sets it.)
  */
-function rateLimitAfter(request: FastifyRequest, existing: App, requested: number | null | undefined, unset: number | null): number | null {
+function ingestRateLimitAfter(request: FastifyRequest, existing: App, requested: number | null | undefined, unset: number | null): number | null {
   const scoped = principalOf(request).appId !== null;
-  if (requested === undefined) return scoped ? existing.rateLimit : unset;
-  if (scoped && requested !== existing.rateLimit) {
-    throw new HookdError('HOOKD_ERR_FORBIDDEN', "changing an application's rate limit needs an admin API key");
+  if (requested === undefined) return scoped ? existing.ingestRateLimit : unset;
+  if (scoped && requested !== existing.ingestRateLimit) {
+    throw new HookdError('HOOKD_ERR_FORBIDDEN', "changing an application's ingest rate limit needs an admin API key");
   }
   return requested;
 }
@@ -124,8 +134,15 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
       const existing = await resolveApp(request, request.params.app_id);
       const uid = uidAfterPut(body.uid, request.params.app_id, existing.uid);
       checkUidChange(request, existing, uid);
-      const rateLimit = rateLimitAfter(request, existing, rateLimitOf(body), null);
-      const updated: App = { ...existing, name: body.name, uid, metadata: body.metadata ?? {}, rateLimit, updatedAt: clock() };
+      const updated: App = {
+        ...existing,
+        name: body.name,
+        uid,
+        metadata: body.metadata ?? {},
+        rateLimit: rateLimitOf(body) ?? null,
+        ingestRateLimit: ingestRateLimitAfter(request, existing, body.ingestRateLimit, null),
+        updatedAt: clock(),
+      };
       await store.updateApp(updated);
       return appOut(updated);
     },
@@ -138,12 +155,14 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
       const existing = await resolveApp(request, request.params.app_id);
       const body = request.body;
       if (body.uid !== undefined) checkUidChange(request, existing, body.uid);
+      const rateLimit = rateLimitOf(body);
       const updated: App = {
         ...existing,
         name: body.name ?? existing.name,
         uid: body.uid === undefined ? existing.uid : body.uid,
         metadata: body.metadata === undefined ? existing.metadata : (body.metadata ?? {}),
-        rateLimit: rateLimitAfter(request, existing, rateLimitOf(body), existing.rateLimit),
+        rateLimit: rateLimit === undefined ? existing.rateLimit : rateLimit,
+        ingestRateLimit: ingestRateLimitAfter(request, existing, body.ingestRateLimit, existing.ingestRateLimit),
         updatedAt: clock(),
       };
       await store.updateApp(updated);

@@ -50,14 +50,25 @@ export const ListOf = <T extends TSchema>(item: T) =>
 
 // ---- Applications
 
+/** hookd's own field: how fast an application may ingest. Only an admin key sets it. */
+const IngestRateLimit = Type.Integer({
+  minimum: 0,
+  maximum: 1_000_000,
+  description:
+    'hookd only: messages per second the application may ingest, beyond which a message answers 429 with Retry-After (null: HOOKD_APP_RATE_LIMIT; 0: not limited). Only an admin API key changes it',
+});
+
 /** The v2 SDKs' name for `rateLimit` (svix 1.99.1 knows both): either is accepted, both must agree. */
 const ThrottleRate = Type.Optional(Nullable(rateLimit('The same field as rateLimit (the Svix v2 SDKs send this name)')));
+
+const APP_RATE = "Messages per second sent to each of the application's endpoints, unless an endpoint has a rate limit of its own (Svix's throttling)";
 
 export const ApplicationIn = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256 }),
   uid: Type.Optional(Nullable(Uid)),
-  rateLimit: Type.Optional(Nullable(RateLimit)),
+  rateLimit: Type.Optional(Nullable(rateLimit(APP_RATE))),
   throttleRate: ThrottleRate,
+  ingestRateLimit: Type.Optional(Nullable(IngestRateLimit)),
   metadata: Type.Optional(Nullable(Metadata)),
 });
 export type ApplicationIn = Static<typeof ApplicationIn>;
@@ -69,8 +80,9 @@ export const ApplicationOut = Type.Object(
     id: Type.String({ examples: ['app_1srOrx2ZWZBpBUvZwXKQmoEYga2'] }),
     uid: Type.Optional(Type.String()),
     name: Type.String(),
-    rateLimit: Type.Optional(Type.Integer()),
+    rateLimit: Type.Optional(Type.Integer({ description: APP_RATE })),
     throttleRate: Type.Optional(Type.Integer({ description: 'The same as rateLimit (the Svix v2 name)' })),
+    ingestRateLimit: Type.Optional(Type.Integer({ description: 'hookd only: messages per second the application may ingest (absent: HOOKD_APP_RATE_LIMIT)' })),
     metadata: Metadata,
     createdAt: DateTime,
     updatedAt: DateTime,

@@ -18,6 +18,7 @@ export const appOut = (a: App) => ({
   name: a.name,
   rateLimit: opt(a.rateLimit),
   throttleRate: opt(a.rateLimit),
+  ingestRateLimit: opt(a.ingestRateLimit),
   metadata: a.metadata,
   createdAt: iso(a.createdAt),
   updatedAt: iso(a.updatedAt),

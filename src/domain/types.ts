@@ -5,7 +5,16 @@ export interface App {
   uid: string | null;
   name: string;
   metadata: Record<string, string>;
+  /**
+   * Messages per second each of the application's endpoints is sent at most (Svix's `throttleRate`, v1 `rateLimit`):
+   * the default for endpoints without a rate limit of their own. Null: none.
+   */
   rateLimit: number | null;
+  /**
+   * Messages per second the application may ingest (hookd's own field; null: `HOOKD_APP_RATE_LIMIT`, 0: not limited).
+   * Only an admin key sets it.
+   */
+  ingestRateLimit: number | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -6,9 +6,10 @@ import type { App } from '../domain/types.js';
 /**
  * The per-application ingest rate limit, on both ingest paths (POST /api/v1/app/{app}/msg and
  * POST /ingest/{source_id}): a token bucket per application holding one second's worth of messages (at least
- * one), refilled at the application's `rateLimit` (messages/s; `HOOKD_APP_RATE_LIMIT` for applications without
- * one; `rateLimit: 0` exempts an application from that default). A message over the limit answers 429 with
- * `Retry-After` and is not stored.
+ * one), refilled at the application's `ingestRateLimit` (messages/s; `HOOKD_APP_RATE_LIMIT` for applications without
+ * one; `ingestRateLimit: 0` exempts an application from that default). A message over the limit answers 429 with
+ * `Retry-After` and is not stored. (An application's `rateLimit` / `throttleRate` is not this: as in Svix, it is
+ * the rate its endpoints are sent at.)
  *
  * The buckets live in each API process's memory: with N `hookd serve` processes behind a load balancer an
  * application may send up to N times its rate. Sharing them through the store would cost a write (and a row
@@ -21,13 +22,13 @@ export class IngestRateLimit {
   constructor(private readonly defaultRate: number | null) {}
 
   /** The application's limit in messages per second, or null when it has none. */
-  rateOf(app: Pick<App, 'rateLimit'>): number | null {
-    if (app.rateLimit === null) return this.defaultRate;
-    return app.rateLimit > 0 ? app.rateLimit : null;
+  rateOf(app: Pick<App, 'ingestRateLimit'>): number | null {
+    if (app.ingestRateLimit === null) return this.defaultRate;
+    return app.ingestRateLimit > 0 ? app.ingestRateLimit : null;
   }
 
   /** 0 when the application may ingest one message now (it is counted), else the milliseconds until it may. */
-  take(app: Pick<App, 'id' | 'rateLimit'>, nowMs: number): number {
+  take(app: Pick<App, 'id' | 'ingestRateLimit'>, nowMs: number): number {
     const rate = this.rateOf(app);
     return rate === null ? 0 : this.buckets.take(app.id, rate, nowMs);
   }

@@ -54,7 +54,7 @@ export async function ensureOperator(store: Store, webhook: OperatorWebhook, now
 async function ensureApp(store: Store, nowMs: number): Promise<App> {
   const existing = await store.getApp(OPERATOR_APP_UID);
   if (existing) return existing;
-  const app: App = { id: newId('app', nowMs), uid: OPERATOR_APP_UID, name: 'hookd operator (operational webhooks)', metadata: {}, rateLimit: null, createdAt: nowMs, updatedAt: nowMs };
+  const app: App = { id: newId('app', nowMs), uid: OPERATOR_APP_UID, name: 'hookd operator (operational webhooks)', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: nowMs, updatedAt: nowMs };
   return createOr(() => store.createApp(app), () => store.getApp(OPERATOR_APP_UID));
 }
 

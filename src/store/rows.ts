@@ -20,6 +20,7 @@ export const appFromRow = (r: Row): App => ({
   name: r.name as string,
   metadata: json(r.metadata),
   rateLimit: (r.rate_limit as number | null) ?? null,
+  ingestRateLimit: (r.ingest_rate_limit as number | null) ?? null,
   createdAt: r.created_at as number,
   updatedAt: r.updated_at as number,
 });
@@ -229,8 +230,8 @@ export const queueStateToRow = (s: EndpointQueueState): Row => ({
 export const QUEUE_STATE_COLUMNS = Object.keys(queueStateToRow(initialQueueState(DEFAULT_SCHEDULER_POLICY)));
 
 /**
- * A ready endpoint as a claim sees it, from an endpoint_queue row joined with its endpoint's url, rate_limit,
- * max_concurrency, disabled and deleted_at.
+ * A ready endpoint as a claim sees it, from an endpoint_queue row joined with its endpoint's url, rate_limit (its
+ * own, else its application's), max_concurrency, disabled and deleted_at.
  */
 export const readyEndpointFromRow = (r: Row, policy: SchedulerPolicy): ReadyEndpoint => ({
   endpointId: r.endpoint_id as string,

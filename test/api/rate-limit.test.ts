@@ -6,7 +6,7 @@ import { jsonErrorProblem, rawRequest } from '../helpers/raw.js';
 
 /**
  * The per-application ingest rate limit on a real hookd: a token bucket per application (one second's worth of
- * messages, refilled at `rateLimit`/s) on both ingest paths, POST /api/v1/app/{app}/msg and
+ * messages, refilled at its `ingestRateLimit`/s, else HOOKD_APP_RATE_LIMIT) on both ingest paths, POST /api/v1/app/{app}/msg and
  * POST /ingest/{source_id}. Over it: 429 {code, detail} with Retry-After, and nothing is stored; after waiting
  * Retry-After seconds the application is accepted again. Real time, no fake clock: the waits are about 1 s.
  */
@@ -16,8 +16,8 @@ type Hookd = TestHookd & { cleanup: () => Promise<void> };
 const API_KEY = 'rate-limit-test-key-0123456789';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function createApp(hookd: Hookd, uid: string, rateLimit?: number): Promise<string> {
-  const response = await hookd.api.post('/api/v1/app', { name: uid, uid, ...(rateLimit === undefined ? {} : { rateLimit }) });
+async function createApp(hookd: Hookd, uid: string, ingestRateLimit?: number): Promise<string> {
+  const response = await hookd.api.post('/api/v1/app', { name: uid, uid, ...(ingestRateLimit === undefined ? {} : { ingestRateLimit }) });
   assert.equal(response.status, 201, JSON.stringify(response.body));
   return response.body.id;
 }
@@ -65,7 +65,7 @@ describe('ingest rate limit, no default (HOOKD_APP_RATE_LIMIT unset)', () => {
   });
   after(async () => hookd?.cleanup());
 
-  test("POST /msg: an application's rateLimit messages at once, then 429 with Retry-After and nothing stored; accepted again after waiting", async () => {
+  test("POST /msg: an application's ingestRateLimit messages at once, then 429 with Retry-After and nothing stored; accepted again after waiting", async () => {
     const appId = await createApp(hookd, 'limited', 3);
     const result = await drain((n) => send(hookd, appId, n), 20);
     assertBurst(result, 3);
@@ -94,7 +94,7 @@ describe('ingest rate limit, no default (HOOKD_APP_RATE_LIMIT unset)', () => {
     assert.equal(await messageCount(hookd, appId), 2);
   });
 
-  test('applications without a rateLimit, or with 0, are not limited; limits are per application', async () => {
+  test('applications without an ingestRateLimit, or with 0, are not limited; limits are per application', async () => {
     const free = await createApp(hookd, 'free');
     const zero = await createApp(hookd, 'zero', 0);
     const tight = await createApp(hookd, 'tight', 1);
@@ -145,7 +145,7 @@ describe('ingest rate limit with a default (HOOKD_APP_RATE_LIMIT=4)', () => {
   });
   after(async () => hookd?.cleanup());
 
-  test("the default limits applications without their own rateLimit; an application's own rateLimit wins, and 0 exempts it", async () => {
+  test("the default limits applications without their own ingestRateLimit; an application's own wins, and 0 exempts it", async () => {
     const defaulted = await createApp(hookd, 'defaulted');
     const own = await createApp(hookd, 'own', 7);
     const exempt = await createApp(hookd, 'exempt', 0);
@@ -154,10 +154,19 @@ describe('ingest rate limit with a default (HOOKD_APP_RATE_LIMIT=4)', () => {
     assert.equal((await drain((n) => send(hookd, exempt, n), 20)).accepted, 20);
   });
 
-  test('a rateLimit changed through the API applies to the next message', async () => {
+  test("an application's rateLimit / throttleRate (Svix's) is not its ingest limit: it throttles its endpoints, and ingest keeps the default", async () => {
+    const throttled = await hookd.api.post('/api/v1/app', { name: 'throttled', throttleRate: 1, ingestRateLimit: 0 });
+    assert.equal(throttled.status, 201, JSON.stringify(throttled.body));
+    assert.deepEqual([throttled.body.throttleRate, throttled.body.rateLimit, throttled.body.ingestRateLimit], [1, 1, 0]);
+    assert.equal((await drain((n) => send(hookd, throttled.body.id, n), 20)).accepted, 20, 'throttleRate 1 refuses nothing');
+    const v1 = await hookd.api.post('/api/v1/app', { name: 'v1 throttled', rateLimit: 100 });
+    assertBurst(await drain((n) => send(hookd, v1.body.id, n), 30), 4);
+  });
+
+  test('an ingestRateLimit changed through the API applies to the next message', async () => {
     const appId = await createApp(hookd, 'changing', 1);
     assertBurst(await drain((n) => send(hookd, appId, n), 10), 1);
-    assert.equal((await hookd.api.patch(`/api/v1/app/${appId}`, { rateLimit: 0 })).status, 200);
+    assert.equal((await hookd.api.patch(`/api/v1/app/${appId}`, { ingestRateLimit: 0 })).status, 200);
     assert.equal((await drain((n) => send(hookd, appId, n), 10)).accepted, 10, 'exempt now');
   });
 });

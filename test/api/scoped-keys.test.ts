@@ -414,13 +414,13 @@ describe('a key scoped to application A, on every documented operation', () => {
     assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
   });
 
-  test("a scoped key cannot change its application's rate limit (it could lift its own), nor clear it by leaving it out", async () => {
-    assert.equal((await hookd.api.patch(`/api/v1/app/${a.appId}`, { rateLimit: 50 })).status, 200, 'the admin sets it');
+  test("a scoped key cannot change its application's ingest rate limit (it could lift its own), nor clear it by leaving it out; its throttleRate it may", async () => {
+    assert.equal((await hookd.api.patch(`/api/v1/app/${a.appId}`, { ingestRateLimit: 50 })).status, 200, 'the admin sets it');
     for (const [method, body] of [
-      ['PATCH', { rateLimit: 0 }],
-      ['PATCH', { throttleRate: 65535 }],
-      ['PATCH', { rateLimit: null }],
-      ['PUT', { name: 'tenant a', uid: a.appUid, rateLimit: 1000 }],
+      ['PATCH', { ingestRateLimit: 0 }],
+      ['PATCH', { ingestRateLimit: 65535 }],
+      ['PATCH', { ingestRateLimit: null }],
+      ['PUT', { name: 'tenant a', uid: a.appUid, ingestRateLimit: 1000 }],
     ] as const) {
       const response = await a.client.request(method, `/api/v1/app/${a.appId}`, body);
       assert.equal(response.status, 403, `${method} ${JSON.stringify(body)}: ${JSON.stringify(response.body)}`);
@@ -428,9 +428,13 @@ describe('a key scoped to application A, on every documented operation', () => {
     }
     const put = await a.client.put(`/api/v1/app/${a.appId}`, { name: 'tenant a', uid: a.appUid });
     assert.equal(put.status, 200, 'a PUT without it is allowed');
-    assert.equal(put.body.rateLimit, 50, 'and keeps it');
-    assert.equal((await a.client.patch(`/api/v1/app/${a.appId}`, { rateLimit: 50 })).status, 200, 'setting the same value is no change');
-    assert.equal((await hookd.api.patch(`/api/v1/app/${a.appId}`, { rateLimit: null })).body.rateLimit ?? null, null, 'the admin clears it');
+    assert.equal(put.body.ingestRateLimit, 50, 'and keeps it');
+    assert.equal((await a.client.patch(`/api/v1/app/${a.appId}`, { ingestRateLimit: 50 })).status, 200, 'setting the same value is no change');
+    // Svix's throttleRate only slows the sending to the application's own endpoints.
+    const throttled = await a.client.patch(`/api/v1/app/${a.appId}`, { throttleRate: 5 });
+    assert.deepEqual([throttled.status, throttled.body.throttleRate, throttled.body.ingestRateLimit], [200, 5, 50]);
+    assert.equal((await a.client.patch(`/api/v1/app/${a.appId}`, { throttleRate: null })).body.throttleRate ?? null, null);
+    assert.equal((await hookd.api.patch(`/api/v1/app/${a.appId}`, { ingestRateLimit: null })).body.ingestRateLimit ?? null, null, 'the admin clears it');
   });
 
   test("positive control: on A's own resources every route answers 2xx (admin-only ones 403)", async () => {

@@ -24,7 +24,7 @@ async function setup(responder?: Responder, env: Record<string, string> = { HOOK
   await store.migrate();
   const receiver = await Receiver.start(responder);
   const now = Date.now();
-  const app = { id: newId('app', now), uid: null, name: 'leases', metadata: {}, rateLimit: null, createdAt: now, updatedAt: now };
+  const app = { id: newId('app', now), uid: null, name: 'leases', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: now, updatedAt: now };
   await store.createApp(app);
   await store.createEndpoint(newEndpoint({ appId: app.id, url: `${receiver.url}/hook` }, now));
   const config = loadConfig(testEnv(join(temp.dir, 'unused.db'), { ...env, HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW })).delivery;

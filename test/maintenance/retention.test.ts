@@ -45,7 +45,7 @@ for (const adapter of storeAdapters) {
     after(async () => close());
 
     test('one pass purges everything older than the retention in batches of the configured size, and expired idempotency keys', async () => {
-      const app = { id: newId('app', T0), uid: null, name: 'retention', metadata: {}, rateLimit: null, createdAt: T0, updatedAt: T0 };
+      const app = { id: newId('app', T0), uid: null, name: 'retention', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: T0, updatedAt: T0 };
       await store.createApp(app);
       const message = (at: number) => ({ id: newId('msg', at), appId: app.id, eventId: null, eventType: 'a.b', payload: '{}', channels: null, tags: null, createdAt: at });
       const old = Array.from({ length: 7 }, (_, i) => message(T0 + i));

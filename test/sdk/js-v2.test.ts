@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { ApiException, MessageAttemptTriggerType, MessageStatus, MessageStatusText, StatusCodeClass, Svix, Webhook } from 'svix2';
 import { TEST_TOKEN, eventually } from '../helpers/hookd.js';
 import type { Receiver, ReceivedRequest } from '../helpers/receiver.js';
-import { THROTTLE, assertFilteredAndThrottled, at, exampleSchemas, failOn, headersOf, newSecret, sleep, withHookd, expectApiError as expectSdkError } from './shared.js';
+import { THROTTLE, assertFilteredAndThrottled, assertThrottled, at, exampleSchemas, failOn, headersOf, newSecret, sleep, withHookd, expectApiError as expectSdkError } from './shared.js';
 
 const withEnv = (body: (env: { receiver: Receiver; svix: Svix }) => Promise<void>) =>
   withHookd(({ hookd, receiver }) => body({ receiver, svix: new Svix(TEST_TOKEN, { serverUrl: hookd.url }) }));
@@ -141,6 +141,19 @@ describe('svix 2.5.0 against hookd', () => {
       const invoice = await svix.message.create(app.id, { eventType: 'invoice.paid', payload: { n: 2 } });
       for (let i = 0; i < THROTTLE.messages; i++) await svix.message.create(app.id, { eventType: 'tick', payload: { i } });
       await assertFilteredAndThrottled(receiver, { user: user.id, invoice: invoice.id }, (request) => verify(secret, request));
+    }));
+
+  test("an application's throttleRate throttles each of its endpoints, as Svix's throttling guide says; ingest is not refused", () =>
+    withEnv(async ({ svix, receiver }) => {
+      const app = await svix.application.create({ name: 'Throttled app', throttleRate: THROTTLE.rate });
+      assert.equal(app.throttleRate, THROTTLE.rate);
+      await svix.endpoint.create(app.id, { url: `${receiver.url}/first` });
+      await svix.endpoint.create(app.id, { url: `${receiver.url}/second` });
+      // Each create resolves (a 429 would throw): the throttle is on the sending side.
+      for (let i = 0; i < THROTTLE.messages; i++) await svix.message.create(app.id, { eventType: 'tick', payload: { i } });
+      const paths = ['/first', '/second'];
+      await receiver.waitFor(() => paths.every((path) => at(receiver, path).length >= THROTTLE.messages), 15_000, 'both endpoints');
+      for (const path of paths) assertThrottled(at(receiver, path), THROTTLE.rate);
     }));
 
   test('messages: create with eventId (a repeat is 409), get, list, expungeContent; payloads only withContent', () =>

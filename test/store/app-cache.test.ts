@@ -8,7 +8,7 @@ import { freshPostgresSchema } from '../helpers/store-adapters.js';
 const postgresUrl = process.env.HOOKD_TEST_DATABASE_URL;
 if (!postgresUrl && process.env.CI) throw new Error('HOOKD_TEST_DATABASE_URL is not set: run the tests through `npm test`, which starts PostgreSQL');
 
-const app = (uid: string, now: number): App => ({ id: newId('app', now), uid, name: uid, metadata: {}, rateLimit: null, createdAt: now, updatedAt: now });
+const app = (uid: string, now: number): App => ({ id: newId('app', now), uid, name: uid, metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: now, updatedAt: now });
 const message = (appId: string, now: number): Message => ({ id: newId('msg', now), appId, eventId: null, eventType: 't', payload: '{}', channels: null, tags: null, createdAt: now });
 
 test(

@@ -75,7 +75,7 @@ async function withApps(
     await store.migrate();
     const at = Date.now();
     const appIds: [string, string] = [newId('app', at), newId('app', at)];
-    for (const id of appIds) await store.createApp({ id, uid: null, name: id, metadata: {}, rateLimit: null, createdAt: at, updatedAt: at });
+    for (const id of appIds) await store.createApp({ id, uid: null, name: id, metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: at, updatedAt: at });
     const message = (appId: string, eventType = 'e'): Message => ({ id: newId('msg', at), appId, eventId: null, eventType, payload: '{"a":1}', channels: null, tags: null, createdAt: at });
     await run(store, appIds, at, message, path);
   } finally {

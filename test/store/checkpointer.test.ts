@@ -29,7 +29,7 @@ for (const checkpoint of [true, 'here'] as const) {
     try {
       await store.migrate();
       const appId = newId('app');
-      await store.createApp({ id: appId, uid: null, name: 'wal', metadata: {}, rateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
+      await store.createApp({ id: appId, uid: null, name: 'wal', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
       // About 1,200 pages: below the writer's own threshold, so only the background thread can copy them.
       const before = statSync(path).size;
       await write(store, appId, 20);

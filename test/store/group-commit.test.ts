@@ -23,7 +23,7 @@ async function observedCommitter(
   try {
     await store.migrate();
     const now = Date.now();
-    await store.createApp({ id: 'app_gc', uid: null, name: 'gc', metadata: {}, rateLimit: null, createdAt: now, updatedAt: now });
+    await store.createApp({ id: 'app_gc', uid: null, name: 'gc', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: now, updatedAt: now });
     const batches: number[] = [];
     const gate = new Promise<void>((resolve) => (release = resolve));
     let first = options.gated === true;
@@ -118,7 +118,7 @@ test("a message the database refuses fails its own submit only: the other messag
   try {
     await store.migrate();
     const now = Date.now();
-    for (const id of ['app_bad', 'app_good']) await store.createApp({ id, uid: null, name: id, metadata: {}, rateLimit: null, createdAt: now, updatedAt: now });
+    for (const id of ['app_bad', 'app_good']) await store.createApp({ id, uid: null, name: id, metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: now, updatedAt: now });
     // A trigger on the real database refuses one application's messages that say POISON.
     const raw = new Database(path);
     raw.exec(`CREATE TRIGGER refuse_message BEFORE INSERT ON message WHEN NEW.payload LIKE '%POISON%' BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);

@@ -28,7 +28,7 @@ test("on a database with an ICU en-US collation ('a' < 'B'), messages, endpoints
     await check.end();
     // One second apart, the ids' fifth and sixth characters run through digits, upper and lower case letters.
     const T0 = Date.UTC(2026, 5, 1);
-    const apps = Array.from({ length: 40 }, (_, i) => ({ id: newId('app', T0 + i * 1000), uid: null, name: `a${i}`, metadata: {}, rateLimit: null, createdAt: T0 + i * 1000, updatedAt: T0 + i * 1000 }));
+    const apps = Array.from({ length: 40 }, (_, i) => ({ id: newId('app', T0 + i * 1000), uid: null, name: `a${i}`, metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: T0 + i * 1000, updatedAt: T0 + i * 1000 }));
     for (const app of apps) await store.createApp(app);
     const appId = apps[0]!.id;
     const endpoints = Array.from({ length: 40 }, (_, i) => newEndpoint({ appId, url: `https://receiver.example/${i}` }, T0 + i * 1000));

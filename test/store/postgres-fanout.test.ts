@@ -23,7 +23,7 @@ test(`one ingest batch fanning out to ${ENDPOINTS * MESSAGES} deliveries commits
     await store.migrate();
     const at = Date.now();
     const appId = newId('app', at);
-    await store.createApp({ id: appId, uid: null, name: 'wide', metadata: {}, rateLimit: null, createdAt: at, updatedAt: at });
+    await store.createApp({ id: appId, uid: null, name: 'wide', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: at, updatedAt: at });
     for (let i = 0; i < ENDPOINTS; i++) await store.createEndpoint(newEndpoint({ appId, url: `https://receiver.example/${i}` }, at));
     const messages = Array.from({ length: MESSAGES }, (): Message => ({ id: newId('msg', at), appId, eventId: null, eventType: 'wide.event', payload: '{"a":1}', channels: null, tags: null, createdAt: at }));
     const started = performance.now();
@@ -51,7 +51,7 @@ test(`one ingest batch fanning out to ${ENDPOINTS * MESSAGES} deliveries commits
 /** Another application, with one endpoint, that the deletion must leave alone. */
 async function otherApp(store: PostgresStore, at: number): Promise<string> {
   const id = newId('app', at);
-  await store.createApp({ id, uid: null, name: 'other', metadata: {}, rateLimit: null, createdAt: at, updatedAt: at });
+  await store.createApp({ id, uid: null, name: 'other', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: at, updatedAt: at });
   await store.createEndpoint(newEndpoint({ appId: id, url: 'https://other.example/hook' }, at));
   return id;
 }

@@ -42,7 +42,7 @@ before(async () => {
   // White box: the pool is private to the store; this test reads its one session's pg_prepared_statements.
   db = (store as unknown as { db: PostgresDb }).db;
   appId = newId('app');
-  await store.createApp({ id: appId, uid: null, name: 'prepared', metadata: {}, rateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
+  await store.createApp({ id: appId, uid: null, name: 'prepared', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
   await store.createEndpoint(newEndpoint({ appId, url: 'http://127.0.0.1:1/hook' }, Date.now()));
 });
 

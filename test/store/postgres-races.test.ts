@@ -20,7 +20,7 @@ test('an ingest that commits while its endpoint is being deleted leaves no deliv
     await store.migrate();
     const at = Date.now() - 1000;
     const appId = newId('app', at);
-    await store.createApp({ id: appId, uid: null, name: 'a', metadata: {}, rateLimit: null, createdAt: at, updatedAt: at });
+    await store.createApp({ id: appId, uid: null, name: 'a', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: at, updatedAt: at });
     const endpoint = newEndpoint({ appId, url: 'https://receiver.example/hook' }, at);
     await store.createEndpoint(endpoint);
 

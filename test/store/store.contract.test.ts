@@ -12,7 +12,7 @@ import { storeAdapters } from '../helpers/store-adapters.js';
 const T0 = Date.UTC(2026, 0, 1);
 
 function makeApp(uid: string | null = null): App {
-  return { id: newId('app', T0), uid, name: 'test app', metadata: {}, rateLimit: null, createdAt: T0, updatedAt: T0 };
+  return { id: newId('app', T0), uid, name: 'test app', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: T0, updatedAt: T0 };
 }
 
 function makeEndpoint(appId: string, overrides: Partial<Endpoint> = {}): Endpoint {
@@ -385,6 +385,32 @@ for (const adapter of storeAdapters) {
         let sent = 1;
         for (let t = T0 + 100; t <= T0 + 400; t += 100) sent += (await claim(s, 'w', 10, 30_000, t)).length;
         assert.equal(sent, 5, 'each deferred delivery goes at its own slot, 100 ms apart');
+      });
+    });
+
+    test("an endpoint without a rate limit of its own has its application's (Svix's throttleRate); its own wins, and 0 is none", async () => {
+      await fresh(async (s) => {
+        const app = { ...makeApp(), rateLimit: 10 };
+        await s.createApp(app);
+        const inherits = makeEndpoint(app.id);
+        const own = makeEndpoint(app.id, { id: newId('ep', T0 + 1), rateLimit: 20 });
+        const unlimited = makeEndpoint(app.id, { id: newId('ep', T0 + 2), rateLimit: 0 });
+        for (const endpoint of [inherits, own, unlimited]) await s.createEndpoint(endpoint);
+        await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        const sentBy = new Map<string, number>();
+        const count = (claimed: ClaimedDelivery[]) => {
+          for (const c of claimed) sentBy.set(c.endpoint.id, (sentBy.get(c.endpoint.id) ?? 0) + 1);
+        };
+        count(await claim(s, 'w', 50, 30_000, T0));
+        assert.deepEqual([inherits.id, own.id, unlimited.id].map((id) => sentBy.get(id) ?? 0), [1, 1, 5], 'one slot each now, the unlimited all');
+        count(await claim(s, 'w', 50, 30_000, T0 + 50));
+        assert.deepEqual([inherits.id, own.id].map((id) => sentBy.get(id) ?? 0), [1, 2], '50 ms on: a slot at 20/s, none yet at 10/s');
+        count(await claim(s, 'w', 50, 30_000, T0 + 100));
+        assert.deepEqual([inherits.id, own.id].map((id) => sentBy.get(id) ?? 0), [2, 3]);
+        // A changed application rate applies from its endpoint's next slot on (one more at 10/s would be 3).
+        await s.updateApp({ ...app, rateLimit: null, updatedAt: T0 + 100 });
+        count(await claim(s, 'w', 50, 30_000, T0 + 200));
+        assert.equal(sentBy.get(inherits.id), 5, 'no limit left for it: the rest at once');
       });
     });
 

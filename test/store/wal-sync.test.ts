@@ -36,7 +36,7 @@ test('a database reached through a symbolic link commits, both ways: the WAL fsy
     assert.equal(db.walPath, `${realpathSync(real)}-wal`, 'full commits fsync the WAL beside the real file');
     // An API write: fsynced on the event loop (committed()); ingest: on libuv's thread pool (transactionDurable()).
     const appId = newId('app');
-    await store.createApp({ id: appId, uid: null, name: 'wal', metadata: {}, rateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
+    await store.createApp({ id: appId, uid: null, name: 'wal', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
     const sent = [message(appId), message(appId)];
     const results = await store.insertMessages(sent);
     assert.deepEqual(
@@ -61,7 +61,7 @@ test('ingest commits made once a WAL fsync is under way share the next one (two 
   try {
     await store.migrate();
     const appId = newId('app');
-    await store.createApp({ id: appId, uid: null, name: 'wal', metadata: {}, rateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
+    await store.createApp({ id: appId, uid: null, name: 'wal', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: Date.now(), updatedAt: Date.now() });
     const before = db.walSyncs;
     // 50 batches sent in one turn: each commits at once; the first starts an fsync on the thread pool, the other 49
     // commit after it began and wait for the next one, which covers them all.

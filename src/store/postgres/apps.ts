@@ -39,12 +39,13 @@ export function postgresApps(db: PostgresDb): AppOps {
 
     async createApp(app: App): Promise<void> {
       await forgetting(db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
-        db.pool.query('INSERT INTO app (id, uid, name, metadata, rate_limit, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+        db.pool.query('INSERT INTO app (id, uid, name, metadata, rate_limit, ingest_rate_limit, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
           app.id,
           app.uid,
           app.name,
           toJson(app.metadata),
           app.rateLimit,
+          app.ingestRateLimit,
           app.createdAt,
           app.updatedAt,
         ]),
@@ -65,11 +66,12 @@ export function postgresApps(db: PostgresDb): AppOps {
 
     async updateApp(app: App): Promise<void> {
       await forgetting(db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
-        db.pool.query('UPDATE app SET uid = $1, name = $2, metadata = $3, rate_limit = $4, updated_at = $5 WHERE id = $6', [
+        db.pool.query('UPDATE app SET uid = $1, name = $2, metadata = $3, rate_limit = $4, ingest_rate_limit = $5, updated_at = $6 WHERE id = $7', [
           app.uid,
           app.name,
           toJson(app.metadata),
           app.rateLimit,
+          app.ingestRateLimit,
           app.updatedAt,
           app.id,
         ]),

@@ -20,12 +20,15 @@ const DUE = `
     WHERE endpoint_id = t.endpoint_id AND status = 'pending' AND next_attempt_at <= $1
     ORDER BY next_attempt_at LIMIT t.n FOR UPDATE SKIP LOCKED) x`;
 
-/** (1) The endpoints with due work ($1 now, $2 at most), longest-waiting first, locked. It goes with the BEGIN. */
+/**
+ * (1) The endpoints with due work ($1 now, $2 at most), longest-waiting first, locked, each with its rate limit (its
+ * application's when it has none of its own). It goes with the BEGIN.
+ */
 const READY_ENDPOINTS = new Prepared(
   'hookd_claim_ready_endpoints',
   ['bigint', 'int'],
-  `SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at
-   FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
+  `SELECT q.*, e.url, coalesce(e.rate_limit, a.rate_limit) AS rate_limit, e.max_concurrency, e.disabled, e.deleted_at
+   FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id LEFT JOIN app a ON a.id = e.app_id
    WHERE q.ready_at <= $1 ORDER BY q.ready_at LIMIT $2 FOR UPDATE OF q SKIP LOCKED`,
 );
 const readyEndpoints = ({ nowMs, limit }: ClaimRequest): Sql => READY_ENDPOINTS.execute(integerLiteral(nowMs), integerLiteral(limit));

@@ -310,4 +310,16 @@ END
 $$;
 `,
   },
+  // ---- An application's rateLimit / throttleRate throttles its endpoints, as in Svix; its ingest limit is its own field.
+  {
+    version: 15,
+    name: 'app ingest rate limit',
+    sql: `
+-- Until now an application's rate_limit limited how fast it may ingest (429). Svix's field of that name (throttleRate in
+-- the v2 SDKs) is the rate at which each of its endpoints is sent, and an SDK user who set it met 429s instead: it
+-- means that now, and the ingest limit moves to a column of its own, keeping the value each application had.
+ALTER TABLE app ADD COLUMN ingest_rate_limit INTEGER;
+UPDATE app SET ingest_rate_limit = rate_limit, rate_limit = NULL WHERE rate_limit IS NOT NULL;
+`,
+  },
 ];

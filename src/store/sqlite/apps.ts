@@ -28,8 +28,8 @@ export function sqliteApps(db: SqliteDb): AppOps {
       forgetApps();
       db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
         db
-          .prepare('INSERT INTO app (id, uid, name, metadata, rate_limit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(app.id, app.uid, app.name, toJson(app.metadata), app.rateLimit, app.createdAt, app.updatedAt),
+          .prepare('INSERT INTO app (id, uid, name, metadata, rate_limit, ingest_rate_limit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(app.id, app.uid, app.name, toJson(app.metadata), app.rateLimit, app.ingestRateLimit, app.createdAt, app.updatedAt),
       );
     },
 
@@ -50,8 +50,8 @@ export function sqliteApps(db: SqliteDb): AppOps {
       forgetApps();
       db.uniqueOrConflict(`an application with uid "${app.uid}" already exists`, () =>
         db
-          .prepare('UPDATE app SET uid = ?, name = ?, metadata = ?, rate_limit = ?, updated_at = ? WHERE id = ?')
-          .run(app.uid, app.name, toJson(app.metadata), app.rateLimit, app.updatedAt, app.id),
+          .prepare('UPDATE app SET uid = ?, name = ?, metadata = ?, rate_limit = ?, ingest_rate_limit = ?, updated_at = ? WHERE id = ?')
+          .run(app.uid, app.name, toJson(app.metadata), app.rateLimit, app.ingestRateLimit, app.updatedAt, app.id),
       );
     },
 

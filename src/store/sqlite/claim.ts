@@ -18,10 +18,11 @@ export function claimIn(db: SqliteDb, request: ClaimRequest): ClaimedDelivery[] 
   const { owner, limit, leaseMs, nowMs } = request;
   const policy = request.policy ?? DEFAULT_SCHEDULER_POLICY;
   const leaseExpiresAt = nowMs + leaseMs;
-  // Longest-waiting first; at most `limit` endpoints can get a slot.
+  // Longest-waiting first; at most `limit` endpoints can get a slot. An endpoint without a rate limit of its own has
+  // its application's.
   const readyEndpoints = db.stmt(`
-    SELECT q.*, e.url, e.rate_limit, e.max_concurrency, e.disabled, e.deleted_at, e.secrets, e.headers
-    FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
+    SELECT q.*, e.url, coalesce(e.rate_limit, a.rate_limit) AS rate_limit, e.max_concurrency, e.disabled, e.deleted_at, e.secrets, e.headers
+    FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id LEFT JOIN app a ON a.id = e.app_id
     WHERE q.ready_at <= ? ORDER BY q.ready_at LIMIT +?`);
   const liveLeases = db
     .stmt("SELECT count(*) FROM delivery WHERE endpoint_id = ? AND lease_owner IS NOT NULL AND status = 'pending' AND next_attempt_at > ?")
