@@ -5,15 +5,22 @@ import { getToken } from './session';
 /**
  * What the logged-in token may do. Admin-only routes answer a key scoped to one application 403, so the pages
  * hide what would only fail. Asked once per token: the API-key list is the cheapest admin-only read. The app
- * portal knows already (its session says whether the token is read-only) and says so with knownAccess.
+ * portal knows already (its session says whether the token is read-only, and its Svix capabilities) and says so
+ * with knownAccess.
  */
 export type Access = 'admin' | 'scoped' | 'read-only';
 
-let known: { token: string; access: Promise<Access>; value?: Access } | null = null;
+/** Svix's app-portal capabilities (the API enforces them route by route: src/api/capabilities.ts). */
+export type Capability = 'ViewBase' | 'ViewEndpointSecret' | 'ManageEndpointSecret' | 'ManageTransformations' | 'CreateAttempts' | 'ManageEndpoint';
 
-/** Sets the access of `token` without asking the API (the portal's session told it). */
-export function knownAccess(token: string, access: Access): void {
+let known: { token: string; access: Promise<Access>; value?: Access } | null = null;
+/** The portal token's capabilities; null: not limited (the dashboard's keys). */
+let capabilities: { token: string; granted: ReadonlySet<string> } | null = null;
+
+/** Sets the access of `token` without asking the API (the portal's session told it), and what it may do. */
+export function knownAccess(token: string, access: Access, granted?: readonly string[]): void {
   known = { token, access: Promise.resolve(access), value: access };
+  capabilities = granted ? { token, granted: new Set(granted) } : null;
 }
 
 function accessOf(token: string): Promise<Access> {
@@ -52,4 +59,12 @@ export function useAccess(): Access | undefined {
 /** Whether the token may change things: every token but a read-only app-portal token (write controls hide). */
 export function useCanWrite(): boolean {
   return useAccess() !== 'read-only';
+}
+
+/** Whether the token has `capability`: a portal token only those its session names; other tokens all. */
+export function useCan(capability: Capability): boolean {
+  const canWrite = useCanWrite();
+  if (capabilities === null || capabilities.token !== getToken()) return canWrite || capability.startsWith('View');
+  if (capability === 'ViewEndpointSecret' && capabilities.granted.has('ManageEndpointSecret')) return true;
+  return capabilities.granted.has(capability);
 }

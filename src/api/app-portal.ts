@@ -3,9 +3,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createPortalToken, isPortalToken } from '../auth/api-keys.js';
 import { HookdError, notFound, validationError } from '../domain/errors.js';
-import type { App } from '../domain/types.js';
+import { PORTAL_CAPABILITIES, type App, type PortalCapability } from '../domain/types.js';
 import { isUidPath, newApp } from './apps.js';
-import { principalOf, requireAdmin, resolveApp } from './context.js';
+import { principalOf, requireAdmin, resolveApp, type Principal } from './context.js';
 import { AppParams, AppPortalAccessIn, AppPortalAccessOut, ErrorOut, PORTAL_EXPIRY_DEFAULT_S, adminErrorResponses } from './schemas.js';
 
 const tags = ['Authentication'];
@@ -29,7 +29,7 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
         tags,
         summary: "A token for one application's app portal",
         description:
-          'Needs an admin key. Answers a bearer token scoped to the application that expires after `expiry` seconds (default 7 days) and, with readOnly (or read-only capabilities), may only read. ' +
+          'Needs an admin key. Answers a bearer token scoped to the application that expires after `expiry` seconds (default 7 days); with readOnly it may only read, and with `capabilities` it may do only what they name (each enforced per route). ' +
           'With `application`, an application that does not exist yet is created (its uid is the path value). ' +
           'The url is `<HOOKD_PUBLIC_URL>/portal/#token=<token>` (default: this request\'s own host): it opens the app portal signed in (the token stays in the fragment, which browsers never send). ' +
           'Theme parameters may be appended to its fragment: `&accent=%23rrggbb&theme=light|dark|auto&logo=<https URL>`. ' +
@@ -53,6 +53,7 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
           nowMs: clock(),
           expiresInMs: (body.expiry ?? PORTAL_EXPIRY_DEFAULT_S) * 1000,
           readOnly: body.readOnly === true || (body.capabilities != null && body.capabilities.every((c) => READ_CAPABILITIES.has(c))),
+          capabilities: body.capabilities ?? null,
         });
         return { url: `${publicBaseUrl(request, config.publicUrl)}/portal/#token=${encodeURIComponent(token)}`, token };
       } finally {
@@ -80,6 +81,7 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
       return {
         app: { id: owner.id, ...(owner.uid ? { uid: owner.uid } : {}), name: owner.name },
         readOnly: principal.readOnly,
+        capabilities: effectiveCapabilities(principal),
         expiresAt: principal.expiresAt === null ? null : new Date(principal.expiresAt).toISOString(),
         theme: themeOf(owner.metadata),
       };
@@ -115,6 +117,9 @@ const AppPortalSessionOut = Type.Object(
   {
     app: Type.Object({ id: Type.String(), uid: Type.Optional(Type.String()), name: Type.String() }),
     readOnly: Type.Boolean({ description: 'The token may only read (GET)' }),
+    capabilities: Type.Array(Type.String(), {
+      description: 'The Svix capabilities the token has, as the portal shows them: those it was given, else all (read-only: ViewBase and ViewEndpointSecret)',
+    }),
     expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the token stops working; null: an API key that does not expire' }),
     theme: Type.Object(
       {
@@ -127,6 +132,12 @@ const AppPortalSessionOut = Type.Object(
   },
   { $id: 'AppPortalSessionOut' },
 );
+
+/** The capabilities a token has: those it was given; else a read-only token's or all. */
+function effectiveCapabilities(principal: Principal): PortalCapability[] {
+  const all = principal.capabilities ?? [...PORTAL_CAPABILITIES];
+  return principal.readOnly ? all.filter((c) => READ_CAPABILITIES.has(c)) : all;
+}
 
 /** The portal's defaults from an application's metadata: only the keys that are set. */
 function themeOf(metadata: Record<string, string>): Record<string, string> {

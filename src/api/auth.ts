@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hashToken } from '../auth/api-keys.js';
 import { HookdError } from '../domain/errors.js';
+import { checkCapabilities } from './capabilities.js';
 import type { Principal } from './context.js';
 
 /**
@@ -37,7 +38,7 @@ export function installAuth(app: FastifyInstance): void {
     } else {
       const key = await app.hookd.store.findApiKeyByHash(hash);
       if (!key) throw new HookdError('HOOKD_ERR_AUTHENTICATION', 'invalid or revoked token');
-      principal = { keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, readOnly: key.readOnly };
+      principal = { keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, readOnly: key.readOnly, capabilities: key.capabilities };
       if (remembered.size >= KEY_CACHE_MAX) remembered.clear();
       remembered.set(hash, { principal, until: now + KEY_CACHE_MS });
     }
@@ -45,6 +46,7 @@ export function installAuth(app: FastifyInstance): void {
     if (principal.readOnly && !READS.has(request.method) && request.routeOptions.url !== LOGOUT_ROUTE) {
       throw new HookdError('HOOKD_ERR_FORBIDDEN', 'this token is read-only');
     }
+    if (principal.capabilities !== null) checkCapabilities(principal.capabilities, request.method, request.routeOptions.url);
     request.principal = principal;
   });
 }

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { HookdError, notFound } from '../domain/errors.js';
-import type { App, Endpoint, Message } from '../domain/types.js';
+import type { App, Endpoint, Message, PortalCapability } from '../domain/types.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { Store } from '../store/store.js';
 
@@ -23,6 +23,8 @@ export interface Principal {
   expiresAt: number | null;
   /** A read-only app-portal token: GET and HEAD only. */
   readOnly: boolean;
+  /** The Svix capabilities an app-portal token is limited to (src/api/capabilities.ts); null: not limited. */
+  capabilities: PortalCapability[] | null;
 }
 
 declare module 'fastify' {

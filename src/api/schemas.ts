@@ -1,4 +1,5 @@
 import { Type, type ObjectOptions, type Static, type TSchema } from '@sinclair/typebox';
+import { PORTAL_CAPABILITIES } from '../domain/types.js';
 
 /**
  * Wire schemas in the Svix format. Route schemas built from these validate input, type the handlers and
@@ -341,6 +342,9 @@ export const ApiKeyIn = Type.Object({
 });
 export type ApiKeyIn = Static<typeof ApiKeyIn>;
 
+/** One of Svix's app-portal capabilities (src/api/capabilities.ts). */
+const PortalCapabilityName = Type.Union(PORTAL_CAPABILITIES.map((c) => Type.Literal(c)));
+
 export const ApiKeyOut = Type.Object(
   {
     id: Type.String({ examples: ['key_1srOrx2ZWZBpBUvZwXKQmoEYga2'] }),
@@ -351,6 +355,7 @@ export const ApiKeyOut = Type.Object(
     revokedAt: Nullable(DateTime),
     expiresAt: Nullable(Type.String({ format: 'date-time', description: 'App-portal tokens expire; other keys never (null)' })),
     readOnly: Type.Boolean({ description: 'A read-only app-portal token: it may only read (GET)' }),
+    capabilities: Nullable(Type.Array(PortalCapabilityName, { description: 'The Svix capabilities an app-portal token is limited to; null: not limited' })),
   },
   { $id: 'ApiKeyOut' },
 );
@@ -369,8 +374,6 @@ export const ApiKeyCreatedOut = Type.Object(
 
 // ---- App portal access (Svix's authentication operations)
 
-/** Svix's app-portal capabilities; hookd enforces the read-only distinction only (see AppPortalAccessIn). */
-const PORTAL_CAPABILITIES = ['ViewBase', 'ViewEndpointSecret', 'ManageEndpointSecret', 'ManageTransformations', 'CreateAttempts', 'ManageEndpoint'] as const;
 export const PORTAL_EXPIRY_DEFAULT_S = 7 * 86400;
 
 export const AppPortalAccessIn = Type.Object({
@@ -382,9 +385,12 @@ export const AppPortalAccessIn = Type.Object({
   readOnly: Type.Optional(Nullable(Type.Boolean({ description: 'The token may only read (GET)' }))),
   capabilities: Type.Optional(
     Nullable(
-      Type.Array(Type.Union(PORTAL_CAPABILITIES.map((c) => Type.Literal(c))), {
+      Type.Array(PortalCapabilityName, {
         uniqueItems: true,
-        description: 'Svix capabilities. hookd enforces read-only access: given capabilities holding only ViewBase and ViewEndpointSecret make a read-only token; any other capability allows writes. Absent: all.',
+        description:
+          'Svix capabilities the token is limited to, each enforced per route: ViewBase (reads but the endpoint secret), ViewEndpointSecret, ManageEndpointSecret (rotation; includes viewing), ' +
+          'CreateAttempts (resend, recover, send-example), ManageEndpoint (create, change, delete endpoints and their headers), ManageTransformations (hookd has none). ' +
+          'No capability grants other writes (messages, the application, content expunging, sources): 403. Only ViewBase and ViewEndpointSecret make a read-only token. Absent or null: not limited.',
       }),
     ),
   ),

@@ -139,6 +139,7 @@ export const apiKeyOut = (k: ApiKey) => ({
   revokedAt: k.revokedAt === null ? null : iso(k.revokedAt),
   expiresAt: k.expiresAt === null ? null : iso(k.expiresAt),
   readOnly: k.readOnly,
+  capabilities: k.capabilities,
 });
 
 export const pageOut = <T, U>(page: Page<T>, map: (item: T) => U) => ({

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { ConfigError } from '../config.js';
 import { newId, randomToken } from '../domain/ids.js';
-import type { ApiKey } from '../domain/types.js';
+import type { ApiKey, PortalCapability } from '../domain/types.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -17,7 +17,7 @@ export function hashToken(token: string): string {
 
 export async function createApiKey(
   store: Store,
-  options: { appId: string | null; name: string; token?: string; nowMs?: number; expiresAt?: number | null; readOnly?: boolean },
+  options: { appId: string | null; name: string; token?: string; nowMs?: number; expiresAt?: number | null; readOnly?: boolean; capabilities?: PortalCapability[] | null },
 ): Promise<{ key: ApiKey; token: string }> {
   const token = options.token ?? `${TOKEN_PREFIX}${randomToken(32)}`;
   const key: ApiKey = {
@@ -29,6 +29,7 @@ export async function createApiKey(
     revokedAt: null,
     expiresAt: options.expiresAt ?? null,
     readOnly: options.readOnly ?? false,
+    capabilities: options.capabilities ?? null,
   };
   await store.createApiKey(key, hashToken(token));
   return { key, token };
@@ -36,19 +37,20 @@ export async function createApiKey(
 
 /**
  * An app-portal token (POST /api/v1/auth/app-portal-access/{app_id}): a key scoped to one application that
- * expires, and may be read-only. It is the only kind of key that expires, and the only kind that may log itself
+ * expires, and may be read-only or limited to Svix capabilities (src/api/capabilities.ts). It is the only kind of key that expires, and the only kind that may log itself
  * out (POST /api/v1/auth/logout); other keys are revoked through /api/v1/api-key.
  */
 export async function createPortalToken(
   store: Store,
-  options: { appId: string; nowMs: number; expiresInMs: number; readOnly: boolean },
+  options: { appId: string; nowMs: number; expiresInMs: number; readOnly: boolean; capabilities: PortalCapability[] | null },
 ): Promise<{ key: ApiKey; token: string }> {
   return createApiKey(store, {
     appId: options.appId,
-    name: options.readOnly ? 'app portal (read-only)' : 'app portal',
+    name: options.readOnly ? 'app portal (read-only)' : options.capabilities ? `app portal (${options.capabilities.join(', ')})` : 'app portal',
     nowMs: options.nowMs,
     expiresAt: options.nowMs + options.expiresInMs,
     readOnly: options.readOnly,
+    capabilities: options.capabilities,
   });
 }
 

@@ -134,7 +134,16 @@ export interface ApiKey {
   expiresAt: number | null;
   /** The key may only read (GET): an app-portal token with read-only access. */
   readOnly: boolean;
+  /**
+   * The Svix app-portal capabilities the key is limited to (an app-portal token asked for with `capabilities`);
+   * null: not limited beyond its scope and readOnly.
+   */
+  capabilities: PortalCapability[] | null;
 }
+
+/** Svix's app-portal capabilities: what a portal token may see and do (src/api/capabilities.ts). */
+export const PORTAL_CAPABILITIES = ['ViewBase', 'ViewEndpointSecret', 'ManageEndpointSecret', 'ManageTransformations', 'CreateAttempts', 'ManageEndpoint'] as const;
+export type PortalCapability = (typeof PORTAL_CAPABILITIES)[number];
 
 /** A page of a cursor list, in the Svix wire shape. */
 export interface Page<T> {

@@ -34,6 +34,7 @@ export const apiKeyFromRow = (r: Row): ApiKey => ({
   revokedAt: (r.revoked_at as number | null) ?? null,
   expiresAt: (r.expires_at as number | null) ?? null,
   readOnly: bool(r.read_only),
+  capabilities: json(r.capabilities),
 });
 
 export const endpointFromRow = (r: Row): Endpoint => ({

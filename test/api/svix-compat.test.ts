@@ -302,6 +302,52 @@ describe('app-portal tokens', () => {
     assert.equal((await writer.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/rw` })).status, 201);
   });
 
+  test('each capability is enforced per route: a token does what its capabilities name and nothing else', async () => {
+    const appId = await newApp();
+    const endpoint = (await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/caps` })).body.id as string;
+    const msg = (await hookd.api.post(`/api/v1/app/${appId}/msg`, { eventType: 'caps.test', payload: {} })).body.id as string;
+    const ep = `/api/v1/app/${appId}/endpoint/${endpoint}`;
+    const requests: Record<string, (c: ApiClient) => Promise<{ status: number; body: any }>> = {
+      read: (c) => c.get(`/api/v1/app/${appId}/endpoint`),
+      readSecret: (c) => c.get(`${ep}/secret`),
+      rotate: (c) => c.post(`${ep}/secret/rotate`, {}),
+      resend: (c) => c.post(`/api/v1/app/${appId}/msg/${msg}/endpoint/${endpoint}/resend`, {}),
+      recover: (c) => c.post(`${ep}/recover`, { since: new Date(Date.now() - 60_000).toISOString() }),
+      createEndpoint: (c) => c.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/caps-new` }),
+      patchEndpoint: (c) => c.patch(ep, { description: 'changed' }),
+      headers: (c) => c.patch(`${ep}/headers`, { headers: { 'x-caps': '1' } }),
+      sendMessage: (c) => c.post(`/api/v1/app/${appId}/msg`, { eventType: 'caps.test', payload: {} }),
+      patchApp: (c) => c.patch(`/api/v1/app/${appId}`, { name: 'renamed' }),
+    };
+    const cases: [string[], string[]][] = [
+      [['ViewBase'], ['read']],
+      [['ViewBase', 'ViewEndpointSecret'], ['read', 'readSecret']],
+      [['ViewBase', 'ManageEndpointSecret'], ['read', 'readSecret', 'rotate']],
+      [['ViewBase', 'CreateAttempts'], ['read', 'resend', 'recover']],
+      [['ViewBase', 'ManageEndpoint'], ['read', 'createEndpoint', 'patchEndpoint', 'headers']],
+      [['ManageEndpoint'], ['createEndpoint', 'patchEndpoint', 'headers']],
+      [['ViewBase', 'ManageTransformations'], ['read']],
+    ];
+    for (const [capabilities, allowed] of cases) {
+      const granted = await access(appId, { capabilities });
+      assert.equal(granted.status, 200, JSON.stringify(granted.body));
+      const token = new ApiClient(hookd.url, granted.body.token);
+      const session = await token.get('/api/v1/auth/app-portal-session');
+      assert.deepEqual([session.status, session.body.capabilities], [200, capabilities], 'the portal is told what the token may do');
+      for (const [name, request] of Object.entries(requests)) {
+        const response = await request(token);
+        const what = `${capabilities.join('+')} ${name}: ${response.status} ${JSON.stringify(response.body)}`;
+        if (allowed.includes(name)) assert.ok(response.status >= 200 && response.status < 300, what);
+        else assert.deepEqual([response.status, response.body.code], [403, 'insufficient_access'], what);
+      }
+      assert.equal((await token.post('/api/v1/auth/logout')).status, 204, 'every token may end itself');
+    }
+    const keys = (await hookd.api.get('/api/v1/api-key')).body.data as { appId: string; capabilities: string[] | null }[];
+    assert.ok(keys.some((k) => k.appId === appId && JSON.stringify(k.capabilities) === '["ViewBase","CreateAttempts"]'), 'the key list shows them');
+    const unlimited = new ApiClient(hookd.url, (await access(appId)).body.token);
+    assert.equal((await unlimited.get('/api/v1/auth/app-portal-session')).body.capabilities.length, 6, 'a token asked for without capabilities has all');
+  });
+
   test('an expired token gets 401; expiry is bounded to 1 hour .. 7 days', async () => {
     const appId = await newApp();
     const portal = new ApiClient(hookd.url, (await access(appId, { expiry: 3600 })).body.token);

@@ -55,7 +55,7 @@ for (const adapter of storeAdapters) {
       await store.beginIdempotent('scope', 'fresh', 'hash', T0 + 40 * DAY, 60_000, DAY);
       // App-portal tokens: one expired two days before the pass (purged), one an hour before (kept a day), and an
       // admin key that never expires.
-      const token = (name: string, expiresAt: number | null) => ({ id: newId('key', T0), appId: null, name, prefix: name, createdAt: T0, revokedAt: null, expiresAt, readOnly: false });
+      const token = (name: string, expiresAt: number | null) => ({ id: newId('key', T0), appId: null, name, prefix: name, createdAt: T0, revokedAt: null, expiresAt, readOnly: false, capabilities: null });
       await store.createApiKey(token('old', T0 + 38 * DAY), 'hash-old-token');
       await store.createApiKey(token('recent', T0 + 40 * DAY - 3_600_000), 'hash-recent-token');
       await store.createApiKey(token('admin', null), 'hash-admin-key');

@@ -298,6 +298,35 @@ describe('the app portal embedded in another origin', () => {
     await context.close();
   });
 
+  test('a token given capabilities shows the controls they allow and no others: ViewBase + CreateAttempts resends and recovers, sees no secret', async () => {
+    const initech = (await hookd.api.post('/api/v1/app', { name: 'Initech' })).body.id as string;
+    await hookd.api.post(`/api/v1/app/${initech}/endpoint`, { url: `${receiver.url}/ok` });
+    await hookd.api.post(`/api/v1/app/${initech}/msg`, { eventType: 'invoice.paid', payload: { invoice: 'inv_caps' } });
+    await eventually(async () => (await hookd.api.get(`/api/v1/app/${initech}/msg-status?status=0`)).body.data.length === 1, WAIT_MS, 'the message delivered');
+    const link = await portalLink(initech, { capabilities: ['ViewBase', 'CreateAttempts'] });
+    const { page, context, errors } = await openPage(browser, hookd.url);
+    await page.goto(link.url);
+    await page.locator('[data-testid=endpoint-row]').first().waitFor();
+    const count = (id: string) => page.locator(`[data-testid="${id}"]`).count();
+    const absent = async (where: string, ids: string[]) => {
+      for (const id of ids) assert.equal(await count(id), 0, `${where}: ${id}`);
+    };
+    await absent('endpoints', ['create-endpoint-form', 'toggle-endpoint', 'read-only']);
+    await page.locator('[data-testid=endpoint-link]').first().click();
+    await page.locator('[data-testid=endpoint-detail]').waitFor();
+    await page.locator('[data-testid=attempt-row]').first().waitFor();
+    await page.locator('[data-testid=recover-form]').waitFor();
+    assert.equal(await count('send-test-form'), 1, 'CreateAttempts: send an example');
+    await absent('endpoint', ['endpoint-actions', 'rotate-secret', 'delete-endpoint', 'edit-endpoint-form', 'headers-form', 'remove-header', 'secret-card', 'show-secret']);
+    await page.locator('[data-testid=nav-messages]').click();
+    await page.locator('[data-testid=message-row] a').first().click();
+    await page.locator('[data-testid=resend]').first().waitFor();
+    await page.locator('[data-testid=nav-event-types]').click();
+    await page.locator('[data-testid=event-type-row]').first().waitFor();
+    assertNoPageErrors(errors);
+    await context.close();
+  });
+
   test('the dashboard stays unframable: the SaaS page cannot frame it, and the browser refuses with frame-ancestors', async () => {
     const { page, context, errors } = await openPage(browser, embedderOrigin);
     await page.goto(`${embedderOrigin}/?src=${encodeURIComponent(`${hookd.url}/dashboard/login`)}`);

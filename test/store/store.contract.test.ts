@@ -4,7 +4,7 @@ import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY } from '../../src/domain/scheduler.js';
 import { generateSecret } from '../../src/domain/signing.js';
-import type { App, Attempt, Endpoint, EventType, Message } from '../../src/domain/types.js';
+import type { ApiKey, App, Attempt, Endpoint, EventType, Message } from '../../src/domain/types.js';
 import { operationalEventSource } from '../../src/operations/events.js';
 import type { AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryFilter, DeliveryResult, Source, Store } from '../../src/store/store.js';
 import { storeAdapters } from '../helpers/store-adapters.js';
@@ -786,7 +786,7 @@ for (const adapter of storeAdapters) {
     });
 
     test('api keys are found by hash only while active', async () => {
-      const key = { id: newId('key', T0), appId: null, name: 'admin', prefix: 'hookd_abc', createdAt: T0, revokedAt: null, expiresAt: null, readOnly: false };
+      const key = { id: newId('key', T0), appId: null, name: 'admin', prefix: 'hookd_abc', createdAt: T0, revokedAt: null, expiresAt: null, readOnly: false, capabilities: null };
       await store.createApiKey(key, 'hash-1');
       assert.deepEqual(await store.findApiKeyByHash('hash-1'), key);
       assert.equal(await store.revokeApiKey(key.id, T0 + 1), true);
@@ -794,12 +794,15 @@ for (const adapter of storeAdapters) {
       assert.equal(await store.revokeApiKey(key.id, T0 + 2), false);
     });
 
-    test("an app-portal token's expiry and read-only flag are stored with the key", async () => {
+    test("an app-portal token's expiry, read-only flag and capabilities are stored with the key", async () => {
       const app = makeApp();
       await store.createApp(app);
-      const token = { id: newId('key', T0), appId: app.id, name: 'app portal', prefix: 'hookd_def', createdAt: T0, revokedAt: null, expiresAt: T0 + 3_600_000, readOnly: true };
+      const token: ApiKey = { id: newId('key', T0), appId: app.id, name: 'app portal', prefix: 'hookd_def', createdAt: T0, revokedAt: null, expiresAt: T0 + 3_600_000, readOnly: true, capabilities: null };
+      const limited: ApiKey = { ...token, id: newId('key', T0 + 1), readOnly: false, capabilities: ['ViewBase', 'CreateAttempts'] };
       await store.createApiKey(token, 'hash-portal');
+      await store.createApiKey(limited, 'hash-limited');
       assert.deepEqual(await store.findApiKeyByHash('hash-portal'), token);
+      assert.deepEqual(await store.findApiKeyByHash('hash-limited'), limited);
       assert.deepEqual((await store.listApiKeys()).find((k) => k.id === token.id), token);
     });
 
@@ -1360,6 +1363,7 @@ for (const adapter of storeAdapters) {
           revokedAt: null,
           expiresAt,
           readOnly: false,
+          capabilities: null,
         });
         const expired = ['e1', 'e2', 'e3'].map((name, i) => key(name, T0 + i));
         const live = key('live', T0 + 1000);

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useCanWrite } from '../access';
+import { useCan } from '../access';
 import { type Attempt, type Endpoint, type EndpointHealth, type LatencyStats, type Page, appPath, del, get, patch, post, query } from '../api';
 import { LatencyChart } from '../components/Chart';
 import { ConfirmButton } from '../components/Confirm';
@@ -21,10 +21,14 @@ const PAGE_SIZE = 50;
 
 /**
  * One endpoint: its settings, health, why it was disabled, its attempts and latency, and what can be done to it
- * (nothing, for a read-only token: it sees the settings, the secret and the attempts).
+ * (for an app-portal token, what its capabilities allow: a read-only one sees the settings, the secret and the
+ * attempts).
  */
 export function EndpointDetail(props: { appId: string; endpointId: string }) {
-  const canWrite = useCanWrite();
+  const canManage = useCan('ManageEndpoint');
+  const canRotate = useCan('ManageEndpointSecret');
+  const canSeeSecret = useCan('ViewEndpointSecret');
+  const canAttempt = useCan('CreateAttempts');
   const base = appPath(props.appId);
   const ep = `${base}/endpoint/${encodeURIComponent(props.endpointId)}`;
   const iterator = new URLSearchParams(useSearch()).get('iterator') ?? undefined;
@@ -116,7 +120,7 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
           )}
           <dt>Custom headers</dt>
           <dd data-testid="custom-headers">
-            {headers.data ? <HeaderList headers={headers.data} onRemove={canWrite ? (name) => act(() => patch(`${ep}/headers`, { headers: { [name]: null } }).then(headers.refresh), `Header ${name} removed.`) : undefined} /> : '…'}
+            {headers.data ? <HeaderList headers={headers.data} onRemove={canManage ? (name) => act(() => patch(`${ep}/headers`, { headers: { [name]: null } }).then(headers.refresh), `Header ${name} removed.`) : undefined} /> : '…'}
           </dd>
           <dt>Rate limit</dt>
           <dd>{endpoint.rateLimit ? `${endpoint.rateLimit} messages/s` : <span class="muted">none</span>}</dd>
@@ -137,47 +141,53 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
         </dl>
       </div>
 
-      {canWrite && (
+      {(canManage || canRotate) && (
         <div class="actions-bar" data-testid="endpoint-actions">
-          <ToggleEndpoint appId={props.appId} endpoint={endpoint} onDone={health.refresh} onError={setError} />
-          <ConfirmButton
-            label="Rotate secret"
-            testId="rotate-secret"
-            title="Rotate the signing secret?"
-            detail={<p>A new secret signs from now on. The current one keeps signing too (a second signature) for the grace period (24 h by default), so the receiver can switch over.</p>}
-            confirmLabel="Rotate"
-            onConfirm={() => act(() => post(`${ep}/secret/rotate`), 'Secret rotated: the previous one signs too until its grace period ends.')}
-          />
-          <ConfirmButton
-            label="Delete"
-            testId="delete-endpoint"
-            title="Delete this endpoint?"
-            detail={
-              <p>
-                <span class="mono">{endpoint.url}</span> gets nothing more; its pending deliveries are failed. This cannot be undone.
-              </p>
-            }
-            confirmLabel="Delete endpoint"
-            onConfirm={async () => {
-              try {
-                await del(ep);
-                navigate({ page: 'endpoints', appId: props.appId });
-              } catch (e) {
-                setError((e as Error).message);
+          {canManage && <ToggleEndpoint appId={props.appId} endpoint={endpoint} onDone={health.refresh} onError={setError} />}
+          {canRotate && (
+            <ConfirmButton
+              label="Rotate secret"
+              testId="rotate-secret"
+              title="Rotate the signing secret?"
+              detail={<p>A new secret signs from now on. The current one keeps signing too (a second signature) for the grace period (24 h by default), so the receiver can switch over.</p>}
+              confirmLabel="Rotate"
+              onConfirm={() => act(() => post(`${ep}/secret/rotate`), 'Secret rotated: the previous one signs too until its grace period ends.')}
+            />
+          )}
+          {canManage && (
+            <ConfirmButton
+              label="Delete"
+              testId="delete-endpoint"
+              title="Delete this endpoint?"
+              detail={
+                <p>
+                  <span class="mono">{endpoint.url}</span> gets nothing more; its pending deliveries are failed. This cannot be undone.
+                </p>
               }
-            }}
-          />
+              confirmLabel="Delete endpoint"
+              onConfirm={async () => {
+                try {
+                  await del(ep);
+                  navigate({ page: 'endpoints', appId: props.appId });
+                } catch (e) {
+                  setError((e as Error).message);
+                }
+              }}
+            />
+          )}
         </div>
       )}
 
-      <Secret path={`${ep}/secret`} version={endpoint.updatedAt} />
-      {canWrite && (
+      {canSeeSecret && <Secret path={`${ep}/secret`} version={endpoint.updatedAt} />}
+      {canAttempt && <SendExample appId={props.appId} endpoints={[endpoint]} fixed onSent={(text) => (setNotice(text), attempts.refresh())} />}
+      {canManage && (
         <>
-          <SendExample appId={props.appId} endpoints={[endpoint]} fixed onSent={(text) => (setNotice(text), attempts.refresh())} />
           <EditEndpoint key={endpoint.updatedAt} path={ep} endpoint={endpoint} onSaved={() => (setNotice('Endpoint saved.'), health.refresh())} />
           <HeadersForm path={ep} onSaved={(text) => (setNotice(text), headers.refresh())} />
-          <Recover appId={props.appId} endpoints={[endpoint]} suggested={endpoint.id} fixed onRecovered={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), attempts.refresh())} />
         </>
+      )}
+      {canAttempt && (
+        <Recover appId={props.appId} endpoints={[endpoint]} suggested={endpoint.id} fixed onRecovered={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), attempts.refresh())} />
       )}
 
       <h3>Attempts</h3>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useCanWrite } from '../access';
+import { useCan } from '../access';
 import { type Endpoint, type EndpointHealth, type Page, appPath, get, post, query } from '../api';
 import { Circuit, EndpointState, ToggleEndpoint } from '../components/EndpointState';
 import { EndpointFields, type EndpointFieldValues } from '../components/EndpointFields';
@@ -12,7 +12,7 @@ import { useSubmit } from '../submit';
 
 /** An application's endpoints with their health over the last 24 h (one request per poll), and a form to add one. */
 export function Endpoints(props: { appId: string }) {
-  const canWrite = useCanWrite();
+  const canWrite = useCan('ManageEndpoint');
   const base = appPath(props.appId);
   const health = usePoll(() => get<Page<EndpointHealth>>(`${base}/endpoint-health${query({ limit: 250 })}`), [props.appId], 3000);
   const [actionError, setActionError] = useState<string | null>(null);

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useAccess, useCanWrite } from '../access';
+import { useAccess, useCan } from '../access';
 import { type Endpoint, type EventType, type Page, appPath, del, get, patch, post, query } from '../api';
 import { ConfirmButton } from '../components/Confirm';
 import { Link } from '../components/Link';
@@ -16,7 +16,7 @@ import { useSubmit } from '../submit';
  */
 export function EventTypes(props: { appId?: string }) {
   const access = useAccess();
-  const canWrite = useCanWrite();
+  const canSend = useCan('CreateAttempts');
   const types = usePoll(() => get<Page<EventType>>(`/api/v1/event-type${query({ limit: 250, include_archived: props.appId === undefined })}`), [], 5000);
   const [error, setError] = useState<string | null>(null);
   const run = async (what: () => Promise<unknown>) => {
@@ -97,7 +97,7 @@ export function EventTypes(props: { appId?: string }) {
         </table>
       </div>
       {access === 'admin' && <CreateEventType onCreated={types.refresh} />}
-      {props.appId !== undefined && canWrite && <SendToEndpoint appId={props.appId} />}
+      {props.appId !== undefined && canSend && <SendToEndpoint appId={props.appId} />}
     </section>
   );
 }

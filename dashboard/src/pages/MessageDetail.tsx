@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useCanWrite } from '../access';
+import { useCan } from '../access';
 import { type Attempt, type Message, type MessageEndpoint, type Page, appPath, get, post, query } from '../api';
 import { ConfirmButton } from '../components/Confirm';
 import { CopyButton, CopyableId } from '../components/Copy';
@@ -18,7 +18,7 @@ interface Deliveries {
 
 /** One message: its payload, where it goes (with resend), and every attempt. Updates live. */
 export function MessageDetail(props: { appId: string; msgId: string }) {
-  const canWrite = useCanWrite();
+  const canResend = useCan('CreateAttempts');
   const base = appPath(props.appId);
   const msg = `${base}/msg/${encodeURIComponent(props.msgId)}`;
   const stored = usePoll(() => get<Message>(msg), [props.appId, props.msgId], MESSAGE_POLL_MS);
@@ -139,7 +139,7 @@ export function MessageDetail(props: { appId: string; msgId: string }) {
                 <td data-testid="delivery-attempts">{attemptsTo(e.id)}</td>
                 <td>{e.nextAttempt ? relativeTime(e.nextAttempt) : '–'}</td>
                 <td class="actions">
-                  {!canWrite ? null : e.statusText === 'success' ? (
+                  {!canResend ? null : e.statusText === 'success' ? (
                     <ConfirmButton
                       label="Resend"
                       testId="resend"

@@ -33,7 +33,7 @@ function Portal() {
     void loadSession().then((result) => {
       if (result.kind === 'ok') {
         const { session } = result;
-        knownAccess(getToken() ?? '', session.readOnly ? 'read-only' : 'scoped');
+        knownAccess(getToken() ?? '', session.readOnly ? 'read-only' : 'scoped', session.capabilities);
         applyTheme(themeOf(session.theme, linkTheme()));
         setState({ kind: 'ready', session });
       } else if (result.kind === 'refused') {

@@ -6,6 +6,8 @@ import type { ThemeInput } from './theme';
 export interface PortalSession {
   app: { id: string; uid?: string; name: string };
   readOnly: boolean;
+  /** The Svix capabilities the token has (all, unless it was given some). */
+  capabilities: string[];
   expiresAt: string | null;
   theme: ThemeInput;
 }

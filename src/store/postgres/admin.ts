@@ -2,7 +2,7 @@
 import type { AdminOps } from '../concerns.js';
 import type { ApiKey } from '../../domain/types.js';
 import { idLowerBound } from '../retention.js';
-import { apiKeyFromRow } from '../rows.js';
+import { apiKeyFromRow, toJson } from '../rows.js';
 import { keyState } from '../idempotency-keys.js';
 import type { IdempotencyState, PurgeResult, StoredResponse } from '../store.js';
 import type { PostgresDb, Row } from './db.js';
@@ -12,7 +12,7 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
     // ---- API keys
 
     async createApiKey(key: ApiKey, sha256Hash: string): Promise<void> {
-      await db.pool.query('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+      await db.pool.query('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only, capabilities) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
         key.id,
         key.appId,
         key.name,
@@ -22,6 +22,7 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
         key.revokedAt,
         key.expiresAt,
         key.readOnly,
+        toJson(key.capabilities),
       ]);
     },
 

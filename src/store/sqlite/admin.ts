@@ -1,7 +1,7 @@
 // Administration in SQLite: API keys, idempotency keys (begin/finish) and retention (purging old messages and keys).
 import type { ApiKey } from '../../domain/types.js';
 import { idLowerBound } from '../retention.js';
-import { apiKeyFromRow } from '../rows.js';
+import { apiKeyFromRow, toJson } from '../rows.js';
 import { keyState } from '../idempotency-keys.js';
 import type { IdempotencyState, PurgeResult, StoredResponse } from '../store.js';
 import type { AdminOps } from '../concerns.js';
@@ -14,8 +14,8 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
     async createApiKey(key: ApiKey, sha256Hash: string): Promise<void> {
       db.committed('full', () =>
         db
-          .prepare('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(key.id, key.appId, key.name, key.prefix, sha256Hash, key.createdAt, key.revokedAt, key.expiresAt, key.readOnly ? 1 : 0),
+          .prepare('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only, capabilities) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(key.id, key.appId, key.name, key.prefix, sha256Hash, key.createdAt, key.revokedAt, key.expiresAt, key.readOnly ? 1 : 0, toJson(key.capabilities)),
       );
     },
 

@@ -310,4 +310,15 @@ ALTER TABLE app ADD COLUMN ingest_rate_limit INTEGER;
 UPDATE app SET ingest_rate_limit = rate_limit, rate_limit = NULL WHERE rate_limit IS NOT NULL;
 `,
   },
+  // ---- App-portal tokens keep the Svix capabilities they were given, and each is enforced.
+  {
+    version: 16,
+    name: 'api key capabilities',
+    sql: `
+-- A JSON array of Svix app-portal capabilities (ViewBase, ViewEndpointSecret, ManageEndpointSecret,
+-- ManageTransformations, CreateAttempts, ManageEndpoint) an app-portal token is limited to; NULL: not limited (every
+-- key before this version, API keys, portal tokens asked for without capabilities).
+ALTER TABLE api_key ADD COLUMN capabilities TEXT;
+`,
+  },
 ];

@@ -1,0 +1,65 @@
+import { HookdError } from '../domain/errors.js';
+import type { PortalCapability } from '../domain/types.js';
+
+/**
+ * Svix's app-portal capabilities, enforced route by route for a token asked for with `capabilities`
+ * (POST /api/v1/auth/app-portal-access/{app_id}). Such a token is a portal for the application's customer, who
+ * manages endpoints: what it may do is what its capabilities name, and nothing more.
+ *
+ * - ViewBase: every read, except an endpoint's secret.
+ * - ViewEndpointSecret: reading an endpoint's secret (ManageEndpointSecret includes it).
+ * - ManageEndpointSecret: rotating it.
+ * - CreateAttempts: resending a message, recovering failed deliveries, sending an example.
+ * - ManageEndpoint: creating, changing, disabling and deleting endpoints and their headers.
+ * - ManageTransformations: hookd has no transformations; it grants nothing.
+ *
+ * Any other write (sending messages, changing the application, expunging content, sources) no capability grants.
+ * Tokens without capabilities (and API keys) are not limited by this, only by their scope and `readOnly`.
+ */
+export type Requirement = PortalCapability | 'always' | 'never';
+
+const ENDPOINT = '/api/v1/app/:app_id/endpoint/:endpoint_id';
+/** Writes a capability grants, by Fastify route (method and pattern). */
+const WRITES = new Map<string, PortalCapability>([
+  ['POST /api/v1/app/:app_id/endpoint', 'ManageEndpoint'],
+  [`PUT ${ENDPOINT}`, 'ManageEndpoint'],
+  [`PATCH ${ENDPOINT}`, 'ManageEndpoint'],
+  [`DELETE ${ENDPOINT}`, 'ManageEndpoint'],
+  [`PUT ${ENDPOINT}/headers`, 'ManageEndpoint'],
+  [`PATCH ${ENDPOINT}/headers`, 'ManageEndpoint'],
+  [`POST ${ENDPOINT}/secret/rotate`, 'ManageEndpointSecret'],
+  [`POST ${ENDPOINT}/send-example`, 'CreateAttempts'],
+  [`POST ${ENDPOINT}/recover`, 'CreateAttempts'],
+  ['POST /api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend', 'CreateAttempts'],
+]);
+/** Whose token this is, and ending it: every token may. */
+const ALWAYS = new Set(['GET /api/v1/auth/app-portal-session', 'POST /api/v1/auth/logout']);
+
+/** What a request to `route` (Fastify's pattern) with `method` needs of a capability-limited token. */
+export function requirementOf(method: string, route: string): Requirement {
+  const key = `${method === 'HEAD' ? 'GET' : method} ${route}`;
+  if (ALWAYS.has(key)) return 'always';
+  if (method === 'GET' || method === 'HEAD') return route === `${ENDPOINT}/secret` ? 'ViewEndpointSecret' : 'ViewBase';
+  return WRITES.get(key) ?? 'never';
+}
+
+/** Whether `capabilities` meet `requirement` (ManageEndpointSecret includes viewing the secret). */
+export function meets(capabilities: readonly PortalCapability[], requirement: Requirement): boolean {
+  if (requirement === 'always') return true;
+  if (requirement === 'never') return false;
+  if (requirement === 'ViewEndpointSecret' && capabilities.includes('ManageEndpointSecret')) return true;
+  return capabilities.includes(requirement);
+}
+
+/** Refuses (403) a request a capability-limited token may not make. Unmatched routes go on to their 404. */
+export function checkCapabilities(capabilities: readonly PortalCapability[], method: string, route: string | undefined): void {
+  if (route === undefined) return;
+  const requirement = requirementOf(method, route);
+  if (meets(capabilities, requirement)) return;
+  throw new HookdError(
+    'HOOKD_ERR_FORBIDDEN',
+    requirement === 'never'
+      ? 'an app-portal token given capabilities may not make this request (no capability grants it)'
+      : `this app-portal token lacks the ${requirement} capability`,
+  );
+}
