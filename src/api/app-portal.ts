@@ -3,14 +3,13 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createPortalToken, isPortalToken } from '../auth/api-keys.js';
 import { HookdError, notFound, validationError } from '../domain/errors.js';
-import { PORTAL_CAPABILITIES, type App, type PortalCapability } from '../domain/types.js';
+import { PORTAL_CAPABILITIES, type App } from '../domain/types.js';
 import { isUidPath, newApp } from './apps.js';
-import { principalOf, requireAdmin, resolveApp, type Principal } from './context.js';
+import { READ_CAPABILITIES } from './capabilities.js';
+import { principalOf, requireAdmin, resolveApp } from './context.js';
 import { AppParams, AppPortalAccessIn, AppPortalAccessOut, ErrorOut, PORTAL_EXPIRY_DEFAULT_S, adminErrorResponses } from './schemas.js';
 
 const tags = ['Authentication'];
-/** Capabilities that only read: a token given no others is read-only. */
-const READ_CAPABILITIES: ReadonlySet<string> = new Set(['ViewBase', 'ViewEndpointSecret']);
 
 /**
  * Svix's app-portal pair. An admin asks for a token for one application's portal; the token is an API key scoped
@@ -81,7 +80,7 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
       return {
         app: { id: owner.id, ...(owner.uid ? { uid: owner.uid } : {}), name: owner.name },
         readOnly: principal.readOnly,
-        capabilities: effectiveCapabilities(principal),
+        capabilities: principal.capabilities ?? [...PORTAL_CAPABILITIES],
         expiresAt: principal.expiresAt === null ? null : new Date(principal.expiresAt).toISOString(),
         theme: themeOf(owner.metadata),
       };
@@ -132,12 +131,6 @@ const AppPortalSessionOut = Type.Object(
   },
   { $id: 'AppPortalSessionOut' },
 );
-
-/** The capabilities a token has: those it was given; else a read-only token's or all. */
-function effectiveCapabilities(principal: Principal): PortalCapability[] {
-  const all = principal.capabilities ?? [...PORTAL_CAPABILITIES];
-  return principal.readOnly ? all.filter((c) => READ_CAPABILITIES.has(c)) : all;
-}
 
 /** The portal's defaults from an application's metadata: only the keys that are set. */
 function themeOf(metadata: Record<string, string>): Record<string, string> {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hashToken } from '../auth/api-keys.js';
 import { HookdError } from '../domain/errors.js';
-import { checkCapabilities } from './capabilities.js';
+import { checkCapabilities, limitsOf } from './capabilities.js';
 import type { Principal } from './context.js';
 
 /**
@@ -38,22 +38,17 @@ export function installAuth(app: FastifyInstance): void {
     } else {
       const key = await app.hookd.store.findApiKeyByHash(hash);
       if (!key) throw new HookdError('HOOKD_ERR_AUTHENTICATION', 'invalid or revoked token');
-      principal = { keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, readOnly: key.readOnly, capabilities: key.capabilities };
+      principal = { keyId: key.id, appId: key.appId, expiresAt: key.expiresAt, readOnly: key.readOnly, capabilities: limitsOf(key) };
       if (remembered.size >= KEY_CACHE_MAX) remembered.clear();
       remembered.set(hash, { principal, until: now + KEY_CACHE_MS });
     }
     if (principal.expiresAt !== null && principal.expiresAt <= app.hookd.clock()) throw new HookdError('HOOKD_ERR_AUTHENTICATION', 'the token has expired');
-    if (principal.readOnly && !READS.has(request.method) && request.routeOptions.url !== LOGOUT_ROUTE) {
-      throw new HookdError('HOOKD_ERR_FORBIDDEN', 'this token is read-only');
-    }
+    // A read-only token's limits are the read capabilities (limitsOf): one check serves both.
     if (principal.capabilities !== null) checkCapabilities(principal.capabilities, request.method, request.routeOptions.url);
     request.principal = principal;
   });
 }
 
-const READS = new Set(['GET', 'HEAD']);
-/** A read-only app-portal token may still end itself. */
-const LOGOUT_ROUTE = '/api/v1/auth/logout';
 /** Svix's health checks answer without a token. */
 const PUBLIC_API_ROUTES = new Set(['/api/v1/health', '/api/v1/health/ping']);
 

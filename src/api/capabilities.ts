@@ -1,5 +1,5 @@
 import { HookdError } from '../domain/errors.js';
-import type { PortalCapability } from '../domain/types.js';
+import { PORTAL_CAPABILITIES, type ApiKey, type PortalCapability } from '../domain/types.js';
 
 /**
  * Svix's app-portal capabilities, enforced route by route for a token asked for with `capabilities`
@@ -14,7 +14,8 @@ import type { PortalCapability } from '../domain/types.js';
  * - ManageTransformations: hookd has no transformations; it grants nothing.
  *
  * Any other write (sending messages, changing the application, expunging content, sources) no capability grants.
- * Tokens without capabilities (and API keys) are not limited by this, only by their scope and `readOnly`.
+ * A read-only token is limited the same way, to the read capabilities (see limitsOf). Other tokens without
+ * capabilities (and API keys) are limited only by their scope.
  */
 export type Requirement = PortalCapability | 'always' | 'never';
 
@@ -34,6 +35,18 @@ const WRITES = new Map<string, PortalCapability>([
 ]);
 /** Whose token this is, and ending it: every token may. */
 const ALWAYS = new Set(['GET /api/v1/auth/app-portal-session', 'POST /api/v1/auth/logout']);
+
+/** Capabilities that only read: a token given no others is read-only. */
+export const READ_CAPABILITIES: ReadonlySet<PortalCapability> = new Set(['ViewBase', 'ViewEndpointSecret']);
+
+/**
+ * The capabilities a key is limited to: those it was given, narrowed to the read ones for a read-only key (every
+ * read, its session and logout); null when it is not limited.
+ */
+export function limitsOf(key: Pick<ApiKey, 'readOnly' | 'capabilities'>): PortalCapability[] | null {
+  if (!key.readOnly) return key.capabilities;
+  return (key.capabilities ?? PORTAL_CAPABILITIES).filter((c) => READ_CAPABILITIES.has(c));
+}
 
 /** What a request to `route` (Fastify's pattern) with `method` needs of a capability-limited token. */
 export function requirementOf(method: string, route: string): Requirement {

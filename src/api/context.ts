@@ -23,7 +23,10 @@ export interface Principal {
   expiresAt: number | null;
   /** A read-only app-portal token: GET and HEAD only. */
   readOnly: boolean;
-  /** The Svix capabilities an app-portal token is limited to (src/api/capabilities.ts); null: not limited. */
+  /**
+   * The Svix capabilities an app-portal token is limited to, the read ones for a read-only token
+   * (src/api/capabilities.ts limitsOf); null: not limited.
+   */
   capabilities: PortalCapability[] | null;
 }
 
