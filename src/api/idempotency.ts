@@ -23,8 +23,10 @@ declare module 'fastify' {
 
 /**
  * `idempotency-key` on every POST: the first request with a key runs and its response is stored; a repeat
- * (same caller, same key, same request) gets the stored response replayed; a repeat while the first still runs
- * waits for it up to IN_PROGRESS_WAIT_MS, then gets 409; reusing a key for a different request gets 422. As in
+ * (same caller, same key, same URL, same body) gets the stored response replayed. As in Svix, a key belongs to the API
+ * key and the URL it was sent to: the same key sent to another URL (one event id used as the key when it is sent to
+ * several applications) is another request, not a reuse; a repeat while the first still runs
+ * waits for it up to IN_PROGRESS_WAIT_MS, then gets 409; reusing a key on the same URL with a different body gets 422. As in
  * Svix, only a success (2xx) is stored: after any other answer the key is forgotten, so a retry with it runs (a 404
  * for an application not created yet, a 503 while the database was away, a 429).
  */
@@ -40,7 +42,8 @@ export function installIdempotency(app: FastifyInstance): void {
       ]);
     }
     const { store, clock, config } = app.hookd;
-    const scope = request.principal.keyId;
+    // The caller and the URL (path and query, as Svix's key has them), hashed: a URL may be longer than an index entry.
+    const scope = `${request.principal.keyId}:${createHash('sha256').update(request.url).digest('base64url')}`;
     // The body as sent, not re-serialised: a payload that differs in any byte is delivered differently.
     const requestHash = createHash('sha256').update(`${request.method} ${request.url}\n${request.bodyText ?? ''}`).digest('hex');
     let takenAt = clock();

@@ -107,8 +107,29 @@ async function docsFor(routes: readonly RouteOptions[], routerOptions: RouterOpt
   for (const route of routes) {
     // HEAD routes are the ones Fastify adds beside each GET (@fastify/swagger leaves them out); this instance adds them too.
     const methods = [route.method].flat().filter((method) => method !== 'HEAD');
-    if (methods.length > 0) docs.route({ method: methods, url: route.url, schema: route.schema, config: route.config, handler: described });
+    if (methods.length > 0) docs.route({ method: methods, url: route.url, schema: withIdempotencyKey(methods, route.schema), config: route.config, handler: described });
   }
   await docs.ready();
   return docs;
+}
+
+/** The `idempotency-key` header every authenticated POST honours (api/idempotency.ts), described as Svix's spec does. */
+function withIdempotencyKey(methods: readonly string[], schema: RouteOptions['schema']): RouteOptions['schema'] {
+  const described = schema as { security?: unknown[]; headers?: unknown } | undefined;
+  if (!methods.includes('POST') || described?.headers !== undefined || (described?.security !== undefined && described.security.length === 0)) return schema;
+  return {
+    ...schema,
+    headers: {
+      type: 'object',
+      properties: {
+        'idempotency-key': {
+          type: 'string',
+          minLength: 1,
+          maxLength: 256,
+          description:
+            "The request's idempotency key. A repeat from the same API key to the same URL with the same body within HOOKD_IDEMPOTENCY_TTL replays the first 2xx answer (idempotent-replayed: true).",
+        },
+      },
+    },
+  };
 }

@@ -377,12 +377,37 @@ describe('idempotency-key', () => {
     assertValidation(second, ['header', 'idempotency-key']);
   });
 
-  test('the same key reused on a different route answers 422 and is not replayed', async () => {
-    const first = await hookd.api.post('/api/v1/app', { name: 'idem app' }, { 'idempotency-key': 'idem-route-1' });
-    assert.equal(first.status, 201);
-    const other = await raw('POST', `/api/v1/app/${appId}/msg`, { ...json({ name: 'idem app' }), headers: { 'content-type': 'application/json', 'idempotency-key': 'idem-route-1' } });
-    assert.equal(other.status, 422);
-    assert.notEqual(other.headers.get('idempotent-replayed'), 'true');
+  test('as in Svix, a key belongs to its URL: one event id as the key of the same message sent to two applications stores both', async () => {
+    const otherApp = (await hookd.api.post('/api/v1/app', { name: 'idem second app' })).body.id as string;
+    const body = validMessage({ payload: { idem: 'two apps' } });
+    const toFirst = await hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'evt-two-apps-1' });
+    const toSecond = await hookd.api.post(`/api/v1/app/${otherApp}/msg`, body, { 'idempotency-key': 'evt-two-apps-1' });
+    assert.equal(toFirst.status, 202);
+    assert.equal(toSecond.status, 202, JSON.stringify(toSecond.body));
+    assert.notEqual(toSecond.headers.get('idempotent-replayed'), 'true');
+    assert.notEqual(toSecond.body.id, toFirst.body.id);
+    // Each URL's repeat replays its own answer.
+    const againFirst = await hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'evt-two-apps-1' });
+    const againSecond = await hookd.api.post(`/api/v1/app/${otherApp}/msg`, body, { 'idempotency-key': 'evt-two-apps-1' });
+    assert.deepEqual([againFirst.body.id, againFirst.headers.get('idempotent-replayed')], [toFirst.body.id, 'true']);
+    assert.deepEqual([againSecond.body.id, againSecond.headers.get('idempotent-replayed')], [toSecond.body.id, 'true']);
+    const stored = (await hookd.api.get(`/api/v1/app/${otherApp}/msg?limit=250`)).body.data;
+    assert.equal(stored.length, 1);
+    // A query string is part of the URL, as in Svix: with_content=false is another request.
+    const withoutContent = await hookd.api.post(`/api/v1/app/${appId}/msg?with_content=false`, body, { 'idempotency-key': 'evt-two-apps-1' });
+    assert.equal(withoutContent.status, 202);
+    assert.notEqual(withoutContent.headers.get('idempotent-replayed'), 'true');
+  });
+
+  test('a key used by another API key is not replayed to it', async () => {
+    const other = await hookd.api.post('/api/v1/api-key', { name: 'idem other key', appId });
+    assert.equal(other.status, 201, JSON.stringify(other.body));
+    const body = validMessage({ payload: { idem: 'two callers' } });
+    const mine = await hookd.api.post(`/api/v1/app/${appId}/msg`, body, { 'idempotency-key': 'idem-caller-1' });
+    const theirs = await raw('POST', `/api/v1/app/${appId}/msg`, { ...json(body), headers: { 'content-type': 'application/json', 'idempotency-key': 'idem-caller-1', authorization: `Bearer ${other.body.token}` } });
+    assert.equal(mine.status, 202);
+    assert.equal(theirs.status, 202);
+    assert.notEqual(theirs.headers.get('idempotent-replayed'), 'true');
   });
 
   test('concurrent requests with one key create one message; the others wait for it and replay it (or answer 409)', async () => {

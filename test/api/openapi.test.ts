@@ -43,6 +43,17 @@ describe('the OpenAPI document and the API docs', () => {
     assert.deepEqual(loaded('@fastify/swagger', '@fastify/swagger-ui'), ['@fastify/swagger', '@fastify/swagger-ui']);
   });
 
+  test('every POST that takes a token documents the idempotency-key header, as Svix\'s spec does; the inbound sources\' route does not', async () => {
+    type Operation = { security?: unknown[]; parameters?: { name: string; in: string }[] };
+    const document = (await hookd.app!.openApiDocument()) as { paths: Record<string, Record<string, Operation>> };
+    const posts = Object.entries(document.paths).flatMap(([path, operations]) => (operations.post ? [[path, operations.post] as const] : []));
+    assert.ok(posts.length >= 12, `${posts.length} POST routes`);
+    for (const [path, operation] of posts) {
+      const documented = (operation.parameters ?? []).some((parameter) => parameter.name === 'idempotency-key' && parameter.in === 'header');
+      assert.equal(documented, operation.security?.length !== 0, path);
+    }
+  });
+
   test('/docs serves Swagger UI with its assets and the same document; HEAD answers without a body', async () => {
     const page = await fetch(`${hookd.url}/docs`);
     assert.equal(page.status, 200);
