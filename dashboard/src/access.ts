@@ -61,10 +61,12 @@ export function useCanWrite(): boolean {
   return useAccess() !== 'read-only';
 }
 
-/** Whether the token has `capability`: a portal token only those its session names; other tokens all. */
+/**
+ * Whether the token has `capability`: a portal token only those its session names (the API lists the ones a
+ * capability includes too); other tokens all.
+ */
 export function useCan(capability: Capability): boolean {
   const canWrite = useCanWrite();
   if (capabilities === null || capabilities.token !== getToken()) return canWrite || capability.startsWith('View');
-  if (capability === 'ViewEndpointSecret' && capabilities.granted.has('ManageEndpointSecret')) return true;
   return capabilities.granted.has(capability);
 }

@@ -117,7 +117,7 @@ const AppPortalSessionOut = Type.Object(
     app: Type.Object({ id: Type.String(), uid: Type.Optional(Type.String()), name: Type.String() }),
     readOnly: Type.Boolean({ description: 'The token may only read (GET)' }),
     capabilities: Type.Array(Type.String(), {
-      description: 'The Svix capabilities the token has, as the portal shows them: those it was given, else all (read-only: ViewBase and ViewEndpointSecret)',
+      description: 'The Svix capabilities the token has: those it was given and those they include (ManageEndpointSecret includes ViewEndpointSecret), else all; read-only: only the read ones. The portal shows a control when its capability is listed.',
     }),
     expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the token stops working; null: an API key that does not expire' }),
     theme: Type.Object(

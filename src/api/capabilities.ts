@@ -39,32 +39,37 @@ const ALWAYS = new Set(['GET /api/v1/auth/app-portal-session', 'POST /api/v1/aut
 /** Capabilities that only read: a token given no others is read-only. */
 export const READ_CAPABILITIES: ReadonlySet<PortalCapability> = new Set(['ViewBase', 'ViewEndpointSecret']);
 
+/** Capabilities another one includes: managing the secret includes reading it. */
+const IMPLIED: ReadonlyMap<PortalCapability, PortalCapability> = new Map([['ManageEndpointSecret', 'ViewEndpointSecret']]);
+
 /**
- * The capabilities a key is limited to: those it was given, narrowed to the read ones for a read-only key (every
- * read, its session and logout); null when it is not limited.
+ * The capabilities a key is limited to: those it was given and those they include (IMPLIED), narrowed to the read
+ * ones for a read-only key (every read, its session and logout); null when it is not limited. The portal's session
+ * lists these, so the portal shows a control when the capability is in the list, with no rule of its own.
  */
 export function limitsOf(key: Pick<ApiKey, 'readOnly' | 'capabilities'>): PortalCapability[] | null {
-  if (!key.readOnly) return key.capabilities;
-  return (key.capabilities ?? PORTAL_CAPABILITIES).filter((c) => READ_CAPABILITIES.has(c));
+  if (!key.readOnly && key.capabilities === null) return null;
+  const given = key.capabilities ?? PORTAL_CAPABILITIES;
+  const withImplied = [...new Set(given.flatMap((c) => [c, ...(IMPLIED.has(c) ? [IMPLIED.get(c)!] : [])]))];
+  return key.readOnly ? withImplied.filter((c) => READ_CAPABILITIES.has(c)) : withImplied;
 }
 
 /** What a request to `route` (Fastify's pattern) with `method` needs of a capability-limited token. */
-export function requirementOf(method: string, route: string): Requirement {
+function requirementOf(method: string, route: string): Requirement {
   const key = `${method === 'HEAD' ? 'GET' : method} ${route}`;
   if (ALWAYS.has(key)) return 'always';
   if (method === 'GET' || method === 'HEAD') return route === `${ENDPOINT}/secret` ? 'ViewEndpointSecret' : 'ViewBase';
   return WRITES.get(key) ?? 'never';
 }
 
-/** Whether `capabilities` meet `requirement` (ManageEndpointSecret includes viewing the secret). */
-export function meets(capabilities: readonly PortalCapability[], requirement: Requirement): boolean {
+/** Whether `capabilities` (a key's limits, implied ones included) meet `requirement`. */
+function meets(capabilities: readonly PortalCapability[], requirement: Requirement): boolean {
   if (requirement === 'always') return true;
   if (requirement === 'never') return false;
-  if (requirement === 'ViewEndpointSecret' && capabilities.includes('ManageEndpointSecret')) return true;
   return capabilities.includes(requirement);
 }
 
-/** Refuses (403) a request a capability-limited token may not make. Unmatched routes go on to their 404. */
+/** Refuses (403) a request a token limited to `capabilities` (limitsOf) may not make. Unmatched routes go on to their 404. */
 export function checkCapabilities(capabilities: readonly PortalCapability[], method: string, route: string | undefined): void {
   if (route === undefined) return;
   const requirement = requirementOf(method, route);

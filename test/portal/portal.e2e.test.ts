@@ -298,7 +298,7 @@ describe('the app portal embedded in another origin', () => {
     await context.close();
   });
 
-  test('a token given capabilities shows the controls they allow and no others: ViewBase + CreateAttempts resends and recovers, sees no secret', async () => {
+  test('a token given capabilities shows the controls they allow and no others: ViewBase + CreateAttempts resends and recovers, sees no secret; ManageEndpointSecret rotates and sees it', async () => {
     const initech = (await hookd.api.post('/api/v1/app', { name: 'Initech' })).body.id as string;
     await hookd.api.post(`/api/v1/app/${initech}/endpoint`, { url: `${receiver.url}/ok` });
     await hookd.api.post(`/api/v1/app/${initech}/msg`, { eventType: 'invoice.paid', payload: { invoice: 'inv_caps' } });
@@ -325,6 +325,20 @@ describe('the app portal embedded in another origin', () => {
     await page.locator('[data-testid=event-type-row]').first().waitFor();
     assertNoPageErrors(errors);
     await context.close();
+
+    // ManageEndpointSecret includes reading the secret: the session lists both, and the portal shows both controls.
+    const rotator = await portalLink(initech, { capabilities: ['ViewBase', 'ManageEndpointSecret'] });
+    const second = await openPage(browser, hookd.url);
+    await second.page.goto(rotator.url);
+    await second.page.locator('[data-testid=endpoint-link]').first().click();
+    await second.page.locator('[data-testid=show-secret]').click();
+    assert.match((await second.page.locator('[data-testid=secret]').textContent()) ?? '', /^whsec_/);
+    assert.equal(await second.page.locator('[data-testid=rotate-secret]').count(), 1, 'ManageEndpointSecret: rotate');
+    for (const id of ['toggle-endpoint', 'delete-endpoint', 'edit-endpoint-form', 'recover-form', 'send-test-form']) {
+      assert.equal(await second.page.locator(`[data-testid="${id}"]`).count(), 0, `ViewBase + ManageEndpointSecret: ${id}`);
+    }
+    assertNoPageErrors(second.errors);
+    await second.context.close();
   });
 
   test('the dashboard stays unframable: the SaaS page cannot frame it, and the browser refuses with frame-ancestors', async () => {
