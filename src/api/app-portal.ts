@@ -64,6 +64,7 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
   app.get(
     '/api/v1/auth/app-portal-session',
     {
+      config: { capability: 'always' },
       schema: {
         tags,
         summary: 'Whose app-portal token this is (hookd extension)',
@@ -90,6 +91,7 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     '/api/v1/auth/logout',
     {
+      config: { capability: 'always' },
       schema: {
         tags,
         summary: 'End the presenting app-portal token',

@@ -182,6 +182,7 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     '/api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend',
     {
+      config: { capability: 'CreateAttempts' },
       schema: {
         tags,
         summary: 'Resend a message to an endpoint',

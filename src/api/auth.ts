@@ -44,7 +44,7 @@ export function installAuth(app: FastifyInstance): void {
     }
     if (principal.expiresAt !== null && principal.expiresAt <= app.hookd.clock()) throw new HookdError('HOOKD_ERR_AUTHENTICATION', 'the token has expired');
     // A read-only token's limits are the read capabilities (limitsOf): one check serves both.
-    if (principal.capabilities !== null) checkCapabilities(principal.capabilities, request.method, request.routeOptions.url);
+    if (principal.capabilities !== null) checkCapabilities(principal.capabilities, request.method, request.routeOptions.url === undefined ? undefined : request.routeOptions.config);
     request.principal = principal;
   });
 }

@@ -1,3 +1,4 @@
+import type { FastifyContextConfig } from 'fastify';
 import { HookdError } from '../domain/errors.js';
 import { PORTAL_CAPABILITIES, type ApiKey, type PortalCapability } from '../domain/types.js';
 
@@ -13,28 +14,23 @@ import { PORTAL_CAPABILITIES, type ApiKey, type PortalCapability } from '../doma
  * - ManageEndpoint: creating, changing, disabling and deleting endpoints and their headers.
  * - ManageTransformations: hookd has no transformations; it grants nothing.
  *
- * Any other write (sending messages, changing the application, expunging content, sources) no capability grants.
+ * Each route declares what it needs with its options (`config: { capability }`, read by the auth hook); a read
+ * that declares nothing needs ViewBase. Any other write (sending messages, changing the application, expunging
+ * content, sources) declares nothing, and no capability grants it.
  * A read-only token is limited the same way, to the read capabilities (see limitsOf). Other tokens without
  * capabilities (and API keys) are limited only by their scope.
  */
 export type Requirement = PortalCapability | 'always' | 'never';
 
-const ENDPOINT = '/api/v1/app/:app_id/endpoint/:endpoint_id';
-/** Writes a capability grants, by Fastify route (method and pattern). */
-const WRITES = new Map<string, PortalCapability>([
-  ['POST /api/v1/app/:app_id/endpoint', 'ManageEndpoint'],
-  [`PUT ${ENDPOINT}`, 'ManageEndpoint'],
-  [`PATCH ${ENDPOINT}`, 'ManageEndpoint'],
-  [`DELETE ${ENDPOINT}`, 'ManageEndpoint'],
-  [`PUT ${ENDPOINT}/headers`, 'ManageEndpoint'],
-  [`PATCH ${ENDPOINT}/headers`, 'ManageEndpoint'],
-  [`POST ${ENDPOINT}/secret/rotate`, 'ManageEndpointSecret'],
-  [`POST ${ENDPOINT}/send-example`, 'CreateAttempts'],
-  [`POST ${ENDPOINT}/recover`, 'CreateAttempts'],
-  ['POST /api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend', 'CreateAttempts'],
-]);
-/** Whose token this is, and ending it: every token may. */
-const ALWAYS = new Set(['GET /api/v1/auth/app-portal-session', 'POST /api/v1/auth/logout']);
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * What the route needs of a capability-limited token, declared with the route: 'always' for every token (its
+     * session, logout). Without it, a read needs ViewBase and a write is refused.
+     */
+    capability?: PortalCapability | 'always';
+  }
+}
 
 /** Capabilities that only read: a token given no others is read-only. */
 export const READ_CAPABILITIES: ReadonlySet<PortalCapability> = new Set(['ViewBase', 'ViewEndpointSecret']);
@@ -54,12 +50,10 @@ export function limitsOf(key: Pick<ApiKey, 'readOnly' | 'capabilities'>): Portal
   return key.readOnly ? withImplied.filter((c) => READ_CAPABILITIES.has(c)) : withImplied;
 }
 
-/** What a request to `route` (Fastify's pattern) with `method` needs of a capability-limited token. */
-function requirementOf(method: string, route: string): Requirement {
-  const key = `${method === 'HEAD' ? 'GET' : method} ${route}`;
-  if (ALWAYS.has(key)) return 'always';
-  if (method === 'GET' || method === 'HEAD') return route === `${ENDPOINT}/secret` ? 'ViewEndpointSecret' : 'ViewBase';
-  return WRITES.get(key) ?? 'never';
+/** What a request with `method` to a route declared with `config` needs of a capability-limited token. */
+function requirementOf(method: string, config: FastifyContextConfig): Requirement {
+  if (config.capability !== undefined) return config.capability;
+  return method === 'GET' || method === 'HEAD' ? 'ViewBase' : 'never';
 }
 
 /** Whether `capabilities` (a key's limits, implied ones included) meet `requirement`. */
@@ -69,8 +63,11 @@ function meets(capabilities: readonly PortalCapability[], requirement: Requireme
   return capabilities.includes(requirement);
 }
 
-/** Refuses (403) a request a token limited to `capabilities` (limitsOf) may not make. Unmatched routes go on to their 404. */
-export function checkCapabilities(capabilities: readonly PortalCapability[], method: string, route: string | undefined): void {
+/**
+ * Refuses (403) a request a token limited to `capabilities` (limitsOf) may not make; `route` is the matched route's
+ * config, undefined when no route matched (the request goes on to its 404).
+ */
+export function checkCapabilities(capabilities: readonly PortalCapability[], method: string, route: FastifyContextConfig | undefined): void {
   if (route === undefined) return;
   const requirement = requirementOf(method, route);
   if (meets(capabilities, requirement)) return;

@@ -104,7 +104,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     return endpoint;
   }
 
-  app.post(base, { schema: { tags, summary: 'Create an endpoint', params: AppParams, body: EndpointIn, response: { 201: EndpointOut, ...errorResponses } } }, async (request, reply) => {
+  app.post(base, { config: { capability: 'ManageEndpoint' }, schema: { tags, summary: 'Create an endpoint', params: AppParams, body: EndpointIn, response: { 201: EndpointOut, ...errorResponses } } }, async (request, reply) => {
     const owner = await resolveApp(request, request.params.app_id);
     return reply.code(201).send(endpointOut(await create(owner, request.body, request.body.uid ?? null)));
   });
@@ -118,6 +118,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
   app.put(
     one,
     {
+      config: { capability: 'ManageEndpoint' },
       schema: {
         tags,
         summary: 'Update (or create) an endpoint',
@@ -157,7 +158,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     },
   );
 
-  app.patch(one, { schema: { tags, summary: 'Patch an endpoint', params: EndpointParams, body: EndpointPatch, response: { 200: EndpointOut, ...errorResponses } } }, async (request) => {
+  app.patch(one, { config: { capability: 'ManageEndpoint' }, schema: { tags, summary: 'Patch an endpoint', params: EndpointParams, body: EndpointPatch, response: { 200: EndpointOut, ...errorResponses } } }, async (request) => {
     const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
     const body = request.body;
     const pick = <K extends keyof typeof body, T>(key: K, current: T, fallback: T): T =>
@@ -185,13 +186,13 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     return endpointOut(updated);
   });
 
-  app.delete(one, { schema: { tags, summary: 'Delete an endpoint', params: EndpointParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.delete(one, { config: { capability: 'ManageEndpoint' }, schema: { tags, summary: 'Delete an endpoint', params: EndpointParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
     await store.deleteEndpoint(owner.id, endpoint.id, clock());
     return reply.code(204).send(null);
   });
 
-  app.get(`${one}/secret`, { schema: { tags, summary: "Get the endpoint's current signing secret", params: EndpointParams, response: { 200: EndpointSecretOut, ...errorResponses } } }, async (request) => {
+  app.get(`${one}/secret`, { config: { capability: 'ViewEndpointSecret' }, schema: { tags, summary: "Get the endpoint's current signing secret", params: EndpointParams, response: { 200: EndpointSecretOut, ...errorResponses } } }, async (request) => {
     const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
     return { key: endpoint.secrets.find((s) => s.expiresAt === null)!.key };
   });
@@ -199,6 +200,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     `${one}/secret/rotate`,
     {
+      config: { capability: 'ManageEndpointSecret' },
       schema: {
         tags,
         summary: 'Rotate the signing secret',
@@ -230,7 +232,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     return { headers, sensitive };
   });
 
-  app.put(`${one}/headers`, { schema: { tags, summary: 'Replace the custom headers', params: EndpointParams, body: EndpointHeadersIn, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+  app.put(`${one}/headers`, { config: { capability: 'ManageEndpoint' }, schema: { tags, summary: 'Replace the custom headers', params: EndpointParams, body: EndpointHeadersIn, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
     await store.updateEndpoint({ ...endpoint, headers: checkHeaders(request.body.headers), updatedAt: clock() });
     return reply.code(204).send(null);
@@ -238,7 +240,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.patch(
     `${one}/headers`,
-    { schema: { tags, summary: 'Set or remove (null) custom headers', params: EndpointParams, body: EndpointHeadersPatchIn, response: { 204: Type.Null(), ...errorResponses } } },
+    { config: { capability: 'ManageEndpoint' }, schema: { tags, summary: 'Set or remove (null) custom headers', params: EndpointParams, body: EndpointHeadersPatchIn, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
       // A Map, not assignments into an object: a header may be named __proto__.
@@ -259,6 +261,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     `${one}/send-example`,
     {
+      config: { capability: 'CreateAttempts' },
       schema: {
         tags,
         summary: "Send an event type's example to this endpoint",
@@ -308,6 +311,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
   app.post(
     `${one}/recover`,
     {
+      config: { capability: 'CreateAttempts' },
       schema: {
         tags,
         summary: 'Resend failed messages since a time',
