@@ -62,6 +62,16 @@ export function useCanWrite(): boolean {
 }
 
 /**
+ * Whether the token may change the application itself (its name and throttle): a dashboard key that may write. An
+ * app-portal token never shows it: its customer manages endpoints, not the application (one given capabilities
+ * would be refused).
+ */
+export function useCanEditApp(): boolean {
+  const canWrite = useCanWrite();
+  return canWrite && (capabilities === null || capabilities.token !== getToken());
+}
+
+/**
  * Whether the token has `capability`: a portal token only those its session names (the API lists the ones a
  * capability includes too); other tokens all.
  */

@@ -13,7 +13,12 @@ export interface Application {
   id: string;
   uid?: string;
   name: string;
+  /** Messages per second each of its endpoints is sent at most, unless the endpoint sets its own (Svix's throttleRate). */
+  throttleRate?: number;
+  /** hookd: messages per second it may send to hookd (absent: the server's HOOKD_APP_RATE_LIMIT; 0: none). */
+  ingestRateLimit?: number;
   createdAt: string;
+  updatedAt: string;
 }
 
 export interface Endpoint {

@@ -469,6 +469,13 @@ describe('the operator dashboard', () => {
     assert.equal(await testId(scoped.page, 'archive-event-type').count(), 0, 'no Archive buttons');
     await scoped.page.goto(dashboard(`/app/${appId}/endpoints`));
     await testId(scoped.page, 'endpoint-row').first().waitFor();
+    // It may set its application's throttle, not its ingest limit (the API refuses that to a scoped key).
+    await testId(scoped.page, 'app-settings-form').waitFor();
+    assert.equal(await scoped.page.locator('[data-testid=app-settings-form] input[name=ingestRateLimit]').count(), 0, 'no ingest limit field');
+    await scoped.page.fill('[data-testid=app-settings-form] input[name=throttleRate]', '9');
+    await scoped.page.click('[data-testid=app-settings-form] button[type=submit]');
+    await eventually(async () => (await hookd.api.get(`/api/v1/app/${appId}`)).body.throttleRate === 9, WAIT_MS, 'the throttle set by the scoped key');
+    assert.equal((await hookd.api.patch(`/api/v1/app/${appId}`, { throttleRate: null })).status, 200);
     assertNoPageErrors(scoped.errors, [403]);
 
     const row = testId(page, 'api-key-row', '[data-revoked=false]').filter({ hasText: 'shop support' });
@@ -478,6 +485,33 @@ describe('the operator dashboard', () => {
     // The scoped page is sent back to the login form at its next poll.
     await scoped.page.waitForURL(/\/dashboard\/login$/, { timeout: WAIT_MS });
     await scoped.context.close();
+  });
+
+  test("application settings: an admin sets the throttle and the ingest limit; an endpoint without its own rate shows the application's", async () => {
+    const throttled = (await hookd.api.post('/api/v1/app', { name: 'Throttled' })).body.id as string;
+    const own = await createEndpoint(throttled, `${receiver.url}/ok/own`, { rateLimit: 3 });
+    const inherits = await createEndpoint(throttled, `${receiver.url}/ok/inherits`);
+    await page.goto(dashboard(`/app/${throttled}/endpoints`));
+    await testId(page, 'app-settings-form').waitFor();
+    assert.equal(await page.inputValue('[data-testid=app-settings-form] input[name=throttleRate]'), '', 'no throttle yet');
+    await page.fill('[data-testid=app-settings-form] input[name=name]', 'Throttled shop');
+    await page.fill('[data-testid=app-settings-form] input[name=throttleRate]', '7');
+    await page.fill('[data-testid=app-settings-form] input[name=ingestRateLimit]', '50');
+    await page.click('[data-testid=app-settings-form] button[type=submit]');
+    await testId(page, 'app-settings-form').getByText('Saved.').waitFor();
+    const saved = (await hookd.api.get(`/api/v1/app/${throttled}`)).body;
+    assert.deepEqual([saved.name, saved.throttleRate, saved.rateLimit, saved.ingestRateLimit], ['Throttled shop', 7, 7, 50]);
+    await page.goto(dashboard(`/app/${throttled}/endpoints/${inherits}`));
+    await eventually(async () => /^7 messages\/s \(the application's throttle\)$/.test(await testId(page, 'rate-limit').innerText()), WAIT_MS, 'the inherited throttle');
+    await page.goto(dashboard(`/app/${throttled}/endpoints/${own}`));
+    await eventually(async () => (await testId(page, 'rate-limit').innerText()) === '3 messages/s', WAIT_MS, "the endpoint's own rate");
+    // Emptied, the ingest limit falls back to the server's default (absent on the wire), and 0 means none.
+    await page.goto(dashboard(`/app/${throttled}/endpoints`));
+    await page.fill('[data-testid=app-settings-form] input[name=ingestRateLimit]', '');
+    await page.fill('[data-testid=app-settings-form] input[name=throttleRate]', '');
+    await page.click('[data-testid=app-settings-form] button[type=submit]');
+    await eventually(async () => (await hookd.api.get(`/api/v1/app/${throttled}`)).body.throttleRate === undefined, WAIT_MS, 'the throttle removed');
+    assert.equal((await hookd.api.get(`/api/v1/app/${throttled}`)).body.ingestRateLimit, undefined);
   });
 
   test('the endpoints page of 60 endpoints makes one request per poll', async (t) => {

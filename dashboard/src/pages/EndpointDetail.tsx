@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useCan } from '../access';
-import { type Attempt, type Endpoint, type EndpointHealth, type LatencyStats, type Page, appPath, del, get, patch, post, query } from '../api';
+import { type Application, type Attempt, type Endpoint, type EndpointHealth, type LatencyStats, type Page, appPath, del, get, patch, post, query } from '../api';
 import { LatencyChart } from '../components/Chart';
 import { ConfirmButton } from '../components/Confirm';
 import { CopyButton, CopyableId } from '../components/Copy';
@@ -41,6 +41,8 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
   // Percentiles over 24 h change slowly, custom headers rarely: read them less often than the rest.
   const latency = usePoll(() => get<LatencyStats>(`${ep}/stats/latency`), [props.appId, props.endpointId], 15000);
   const headers = usePoll(() => get<CustomHeaders>(`${ep}/headers`), [props.appId, props.endpointId], 60000);
+  // Its throttle applies to an endpoint without a rate limit of its own.
+  const owner = usePoll(() => get<Application>(base), [props.appId], 60000);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -123,7 +125,17 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
             {headers.data ? <HeaderList headers={headers.data} onRemove={canManage ? (name) => act(() => patch(`${ep}/headers`, { headers: { [name]: null } }).then(headers.refresh), `Header ${name} removed.`) : undefined} /> : '…'}
           </dd>
           <dt>Rate limit</dt>
-          <dd>{endpoint.rateLimit ? `${endpoint.rateLimit} messages/s` : <span class="muted">none</span>}</dd>
+          <dd data-testid="rate-limit">
+            {endpoint.rateLimit ? (
+              `${endpoint.rateLimit} messages/s`
+            ) : owner.data?.throttleRate ? (
+              <>
+                {owner.data.throttleRate} messages/s <span class="muted">(the application's throttle)</span>
+              </>
+            ) : (
+              <span class="muted">none</span>
+            )}
+          </dd>
           <dt>Created</dt>
           <dd>{formatTime(endpoint.createdAt)}</dd>
           <dt>Updated</dt>
@@ -308,7 +320,7 @@ function EditEndpoint(props: { path: string; endpoint: Endpoint; onSaved: () => 
       <h3>Settings</h3>
       <EndpointFields values={fields} onChange={setFields} />
       <label>
-        Rate limit (messages/s, empty: none)
+        Rate limit (messages/s, empty: the application's throttle, if any)
         <input name="rateLimit" type="number" min={1} value={rateLimit} onInput={(e) => setRateLimit((e.target as HTMLInputElement).value)} />
       </label>
       <button type="submit" disabled={busy}>Save</button>

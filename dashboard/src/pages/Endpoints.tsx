@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
-import { useCan } from '../access';
-import { type Endpoint, type EndpointHealth, type Page, appPath, get, post, query } from '../api';
+import { useCan, useCanEditApp } from '../access';
+import { type Application, type Endpoint, type EndpointHealth, type Page, appPath, get, post, query } from '../api';
+import { AppSettings } from '../components/AppSettings';
 import { Circuit, EndpointState, ToggleEndpoint } from '../components/EndpointState';
 import { EndpointFields, type EndpointFieldValues } from '../components/EndpointFields';
 import { Link } from '../components/Link';
@@ -10,11 +11,17 @@ import { usePoll } from '../live';
 import { hasPage } from '../router';
 import { useSubmit } from '../submit';
 
-/** An application's endpoints with their health over the last 24 h (one request per poll), and a form to add one. */
+/**
+ * An application's endpoints with their health over the last 24 h (one request per poll), a form to add one, and
+ * the application's own settings (for a dashboard key that may change them).
+ */
 export function Endpoints(props: { appId: string }) {
   const canWrite = useCan('ManageEndpoint');
+  const canEditApp = useCanEditApp();
   const base = appPath(props.appId);
   const health = usePoll(() => get<Page<EndpointHealth>>(`${base}/endpoint-health${query({ limit: 250 })}`), [props.appId], 3000);
+  // The settings change rarely: read them seldom, and not at all for a token that may not change them.
+  const owner = usePoll(() => (canEditApp ? get<Application>(base) : Promise.resolve(undefined)), [props.appId, canEditApp], 60000);
   const [actionError, setActionError] = useState<string | null>(null);
   const rows = health.data?.data;
 
@@ -84,6 +91,7 @@ export function Endpoints(props: { appId: string }) {
       </div>
       {health.data && !health.data.done && <p class="muted small">Showing the first 250 endpoints.</p>}
       {canWrite && <CreateEndpoint appId={props.appId} onCreated={health.refresh} />}
+      {canEditApp && owner.data && <AppSettings path={base} app={owner.data} onSaved={owner.refresh} />}
     </section>
   );
 }
