@@ -96,11 +96,10 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     await checkFilterTypes(owner, endpoint.filterTypes);
     // Every endpoint is a delivery row per message in the commit all tenants share, and work for the worker: a tenant
     // (an app-portal user among them) with thousands of endpoints made each of its messages cost everyone that much.
-    // Checked before the write, not in its transaction: concurrent creates may pass it by a few.
-    if ((await store.countEndpoints(owner.id)) >= config.maxEndpointsPerApp) {
+    // Counted in the create's own transaction: concurrent creates cannot pass the bound.
+    if (!(await store.createEndpoint(endpoint, config.maxEndpointsPerApp))) {
       throw new HookdError('HOOKD_ERR_CONFLICT', `this application already has ${config.maxEndpointsPerApp} endpoints, the most HOOKD_MAX_ENDPOINTS_PER_APP allows; delete one first`);
     }
-    await store.createEndpoint(endpoint);
     return endpoint;
   }
 

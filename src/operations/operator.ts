@@ -72,7 +72,7 @@ function operatorEndpoint(appId: string, webhook: OperatorWebhook, nowMs: number
 }
 
 /** Runs `create`; when another process created the row first (409), reads it instead. Returns the row. */
-async function createOr<T>(create: () => Promise<void>, read: () => Promise<T | null>): Promise<T> {
+async function createOr<T>(create: () => Promise<unknown>, read: () => Promise<T | null>): Promise<T> {
   try {
     await create();
   } catch (error) {

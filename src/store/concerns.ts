@@ -15,7 +15,6 @@ export type AppOps = Pick<
   | 'createEndpoint'
   | 'getEndpoint'
   | 'listEndpoints'
-  | 'countEndpoints'
   | 'updateEndpoint'
   | 'deleteEndpoint'
   | 'createEventType'

@@ -54,12 +54,15 @@ export interface Store {
    */
   deleteApp(id: string): Promise<void>;
 
-  createEndpoint(endpoint: Endpoint): Promise<void>;
+  /**
+   * Creates the endpoint, unless its application already has `maxPerApp` endpoints (not deleted): then it creates
+   * nothing and answers false. The count and the insert are one transaction, serialised per application, so
+   * concurrent creates cannot pass the bound.
+   */
+  createEndpoint(endpoint: Endpoint, maxPerApp?: number): Promise<boolean>;
   /** A live (not deleted) endpoint of the app by id or uid. */
   getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null>;
   listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>>;
-  /** How many endpoints (not deleted) the application has. */
-  countEndpoints(appId: string): Promise<number>;
   updateEndpoint(endpoint: Endpoint): Promise<void>;
   /**
    * Soft-deletes the endpoint and fails its pending deliveries, BATCH_ROWS a transaction; whatever an

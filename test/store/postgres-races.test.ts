@@ -1,5 +1,6 @@
-// Races on PostgreSQL that only another session's lock can time: deleting an endpoint while an ingest for it commits
-// (nothing is left pending and never claimed), and an idempotency key that goes while a request waits for it.
+// Races on PostgreSQL that only another session's lock (or a slowed write) can time: deleting an endpoint while an ingest for it commits
+// (nothing is left pending and never claimed), an idempotency key that goes while a request waits for it, and
+// two endpoint creates racing for the last place under the per-application bound.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
@@ -95,6 +96,32 @@ test('an idempotency key deleted while a request waits for its lock is taken by 
   } finally {
     await holder.end().catch(() => undefined);
     await watch.end().catch(() => undefined);
+    await store.close();
+    await drop();
+  }
+});
+
+test("two endpoint creates at once for an application one short of its bound: one is created, the other refused", async () => {
+  const { schema, drop } = await freshPostgresSchema(url);
+  const store = new PostgresStore({ url, schema, poolSize: 4 });
+  const admin = new pg.Client({ connectionString: url });
+  try {
+    await store.migrate();
+    const at = Date.now();
+    const appId = newId('app', at);
+    await store.createApp({ id: appId, uid: null, name: 'a', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: at, updatedAt: at });
+    assert.equal(await store.createEndpoint(newEndpoint({ appId, url: 'https://receiver.example/first' }, at), 2), true);
+    // Each insert of an endpoint takes 300 ms: both creates have counted before either commits, unless the second
+    // waits for the first.
+    await admin.connect();
+    await admin.query(`SET search_path = ${schema}`);
+    await admin.query("CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$");
+    await admin.query('CREATE TRIGGER slow_endpoint_insert BEFORE INSERT ON endpoint FOR EACH ROW EXECUTE FUNCTION slow_insert()');
+    const created = await Promise.all(['a', 'b'].map((name) => store.createEndpoint(newEndpoint({ appId, url: `https://receiver.example/${name}` }, Date.now()), 2)));
+    assert.deepEqual(created.sort(), [false, true]);
+    assert.equal((await store.listEndpoints(appId, { limit: 10 })).data.length, 2);
+  } finally {
+    await admin.end().catch(() => undefined);
     await store.close();
     await drop();
   }

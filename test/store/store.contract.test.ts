@@ -108,15 +108,19 @@ for (const adapter of storeAdapters) {
       assert.equal(await store.getApp('lookup-after'), null);
     });
 
-    test("countEndpoints counts an application's endpoints that are not deleted, and no other application's", async () => {
+    test("createEndpoint with a bound creates none beyond it, counting only the application's endpoints not deleted, even when the creates run at once", async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);
         const other = await seedEndpoint(s);
-        await s.createEndpoint(makeEndpoint(app.id));
-        assert.equal(await s.countEndpoints(app.id), 2);
+        assert.equal(await s.createEndpoint(makeEndpoint(app.id, { id: newId('ep', T0) }), 2), true);
+        assert.equal(await s.createEndpoint(makeEndpoint(app.id, { id: newId('ep', T0) }), 2), false, 'the third of two');
+        assert.equal(await s.createEndpoint(makeEndpoint(other.app.id, { id: newId('ep', T0) }), 2), true, "another application's own count");
         await s.deleteEndpoint(app.id, endpoint.id, T0);
-        assert.equal(await s.countEndpoints(app.id), 1);
-        assert.equal(await s.countEndpoints(other.app.id), 1);
+        // One slot is free again: of twelve creates at once (each its own transaction on PostgreSQL), exactly one wins.
+        const created = await Promise.all(Array.from({ length: 12 }, () => s.createEndpoint(makeEndpoint(app.id, { id: newId('ep', T0) }), 2)));
+        assert.equal(created.filter(Boolean).length, 1, JSON.stringify(created));
+        assert.equal((await s.listEndpoints(app.id, { limit: 50 })).data.length, 2);
+        assert.equal(await s.createEndpoint(makeEndpoint(app.id, { id: newId('ep', T0) })), true, 'without a bound, no count');
       });
     });
 

@@ -88,13 +88,21 @@ export function postgresApps(db: PostgresDb): AppOps {
 
     // ---- Endpoints
 
-    async createEndpoint(endpoint: Endpoint): Promise<void> {
+    async createEndpoint(endpoint: Endpoint, maxPerApp = Infinity): Promise<boolean> {
       const row = endpointToRow(endpoint);
       const columns = Object.keys(row);
-      await db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
+      return db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
         db.transaction(async (client) => {
+          if (maxPerApp !== Infinity) {
+            // Creates of one application's endpoints take its row in turn (NO KEY UPDATE: the key share that
+            // inserting its messages takes does not wait for it), so each counts the ones committed before it.
+            await client.query('SELECT 1 FROM app WHERE id = $1 FOR NO KEY UPDATE', [endpoint.appId]);
+            const { n } = (await client.query('SELECT count(*)::int AS n FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [endpoint.appId])).rows[0] as { n: number };
+            if (n >= maxPerApp) return false;
+          }
           await client.query(`INSERT INTO endpoint (${columns.join(', ')}) VALUES (${columns.map((_, i) => $(i + 1)).join(', ')})`, Object.values(row));
           await client.query('INSERT INTO endpoint_queue (endpoint_id, app_id) VALUES ($1, $2)', [endpoint.id, endpoint.appId]);
+          return true;
         }),
       );
     },
@@ -105,10 +113,6 @@ export function postgresApps(db: PostgresDb): AppOps {
         [appId, idOrUid],
         endpointFromRow,
       );
-    },
-
-    async countEndpoints(appId: string): Promise<number> {
-      return (await db.pool.query('SELECT count(*)::int AS n FROM endpoint WHERE app_id = $1 AND deleted_at IS NULL', [appId])).rows[0].n as number;
     },
 
     async listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>> {

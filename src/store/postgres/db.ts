@@ -224,9 +224,9 @@ export class PostgresDb {
     return toPage((await this.pool.query(built.sql, built.params)).rows.map(map), query, keyOf);
   }
 
-  async uniqueOrConflict(detail: string, write: () => Promise<unknown>): Promise<void> {
+  async uniqueOrConflict<T>(detail: string, write: () => Promise<T>): Promise<T> {
     try {
-      await write();
+      return await write();
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw conflict(detail);
       throw error;

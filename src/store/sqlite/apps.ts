@@ -68,14 +68,17 @@ export function sqliteApps(db: SqliteDb): AppOps {
 
     // ---- Endpoints
 
-    async createEndpoint(endpoint: Endpoint): Promise<void> {
+    async createEndpoint(endpoint: Endpoint, maxPerApp = Infinity): Promise<boolean> {
       const row = endpointToRow(endpoint);
       const columns = Object.keys(row);
-      db.transaction(() => {
+      return db.transaction(() => {
+        // In the write transaction: creates are serialised, each counts the ones committed before it.
+        if (maxPerApp !== Infinity && (db.stmt('SELECT count(*) FROM endpoint WHERE app_id = ? AND deleted_at IS NULL').pluck().get(endpoint.appId) as number) >= maxPerApp) return false;
         db.uniqueOrConflict(`an endpoint with uid "${endpoint.uid}" already exists`, () =>
           db.prepare(`INSERT INTO endpoint (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row),
         );
         db.stmt('INSERT INTO endpoint_queue (endpoint_id, app_id) VALUES (?, ?)').run(endpoint.id, endpoint.appId);
+        return true;
       });
     },
 
@@ -84,10 +87,6 @@ export function sqliteApps(db: SqliteDb): AppOps {
         'SELECT * FROM endpoint WHERE app_id = ? AND (id = ? OR uid = ?) AND deleted_at IS NULL ORDER BY id = ? DESC LIMIT 1',
       ).get(appId, idOrUid, idOrUid, idOrUid) as Row | undefined;
       return row ? endpointFromRow(row) : null;
-    },
-
-    async countEndpoints(appId: string): Promise<number> {
-      return db.stmt('SELECT count(*) FROM endpoint WHERE app_id = ? AND deleted_at IS NULL').pluck().get(appId) as number;
     },
 
     async listEndpoints(appId: string, page: PageRequest): Promise<Page<Endpoint>> {
