@@ -56,14 +56,21 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
   let thread: Worker;
   let exited: Promise<unknown>;
   let alive = false;
+  /** A restart under way (the thread is starting): a stop waits for it, then stops that thread too. */
+  let restarting: Promise<void> | null = null;
   const wakePending = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
   const restartLater = (): void => {
     setTimeout(() => {
       if (stopping) return;
-      spawn(options, wakePending).then(watch, (error: unknown) => {
-        logger.error({ err: error, restartInMs: restartMs }, 'the delivery thread did not start; trying again');
-        restartLater();
-      });
+      restarting = spawn(options, wakePending)
+        .then(watch, (error: unknown) => {
+          if (stopping) return;
+          logger.error({ err: error, restartInMs: restartMs }, 'the delivery thread did not start; trying again');
+          restartLater();
+        })
+        .finally(() => {
+          restarting = null;
+        });
     }, restartMs).unref();
     restartMs = Math.min(restartMs * 2, RESTART_MAX_MS);
   };
@@ -90,7 +97,9 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
     },
     stop: async (timeoutMs) => {
       stopping = true;
-      if (!alive) return; // died and not started again yet: nothing of it left to stop
+      // A thread being started would otherwise run on after the stop, claiming and sending while the process ends.
+      await restarting;
+      if (!alive) return; // died and not started again: nothing of it left to stop
       thread.postMessage({ type: 'stop', timeoutMs } satisfies ToThread);
       const deadline = setTimeout(() => {
         logger.error('the delivery thread did not stop in time; terminating it (its leases expire and are claimed again)');

@@ -96,3 +96,27 @@ test('a delivery thread that fails with an uncaught exception is started again, 
     temp.cleanup();
   }
 });
+
+test('a stop that meets a restart under way stops the thread being started too: nothing delivers after the stop', async () => {
+  const { lines, destination } = logLines();
+  const temp = tempDir();
+  try {
+    const delivery = await startDeliveryThread({
+      config: loadConfig(testEnv(`${temp.dir}/hookd.db`)),
+      logger: pino({ level: 'info' }, destination),
+      onRecorded: () => undefined,
+      entry: threadModule('../helpers/slow-restart-delivery-thread', import.meta.url),
+    });
+    await eventually(() => lines.some((line) => line.msg === 'the delivery thread stopped unexpectedly; starting it again'), 5000, 'the first thread failing');
+    // The restart begins 1 s later and takes 1 s to be ready: stop in the middle of it.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(lines.some((line) => line.msg === 'restarted thread running'), false, 'stopping while the restart is under way');
+    await delivery.stop(1000);
+    assert.ok(lines.some((line) => line.msg === 'restarted thread stopped'), 'the thread that was starting was told to stop');
+    const seen = lines.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(lines.slice(seen).filter((line) => line.msg === 'restarted thread running'), [], 'no thread runs after the stop');
+  } finally {
+    temp.cleanup();
+  }
+});
