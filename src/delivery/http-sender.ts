@@ -71,6 +71,8 @@ export class HttpSender {
     this.agent = new Agent({
       connections: options.connectionsPerOrigin,
       keepAliveTimeout: 30_000,
+      // undici's default (16 KiB, as Node's server) made a 2xx with a large Set-Cookie a failure, sent again each retry.
+      maxHeaderSize: RESPONSE_HEADER_BYTES_PARSED,
       // The Exchange's timer is the bound (see there); undici's own timers fire after a stall as ours did, so they
       // are only a backstop, a little later.
       headersTimeout: options.timeoutMs + STALL_BACKSTOP_MS,
@@ -121,6 +123,9 @@ export class HttpSender {
     await this.agent.close();
   }
 }
+
+/** The largest response head read (status line and headers); an attempt keeps RESPONSE_HEADERS_LIMIT_BYTES of it. */
+const RESPONSE_HEADER_BYTES_PARSED = 256 * 1024;
 
 /** How much later than the Exchange's own timer undici's headers and body timeouts fire. */
 const STALL_BACKSTOP_MS = 1000;
@@ -197,6 +202,10 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
         return this.finish({ statusCode: 0, body: '', headers: null, durationMs: this.elapsed(), retryAfter: null, error: 'aborted: hookd is shutting down', failure: null, aborted: true });
       default: {
         const described = describeError(this.cutOff?.reason ?? error);
+        // The receiver answered (its status line and headers arrived), then its body was cut off or never ended:
+        // the answer is its status, as the Standard Webhooks spec and Svix judge a delivery (a 200 called a failure
+        // was sent again, with the same webhook-id, and held against the endpoint's circuit).
+        if (this.statusCode > 0) return this.answered(`the response body was not read in full: ${described.error}`);
         return this.finish({ statusCode: 0, body: '', headers: null, durationMs: this.elapsed(), retryAfter: null, error: described.error, failure: described.failure });
       }
     }
@@ -210,9 +219,10 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
     else this.onError(reason);
   }
 
-  private answered(): void {
+  /** The receiver's answer: its status, headers and the body read (`error`: why not all of it was, if it mattered). */
+  private answered(error: string | null = null): void {
     const body = storableText(Buffer.concat(this.chunks).subarray(0, this.options.responseBodyLimitBytes).toString('utf8'));
-    this.finish({ statusCode: this.statusCode, body, headers: this.headers, durationMs: this.elapsed(), retryAfter: this.retryAfter, error: null, failure: null });
+    this.finish({ statusCode: this.statusCode, body, headers: this.headers, durationMs: this.elapsed(), retryAfter: this.retryAfter, error, failure: null });
   }
 
   private finish(result: SendResult): void {

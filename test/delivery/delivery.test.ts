@@ -13,7 +13,7 @@ describe('delivery over real HTTP', () => {
     hookd = await startTestHookd({ env: { HOOKD_RETRY_SCHEDULE: '100ms,200ms', HOOKD_REQUEST_TIMEOUT: '700ms' } });
     appId = (await hookd.api.post('/api/v1/app', { name: 'delivery tests' })).body.id;
     // The event types the endpoints below filter on: a filter may only name types in the catalog.
-    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected');
+    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected', 'cut.short', 'never.ends', 'big.head');
   });
   after(async () => {
     await hookd.cleanup();
@@ -167,6 +167,55 @@ describe('delivery over real HTTP', () => {
     assert.equal(attempts[0].responseHeaders, undefined, 'no response, no response headers');
     assert.equal(attempts[0].requestHeaders['webhook-id'], msgId);
     assert.ok(receiver.requests.length >= 1);
+  });
+
+  test('a 2xx is a success even when its body is cut off, never ends, or its headers are large: sent once, recorded with what was read', async () => {
+    const cases: [string, Responder, RegExp | null][] = [
+      [
+        'cut.short',
+        (_request, response) => {
+          response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+          response.write('partial');
+          setTimeout(() => response.socket?.destroy(), 20);
+        },
+        /^the response body was not read in full: /,
+      ],
+      [
+        'never.ends',
+        (_request, response) => {
+          response.writeHead(200, { 'content-type': 'text/plain' });
+          response.write('partial');
+        },
+        /^the response body was not read in full: timeout$/,
+      ],
+      [
+        'big.head',
+        (_request, response) => {
+          response.writeHead(200, { 'content-type': 'text/plain', 'set-cookie': `session=${'c'.repeat(17_000)}` });
+          response.end('ok');
+        },
+        null,
+      ],
+    ];
+    for (const [eventType, responder, error] of cases) {
+      const { receiver, endpoint } = await receiverWithEndpoint(responder, { filterTypes: [eventType] });
+      const msgId = await send(eventType);
+      const attempts = await eventually(async () => {
+        const list = await attemptsOf(msgId, endpoint.id);
+        return list.length >= 1 ? list : null;
+      }, 5000);
+      // The retry schedule is 100 ms, 200 ms: a failure would have been sent again well within this.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(receiver.requests.length, 1, `${eventType}: sent once`);
+      assert.equal((await attemptsOf(msgId, endpoint.id)).length, 1, `${eventType}: one attempt`);
+      assert.deepEqual([attempts[0].status, attempts[0].responseStatusCode], [0, 200], eventType);
+      if (error) {
+        assert.match(attempts[0].error, error, eventType);
+        assert.equal(attempts[0].response, 'partial', `${eventType}: the body read is kept`);
+      } else assert.equal(attempts[0].response, 'ok');
+      const delivered = (await hookd.api.get(`/api/v1/app/${appId}/msg/${msgId}/endpoint`)).body.data as { id: string; status: number }[];
+      assert.equal(delivered.find((d) => d.id === endpoint.id)?.status, 0, `${eventType}: delivered`);
+    }
   });
 
   test('connection refused is a failed attempt with status code 0, not a crash', async () => {
