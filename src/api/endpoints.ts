@@ -244,14 +244,17 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
       // A Map, not assignments into an object: a header may be named __proto__.
       const headers = new Map(Object.entries(endpoint.headers));
+      // Header names are case-insensitive: `authorization` replaces (or, null, removes) a stored `Authorization`,
+      // where both were kept and sent, the receiver reading the old one.
+      const remove = (name: string): void => {
+        for (const existing of [...headers.keys()]) if (existing.toLowerCase() === name.toLowerCase()) headers.delete(existing);
+      };
       for (const [name, value] of Object.entries(request.body.headers)) {
-        if (value === null) headers.delete(name);
-        else headers.set(name, value);
+        remove(name);
+        if (value !== null) headers.set(name, value);
       }
       // svix SDK: EndpointHeadersPatchIn.deleteHeaders lists the headers to remove.
-      for (const name of request.body.deleteHeaders ?? []) {
-        for (const existing of headers.keys()) if (existing.toLowerCase() === name.toLowerCase()) headers.delete(existing);
-      }
+      for (const name of request.body.deleteHeaders ?? []) remove(name);
       await store.updateEndpoint({ ...endpoint, headers: checkHeaders(Object.fromEntries(headers)), updatedAt: clock() });
       return reply.code(204).send(null);
     },
@@ -375,8 +378,11 @@ function checkUrl(url: string): string {
  */
 function checkHeaders(headers: Record<string, string>): Record<string, string> {
   let bytes = 0;
+  const names = new Set<string>();
   for (const [name, value] of Object.entries(headers)) {
     if (!HEADER_NAME.test(name)) throw validationError(['body', 'headers', name], 'invalid header name');
+    if (names.has(name.toLowerCase())) throw validationError(['body', 'headers', name], 'this header is given twice (header names are case-insensitive)');
+    names.add(name.toLowerCase());
     if (RESERVED_HEADERS.test(name)) throw validationError(['body', 'headers', name], 'this header is set by hookd and cannot be overridden');
     if (!HEADER_VALUE.test(value)) {
       throw validationError(['body', 'headers', name], 'header values may hold only tabs, spaces, visible ASCII and Latin-1 characters (no CR, LF, NUL or other control characters)');

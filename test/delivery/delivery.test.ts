@@ -13,7 +13,7 @@ describe('delivery over real HTTP', () => {
     hookd = await startTestHookd({ env: { HOOKD_RETRY_SCHEDULE: '100ms,200ms', HOOKD_REQUEST_TIMEOUT: '700ms' } });
     appId = (await hookd.api.post('/api/v1/app', { name: 'delivery tests' })).body.id;
     // The event types the endpoints below filter on: a filter may only name types in the catalog.
-    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected', 'cut.short', 'never.ends', 'big.head');
+    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected', 'cut.short', 'never.ends', 'big.head', 'token.rotated');
   });
   after(async () => {
     await hookd.cleanup();
@@ -216,6 +216,21 @@ describe('delivery over real HTTP', () => {
       const delivered = (await hookd.api.get(`/api/v1/app/${appId}/msg/${msgId}/endpoint`)).body.data as { id: string; status: number }[];
       assert.equal(delivered.find((d) => d.id === endpoint.id)?.status, 0, `${eventType}: delivered`);
     }
+  });
+
+  test('custom header names are case-insensitive: a PATCH in another case replaces the header the receiver gets, null removes it', async () => {
+    const { receiver, endpoint } = await receiverWithEndpoint(undefined, { filterTypes: ['token.rotated'], headers: { Authorization: 'Bearer old', 'X-Team': 'a' } });
+    const path = `/api/v1/app/${appId}/endpoint/${endpoint.id}/headers`;
+    assert.equal((await hookd.api.patch(path, { headers: { authorization: 'Bearer new', 'x-team': null } })).status, 204);
+    assert.deepEqual((await hookd.api.get(path)).body, { headers: {}, sensitive: ['authorization'] });
+    await send('token.rotated');
+    await eventually(() => receiver.requests.length === 1, 5000, 'the delivery');
+    assert.equal(receiver.requests[0]!.headers.authorization, 'Bearer new');
+    assert.equal(receiver.requests[0]!.headers['x-team'], undefined);
+    // One body naming a header twice, in two cases, is refused.
+    const twice = await hookd.api.put(path, { headers: { 'X-A': '1', 'x-a': '2' } });
+    assert.equal(twice.status, 422);
+    assert.deepEqual(twice.body.detail[0].loc, ['body', 'headers', 'x-a']);
   });
 
   test('connection refused is a failed attempt with status code 0, not a crash', async () => {
