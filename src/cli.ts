@@ -67,6 +67,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * How long after HOOKD_SHUTDOWN_TIMEOUT a shutdown may still take before the process exits anyway (1): the worker's
+ * last acks (3 s) and the release of its leases (HOOKD_DB_TIMEOUT, 5 s by default), and for a delivery thread the
+ * 10 s after which it is terminated, must fit in it, or an orderly shutdown against a slow database exits 1 with
+ * its leases held.
+ */
+const FORCED_EXIT_AFTER_MS = 15_000;
+
 async function run(config: Config, role: Role): Promise<number> {
   if (role !== 'all' && config.database.kind === 'sqlite') {
     throw new ConfigError(`"hookd ${role === 'api' ? 'serve' : 'worker'}" splits hookd across processes, which needs a shared PostgreSQL (DATABASE_URL); on SQLite run "hookd start"`);
@@ -86,7 +94,7 @@ async function run(config: Config, role: Role): Promise<number> {
       const force = setTimeout(() => {
         logger.error('shutdown took too long; exiting');
         process.exit(1);
-      }, config.shutdownTimeoutMs + 5000);
+      }, config.shutdownTimeoutMs + FORCED_EXIT_AFTER_MS);
       force.unref();
       hookd.close().then(resolve, (error: unknown) => {
         logger.error({ err: error }, 'error during shutdown');

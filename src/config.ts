@@ -87,18 +87,26 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
-  const timeoutMs = duration(env, 'HOOKD_REQUEST_TIMEOUT', '15s');
+  const timeoutMs = timerDuration(env, 'HOOKD_REQUEST_TIMEOUT', '15s');
   if (timeoutMs < 100) fail(`HOOKD_REQUEST_TIMEOUT=${env.HOOKD_REQUEST_TIMEOUT} is under 100ms: no receiver answers that fast across a network`);
-  const leaseMs = duration(env, 'HOOKD_LEASE', `${Math.max(timeoutMs * 2, timeoutMs + 5000)}ms`);
+  if (timeoutMs > 3_600_000) fail(`HOOKD_REQUEST_TIMEOUT=${env.HOOKD_REQUEST_TIMEOUT} is over 1h: a delivery holds a worker slot and its lease that long`);
+  const leaseMs = timerDuration(env, 'HOOKD_LEASE', `${Math.max(timeoutMs * 2, timeoutMs + 5000)}ms`);
   if (leaseMs <= timeoutMs) throw new ConfigError('HOOKD_LEASE must be longer than HOOKD_REQUEST_TIMEOUT');
   const databaseUrl = env.DATABASE_URL ?? env.HOOKD_DATABASE_URL;
-  const dbTimeoutMs = duration(env, 'HOOKD_DB_TIMEOUT', '5s');
+  const dbTimeoutMs = timerDuration(env, 'HOOKD_DB_TIMEOUT', '5s');
   if (dbTimeoutMs < 100) fail(`HOOKD_DB_TIMEOUT=${env.HOOKD_DB_TIMEOUT} is under 100ms`);
   const dataDir = resolve(env.HOOKD_DATA_DIR || 'data');
   const schedule = env.HOOKD_RETRY_SCHEDULE;
+  const concurrency = integer(env, 'HOOKD_WORKER_CONCURRENCY', 512, 1, 10_000);
+  // PORT (as platforms set it) when HOOKD_PORT is not: checked the same way.
+  const port = integer(env, 'HOOKD_PORT', integer(env, 'PORT', 8080, 0, 65535), 0, 65535);
+  const observability = observabilityConfig(env);
+  if (observability.metricsPort !== null && observability.metricsPort !== 0 && observability.metricsPort === port) {
+    fail(`HOOKD_METRICS_PORT=${port} is the API's port (HOOKD_PORT or PORT): give the metrics a port of their own`);
+  }
   return {
     host: host(env.HOOKD_HOST),
-    port: integer(env, 'HOOKD_PORT', Number(env.PORT ?? 8080), 0, 65535),
+    port,
     database: databaseUrl
       ? databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')
         ? { kind: 'postgres', url: databaseUrl, poolSize: integer(env, 'HOOKD_PG_POOL_SIZE', 10, 1, 1000), timeoutMs: dbTimeoutMs }
@@ -122,30 +130,30 @@ export function loadConfig(env: Env = process.env): Config {
     maxEndpointsPerApp: integer(env, 'HOOKD_MAX_ENDPOINTS_PER_APP', 1000, 1, 1_000_000),
     // Ingest rate limit: 0 or unset = none.
     appRateLimit: integer(env, 'HOOKD_APP_RATE_LIMIT', 0, 0, 1_000_000) || null,
-    shutdownTimeoutMs: duration(env, 'HOOKD_SHUTDOWN_TIMEOUT', '20s'),
+    shutdownTimeoutMs: timerDuration(env, 'HOOKD_SHUTDOWN_TIMEOUT', '20s'),
     delivery: {
       retryScheduleMs: retrySchedule(schedule),
       requestTimeoutMs: timeoutMs,
       leaseMs,
       batchSize: integer(env, 'HOOKD_WORKER_BATCH', 250, 1, 10_000),
-      concurrency: integer(env, 'HOOKD_WORKER_CONCURRENCY', 512, 1, 10_000),
+      concurrency,
       pollIntervalMs: pollInterval(env),
       responseBodyLimitBytes: 20 * 1024,
-      connectionsPerOrigin: integer(env, 'HOOKD_CONNECTIONS_PER_ORIGIN', 256, 1, 10_000),
+      connectionsPerOrigin: connectionsPerOrigin(env, concurrency),
       scheduler: schedulerPolicy(env, timeoutMs),
       ssrfAllow: parse('HOOKD_SSRF_ALLOW', () => cidrList(env.HOOKD_SSRF_ALLOW)),
       userAgent: 'hookd/0.1 (+https://github.com/hookd/hookd)',
       thread: boolean(env, 'HOOKD_DELIVERY_THREAD', true),
     },
     operations: operationsConfig(env),
-    observability: observabilityConfig(env),
+    observability,
   };
 }
 
 /** Per-endpoint budgets and circuit breaking; slow answers (over half the request timeout) never grow a budget. */
 function schedulerPolicy(env: Env, requestTimeoutMs: number): SchedulerPolicy {
-  const circuitCooldownMs = duration(env, 'HOOKD_CIRCUIT_COOLDOWN', '5s');
-  const circuitMaxCooldownMs = duration(env, 'HOOKD_CIRCUIT_MAX_COOLDOWN', '5m');
+  const circuitCooldownMs = timerDuration(env, 'HOOKD_CIRCUIT_COOLDOWN', '5s');
+  const circuitMaxCooldownMs = timerDuration(env, 'HOOKD_CIRCUIT_MAX_COOLDOWN', '5m');
   if (circuitCooldownMs < 1) fail('HOOKD_CIRCUIT_COOLDOWN must be at least 1ms');
   if (circuitMaxCooldownMs < circuitCooldownMs) fail('HOOKD_CIRCUIT_MAX_COOLDOWN must be at least HOOKD_CIRCUIT_COOLDOWN');
   return {
@@ -220,9 +228,29 @@ function cidrList(raw: string | undefined): string[] {
 /** A duration with a unit (or 0); unset or empty means the default. */
 /** HOOKD_POLL_INTERVAL: the fallback claim poll (wake-ups do the rest); under 10ms it would only burn the database. */
 function pollInterval(env: Env): number {
-  const ms = duration(env, 'HOOKD_POLL_INTERVAL', '1s');
+  const ms = timerDuration(env, 'HOOKD_POLL_INTERVAL', '1s');
   if (ms < 10) fail(`HOOKD_POLL_INTERVAL=${env.HOOKD_POLL_INTERVAL} is under 10ms: workers are woken when work arrives; the poll is only a fallback`);
   return ms;
+}
+
+/** The longest wait Node's timers keep (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration hookd waits with a timer (a timeout, an interval): at most MAX_TIMER_MS. */
+function timerDuration(env: Env, name: string, fallback: string): number {
+  const ms = duration(env, name, fallback);
+  if (ms > MAX_TIMER_MS) fail(`${name}=${env[name] ?? fallback} is longer than 24 days, the longest wait Node's timers keep (a longer one fires at once)`);
+  return ms;
+}
+
+/**
+ * HOOKD_CONNECTIONS_PER_ORIGIN: by default half the worker's concurrency, so one receiver's origin (many tenants'
+ * endpoints may share it) never holds every slot; more than the concurrency could never be used.
+ */
+function connectionsPerOrigin(env: Env, concurrency: number): number {
+  const perOrigin = integer(env, 'HOOKD_CONNECTIONS_PER_ORIGIN', Math.max(1, Math.floor(concurrency / 2)), 1, 10_000);
+  if (perOrigin > concurrency) fail(`HOOKD_CONNECTIONS_PER_ORIGIN=${perOrigin} is more than HOOKD_WORKER_CONCURRENCY=${concurrency}: a worker never has more requests on the wire than that`);
+  return perOrigin;
 }
 
 function duration(env: Env, name: string, fallback: string): number {
@@ -312,7 +340,7 @@ function operationsConfig(env: Env): OperationsConfig {
   } else if (secret) {
     fail('HOOKD_OPERATIONAL_WEBHOOK_SECRET is set but HOOKD_OPERATIONAL_WEBHOOK_URL is not');
   }
-  const maintenanceIntervalMs = duration(env, 'HOOKD_MAINTENANCE_INTERVAL', '1m');
+  const maintenanceIntervalMs = timerDuration(env, 'HOOKD_MAINTENANCE_INTERVAL', '1m');
   if (maintenanceIntervalMs < 10) fail('HOOKD_MAINTENANCE_INTERVAL must be at least 10ms');
   return {
     endpointDisableAfterMs: duration(env, 'HOOKD_ENDPOINT_DISABLE_AFTER', '5d'),

@@ -40,6 +40,15 @@ test('every bad configuration value is refused at start-up with one line naming 
   refused({ HOOKD_PORT: 'eighty' }, /HOOKD_PORT must be an integer/);
   refused({ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a postgres:\/\/ URL/);
   refused({ HOOKD_SQLITE_MAX_SIZE: '-1' }, /HOOKD_SQLITE_MAX_SIZE must be an integer/);
+  // Node fires a timer longer than 2^31 - 1 ms after 1 ms: a 30-day interval would run the maintenance loop nonstop.
+  for (const name of ['HOOKD_MAINTENANCE_INTERVAL', 'HOOKD_POLL_INTERVAL', 'HOOKD_SHUTDOWN_TIMEOUT', 'HOOKD_LEASE', 'HOOKD_DB_TIMEOUT', 'HOOKD_CIRCUIT_MAX_COOLDOWN']) {
+    refused({ [name]: '30d' }, new RegExp(`^${name}=30d is longer than 24 days, the longest wait Node's timers keep`));
+  }
+  refused({ HOOKD_REQUEST_TIMEOUT: '2h' }, /^HOOKD_REQUEST_TIMEOUT=2h is over 1h/);
+  refused({ PORT: 'abc' }, /^PORT must be an integer/);
+  refused({ HOOKD_PORT: '9000', HOOKD_METRICS_PORT: '9000' }, /^HOOKD_METRICS_PORT=9000 is the API's port/);
+  refused({ PORT: '9100', HOOKD_METRICS_PORT: '9100' }, /^HOOKD_METRICS_PORT=9100 is the API's port/);
+  refused({ HOOKD_WORKER_CONCURRENCY: '64', HOOKD_CONNECTIONS_PER_ORIGIN: '65' }, /^HOOKD_CONNECTIONS_PER_ORIGIN=65 is more than HOOKD_WORKER_CONCURRENCY=64/);
 
   const config = loadConfig({ ...base, HOOKD_RETRY_SCHEDULE: 'none', HOOKD_LOG_LEVEL: 'WARN', HOOKD_HOST: 'my-host', HOOKD_ENDPOINT_DISABLE_AFTER: '0', HOOKD_REQUEST_TIMEOUT: '' });
   assert.deepEqual(config.delivery.retryScheduleMs, [], 'none: a single attempt');
@@ -47,4 +56,10 @@ test('every bad configuration value is refused at start-up with one line naming 
   assert.equal(config.host, 'my-host', 'a host name is resolved when hookd listens');
   assert.equal(config.operations.endpointDisableAfterMs, 0, '0 needs no unit');
   assert.equal(config.delivery.requestTimeoutMs, 15_000, 'empty means the default');
+  // One origin may hold half the worker's slots by default, whatever the concurrency.
+  assert.equal(loadConfig({ ...base, HOOKD_WORKER_CONCURRENCY: '64' }).delivery.connectionsPerOrigin, 32);
+  assert.equal(loadConfig({ ...base, HOOKD_WORKER_CONCURRENCY: '1' }).delivery.connectionsPerOrigin, 1);
+  assert.equal(config.delivery.connectionsPerOrigin, 256);
+  assert.equal(loadConfig({ ...base, PORT: '9100' }).port, 9100, 'PORT when HOOKD_PORT is not set');
+  assert.equal(loadConfig({ ...base, HOOKD_RETENTION: '90d' }).operations.retentionMs, 90 * 86_400_000, 'a duration that is no timer may be long');
 });

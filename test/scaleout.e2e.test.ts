@@ -341,7 +341,7 @@ test('SIGTERM makes a worker stop claiming, finish in-flight deliveries and exit
     pool.on('error', () => undefined); // an idle client cut off when the database is dropped is not a test failure
     cleanup.add(() => pool.end());
     // A small concurrency so most messages are still unclaimed when the worker is told to stop.
-    const env = baseEnv(db.url, { HOOKD_SHUTDOWN_TIMEOUT: `${SHUTDOWN_TIMEOUT_MS}ms`, HOOKD_WORKER_CONCURRENCY: String(CONCURRENCY), HOOKD_WORKER_BATCH: String(CONCURRENCY) });
+    const env = baseEnv(db.url, { HOOKD_SHUTDOWN_TIMEOUT: `${SHUTDOWN_TIMEOUT_MS}ms`, HOOKD_WORKER_CONCURRENCY: String(CONCURRENCY), HOOKD_CONNECTIONS_PER_ORIGIN: String(CONCURRENCY), HOOKD_WORKER_BATCH: String(CONCURRENCY) });
 
     // The receiver holds each request for HOLD_MS; it notes whether it could answer or the connection was cut first.
     let holding = 0;
