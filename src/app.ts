@@ -55,6 +55,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('hookd', context);
   // First hook of all: the request id goes back on every response, errors included.
   installRequestLogging(app, { logRequests: context.config.observability.logRequests });
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.countResponse(request.method, request.routeOptions.url, reply.statusCode);
+    done();
+  });
   // The API speaks JSON only (UTF-8, bounded nesting); any other body answers 415 Unsupported Media Type.
   installJsonBodyParser(app);
   installValidationAndErrors(app);

@@ -6,6 +6,7 @@ import type { FastifyError, FastifyHttpOptions, FastifyInstance, FastifyReply, F
 import { HookdError, type ValidationIssue } from '../domain/errors.js';
 import { storeFailureOf } from '../store/failures.js';
 import { unstorableValue } from './json-body.js';
+import { RepeatedWarning } from '../observability/log-throttle.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
@@ -30,7 +31,8 @@ export function installValidationAndErrors(app: FastifyInstance): void {
     const error = new HookdError('HOOKD_ERR_VALIDATION', 'request validation failed', errors.map((e) => toIssue(e as ErrorObject, dataVar)));
     return error as unknown as Error;
   });
-  app.setErrorHandler(sendError);
+  const warnings = storeWarnings();
+  app.setErrorHandler((error: FastifyError | HookdError, request, reply) => sendError(error, request, reply, warnings));
   answerProtocolErrors(app);
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
@@ -49,11 +51,20 @@ const ROUTED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as cons
 export const RETRY_AFTER_UNAVAILABLE_S = 2;
 export const RETRY_AFTER_FULL_S = 30;
 
-function sendError(error: FastifyError | HookdError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** The warnings of a database away (503) or full (507), which refuse every request alike while they last. */
+interface StoreWarnings {
+  503: RepeatedWarning;
+  507: RepeatedWarning;
+}
+const storeWarnings = (): StoreWarnings => ({ 503: new RepeatedWarning(), 507: new RepeatedWarning() });
+/** For the errors raised before routing (never the database's). */
+const preRoutingWarnings = storeWarnings();
+
+function sendError(error: FastifyError | HookdError, request: FastifyRequest, reply: FastifyReply, warnings: StoreWarnings = preRoutingWarnings): FastifyReply {
   const hookdError = error instanceof HookdError ? error : (storeError(error) ?? fromFastifyError(error));
   if (hookdError.status === 503 || hookdError.status === 507) {
-    // The database's fault, not a bug: one warning, and when to come back.
-    request.log.warn({ err: error }, hookdError.detail);
+    // The database's fault, not a bug: a warning (one per interval while it lasts), and when to come back.
+    warnings[hookdError.status].warn(request.log, { err: error }, hookdError.detail);
     reply.header('retry-after', String(hookdError.status === 503 ? RETRY_AFTER_UNAVAILABLE_S : RETRY_AFTER_FULL_S));
   } else if (hookdError.status >= 500) request.log.error({ err: error }, 'request failed');
   return reply.code(hookdError.status).type('application/json').send(hookdError.toBody());

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { withTimeout } from '../deadline.js';
+import { RepeatedWarning } from '../observability/log-throttle.js';
 import { storeFailureOf } from '../store/failures.js';
 
 /** /ready answers within this, whatever the database does. */
@@ -26,6 +27,8 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   );
   const NotReady = Type.Object({ code: Type.String(), detail: Type.String() });
   let last: { startedAt: number; outcome: Promise<void> } | null = null;
+  // A load balancer asks every second or so: one line per interval while hookd is not ready, not one per probe.
+  const notReady = new RepeatedWarning();
   const probe = (): Promise<void> => {
     const now = Date.now();
     if (last && now - last.startedAt < READY_REUSE_MS) return last.outcome;
@@ -49,7 +52,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
         await probe();
         return { status: 'ready' };
       } catch (error) {
-        request.log.warn({ err: error }, 'not ready');
+        notReady.warn(request.log, { err: error }, 'not ready');
         reply.header('retry-after', '1');
         if (storeFailureOf(error) === 'full') return reply.code(503).send({ code: 'insufficient_storage', detail: 'the database is out of space: writes fail' });
         return reply.code(503).send({ code: 'unavailable', detail: 'the database cannot take writes now (the hookd log says why)' });

@@ -32,6 +32,9 @@ export class HookdMetrics {
   private readonly clock: () => number;
   private readonly ingested: Counter<'app'>;
   private readonly deliveries: Counter<'outcome' | 'app' | 'endpoint'>;
+  private readonly responses: Counter<'route' | 'status'>;
+  /** The responses counter's series by `${route} ${status}`: labels() hashes its values on every call. */
+  private readonly responseSeries = new Map<string, Counter.Internal>();
   private readonly durations: Record<DeliveryOutcome, Histogram.Internal<'outcome'>>;
   private queue: { at: number; stats: Promise<QueueStats | null> } | null = null;
 
@@ -51,6 +54,12 @@ export class HookdMetrics {
       name: 'hookd_deliveries_total',
       help: 'Delivery attempts recorded by this process, by what became of the delivery: succeeded, retrying (another attempt is scheduled) or failed (for good); by application and endpoint (bounded, the rest are "other")',
       labelNames: ['outcome', 'app', 'endpoint'] as const,
+      registers,
+    });
+    this.responses = new Counter({
+      name: 'hookd_http_responses_total',
+      help: 'API responses by route (method and pattern, "unmatched" for none) and status code: 429s of the ingest rate limit, 503s and 507s of a database away or full, 4xx of bad input',
+      labelNames: ['route', 'status'] as const,
       registers,
     });
     const histogram = new Histogram({
@@ -86,6 +95,18 @@ export class HookdMetrics {
   /** The Prometheus text exposition of every metric. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** Counts one API response (`route`: the Fastify pattern, undefined when no route matched). */
+  countResponse(method: string, route: string | undefined, status: number): void {
+    const key = `${method} ${route ?? ''} ${status}`;
+    let series = this.responseSeries.get(key);
+    if (!series) {
+      // Bounded: hookd's routes times the status codes it answers (an unmatched path is one "unmatched" route).
+      series = this.responses.labels(route === undefined ? 'unmatched' : `${method} ${route}`, String(status));
+      this.responseSeries.set(key, series);
+    }
+    series.inc();
   }
 
   /** Wraps the ingest path's store: messages committed by `insertMessages` are counted (duplicates are not). */

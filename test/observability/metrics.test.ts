@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { LabelBound, OTHER_LABEL } from '../../src/observability/label-bound.js';
 import { HookdMetrics } from '../../src/observability/metrics.js';
@@ -272,3 +273,42 @@ function result(appId: string, endpointId: string, status: 'succeeded' | 'failed
   };
   return { deliveryId: 'dlv_x', leaseOwner: 'w', attempt, next: { status }, claimed: {} as RecordedResult['claimed'] };
 }
+
+describe('API responses in the metrics, and the warnings of a database that refuses every request', () => {
+  test('a full database: each 507 is counted by route and status, and logged once per interval, not once per request; 429s and 422s are counted too', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const text of chunk.toString('utf8').split('\n')) if (text) lines.push(JSON.parse(text) as Record<string, unknown>);
+        done();
+      },
+    });
+    const hookd = await startTestHookd({ env: { HOOKD_SQLITE_MAX_SIZE: String(2 * 1024 * 1024) }, logger: pino({ level: 'info' }, stream) });
+    try {
+      const appId = (await hookd.api.post('/api/v1/app', { name: 'full', ingestRateLimit: 0 })).body.id as string;
+      const payload = { blob: 'x'.repeat(8 * 1024) };
+      let status = 202;
+      for (let i = 0; i < 1000 && status === 202; i++) status = (await hookd.api.post(`/api/v1/app/${appId}/msg`, { eventType: 'fill', payload })).status;
+      assert.equal(status, 507, 'the database filled up');
+      for (let i = 0; i < 30; i++) assert.equal((await hookd.api.post(`/api/v1/app/${appId}/msg`, { eventType: 'fill', payload })).status, 507);
+      const warnings = lines.filter((line) => line.level === 40 && String(line.msg).includes('out of space'));
+      assert.equal(warnings.length, 1, `${warnings.length} warnings for 31 refusals`);
+      // A 422 and, from an application limited to 1 message a second, a 429.
+      assert.equal((await hookd.api.post(`/api/v1/app/${appId}/msg`, { payload: {} })).status, 422);
+      const limited = (await hookd.api.post('/api/v1/app', { name: 'limited', ingestRateLimit: 1 })).body.id as string;
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await hookd.api.post(`/api/v1/app/${limited}/msg`, { eventType: 'e', payload: {} })).status);
+      assert.ok(statuses.includes(429), JSON.stringify(statuses));
+      assert.equal((await hookd.api.get('/no/such/path')).status, 404);
+      const { samples, types } = parsePrometheusText(await (await fetch(`${hookd.url}/metrics`)).text());
+      assert.equal(types.get('hookd_http_responses_total'), 'counter');
+      const route = 'POST /api/v1/app/:app_id/msg';
+      assert.equal(sampleValue(samples, 'hookd_http_responses_total', { route, status: '507' }), 31);
+      assert.equal(sampleValue(samples, 'hookd_http_responses_total', { route, status: '422' }), 1);
+      assert.equal(sampleValue(samples, 'hookd_http_responses_total', { route, status: '429' }), statuses.filter((s) => s === 429).length);
+      assert.equal(sampleValue(samples, 'hookd_http_responses_total', { route: 'unmatched', status: '404' }), 1);
+    } finally {
+      await hookd.cleanup();
+    }
+  });
+});
