@@ -21,6 +21,28 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { store, clock, config } = fastify.hookd;
 
+  /** A portal token for the application `appId` names (created first with `body.application`), and its url. */
+  const grantAccess = async (request: FastifyRequest, appId: string, body: AppPortalAccessIn): Promise<{ url: string; token: string }> => {
+    requireAdmin(request);
+    // Idempotency would keep the response, token included, in the database: the key is forgotten instead,
+    // so a repeat gets a token of its own (tokens exist nowhere but in responses).
+    const idempotency = request.idempotency;
+    request.idempotency = null;
+    try {
+      const owner = await portalApp(request, appId, body.application ?? null);
+      const { token } = await createPortalToken(store, {
+        appId: owner.id,
+        nowMs: clock(),
+        expiresInMs: (body.expiry ?? PORTAL_EXPIRY_DEFAULT_S) * 1000,
+        readOnly: body.readOnly === true || (body.capabilities != null && body.capabilities.every((c) => READ_CAPABILITIES.has(c))),
+        capabilities: body.capabilities ?? null,
+      });
+      return { url: `${publicBaseUrl(request, config.publicUrl)}/portal/#token=${encodeURIComponent(token)}`, token };
+    } finally {
+      if (idempotency) await store.finishIdempotent(idempotency.scope, idempotency.key, null);
+    }
+  };
+
   app.post(
     '/api/v1/auth/app-portal-access/:app_id',
     {
@@ -38,27 +60,22 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
         response: { 200: AppPortalAccessOut, ...adminErrorResponses },
       },
     },
-    async (request) => {
-      requireAdmin(request);
-      // Idempotency would keep the response, token included, in the database: the key is forgotten instead,
-      // so a repeat gets a token of its own (tokens exist nowhere but in responses).
-      const idempotency = request.idempotency;
-      request.idempotency = null;
-      try {
-        const body = request.body ?? {};
-        const owner = await portalApp(request, request.params.app_id, body.application ?? null);
-        const { token } = await createPortalToken(store, {
-          appId: owner.id,
-          nowMs: clock(),
-          expiresInMs: (body.expiry ?? PORTAL_EXPIRY_DEFAULT_S) * 1000,
-          readOnly: body.readOnly === true || (body.capabilities != null && body.capabilities.every((c) => READ_CAPABILITIES.has(c))),
-          capabilities: body.capabilities ?? null,
-        });
-        return { url: `${publicBaseUrl(request, config.publicUrl)}/portal/#token=${encodeURIComponent(token)}`, token };
-      } finally {
-        if (idempotency) await store.finishIdempotent(idempotency.scope, idempotency.key, null);
-      }
+    async (request) => grantAccess(request, request.params.app_id, request.body ?? {}),
+  );
+
+  app.post(
+    '/api/v1/auth/dashboard-access/:app_id',
+    {
+      schema: {
+        tags,
+        summary: 'A token for the app portal (deprecated: use app-portal-access)',
+        description:
+          "Svix's older name for app-portal-access, which its JavaScript SDK 1.x still calls (authentication.dashboardAccess): the same token and url, with the defaults (7 days, every capability). Needs an admin key.",
+        params: AppParams,
+        response: { 200: AppPortalAccessOut, ...adminErrorResponses },
+      },
     },
+    async (request) => grantAccess(request, request.params.app_id, {}),
   );
 
   app.get(

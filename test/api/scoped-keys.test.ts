@@ -70,7 +70,7 @@ const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'admin' | 'signed' 
 /** PUTs that create what their path names by uid when it does not exist (Svix's upserts). */
 const UPSERT_ROUTES = new Set(['PUT /api/v1/app/{app_id}/endpoint/{endpoint_id}']);
 /** Routes with an app in the path that need an admin key even on the key's own app. */
-const ADMIN_ONLY_APP_ROUTES = new Set(['DELETE /api/v1/app/{app_id}', 'POST /api/v1/auth/app-portal-access/{app_id}']);
+const ADMIN_ONLY_APP_ROUTES = new Set(['DELETE /api/v1/app/{app_id}', 'POST /api/v1/auth/app-portal-access/{app_id}', 'POST /api/v1/auth/dashboard-access/{app_id}']);
 
 let hookd: Hookd;
 let receiver: Receiver;
@@ -99,6 +99,7 @@ function bodyFor(route: ApiRoute, t: Tenant): unknown {
     [`POST ${ep}/recover`]: () => ({ since: new Date(0).toISOString() }),
     [`POST ${ep}/send-example`]: () => ({ eventType: 'svix.ping' }),
     'POST /api/v1/auth/app-portal-access/{app_id}': () => ({ expiry: 3600 }),
+    'POST /api/v1/auth/dashboard-access/{app_id}': () => undefined,
     'POST /api/v1/auth/logout': () => undefined,
     'POST /api/v1/app/{app_id}/msg': () => ({ eventType: EVENT_TYPE, payload: { walk: true } }),
     'POST /api/v1/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend': () => ({}),
@@ -377,10 +378,9 @@ describe('a key scoped to application A, on every documented operation', () => {
     }
     assert.deepEqual(problems, []);
     assert.ok(calls > 50, `walked ${calls} mixed calls`);
-    // The attempts of A's message filtered by B's endpoint: empty, not B's attempts.
+    // The attempts of A's message filtered by B's endpoint: an endpoint A's app does not have, a 404 (as in Svix), not B's attempts.
     const filtered = await a.client.get(`/api/v1/app/${a.appId}/attempt/msg/${a.msgId}?endpoint_id=${b.endpointId}`);
-    assert.equal(filtered.status, 200);
-    assert.deepEqual(filtered.body.data, []);
+    assert.deepEqual([filtered.status, filtered.body.code], [404, 'not_found']);
 
     await settle();
     assert.deepEqual(await snapshot(b), before);
