@@ -63,8 +63,10 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
     if (role !== 'api') {
       // The pipeline (undici) is loaded only where it runs: the API thread of hookd start never loads it.
       worker = onThread
-        ? await startDeliveryThread({ config, logger, onRecorded: (summaries) => metrics.recordDeliveries(summaries) })
+        ? await startDeliveryThread({ config, logger, onRecorded: (summaries) => metrics.recordDeliveries(summaries), onDied: () => metrics.deliveryThreadDied() })
         : await (await import('./delivery/pipeline.js')).startDelivery({ store, config, logger, clock, observers: [metrics.deliveryObserver] });
+      const delivery = worker;
+      metrics.watchDelivery(() => delivery.running());
       maintenance = new MaintenanceLoop({
         store,
         retentionMs: config.operations.retentionMs,

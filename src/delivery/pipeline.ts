@@ -12,6 +12,8 @@ export interface Delivery {
   wake(): void;
   /** Stop claiming, let requests finish for up to `timeoutMs`, record what was cut off, release the rest. */
   stop(timeoutMs: number): Promise<void>;
+  /** Whether it runs now (a delivery thread that died is not running until it is started again). */
+  running(): boolean;
 }
 
 export interface DeliveryOptions {
@@ -44,9 +46,13 @@ export async function startDelivery(options: DeliveryOptions): Promise<Delivery>
   }
   const running = worker;
   running.start();
+  let stopped = false;
   return {
     wake: () => running.wake(),
+    // On the process's own event loop: it runs until stopped (a failure of it ends the process).
+    running: () => !stopped,
     stop: async (timeoutMs) => {
+      stopped = true;
       await running.stop(timeoutMs);
       await sender.close();
     },

@@ -32,6 +32,8 @@ export interface DeliveryThreadOptions {
   logger: Logger;
   /** Metrics of what the thread recorded (its registry would be invisible to /metrics). */
   onRecorded: (summaries: DeliverySummary[]) => void;
+  /** The thread stopped unexpectedly (it is started again): for the restarts counter. */
+  onDied?: () => void;
   /** The module the thread runs (default: thread-entry); the tests start one that fails. */
   entry?: URL;
 }
@@ -84,6 +86,7 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
     current.once('exit', (code) => {
       alive = false;
       if (stopping) return;
+      options.onDied?.();
       // A thread that ran for a while starts again soon; one that keeps dying at once, ever more slowly.
       if (Date.now() - startedAt > RESTART_MAX_MS) restartMs = RESTART_MS;
       logger.error({ code, restartInMs: restartMs }, 'the delivery thread stopped unexpectedly; starting it again');
@@ -92,6 +95,7 @@ export async function startDeliveryThread(options: DeliveryThreadOptions): Promi
   }
   watch(await spawn(options, wakePending));
   return {
+    running: () => alive,
     wake: () => {
       if (Atomics.exchange(wakePending, 0, 1) === 0) thread.postMessage({ type: 'wake' } satisfies ToThread);
     },

@@ -33,6 +33,7 @@ export class HookdMetrics {
   private readonly ingested: Counter<'app'>;
   private readonly deliveries: Counter<'outcome' | 'app' | 'endpoint'>;
   private readonly responses: Counter<'route' | 'status'>;
+  private readonly threadRestarts: Counter;
   /** The responses counter's series by `${route} ${status}`: labels() hashes its values on every call. */
   private readonly responseSeries = new Map<string, Counter.Internal>();
   private readonly durations: Record<DeliveryOutcome, Histogram.Internal<'outcome'>>;
@@ -54,6 +55,11 @@ export class HookdMetrics {
       name: 'hookd_deliveries_total',
       help: 'Delivery attempts recorded by this process, by what became of the delivery: succeeded, retrying (another attempt is scheduled) or failed (for good); by application and endpoint (bounded, the rest are "other")',
       labelNames: ['outcome', 'app', 'endpoint'] as const,
+      registers,
+    });
+    this.threadRestarts = new Counter({
+      name: 'hookd_delivery_thread_restarts_total',
+      help: "Times this process's delivery thread (hookd start) stopped unexpectedly and was started again",
       registers,
     });
     this.responses = new Counter({
@@ -95,6 +101,27 @@ export class HookdMetrics {
   /** The Prometheus text exposition of every metric. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /**
+   * Watches this process's delivery (absent in an API-only process): whether it runs now, and how often a delivery
+   * thread died and was started again. A delivery thread that keeps dying leaves the API answering and the queue
+   * growing; these say why.
+   */
+  watchDelivery(running: () => boolean): void {
+    new Gauge({
+      name: 'hookd_delivery_running',
+      help: "1 while this process's delivery worker runs; 0 while its delivery thread, dead, waits to be started again",
+      registers: [this.registry],
+      collect() {
+        this.set(running() ? 1 : 0);
+      },
+    });
+  }
+
+  /** A delivery thread died (it is started again). */
+  deliveryThreadDied(): void {
+    this.threadRestarts.inc();
   }
 
   /** Counts one API response (`route`: the Fastify pattern, undefined when no route matched). */

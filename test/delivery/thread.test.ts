@@ -5,6 +5,8 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startDeliveryThread } from '../../src/delivery/thread.js';
+import { HookdMetrics } from '../../src/observability/metrics.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { threadModule } from '../../src/thread-module.js';
 import { eventually, startTestHookd, tempDir, testEnv, unhandledRejectionsDuring } from '../helpers/hookd.js';
 import { Receiver } from '../helpers/receiver.js';
@@ -73,26 +75,39 @@ for (const thread of [true, false]) {
   });
 }
 
-test('a delivery thread that fails with an uncaught exception is started again, and the process lives on', async () => {
+test('a delivery thread that fails with an uncaught exception is started again, counted in the metrics, and the process lives on', async () => {
   const { lines, destination } = logLines();
   const temp = tempDir();
+  const stores: SqliteStore[] = [];
   try {
     // An uncaught exception in the thread reaches the main thread as an 'error' event; until it was handled, it also
     // rejected a promise nobody awaited, and the process died of it.
     const rejections = await unhandledRejectionsDuring(async () => {
+      const store = new SqliteStore({ path: `${temp.dir}/metrics.db` });
+      await store.migrate();
+      stores.push(store);
+      const metrics = new HookdMetrics({ store, maxLabels: 10, logger: pino({ level: 'silent' }) });
       const delivery = await startDeliveryThread({
         config: loadConfig(testEnv(`${temp.dir}/hookd.db`)),
         logger: pino({ level: 'info' }, destination),
         onRecorded: () => undefined,
+        onDied: () => metrics.deliveryThreadDied(),
         entry: threadModule('../helpers/failing-delivery-thread', import.meta.url),
       });
+      metrics.watchDelivery(() => delivery.running());
+      const sample = async (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec((await metrics.render()).body)?.[1]);
       // Failed, started again (after 1 s), failed again: the supervisor keeps going.
+      await eventually(() => lines.filter((line) => line.msg === 'the delivery thread stopped unexpectedly; starting it again').length >= 1, 10_000);
+      // Dead until its restart a second later: the metrics say so.
+      assert.equal(await sample('hookd_delivery_running'), 0);
       await eventually(() => lines.filter((line) => line.msg === 'the delivery thread stopped unexpectedly; starting it again').length >= 2, 10_000);
+      assert.ok((await sample('hookd_delivery_thread_restarts_total')) >= 2);
       assert.ok(lines.some((line) => line.msg === 'the delivery thread failed' && /failed on purpose/.test(String((line.err as { message?: string })?.message))));
       await delivery.stop(1000);
     });
     assert.deepEqual(rejections, [], 'no unhandled rejection');
   } finally {
+    for (const store of stores) await store.close();
     temp.cleanup();
   }
 });
