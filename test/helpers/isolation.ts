@@ -36,6 +36,8 @@ export interface ScenarioResult {
   aPendingAtEnd: number;
   /** Attempts recorded for A's endpoint. */
   aAttempts: number;
+  /** Those attempts' HTTP status (0: no answer) and duration, newest first. */
+  aOutcomes: { statusCode: number; durationMs: number }[];
   /** hookd_endpoint_circuits_open on /metrics at the end. */
   circuitsOpenMetric: number;
   /** GET .../endpoint/{A}/stats at the end: its circuit and in-flight budget. */
@@ -163,7 +165,7 @@ export async function runScenario(store: Store, kind: Misbehaviour): Promise<Sce
     while (receiver.b().length < bSent && Date.now() < deadline) await sleep(20);
     const latencies = receiver.b().map((request) => request.at - sentAt.get((JSON.parse(request.body) as { i: number }).i)!);
     const stats = (await api.get(`/api/v1/app/${appA}/endpoint/${endpointA}/stats`)).body;
-    const aAttempts = (await api.get(`/api/v1/app/${appA}/attempt/endpoint/${endpointA}?limit=250`)).body.data.length as number;
+    const attempts = (await api.get(`/api/v1/app/${appA}/attempt/endpoint/${endpointA}?limit=250`)).body.data as { responseStatusCode: number; responseDurationMs: number }[];
     const metrics = parsePrometheusText(await (await fetch(`${hookd.url}/metrics`)).text());
     return {
       latencies,
@@ -172,7 +174,8 @@ export async function runScenario(store: Store, kind: Misbehaviour): Promise<Sce
       aRequests: receiver.aRequests(),
       aPeakOpen: track.peak,
       aPendingAtEnd: aPendingAtEnd.pending + aPendingAtEnd.sending,
-      aAttempts,
+      aAttempts: attempts.length,
+      aOutcomes: attempts.map((a) => ({ statusCode: a.responseStatusCode, durationMs: a.responseDurationMs })),
       aStats: { circuit: stats.circuit, concurrency: stats.concurrency },
       circuitsOpenMetric: sampleValue(metrics.samples, 'hookd_endpoint_circuits_open') ?? Number.NaN,
       windowMs,
