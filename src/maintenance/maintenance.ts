@@ -9,7 +9,10 @@ export interface MaintenanceOptions {
   /** Idempotency keys older than this have expired and are deleted. */
   idempotencyTtlMs: number;
   intervalMs: number;
-  /** Rows (messages or keys) per purge transaction. */
+  /**
+   * Rows deleted per purge transaction: a message, each of its deliveries and each of its attempts are a row each (a
+   * message with more rows than this goes over several transactions); likewise each key.
+   */
   batchSize: number;
   logger: Logger;
   clock?: () => number;
@@ -35,9 +38,10 @@ export const EXPIRED_KEYS_KEPT_MS = 24 * 60 * 60 * 1000;
 /**
  * The maintenance loop of worker-role processes: every `intervalMs`, purge messages older than the retention
  * (with their deliveries and attempts), expired idempotency keys and API keys expired for more than
- * EXPIRED_KEYS_KEPT_MS (every portal sign-in makes one), in bounded batches: one short transaction
- * per batch and a turn of the event loop between batches, so ingest and deliveries keep going meanwhile. On
- * PostgreSQL every worker runs it; the store makes concurrent purges take disjoint batches.
+ * EXPIRED_KEYS_KEPT_MS (every portal sign-in makes one), in batches of at most `batchSize` rows (however widely a
+ * message fanned out): one short transaction per batch and a turn of the event loop between batches, so ingest and
+ * deliveries keep going meanwhile. On PostgreSQL every worker runs it; the store makes concurrent purges take
+ * disjoint batches.
  */
 export class MaintenanceLoop {
   private readonly clock: () => number;
@@ -72,7 +76,7 @@ export class MaintenanceLoop {
     const { store, retentionMs, idempotencyTtlMs, batchSize } = this.options;
     const report: MaintenanceReport = { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, apiKeys: 0, batches: 0 };
     const now = this.clock();
-    /** Runs one kind of purge batch after batch until one comes back short (or the loop stops). */
+    /** Runs one kind of purge batch after batch until one deletes fewer rows than it may (or the loop stops). */
     const inBatches = async (purgeBatch: () => Promise<number>): Promise<void> => {
       for (;;) {
         const purged = await purgeBatch();
@@ -82,12 +86,15 @@ export class MaintenanceLoop {
       }
     };
     if (retentionMs > 0) {
+      // Each batch goes on where the one before it stopped; the next pass starts again from the oldest message.
+      let after = '';
       await inBatches(async () => {
-        const purged = await store.purgeMessages(now - retentionMs, batchSize);
+        const purged = await store.purgeMessages(now - retentionMs, batchSize, after);
+        after = purged.resumeAfter;
         report.messages += purged.messages;
         report.deliveries += purged.deliveries;
         report.attempts += purged.attempts;
-        return purged.messages;
+        return purged.messages + purged.deliveries + purged.attempts;
       });
     }
     await inBatches(async () => {

@@ -198,12 +198,17 @@ export interface Store {
   // ---- Retention (src/maintenance)
 
   /**
-   * Deletes up to `limit` messages created before `beforeMs`, with their deliveries and attempts, in one
-   * transaction, oldest first. Messages are walked in id order (ids are time-sortable KSUIDs made at creation),
-   * so no index on created_at is needed. A message with a pending delivery is kept until that delivery ends.
-   * Concurrent calls (several workers) take disjoint batches and never wait for each other.
+   * Deletes messages created before `beforeMs` with their deliveries and attempts, oldest first, in one transaction
+   * of at most `limit` rows (a message, each of its deliveries and each attempt are one row each); fewer only when it
+   * found no more to purge. A message with more rows than are left has its attempts, then its deliveries, deleted as
+   * far as the budget goes, and the rest (the message last) in the next calls. Messages are walked in id order (ids
+   * are time-sortable KSUIDs made at creation), so no index on created_at is needed, from `after` (exclusive; '' for
+   * the oldest): a pass passes each call's `resumeAfter` to the next, so that none walks again over what the ones
+   * before it purged (on PostgreSQL, index entries of deleted rows until a vacuum). A message with a pending delivery
+   * is kept until that delivery ends. Concurrent calls (several workers) take disjoint messages and never wait for
+   * each other.
    */
-  purgeMessages(beforeMs: number, limit: number): Promise<PurgeResult>;
+  purgeMessages(beforeMs: number, limit: number, after?: string): Promise<PurgeResult>;
   /** Deletes up to `limit` idempotency keys created at or before `beforeMs` (expired); returns how many. */
   purgeIdempotencyKeys(beforeMs: number, limit: number): Promise<number>;
   /**
@@ -444,6 +449,11 @@ export interface PurgeResult {
   messages: number;
   deliveries: number;
   attempts: number;
+  /**
+   * Where the next call of the same pass starts: every message up to it was purged, or passed over (a pending
+   * delivery, held by another worker); a message partly purged comes after it.
+   */
+  resumeAfter: string;
 }
 
 // ---- Observability (src/observability, src/api/stats.ts)

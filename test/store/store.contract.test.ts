@@ -1285,6 +1285,9 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    /** What a purge deleted (without where the next one starts). */
+    const counted = ({ messages, deliveries, attempts }: { messages: number; deliveries: number; attempts: number }) => ({ messages, deliveries, attempts });
+
     test('retention: messages older than the cutoff go with their deliveries and attempts in bounded batches; newer ones and those still pending stay', async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);
@@ -1302,10 +1305,11 @@ for (const adapter of storeAdapters) {
         assert.equal(retried.length, 5);
         for (const c of retried) await ack(s, c, 'success', T0 + day + 21, { status: 'succeeded' });
         const cutoff = T0 + day;
-        assert.deepEqual(await s.purgeMessages(cutoff, 2), { messages: 2, deliveries: 2, attempts: 4 });
-        assert.deepEqual(await s.purgeMessages(cutoff, 2), { messages: 2, deliveries: 2, attempts: 4 });
-        assert.deepEqual(await s.purgeMessages(cutoff, 2), { messages: 1, deliveries: 1, attempts: 2 }, 'the pending one is kept');
-        assert.deepEqual(await s.purgeMessages(cutoff, 2), { messages: 0, deliveries: 0, attempts: 0 });
+        // 8 rows a batch: two messages, each with its delivery and two attempts.
+        assert.deepEqual(counted(await s.purgeMessages(cutoff, 8)), { messages: 2, deliveries: 2, attempts: 4 });
+        assert.deepEqual(counted(await s.purgeMessages(cutoff, 8)), { messages: 2, deliveries: 2, attempts: 4 });
+        assert.deepEqual(counted(await s.purgeMessages(cutoff, 8)), { messages: 1, deliveries: 1, attempts: 2 }, 'the pending one is kept');
+        assert.deepEqual(counted(await s.purgeMessages(cutoff, 8)), { messages: 0, deliveries: 0, attempts: 0 });
         for (const m of old.slice(0, 5)) {
           assert.equal(await s.getMessage(app.id, m.id), null);
           assert.deepEqual(await s.listMessageDeliveries(m.id), []);
@@ -1314,6 +1318,73 @@ for (const adapter of storeAdapters) {
         assert.equal((await s.listMessageDeliveries(old[5]!.id))[0]!.status, 'pending', 'a pending delivery is never purged');
         for (const m of recent) assert.equal((await s.getMessage(app.id, m.id))?.id, m.id);
         assert.equal((await s.purgeMessages(cutoff + 2, 10)).messages, 2, 'once older than the cutoff, the recent ones go too');
+      });
+    });
+
+    test('retention: a batch deletes at most its row bound however widely messages fanned out; a wider message goes attempts first, then deliveries, then itself, over several batches; one with a pending delivery stays whole', async () => {
+      await fresh(async (s) => {
+        const day = 86_400_000;
+        const wide = makeApp();
+        await s.createApp(wide);
+        for (let i = 0; i < 6; i++) await s.createEndpoint(makeEndpoint(wide.id));
+        const { app: narrow } = await seedEndpoint(s);
+        const at = (ms: number): Partial<Message> => ({ id: newId('msg', ms), createdAt: ms });
+        // Oldest first: wide, narrow, wide (one delivery still pending), wide, narrow; then one of each after the cutoff.
+        const [wide0, narrow0, pendingOne, wide2, narrow1] = [wide, narrow, wide, wide, narrow].map((app, i) => makeMessage(app.id, at(T0 + i)));
+        const recent = [makeMessage(wide.id, at(T0 + day + 1)), makeMessage(narrow.id, at(T0 + day + 2))];
+        await s.insertMessages([wide0!, narrow0!, pendingOne!, wide2!, narrow1!, ...recent]);
+        // Every delivery fails once, then succeeds (two attempts each); one of the pending message's fails again and is
+        // due much later.
+        const complete = (claimed: ClaimedDelivery[], status: Attempt['status'], at: number, next: (c: ClaimedDelivery) => DeliveryResult['next']) =>
+          s.completeDeliveries(claimed.map((c) => ({ deliveryId: c.delivery.id, leaseOwner: 'w', attempt: attemptFor(c.delivery.id, { ...makeMessage(c.message.appId), id: c.message.id }, c.endpoint.id, status, at), next: next(c) })));
+        const first = await claim(s, 'w', 100, 10_000, T0 + day + 10);
+        assert.equal(first.length, 4 * 6 + 3);
+        await complete(first, 'fail', T0 + day + 11, () => ({ status: 'pending', nextAttemptAt: T0 + day + 20 }));
+        const second = await claim(s, 'w', 100, 10_000, T0 + day + 20);
+        assert.equal(second.length, 4 * 6 + 3);
+        const stillPending = second.find((c) => c.message.id === pendingOne!.id)!;
+        await complete([stillPending], 'fail', T0 + day + 21, () => ({ status: 'pending', nextAttemptAt: T0 + 100 * day }));
+        await complete(second.filter((c) => c !== stillPending), 'success', T0 + day + 21, () => ({ status: 'succeeded' }));
+
+        // A bound of 5 rows, where a wide message has 19 (itself, 6 deliveries, 12 attempts) and a narrow one 4. Each
+        // batch goes on where the last stopped, as the maintenance loop's do.
+        const cutoff = T0 + day;
+        const batches = [];
+        let after = '';
+        for (;;) {
+          const batch = await s.purgeMessages(cutoff, 5, after);
+          after = batch.resumeAfter;
+          batches.push(counted(batch));
+          if (batch.messages + batch.deliveries + batch.attempts < 5) break;
+          assert.ok(batches.length < 50, 'the purge ends');
+        }
+        const batch = (messages: number, deliveries: number, attempts: number) => ({ messages, deliveries, attempts });
+        assert.deepEqual(batches, [
+          batch(0, 0, 5), // the oldest, wide: attempts first
+          batch(0, 0, 5),
+          batch(0, 3, 2), // its last attempts, then deliveries
+          batch(1, 3, 1), // its last deliveries and itself; then the narrow one's first attempt
+          batch(1, 1, 3), // the narrow one; the pending one is skipped; the next wide one's attempts
+          batch(0, 0, 5),
+          batch(0, 0, 5),
+          batch(0, 5, 0),
+          batch(1, 2, 2),
+          batch(1, 0, 0), // the last narrow message: fewer rows than the bound, nothing left
+        ]);
+        assert.deepEqual(counted(await s.purgeMessages(cutoff, 5)), batch(0, 0, 0), 'a new pass from the oldest finds nothing more');
+        for (const m of [wide0!, narrow0!, wide2!, narrow1!]) {
+          assert.equal(await s.getMessage(m.appId, m.id), null);
+          assert.deepEqual(await s.listMessageDeliveries(m.id), []);
+          assert.deepEqual((await s.listAttempts({ appId: m.appId, messageId: m.id }, { limit: 50 })).data, []);
+        }
+        assert.equal((await s.getMessage(wide.id, pendingOne!.id))?.id, pendingOne!.id, 'a message with a pending delivery stays');
+        const kept = await s.listMessageDeliveries(pendingOne!.id);
+        assert.deepEqual([kept.length, kept.filter((d) => d.status === 'pending').length], [6, 1], 'with all its deliveries');
+        assert.equal((await s.listAttempts({ appId: wide.id, messageId: pendingOne!.id }, { limit: 50 })).data.length, 12, 'and attempts');
+        for (const m of recent) {
+          assert.equal((await s.getMessage(m.appId, m.id))?.id, m.id, 'newer than the cutoff: kept');
+          assert.equal((await s.listAttempts({ appId: m.appId, messageId: m.id }, { limit: 50 })).data.length, m.appId === wide.id ? 12 : 2);
+        }
       });
     });
 
@@ -1337,6 +1408,35 @@ for (const adapter of storeAdapters) {
         const totals = await Promise.all([purger(), purger(), purger()]);
         assert.equal(totals.reduce((a, b) => a + b, 0), 40);
         assert.equal((await s.listMessages(app.id, {}, { limit: 50 })).data.length, 0);
+      });
+    });
+
+    test('retention: concurrent purges of messages wider than their row bound delete every row once, none over the bound', async () => {
+      await fresh(async (s) => {
+        const app = makeApp();
+        await s.createApp(app);
+        for (let i = 0; i < 5; i++) await s.createEndpoint(makeEndpoint(app.id));
+        await s.insertMessages(Array.from({ length: 12 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i), createdAt: T0 + i })));
+        const claimed = await claim(s, 'w', 100, 10_000, T0 + 1_000);
+        assert.equal(claimed.length, 60);
+        await s.completeDeliveries(claimed.map((c) => ({ deliveryId: c.delivery.id, leaseOwner: 'w', attempt: attemptFor(c.delivery.id, { ...makeMessage(app.id), id: c.message.id }, c.endpoint.id, 'success', T0 + 1_001), next: { status: 'succeeded' as const } })));
+        // 11 rows a message (itself, 5 deliveries, 5 attempts), 4 a batch: each worker goes on until a batch is short.
+        const batches: { messages: number; deliveries: number; attempts: number }[] = [];
+        const purger = async (): Promise<void> => {
+          let after = '';
+          for (;;) {
+            const batch = await s.purgeMessages(T0 + 1_000, 4, after);
+            after = batch.resumeAfter;
+            batches.push(counted(batch));
+            if (batch.messages + batch.deliveries + batch.attempts < 4) return;
+          }
+        };
+        await Promise.all([purger(), purger(), purger()]);
+        assert.ok(batches.every((b) => b.messages + b.deliveries + b.attempts <= 4), JSON.stringify(batches));
+        const total = batches.reduce((sum, b) => ({ messages: sum.messages + b.messages, deliveries: sum.deliveries + b.deliveries, attempts: sum.attempts + b.attempts }));
+        assert.deepEqual(total, { messages: 12, deliveries: 60, attempts: 60 });
+        assert.equal((await s.listMessages(app.id, {}, { limit: 50 })).data.length, 0);
+        assert.equal((await s.listAttempts({ appId: app.id }, { limit: 50 })).data.length, 0);
       });
     });
 

@@ -60,18 +60,52 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
 
     // ---- Retention: one immediate transaction per batch; the maintenance loop yields between batches.
 
-    async purgeMessages(beforeMs: number, limit: number): Promise<PurgeResult> {
-      const candidates = db.stmt(`
-        SELECT id FROM message m WHERE m.id < ? AND m.created_at < ?
+    async purgeMessages(beforeMs: number, limit: number, startAfter = ''): Promise<PurgeResult> {
+      // The oldest message after `after` with no pending delivery; then its rows, counted up to what is left.
+      const next = db.stmt(`
+        SELECT id FROM message m WHERE m.id > ? AND m.id < ? AND m.created_at < ?
           AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = m.id AND d.status = 'pending')
-        ORDER BY m.id LIMIT +?`);
-      return db.transaction((): PurgeResult => {
-        const ids = JSON.stringify(candidates.pluck().all(idLowerBound('msg', beforeMs), beforeMs, limit));
-        const attempts = db.stmt('DELETE FROM attempt WHERE message_id IN (SELECT value FROM json_each(?))').run(ids).changes;
-        const deliveries = db.stmt('DELETE FROM delivery WHERE message_id IN (SELECT value FROM json_each(?))').run(ids).changes;
-        const messages = db.stmt('DELETE FROM message WHERE id IN (SELECT value FROM json_each(?))').run(ids).changes;
-        return { messages, deliveries, attempts };
-      });
+        ORDER BY m.id LIMIT 1`).pluck();
+      const countDeliveries = db.stmt('SELECT count(*) FROM (SELECT 1 FROM delivery WHERE message_id = ? LIMIT +?)').pluck();
+      const countAttempts = db.stmt('SELECT count(*) FROM (SELECT 1 FROM attempt WHERE message_id = ? LIMIT +?)').pluck();
+      const bound = idLowerBound('msg', beforeMs);
+      // Waits for the delivery thread's writes without holding the event loop, as an application's deletion does.
+      return db.whenWritable(() =>
+        db.transaction((): PurgeResult => {
+          let left = limit;
+          let after = startAfter;
+          const whole: string[] = [];
+          let partial: string | null = null;
+          // Whole messages while they fit in `limit` rows (each with its deliveries and attempts); the first that does
+          // not takes what is left. No message's rows are read beyond the budget.
+          while (left > 0) {
+            const id = next.get(after, bound, beforeMs) as string | undefined;
+            if (id === undefined) break;
+            const deliveries = countDeliveries.get(id, left) as number;
+            const size = 1 + deliveries + (deliveries >= left ? 0 : (countAttempts.get(id, left - deliveries) as number));
+            if (size > left) {
+              partial = id;
+              break;
+            }
+            whole.push(id);
+            left -= size;
+            after = id;
+          }
+          const ids = JSON.stringify(whole);
+          const attempts = db.stmt('DELETE FROM attempt WHERE message_id IN (SELECT value FROM json_each(?))').run(ids).changes;
+          const deliveries = db.stmt('DELETE FROM delivery WHERE message_id IN (SELECT value FROM json_each(?))').run(ids).changes;
+          const messages = db.stmt('DELETE FROM message WHERE id IN (SELECT value FROM json_each(?))').run(ids).changes;
+          const purged = { messages, deliveries, attempts, resumeAfter: after };
+          if (partial !== null && left > 0) {
+            // More rows than are left: its attempts, then its deliveries, as far as the budget goes; the rest, and the
+            // message, in the next transactions (it is the oldest left then, right after `resumeAfter`).
+            purged.attempts += db.stmt('DELETE FROM attempt WHERE rowid IN (SELECT rowid FROM attempt WHERE message_id = ? LIMIT +?)').run(partial, left).changes;
+            left = limit - purged.messages - purged.deliveries - purged.attempts;
+            if (left > 0) purged.deliveries += db.stmt('DELETE FROM delivery WHERE rowid IN (SELECT rowid FROM delivery WHERE message_id = ? LIMIT +?)').run(partial, left).changes;
+          }
+          return purged;
+        }),
+      );
     },
 
     async purgeIdempotencyKeys(beforeMs: number, limit: number): Promise<number> {
