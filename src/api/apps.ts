@@ -6,7 +6,7 @@ import { isId, newId, type IdPrefix } from '../domain/ids.js';
 import type { App } from '../domain/types.js';
 import { principalOf, requireAdmin, resolveApp } from './context.js';
 import { rateLimitOf } from './renamed-fields.js';
-import { AppParams, ApplicationIn, ApplicationOut, ApplicationPatch, ListOf, ListQuery, adminErrorResponses, errorResponses } from './schemas.js';
+import { AppParams, ApplicationIn, ApplicationOut, ApplicationPatch, ListOf, ListQueryOf, adminErrorResponses, errorResponses } from './schemas.js';
 import { appOut, pageOut } from './wire.js';
 
 const tags = ['Application'];
@@ -70,7 +70,7 @@ export async function appRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { store, clock } = fastify.hookd;
 
-  app.get('/api/v1/app', { schema: { tags, summary: 'List applications', querystring: ListQuery, response: { 200: ListOf(ApplicationOut), ...errorResponses } } }, async (request) => {
+  app.get('/api/v1/app', { schema: { tags, summary: 'List applications', querystring: ListQueryOf('app'), response: { 200: ListOf(ApplicationOut), ...errorResponses } } }, async (request) => {
     const principal = principalOf(request);
     if (principal.appId !== null) {
       // getApp also matches uids: only the app whose id is the key's own counts.

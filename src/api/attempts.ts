@@ -4,15 +4,17 @@ import type { FastifyInstance } from 'fastify';
 import { notFound } from '../domain/errors.js';
 import { MessageStatus, type Attempt, type Message } from '../domain/types.js';
 import type { AttemptFilter, DeliveryStatusText } from '../store/store.js';
-import { commaList, resolveApp, resolveEndpoint, resolveMessage, timeRangeOf } from './context.js';
+import { commaList, pageRequestOf, resolveApp, resolveEndpoint, resolveMessage, timeRangeOf } from './context.js';
 import {
   AttemptListQuery,
   EndpointMessageListQuery,
   EndpointMessageOut,
   EndpointParams,
   ErrorOut,
+  IdIterator,
   ListOf,
   ListQuery,
+  MessageAttemptListQuery,
   MessageAttemptOut,
   MessageEndpointOut,
   MessageParams,
@@ -20,21 +22,30 @@ import {
 } from './schemas.js';
 import { attemptOut, deliveryStatusText, endpointMessageJson, endpointOut, pageJson, pageOut, sendJsonText } from './wire.js';
 import { expungedResend } from '../store/expunged.js';
+import { idLowerBound } from '../store/retention.js';
 
 const tags = ['Message Attempt'];
+const AFTER_ONLY =
+  'With `after` and neither `before` nor an iterator, the page is the `limit` oldest attempts after that time (newest first), as in Svix: its prevIterator pages on forward in time.';
 const AttemptParams = Type.Object({ ...MessageParams.properties, attempt_id: Type.String({ minLength: 1, maxLength: 256 }) });
 /** Svix's MessageStatus numbers as status texts. */
 const STATUS_TEXT = ['success', 'pending', 'fail', 'sending'] as const satisfies readonly DeliveryStatusText[];
 
 export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { store, clock, wakeWorker } = fastify.hookd;
+  const { store, clock, wakeWorker, config } = fastify.hookd;
 
   /** Attempt rows are finished attempts: filtering for pending (1) or sending (3) matches none. */
   const statusFilter = (status: number | undefined): Attempt['status'] | 'none' | undefined =>
     status === undefined ? undefined : status === MessageStatus.success ? 'success' : status === MessageStatus.fail ? 'fail' : 'none';
 
-  async function listAttempts(filter: AttemptFilter, q: typeof AttemptListQuery.static, messages?: Map<string, Message>) {
+  /**
+   * No attempt listed for being after `after` sorts below this id: an attempt's id is made when its request starts, its
+   * time when the answer came, and a worker sends only a request that can end within its lease (worker.ts).
+   */
+  const attemptKeyAt = (afterMs: number): string => idLowerBound('atmpt', afterMs - config.delivery.leaseMs);
+
+  async function listAttempts(filter: AttemptFilter, q: AttemptListQuery, messages?: Map<string, Message>) {
     const status = statusFilter(q.status);
     const range = timeRangeOf(q);
     // Svix's status_code_class is 0 or a hundred (100 = 1xx); the store counts classes 0..5.
@@ -44,7 +55,7 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
         ? { data: [], iterator: null, prevIterator: null, done: true }
         : await store.listAttempts(
             { ...filter, ...range, status, statusCodeClass, channel: q.channel, tag: q.tag, eventTypes: commaList(q.event_types) },
-            { limit: q.limit ?? 50, iterator: q.iterator },
+            pageRequestOf(q, range.afterMs, attemptKeyAt),
           );
     if (q.with_msg && messages) {
       for (const a of page.data) {
@@ -59,13 +70,24 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     '/api/v1/app/:app_id/attempt/msg/:msg_id',
-    { schema: { tags, summary: "List a message's attempts (newest first)", params: MessageParams, querystring: AttemptListQuery, response: { 200: ListOf(MessageAttemptOut), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "List a message's attempts (newest first)",
+        description: AFTER_ONLY,
+        params: MessageParams,
+        querystring: MessageAttemptListQuery,
+        response: { 200: ListOf(MessageAttemptOut), ...errorResponses },
+      },
+    },
     async (request) => {
       const { app: owner, message } = await resolveMessage(request, request.params.app_id, request.params.msg_id);
       let endpointId: string | undefined;
-      if (request.query.endpoint_id) {
+      if (request.query.endpoint_id !== undefined) {
+        // As in Svix, an endpoint the application does not have is a 404, not an empty list.
         const endpoint = await store.getEndpoint(owner.id, request.query.endpoint_id);
-        endpointId = endpoint?.id ?? request.query.endpoint_id;
+        if (!endpoint) throw notFound('endpoint');
+        endpointId = endpoint.id;
       }
       return listAttempts({ appId: owner.id, messageId: message.id, endpointId }, request.query);
     },
@@ -73,7 +95,16 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     '/api/v1/app/:app_id/attempt/endpoint/:endpoint_id',
-    { schema: { tags, summary: "List an endpoint's attempts (newest first)", params: EndpointParams, querystring: AttemptListQuery, response: { 200: ListOf(MessageAttemptOut), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "List an endpoint's attempts (newest first)",
+        description: AFTER_ONLY,
+        params: EndpointParams,
+        querystring: AttemptListQuery,
+        response: { 200: ListOf(MessageAttemptOut), ...errorResponses },
+      },
+    },
     async (request) => {
       const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
       return listAttempts({ appId: owner.id, endpointId: endpoint.id }, request.query, new Map());
@@ -85,9 +116,10 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
-        summary: 'List the messages an endpoint gets, with their delivery status (most recently routed first)',
+        summary: 'List the messages an endpoint gets, with their delivery status (newest first)',
         description:
-          "Svix's list-attempted-messages. One entry per message routed to the endpoint (its delivery's status and next attempt), including messages not attempted yet.",
+          "Svix's list-attempted-messages. One entry per message routed to the endpoint (its delivery's status and next attempt), including messages not attempted yet; " +
+          'paged by message id, as in Svix. With `after` and neither `before` nor an iterator, the page is the `limit` oldest messages after that time (newest first): its prevIterator pages on forward in time.',
         params: EndpointParams,
         querystring: EndpointMessageListQuery,
         response: { 200: ListOf(EndpointMessageOut), ...errorResponses },
@@ -96,8 +128,10 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { app: owner, endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
       const q = request.query;
-      const filter = { status: q.status === undefined ? undefined : STATUS_TEXT[q.status], channel: q.channel, tag: q.tag, eventTypes: commaList(q.event_types), ...timeRangeOf(q) };
-      const page = await store.listEndpointMessages(owner.id, endpoint.id, filter, { limit: q.limit ?? 50, iterator: q.iterator }, clock());
+      const range = timeRangeOf(q);
+      const filter = { status: q.status === undefined ? undefined : STATUS_TEXT[q.status], channel: q.channel, tag: q.tag, eventTypes: commaList(q.event_types), ...range };
+      // Paged by message id; a message's id is made at its creation time, which `after` bounds.
+      const page = await store.listEndpointMessages(owner.id, endpoint.id, filter, pageRequestOf(q, range.afterMs, (afterMs) => idLowerBound('msg', afterMs)), clock());
       // Sent as text, payloads byte for byte as they are delivered (as the message routes do); the schema documents it.
       return sendJsonText(reply, pageJson(page, (item) => endpointMessageJson(item, q.with_content ?? true)));
     },
@@ -147,7 +181,7 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
         summary: 'List the endpoints a message goes to, with delivery status',
         description: 'By endpoint id; `iterator` is the last endpoint id of the page before.',
         params: MessageParams,
-        querystring: Type.Object({ limit: ListQuery.properties.limit, iterator: ListQuery.properties.iterator }),
+        querystring: Type.Object({ limit: ListQuery.properties.limit, iterator: IdIterator('ep') }),
         response: { 200: ListOf(MessageEndpointOut), ...errorResponses },
       },
     },

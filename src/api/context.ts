@@ -3,7 +3,8 @@ import type { Config } from '../config.js';
 import { HookdError, notFound } from '../domain/errors.js';
 import type { App, Endpoint, Message, PortalCapability } from '../domain/types.js';
 import type { GroupCommitter } from '../store/group-commit.js';
-import type { Store } from '../store/store.js';
+import { DEFAULT_LIMIT } from '../store/paging.js';
+import type { PageRequest, Store } from '../store/store.js';
 
 /** What route handlers get from the app: injected once in buildApp, never read from globals. */
 export interface HookdContext {
@@ -86,6 +87,20 @@ export function parseDate(value: string | undefined | null, loc: (string | numbe
 /** The `before` / `after` query bounds of a list route, as epoch ms (invalid dates are a 422 at the parameter). */
 export function timeRangeOf(query: { before?: string | undefined; after?: string | undefined }): { beforeMs: number | undefined; afterMs: number | undefined } {
   return { beforeMs: parseDate(query.before, ['query', 'before']), afterMs: parseDate(query.after, ['query', 'after']) };
+}
+
+/**
+ * The page a list route asks the store for (in the list's own order: a route that takes `order` adds it). Bounded by
+ * `after` alone (no `before`, no iterator), a newest-first list starts at `after`, as in Svix (PageRequest.afterKey):
+ * `keyAt(afterMs)` must be a key no item listed for being after that time sorts below.
+ */
+export function pageRequestOf(
+  query: { limit?: number | undefined; iterator?: string | undefined; before?: string | undefined },
+  afterMs: number | undefined,
+  keyAt: (afterMs: number) => string,
+): PageRequest {
+  const fromAfter = afterMs !== undefined && query.before === undefined && query.iterator === undefined;
+  return { limit: query.limit ?? DEFAULT_LIMIT, iterator: query.iterator, ...(fromAfter ? { afterKey: keyAt(afterMs) } : {}) };
 }
 
 /** Splits a comma-separated query value into a list (absent -> undefined). */

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { MessageStatus } from '../domain/types.js';
 import type { DeliveryCounts, DeliveryListItem, DeliveryStatusText, MessageDeliveryStatus } from '../store/store.js';
 import { commaList, resolveApp, timeRangeOf } from './context.js';
-import { AppParams, ListOf, ListQuery, MessageOut, errorResponses } from './schemas.js';
+import { AppParams, IdIterator, ListOf, ListQuery, MessageOut, errorResponses } from './schemas.js';
 import { messageOut, pageOut } from './wire.js';
 
 /**
@@ -40,7 +40,7 @@ const DeliveryOut = Type.Object(
 
 const DeliveryListQuery = Type.Object({
   limit: ListQuery.properties.limit,
-  iterator: ListQuery.properties.iterator,
+  iterator: IdIterator('dlv'),
   status: Type.Optional(Type.Integer({ minimum: 0, maximum: 3, description: '0 success, 1 pending, 2 fail (dead letters), 3 sending' })),
   endpoint_id: Type.Optional(Type.String({ maxLength: 256, description: 'Endpoint id or uid' })),
   event_types: Type.Optional(Type.String({ maxLength: 4096, description: 'Comma-separated event type names' })),
@@ -60,7 +60,7 @@ const MessageStatusOut = Type.Object(
 
 const MessageStatusQuery = Type.Object({
   limit: ListQuery.properties.limit,
-  iterator: ListQuery.properties.iterator,
+  iterator: IdIterator('msg'),
   status: Type.Optional(
     Type.Integer({ minimum: 0, maximum: 2, description: '0: every delivery succeeded; 1: one is still pending or sending (none failed); 2: one failed (dead letter)' }),
   ),

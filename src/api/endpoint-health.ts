@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Endpoint } from '../domain/types.js';
 import { parseDate, resolveApp, resolveEndpoint } from './context.js';
-import { AppParams, EndpointOut, EndpointParams, ListOf, ListQuery, errorResponses } from './schemas.js';
+import { AppParams, EndpointOut, EndpointParams, ListOf, ListQueryOf, errorResponses } from './schemas.js';
 import { EndpointStatsOut, endpointStatsOut } from './stats.js';
 import { endpointOut } from './wire.js';
 
@@ -32,7 +32,7 @@ const EndpointHealthOut = Type.Object(
   { $id: 'EndpointHealth' },
 );
 
-const HealthQuery = Type.Object({ ...ListQuery.properties, since: Type.Optional(DateTime) });
+const HealthQuery = Type.Object({ ...ListQueryOf('ep').properties, since: Type.Optional(DateTime) });
 const OneHealthQuery = Type.Object({ since: Type.Optional(DateTime) });
 
 export async function endpointHealthRoutes(fastify: FastifyInstance): Promise<void> {

@@ -24,7 +24,7 @@ import {
   ErrorOut,
   EventExampleIn,
   ListOf,
-  ListQuery,
+  ListQueryOf,
   MAX_CUSTOM_HEADER_BYTES,
   MAX_CUSTOM_HEADERS,
   MessageOut,
@@ -52,7 +52,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
   const { store, clock, config, wakeWorker } = fastify.hookd;
   const base = '/api/v1/app/:app_id/endpoint';
 
-  app.get(base, { schema: { tags, summary: 'List endpoints', params: AppParams, querystring: ListQuery, response: { 200: ListOf(EndpointOut), ...errorResponses } } }, async (request) => {
+  app.get(base, { schema: { tags, summary: 'List endpoints', params: AppParams, querystring: ListQueryOf('ep'), response: { 200: ListOf(EndpointOut), ...errorResponses } } }, async (request) => {
     const owner = await resolveApp(request, request.params.app_id);
     return pageOut(await store.listEndpoints(owner.id, { limit: request.query.limit ?? 50, iterator: request.query.iterator, order: request.query.order }), endpointOut);
   });

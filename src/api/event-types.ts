@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { notFound } from '../domain/errors.js';
 import type { EventType } from '../domain/types.js';
 import { requireAdmin } from './context.js';
-import { EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate, ListOf, ListQuery, adminErrorResponses, errorResponses } from './schemas.js';
+import { EventTypeIn, EventTypeIterator, EventTypeOut, EventTypePatch, EventTypeUpdate, ListOf, ListQuery, adminErrorResponses, errorResponses } from './schemas.js';
 import { featureFlagOf } from './renamed-fields.js';
 import { eventTypeOut, pageOut } from './wire.js';
 
@@ -28,15 +28,25 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'List event types',
-        querystring: Type.Object({ ...ListQuery.properties, include_archived: Type.Optional(Type.Boolean({ default: false })), with_content: Type.Optional(Type.Boolean()) }),
+        querystring: Type.Object({
+          ...ListQuery.properties,
+          iterator: EventTypeIterator,
+          include_archived: Type.Optional(Type.Boolean({ default: false })),
+          with_content: Type.Optional(
+            Type.Boolean({
+              description: "false leaves out each event type's schemas; absent, they are included (hookd's default; Svix's is false)",
+            }),
+          ),
+        }),
         response: { 200: ListOf(EventTypeOut), ...errorResponses },
       },
     },
-    async (request) =>
-      pageOut(
-        await store.listEventTypes({ limit: request.query.limit ?? 50, iterator: request.query.iterator, order: request.query.order, includeArchived: request.query.include_archived ?? false }),
-        eventTypeOut,
-      ),
+    async (request) => {
+      const q = request.query;
+      const page = await store.listEventTypes({ limit: q.limit ?? 50, iterator: q.iterator, order: q.order, includeArchived: q.include_archived ?? false });
+      // Only an explicit false leaves the schemas out: the dashboard lists them without asking.
+      return pageOut(page, (e) => (q.with_content === false ? { ...eventTypeOut(e), schemas: undefined } : eventTypeOut(e)));
+    },
   );
 
   /** The event type named `name`, created at `createdAt`, with every field a create, PUT or unarchiving POST sets. */

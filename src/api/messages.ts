@@ -4,12 +4,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HookdError, conflict, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { App, Message } from '../domain/types.js';
-import { commaList, principalOf, resolveApp, resolveMessage, timeRangeOf } from './context.js';
+import { commaList, pageRequestOf, principalOf, resolveApp, resolveMessage, timeRangeOf } from './context.js';
 import { newApp } from './apps.js';
 import { AppParams, type ApplicationIn, ErrorOut, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, errorResponses } from './schemas.js';
 import { memberText } from './json-body.js';
 import { messageJson, messagePageJson, sendJsonText } from './wire.js';
 import { enforceIngestRate } from '../inbound/index.js';
+import { idLowerBound } from '../store/retention.js';
 
 const tags = ['Message'];
 const WithContent = Type.Object({ with_content: Type.Optional(Type.Boolean({ default: true })) });
@@ -64,19 +65,26 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
 
   app.get(
     '/api/v1/app/:app_id/msg',
-    { schema: { tags, summary: 'List messages (newest first)', params: AppParams, querystring: MessageListQuery, response: { 200: ListOf(MessageOut), ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: 'List messages (newest first)',
+        description:
+          'With `after` and neither `before` nor an iterator, the page is the `limit` oldest messages after that time (newest first), as in Svix: its prevIterator pages on forward in time.',
+        params: AppParams,
+        querystring: MessageListQuery,
+        response: { 200: ListOf(MessageOut), ...errorResponses },
+      },
+    },
     async (request, reply) => {
       const owner = await resolveApp(request, request.params.app_id);
       const q = request.query;
+      const range = timeRangeOf(q);
+      // A message's id is made at its creation time: no message created after `after` sorts below this id.
       const page = await store.listMessages(
         owner.id,
-        {
-          channel: q.channel,
-          tag: q.tag,
-          eventTypes: commaList(q.event_types),
-          ...timeRangeOf(q),
-        },
-        { limit: q.limit ?? 50, iterator: q.iterator, order: q.order },
+        { channel: q.channel, tag: q.tag, eventTypes: commaList(q.event_types), ...range },
+        { ...pageRequestOf(q, range.afterMs, (afterMs) => idLowerBound('msg', afterMs)), order: q.order },
       );
       return sendJsonText(reply, messagePageJson(page, q.with_content ?? true));
     },

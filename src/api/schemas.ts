@@ -1,4 +1,5 @@
 import { Type, type ObjectOptions, type Static, type TSchema } from '@sinclair/typebox';
+import type { IdPrefix } from '../domain/ids.js';
 import { PORTAL_CAPABILITIES } from '../domain/types.js';
 
 /**
@@ -45,6 +46,23 @@ export const ListQuery = Type.Object({
   order: Type.Optional(Type.Union([Type.Literal('ascending'), Type.Literal('descending')])),
 });
 export type ListQuery = Static<typeof ListQuery>;
+
+/**
+ * The `iterator` of a list paged by ids with this prefix: an id of the list's kind, "-" before it for a prevIterator.
+ * As in Svix, anything else (another kind's id, an empty value) is a 422 at ["query", "iterator"], not a page
+ * starting somewhere unrelated.
+ */
+export const IdIterator = (prefix: IdPrefix) =>
+  Type.Optional(
+    Type.String({
+      maxLength: 300,
+      pattern: `^-?${prefix}_`,
+      description: `An iterator or prevIterator of a page of this list: a ${prefix}_ id, with "-" before it to page back`,
+    }),
+  );
+
+/** ListQuery of a list paged by ids with this prefix (IdIterator). */
+export const ListQueryOf = (prefix: IdPrefix) => Type.Object({ ...ListQuery.properties, iterator: IdIterator(prefix) });
 
 export const ListOf = <T extends TSchema>(item: T) =>
   Type.Object({ data: Type.Array(item), iterator: Nullable(Type.String()), prevIterator: Nullable(Type.String()), done: Type.Boolean() });
@@ -213,7 +231,7 @@ export const EndpointMessageOut = Type.Object(
 
 export const EndpointMessageListQuery = Type.Object({
   limit: ListQuery.properties.limit,
-  iterator: ListQuery.properties.iterator,
+  iterator: IdIterator('msg'),
   channel: Type.Optional(Channel),
   tag: Type.Optional(Tag),
   status: Type.Optional(Type.Integer({ minimum: 0, maximum: 3, description: '0 success, 1 pending, 2 fail, 3 sending' })),
@@ -231,7 +249,7 @@ export const EventExampleIn = Type.Object({
 export type EventExampleIn = Static<typeof EventExampleIn>;
 
 export const MessageListQuery = Type.Object({
-  ...ListQuery.properties,
+  ...ListQueryOf('msg').properties,
   channel: Type.Optional(Channel),
   tag: Type.Optional(Tag),
   before: Type.Optional(DateTime),
@@ -268,13 +286,14 @@ export const MessageAttemptOut = Type.Object(
   { $id: 'MessageAttemptOut' },
 );
 
+/** The query of the attempt lists (by endpoint, by message): no `order`, as in Svix (they are newest first). */
 export const AttemptListQuery = Type.Object({
-  ...ListQuery.properties,
+  limit: ListQuery.properties.limit,
+  iterator: IdIterator('atmpt'),
   status: Type.Optional(Type.Integer({ minimum: 0, maximum: 3 })),
   status_code_class: Type.Optional(
     Type.Integer({ enum: [0, 100, 200, 300, 400, 500], description: "Svix's StatusCodeClass: 0 no response, 100 for 1xx ... 500 for 5xx" }),
   ),
-  endpoint_id: Type.Optional(Type.String({ maxLength: 256 })),
   before: Type.Optional(DateTime),
   after: Type.Optional(DateTime),
   with_content: Type.Optional(Type.Boolean({ default: true })),
@@ -285,6 +304,13 @@ export const AttemptListQuery = Type.Object({
   expanded_statuses: Type.Optional(Type.Boolean()),
 });
 export type AttemptListQuery = Static<typeof AttemptListQuery>;
+
+/** A message's attempts: AttemptListQuery, and only those to one endpoint (its id or uid; unknown: 404, as in Svix). */
+export const MessageAttemptListQuery = Type.Object({
+  ...AttemptListQuery.properties,
+  endpoint_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Only the attempts to this endpoint (id or uid); an unknown one is a 404' })),
+});
+export type MessageAttemptListQuery = Static<typeof MessageAttemptListQuery>;
 
 export const MessageEndpointOut = Type.Object({
   ...EndpointOut.properties,
@@ -311,6 +337,17 @@ export const EventTypeIn = Type.Object({
   groupName: Type.Optional(Nullable(Type.String({ maxLength: 256 }))),
 });
 export type EventTypeIn = Static<typeof EventTypeIn>;
+/**
+ * The event type list's iterator: an event type name, "-" before it to page back. As in Svix, anything else (an empty
+ * value, a character a name cannot hold) is a 422 at ["query", "iterator"].
+ */
+export const EventTypeIterator = Type.Optional(
+  Type.String({
+    maxLength: 257,
+    pattern: '^(-[a-zA-Z0-9\\-_.]|[a-zA-Z0-9_.])[a-zA-Z0-9\\-_.]*$',
+    description: 'An iterator or prevIterator of a page of this list: an event type name, with "-" before it to page back',
+  }),
+);
 export const EventTypeUpdate = Type.Omit(EventTypeIn, ['name']);
 export type EventTypeUpdate = Static<typeof EventTypeUpdate>;
 export const EventTypePatch = Type.Partial(EventTypeUpdate);

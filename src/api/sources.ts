@@ -7,7 +7,7 @@ import { secretKeyBytes } from '../domain/signing.js';
 import { DEFAULT_TOLERANCE_SECONDS, SCHEME_DEFAULTS } from '../inbound/index.js';
 import type { Source, SourceEventType, SourceScheme, SourceVerification } from '../store/store.js';
 import { resolveApp } from './context.js';
-import { AppParams, ListOf, ListQuery, errorResponses } from './schemas.js';
+import { AppParams, ListOf, ListQueryOf, errorResponses } from './schemas.js';
 import { pageOut } from './wire.js';
 
 /**
@@ -139,7 +139,7 @@ export async function sourceRoutes(fastify: FastifyInstance): Promise<void> {
     return source;
   };
 
-  app.get(base, { schema: { tags, summary: 'List inbound sources', params: AppParams, querystring: ListQuery, response: { 200: ListOf(SourceOut), ...errorResponses } } }, async (request) => {
+  app.get(base, { schema: { tags, summary: 'List inbound sources', params: AppParams, querystring: ListQueryOf('src'), response: { 200: ListOf(SourceOut), ...errorResponses } } }, async (request) => {
     const owner = await resolveApp(request, request.params.app_id);
     return pageOut(await store.listSources(owner.id, { limit: request.query.limit ?? 50, iterator: request.query.iterator, order: request.query.order }), sourceOut);
   });

@@ -16,6 +16,11 @@ export interface PageQuery {
   ascending: boolean;
   /** True when the scan runs backwards from a prevIterator (rows are reversed before returning). */
   backwards: boolean;
+  /**
+   * True when the cursor is PageRequest.afterKey, a bound rather than an item's key: a page that finds nothing after
+   * it has neither iterator nor prevIterator (there is nothing on either side to go to), as in Svix.
+   */
+  fromBound: boolean;
   /** Rows to fetch: one more than the page, to know whether more exist. */
   fetch: number;
 }
@@ -23,12 +28,20 @@ export interface PageQuery {
 export function pageQuery(request: PageRequest, defaultOrder: 'ascending' | 'descending'): PageQuery {
   const ascendingOrder = (request.order ?? defaultOrder) === 'ascending';
   const iterator = request.iterator ?? null;
+  const fetch = request.limit + 1;
+  // Bounded by `after` only, a list starts there (Svix's filter_and_paginate_time_limited): the scan runs up from the
+  // bound's key. A newest-first list reverses the rows, as for a scan from a prevIterator, and toPage gives the page
+  // the cursors of a page reached that way: prevIterator (its newest item) goes on forward in time, iterator (its
+  // oldest) back, and `done` says nothing newer is left.
+  const afterKey = request.afterKey ?? null;
+  if (afterKey !== null && iterator === null) return { cursor: afterKey, ascending: true, backwards: !ascendingOrder, fromBound: true, fetch };
   const backwards = iterator !== null && iterator.startsWith('-');
   return {
     cursor: backwards ? iterator.slice(1) : iterator,
     ascending: backwards ? !ascendingOrder : ascendingOrder,
     backwards,
-    fetch: request.limit + 1,
+    fromBound: false,
+    fetch,
   };
 }
 
@@ -41,8 +54,8 @@ export function toPage<T>(rows: T[], query: PageQuery, keyOf: (row: T) => string
   const last = data[data.length - 1];
   return {
     data,
-    iterator: last ? keyOf(last) : query.backwards ? query.cursor : null,
-    prevIterator: first ? `-${keyOf(first)}` : query.backwards ? null : query.cursor ? `-${query.cursor}` : null,
+    iterator: last ? keyOf(last) : query.backwards && !query.fromBound ? query.cursor : null,
+    prevIterator: first ? `-${keyOf(first)}` : query.backwards || query.fromBound ? null : query.cursor ? `-${query.cursor}` : null,
     // Walking backwards, "done" means nothing is left before this page.
     done: !more,
   };

@@ -158,9 +158,9 @@ export interface Store {
    */
   listDeliveries(appId: string, filter: DeliveryFilter, page: PageRequest, nowMs: number): Promise<Page<DeliveryListItem>>;
   /**
-   * The messages that go to one endpoint, one per delivery, newest delivery first (the order messages were routed
-   * to it), each with its delivery's status at `nowMs` and next attempt: Svix's list-attempted-messages. Paged by
-   * delivery id, which walks the endpoint's delivery index and stops at the page.
+   * The messages that go to one endpoint, one per delivery, newest message first, each with its delivery's status at
+   * `nowMs` and next attempt: Svix's list-attempted-messages. Paged by message id, as Svix pages it (an older message
+   * resent to the endpoint keeps its place), over the index delivery_endpoint_message, which stops at the page.
    */
   listEndpointMessages(appId: string, endpointId: string, filter: EndpointMessageFilter, page: PageRequest, nowMs: number): Promise<Page<EndpointMessage>>;
   /** For each message id given, its deliveries counted by status (messages without deliveries are absent). */
@@ -238,6 +238,14 @@ export interface PageRequest {
   /** An opaque cursor from a previous page's `iterator` or `prevIterator`. */
   iterator?: string | undefined;
   order?: 'ascending' | 'descending' | undefined;
+  /**
+   * Set when the list is bounded by an `after` time only (no `before`, no iterator): a key no item after that time
+   * sorts below (retention.ts idLowerBound). As in Svix, a newest-first list then starts at that bound, not at its
+   * newest item: the page is the `limit` oldest items after it, in the list's order, as a page reached by a
+   * prevIterator is (its prevIterator walks on forward in time, its iterator back; see pageQuery). The scan starts at
+   * the key, so it reads no older rows; the filter's own time bound still decides what is listed.
+   */
+  afterKey?: string | undefined;
 }
 
 export interface MessageFilter {

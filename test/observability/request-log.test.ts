@@ -44,7 +44,7 @@ describe('request ids and request logs', () => {
 
   test('a sane caller id is kept, echoed and logged with method, route pattern, status and duration', async () => {
     const app = (await hookd.api.post('/api/v1/app', { name: 'logged', uid: 'logged-app' })).body.id as string;
-    const response = await get(`${hookd.url}/api/v1/app/${app}/endpoint?limit=5&iterator=secret-looking-cursor`, { 'x-request-id': 'caller-id:42/abc' });
+    const response = await get(`${hookd.url}/api/v1/app/${app}/endpoint?limit=5&iterator=ep_secretLookingCursor`, { 'x-request-id': 'caller-id:42/abc' });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('x-request-id'), 'caller-id:42/abc');
     const line = await completed('caller-id:42/abc');
@@ -54,7 +54,7 @@ describe('request ids and request logs', () => {
     );
     assert.equal(typeof line.durationMs, 'number');
     const text = JSON.stringify(line);
-    for (const absent of [app, 'secret-looking-cursor', 'limit', TEST_TOKEN, 'authorization', 'headers']) assert.ok(!text.includes(absent), `${absent} in ${text}`);
+    for (const absent of [app, 'ep_secretLookingCursor', 'limit', TEST_TOKEN, 'authorization', 'headers']) assert.ok(!text.includes(absent), `${absent} in ${text}`);
   });
 
   test('an unusable caller id is replaced by a fresh UUID', async () => {

@@ -191,6 +191,34 @@ describe('svix 2.5.0 against hookd', () => {
       assert.deepEqual(expunged.payload, { expired: true }, 'Svix answers an expunged payload as {"expired": true}');
     }));
 
+  test('a message list after a time starts there: following prevIterator reads every later message once, in order; a wrong-kind iterator is a 422', () =>
+    withEnv(async ({ svix }) => {
+      const app = await svix.application.create({ name: 'Consumer' });
+      const endpoint = await svix.endpoint.create(app.id, { url: 'http://127.0.0.1:1/unreachable' });
+      const sent = [];
+      for (let i = 0; i < 5; i++) {
+        sent.push(await svix.message.create(app.id, { eventType: 'tick', payload: { i } }));
+        await sleep(5);
+      }
+      // A Svix consumer: start at a time, then follow prevIterator, forward in time, until done.
+      const seen: string[] = [];
+      let page = await svix.message.list(app.id, { after: sent[0]!.timestamp, limit: 2 });
+      assert.deepEqual(page.data.map((m) => m.id), [sent[2]!.id, sent[1]!.id], 'the oldest two after the time, not the newest');
+      for (;;) {
+        seen.push(...page.data.map((m) => m.id).reverse());
+        if (page.done) break;
+        page = await svix.message.list(app.id, { iterator: page.prevIterator, after: sent[0]!.timestamp, limit: 2 });
+      }
+      assert.deepEqual(seen, sent.slice(1).map((m) => m.id));
+
+      // list-attempted-messages pages by message id: a message id is its iterator.
+      const routed = await svix.messageAttempt.listAttemptedMessages(app.id, endpoint.id, { limit: 2, iterator: sent[3]!.id });
+      assert.deepEqual(routed.data.map((m) => m.id), [sent[2]!.id, sent[1]!.id]);
+      assert.equal(routed.iterator, sent[1]!.id);
+      const refused = await expectApiError(svix.message.list(app.id, { iterator: endpoint.id }), 422);
+      assert.deepEqual(refused.body.detail[0].loc, ['query', 'iterator']);
+    }));
+
   test('attempts by message and endpoint (statusCodeClass), listAttemptedMessages, getStats, resend, recover, sendExample', () =>
     withEnv(async ({ svix, receiver }) => {
       const failing = new Set(['/flaky']);

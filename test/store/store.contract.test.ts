@@ -6,7 +6,8 @@ import { DEFAULT_SCHEDULER_POLICY } from '../../src/domain/scheduler.js';
 import { generateSecret } from '../../src/domain/signing.js';
 import type { ApiKey, App, Attempt, Endpoint, EventType, Message } from '../../src/domain/types.js';
 import { operationalEventSource } from '../../src/operations/events.js';
-import type { AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryFilter, DeliveryResult, Source, Store } from '../../src/store/store.js';
+import { idLowerBound } from '../../src/store/retention.js';
+import type { AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryFilter, DeliveryResult, PageRequest, Source, Store } from '../../src/store/store.js';
 import { storeAdapters } from '../helpers/store-adapters.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -686,6 +687,53 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test('a newest-first list bounded by after alone starts there: its page is the oldest items after it, newest first; prevIterator walks on forward, iterator back', async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const messages = Array.from({ length: 7 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i * 1000), createdAt: T0 + i * 1000 }));
+        await s.insertMessages(messages);
+        const [, , m2, m3, m4, m5, m6] = messages.map((m) => m.id);
+        const afterMs = T0 + 1000;
+        const fromAfter = { limit: 2, afterKey: idLowerBound('msg', afterMs) };
+        const ids = (page: { data: { id: string }[] }) => page.data.map((m) => m.id);
+
+        const first = await s.listMessages(app.id, { afterMs }, fromAfter);
+        assert.deepEqual(ids(first), [m3, m2], 'the two oldest messages after `after`, newest first');
+        assert.deepEqual([first.iterator, first.prevIterator, first.done], [m2, `-${m3}`, false]);
+        const second = await s.listMessages(app.id, { afterMs }, { limit: 2, iterator: first.prevIterator! });
+        assert.deepEqual([ids(second), second.done], [[m5, m4], false]);
+        const third = await s.listMessages(app.id, { afterMs }, { limit: 2, iterator: second.prevIterator! });
+        assert.deepEqual([ids(third), third.done], [[m6], true], 'forward to the newest: nothing is skipped');
+        const back = await s.listMessages(app.id, { afterMs }, { limit: 2, iterator: first.iterator! });
+        assert.deepEqual([ids(back), back.done], [[], true], 'back from the first page: nothing older is after `after`');
+        const againBack = await s.listMessages(app.id, { afterMs }, { limit: 2, iterator: third.iterator! });
+        assert.deepEqual(ids(againBack), [m5, m4], "a later page's iterator walks back");
+        assert.deepEqual(
+          await s.listMessages(app.id, { afterMs: T0 + 6000 }, { limit: 2, afterKey: idLowerBound('msg', T0 + 6000) }),
+          { data: [], iterator: null, prevIterator: null, done: true },
+          'nothing after the bound: no cursor either way',
+        );
+        assert.deepEqual(ids(await s.listMessages(app.id, { afterMs }, { ...fromAfter, order: 'ascending' })), [m2, m3], 'an oldest-first list starts there too');
+        assert.deepEqual(ids(await s.listMessages(app.id, { afterMs }, { ...fromAfter, iterator: m5 })), [m4, m3], 'an iterator wins over the bound');
+
+        // The same for attempts (by id) and an endpoint's messages (by message id).
+        const claimed = await claim(s, 'w', 10, 10_000, T0 + 10_000);
+        const attempts = claimed
+          .sort((a, b) => (a.message.id < b.message.id ? -1 : 1))
+          .map((c, i) => ({ deliveryId: c.delivery.id, leaseOwner: 'w', attempt: attemptFor(c.delivery.id, messages.find((m) => m.id === c.message.id)!, endpoint.id, 'success', T0 + 10_000 + i * 1000), next: { status: 'succeeded' as const } }));
+        await s.completeDeliveries(attempts);
+        const attemptIds = attempts.map((a) => a.attempt.id);
+        const attemptsAfter = { appId: app.id, endpointId: endpoint.id, afterMs: T0 + 11_000 };
+        const firstAttempts = await s.listAttempts(attemptsAfter, { limit: 2, afterKey: idLowerBound('atmpt', T0 + 11_000) });
+        assert.deepEqual([ids(firstAttempts), firstAttempts.done], [[attemptIds[3], attemptIds[2]], false]);
+        assert.deepEqual(ids(await s.listAttempts(attemptsAfter, { limit: 2, iterator: firstAttempts.prevIterator! })), [attemptIds[5], attemptIds[4]]);
+        const routed = await s.listEndpointMessages(app.id, endpoint.id, { afterMs }, fromAfter, T0 + 20_000);
+        assert.deepEqual([routed.data.map((e) => e.message.id), routed.iterator, routed.prevIterator], [[m3, m2], m2, `-${m3}`]);
+        const routedNext = await s.listEndpointMessages(app.id, endpoint.id, { afterMs }, { limit: 2, iterator: routed.prevIterator! }, T0 + 20_000);
+        assert.deepEqual(routedNext.data.map((e) => e.message.id), [m5, m4]);
+      });
+    });
+
     test('delivery status views: deliveries by status, message status filter, counts per message and endpoint, attempt series', async () => {
       await fresh(async (s) => {
         const app = makeApp();
@@ -912,7 +960,7 @@ for (const adapter of storeAdapters) {
       });
     });
 
-    test("an endpoint's messages: one per delivery, newest delivery first, with status and next attempt, filtered and paged", async () => {
+    test("an endpoint's messages: one per delivery, newest message first, with status and next attempt, filtered and paged", async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);
         const other = makeEndpoint(app.id, { filterTypes: ['never.sent'] });
@@ -950,6 +998,28 @@ for (const adapter of storeAdapters) {
         assert.deepEqual([...first.data, ...second.data].map((e) => e.message.id), [recent.id, mid.id, old.id]);
         assert.equal(second.done, true);
         assert.deepEqual((await s.listEndpointMessages(makeApp().id, endpoint.id, {}, { limit: 10 }, now)).data, [], 'scoped to the app');
+      });
+    });
+
+    test("an endpoint's messages are paged by message id, as in Svix: a message resent to an endpoint it never went to keeps its place, and a message id is an iterator", async () => {
+      await fresh(async (s) => {
+        const { app } = await seedEndpoint(s);
+        const older = makeMessage(app.id, { id: newId('msg', T0), createdAt: T0 });
+        await s.insertMessages([older]);
+        // Created after `older` was sent: only `newer` goes to it, until `older` is resent there (its delivery is the newest).
+        const late = makeEndpoint(app.id);
+        await s.createEndpoint(late);
+        const newer = makeMessage(app.id, { id: newId('msg', T0 + 1000), createdAt: T0 + 1000 });
+        await s.insertMessages([newer]);
+        await s.resendDelivery(older, late, T0 + 5000);
+        const now = T0 + 6000;
+        const list = (page: PageRequest) => s.listEndpointMessages(app.id, late.id, {}, page, now);
+        assert.deepEqual((await list({ limit: 10 })).data.map((e) => e.message.id), [newer.id, older.id], 'newest message first, whenever it was routed');
+        const first = await list({ limit: 1 });
+        assert.deepEqual([first.data.map((e) => e.message.id), first.iterator, first.prevIterator, first.done], [[newer.id], newer.id, `-${newer.id}`, false]);
+        const second = await list({ limit: 1, iterator: newer.id });
+        assert.deepEqual([second.data.map((e) => e.message.id), second.iterator, second.prevIterator, second.done], [[older.id], older.id, `-${older.id}`, true]);
+        assert.deepEqual((await list({ limit: 1, iterator: `-${older.id}` })).data.map((e) => e.message.id), [newer.id], 'a prevIterator is a message id too');
       });
     });
 

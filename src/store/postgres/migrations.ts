@@ -333,4 +333,15 @@ UPDATE app SET ingest_rate_limit = rate_limit, rate_limit = NULL WHERE rate_limi
 ALTER TABLE api_key ADD COLUMN capabilities TEXT;
 `,
   },
+  // ---- An endpoint's messages (Svix's list-attempted-messages) are paged by message id, as in Svix.
+  {
+    version: 17,
+    name: 'delivery endpoint message index',
+    sql: `
+-- An endpoint's deliveries in message id order: each page of the list reads the endpoint's rows only, where without
+-- it the deliveries of every endpoint are walked in message id order to find them (UNIQUE (message_id, endpoint_id)).
+-- Built in the migration's transaction: writes to delivery wait for it, a pause in proportion to the history kept.
+CREATE INDEX delivery_endpoint_message ON delivery (endpoint_id, message_id);
+`,
+  },
 ];

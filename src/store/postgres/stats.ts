@@ -60,7 +60,9 @@ export function postgresStats(db: PostgresDb): StatsOps {
       if (filter.eventTypes && filter.eventTypes.length > 0) add((p) => `m.event_type = ANY(${p})`, filter.eventTypes);
       if (filter.beforeMs !== undefined) add((p) => `m.created_at < ${p}`, filter.beforeMs);
       if (filter.afterMs !== undefined) add((p) => `m.created_at > ${p}`, filter.afterMs);
-      return db.paged(`${endpointMessageSelect('$1')} WHERE ${clauses.join(' AND ')}`, params, 'd.id', pageQuery(page, 'descending'), endpointMessageFromRow, (item) => item.deliveryId);
+      // By message id, as Svix pages this list (its iterators are message ids): a message has at most one delivery to
+      // an endpoint. The index delivery_endpoint_message walks the endpoint's deliveries in that order.
+      return db.paged(`${endpointMessageSelect('$1')} WHERE ${clauses.join(' AND ')}`, params, 'd.message_id', pageQuery(page, 'descending'), endpointMessageFromRow, (item) => item.message.id);
     },
 
     async countMessageDeliveries(messageIds: string[], nowMs: number): Promise<Map<string, DeliveryCounts>> {

@@ -321,4 +321,14 @@ UPDATE app SET ingest_rate_limit = rate_limit, rate_limit = NULL WHERE rate_limi
 ALTER TABLE api_key ADD COLUMN capabilities TEXT;
 `,
   },
+  // ---- An endpoint's messages (Svix's list-attempted-messages) are paged by message id, as in Svix.
+  {
+    version: 17,
+    name: 'delivery endpoint message index',
+    sql: `
+-- An endpoint's deliveries in message id order: each page of the list reads the endpoint's rows only, where without
+-- it every delivery of the application is read and sorted. Keys that never change: an ack writes no entry here.
+CREATE INDEX delivery_endpoint_message ON delivery (endpoint_id, message_id);
+`,
+  },
 ];

@@ -82,10 +82,12 @@ export function sqliteStats(db: SqliteDb): StatsOps {
       return db.paged(
         `${endpointMessageSelect('?')} WHERE ${clauses.join(' AND ')}`,
         params,
-        'd.id',
+        // By message id, as Svix pages this list (its iterators are message ids): a message has at most one delivery
+        // to an endpoint. The index delivery_endpoint_message walks the endpoint's deliveries in that order.
+        'd.message_id',
         pageQuery(page, 'descending'),
         endpointMessageFromRow,
-        (item) => item.deliveryId,
+        (item) => item.message.id,
       );
     },
 
