@@ -90,7 +90,7 @@ export class HookdMetrics {
     };
     queueGauge('hookd_queue_depth', 'Pending deliveries (due, scheduled for a retry, or in flight); the same in every process sharing the database', (s) => s.pending);
     queueGauge('hookd_queue_due', 'Pending deliveries due now and waiting for a worker', (s) => s.due);
-    queueGauge('hookd_endpoint_circuits_open', 'Endpoints whose circuit breaker is open or half-open (their waiting deliveries spend no attempts)', (s) => s.circuitsOpen);
+    queueGauge('hookd_endpoint_circuits_open', 'Live, enabled endpoints whose circuit breaker is open or half-open (their waiting deliveries spend no attempts)', (s) => s.circuitsOpen);
     queueGauge(
       'hookd_queue_oldest_due_age_seconds',
       'How long the longest-waiting due delivery has been due (0 when none is due)',

@@ -473,7 +473,10 @@ export interface QueueStats {
   due: number;
   /** The earliest next_attempt_at among the due deliveries, or null when none is due. */
   oldestDueAt: number | null;
-  /** Endpoints whose circuit is open or half-open (their due deliveries wait without spending attempts). */
+  /**
+   * Live, enabled endpoints whose circuit is open or half-open (their due deliveries wait without spending attempts);
+   * a deleted or disabled endpoint keeps its circuit's state but is not counted: nothing waits on it.
+   */
   circuitsOpen: number;
 }
 

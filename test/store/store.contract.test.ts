@@ -631,6 +631,32 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test('hookd_endpoint_circuits_open counts live, enabled endpoints only: disabling or deleting one whose circuit is open takes it out', async () => {
+      await fresh(async (s) => {
+        const policy = { ...DEFAULT_SCHEDULER_POLICY, circuitFailureThreshold: 3, circuitCooldownMs: 10_000 };
+        const { app, endpoint } = await seedEndpoint(s);
+        await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        const first = await claim(s, 'w', 3, 60_000, T0 + 1, { policy });
+        await s.completeDeliveries(
+          first.map((c) => ({
+            deliveryId: c.delivery.id,
+            leaseOwner: 'w',
+            attempt: { ...attemptFor(c.delivery.id, { ...makeMessage(app.id), id: c.message.id }, endpoint.id, 'fail', T0 + 100), responseStatusCode: 0, error: 'timeout' },
+            failure: 'timeout' as const,
+            next: retry(T0 + 200),
+          })),
+          { scheduler: policy },
+        );
+        assert.equal((await s.queueStats(T0 + 100)).circuitsOpen, 1);
+        await s.updateEndpoint({ ...endpoint, disabled: true, disabledReason: 'manual', updatedAt: T0 + 200 });
+        assert.equal((await s.queueStats(T0 + 200)).circuitsOpen, 0, 'a disabled endpoint waits on nothing');
+        await s.updateEndpoint({ ...endpoint, disabled: false, disabledReason: null, updatedAt: T0 + 300 });
+        assert.equal((await s.queueStats(T0 + 300)).circuitsOpen, 1, 're-enabled with the same URL, its circuit is still open');
+        await s.deleteEndpoint(app.id, endpoint.id, T0 + 400);
+        assert.equal((await s.queueStats(T0 + 400)).circuitsOpen, 0, 'a deleted endpoint is not counted');
+      });
+    });
+
     test('the adaptive limit grows while an endpoint uses its whole budget and answers fast, and halves on 429', async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);

@@ -114,7 +114,8 @@ export function postgresStats(db: PostgresDb): StatsOps {
       const row = (
         await db.pool.query(
           `SELECT count(*) AS pending, count(*) FILTER (WHERE next_attempt_at <= $1) AS due, min(next_attempt_at) AS earliest,
-             (SELECT count(*) FROM endpoint_queue WHERE circuit_opened_at IS NOT NULL) AS circuits_open
+             (SELECT count(*) FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
+               WHERE q.circuit_opened_at IS NOT NULL AND e.deleted_at IS NULL AND NOT e.disabled) AS circuits_open
            FROM delivery WHERE status = 'pending'`,
           [nowMs],
         )

@@ -134,7 +134,8 @@ export function sqliteStats(db: SqliteDb): StatsOps {
       // One pass over the partial index delivery_queue: the earliest pending delivery is due exactly when anything is.
       const row = db.stmt(`
         SELECT count(*) AS pending, coalesce(sum(next_attempt_at <= ?), 0) AS due, min(next_attempt_at) AS earliest,
-          (SELECT count(*) FROM endpoint_queue WHERE circuit_opened_at IS NOT NULL) AS circuits_open
+          (SELECT count(*) FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
+            WHERE q.circuit_opened_at IS NOT NULL AND e.deleted_at IS NULL AND NOT e.disabled) AS circuits_open
         FROM delivery WHERE status = 'pending'`).get(nowMs) as Row;
       const earliest = row.earliest as number | null;
       return {
