@@ -7,7 +7,7 @@ import { PORTAL_CAPABILITIES, type App } from '../domain/types.js';
 import { isUidPath, newApp } from './apps.js';
 import { READ_CAPABILITIES } from './capabilities.js';
 import { principalOf, requireAdmin, resolveApp } from './context.js';
-import { AppParams, AppPortalAccessIn, AppPortalAccessOut, ErrorOut, PORTAL_EXPIRY_DEFAULT_S, adminErrorResponses } from './schemas.js';
+import { AppParams, AppPortalAccessIn, AppPortalAccessOut, ApplicationTokenExpireIn, ErrorOut, PORTAL_EXPIRY_DEFAULT_S, adminErrorResponses } from './schemas.js';
 
 const tags = ['Authentication'];
 
@@ -76,6 +76,29 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (request) => grantAccess(request, request.params.app_id, {}),
+  );
+
+  app.post(
+    '/api/v1/auth/app/:app_id/expire-all',
+    {
+      schema: {
+        tags,
+        summary: "Expire every app-portal token of an application",
+        description:
+          "Svix's expire-all (authentication.expireAll in its SDKs). Needs an admin key. Every app-portal token of the application expires `expiry` seconds from now (default: at once) or when it would have, if sooner: " +
+          'its next request is refused (401, the token has expired) in this process at once and in every other within a second. API keys, scoped or not, are untouched (revoke those with DELETE /api/v1/api-key/{key_id}).',
+        params: AppParams,
+        body: Type.Optional(ApplicationTokenExpireIn),
+        response: { 204: Type.Null(), ...adminErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      const owner = await resolveApp(request, request.params.app_id);
+      await store.expirePortalTokens(owner.id, clock() + (request.body?.expiry ?? 0) * 1000);
+      request.server.forgetApiKeys();
+      return reply.code(204).send(null);
+    },
   );
 
   app.get(

@@ -436,6 +436,28 @@ export const AppPortalAccessIn = Type.Object({
 });
 export type AppPortalAccessIn = Static<typeof AppPortalAccessIn>;
 
+/** Svix's ApplicationTokenExpireIn (POST /api/v1/auth/app/{app_id}/expire-all). */
+export const ApplicationTokenExpireIn = Type.Object({
+  expiry: Type.Optional(
+    Nullable(
+      Type.Integer({
+        minimum: 0,
+        maximum: PORTAL_EXPIRY_DEFAULT_S,
+        description: 'Seconds until the tokens expire: 0 (default) at once; at most 7 days, the longest a token lives',
+      }),
+    ),
+  ),
+  sessionIds: Type.Optional(
+    Nullable(
+      Type.Array(Type.String({ maxLength: 256 }), {
+        maxItems: 0,
+        description: 'hookd keeps no session ids with its tokens, so it cannot expire only some: absent, null or empty (every token of the application)',
+      }),
+    ),
+  ),
+});
+export type ApplicationTokenExpireIn = Static<typeof ApplicationTokenExpireIn>;
+
 export const AppPortalAccessOut = Type.Object(
   {
     url: Type.String({ description: '<public URL>/portal/#token=<token>: opens the app portal signed in' }),

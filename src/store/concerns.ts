@@ -52,7 +52,7 @@ export type QueueOps = Pick<
 
 export type AdminOps = Pick<
   Store,
-  'createApiKey' | 'findApiKeyByHash' | 'listApiKeys' | 'revokeApiKey' | 'beginIdempotent' | 'finishIdempotent' | 'purgeMessages' | 'purgeIdempotencyKeys' | 'purgeExpiredApiKeys'
+  'createApiKey' | 'findApiKeyByHash' | 'listApiKeys' | 'revokeApiKey' | 'expirePortalTokens' | 'beginIdempotent' | 'finishIdempotent' | 'purgeMessages' | 'purgeIdempotencyKeys' | 'purgeExpiredApiKeys'
 >;
 
 export type StatsOps = Pick<

@@ -34,6 +34,11 @@ export interface Store {
   listApiKeys(): Promise<ApiKey[]>;
   /** Revokes by id; returns false when no active key has that id. */
   revokeApiKey(id: string, nowMs: number): Promise<boolean>;
+  /**
+   * Makes every active app-portal token of the application (a key with an expiry) expire at `atMs` at the latest;
+   * tokens expiring sooner keep their time, API keys (no expiry) are untouched. Returns how many it shortened.
+   */
+  expirePortalTokens(appId: string, atMs: number): Promise<number>;
 
   /** Throws a conflict error when the uid is taken. */
   createApp(app: App): Promise<void>;

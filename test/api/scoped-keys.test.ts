@@ -70,7 +70,7 @@ const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'admin' | 'signed' 
 /** PUTs that create what their path names by uid when it does not exist (Svix's upserts). */
 const UPSERT_ROUTES = new Set(['PUT /api/v1/app/{app_id}/endpoint/{endpoint_id}']);
 /** Routes with an app in the path that need an admin key even on the key's own app. */
-const ADMIN_ONLY_APP_ROUTES = new Set(['DELETE /api/v1/app/{app_id}', 'POST /api/v1/auth/app-portal-access/{app_id}', 'POST /api/v1/auth/dashboard-access/{app_id}']);
+const ADMIN_ONLY_APP_ROUTES = new Set(['DELETE /api/v1/app/{app_id}', 'POST /api/v1/auth/app-portal-access/{app_id}', 'POST /api/v1/auth/dashboard-access/{app_id}', 'POST /api/v1/auth/app/{app_id}/expire-all']);
 
 let hookd: Hookd;
 let receiver: Receiver;
@@ -100,6 +100,7 @@ function bodyFor(route: ApiRoute, t: Tenant): unknown {
     [`POST ${ep}/send-example`]: () => ({ eventType: 'svix.ping' }),
     'POST /api/v1/auth/app-portal-access/{app_id}': () => ({ expiry: 3600 }),
     'POST /api/v1/auth/dashboard-access/{app_id}': () => undefined,
+    'POST /api/v1/auth/app/{app_id}/expire-all': () => ({ expiry: 3600 }),
     'POST /api/v1/auth/logout': () => undefined,
     'POST /api/v1/app/{app_id}/msg': () => ({ eventType: EVENT_TYPE, payload: { walk: true } }),
     'POST /api/v1/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend': () => ({}),

@@ -364,6 +364,46 @@ describe('app-portal tokens', () => {
     assert.equal((await access(appId, { expiry: 8 * 86400 })).status, 422);
   });
 
+  test("expire-all: every portal token of the application expires (at once, or after expiry); other applications' tokens and API keys keep working", async () => {
+    const appId = await newApp();
+    const otherApp = await newApp();
+    const portal = new ApiClient(hookd.url, (await access(appId)).body.token);
+    const readOnly = new ApiClient(hookd.url, (await access(appId, { readOnly: true })).body.token);
+    const neighbour = new ApiClient(hookd.url, (await access(otherApp)).body.token);
+    const scoped = new ApiClient(hookd.url, (await hookd.api.post('/api/v1/api-key', { name: 'scoped to the app', appId })).body.token);
+    for (const c of [portal, readOnly, neighbour, scoped]) assert.equal((await c.get(`/api/v1/app/${c === neighbour ? otherApp : appId}`)).status, 200);
+
+    // Later: the tokens keep working until then.
+    const later = await hookd.api.post(`/api/v1/auth/app/${appId}/expire-all`, { expiry: 3600 });
+    assert.deepEqual([later.status, later.body], [204, null]);
+    const session = await portal.get('/api/v1/auth/app-portal-session');
+    assert.equal(session.status, 200);
+    assert.ok(Math.abs(Date.parse(session.body.expiresAt) - (Date.now() + 3600_000)) < 60_000, `expires in an hour: ${session.body.expiresAt}`);
+
+    // At once (no body): refused from the next request on, in this process without waiting for the key cache.
+    assert.equal((await hookd.api.post(`/api/v1/auth/app/${appId}/expire-all`)).status, 204);
+    for (const c of [portal, readOnly]) {
+      const refused = await c.get(`/api/v1/app/${appId}`);
+      assert.deepEqual([refused.status, refused.body.detail], [401, 'the token has expired']);
+    }
+    assert.equal((await neighbour.get(`/api/v1/app/${otherApp}`)).status, 200, "another application's token is untouched");
+    assert.equal((await scoped.get(`/api/v1/app/${appId}`)).status, 200, 'an API key scoped to the application is untouched');
+    // An expiry later than a token's own does not lengthen it.
+    const fresh = new ApiClient(hookd.url, (await access(appId, { expiry: 3600 })).body.token);
+    assert.equal((await hookd.api.post(`/api/v1/auth/app/${appId}/expire-all`, { expiry: 7 * 86400 })).status, 204);
+    const kept = await fresh.get('/api/v1/auth/app-portal-session');
+    assert.ok(Date.parse(kept.body.expiresAt) <= Date.now() + 3600_000, `kept its own hour: ${kept.body.expiresAt}`);
+
+    // Bad input and access.
+    const bySession = await hookd.api.post(`/api/v1/auth/app/${appId}/expire-all`, { sessionIds: ['s1'] });
+    assert.deepEqual([bySession.status, bySession.body.code, bySession.body.detail[0].loc], [422, 'validation', ['body', 'sessionIds']]);
+    assert.equal((await hookd.api.post(`/api/v1/auth/app/${appId}/expire-all`, { expiry: -1 })).status, 422);
+    assert.equal((await hookd.api.post('/api/v1/auth/app/app_2ZZZZZZZZZZZZZZZZZZZZZZZZZZ/expire-all')).status, 404);
+    const byToken = await fresh.post(`/api/v1/auth/app/${appId}/expire-all`);
+    assert.deepEqual([byToken.status, byToken.body.code], [403, 'insufficient_access'], 'a portal token cannot end the sessions of others');
+    assert.equal((await fresh.get(`/api/v1/app/${appId}`)).status, 200);
+  });
+
   test('logout ends the presenting portal token (a read-only one too); an API key cannot log out', async () => {
     const appId = await newApp();
     const portal = new ApiClient(hookd.url, (await access(appId, { readOnly: true })).body.token);

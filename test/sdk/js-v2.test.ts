@@ -295,6 +295,20 @@ describe('svix 2.5.0 against hookd', () => {
       assert.ok(!at(receiver, '/flaky').some((r) => r.headers['webhook-id'] === example.id), 'send-example goes to the one endpoint');
     }));
 
+  test('authentication: appPortalAccess gives a token of the application; expireAll ends it; logout', () =>
+    withEnv(async ({ svix }) => {
+      const app = await svix.application.create({ name: 'Portal users' });
+      const access = await svix.authentication.appPortalAccess(app.id, {});
+      const portal = new Svix(access.token, { serverUrl: access.url.split('/portal/')[0] });
+      assert.equal((await portal.application.get(app.id)).name, 'Portal users');
+      await expectApiError(portal.authentication.expireAll(app.id, {}), 403);
+      await svix.authentication.expireAll(app.id, { expiry: 0 });
+      await expectApiError(portal.application.get(app.id), 401);
+      const second = new Svix((await svix.authentication.appPortalAccess(app.id, {})).token, { serverUrl: access.url.split('/portal/')[0] });
+      await second.authentication.logout();
+      await expectApiError(second.application.get(app.id), 401);
+    }));
+
   test('event types: create, get, list, upsert (update and create), patch, delete (archive, then expunge)', () =>
     withEnv(async ({ svix }) => {
       const created = await svix.eventType.create({ name: 'user.created', description: 'A user signed up', schemas: exampleSchemas({ id: 1 }) });

@@ -1550,6 +1550,40 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test("expirePortalTokens brings forward the expiry of the application's portal tokens only: sooner ones, other applications' and keys without an expiry keep theirs", async () => {
+      await fresh(async (s) => {
+        const [app, other] = [makeApp(), makeApp()];
+        for (const a of [app, other]) await s.createApp(a);
+        const key = (name: string, appId: string | null, expiresAt: number | null, revokedAt: number | null = null) => ({
+          id: newId('key', T0),
+          appId,
+          name,
+          prefix: name,
+          createdAt: T0,
+          revokedAt,
+          expiresAt,
+          readOnly: false,
+          capabilities: null,
+        });
+        const keys = [
+          key('week', app.id, T0 + 7 * 86_400_000),
+          key('soon', app.id, T0 + 1_000),
+          key('scoped', app.id, null),
+          key('neighbour', other.id, T0 + 7 * 86_400_000),
+          key('revoked', app.id, T0 + 7 * 86_400_000, T0),
+        ];
+        for (const k of keys) await s.createApiKey(k, `hash-${k.name}`);
+        assert.equal(await s.expirePortalTokens(app.id, T0 + 60_000), 1);
+        const expiry = async (name: string) => (await s.listApiKeys()).find((k) => k.name === name)?.expiresAt;
+        assert.deepEqual(
+          [await expiry('week'), await expiry('soon'), await expiry('scoped'), await expiry('neighbour'), await expiry('revoked')],
+          [T0 + 60_000, T0 + 1_000, null, T0 + 7 * 86_400_000, T0 + 7 * 86_400_000],
+        );
+        assert.equal(await s.expirePortalTokens(app.id, T0), 2, 'now: every live one');
+        assert.equal(await s.expirePortalTokens(app.id, T0), 0, 'nothing left to shorten');
+      });
+    });
+
     test('API keys expired by then are deleted in bounded batches; live ones and keys without an expiry stay', async () => {
       await fresh(async (s) => {
         const app = makeApp();

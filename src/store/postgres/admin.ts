@@ -39,6 +39,10 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
       return ((await db.pool.query('UPDATE api_key SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [nowMs, id])).rowCount ?? 0) > 0;
     },
 
+    async expirePortalTokens(appId: string, atMs: number): Promise<number> {
+      return (await db.pool.query('UPDATE api_key SET expires_at = $1 WHERE app_id = $2 AND expires_at > $1 AND revoked_at IS NULL', [atMs, appId])).rowCount ?? 0;
+    },
+
     // ---- Idempotency
 
     async beginIdempotent(scope: string, key: string, requestHash: string, nowMs: number, staleMs: number, ttlMs: number): Promise<IdempotencyState> {

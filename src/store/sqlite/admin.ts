@@ -32,6 +32,10 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
       return db.committed('full', () => db.prepare('UPDATE api_key SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(nowMs, id).changes > 0);
     },
 
+    async expirePortalTokens(appId: string, atMs: number): Promise<number> {
+      return db.committed('full', () => db.prepare('UPDATE api_key SET expires_at = ? WHERE app_id = ? AND expires_at > ? AND revoked_at IS NULL').run(atMs, appId, atMs).changes);
+    },
+
     // ---- Idempotency
 
     async beginIdempotent(scope: string, key: string, requestHash: string, nowMs: number, staleMs: number, ttlMs: number): Promise<IdempotencyState> {
