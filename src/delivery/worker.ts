@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config.js';
 import { recordedRequestHeaders } from '../domain/endpoint.js';
 import { newId } from '../domain/ids.js';
-import { decideRetry } from '../domain/retry.js';
+import { decideRetry, endpointHoldUntil } from '../domain/retry.js';
 import { urlOrigin, type SchedulerPolicy } from '../domain/scheduler.js';
 import { signatureHeader } from '../domain/signing.js';
 import type { Attempt } from '../domain/types.js';
@@ -420,7 +420,14 @@ export class DeliveryWorker {
       case 'succeeded':
         return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, failure: result.failure, next: { status: 'succeeded' } };
       case 'retry':
-        return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, failure: result.failure, next: { status: 'pending', nextAttemptAt: now + decision.delayMs } };
+        return {
+          deliveryId: delivery.id,
+          leaseOwner: this.owner,
+          attempt,
+          failure: result.failure,
+          next: { status: 'pending', nextAttemptAt: now + decision.delayMs },
+          holdEndpointUntil: endpointHoldUntil({ statusCode: result.statusCode, retryAfter: result.retryAfter }, now),
+        };
       case 'failed':
         return {
           deliveryId: delivery.id,

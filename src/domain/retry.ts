@@ -39,6 +39,17 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
 }
 
 /**
+ * Until when a 429 or 503 with a Retry-After asks the whole endpoint to be left alone (null: it does not). The
+ * receiver said it takes nothing until then: the deliveries waiting for it wait without spending attempts on
+ * answers they would get the same way (scheduler.ts afterResults). Clamped like the delivery's own retry.
+ */
+export function endpointHoldUntil(outcome: AttemptOutcome, nowMs: number): number | null {
+  if (outcome.statusCode !== 429 && outcome.statusCode !== 503) return null;
+  const retryAfterMs = parseRetryAfter(outcome.retryAfter, nowMs);
+  return retryAfterMs === null || retryAfterMs === 0 ? null : nowMs + retryAfterMs;
+}
+
+/**
  * Decides the delivery's next state after attempt number `attemptNumber` (1-based, counting this one).
  * The schedule lists the delays after each failed attempt, so a schedule of n delays allows n + 1 attempts.
  */

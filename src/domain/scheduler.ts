@@ -304,7 +304,8 @@ export function settleClaim(plan: EndpointClaimPlan, got: number, nowMs: number)
  * fell more than an interval (at least RATE_CATCH_UP_MS) behind, so a stall is never made up in a burst.
  */
 function rateSlots(rate: number | null, nextAt: number | null, nowMs: number): { slots: number; clock: number | null } {
-  if (rate === null || rate <= 0) return { slots: Number.POSITIVE_INFINITY, clock: null };
+  // Without a rate, the clock is only set by a receiver's Retry-After (afterResults): nothing until then.
+  if (rate === null || rate <= 0) return { slots: nextAt !== null && nextAt > nowMs ? 0 : Number.POSITIVE_INFINITY, clock: null };
   const interval = 1000 / rate;
   const clock = nextAt === null || nextAt < nowMs - Math.max(interval, RATE_CATCH_UP_MS) ? nowMs : nextAt;
   return { slots: clock > nowMs ? 0 : Math.floor((nowMs - clock) / interval) + 1, clock };
@@ -353,6 +354,8 @@ export interface AttemptSignal {
   retryAt: number | null;
   /** The delivery's lease was still held, so the attempt's slot is free now. */
   freed: boolean;
+  /** The receiver asked for nothing more until then (429 or 503 with Retry-After; retry.ts endpointHoldUntil). */
+  holdUntil: number | null;
 }
 
 /**
@@ -393,8 +396,11 @@ export function afterResults(before: EndpointQueueState, signals: readonly Attem
       closed = true;
       reopened = false;
     }
-    if (signal.statusCode === 429 || signal.statusCode === 503) congested = true;
-    else if (signal.statusCode >= 200 && signal.statusCode < 300) answered.push(signal.durationMs);
+    if (signal.statusCode === 429 || signal.statusCode === 503) {
+      congested = true;
+      // Held on the rate clock, which every claim and every readyBy of new work already waits for (rateSlots).
+      if (signal.holdUntil !== null && signal.holdUntil > (state.rateNextAt ?? 0)) state.rateNextAt = signal.holdUntil;
+    } else if (signal.statusCode >= 200 && signal.statusCode < 300) answered.push(signal.durationMs);
   }
   // Latency: a batch far slower than usual means the receiver is queueing; growth only on answers near usual.
   let fast = 0;

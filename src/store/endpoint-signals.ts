@@ -18,6 +18,7 @@ export function endpointSignals(results: readonly DeliveryResult[], applied: Rea
       failure: result.failure ?? null,
       retryAt: held && next.status === 'pending' ? next.nextAttemptAt : null,
       freed: held,
+      holdUntil: result.holdEndpointUntil ?? null,
     };
     const list = byEndpoint.get(attempt.endpointId);
     if (list) list.push(signal);

@@ -375,6 +375,8 @@ export interface DeliveryResult {
   next: { status: Extract<DeliveryStatus, 'succeeded' | 'failed'> } | { status: 'pending'; nextAttemptAt: number };
   /** Set when the attempt disables the endpoint (e.g. 410 Gone). */
   disableEndpoint?: string | undefined;
+  /** Set when the receiver asked to be left alone until then (429 or 503 with Retry-After): nothing more is sent. */
+  holdEndpointUntil?: number | null | undefined;
 }
 
 export interface StoredResponse {

@@ -13,7 +13,7 @@ describe('delivery over real HTTP', () => {
     hookd = await startTestHookd({ env: { HOOKD_RETRY_SCHEDULE: '100ms,200ms', HOOKD_REQUEST_TIMEOUT: '700ms' } });
     appId = (await hookd.api.post('/api/v1/app', { name: 'delivery tests' })).body.id;
     // The event types the endpoints below filter on: a filter may only name types in the catalog.
-    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected', 'cut.short', 'never.ends', 'big.head', 'token.rotated');
+    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected', 'cut.short', 'never.ends', 'big.head', 'token.rotated', 'rate.held');
   });
   after(async () => {
     await hookd.cleanup();
@@ -113,6 +113,31 @@ describe('delivery over real HTTP', () => {
     await send('rate.limited');
     const requests = await receiver.waitFor((r) => r.length === 2, 5000);
     assert.ok(requests[1]!.at - requests[0]!.at >= 950, `waited ${requests[1]!.at - requests[0]!.at} ms`);
+  });
+
+  test("Retry-After on 429 holds the whole endpoint: messages sent meanwhile wait for it and spend no attempt on it", async () => {
+    let calls = 0;
+    const { receiver, endpoint } = await receiverWithEndpoint((_q, res) => {
+      calls++;
+      res.writeHead(calls === 1 ? 429 : 200, calls === 1 ? { 'retry-after': '2' } : {});
+      res.end();
+    }, { filterTypes: ['rate.held'] });
+    const first = await send('rate.held');
+    const [limited] = await receiver.waitFor((r) => r.length === 1, 5000);
+    // The 429's ack is recorded before the others are sent (the hold is in the endpoint's state from then on).
+    await eventually(async () => (await attemptsOf(first, endpoint.id)).length === 1, 5000, "the 429's attempt");
+    const others = [await send('rate.held'), await send('rate.held'), await send('rate.held')];
+    const all = await receiver.waitFor((r) => r.length === 5, 8000);
+    for (const request of all.slice(1)) {
+      assert.ok(request.at - limited!.at >= 1950, `a request ${request.at - limited!.at} ms after the 429 asked for 2 s`);
+    }
+    for (const id of others) {
+      const attempts = await eventually(async () => {
+        const listed = await attemptsOf(id, endpoint.id);
+        return listed.length > 0 ? listed : null;
+      }, 5000, 'its attempt');
+      assert.deepEqual(attempts.map((a) => a.responseStatusCode), [200], 'one attempt, after the hold: none spent on a 429');
+    }
   });
 
   test('Retry-After counts after more response headers than an attempt keeps (8 KB); the kept ones stop at the limit', async () => {

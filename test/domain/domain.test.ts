@@ -5,7 +5,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { parseDuration, parseDurationList } from '../../src/domain/duration.js';
 import { base62, isId, newId } from '../../src/domain/ids.js';
 import { endpointMatches } from '../../src/domain/matching.js';
-import { DEFAULT_RETRY_SCHEDULE_MS, MAX_RETRY_AFTER_MS, decideRetry, parseRetryAfter, withJitter } from '../../src/domain/retry.js';
+import { DEFAULT_RETRY_SCHEDULE_MS, MAX_RETRY_AFTER_MS, decideRetry, endpointHoldUntil, parseRetryAfter, withJitter } from '../../src/domain/retry.js';
 import { generateSecret, safeEqual, secretKeyBytes, sign, signatureHeader } from '../../src/domain/signing.js';
 
 test('ids carry their prefix, a 27-character KSUID, and sort in creation order', () => {
@@ -46,6 +46,12 @@ test('Retry-After on 429 and 503 delays the retry, clamped to an hour', () => {
   assert.deepEqual(decideRetry({ statusCode: 500, retryAfter: '30' }, 1, schedule, 0, mid), { kind: 'retry', delayMs: 1000 }, 'ignored on 500');
   assert.equal(parseRetryAfter(new Date(60_000).toUTCString(), 0), 60_000);
   assert.equal(parseRetryAfter('soon', 0), null);
+  // The same header holds the whole endpoint (scheduler.ts), from now, clamped the same way.
+  assert.equal(endpointHoldUntil({ statusCode: 429, retryAfter: '30' }, 5_000), 35_000);
+  assert.equal(endpointHoldUntil({ statusCode: 503, retryAfter: '999999' }, 0), MAX_RETRY_AFTER_MS);
+  assert.equal(endpointHoldUntil({ statusCode: 500, retryAfter: '30' }, 0), null, 'only 429 and 503');
+  assert.equal(endpointHoldUntil({ statusCode: 429, retryAfter: null }, 0), null, 'no header: no hold');
+  assert.equal(endpointHoldUntil({ statusCode: 429, retryAfter: '0' }, 0), null);
 });
 
 test('endpoint matching honours disabled, filterTypes and channels', () => {

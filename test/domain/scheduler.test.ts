@@ -33,11 +33,11 @@ function ready(id: string, overrides: Partial<ReadyEndpoint> = {}, state: Partia
 }
 
 function answer(statusCode: number, at = T0, durationMs = 20, extra: Partial<AttemptSignal> = {}): AttemptSignal {
-  return { at, statusCode, durationMs, failure: null, retryAt: null, freed: true, ...extra };
+  return { at, statusCode, durationMs, failure: null, retryAt: null, freed: true, holdUntil: null, ...extra };
 }
 
 function failure(kind: 'timeout' | 'connection', at = T0, retryAt: number | null = null): AttemptSignal {
-  return { at, statusCode: 0, durationMs: 0, failure: kind, retryAt, freed: true };
+  return { at, statusCode: 0, durationMs: 0, failure: kind, retryAt, freed: true, holdUntil: null };
 }
 
 const takes = (plans: ReturnType<typeof planClaim>): Record<string, number> => Object.fromEntries(plans.map((p) => [p.endpoint.endpointId, p.take]));
@@ -134,6 +134,22 @@ describe('adaptive concurrency', () => {
   });
 });
 
+describe("a receiver's Retry-After holds the endpoint", () => {
+  test('a 429 or 503 with Retry-After: nothing is claimed for it until then, a rate-limited one restarts its slots there; a later hold wins, an earlier one does not shorten it', () => {
+    const held = afterResults(initialQueueState(policy), [answer(429, T0, 20, { holdUntil: T0 + 30_000 })], null, T0, policy);
+    assert.equal(held.rateNextAt, T0 + 30_000);
+    assert.equal(planClaim([ready('a', {}, held)], 100, T0 + 29_999, policy, roomy)[0]!.take, 0, 'held: no slot');
+    const [waiting] = planClaim([ready('a', {}, held)], 100, T0 + 1_000, policy, roomy);
+    assert.deepEqual(settleClaim(waiting!, 0, T0 + 1_000).next, { kind: 'at', at: T0 + 30_000 }, 'looked at again when the hold ends');
+    assert.equal(planClaim([ready('a', {}, held)], 100, T0 + 30_000, policy, roomy)[0]!.take, 8, 'then its budget, halved by the 429');
+    assert.equal(planClaim([ready('r', { rateLimit: 10 }, held)], 100, T0 + 30_000, policy, roomy)[0]!.take, 1, 'a rate limit restarts at the end of the hold');
+    const sooner = afterResults(held, [answer(503, T0 + 10, 20, { holdUntil: T0 + 5_000 })], null, T0 + 10, policy);
+    assert.equal(sooner.rateNextAt, T0 + 30_000, 'an earlier hold does not shorten it');
+    assert.equal(afterResults(held, [answer(429, T0 + 10, 20, { holdUntil: T0 + 60_000 })], null, T0 + 10, policy).rateNextAt, T0 + 60_000);
+    assert.equal(afterResults(initialQueueState(policy), [answer(500, T0, 20, { holdUntil: T0 + 60_000 })], null, T0, policy).rateNextAt, null, 'only 429 and 503 hold');
+  });
+});
+
 describe('latency signal', () => {
   test('the usual latency follows faster answers at once and slower ones slowly', () => {
     let state = afterResults(initialQueueState(policy), [answer(200, T0, 40)], null, T0, policy);
@@ -201,7 +217,7 @@ describe('circuit breaker', () => {
   test('an attempt with neither an answer nor a failure of the endpoint (cut off by a shutdown) changes nothing', () => {
     const open = afterResults(initialQueueState(policy), Array.from({ length: 5 }, () => failure('timeout')), null, T0, policy);
     const probeAt = open.circuitRetryAt!;
-    const aborted: AttemptSignal = { at: probeAt + 5, statusCode: 0, durationMs: 3, failure: null, retryAt: probeAt + 5, freed: true };
+    const aborted: AttemptSignal = { at: probeAt + 5, statusCode: 0, durationMs: 3, failure: null, retryAt: probeAt + 5, freed: true, holdUntil: null };
     const after = afterResults(open, [aborted], null, probeAt + 5, policy);
     assert.equal(after.circuitOpenedAt, open.circuitOpenedAt, 'still open: no answer came');
     assert.equal(after.failureStreak, open.failureStreak);

@@ -631,6 +631,45 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test("a 429's Retry-After holds its endpoint: nothing of it is claimed (nor charged an attempt) until then, other endpoints are; a new URL clears the hold", async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const other = await seedEndpoint(s, { url: 'http://127.0.0.1:4/hook' });
+        await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        const [first] = await claim(s, 'w', 1, 60_000, T0 + 1);
+        await s.completeDeliveries([
+          {
+            deliveryId: first!.delivery.id,
+            leaseOwner: 'w',
+            attempt: { ...attemptFor(first!.delivery.id, { ...makeMessage(app.id), id: first!.message.id }, endpoint.id, 'fail', T0 + 100), responseStatusCode: 429 },
+            next: retry(T0 + 30_000),
+            holdEndpointUntil: T0 + 30_000,
+          },
+        ]);
+        await s.insertMessages([makeMessage(other.app.id, { id: newId('msg', T0 + 200) })]);
+        const meanwhile = await claim(s, 'w', 100, 60_000, T0 + 1_000);
+        assert.deepEqual(meanwhile.map((c) => c.endpoint.id), [other.endpoint.id], 'the held endpoint sends nothing; the other does');
+        const after = await claim(s, 'w', 100, 60_000, T0 + 30_000);
+        assert.ok(after.length >= 4 && after.every((c) => c.endpoint.id === endpoint.id), `then the held endpoint's deliveries go (${after.length})`);
+        assert.equal((await s.listAttempts({ appId: app.id, endpointId: endpoint.id }, { limit: 100 })).data.length, 1, 'only the 429 was an attempt');
+
+        // Held again; a new URL is a new receiver, which asked for nothing.
+        const [again] = after;
+        await s.completeDeliveries([
+          {
+            deliveryId: again!.delivery.id,
+            leaseOwner: 'w',
+            attempt: { ...attemptFor(again!.delivery.id, { ...makeMessage(app.id), id: again!.message.id }, endpoint.id, 'fail', T0 + 30_100), responseStatusCode: 503 },
+            next: retry(T0 + 30_200),
+            holdEndpointUntil: T0 + 90_000,
+          },
+        ]);
+        assert.deepEqual(await claim(s, 'w', 100, 60_000, T0 + 31_000), [], 'held');
+        await s.updateEndpoint({ ...endpoint, url: 'http://127.0.0.1:5/new', updatedAt: T0 + 31_000 });
+        assert.equal((await claim(s, 'w', 100, 60_000, T0 + 31_000)).length, 1, 'the new URL is not held');
+      });
+    });
+
     test('hookd_endpoint_circuits_open counts live, enabled endpoints only: disabling or deleting one whose circuit is open takes it out', async () => {
       await fresh(async (s) => {
         const policy = { ...DEFAULT_SCHEDULER_POLICY, circuitFailureThreshold: 3, circuitCooldownMs: 10_000 };

@@ -12,7 +12,8 @@ import { APP_HISTORY_TABLES, BATCH_ROWS, inBatches } from '../batched-writes.js'
 /** Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). */
 const RESET_SCHEDULER_STATE = `
   UPDATE endpoint_queue SET concurrency = NULL, slow_start_limit = NULL, saturated = FALSE, last_decrease_at = NULL,
-    failure_streak = 0, circuit_opened_at = NULL, circuit_retry_at = NULL, circuit_openings = 0, latency_ms = NULL
+    failure_streak = 0, circuit_opened_at = NULL, circuit_retry_at = NULL, circuit_openings = 0, latency_ms = NULL,
+    rate_next_at = NULL
   WHERE endpoint_id = $1`;
 
 /**
