@@ -27,6 +27,8 @@ import { idLowerBound } from '../store/retention.js';
 const tags = ['Message Attempt'];
 const AFTER_ONLY =
   'With `after` and neither `before` nor an iterator, the page is the `limit` oldest attempts after that time (newest first), as in Svix: its prevIterator pages on forward in time.';
+/** How much earlier than its lease allows an attempt's request may have started (attemptKeyAt). */
+const ATTEMPT_KEY_SLACK_MS = 60_000;
 const AttemptParams = Type.Object({ ...MessageParams.properties, attempt_id: Type.String({ minLength: 1, maxLength: 256 }) });
 /** Svix's MessageStatus numbers as status texts. */
 const STATUS_TEXT = ['success', 'pending', 'fail', 'sending'] as const satisfies readonly DeliveryStatusText[];
@@ -41,9 +43,10 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
 
   /**
    * No attempt listed for being after `after` sorts below this id: an attempt's id is made when its request starts, its
-   * time when the answer came, and a worker sends only a request that can end within its lease (worker.ts).
+   * time when the answer came, and a worker sends only a request that can end within its lease (worker.ts); the
+   * slack covers a stalled event loop between the answer and its record (the lease may be only just above the timeout).
    */
-  const attemptKeyAt = (afterMs: number): string => idLowerBound('atmpt', afterMs - config.delivery.leaseMs);
+  const attemptKeyAt = (afterMs: number): string => idLowerBound('atmpt', afterMs - config.delivery.leaseMs - ATTEMPT_KEY_SLACK_MS);
 
   async function listAttempts(filter: AttemptFilter, q: AttemptListQuery, messages?: Map<string, Message>) {
     const status = statusFilter(q.status);

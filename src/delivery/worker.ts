@@ -412,6 +412,8 @@ export class DeliveryWorker {
       this.random,
     );
     const attempt = this.attemptOf(claimed, result, startedAt, now, succeeded, sentHeaders);
+    // A pause the receiver asked for holds its endpoint whatever becomes of this delivery (its last attempt too).
+    const holdEndpointUntil = endpointHoldUntil({ statusCode: result.statusCode, retryAfter: result.retryAfter }, now);
     if (result.aborted) {
       // Cut off by a shutdown, not the receiver's doing: recorded, and due again at once (for another worker).
       return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, next: { status: 'pending', nextAttemptAt: now } };
@@ -426,7 +428,7 @@ export class DeliveryWorker {
           attempt,
           failure: result.failure,
           next: { status: 'pending', nextAttemptAt: now + decision.delayMs },
-          holdEndpointUntil: endpointHoldUntil({ statusCode: result.statusCode, retryAfter: result.retryAfter }, now),
+          holdEndpointUntil,
         };
       case 'failed':
         return {
@@ -436,6 +438,7 @@ export class DeliveryWorker {
           failure: result.failure,
           next: { status: 'failed' },
           disableEndpoint: decision.reason === 'gone' ? 'endpoint answered 410 Gone' : undefined,
+          holdEndpointUntil,
         };
     }
   }

@@ -13,7 +13,7 @@ describe('delivery over real HTTP', () => {
     hookd = await startTestHookd({ env: { HOOKD_RETRY_SCHEDULE: '100ms,200ms', HOOKD_REQUEST_TIMEOUT: '700ms' } });
     appId = (await hookd.api.post('/api/v1/app', { name: 'delivery tests' })).body.id;
     // The event types the endpoints below filter on: a filter may only name types in the catalog.
-    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected', 'cut.short', 'never.ends', 'big.head', 'token.rotated', 'rate.held');
+    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected', 'cut.short', 'never.ends', 'big.head', 'token.rotated', 'rate.held', 'rate.held.last');
   });
   after(async () => {
     await hookd.cleanup();
@@ -138,6 +138,27 @@ describe('delivery over real HTTP', () => {
       }, 5000, 'its attempt');
       assert.deepEqual(attempts.map((a) => a.responseStatusCode), [200], 'one attempt, after the hold: none spent on a 429');
     }
+  });
+
+  test("a 429 with Retry-After on a delivery's last attempt still holds the endpoint: it fails, the next message waits", async () => {
+    let calls = 0;
+    const { receiver, endpoint } = await receiverWithEndpoint((_q, res) => {
+      calls++;
+      res.writeHead(calls <= 3 ? 429 : 200, calls <= 3 ? { 'retry-after': '1' } : {});
+      res.end();
+    }, { filterTypes: ['rate.held.last'] });
+    const first = await send('rate.held.last');
+    // HOOKD_RETRY_SCHEDULE 100ms,200ms: three attempts, each 429, the last one dead-letters the delivery.
+    await eventually(async () => (await attemptsOf(first, endpoint.id)).length === 3, 8000, 'three attempts');
+    const requests = await receiver.waitFor((r) => r.length === 3, 1000);
+    const next = await send('rate.held.last');
+    const [arrived] = (await receiver.waitFor((r) => r.length === 4, 5000)).slice(3);
+    assert.ok(arrived!.at - requests[2]!.at >= 950, `the next message came ${arrived!.at - requests[2]!.at} ms after the last 429, which asked for 1 s`);
+    const recorded = await eventually(async () => {
+      const listed = await attemptsOf(next, endpoint.id);
+      return listed.length > 0 ? listed : null;
+    }, 5000, 'its attempt');
+    assert.deepEqual(recorded.map((a) => a.responseStatusCode), [200]);
   });
 
   test('Retry-After counts after more response headers than an attempt keeps (8 KB); the kept ones stop at the limit', async () => {
