@@ -17,6 +17,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { PurgeResult, Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/hookd.js';
+import { watchEventLoop } from '../helpers/event-loop.js';
 import { freshPostgresSchema } from '../helpers/store-adapters.js';
 
 const url = process.env.HOOKD_TEST_DATABASE_URL;
@@ -90,25 +91,8 @@ test(`SQLite: purging old messages fanned out to ${ENDPOINTS} endpoints gives th
     raw.close();
 
     const { loop, batches } = observedLoop(store);
-    let last = performance.now();
-    let longest = 0;
-    let turns = 0;
-    const ticker = setInterval(() => {
-      const now = performance.now();
-      longest = Math.max(longest, now - last);
-      last = now;
-      turns++;
-    }, 1);
-    const started = performance.now();
-    let report;
-    try {
-      last = performance.now();
-      report = await loop.runOnce();
-      longest = Math.max(longest, performance.now() - last);
-    } finally {
-      clearInterval(ticker);
-    }
-    const summary = `${MESSAGES} messages x ${ENDPOINTS} deliveries x 1 attempt purged in ${batches.length} transactions, ${Math.round(performance.now() - started)} ms; a 1 ms timer had ${turns} turns meanwhile, the longest wait ${longest.toFixed(1)} ms`;
+    const { result: report, turns, longestMs, tookMs } = await watchEventLoop(() => loop.runOnce());
+    const summary = `${MESSAGES} messages x ${ENDPOINTS} deliveries x 1 attempt purged in ${batches.length} transactions, ${Math.round(tookMs)} ms; a 1 ms timer had ${turns} turns meanwhile, the longest wait ${longestMs.toFixed(1)} ms`;
     console.log(summary);
     assert.equal(report.messages, MESSAGES - 1, 'every old message but the pending one');
     assert.ok(batches.every((b) => b.messages + b.deliveries + b.attempts <= BATCH), 'no transaction deleted more rows than HOOKD_RETENTION_BATCH');

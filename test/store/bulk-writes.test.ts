@@ -10,6 +10,7 @@ import { newId } from '../../src/domain/ids.js';
 import type { Message } from '../../src/domain/types.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../helpers/hookd.js';
+import { watchEventLoop } from '../helpers/event-loop.js';
 
 test('deleting an application of 60,000 deliveries never holds the event loop for the whole deletion, and another application stays', async () => {
   await withApps(async (store, [appId, otherId], at, message) => {
@@ -89,25 +90,8 @@ async function withApps(
  * transaction held the event loop throughout (as before 2026-12, when the timer had none).
  */
 async function assertEventLoopTurns(what: string, work: () => Promise<void>): Promise<void> {
-  let last = performance.now();
-  let longest = 0;
-  let turns = 0;
-  const ticker = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    turns++;
-  }, 1);
-  const started = performance.now();
-  try {
-    last = performance.now();
-    await work();
-    longest = Math.max(longest, performance.now() - last); // up to the end, had the timer never had a turn
-  } finally {
-    clearInterval(ticker);
-  }
-  const took = performance.now() - started;
-  const summary = `${what} done in ${took.toFixed(0)} ms; a 1 ms timer had ${turns} turns meanwhile, the longest wait ${longest.toFixed(1)} ms`;
+  const { turns, longestMs, tookMs } = await watchEventLoop(work);
+  const summary = `${what} done in ${tookMs.toFixed(0)} ms; a 1 ms timer had ${turns} turns meanwhile, the longest wait ${longestMs.toFixed(1)} ms`;
   console.log(summary);
   assert.ok(turns >= 10, `the event loop had its turns between the transactions (${summary})`);
 }

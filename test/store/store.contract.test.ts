@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
-import { DEFAULT_SCHEDULER_POLICY } from '../../src/domain/scheduler.js';
+import { DEFAULT_SCHEDULER_POLICY, type SchedulerPolicy } from '../../src/domain/scheduler.js';
 import { generateSecret } from '../../src/domain/signing.js';
 import type { ApiKey, App, Attempt, Endpoint, EventType, Message } from '../../src/domain/types.js';
 import { operationalEventSource } from '../../src/operations/events.js';
@@ -594,23 +594,28 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    /** Claims three of the endpoint's deliveries at T0 + 1 and acks each as a timeout at T0 + 100 (retry at T0 + 200). */
+    const timeOutThree = async (s: Store, appId: string, endpointId: string, policy: SchedulerPolicy) => {
+      const first = await claim(s, 'w', 3, 60_000, T0 + 1, { policy });
+      await s.completeDeliveries(
+        first.map((c) => ({
+          deliveryId: c.delivery.id,
+          leaseOwner: 'w',
+          attempt: { ...attemptFor(c.delivery.id, { ...makeMessage(appId), id: c.message.id }, endpointId, 'fail', T0 + 100), responseStatusCode: 0, error: 'timeout' },
+          failure: 'timeout' as const,
+          next: retry(T0 + 200),
+        })),
+        { scheduler: policy },
+      );
+    };
+
     test("consecutive timeouts open an endpoint's circuit: what waits is not claimed and spends no attempt; one probe after the cool-down; an answer closes it", async () => {
       await fresh(async (s) => {
         const policy = { ...DEFAULT_SCHEDULER_POLICY, circuitFailureThreshold: 3, circuitCooldownMs: 10_000 };
         const { app, endpoint } = await seedEndpoint(s);
         const healthy = await seedEndpoint(s, { url: 'http://127.0.0.1:4/hook' });
         await s.insertMessages(Array.from({ length: 20 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
-        const first = await claim(s, 'w', 3, 60_000, T0 + 1, { policy });
-        await s.completeDeliveries(
-          first.map((c) => ({
-            deliveryId: c.delivery.id,
-            leaseOwner: 'w',
-            attempt: { ...attemptFor(c.delivery.id, { ...makeMessage(app.id), id: c.message.id }, endpoint.id, 'fail', T0 + 100), responseStatusCode: 0, error: 'timeout' },
-            failure: 'timeout' as const,
-            next: retry(T0 + 200),
-          })),
-          { scheduler: policy },
-        );
+        await timeOutThree(s, app.id, endpoint.id, policy);
         const open = await s.endpointQueueState(endpoint.id, T0 + 100, policy);
         assert.equal(open?.circuit, 'open');
         assert.equal(open?.nextProbeAt, T0 + 100 + 10_000);
@@ -675,17 +680,7 @@ for (const adapter of storeAdapters) {
         const policy = { ...DEFAULT_SCHEDULER_POLICY, circuitFailureThreshold: 3, circuitCooldownMs: 10_000 };
         const { app, endpoint } = await seedEndpoint(s);
         await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
-        const first = await claim(s, 'w', 3, 60_000, T0 + 1, { policy });
-        await s.completeDeliveries(
-          first.map((c) => ({
-            deliveryId: c.delivery.id,
-            leaseOwner: 'w',
-            attempt: { ...attemptFor(c.delivery.id, { ...makeMessage(app.id), id: c.message.id }, endpoint.id, 'fail', T0 + 100), responseStatusCode: 0, error: 'timeout' },
-            failure: 'timeout' as const,
-            next: retry(T0 + 200),
-          })),
-          { scheduler: policy },
-        );
+        await timeOutThree(s, app.id, endpoint.id, policy);
         assert.equal((await s.queueStats(T0 + 100)).circuitsOpen, 1);
         await s.updateEndpoint({ ...endpoint, disabled: true, disabledReason: 'manual', updatedAt: T0 + 200 });
         assert.equal((await s.queueStats(T0 + 200)).circuitsOpen, 0, 'a disabled endpoint waits on nothing');
