@@ -66,9 +66,7 @@ export function decideRetry(
   const scheduled = scheduleMs[attemptNumber - 1];
   if (scheduled === undefined) return { kind: 'failed', reason: 'exhausted' };
   const delayMs = withJitter(scheduled, random);
-  if (code === 429 || code === 503) {
-    const retryAfterMs = parseRetryAfter(outcome.retryAfter, nowMs);
-    if (retryAfterMs !== null) return { kind: 'retry', delayMs: Math.max(delayMs, retryAfterMs) };
-  }
-  return { kind: 'retry', delayMs };
+  // A pause the receiver asked for (429/503 with Retry-After) is at least the delay: the endpoint is held that long too.
+  const heldUntil = endpointHoldUntil(outcome, nowMs);
+  return { kind: 'retry', delayMs: heldUntil === null ? delayMs : Math.max(delayMs, heldUntil - nowMs) };
 }
