@@ -2,23 +2,36 @@ import type { AttemptSignal } from '../domain/scheduler.js';
 import type { DeliveryResult } from './store.js';
 
 /**
+ * Whether a result's attempt went to its endpoint's URL as it is now. `urls`: each endpoint's current URL, read in
+ * the ack's transaction (an endpoint missing from it, deleted meanwhile, counts as unchanged). A request on the wire
+ * when an operator changed the URL answers for the old receiver: its timeout, 429 or 410 says nothing about the new
+ * one, which must not inherit a circuit, a hold or an automatic disabling from it.
+ */
+export function toCurrentUrl(result: DeliveryResult, urls: ReadonlyMap<string, string>): boolean {
+  const url = urls.get(result.attempt.endpointId);
+  return url === undefined || url === result.attempt.url;
+}
+
+/**
  * Per endpoint in an ack batch, what its scheduler state learns from the results (both adapters'
  * completeDeliveries feed these to afterResults). `applied`: the deliveries whose lease still held, so whose ack
- * freed a slot and set the next attempt.
+ * freed a slot and set the next attempt. A result from an endpoint's former URL (toCurrentUrl) still frees its slot
+ * and sets its retry, and tells nothing else: no answer, no failure, no hold.
  */
-export function endpointSignals(results: readonly DeliveryResult[], applied: ReadonlySet<string>): Map<string, AttemptSignal[]> {
+export function endpointSignals(results: readonly DeliveryResult[], applied: ReadonlySet<string>, urls: ReadonlyMap<string, string>): Map<string, AttemptSignal[]> {
   const byEndpoint = new Map<string, AttemptSignal[]>();
   for (const result of results) {
     const { attempt, next } = result;
     const held = applied.has(result.deliveryId);
+    const current = toCurrentUrl(result, urls);
     const signal: AttemptSignal = {
       at: attempt.createdAt,
-      statusCode: attempt.responseStatusCode,
-      durationMs: attempt.responseDurationMs,
-      failure: result.failure ?? null,
+      statusCode: current ? attempt.responseStatusCode : 0,
+      durationMs: current ? attempt.responseDurationMs : 0,
+      failure: current ? (result.failure ?? null) : null,
       retryAt: held && next.status === 'pending' ? next.nextAttemptAt : null,
       freed: held,
-      holdUntil: result.holdEndpointUntil ?? null,
+      holdUntil: current ? (result.holdEndpointUntil ?? null) : null,
     };
     const list = byEndpoint.get(attempt.endpointId);
     if (list) list.push(signal);

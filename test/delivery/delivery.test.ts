@@ -13,7 +13,7 @@ describe('delivery over real HTTP', () => {
     hookd = await startTestHookd({ env: { HOOKD_RETRY_SCHEDULE: '100ms,200ms', HOOKD_REQUEST_TIMEOUT: '700ms' } });
     appId = (await hookd.api.post('/api/v1/app', { name: 'delivery tests' })).body.id;
     // The event types the endpoints below filter on: a filter may only name types in the catalog.
-    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected', 'cut.short', 'never.ends', 'big.head', 'token.rotated', 'rate.held', 'rate.held.last');
+    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected', 'cut.short', 'never.ends', 'big.head', 'token.rotated', 'rate.held', 'rate.held.last', 'url.moved');
   });
   after(async () => {
     await hookd.cleanup();
@@ -159,6 +159,26 @@ describe('delivery over real HTTP', () => {
       return listed.length > 0 ? listed : null;
     }, 5000, 'its attempt');
     assert.deepEqual(recorded.map((a) => a.responseStatusCode), [200]);
+  });
+
+  test("a 429 from an endpoint's former URL, answered after the URL changed, does not hold the new URL", async () => {
+    const moved = await Receiver.start();
+    receivers.push(moved);
+    const { receiver, endpoint } = await receiverWithEndpoint((_q, res) => {
+      // Answers only once the URL has changed: the request was on the wire meanwhile.
+      setTimeout(() => {
+        res.writeHead(429, { 'retry-after': '30' });
+        res.end();
+      }, 400);
+    }, { filterTypes: ['url.moved'] });
+    const first = await send('url.moved');
+    await receiver.waitFor((r) => r.length === 1, 5000);
+    assert.equal((await hookd.api.patch(`/api/v1/app/${appId}/endpoint/${endpoint.id}`, { url: `${moved.url}/hook` })).status, 200);
+    await eventually(async () => (await attemptsOf(first, endpoint.id)).length === 1, 5000, "the old URL's 429");
+    const sentAt = Date.now();
+    await send('url.moved');
+    const [arrived] = await moved.waitFor((r) => r.length === 1, 5000, 'the next message at the new URL');
+    assert.ok(arrived!.at - sentAt < 2000, `it arrived ${arrived!.at - sentAt} ms after it was sent: the old receiver's 30 s hold is not the new one's`);
   });
 
   test('Retry-After counts after more response headers than an attempt keeps (8 KB); the kept ones stop at the limit', async () => {

@@ -506,7 +506,7 @@ for (const adapter of storeAdapters) {
           return {
             deliveryId: c.delivery.id,
             leaseOwner: owner,
-            attempt: { ...attempt, responseStatusCode: outcome.status, responseDurationMs: outcome.durationMs ?? 5 },
+            attempt: { ...attempt, url: c.endpoint.url, responseStatusCode: outcome.status, responseDurationMs: outcome.durationMs ?? 5 },
             failure: outcome.failure ?? null,
             next,
           };
@@ -720,6 +720,43 @@ for (const adapter of storeAdapters) {
         await s.updateEndpoint({ ...endpoint, url: 'http://127.0.0.1:9/fixed', updatedAt: T0 + 10 });
         assert.equal((await s.endpointQueueState(endpoint.id, T0 + 10, policy))?.circuit, 'closed');
         assert.equal((await claim(s, 'w', 10, 60_000, T0 + 10, { policy })).length, 2, 'both go at once to the new URL');
+      });
+    });
+
+    test("answers from an endpoint's former URL (on the wire when it changed) free their slots and set their retries, but neither open the new URL's circuit, hold it nor disable it", async () => {
+      await fresh(async (s) => {
+        const policy = { ...DEFAULT_SCHEDULER_POLICY, circuitFailureThreshold: 1 };
+        const { app, endpoint } = await seedEndpoint(s);
+        await s.insertMessages(Array.from({ length: 3 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        const claimed = await claim(s, 'w', 3, 60_000, T0 + 1, { policy });
+        assert.equal(claimed.length, 3);
+        const moved = { ...endpoint, url: 'http://127.0.0.1:9/moved', updatedAt: T0 + 10 };
+        await s.updateEndpoint(moved);
+        // The three requests went to the old URL, and answer one after the other: a timeout, a 429 asking for a
+        // minute, a 410.
+        const [timedOut, throttled, gone] = claimed.map((c) => ({
+          deliveryId: c.delivery.id,
+          leaseOwner: 'w',
+          attempt: { ...attemptFor(c.delivery.id, { ...makeMessage(app.id), id: c.message.id }, endpoint.id, 'fail', T0 + 100), url: endpoint.url },
+          next: retry(T0 + 200),
+        }));
+        const ackPolicy = { scheduler: policy, endpointDisableAfterMs: 1 };
+        await s.completeDeliveries([{ ...timedOut!, attempt: { ...timedOut!.attempt, responseStatusCode: 0, error: 'timeout' }, failure: 'timeout' as const }], ackPolicy);
+        assert.equal((await s.endpointQueueState(endpoint.id, T0 + 100, policy))?.circuit, 'closed', 'no circuit opened on the new URL');
+        await s.completeDeliveries([{ ...throttled!, attempt: { ...throttled!.attempt, responseStatusCode: 429 }, holdEndpointUntil: T0 + 60_000 }], ackPolicy);
+        await s.completeDeliveries([{ ...gone!, attempt: { ...gone!.attempt, responseStatusCode: 410 }, disableEndpoint: 'endpoint answered 410 Gone' }], ackPolicy);
+        assert.equal((await s.endpointQueueState(endpoint.id, T0 + 100, policy))?.inFlight, 0, 'every slot freed');
+        assert.equal((await s.getEndpoint(app.id, endpoint.id))?.disabled, false, 'not disabled');
+        assert.equal((await s.listAttempts({ appId: app.id, endpointId: endpoint.id }, { limit: 10 })).data.length, 3, 'the attempts are recorded');
+        const retried = await claim(s, 'w', 10, 60_000, T0 + 200, { policy });
+        assert.equal(retried.length, 3, 'not held: the retries go to the new URL when due');
+
+        // What the new URL answers counts as before.
+        await s.completeDeliveries(
+          [{ deliveryId: retried[0]!.delivery.id, leaseOwner: 'w', attempt: { ...attemptFor(retried[0]!.delivery.id, { ...makeMessage(app.id), id: retried[0]!.message.id }, endpoint.id, 'fail', T0 + 300), url: moved.url, responseStatusCode: 0, error: 'timeout' }, failure: 'timeout', next: retry(T0 + 400) }],
+          { scheduler: policy },
+        );
+        assert.equal((await s.endpointQueueState(endpoint.id, T0 + 300, policy))?.circuit, 'open', "the new URL's own timeout opens its circuit");
       });
     });
 

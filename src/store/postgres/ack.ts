@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState, type EndpointQueueState } from '../../domain/scheduler.js';
 import type { Attempt } from '../../domain/types.js';
-import { endpointSignals, latestAt } from '../endpoint-signals.js';
+import { endpointSignals, latestAt, toCurrentUrl } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
 import { ATTEMPT_COLUMNS, attemptValues, queueStateFromRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNotice, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
@@ -26,41 +26,51 @@ const r$ = (n: number): string => $(RESULT_PARAMS + n);
 
 /**
  * One statement, one round trip: records the attempts (all but those whose message is gone; one array parameter per
- * attempt column), and applies the results (six arrays after those) to the deliveries whose lease still holds. The
- * two writes touch different tables; a data-modifying WITH runs to completion whether or not its rows are read.
+ * attempt column), applies the results (six arrays after those) to the deliveries whose lease still holds, and reads
+ * the current URL of the results' endpoints (the array after those; toCurrentUrl). The two writes touch different
+ * tables; a data-modifying WITH runs to completion whether or not its rows are read. Rows with a url are endpoints',
+ * the others the deliveries whose ack applied.
  */
 const recordResults = named(
   'hookd_ack_record_results',
   `WITH recorded AS (
      INSERT INTO attempt (${ATTEMPT_COLUMNS.join(', ')})
      SELECT * FROM unnest(${ATTEMPT_COLUMNS.map((c, i) => `${$(i + 1)}::${ATTEMPT_ARRAY_TYPES[c] ?? 'text[]'}`).join(', ')}) AS a(${ATTEMPT_COLUMNS.join(', ')})
-     WHERE EXISTS (SELECT 1 FROM message m WHERE m.id = a.message_id))
-   UPDATE delivery d SET
-     status = CASE WHEN d.resend_requested THEN 'pending' ELSE r.status END,
-     attempts = CASE WHEN d.resend_requested THEN 0 ELSE d.attempts + 1 END,
-     next_attempt_at = CASE WHEN d.resend_requested THEN r.at ELSE r.next_at END,
-     next_trigger = CASE WHEN d.resend_requested THEN 1 ELSE 0 END, resend_requested = FALSE,
-     lease_owner = NULL, lease_expires_at = NULL, last_error = r.error, updated_at = r.at
-   FROM unnest(${r$(1)}::text[], ${r$(2)}::text[], ${r$(3)}::text[], ${r$(4)}::bigint[], ${r$(5)}::text[], ${r$(6)}::bigint[]) AS r(id, owner, status, next_at, error, at)
-   WHERE d.id = r.id AND d.lease_owner = r.owner
-   RETURNING d.id, d.endpoint_id, d.attempts, d.failure_notified, d.next_trigger = 1 AS resent, r.at`,
+     WHERE EXISTS (SELECT 1 FROM message m WHERE m.id = a.message_id)),
+   updated AS (
+     UPDATE delivery d SET
+       status = CASE WHEN d.resend_requested THEN 'pending' ELSE r.status END,
+       attempts = CASE WHEN d.resend_requested THEN 0 ELSE d.attempts + 1 END,
+       next_attempt_at = CASE WHEN d.resend_requested THEN r.at ELSE r.next_at END,
+       next_trigger = CASE WHEN d.resend_requested THEN 1 ELSE 0 END, resend_requested = FALSE,
+       lease_owner = NULL, lease_expires_at = NULL, last_error = r.error, updated_at = r.at
+     FROM unnest(${r$(1)}::text[], ${r$(2)}::text[], ${r$(3)}::text[], ${r$(4)}::bigint[], ${r$(5)}::text[], ${r$(6)}::bigint[]) AS r(id, owner, status, next_at, error, at)
+     WHERE d.id = r.id AND d.lease_owner = r.owner
+     RETURNING d.id, d.endpoint_id, d.attempts, d.failure_notified, d.next_trigger = 1 AS resent, r.at)
+   SELECT id, endpoint_id, attempts, failure_notified, resent, at, NULL::text AS url FROM updated
+   UNION ALL
+   SELECT NULL, id, NULL, NULL, NULL, NULL, url FROM endpoint WHERE id = ANY(${r$(7)}::text[])`,
 );
 
-/** Failure streaks and automatic disabling of the results' endpoints. */
+/**
+ * Failure streaks and automatic disabling of the results' endpoints, each with the URL its results went to ($9): an
+ * endpoint whose URL changed since (even while this waits for its row lock, which rechecks the row) is left alone.
+ */
 const updateStreaks = named(
   'hookd_ack_update_streaks',
-  `WITH c(id, last_ok, first_fail, last_fail, last_at, gone, may_disable) AS (
-     SELECT * FROM unnest($1::text[], $2::bool[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bool[])),
+  `WITH c(id, last_ok, first_fail, last_fail, last_at, gone, may_disable, url) AS (
+     SELECT * FROM unnest($1::text[], $2::bool[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bool[], $9::text[])),
    target AS (
      SELECT e.id,
        (c.gone IS NOT NULL AND NOT e.disabled AND e.deleted_at IS NULL) AS gone_now,
        COALESCE(c.may_disable AND $8::bigint > 0 AND NOT c.last_ok AND NOT e.disabled AND e.deleted_at IS NULL
          AND e.first_failure_at <= c.last_fail - $8::bigint, FALSE) AS failing_now
      FROM endpoint e JOIN c ON c.id = e.id
-     WHERE (c.last_ok AND e.first_failure_at IS NOT NULL) OR (NOT c.last_ok AND e.first_failure_at IS NULL)
-       OR (c.gone IS NOT NULL AND NOT e.disabled AND e.deleted_at IS NULL)
-       OR (c.may_disable AND $8::bigint > 0 AND NOT c.last_ok AND NOT e.disabled AND e.deleted_at IS NULL
-         AND e.first_failure_at <= c.last_fail - $8::bigint)
+     WHERE e.url = c.url
+       AND ((c.last_ok AND e.first_failure_at IS NOT NULL) OR (NOT c.last_ok AND e.first_failure_at IS NULL)
+         OR (c.gone IS NOT NULL AND NOT e.disabled AND e.deleted_at IS NULL)
+         OR (c.may_disable AND $8::bigint > 0 AND NOT c.last_ok AND NOT e.disabled AND e.deleted_at IS NULL
+           AND e.first_failure_at <= c.last_fail - $8::bigint))
      ORDER BY e.id FOR UPDATE OF e)
    UPDATE endpoint e SET
      first_failure_at = CASE WHEN c.last_ok THEN NULL ELSE COALESCE(e.first_failure_at, c.first_fail) END,
@@ -91,7 +101,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     // RETURNING: the deliveries whose ack applied (the lease still held), with their state for operational events.
     // A resend requested while the attempt was on the wire wins over the attempt's outcome: pending again, at once, as
     // a manual attempt from 0 (next_trigger = 1 marks it).
-    const updated = (
+    const rows = (
       await client.query(
         recordResults([
           ...ATTEMPT_COLUMNS.map((_, i) => attempts.map((a) => a[i])),
@@ -101,9 +111,12 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
           results.map((r) => (r.next.status === 'pending' ? r.next.nextAttemptAt : r.attempt.createdAt)),
           results.map((r) => r.attempt.error),
           results.map((r) => r.attempt.createdAt),
+          [...new Set(results.map((r) => r.attempt.endpointId))],
         ]),
       )
     ).rows;
+    const urls = new Map(rows.filter((row) => row.url !== null).map((row) => [row.endpoint_id as string, row.url as string]));
+    const updated = rows.filter((row) => row.url === null);
     const byDelivery = new Map(results.map((r) => [r.deliveryId, r]));
     // Resent meanwhile: the attempt counts for its endpoint (latency, failures), not for the delivery's fate.
     const resent = new Map(updated.filter((row) => row.resent === true).map((row) => [row.endpoint_id as string, Number(row.at)]));
@@ -114,7 +127,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     // Failure streaks (first_failure_at) and automatic disabling (410 Gone; failing longer than the disable period):
     // one statement that locks, in id order, only the endpoint rows that change, so concurrent acks from several
     // workers cannot deadlock on shared endpoints.
-    const streaks = endpointStreaks(results, operatorAppId);
+    const streaks = endpointStreaks(results.filter((r) => toCurrentUrl(r, urls)), operatorAppId);
     let disabled: Row[] = [];
     if (streaks.length > 0) {
       const changed = (
@@ -128,6 +141,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
             streaks.map((x) => x.gone),
             streaks.map((x) => x.mayDisable),
             policy?.endpointDisableAfterMs ?? 0,
+            streaks.map((x) => urls.get(x.endpointId) ?? null),
           ]),
         )
       ).rows;
@@ -137,7 +151,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     const ready = new Map<string, number>(resent);
     if (policy?.events) outcome.operationalEvents = await insertOperationalEvents(client, policy.events, operatorAppId, acked, disabled, ready);
     // The scheduler rows' update goes with the COMMIT, unless a claim in this transaction must read it first.
-    const statement = await feedSchedulerState(client, results, new Set(updated.map((row) => row.id as string)), ready, policy);
+    const statement = await feedSchedulerState(client, results, new Set(updated.map((row) => row.id as string)), urls, ready, policy);
     if (statement && policy?.claim) await runSql(client, statement);
     else if (statement) commitWith(statement);
     if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);
@@ -155,11 +169,12 @@ async function feedSchedulerState(
   client: pg.PoolClient,
   results: DeliveryResult[],
   applied: ReadonlySet<string>,
+  urls: ReadonlyMap<string, string>,
   ready: ReadonlyMap<string, number>,
   policy: AckPolicy | undefined,
 ): Promise<Sql | null> {
   const scheduler = policy?.scheduler ?? DEFAULT_SCHEDULER_POLICY;
-  const signals = endpointSignals(results, applied);
+  const signals = endpointSignals(results, applied, urls);
   const ids = [...new Set([...signals.keys(), ...ready.keys()])].sort();
   const rows = (await client.query(lockQueueStates([ids]))).rows as Row[];
   const changed = new Map<string, EndpointQueueState>();

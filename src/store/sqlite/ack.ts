@@ -2,7 +2,7 @@
 // still holds), updates endpoint failure streaks and automatic disabling, inserts operational events, and feeds
 // the results to each endpoint's scheduler state (circuit breaker, adaptive limit, readiness).
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState } from '../../domain/scheduler.js';
-import { endpointSignals, latestAt } from '../endpoint-signals.js';
+import { endpointSignals, latestAt, toCurrentUrl } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
 import { ATTEMPT_COLUMNS, QUEUE_STATE_COLUMNS, attemptValues, queueStateFromRow, queueStateToRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
@@ -67,9 +67,11 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
         applied.add(result.deliveryId);
       }
     }
+    // Each endpoint's URL now: what an attempt to a URL it no longer has tells goes no further than its delivery.
+    const urls = currentUrls(db, results);
     // Failure streaks, one statement per endpoint of the batch (as on PostgreSQL): its latest attempt succeeded,
     // or a streak begins at its first failure here. Then automatic disabling (the operator application is exempt).
-    for (const streak of endpointStreaks(results, operatorAppId)) {
+    for (const streak of endpointStreaks(results.filter((r) => toCurrentUrl(r, urls)), operatorAppId)) {
       if (streak.lastOk) endpointSucceeded.run(streak.endpointId);
       else endpointFailed.run(streak.firstFail, streak.endpointId);
       if (!streak.mayDisable) continue;
@@ -84,19 +86,32 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
       }
     }
     if (policy?.events) outcome.operationalEvents = insertOperationalEvents(db, policy.events, operatorAppId, acked, disabled);
-    feedSchedulerState(db, results, applied, policy);
+    feedSchedulerState(db, results, applied, urls, policy);
     readyBy(db, resent);
     if (policy?.claim) outcome.claimed = claimIn(db, policy.claim);
   }, 'redoable');
   return outcome;
 }
 
+/** The current URL of each endpoint of `results` (toCurrentUrl). */
+function currentUrls(db: SqliteDb, results: DeliveryResult[]): Map<string, string> {
+  // pluck() on every use: statements are cached by their text, and another caller of this one plucks too.
+  const read = db.stmt('SELECT url FROM endpoint WHERE id = ?').pluck();
+  const urls = new Map<string, string>();
+  for (const { attempt } of results) {
+    if (urls.has(attempt.endpointId)) continue;
+    const url = read.get(attempt.endpointId) as string | undefined;
+    if (url !== undefined) urls.set(attempt.endpointId, url);
+  }
+  return urls;
+}
+
 /** The results' effect on their endpoints' scheduler state (src/domain/scheduler.ts afterResults). */
-function feedSchedulerState(db: SqliteDb, results: DeliveryResult[], applied: ReadonlySet<string>, policy: AckPolicy | undefined): void {
+function feedSchedulerState(db: SqliteDb, results: DeliveryResult[], applied: ReadonlySet<string>, urls: ReadonlyMap<string, string>, policy: AckPolicy | undefined): void {
   const scheduler = policy?.scheduler ?? DEFAULT_SCHEDULER_POLICY;
   const read = db.stmt('SELECT q.*, e.max_concurrency FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id WHERE q.endpoint_id = ?');
   const write = db.stmt(`UPDATE endpoint_queue SET ${QUEUE_STATE_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE endpoint_id = @endpoint_id`);
-  for (const [endpointId, signals] of endpointSignals(results, applied)) {
+  for (const [endpointId, signals] of endpointSignals(results, applied, urls)) {
     const row = read.get(endpointId) as Row | undefined;
     if (!row) continue;
     const before = queueStateFromRow(row, scheduler);
