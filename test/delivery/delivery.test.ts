@@ -96,6 +96,19 @@ describe('delivery over real HTTP', () => {
     assert.ok(attempts.every((a) => a.status === 2 && a.responseStatusCode === 500 && a.response === 'boom'));
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(receiver.requests.length, 3, 'no attempt after exhaustion');
+
+    // A resend is sent at once and, failing, retried on the whole schedule again (svix-server tries a manual attempt
+    // once: a deliberate difference, README "Delivery").
+    assert.equal((await hookd.api.post(`/api/v1/app/${appId}/msg/${msgId}/endpoint/${endpoint.id}/resend`, {})).status, 202);
+    const again = await receiver.waitFor((r) => r.length === 6, 5000, 'the resend and its two retries');
+    assert.ok(again[4]!.at - again[3]!.at >= 75 && again[5]!.at - again[4]!.at >= 155, 'on the schedule');
+    const manual = await eventually(async () => {
+      const list = await attemptsOf(msgId, endpoint.id);
+      return list.length === 6 ? list : null;
+    });
+    assert.deepEqual(manual.slice(0, 3).map((a) => a.triggerType), [0, 0, 1], 'newest first: the two retries are scheduled, the resend manual');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(receiver.requests.length, 6, 'and no more after that');
   });
 
   test('Retry-After on 429 postpones the next attempt beyond the schedule', async () => {
