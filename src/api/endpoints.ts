@@ -30,6 +30,8 @@ import {
   MessageOut,
   RecoverIn,
   RecoverOut,
+  ReplayIn,
+  ReplayOut,
   errorResponses,
 } from './schemas.js';
 import { isUidPath, uidAfterPut } from './apps.js';
@@ -326,14 +328,44 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
       const now = clock();
-      const since = parseDate(request.body.since, ['body', 'since'])!;
-      const until = parseDate(request.body.until, ['body', 'until']) ?? now + 1;
-      if (until <= since) throw validationError(['body', 'until'], 'until must be after since');
+      const { since, until } = timeWindow(request.body, now);
       const recovered = await store.recoverFailed(endpoint.id, since, until, now);
       if (recovered > 0) wakeWorker();
       return reply.code(202).send({ id: newId('qtask', now), status: 'finished', task: 'endpoint.recover', updatedAt: new Date(now).toISOString(), recovered });
     },
   );
+
+  app.post(
+    `${one}/replay-missing`,
+    {
+      config: { capability: 'CreateAttempts' },
+      schema: {
+        tags,
+        summary: 'Send the messages this endpoint missed since a time',
+        description:
+          "Every message of the application created in [since, until) that the endpoint subscribes to (event types, channels) and that was never sent to it (it was added later, or its filters changed) is sent to it now, as a manual attempt; messages already sent to it, delivered or not, are not sent again (use recover or resend for those). As in Svix's replayMissing; hookd does the work before it answers, so the task's status is 'finished'.",
+        params: EndpointParams,
+        body: ReplayIn,
+        response: { 202: ReplayOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+      const now = clock();
+      const { since, until } = timeWindow(request.body, now);
+      const replayed = await store.replayMissing(endpoint, since, until, now);
+      if (replayed > 0) wakeWorker();
+      return reply.code(202).send({ id: newId('qtask', now), status: 'finished', task: 'endpoint.replay', updatedAt: new Date(now).toISOString(), replayed });
+    },
+  );
+}
+
+/** A recovery's or a replay's [since, until) (until: now by default; it must come after since). */
+function timeWindow(body: { since: string; until?: string | null | undefined }, now: number): { since: number; until: number } {
+  const since = parseDate(body.since, ['body', 'since'])!;
+  const until = parseDate(body.until, ['body', 'until']) ?? now + 1;
+  if (until <= since) throw validationError(['body', 'until'], 'until must be after since');
+  return { since, until };
 }
 
 /** Re-enabling an endpoint clears why it was disabled and its failure streak. */

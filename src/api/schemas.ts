@@ -193,6 +193,14 @@ export const RecoverOut = Type.Object({
   updatedAt: DateTime,
   recovered: Type.Integer({ description: 'hookd extension: deliveries rescheduled' }),
 });
+export const ReplayIn = RecoverIn;
+export const ReplayOut = Type.Object({
+  id: Type.String(),
+  status: Type.String(),
+  task: Type.String(),
+  updatedAt: DateTime,
+  replayed: Type.Integer({ description: 'hookd extension: deliveries created' }),
+});
 
 // ---- Messages
 

@@ -1,8 +1,12 @@
 // Writing many rows in bounded transactions: an application's history (Store.deleteApp, the same order in both
-// adapters), a deleted endpoint's backlog (failed), an endpoint's dead letters recovered (Store.recoverFailed), and the
-// maintenance loop's purges, with the event loop's turn between two.
+// adapters), a deleted endpoint's backlog (failed), an endpoint's dead letters recovered (Store.recoverFailed), the
+// messages an endpoint missed replayed (Store.replayMissing), and the maintenance loop's purges, with the event loop's
+// turn between two.
+import { endpointMatches } from '../domain/matching.js';
+import type { Endpoint } from '../domain/types.js';
+import { json, type Row } from './rows.js';
 
-/** Rows deleted, failed or recovered (read, for a recovery) per transaction. */
+/** Rows deleted, failed or recovered (read, for a recovery or a replay) per transaction. */
 export const BATCH_ROWS = 2000;
 
 /**
@@ -31,4 +35,15 @@ export async function inBatches(batch: () => Promise<number>): Promise<void> {
 export function recoverable(row: { created_at?: unknown; expunged_at?: unknown }, sinceMs: number, untilMs: number): boolean {
   const created = Number(row.created_at);
   return created >= sinceMs && created < untilMs && row.expunged_at == null;
+}
+
+/**
+ * Whether a message read by a replay (Store.replayMissing: its `event_type`, `channels`, `created_at`, `expunged_at`,
+ * and `sent`, whether it has a delivery to the endpoint) goes to `endpoint`: created in [since, until), still with
+ * its payload, never sent to it, and of an event type and channel it subscribes to. Whether the endpoint is enabled
+ * is the claim's business, as for a recovery.
+ */
+export function replayable(row: Row, endpoint: Pick<Endpoint, 'filterTypes' | 'channels'>, sinceMs: number, untilMs: number): boolean {
+  if (!recoverable(row, sinceMs, untilMs) || row.sent === true || row.sent === 1) return false;
+  return endpointMatches({ ...endpoint, disabled: false }, row.event_type as string, json<string[] | null>(row.channels));
 }

@@ -46,6 +46,7 @@ export type QueueOps = Pick<
   | 'nextDueAt'
   | 'resendDelivery'
   | 'recoverFailed'
+  | 'replayMissing'
   | 'listMessageDeliveries'
   | 'endpointQueueState'
 >;

@@ -8,9 +8,9 @@ import type { ClaimedDelivery, Source } from './store.js';
  * Records are written with JSON as text and booleans as 0/1, which both databases accept.
  */
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
-const json = <T>(value: unknown): T => (value === null || value === undefined ? null : typeof value === 'string' ? JSON.parse(value) : value) as T;
+export const json = <T>(value: unknown): T => (value === null || value === undefined ? null : typeof value === 'string' ? JSON.parse(value) : value) as T;
 const bool = (value: unknown): boolean => value === 1 || value === true;
 export const toJson = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 

@@ -150,6 +150,12 @@ export interface Store {
   resendDelivery(message: Message, endpoint: Endpoint, nowMs: number): Promise<void>;
   /** Reschedules the endpoint's failed deliveries of messages created in [sinceMs, untilMs), expunged ones excepted. */
   recoverFailed(endpointId: string, sinceMs: number, untilMs: number, nowMs: number): Promise<number>;
+  /**
+   * Schedules now, as manual attempts, the messages of the endpoint's application created in [sinceMs, untilMs) that
+   * it subscribes to and that never went to it (an endpoint added later, or whose filters changed), expunged ones
+   * excepted (Svix's replay-missing); returns how many.
+   */
+  replayMissing(endpoint: Endpoint, sinceMs: number, untilMs: number, nowMs: number): Promise<number>;
   /** Deliveries of one message (one per endpoint it went to). */
   listMessageDeliveries(messageId: string): Promise<Delivery[]>;
 

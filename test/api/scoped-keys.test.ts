@@ -97,6 +97,7 @@ function bodyFor(route: ApiRoute, t: Tenant): unknown {
     [`PUT ${ep}/headers`]: () => ({ headers: { 'x-walk': 'put', authorization: 'Bearer walk' } }),
     [`PATCH ${ep}/headers`]: () => ({ headers: { 'x-walk': 'patched', authorization: null } }),
     [`POST ${ep}/recover`]: () => ({ since: new Date(0).toISOString() }),
+    [`POST ${ep}/replay-missing`]: () => ({ since: new Date(0).toISOString() }),
     [`POST ${ep}/send-example`]: () => ({ eventType: 'svix.ping' }),
     'POST /api/v1/auth/app-portal-access/{app_id}': () => ({ expiry: 3600 }),
     'POST /api/v1/auth/dashboard-access/{app_id}': () => undefined,

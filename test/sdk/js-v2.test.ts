@@ -219,7 +219,7 @@ describe('svix 2.5.0 against hookd', () => {
       assert.deepEqual(refused.body.detail[0].loc, ['query', 'iterator']);
     }));
 
-  test('attempts by message and endpoint (statusCodeClass), listAttemptedMessages, getStats, resend, recover, sendExample', () =>
+  test('attempts by message and endpoint (statusCodeClass), listAttemptedMessages, getStats, resend, recover, sendExample, replayMissing', () =>
     withEnv(async ({ svix, receiver }) => {
       const failing = new Set(['/flaky']);
       failOn(receiver, failing);
@@ -293,6 +293,22 @@ describe('svix 2.5.0 against hookd', () => {
       assert.deepEqual(verify(goodSecret, sent), { invoice: 'inv_1', amount: 42 });
       await sleep(300);
       assert.ok(!at(receiver, '/flaky').some((r) => r.headers['webhook-id'] === example.id), 'send-example goes to the one endpoint');
+
+      // An endpoint added afterwards gets what it missed of its event type, once: m1 and m2, not the example.
+      await svix.eventType.create({ name: 'job.done', description: 'Done' });
+      const late = await svix.endpoint.create(app.id, { url: `${receiver.url}/late`, eventTypes: ['job.done'] });
+      const lateSecret = (await svix.endpoint.getSecret(app.id, late.id)).key;
+      const replayed = await svix.endpoint.replayMissing(app.id, late.id, { since });
+      assert.match(replayed.id, /^qtask_/);
+      assert.equal(replayed.task, 'endpoint.replay');
+      assert.ok(['running', 'finished'].includes(replayed.status), replayed.status);
+      assert.ok(isDate(replayed.updatedAt), 'ReplayOut.updatedAt is a date');
+      const missed = (await receiver.waitFor(() => at(receiver, '/late').length === 2)).filter((r) => r.path === '/late');
+      assert.deepEqual(missed.map((r) => r.headers['webhook-id']).sort(), [m1.id, m2.id].sort());
+      assert.deepEqual(missed.map((r) => verify(lateSecret, r)).sort((a: any, b: any) => a.job - b.job), [{ job: 1 }, { job: 2 }]);
+      await svix.endpoint.replayMissing(app.id, late.id, { since });
+      await sleep(300);
+      assert.equal(at(receiver, '/late').length, 2, 'a second replay sends nothing: the endpoint has them');
     }));
 
   test('authentication: appPortalAccess gives a token of the application; expireAll ends it; logout', () =>

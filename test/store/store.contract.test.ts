@@ -299,6 +299,45 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test('replayMissing sends an endpoint what it never got: every matching message in range, a batch at a time, none it already had, expunged, filtered out, out of range or of another app', async () => {
+      await fresh(async (s) => {
+        const { app } = await seedEndpoint(s);
+        const other = await seedEndpoint(s);
+        const at = (i: number) => T0 + i * 1_000;
+        const inRange = Array.from({ length: 2_100 }, (_, i) => makeMessage(app.id, { id: newId('msg', at(i)), createdAt: at(i), eventType: 'a', channels: ['c'] }));
+        const [resent, expunged] = inRange;
+        const wrongType = makeMessage(app.id, { id: newId('msg', at(2_200)), createdAt: at(2_200), eventType: 'b', channels: ['c'] });
+        const wrongChannel = makeMessage(app.id, { id: newId('msg', at(2_201)), createdAt: at(2_201), eventType: 'a', channels: ['d'] });
+        const before = makeMessage(app.id, { id: newId('msg', T0 - 1), createdAt: T0 - 1, eventType: 'a', channels: ['c'] });
+        const late = makeMessage(app.id, { id: newId('msg', at(3_000)), createdAt: at(3_000), eventType: 'a', channels: ['c'] });
+        const elsewhere = makeMessage(other.app.id, { id: newId('msg', at(5)), createdAt: at(5), eventType: 'a', channels: ['c'] });
+        for (let i = 0; i < inRange.length; i += 1_000) await s.insertMessages(inRange.slice(i, i + 1_000));
+        await s.insertMessages([wrongType, wrongChannel, before, late, elsewhere]);
+        // Added afterwards, subscribed to a on channel c: it has none of them.
+        const added = makeEndpoint(app.id, { id: newId('ep', at(4_000)), url: 'http://127.0.0.1:7/added', filterTypes: ['a'], channels: ['c'] });
+        await s.createEndpoint(added);
+        await s.resendDelivery(resent!, added, at(4_000));
+        assert.equal(await s.expungeMessageContent(app.id, expunged!.id, at(4_000)), true);
+
+        const now = at(4_001);
+        const pendingBefore = (await s.queueStats(now)).pending;
+        assert.equal(await s.replayMissing(added, T0, at(2_500), now), 2_098, 'every message in range but the one it got and the expunged one');
+        assert.equal((await s.queueStats(now)).pending, pendingBefore + 2_098);
+        assert.equal(await s.replayMissing(added, T0, at(2_500), now + 1), 0, 'a second replay finds nothing missing');
+        const toAdded = async (m: Message) => (await s.listMessageDeliveries(m.id)).filter((d) => d.endpointId === added.id);
+        for (const m of [inRange[2]!, inRange[1_999]!, inRange[2_000]!, inRange[2_099]!]) {
+          const [d] = await toAdded(m);
+          assert.equal(d?.status, 'pending', `message ${m.createdAt - T0}`);
+          assert.equal(d?.nextTrigger, 1, 'a manual attempt');
+          assert.equal(d?.nextAttemptAt, now, 'due now');
+        }
+        for (const m of [expunged!, wrongType, wrongChannel, before, late, elsewhere]) assert.deepEqual(await toAdded(m), [], `not ${m.eventType} ${m.createdAt - T0}`);
+        assert.equal((await s.listMessageDeliveries(inRange[1_000]!.id)).length, 2, 'its first endpoint keeps its own delivery');
+        const claimed = await claim(s, 'w', 10, 60_000, now + 2);
+        assert.ok(claimed.some((c) => c.endpoint.id === added.id), 'the added endpoint is ready');
+      });
+    });
+
     test('recover reads dead letters a batch at a time: all of 4,600 in range are recovered, none before since, after until, expunged or of another endpoint', async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s, { filterTypes: ['dead'] });

@@ -12,7 +12,8 @@ import { claimDeliveries } from './claim.js';
 import { DELIVERIES_CHANNEL, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { expungedResend } from '../expunged.js';
-import { BATCH_ROWS, inBatches, recoverable } from '../batched-writes.js';
+import { BATCH_ROWS, inBatches, recoverable, replayable } from '../batched-writes.js';
+import { idLowerBound } from '../retention.js';
 import { named } from './prepared.js';
 
 /** When the next endpoint is ready (the worker sleeps until then). */
@@ -138,6 +139,46 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
         }),
       );
       return recovered;
+    },
+
+    async replayMissing(endpoint: Endpoint, sinceMs: number, untilMs: number, nowMs: number): Promise<number> {
+      // The application's messages in id order (ids begin with their creation time, so [since, until) is a range of
+      // message_app), BATCH_ROWS a transaction, each with whether it went to the endpoint (delivery_endpoint_message):
+      // the work of one statement is bounded by the rows it reads, not by how many match.
+      const from = idLowerBound('msg', sinceMs);
+      const to = idLowerBound('msg', untilMs);
+      let replayed = 0;
+      let after = '';
+      await inBatches(() =>
+        db.transaction(async (client) => {
+          const rows = (await client.query(
+            `SELECT m.id, m.event_type, m.channels, m.created_at, m.expunged_at,
+               EXISTS (SELECT 1 FROM delivery d WHERE d.endpoint_id = $1 AND d.message_id = m.id) AS sent
+             FROM message m WHERE m.app_id = $2 AND m.id >= $3 AND m.id > $4 AND m.id < $5 ORDER BY m.id LIMIT ${BATCH_ROWS}`,
+            [endpoint.id, endpoint.appId, from, after, to],
+          )).rows as Row[];
+          const ids = rows.filter((row) => replayable(row, endpoint, sinceMs, untilMs)).map((row) => row.id as string);
+          if (ids.length > 0) {
+            // A resend of one of them meanwhile made its delivery already; a message deleted meanwhile (its
+            // application's deletion) is not there to join.
+            const made = (await client.query(
+              `INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
+               SELECT d.id, m.id, $3, m.app_id, 'pending', 0, $4, 1, $4
+               FROM unnest($1::text[], $2::text[]) AS d(id, message_id) JOIN message m ON m.id = d.message_id
+               ON CONFLICT (message_id, endpoint_id) DO NOTHING`,
+              [ids.map(() => newId('dlv', nowMs)), ids, endpoint.id, nowMs],
+            )).rowCount ?? 0;
+            if (made > 0) {
+              await readyBy(client, new Map([[endpoint.id, nowMs]]));
+              await client.query(NOTIFY_DELIVERIES);
+            }
+            replayed += made;
+          }
+          after = (rows.at(-1)?.id as string | undefined) ?? after;
+          return rows.length;
+        }),
+      );
+      return replayed;
     },
 
     async listMessageDeliveries(messageId: string): Promise<Delivery[]> {

@@ -11,7 +11,8 @@ import type { QueueOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { expungedResend } from '../expunged.js';
-import { BATCH_ROWS, inBatches, recoverable } from '../batched-writes.js';
+import { BATCH_ROWS, inBatches, recoverable, replayable } from '../batched-writes.js';
+import { idLowerBound } from '../retention.js';
 
 export function sqliteQueue(db: SqliteDb): QueueOps {
   return {
@@ -110,6 +111,39 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
         ),
       );
       return recovered;
+    },
+
+    async replayMissing(endpoint: Endpoint, sinceMs: number, untilMs: number, nowMs: number): Promise<number> {
+      // The application's messages in id order (ids begin with their creation time, so [since, until) is a range of
+      // message_app), BATCH_ROWS a transaction, each with whether it went to the endpoint (delivery_endpoint_message):
+      // the work of one transaction is bounded by the rows it reads, not by how many match.
+      const read = db.stmt(`
+        SELECT m.id, m.event_type, m.channels, m.created_at, m.expunged_at,
+          EXISTS (SELECT 1 FROM delivery d WHERE d.endpoint_id = ? AND d.message_id = m.id) AS sent
+        FROM message m WHERE m.app_id = ? AND m.id >= ? AND m.id > ? AND m.id < ? ORDER BY m.id LIMIT ${BATCH_ROWS}`);
+      // A resend of one of them meanwhile made its delivery already.
+      const replay = db.stmt(`INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
+        VALUES (?, ?, ?, ?, 'pending', 0, ?, 1, ?) ON CONFLICT (message_id, endpoint_id) DO NOTHING`);
+      const from = idLowerBound('msg', sinceMs);
+      const to = idLowerBound('msg', untilMs);
+      let replayed = 0;
+      let after = '';
+      await inBatches(() =>
+        db.whenWritable(() =>
+          db.transaction(() => {
+            const rows = read.all(endpoint.id, endpoint.appId, from, after, to) as Row[];
+            let made = 0;
+            for (const row of rows) {
+              if (replayable(row, endpoint, sinceMs, untilMs)) made += replay.run(newId('dlv', nowMs), row.id, endpoint.id, endpoint.appId, nowMs, nowMs).changes;
+            }
+            if (made > 0) readyBy(db, new Map([[endpoint.id, nowMs]]));
+            replayed += made;
+            after = (rows.at(-1)?.id as string | undefined) ?? after;
+            return rows.length;
+          }),
+        ),
+      );
+      return replayed;
     },
 
     async listMessageDeliveries(messageId: string): Promise<Delivery[]> {

@@ -42,6 +42,7 @@ from svix.api import (
     MessageStatus,
     MessageStatusText,
     RecoverIn,
+    ReplayIn,
     StatusCodeClass,
     Svix,
     SvixOptions,
@@ -344,6 +345,24 @@ def attempts():
     check(verify(good_secret, sent), {"invoice": "inv_1", "amount": 42}, "the example payload verifies")
     time.sleep(0.3)
     check_true(all(r["headers"]["webhook-id"] != example.id for r in received("/py-flaky")), "send-example goes to the one endpoint")
+
+    # An endpoint added afterwards gets what it missed of its event type, once: m1 and m2, not the example.
+    try:
+        sdk.event_type.create(EventTypeIn(name="job.done", description="Done"))
+    except HttpError as error:
+        check(error.status_code, 409, "job.done is in the catalog already")
+    late = sdk.endpoint.create(app.id, EndpointIn(url=f"{RECEIVER_URL}/py-late", event_types=["job.done"]))
+    late_secret = sdk.endpoint.get_secret(app.id, late.id).key
+    replayed = sdk.endpoint.replay_missing(app.id, late.id, ReplayIn(since=since))
+    starts_with(replayed.id, "qtask_", "replay task id")
+    check(replayed.task.value, "endpoint.replay", "replay task type")
+    check_true(replayed.status.value in ("running", "finished"), f"replay status {replayed.status}")
+    missed = wait_for(lambda: received("/py-late") if len(received("/py-late")) == 2 else None, "the missed messages")
+    check(sorted(r["headers"]["webhook-id"] for r in missed), sorted([m1.id, m2.id]), "replay sends what the endpoint missed")
+    check(sorted(verify(late_secret, r)["job"] for r in missed), [1, 2], "replayed deliveries verify")
+    sdk.endpoint.replay_missing(app.id, late.id, ReplayIn(since=since))
+    time.sleep(0.3)
+    check(len(received("/py-late")), 2, "a second replay sends nothing")
 
 
 def event_types():
