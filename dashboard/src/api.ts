@@ -165,6 +165,10 @@ export interface RecoverOut {
   recovered: number;
 }
 
+export interface ReplayOut {
+  replayed: number;
+}
+
 /** An API error: `status` 0 when the server could not be reached. */
 export class ApiError extends Error {
   constructor(

@@ -437,6 +437,35 @@ describe('the operator dashboard', () => {
     await testId(page, 'no-dead-letters').waitFor();
   });
 
+  test("an endpoint added later: Replay on its page asks, then sends it the messages of its event types it missed, once", async () => {
+    const shop = (await hookd.api.post('/api/v1/app', { name: 'Shop' })).body.id as string;
+    await createEndpoint(shop, `${receiver.url}/ok`);
+    const missed = [await publish(shop, 'invoice.paid'), await publish(shop, 'invoice.paid')];
+    await publish(shop, 'user.signup');
+    const late = await createEndpoint(shop, `${receiver.url}/late-op`, { filterTypes: ['invoice.paid'] });
+    const lateRequests = () => receiver.requests.filter((r) => r.path === '/late-op');
+    const errorsBefore = admin.errors.length;
+
+    await page.goto(dashboard(`/app/${shop}/endpoints/${late}`));
+    await page.click('[data-testid=replay-form] button[type=submit]');
+    assert.match(await testId(page, 'confirm-dialog').innerText(), /late-op.*never received/s);
+    await testId(page, 'confirm-cancel').click();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(lateRequests().length, 0, 'Cancel sends nothing');
+
+    await page.click('[data-testid=replay-form] button[type=submit]');
+    await confirm(page, /Messages it already had are not sent again/);
+    await eventually(async () => /2 missed messages sent to this endpoint/.test(await testId(page, 'endpoint-notice').innerText()), WAIT_MS, 'the replay notice');
+    await eventually(async () => lateRequests().length === 2, WAIT_MS, 'the missed messages at the new endpoint');
+    assert.deepEqual(lateRequests().map((r) => r.headers['webhook-id']).sort(), [...missed].sort(), 'its event type only');
+
+    await page.click('[data-testid=replay-form] button[type=submit]');
+    await confirm(page, /never received/);
+    await eventually(async () => /0 missed messages sent to this endpoint/.test(await testId(page, 'endpoint-notice').innerText()), WAIT_MS, 'nothing left to replay');
+    assert.equal(lateRequests().length, 2);
+    assertNoPageErrors(admin.errors.slice(errorsBefore));
+  });
+
   test('API keys page: create a scoped key (token shown once, copied), revoke it after a confirmation', async () => {
     // An app-portal token is listed as what it is: read-only, expiring.
     assert.equal((await hookd.api.post(`/api/v1/auth/app-portal-access/${appId}`, { readOnly: true, expiry: 3600 })).status, 200);

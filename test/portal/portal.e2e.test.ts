@@ -276,7 +276,7 @@ describe('the app portal embedded in another origin', () => {
     await page.locator('[data-testid=endpoint-row]').first().waitFor();
     await page.locator('[data-testid=read-only]').waitFor();
     const none = async (where: string) => {
-      for (const id of ['create-endpoint-form', 'toggle-endpoint', 'endpoint-actions', 'send-test-form', 'edit-endpoint-form', 'headers-form', 'recover-form', 'remove-header', 'resend']) {
+      for (const id of ['create-endpoint-form', 'toggle-endpoint', 'endpoint-actions', 'send-test-form', 'edit-endpoint-form', 'headers-form', 'recover-form', 'replay-form', 'remove-header', 'resend']) {
         assert.equal(await page.locator(`[data-testid="${id}"]`).count(), 0, `${where}: ${id}`);
       }
     };
@@ -316,6 +316,7 @@ describe('the app portal embedded in another origin', () => {
     await page.locator('[data-testid=endpoint-detail]').waitFor();
     await page.locator('[data-testid=attempt-row]').first().waitFor();
     await page.locator('[data-testid=recover-form]').waitFor();
+    assert.equal(await count('replay-form'), 1, 'CreateAttempts: replay what the endpoint missed');
     assert.equal(await count('send-test-form'), 1, 'CreateAttempts: send an example');
     await absent('endpoint', ['endpoint-actions', 'rotate-secret', 'delete-endpoint', 'edit-endpoint-form', 'headers-form', 'remove-header', 'secret-card', 'show-secret']);
     await page.locator('[data-testid=nav-messages]').click();
@@ -334,7 +335,7 @@ describe('the app portal embedded in another origin', () => {
     await second.page.locator('[data-testid=show-secret]').click();
     assert.match((await second.page.locator('[data-testid=secret]').textContent()) ?? '', /^whsec_/);
     assert.equal(await second.page.locator('[data-testid=rotate-secret]').count(), 1, 'ManageEndpointSecret: rotate');
-    for (const id of ['toggle-endpoint', 'delete-endpoint', 'edit-endpoint-form', 'recover-form', 'send-test-form']) {
+    for (const id of ['toggle-endpoint', 'delete-endpoint', 'edit-endpoint-form', 'recover-form', 'replay-form', 'send-test-form']) {
       assert.equal(await second.page.locator(`[data-testid="${id}"]`).count(), 0, `ViewBase + ManageEndpointSecret: ${id}`);
     }
     assertNoPageErrors(second.errors);

@@ -140,7 +140,7 @@ export function DeadLetters(props: { appId: string }) {
         </table>
       </div>
       <Pager page={dead.data} iterator={iterator} params={{}} />
-      <Recover appId={props.appId} endpoints={endpoints} suggested={rows[0]?.endpointId} onRecovered={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), dead.refresh())} />
+      <Recover appId={props.appId} endpoints={endpoints} suggested={rows[0]?.endpointId} onDone={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), dead.refresh())} />
     </section>
   );
 }

@@ -199,7 +199,10 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
         </>
       )}
       {canAttempt && (
-        <Recover appId={props.appId} endpoints={[endpoint]} suggested={endpoint.id} fixed onRecovered={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), attempts.refresh())} />
+        <>
+          <Recover appId={props.appId} endpoints={[endpoint]} suggested={endpoint.id} fixed onDone={(n) => (setNotice(`${n} failed deliver${n === 1 ? 'y' : 'ies'} scheduled again.`), attempts.refresh())} />
+          <Recover appId={props.appId} endpoints={[endpoint]} suggested={endpoint.id} fixed action="replay" onDone={(n) => (setNotice(`${n} missed message${n === 1 ? '' : 's'} sent to this endpoint.`), attempts.refresh())} />
+        </>
       )}
 
       <h3>Attempts</h3>
