@@ -87,10 +87,7 @@ async function run(config: Config, role: Role): Promise<number> {
   // signal that finds no handler kills hookd without its graceful shutdown.
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
+    const close = (): void => {
       const force = setTimeout(() => {
         logger.error('shutdown took too long; exiting');
         process.exit(1);
@@ -100,6 +97,27 @@ async function run(config: Config, role: Role): Promise<number> {
         logger.error({ err: error }, 'error during shutdown');
         resolve();
       });
+    };
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      const delayMs = config.shutdownDelayMs;
+      logger.info({ signal, delayMs }, 'shutting down');
+      if (delayMs === 0) return close();
+      // HOOKD_SHUTDOWN_DELAY: /ready says 503 while everything else still serves, so that a load balancer polling it
+      // sends traffic elsewhere before the listener closes. A second signal ends the wait.
+      hookd.drain();
+      const skip = (): void => {
+        process.removeListener('SIGTERM', skip).removeListener('SIGINT', skip);
+        clearTimeout(delay);
+        logger.info('a second signal: shutting down without waiting for the rest of HOOKD_SHUTDOWN_DELAY');
+        close();
+      };
+      const delay = setTimeout(() => {
+        process.removeListener('SIGTERM', skip).removeListener('SIGINT', skip);
+        close();
+      }, delayMs);
+      process.on('SIGTERM', skip).on('SIGINT', skip);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -42,6 +42,11 @@ export interface Config {
    */
   appRateLimit: number | null;
   shutdownTimeoutMs: number;
+  /**
+   * How long after SIGTERM hookd goes on serving everything while /ready answers 503, before its graceful shutdown
+   * begins: the time a load balancer polling /ready takes to send traffic elsewhere (0: none).
+   */
+  shutdownDelayMs: number;
   delivery: DeliveryConfig;
   /** Endpoint auto-disable, operational webhooks and retention (see OperationsConfig). */
   operations: OperationsConfig;
@@ -131,6 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
     // Ingest rate limit: 0 or unset = none.
     appRateLimit: integer(env, 'HOOKD_APP_RATE_LIMIT', 0, 0, 1_000_000) || null,
     shutdownTimeoutMs: timerDuration(env, 'HOOKD_SHUTDOWN_TIMEOUT', '20s'),
+    shutdownDelayMs: timerDuration(env, 'HOOKD_SHUTDOWN_DELAY', '0s'),
     delivery: {
       retryScheduleMs: retrySchedule(schedule),
       requestTimeoutMs: timeoutMs,

@@ -24,6 +24,8 @@ export interface RunningHookd {
   bootstrapToken: string | null;
   /** Base URL of the metrics-only listener (HOOKD_METRICS_PORT), or null. */
   metricsUrl: string | null;
+  /** A shutdown is coming: /ready answers 503 from now on, everything else goes on (HOOKD_SHUTDOWN_DELAY). */
+  drain(): void;
   /** Graceful shutdown: stop accepting, finish or release in-flight work, close the store. */
   close(): Promise<void>;
 }
@@ -52,6 +54,7 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
   let worker: Delivery | null = null;
   let maintenance: MaintenanceLoop | null = null;
   let metricsServer: MetricsServer | null = null;
+  const lifecycle = { draining: false };
   try {
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, 'applied migrations');
@@ -91,7 +94,7 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
         onCommitted: () => runningWorker?.wake(),
         clock,
       });
-      app = await buildApp({ store, config, logger, ingest, clock, wakeWorker: () => runningWorker?.wake(), metrics });
+      app = await buildApp({ store, config, logger, ingest, clock, wakeWorker: () => runningWorker?.wake(), metrics, lifecycle });
       url = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
         // A name that does not resolve, a port in use: an operator error the CLI reports in one line.
         throw Object.assign(new Error(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`), { syscall: 'listen', cause: error });
@@ -111,7 +114,13 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
       worker,
       bootstrapToken,
       metricsUrl: metricsServer?.url ?? null,
-      close: () => shutdown(started, store, config.shutdownTimeoutMs, logger),
+      drain: () => {
+        lifecycle.draining = true;
+      },
+      close: () => {
+        lifecycle.draining = true;
+        return shutdown(started, store, config.shutdownTimeoutMs, logger);
+      },
     };
   } catch (error) {
     await shutdown({ app, worker, maintenance, metricsServer }, store, config.shutdownTimeoutMs, logger);

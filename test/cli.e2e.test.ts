@@ -296,6 +296,110 @@ describe('hookd start', () => {
     server = null;
   });
 
+  test('with its stdout and stderr pipes closed from the start (a `| head` that ended, a dead log shipper) it comes up, serves and exits 0 on SIGTERM', async () => {
+    const quiet = tempDir('hookd-cli-pipe-');
+    try {
+      for (let round = 0; round < 2; round++) {
+        const port = await freePort();
+        const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start'], {
+          cwd: ROOT,
+          env: cliEnv({ HOOKD_SQLITE_PATH: join(quiet.dir, 'hookd.db'), HOOKD_PORT: String(port), HOOKD_LOG_LEVEL: 'info', HOOKD_LOG_REQUESTS: 'true' }),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+        // The reader goes away before hookd writes anything: its logs, and the first start's banner on stderr, meet EPIPE.
+        child.stdout.destroy();
+        child.stderr.destroy();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 40_000);
+        try {
+          await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.status === 200, 30_000, `round ${round}: hookd up without its logs`);
+          for (let i = 0; i < 20; i++) assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200, 'serving without its logs');
+          await Promise.all(Array.from({ length: 20 }, () => fetch(`http://127.0.0.1:${port}/api/v1/app`)));
+          const signalled = Date.now();
+          child.kill('SIGTERM');
+          const [code, signal] = await exited;
+          assert.equal(signal, null, `round ${round}: killed by ${signal} after ${Date.now() - signalled} ms (it hung)`);
+          assert.equal(code, 0, `round ${round}`);
+          assert.ok(Date.now() - signalled < 10_000, `round ${round}: ${Date.now() - signalled} ms`);
+        } finally {
+          clearTimeout(kill);
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        }
+      }
+    } finally {
+      quiet.cleanup();
+    }
+  });
+
+  test('npm start (the README\'s command) stops hookd on SIGTERM to npm, as Docker, systemd or kill send it: no orphan keeps serving', async () => {
+    const dir = tempDir('hookd-cli-npm-');
+    const port = await freePort();
+    // npm itself, as the README runs it; --ignore-scripts skips prestart's build (dist/ is built by npm install).
+    const npm = process.env.npm_execpath ? [process.execPath, [process.env.npm_execpath]] as const : ['npm', []] as const;
+    const child = spawn(npm[0], [...npm[1], 'start', '--ignore-scripts'], {
+      cwd: ROOT,
+      env: cliEnv({ HOOKD_SQLITE_PATH: join(dir.dir, 'hookd.db'), HOOKD_PORT: String(port), HOOKD_LOG_LEVEL: 'info' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, which an orphaned hookd stays in: the clean-up below reaches it too.
+      detached: true,
+    });
+    let output = '';
+    for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const exited = once(child, 'exit');
+    const health = async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.status ?? 0;
+    try {
+      await eventually(async () => (await health()) === 200, 30_000, 'npm start to serve');
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`npm did not exit:\n${output}`)), 15_000))]);
+      await eventually(async () => (await health()) === 0, 10_000, `hookd to stop with npm (still serving on ${port}):\n${output}`);
+      assert.match(output, /shutting down/, 'hookd itself got the signal and shut down gracefully');
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Nothing left of the group.
+      }
+      dir.cleanup();
+    }
+  });
+
+  test('HOOKD_SHUTDOWN_DELAY: after SIGTERM /ready answers 503 while everything else serves, then it shuts down and exits 0; a second SIGTERM ends the wait', async () => {
+    const dir = tempDir('hookd-cli-delay-');
+    try {
+      const started = await startCli({ HOOKD_SQLITE_PATH: join(dir.dir, 'hookd.db'), HOOKD_SHUTDOWN_DELAY: '3s' });
+      const stderr = await eventually(() => (/Admin API token[^\n]*\n/.test(started.output().stderr) ? started.output().stderr : null), 5000, 'the start banner');
+      const api = new ApiClient(started.url, /Admin API token \(shown once, store it now\): (\S+)/.exec(stderr)![1]!);
+      assert.equal((await fetch(`${started.url}/ready`)).status, 200);
+      const signalled = Date.now();
+      const exited = once(started.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+      started.child.kill('SIGTERM');
+      const ready = await eventually(async () => {
+        const answer = await fetch(`${started.url}/ready`);
+        return answer.status === 503 ? answer : null;
+      }, 2000, '/ready to say 503');
+      assert.deepEqual(await ready.json(), { code: 'shutting_down', detail: 'hookd is shutting down: send new requests to another instance' });
+      // New connections, and every other route, are still served.
+      assert.equal((await fetch(`${started.url}/health`)).status, 200);
+      assert.equal((await api.post('/api/v1/app', { name: 'during the delay' })).status, 201);
+      const timer = setTimeout(() => started.child.kill('SIGKILL'), 15_000);
+      const [code, signal] = await exited;
+      clearTimeout(timer);
+      const ms = Date.now() - signalled;
+      assert.deepEqual([code, signal], [0, null]);
+      assert.ok(ms >= 2900 && ms < 12_000, `exited ${ms} ms after SIGTERM, the delay being 3 s`);
+
+      const again = await startCli({ HOOKD_SQLITE_PATH: join(dir.dir, 'hookd.db'), HOOKD_SHUTDOWN_DELAY: '60s' });
+      const second = Date.now();
+      again.child.kill('SIGTERM');
+      await eventually(async () => (await fetch(`${again.url}/ready`)).status === 503, 2000, '/ready to say 503');
+      const stopped = await again.stop(15_000);
+      assert.deepEqual([stopped.code, stopped.signal], [0, null]);
+      assert.ok(Date.now() - second < 10_000, `a second SIGTERM ends the 60 s wait (${Date.now() - second} ms)`);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   test('an unresolvable HOOKD_HOST, an unusable data directory and an unreachable PostgreSQL each end in one line, no stack trace', async () => {
     const cases: [Record<string, string>, string[], RegExp][] = [
       [{ HOOKD_HOST: 'no-such-host.invalid', HOOKD_PORT: '0' }, ['start'], /^hookd: cannot listen on no-such-host\.invalid:0: .*(ENOTFOUND|EAI_AGAIN)/m],

@@ -14,6 +14,8 @@ export interface HookdContext {
   /** Tells the in-process worker (if any) that deliveries may be due now. */
   wakeWorker: () => void;
   clock: () => number;
+  /** Set once a shutdown was asked for: /ready answers 503 from then on (RunningHookd.drain). */
+  lifecycle: { draining: boolean };
 }
 
 /** The authenticated caller: an admin key (appId null) or a key scoped to one application. */

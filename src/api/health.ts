@@ -43,11 +43,12 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'Readiness: the database commits a write now',
-        description: `Answers within ${READY_TIMEOUT_MS} ms, with the outcome of a probe started at most ${READY_REUSE_MS} ms before: 200 when a small write commits; 503 {code: "unavailable"} when the database is away, too slow or its file was removed; 503 {code: "insufficient_storage"} when it is out of space.`,
+        description: `Answers within ${READY_TIMEOUT_MS} ms, with the outcome of a probe started at most ${READY_REUSE_MS} ms before: 200 when a small write commits; 503 {code: "unavailable"} when the database is away, too slow or its file was removed; 503 {code: "insufficient_storage"} when it is out of space; 503 {code: "shutting_down"} from a SIGTERM on (during HOOKD_SHUTDOWN_DELAY everything else still serves).`,
         response: { 200: Type.Object({ status: Type.String() }), 503: NotReady },
       },
     },
     async (request, reply) => {
+      if (app.hookd.lifecycle.draining) return reply.code(503).send({ code: 'shutting_down', detail: 'hookd is shutting down: send new requests to another instance' });
       try {
         await probe();
         return { status: 'ready' };

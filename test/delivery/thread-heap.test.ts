@@ -8,9 +8,9 @@ import { ROOT } from '../helpers/process.js';
 
 const MB = 1024 * 1024;
 
-test('npm start runs hookd start with the node options that size its heap', () => {
+test('npm start runs hookd start with the node options that size its heap (exec: the shell gives way to node, which gets the signals npm passes on)', () => {
   const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
-  assert.equal(start, `node ${NODE_ARGS.join(' ')} dist/cli.js start`);
+  assert.equal(start, `exec node ${NODE_ARGS.join(' ')} dist/cli.js start`);
 });
 
 test('with those options the API thread keeps a small young generation, the delivery thread gets its own, and later threads do not', () => {
