@@ -94,7 +94,7 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
         onCommitted: () => runningWorker?.wake(),
         clock,
       });
-      app = await buildApp({ store, config, logger, ingest, clock, wakeWorker: () => runningWorker?.wake(), metrics, lifecycle });
+      app = await buildApp({ store, config, logger, ingest, clock, wakeWorker: () => runningWorker?.wake(), countStored: (message) => metrics.countIngested([message], [{ kind: 'inserted', deliveries: 1 }]), metrics, lifecycle });
       url = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
         // A name that does not resolve, a port in use: an operator error the CLI reports in one line.
         throw Object.assign(new Error(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`), { syscall: 'listen', cause: error });

@@ -13,6 +13,8 @@ export interface HookdContext {
   ingest: Pick<GroupCommitter, 'submit'>;
   /** Tells the in-process worker (if any) that deliveries may be due now. */
   wakeWorker: () => void;
+  /** Counts a message the API stored outside `ingest` (send-example) in hookd_messages_ingested_total, as ingest's are. */
+  countStored: (message: Message) => void;
   clock: () => number;
   /** Set once a shutdown was asked for: /ready answers 503 from then on (RunningHookd.drain). */
   lifecycle: { draining: boolean };

@@ -51,7 +51,7 @@ const RESERVED_HEADERS = /^(webhook-.*|svix-.*|content-type|content-length|host|
 
 export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { store, clock, config, wakeWorker } = fastify.hookd;
+  const { store, clock, config, wakeWorker, countStored } = fastify.hookd;
   const base = '/api/v1/app/:app_id/endpoint';
 
   app.get(base, { schema: { tags, summary: 'List endpoints', params: AppParams, querystring: ListQueryOf('ep'), response: { 200: ListOf(EndpointOut), ...errorResponses } } }, async (request) => {
@@ -294,6 +294,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       // A message like any other: it counts against the application's ingest rate limit.
       await enforceIngestRate(request, reply, owner);
       await store.insertMessageTo(message, endpoint.id);
+      countStored(message);
       wakeWorker();
       return sendJsonText(reply, messageJson(message));
     },

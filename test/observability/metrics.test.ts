@@ -111,6 +111,12 @@ describe('metrics from a hookd that ingests and delivers', () => {
     assert.equal(((await elsewhere.json()) as { code: string }).code, 'not_found');
     assert.equal((await fetch(`${hookd.metricsUrl}/metrics`, { method: 'POST' })).status, 405);
   });
+
+  test('a send-example message counts as ingested, as every message the API stores does', async () => {
+    const before = sampleValue(await scrape(hookd.url), 'hookd_messages_ingested_total', { app: appId })!;
+    assert.equal((await hookd.api.post(`/api/v1/app/${appId}/endpoint/${endpoints.ok}/send-example`, { eventType: 'svix.ping' })).status, 200);
+    assert.equal(sampleValue(await scrape(hookd.url), 'hookd_messages_ingested_total', { app: appId }), before + 1);
+  });
 });
 
 describe('queue gauges and app label bound on an API-only hookd (nothing delivers)', () => {
