@@ -3,10 +3,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HookdError, conflict, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
+import { endpointMatches } from '../domain/matching.js';
 import type { App, Message } from '../domain/types.js';
 import { commaList, pageRequestOf, principalOf, resolveApp, resolveMessage, timeRangeOf } from './context.js';
 import { newApp } from './apps.js';
-import { AppParams, type ApplicationIn, ErrorOut, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, errorResponses } from './schemas.js';
+import { AppParams, type ApplicationIn, ErrorOut, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, MessagePrecheckIn, MessagePrecheckOut, errorResponses } from './schemas.js';
 import { memberText } from './json-body.js';
 import { messageJson, messagePageJson, sendJsonText } from './wire.js';
 import { enforceIngestRate } from '../inbound/index.js';
@@ -60,6 +61,32 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
       if (result.kind === 'no-app') throw notFound('application');
       if (result.kind === 'duplicate') throw conflict(`a message with eventId "${message.eventId}" already exists (${result.existing.id})`);
       return sendJsonText(reply.code(202), messageJson(message, request.query.with_content ?? true));
+    },
+  );
+
+  app.post(
+    '/api/v1/app/:app_id/msg/precheck/active',
+    {
+      schema: {
+        tags,
+        summary: 'Whether a message would go anywhere',
+        description:
+          "Answers whether any enabled endpoint of the application subscribes to this event type and these channels (svix message.precheck): a sender can skip building a message nobody receives. Nothing is stored; it is answered from the endpoints as they are now, as a message's fan-out would be.",
+        params: AppParams,
+        body: MessagePrecheckIn,
+        response: { 200: MessagePrecheckOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const owner = await resolveApp(request, request.params.app_id);
+      const { eventType, channels } = request.body;
+      let iterator: string | undefined;
+      for (;;) {
+        const page = await store.listEndpoints(owner.id, { limit: 250, ...(iterator ? { iterator } : {}) });
+        if (page.data.some((endpoint) => endpointMatches(endpoint, eventType, channels ?? null))) return { active: true };
+        if (page.done || !page.iterator) return { active: false };
+        iterator = page.iterator;
+      }
     },
   );
 

@@ -204,6 +204,14 @@ export const ReplayOut = Type.Object({
 
 // ---- Messages
 
+export const MessagePrecheckIn = Type.Object({
+  eventType: EventTypeName,
+  channels: Type.Optional(Nullable(Type.Array(Channel, { minItems: 1, maxItems: 10, uniqueItems: true }))),
+});
+export const MessagePrecheckOut = Type.Object({
+  active: Type.Boolean({ description: 'Whether any enabled endpoint of the application would get a message of this event type and channels' }),
+});
+
 export const MessageIn = Type.Object({
   eventType: EventTypeName,
   eventId: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN }))),

@@ -104,6 +104,7 @@ function bodyFor(route: ApiRoute, t: Tenant): unknown {
     'POST /api/v1/auth/app/{app_id}/expire-all': () => ({ expiry: 3600 }),
     'POST /api/v1/auth/logout': () => undefined,
     'POST /api/v1/app/{app_id}/msg': () => ({ eventType: EVENT_TYPE, payload: { walk: true } }),
+    'POST /api/v1/app/{app_id}/msg/precheck/active': () => ({ eventType: EVENT_TYPE }),
     'POST /api/v1/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend': () => ({}),
     'POST /api/v1/event-type': () => ({ name: 'walk.created', description: 'created by walk' }),
     'PUT /api/v1/event-type/{event_type_name}': () => ({ description: 'put by walk', archived: true }),

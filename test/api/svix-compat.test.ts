@@ -142,6 +142,29 @@ describe('upserts', () => {
   });
 });
 
+describe('message precheck (svix message.precheck)', () => {
+  test('active when an enabled endpoint subscribes to the event type and a channel; nothing is stored', async () => {
+    const appId = await newApp();
+    await hookd.api.createEventTypes('pre.a', 'pre.b');
+    await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/pre-a`, filterTypes: ['pre.a'] });
+    await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/pre-c`, filterTypes: ['pre.b'], channels: ['c'] });
+    await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/pre-off`, disabled: true });
+    const precheck = async (body: unknown) => {
+      const answer = await hookd.api.post(`/api/v1/app/${appId}/msg/precheck/active`, body);
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      return answer.body.active as boolean;
+    };
+    assert.equal(await precheck({ eventType: 'pre.a' }), true);
+    assert.equal(await precheck({ eventType: 'pre.b' }), false, 'its one endpoint listens on channel c only');
+    assert.equal(await precheck({ eventType: 'pre.b', channels: ['c', 'd'] }), true);
+    assert.equal(await precheck({ eventType: 'other.type' }), false, 'the endpoint without a filter is disabled');
+    assert.equal((await hookd.api.get(`/api/v1/app/${appId}/msg`)).body.data.length, 0, 'nothing stored');
+    const invalid = await hookd.api.post(`/api/v1/app/${appId}/msg/precheck/active`, { eventType: 'has space' });
+    assert.equal(invalid.status, 422);
+    assert.equal((await hookd.api.post('/api/v1/app/app_unknown/msg/precheck/active', { eventType: 'pre.a' })).status, 404);
+  });
+});
+
 describe('answers the SDKs parse', () => {
   test('resend answers 202 {}', async () => {
     const appId = await newApp();

@@ -307,6 +307,8 @@ describe('svix 2.5.0 against hookd', () => {
       assert.deepEqual(missed.map((r) => r.headers['webhook-id']).sort(), [m1.id, m2.id].sort());
       assert.deepEqual(missed.map((r) => verify(lateSecret, r)).sort((a: any, b: any) => a.job - b.job), [{ job: 1 }, { job: 2 }]);
       await svix.endpoint.replayMissing(app.id, late.id, { since });
+      assert.deepEqual({ ...(await svix.message.precheck(app.id, { eventType: 'job.done' })) }, { active: true });
+      assert.deepEqual({ ...(await svix.message.precheck(app.id, { eventType: 'nobody.listens', channels: ['x'] })) }, { active: true }, 'good and flaky take every type');
       await sleep(300);
       assert.equal(at(receiver, '/late').length, 2, 'a second replay sends nothing: the endpoint has them');
     }));
