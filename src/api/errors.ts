@@ -28,7 +28,7 @@ export function installValidationAndErrors(app: FastifyInstance): void {
   const paramAjv = addFormats(new Ajv({ ...options, coerceTypes: 'array' }));
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv.compile(schema) : withStorableText(paramAjv.compile(schema))));
   app.setSchemaErrorFormatter((errors, dataVar) => {
-    const error = new HookdError('HOOKD_ERR_VALIDATION', 'request validation failed', errors.map((e) => toIssue(e as ErrorObject, dataVar)));
+    const error = new HookdError('HOOKD_ERR_VALIDATION', 'request validation failed', withoutNullAlternatives(errors as ErrorObject[]).map((e) => toIssue(e, dataVar)));
     return error as unknown as Error;
   });
   const warnings = storeWarnings();
@@ -150,6 +150,25 @@ function withStorableText(validate: ValidateFunction): ValidateFunction {
 }
 
 const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+
+/** The `anyOf` whose branch `error` is, when it is the null branch of a nullable field (`anyOf: [T, {type: null}]`). */
+const nullBranchOf = (error: ErrorObject): string | null =>
+  error.keyword === 'type' && (error.params as { type?: unknown }).type === 'null' ? (/^(.*\/anyOf)\/\d+\/type$/.exec(error.schemaPath)?.[1] ?? null) : null;
+
+/**
+ * A nullable field's failure told once: Ajv reports a value that fails `anyOf: [T, null]` three times (what T
+ * says, "must be null", "must match a schema in anyOf"), and only T's says what is wrong. The other two go when T's
+ * own error is there to say it.
+ */
+function withoutNullAlternatives(errors: ErrorObject[]): ErrorObject[] {
+  const told = new Set<string>();
+  for (const error of errors) {
+    const anyOf = nullBranchOf(error);
+    if (anyOf && errors.some((other) => other.schemaPath.startsWith(`${anyOf}/`) && nullBranchOf(other) === null)) told.add(anyOf);
+  }
+  if (told.size === 0) return errors;
+  return errors.filter((error) => !(error.keyword === 'anyOf' && told.has(error.schemaPath)) && !told.has(nullBranchOf(error) ?? ''));
+}
 
 function toIssue(e: ErrorObject, dataVar: string): ValidationIssue {
   const loc: (string | number)[] = [PART_NAMES[dataVar] ?? dataVar];

@@ -58,6 +58,15 @@ describe('malformed bodies', () => {
     }
   });
 
+  test('a nullable field with a wrong value is one issue that says what is wrong, not also "must be null" and "must match a schema in anyOf"', async () => {
+    const uid = await hookd.api.post('/api/v1/app', { name: 'x', uid: 'has space' });
+    assert.equal(uid.status, 422);
+    assert.deepEqual(uid.body.detail.map((d: { loc: unknown[]; type: string }) => [d.loc, d.type]), [[['body', 'uid'], 'value_error.pattern']]);
+    const channels = await hookd.api.post(`/api/v1/app/${appId}/msg`, validMessage({ channels: 5 }));
+    assert.equal(channels.status, 422);
+    assert.deepEqual(channels.body.detail, [{ loc: ['body', 'channels'], msg: 'must be array', type: 'value_error.type' }]);
+  });
+
   test('a body over HOOKD_BODY_LIMIT answers 413 JSON', async () => {
     const big = validMessage({ payload: { blob: 'x'.repeat(BODY_LIMIT * 2) } });
     const response = await raw('POST', `/api/v1/app/${appId}/msg`, json(big));
