@@ -332,7 +332,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       const { since, until } = timeWindow(request.body, now);
       const recovered = await store.recoverFailed(endpoint.id, since, until, now);
       if (recovered > 0) wakeWorker();
-      return reply.code(202).send({ id: newId('qtask', now), status: 'finished', task: 'endpoint.recover', updatedAt: new Date(now).toISOString(), recovered });
+      return reply.code(202).send({ ...finishedTask('endpoint.recover', now), recovered });
     },
   );
 
@@ -356,9 +356,14 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       const { since, until } = timeWindow(request.body, now);
       const replayed = await store.replayMissing(endpoint, since, until, now);
       if (replayed > 0) wakeWorker();
-      return reply.code(202).send({ id: newId('qtask', now), status: 'finished', task: 'endpoint.replay', updatedAt: new Date(now).toISOString(), replayed });
+      return reply.code(202).send({ ...finishedTask('endpoint.replay', now), replayed });
     },
   );
+}
+
+/** Svix's background task of a recovery or a replay, which hookd has finished when it answers. */
+function finishedTask(task: string, now: number): { id: string; status: string; task: string; updatedAt: string } {
+  return { id: newId('qtask', now), status: 'finished', task, updatedAt: new Date(now).toISOString() };
 }
 
 /** A recovery's or a replay's [since, until) (until: now by default; it must come after since). */

@@ -186,21 +186,11 @@ export type EndpointHeadersPatchIn = Static<typeof EndpointHeadersPatchIn>;
 export const EndpointHeadersOut = Type.Object({ headers: StringMap(Type.String()), sensitive: Type.Array(Type.String()) });
 export const RecoverIn = Type.Object({ since: DateTime, until: Type.Optional(Nullable(DateTime)) });
 export type RecoverIn = Static<typeof RecoverIn>;
-export const RecoverOut = Type.Object({
-  id: Type.String(),
-  status: Type.String(),
-  task: Type.String(),
-  updatedAt: DateTime,
-  recovered: Type.Integer({ description: 'hookd extension: deliveries rescheduled' }),
-});
+/** Svix's background task answer (a recover's or a replay's; hookd's are done when answered). */
+const BackgroundTaskOut = { id: Type.String(), status: Type.String(), task: Type.String(), updatedAt: DateTime };
+export const RecoverOut = Type.Object({ ...BackgroundTaskOut, recovered: Type.Integer({ description: 'hookd extension: deliveries rescheduled' }) });
 export const ReplayIn = RecoverIn;
-export const ReplayOut = Type.Object({
-  id: Type.String(),
-  status: Type.String(),
-  task: Type.String(),
-  updatedAt: DateTime,
-  replayed: Type.Integer({ description: 'hookd extension: deliveries created' }),
-});
+export const ReplayOut = Type.Object({ ...BackgroundTaskOut, replayed: Type.Integer({ description: 'hookd extension: deliveries created' }) });
 
 // ---- Messages
 
