@@ -74,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
  * its leases held.
  */
 const FORCED_EXIT_AFTER_MS = 15_000;
+/** Signals within this of the first one are the same request to stop (see onSignal). */
+const REPEATED_SIGNAL_MS = 1000;
 
 async function run(config: Config, role: Role): Promise<number> {
   if (role !== 'all' && config.database.kind === 'sqlite') {
@@ -86,8 +88,11 @@ async function run(config: Config, role: Role): Promise<number> {
   // The signal handlers come before the lines below: whoever reads "listening on" may signal at once, and a
   // signal that finds no handler kills hookd without its graceful shutdown.
   const stopped = new Promise<void>((resolve) => {
-    let stopping = false;
+    let firstAt: number | null = null;
+    let closing = false;
+    let skipDelay: (() => void) | null = null;
     const close = (): void => {
+      closing = true;
       const force = setTimeout(() => {
         logger.error('shutdown took too long; exiting');
         process.exit(1);
@@ -98,29 +103,35 @@ async function run(config: Config, role: Role): Promise<number> {
         resolve();
       });
     };
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      const delayMs = config.shutdownDelayMs;
-      logger.info({ signal, delayMs }, 'shutting down');
-      if (delayMs === 0) return close();
-      // HOOKD_SHUTDOWN_DELAY: /ready says 503 while everything else still serves, so that a load balancer polling it
-      // sends traffic elsewhere before the listener closes. A second signal ends the wait.
-      hookd.drain();
-      const skip = (): void => {
-        process.removeListener('SIGTERM', skip).removeListener('SIGINT', skip);
-        clearTimeout(delay);
-        logger.info('a second signal: shutting down without waiting for the rest of HOOKD_SHUTDOWN_DELAY');
-        close();
-      };
-      const delay = setTimeout(() => {
-        process.removeListener('SIGTERM', skip).removeListener('SIGINT', skip);
-        close();
-      }, delayMs);
-      process.on('SIGTERM', skip).on('SIGINT', skip);
+    const onSignal = (signal: NodeJS.Signals): void => {
+      const now = Date.now();
+      if (firstAt === null) {
+        firstAt = now;
+        const delayMs = config.shutdownDelayMs;
+        logger.info({ signal, delayMs }, 'shutting down');
+        if (delayMs === 0) return close();
+        // HOOKD_SHUTDOWN_DELAY: /ready says 503 while everything else still serves, so that a load balancer polling
+        // it sends traffic elsewhere before the listener closes.
+        hookd.drain();
+        const delay = setTimeout(close, delayMs);
+        skipDelay = () => {
+          clearTimeout(delay);
+          close();
+        };
+        return;
+      }
+      // One stop often arrives as two signals at once: Ctrl-C signals npm and node (one process group) and npm passes
+      // its own on; systemd signals every process of the unit. Those are one request, not two.
+      if (now - firstAt < REPEATED_SIGNAL_MS) return;
+      if (!closing && skipDelay) {
+        logger.info({ signal }, 'another signal: shutting down without waiting for the rest of HOOKD_SHUTDOWN_DELAY');
+        return skipDelay();
+      }
+      logger.warn({ signal }, 'another signal while shutting down: exiting now, without waiting for deliveries on the wire');
+      process.exit(1);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
   logger.info({ url: hookd.url, role, database: config.database.kind }, 'hookd started');
   const where = config.database.kind === 'sqlite' ? `SQLite ${config.database.path}` : 'PostgreSQL';

@@ -6,7 +6,7 @@ const { SonicBoom } = sonicBoom as unknown as { SonicBoom: typeof import('sonic-
 
 /** Most log bytes waiting for a slow reader of stdout; lines beyond it are dropped, not held. */
 export const LOG_BUFFER_BYTES = 16 * 1024 * 1024;
-/** A full pipe (EAGAIN) is retried this many times, 100 ms apart, by the last flush at exit. */
+/** A full pipe (EAGAIN) is retried this many times, 100 ms apart, by the last flush at exit (while running: always). */
 const EXIT_FLUSH_RETRIES = 10;
 
 /** JSON logs (on stdout unless `destination` is given). Tokens and secrets are redacted wherever they could appear. */
@@ -32,7 +32,9 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
  * an error at once and on a full pipe after about a second.
  */
 function stdoutDestination(): DestinationStream {
-  const stream = new SonicBoom({ fd: 1, sync: false, maxLength: LOG_BUFFER_BYTES, maxWriteRetries: EXIT_FLUSH_RETRIES } as SonicBoomOpts);
+  // While running, a full pipe (EAGAIN) is retried every 100 ms for as long as it stays full (sonic-boom's
+  // maxWriteRetries 0), the lines meanwhile waiting up to maxLength; only an error that no wait mends gives it up.
+  const stream = new SonicBoom({ fd: 1, sync: false, maxLength: LOG_BUFFER_BYTES, maxWriteRetries: 0 } as SonicBoomOpts);
   let broken = false;
   stream.on('error', () => {
     broken = true;
@@ -42,6 +44,7 @@ function stdoutDestination(): DestinationStream {
   for (const std of [process.stdout, process.stderr]) std.on('error', () => undefined);
   process.once('exit', () => {
     if (broken) return;
+    (stream as unknown as { maxWriteRetries: number }).maxWriteRetries = EXIT_FLUSH_RETRIES;
     try {
       stream.flushSync();
     } catch {

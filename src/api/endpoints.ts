@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { isSensitiveHeader, newEndpoint } from '../domain/endpoint.js';
-import { HookdError, notFound, validationError } from '../domain/errors.js';
+import { HookdError, conflict, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { MAX_SIGNING_SECRETS, SECRET_PREFIX, activeSecrets, generateSecret, secretKeyBytes } from '../domain/signing.js';
 import type { App, Endpoint, EndpointSecret, Message } from '../domain/types.js';
@@ -352,6 +352,8 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+      // What it would send would fail at once (a disabled endpoint gets nothing) and then count as sent.
+      if (endpoint.disabled) throw conflict('the endpoint is disabled: enable it, then replay what it missed');
       const now = clock();
       const { since, until } = timeWindow(request.body, now);
       const replayed = await store.replayMissing(endpoint, since, until, now);

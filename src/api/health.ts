@@ -43,7 +43,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'Readiness: the database commits a write now',
-        description: `Answers within ${READY_TIMEOUT_MS} ms, with the outcome of a probe started at most ${READY_REUSE_MS} ms before: 200 when a small write commits; 503 {code: "unavailable"} when the database is away, too slow or its file was removed; 503 {code: "insufficient_storage"} when it is out of space; 503 {code: "shutting_down"} from a SIGTERM on (during HOOKD_SHUTDOWN_DELAY everything else still serves).`,
+        description: `Answers within ${READY_TIMEOUT_MS} ms, with the outcome of a probe started at most ${READY_REUSE_MS} ms before: 200 when a small write commits; 503 {code: "unavailable"} when the database is away, too slow or its file was removed; 503 {code: "insufficient_storage"} when it is out of space; 503 {code: "shutting_down"} from a SIGTERM until the listener closes (HOOKD_SHUTDOWN_DELAY, during which everything else still serves).`,
         response: { 200: Type.Object({ status: Type.String() }), 503: NotReady },
       },
     },

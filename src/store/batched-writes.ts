@@ -39,11 +39,11 @@ export function recoverable(row: { created_at?: unknown; expunged_at?: unknown }
 
 /**
  * Whether a message read by a replay (Store.replayMissing: its `event_type`, `channels`, `created_at`, `expunged_at`,
- * and `sent`, whether it has a delivery to the endpoint) goes to `endpoint`: created in [since, until), still with
- * its payload, never sent to it, and of an event type and channel it subscribes to. Whether the endpoint is enabled
- * is the claim's business, as for a recovery.
+ * `only_endpoint_id`, and `sent`, whether it has a delivery to the endpoint) goes to `endpoint`: created in
+ * [since, until), still with its payload, never sent to it, not one sent to another endpoint alone (send-example),
+ * and of an event type and channel it subscribes to.
  */
 export function replayable(row: Row, endpoint: Pick<Endpoint, 'filterTypes' | 'channels'>, sinceMs: number, untilMs: number): boolean {
-  if (!recoverable(row, sinceMs, untilMs) || row.sent === true || row.sent === 1) return false;
+  if (!recoverable(row, sinceMs, untilMs) || row.sent === true || row.sent === 1 || row.only_endpoint_id != null) return false;
   return endpointMatches({ ...endpoint, disabled: false }, row.event_type as string, json<string[] | null>(row.channels));
 }

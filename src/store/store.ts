@@ -98,7 +98,8 @@ export interface Store {
   listMessages(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;
   /**
    * Inserts one message with one pending delivery, to this endpoint only, whatever the other endpoints' filters
-   * (Svix's send-example). The endpoint must be live.
+   * (Svix's send-example). The endpoint must be live. The message keeps that endpoint (`only_endpoint_id`): a replay
+   * to another endpoint never sends it.
    */
   insertMessageTo(message: Message, endpointId: string): Promise<void>;
   /**

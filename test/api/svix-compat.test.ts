@@ -142,6 +142,21 @@ describe('upserts', () => {
   });
 });
 
+describe('replay-missing', () => {
+  test('a disabled endpoint is a 409 that creates nothing; enabled, it gets what it missed', async () => {
+    const appId = await newApp();
+    await hookd.api.post(`/api/v1/app/${appId}/msg`, { eventType: 'a.b', payload: { n: 1 } });
+    const { body: ep } = await hookd.api.post(`/api/v1/app/${appId}/endpoint`, { url: `${receiver.url}/replay-off`, disabled: true });
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const refused = await hookd.api.post(`/api/v1/app/${appId}/endpoint/${ep.id}/replay-missing`, { since });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.equal(refused.body.code, 'conflict');
+    assert.equal((await hookd.api.patch(`/api/v1/app/${appId}/endpoint/${ep.id}`, { disabled: false })).status, 200);
+    const replayed = await hookd.api.post(`/api/v1/app/${appId}/endpoint/${ep.id}/replay-missing`, { since });
+    assert.deepEqual([replayed.status, replayed.body.replayed, replayed.body.task, replayed.body.status], [202, 1, 'endpoint.replay', 'finished']);
+  });
+});
+
 describe('message precheck (svix message.precheck)', () => {
   test('active when an enabled endpoint subscribes to the event type and a channel; nothing is stored', async () => {
     const appId = await newApp();

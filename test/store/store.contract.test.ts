@@ -301,7 +301,7 @@ for (const adapter of storeAdapters) {
 
     test('replayMissing sends an endpoint what it never got: every matching message in range, a batch at a time, none it already had, expunged, filtered out, out of range or of another app', async () => {
       await fresh(async (s) => {
-        const { app } = await seedEndpoint(s);
+        const { app, endpoint: first } = await seedEndpoint(s);
         const other = await seedEndpoint(s);
         const at = (i: number) => T0 + i * 1_000;
         const inRange = Array.from({ length: 2_100 }, (_, i) => makeMessage(app.id, { id: newId('msg', at(i)), createdAt: at(i), eventType: 'a', channels: ['c'] }));
@@ -313,6 +313,9 @@ for (const adapter of storeAdapters) {
         const elsewhere = makeMessage(other.app.id, { id: newId('msg', at(5)), createdAt: at(5), eventType: 'a', channels: ['c'] });
         for (let i = 0; i < inRange.length; i += 1_000) await s.insertMessages(inRange.slice(i, i + 1_000));
         await s.insertMessages([wrongType, wrongChannel, before, late, elsewhere]);
+        // A test event sent to the first endpoint alone (send-example), of a type the added one takes.
+        const example = makeMessage(app.id, { id: newId('msg', at(2_202)), createdAt: at(2_202), eventType: 'a', channels: ['c'] });
+        await s.insertMessageTo(example, first.id);
         // Added afterwards, subscribed to a on channel c: it has none of them.
         const added = makeEndpoint(app.id, { id: newId('ep', at(4_000)), url: 'http://127.0.0.1:7/added', filterTypes: ['a'], channels: ['c'] });
         await s.createEndpoint(added);
@@ -331,7 +334,7 @@ for (const adapter of storeAdapters) {
           assert.equal(d?.nextTrigger, 1, 'a manual attempt');
           assert.equal(d?.nextAttemptAt, now, 'due now');
         }
-        for (const m of [expunged!, wrongType, wrongChannel, before, late, elsewhere]) assert.deepEqual(await toAdded(m), [], `not ${m.eventType} ${m.createdAt - T0}`);
+        for (const m of [expunged!, wrongType, wrongChannel, before, late, elsewhere, example]) assert.deepEqual(await toAdded(m), [], `not ${m.eventType} ${m.createdAt - T0}`);
         assert.equal((await s.listMessageDeliveries(inRange[1_000]!.id)).length, 2, 'its first endpoint keeps its own delivery');
         const claimed = await claim(s, 'w', 10, 60_000, now + 2);
         assert.ok(claimed.some((c) => c.endpoint.id === added.id), 'the added endpoint is ready');

@@ -134,7 +134,7 @@ export function postgresMessages(db: PostgresDb): MessageOps {
 
     async insertMessageTo(message: Message, endpointId: string): Promise<void> {
       await db.transaction(async (client) => {
-        await client.query('INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+        await client.query('INSERT INTO message (id, app_id, event_id, event_type, payload, channels, tags, created_at, only_endpoint_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
           message.id,
           message.appId,
           message.eventId,
@@ -143,6 +143,7 @@ export function postgresMessages(db: PostgresDb): MessageOps {
           toJson(message.channels),
           toJson(message.tags),
           message.createdAt,
+          endpointId,
         ]);
         await client.query(
           "INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $5)",

@@ -344,4 +344,13 @@ ALTER TABLE api_key ADD COLUMN capabilities TEXT;
 CREATE INDEX delivery_endpoint_message ON delivery (endpoint_id, message_id);
 `,
   },
+  // ---- A message sent to one endpoint (send-example) says so: a replay to another endpoint passes it over. A
+  // nullable column without a default: no table rewrite.
+  {
+    version: 18,
+    name: 'message only endpoint',
+    sql: `
+ALTER TABLE message ADD COLUMN only_endpoint_id TEXT;
+`,
+  },
 ];

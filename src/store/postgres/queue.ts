@@ -152,7 +152,7 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
       await inBatches(() =>
         db.transaction(async (client) => {
           const rows = (await client.query(
-            `SELECT m.id, m.event_type, m.channels, m.created_at, m.expunged_at,
+            `SELECT m.id, m.event_type, m.channels, m.created_at, m.expunged_at, m.only_endpoint_id,
                EXISTS (SELECT 1 FROM delivery d WHERE d.endpoint_id = $1 AND d.message_id = m.id) AS sent
              FROM message m WHERE m.app_id = $2 AND m.id >= $3 AND m.id > $4 AND m.id < $5 ORDER BY m.id LIMIT ${BATCH_ROWS}`,
             [endpoint.id, endpoint.appId, from, after, to],

@@ -116,6 +116,7 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
     async insertMessageTo(message: Message, endpointId: string): Promise<void> {
       db.transaction(() => {
         db.stmt(INSERT_MESSAGE).run(...messageParams(message));
+        db.stmt('UPDATE message SET only_endpoint_id = ? WHERE id = ?').run(endpointId, message.id);
         db.stmt(INSERT_DELIVERY).run(...deliveryParams(message, endpointId));
         readyBy(db, new Map([[endpointId, message.createdAt]]));
       });

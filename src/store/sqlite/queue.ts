@@ -118,7 +118,7 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
       // message_app), BATCH_ROWS a transaction, each with whether it went to the endpoint (delivery_endpoint_message):
       // the work of one transaction is bounded by the rows it reads, not by how many match.
       const read = db.stmt(`
-        SELECT m.id, m.event_type, m.channels, m.created_at, m.expunged_at,
+        SELECT m.id, m.event_type, m.channels, m.created_at, m.expunged_at, m.only_endpoint_id,
           EXISTS (SELECT 1 FROM delivery d WHERE d.endpoint_id = ? AND d.message_id = m.id) AS sent
         FROM message m WHERE m.app_id = ? AND m.id >= ? AND m.id > ? AND m.id < ? ORDER BY m.id LIMIT ${BATCH_ROWS}`);
       // A resend of one of them meanwhile made its delivery already.
