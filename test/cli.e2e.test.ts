@@ -40,6 +40,8 @@ interface StartedCli {
   output: () => { stdout: string; stderr: string };
   /** SIGTERM, wait for exit; SIGKILL after `timeoutMs`. Resolves the exit code and how long it took. */
   stop: (timeoutMs?: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  /** Waits for the exit the caller's own signals bring; SIGKILL after `timeoutMs`. */
+  exit: (timeoutMs: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Spawns `hookd start` and waits until it prints its URL. */
@@ -51,13 +53,16 @@ async function startCli(env: Record<string, string>): Promise<StartedCli> {
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  const stop = async (timeoutMs = 10_000) => {
-    const started = Date.now();
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  const exit = async (timeoutMs: number) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     const [code, signal] = await exited;
     clearTimeout(timer);
-    return { code, signal, ms: Date.now() - started };
+    return { code, signal };
+  };
+  const stop = async (timeoutMs = 10_000) => {
+    const started = Date.now();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return { ...(await exit(timeoutMs)), ms: Date.now() - started };
   };
   const deadline = Date.now() + 30_000;
   while (!/listening on (http:\/\/\S+)/.test(stderr)) {
@@ -68,7 +73,7 @@ async function startCli(env: Record<string, string>): Promise<StartedCli> {
     await new Promise((r) => setTimeout(r, 50));
   }
   const url = /listening on (http:\/\/\S+)/.exec(stderr)![1]!;
-  return { child, url, output: () => ({ stdout, stderr }), stop };
+  return { child, url, output: () => ({ stdout, stderr }), stop, exit };
 }
 
 const TOKEN_RE = /^hookd_[A-Za-z0-9_-]{20,}$/;
@@ -367,12 +372,9 @@ describe('hookd start', () => {
     const dir = tempDir('hookd-cli-twice-');
     try {
       const started = await startCli({ HOOKD_SQLITE_PATH: join(dir.dir, 'hookd.db'), HOOKD_LOG_LEVEL: 'info' });
-      const exited = once(started.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
       started.child.kill('SIGINT');
       started.child.kill('SIGINT');
-      const timer = setTimeout(() => started.child.kill('SIGKILL'), 15_000);
-      const [code, signal] = await exited;
-      clearTimeout(timer);
+      const { code, signal } = await started.exit(15_000);
       assert.deepEqual([code, signal], [0, null], started.output().stdout.slice(-2000));
       assert.match(started.output().stdout, /hookd stopped/, 'the shutdown ran to its end');
     } finally {
@@ -388,7 +390,6 @@ describe('hookd start', () => {
       const api = new ApiClient(started.url, /Admin API token \(shown once, store it now\): (\S+)/.exec(stderr)![1]!);
       assert.equal((await fetch(`${started.url}/ready`)).status, 200);
       const signalled = Date.now();
-      const exited = once(started.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
       started.child.kill('SIGTERM');
       const ready = await eventually(async () => {
         const answer = await fetch(`${started.url}/ready`);
@@ -398,9 +399,7 @@ describe('hookd start', () => {
       // New connections, and every other route, are still served.
       assert.equal((await fetch(`${started.url}/health`)).status, 200);
       assert.equal((await api.post('/api/v1/app', { name: 'during the delay' })).status, 201);
-      const timer = setTimeout(() => started.child.kill('SIGKILL'), 15_000);
-      const [code, signal] = await exited;
-      clearTimeout(timer);
+      const { code, signal } = await started.exit(15_000);
       const ms = Date.now() - signalled;
       assert.deepEqual([code, signal], [0, null]);
       assert.ok(ms >= 2900 && ms < 12_000, `exited ${ms} ms after SIGTERM, the delay being 3 s`);

@@ -4,7 +4,7 @@
 // turn between two.
 import { endpointMatches } from '../domain/matching.js';
 import type { Endpoint } from '../domain/types.js';
-import { json, type Row } from './rows.js';
+import { bool, json, type Row } from './rows.js';
 
 /** Rows deleted, failed or recovered (read, for a recovery or a replay) per transaction. */
 export const BATCH_ROWS = 2000;
@@ -44,6 +44,6 @@ export function recoverable(row: { created_at?: unknown; expunged_at?: unknown }
  * and of an event type and channel it subscribes to.
  */
 export function replayable(row: Row, endpoint: Pick<Endpoint, 'filterTypes' | 'channels'>, sinceMs: number, untilMs: number): boolean {
-  if (!recoverable(row, sinceMs, untilMs) || row.sent === true || row.sent === 1 || row.only_endpoint_id != null) return false;
+  if (!recoverable(row, sinceMs, untilMs) || bool(row.sent) || row.only_endpoint_id != null) return false;
   return endpointMatches({ ...endpoint, disabled: false }, row.event_type as string, json<string[] | null>(row.channels));
 }

@@ -1,3 +1,4 @@
+import { toCurrentUrl } from './endpoint-signals.js';
 import type { DeliveryResult } from './store.js';
 
 /**
@@ -19,9 +20,12 @@ export interface EndpointStreak {
   mayDisable: boolean;
 }
 
-export function endpointStreaks(results: readonly DeliveryResult[], operatorAppId: string | null = null): EndpointStreak[] {
+export function endpointStreaks(results: readonly DeliveryResult[], urls: ReadonlyMap<string, string>, operatorAppId: string | null = null): EndpointStreak[] {
   const byEndpoint = new Map<string, EndpointStreak>();
-  for (const { attempt, disableEndpoint } of results) {
+  for (const result of results) {
+    // An answer from a URL the endpoint no longer has (toCurrentUrl) neither starts nor ends its streak.
+    if (!toCurrentUrl(result, urls)) continue;
+    const { attempt, disableEndpoint } = result;
     const ok = attempt.status === 'success';
     let entry = byEndpoint.get(attempt.endpointId);
     if (!entry) {

@@ -11,7 +11,8 @@ import type { ClaimedDelivery, Source } from './store.js';
 export type Row = Record<string, unknown>;
 
 export const json = <T>(value: unknown): T => (value === null || value === undefined ? null : typeof value === 'string' ? JSON.parse(value) : value) as T;
-const bool = (value: unknown): boolean => value === 1 || value === true;
+/** A boolean column as either database returns it (SQLite 0/1, PostgreSQL boolean). */
+export const bool = (value: unknown): boolean => value === 1 || value === true;
 export const toJson = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
 export const appFromRow = (r: Row): App => ({

@@ -541,7 +541,7 @@ for (const adapter of storeAdapters) {
     // ---- The scheduler: fair claims, budgets, circuit breaking (src/domain/scheduler.ts)
 
     /** Acks claimed deliveries with one outcome: an HTTP status, or a connection failure (status 0). */
-    const ackAll = (s: Store, claimed: ClaimedDelivery[], owner: string, at: number, outcome: { status: number; failure?: 'timeout' | 'connection'; durationMs?: number }, next: DeliveryResult['next'] = { status: 'succeeded' }) =>
+    const ackAll = (s: Store, claimed: ClaimedDelivery[], owner: string, at: number, outcome: { status: number; failure?: 'timeout' | 'connection'; durationMs?: number; holdUntil?: number }, next: DeliveryResult['next'] = { status: 'succeeded' }) =>
       s.completeDeliveries(
         claimed.map((c) => {
           const attempt = attemptFor(c.delivery.id, { ...makeMessage(c.message.appId), id: c.message.id }, c.endpoint.id, outcome.status >= 200 && outcome.status < 300 ? 'success' : 'fail', at);
@@ -551,6 +551,7 @@ for (const adapter of storeAdapters) {
             attempt: { ...attempt, url: c.endpoint.url, responseStatusCode: outcome.status, responseDurationMs: outcome.durationMs ?? 5 },
             failure: outcome.failure ?? null,
             next,
+            holdEndpointUntil: outcome.holdUntil ?? null,
           };
         }),
       );
@@ -683,16 +684,8 @@ for (const adapter of storeAdapters) {
         const { app, endpoint } = await seedEndpoint(s);
         const other = await seedEndpoint(s, { url: 'http://127.0.0.1:4/hook' });
         await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
-        const [first] = await claim(s, 'w', 1, 60_000, T0 + 1);
-        await s.completeDeliveries([
-          {
-            deliveryId: first!.delivery.id,
-            leaseOwner: 'w',
-            attempt: { ...attemptFor(first!.delivery.id, { ...makeMessage(app.id), id: first!.message.id }, endpoint.id, 'fail', T0 + 100), responseStatusCode: 429 },
-            next: retry(T0 + 30_000),
-            holdEndpointUntil: T0 + 30_000,
-          },
-        ]);
+        const first = await claim(s, 'w', 1, 60_000, T0 + 1);
+        await ackAll(s, first, 'w', T0 + 100, { status: 429, holdUntil: T0 + 30_000 }, retry(T0 + 30_000));
         await s.insertMessages([makeMessage(other.app.id, { id: newId('msg', T0 + 200) })]);
         const meanwhile = await claim(s, 'w', 100, 60_000, T0 + 1_000);
         assert.deepEqual(meanwhile.map((c) => c.endpoint.id), [other.endpoint.id], 'the held endpoint sends nothing; the other does');
@@ -701,16 +694,7 @@ for (const adapter of storeAdapters) {
         assert.equal((await s.listAttempts({ appId: app.id, endpointId: endpoint.id }, { limit: 100 })).data.length, 1, 'only the 429 was an attempt');
 
         // Held again; a new URL is a new receiver, which asked for nothing.
-        const [again] = after;
-        await s.completeDeliveries([
-          {
-            deliveryId: again!.delivery.id,
-            leaseOwner: 'w',
-            attempt: { ...attemptFor(again!.delivery.id, { ...makeMessage(app.id), id: again!.message.id }, endpoint.id, 'fail', T0 + 30_100), responseStatusCode: 503 },
-            next: retry(T0 + 30_200),
-            holdEndpointUntil: T0 + 90_000,
-          },
-        ]);
+        await ackAll(s, after.slice(0, 1), 'w', T0 + 30_100, { status: 503, holdUntil: T0 + 90_000 }, retry(T0 + 30_200));
         assert.deepEqual(await claim(s, 'w', 100, 60_000, T0 + 31_000), [], 'held');
         await s.updateEndpoint({ ...endpoint, url: 'http://127.0.0.1:5/new', updatedAt: T0 + 31_000 });
         assert.equal((await claim(s, 'w', 100, 60_000, T0 + 31_000)).length, 1, 'the new URL is not held');

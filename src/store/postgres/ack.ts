@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState, type EndpointQueueState } from '../../domain/scheduler.js';
 import type { Attempt } from '../../domain/types.js';
-import { endpointSignals, latestAt, toCurrentUrl } from '../endpoint-signals.js';
+import { endpointSignals, latestAt } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
 import { ATTEMPT_COLUMNS, attemptValues, queueStateFromRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNotice, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
@@ -127,7 +127,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     // Failure streaks (first_failure_at) and automatic disabling (410 Gone; failing longer than the disable period):
     // one statement that locks, in id order, only the endpoint rows that change, so concurrent acks from several
     // workers cannot deadlock on shared endpoints.
-    const streaks = endpointStreaks(results.filter((r) => toCurrentUrl(r, urls)), operatorAppId);
+    const streaks = endpointStreaks(results, urls, operatorAppId);
     let disabled: Row[] = [];
     if (streaks.length > 0) {
       const changed = (

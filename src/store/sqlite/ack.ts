@@ -2,7 +2,7 @@
 // still holds), updates endpoint failure streaks and automatic disabling, inserts operational events, and feeds
 // the results to each endpoint's scheduler state (circuit breaker, adaptive limit, readiness).
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState } from '../../domain/scheduler.js';
-import { endpointSignals, latestAt, toCurrentUrl } from '../endpoint-signals.js';
+import { endpointSignals, latestAt } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
 import { ATTEMPT_COLUMNS, QUEUE_STATE_COLUMNS, attemptValues, queueStateFromRow, queueStateToRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
@@ -71,7 +71,7 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
     const urls = currentUrls(db, results);
     // Failure streaks, one statement per endpoint of the batch (as on PostgreSQL): its latest attempt succeeded,
     // or a streak begins at its first failure here. Then automatic disabling (the operator application is exempt).
-    for (const streak of endpointStreaks(results.filter((r) => toCurrentUrl(r, urls)), operatorAppId)) {
+    for (const streak of endpointStreaks(results, urls, operatorAppId)) {
       if (streak.lastOk) endpointSucceeded.run(streak.endpointId);
       else endpointFailed.run(streak.firstFail, streak.endpointId);
       if (!streak.mayDisable) continue;

@@ -12,20 +12,21 @@ import { earliest } from '../concerns.js';
 import { readyBy } from './endpoint-queue.js';
 import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '../expunged.js';
 
-const MESSAGE_COLUMNS = '(id, app_id, event_id, event_type, payload, channels, tags, created_at)';
-const INSERT_MESSAGE = `INSERT INTO message ${MESSAGE_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+const MESSAGE_COLUMNS = 'id, app_id, event_id, event_type, payload, channels, tags, created_at';
+/** A send-example message (messageParams), then the one endpoint it is for. */
+const INSERT_MESSAGE_TO = `INSERT INTO message (${MESSAGE_COLUMNS}, only_endpoint_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 /**
- * INSERT_MESSAGE (then the app id and the addressed uid twice) unless its application is gone (deleted after the
+ * A message (messageParams, then the app id and the addressed uid twice) unless its application is gone (deleted after the
  * request looked it up) or no longer has the uid the sender named it by: that message alone is refused, not the
  * batch it shares with other requests (its foreign key would fail the whole transaction).
  */
 const INSERT_MESSAGE_OF_LIVE_APP =
-  `INSERT INTO message ${MESSAGE_COLUMNS} SELECT ?, ?, ?, ?, ?, ?, ?, ? ` +
+  `INSERT INTO message (${MESSAGE_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ? ` +
   'WHERE EXISTS (SELECT 1 FROM app WHERE id = ? AND (? IS NULL OR uid = ?)) ON CONFLICT DO NOTHING';
 const INSERT_DELIVERY =
   "INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, ?)";
 
-/** A message's columns in INSERT_MESSAGE's order. */
+/** A message's columns in MESSAGE_COLUMNS's order. */
 const messageParams = (m: Message): unknown[] => [m.id, m.appId, m.eventId, m.eventType, m.payload, toJson(m.channels), toJson(m.tags), m.createdAt];
 /** A new pending delivery of `m` to an endpoint, in INSERT_DELIVERY's order: due at once. */
 const deliveryParams = (m: Message, endpointId: string): unknown[] => [newId('dlv', m.createdAt), m.id, endpointId, m.appId, m.createdAt, m.createdAt];
@@ -115,8 +116,7 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
 
     async insertMessageTo(message: Message, endpointId: string): Promise<void> {
       db.transaction(() => {
-        db.stmt(INSERT_MESSAGE).run(...messageParams(message));
-        db.stmt('UPDATE message SET only_endpoint_id = ? WHERE id = ?').run(endpointId, message.id);
+        db.stmt(INSERT_MESSAGE_TO).run(...messageParams(message), endpointId);
         db.stmt(INSERT_DELIVERY).run(...deliveryParams(message, endpointId));
         readyBy(db, new Map([[endpointId, message.createdAt]]));
       });
