@@ -4,6 +4,7 @@ import { apiKeyRoutes } from './api/api-keys.js';
 import { appPortalRoutes } from './api/app-portal.js';
 import { appRoutes } from './api/apps.js';
 import { attemptRoutes } from './api/attempts.js';
+import { backgroundTaskRoutes } from './api/background-tasks.js';
 import { installAuth } from './api/auth.js';
 import type { HookdContext } from './api/context.js';
 import { deliveryRoutes } from './api/deliveries.js';
@@ -79,6 +80,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(endpointRoutes);
   await app.register(messageRoutes);
   await app.register(attemptRoutes);
+  await app.register(backgroundTaskRoutes);
   await app.register(eventTypeRoutes);
   await app.register(apiKeyRoutes);
   await app.register(appPortalRoutes);

@@ -5,7 +5,7 @@ import { isSensitiveHeader, newEndpoint } from '../domain/endpoint.js';
 import { HookdError, conflict, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { MAX_SIGNING_SECRETS, SECRET_PREFIX, activeSecrets, generateSecret, secretKeyBytes } from '../domain/signing.js';
-import type { App, Endpoint, EndpointSecret, Message } from '../domain/types.js';
+import type { App, BackgroundTask, Endpoint, EndpointSecret, Message } from '../domain/types.js';
 import { OPERATIONAL_EVENT_TYPES } from '../operations/events.js';
 import { OPERATOR_APP_UID } from '../operations/operator.js';
 import { parseDate, resolveApp, resolveEndpoint } from './context.js';
@@ -37,7 +37,8 @@ import {
 import { isUidPath, uidAfterPut } from './apps.js';
 import { eventTypesOf, rateLimitOf } from './renamed-fields.js';
 import { enforceIngestRate } from '../inbound/index.js';
-import { endpointOut, messageJson, pageOut, sendJsonText } from './wire.js';
+import { backgroundTaskOut, endpointOut, messageJson, pageOut, sendJsonText } from './wire.js';
+import { recordFinishedTask } from './background-tasks.js';
 
 const tags = ['Endpoint'];
 /** Svix's built-in event type for send-example: it needs no schema. */
@@ -332,7 +333,8 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       const { since, until } = timeWindow(request.body, now);
       const recovered = await store.recoverFailed(endpoint.id, since, until, now);
       if (recovered > 0) wakeWorker();
-      return reply.code(202).send({ ...finishedTask('endpoint.recover', now), recovered });
+      const task = await recordFinishedTask(store, endpoint, 'endpoint.recover', { since, until }, { recovered }, now);
+      return reply.code(202).send({ ...taskOut(task), recovered });
     },
   );
 
@@ -358,14 +360,16 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       const { since, until } = timeWindow(request.body, now);
       const replayed = await store.replayMissing(endpoint, since, until, now);
       if (replayed > 0) wakeWorker();
-      return reply.code(202).send({ ...finishedTask('endpoint.replay', now), replayed });
+      const task = await recordFinishedTask(store, endpoint, 'endpoint.replay', { since, until }, { replayed }, now);
+      return reply.code(202).send({ ...taskOut(task), replayed });
     },
   );
 }
 
-/** Svix's background task of a recovery or a replay, which hookd has finished when it answers. */
-function finishedTask(task: string, now: number): { id: string; status: string; task: string; updatedAt: string } {
-  return { id: newId('qtask', now), status: 'finished', task, updatedAt: new Date(now).toISOString() };
+/** A recovery's or a replay's answer: its task (Svix's RecoverOut / ReplayOut), without the task's data. */
+function taskOut(task: BackgroundTask): Omit<ReturnType<typeof backgroundTaskOut>, 'data'> {
+  const { data: _data, ...fields } = backgroundTaskOut(task);
+  return fields;
 }
 
 /** A recovery's or a replay's [since, until) (until: now by default; it must come after since). */

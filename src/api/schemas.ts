@@ -186,11 +186,25 @@ export type EndpointHeadersPatchIn = Static<typeof EndpointHeadersPatchIn>;
 export const EndpointHeadersOut = Type.Object({ headers: StringMap(Type.String()), sensitive: Type.Array(Type.String()) });
 export const RecoverIn = Type.Object({ since: DateTime, until: Type.Optional(Nullable(DateTime)) });
 export type RecoverIn = Static<typeof RecoverIn>;
+/** Svix's background task kinds hookd has, and its statuses (hookd's tasks are done when answered: 'finished'). */
+const BackgroundTaskType = Type.Union([Type.Literal('endpoint.recover'), Type.Literal('endpoint.replay')]);
+const BackgroundTaskStatus = Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed')]);
 /** Svix's background task answer (a recover's or a replay's; hookd's are done when answered). */
-const BackgroundTaskOut = { id: Type.String(), status: Type.String(), task: Type.String(), updatedAt: DateTime };
-export const RecoverOut = Type.Object({ ...BackgroundTaskOut, recovered: Type.Integer({ description: 'hookd extension: deliveries rescheduled' }) });
+const TaskFields = { id: Type.String(), status: BackgroundTaskStatus, task: BackgroundTaskType, updatedAt: DateTime };
+export const RecoverOut = Type.Object({ ...TaskFields, recovered: Type.Integer({ description: 'hookd extension: deliveries rescheduled' }) });
 export const ReplayIn = RecoverIn;
-export const ReplayOut = Type.Object({ ...BackgroundTaskOut, replayed: Type.Integer({ description: 'hookd extension: deliveries created' }) });
+export const ReplayOut = Type.Object({ ...TaskFields, replayed: Type.Integer({ description: 'hookd extension: deliveries created' }) });
+export const BackgroundTaskOut = Type.Object({
+  ...TaskFields,
+  data: Type.Record(Type.String(), Type.Unknown(), {
+    description: "What the task was asked and did: its appId, endpointId, since and until, and how many it recovered or replayed",
+  }),
+});
+export const BackgroundTaskListQuery = Type.Object({
+  ...ListQueryOf('qtask').properties,
+  status: Type.Optional(BackgroundTaskStatus),
+  task: Type.Optional(BackgroundTaskType),
+});
 
 // ---- Messages
 

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message, Page } from '../domain/types.js';
+import type { ApiKey, App, Attempt, BackgroundTask, Delivery, Endpoint, EventType, Message, Page } from '../domain/types.js';
 import { MessageStatus } from '../domain/types.js';
 import type { EndpointMessage } from '../store/store.js';
 
@@ -153,3 +153,5 @@ export const pageOut = <T, U>(page: Page<T>, map: (item: T) => U) => ({
 export function sendJsonText(reply: FastifyReply, text: string): FastifyReply {
   return reply.type('application/json').send(text);
 }
+
+export const backgroundTaskOut = (t: BackgroundTask) => ({ id: t.id, status: t.status, task: t.task, updatedAt: iso(t.updatedAt), data: t.data });

@@ -123,6 +123,23 @@ export interface Attempt {
   createdAt: number;
 }
 
+/** Svix's background task kinds that hookd has: a recovery and a replay of an endpoint's messages. */
+export type BackgroundTaskType = 'endpoint.recover' | 'endpoint.replay';
+
+/**
+ * A background task (Svix's BackgroundTaskOut): what a recovery or a replay did, kept so that an SDK that polls the task
+ * id it was given finds it. hookd runs both before it answers, so each is recorded finished.
+ */
+export interface BackgroundTask {
+  id: string;
+  appId: string;
+  task: BackgroundTaskType;
+  status: 'running' | 'finished' | 'failed';
+  /** What the task was asked and what it did (its endpoint, window and count). */
+  data: Record<string, unknown>;
+  updatedAt: number;
+}
+
 export interface ApiKey {
   id: string;
   appId: string | null;

@@ -3,8 +3,8 @@ import type { Store } from '../store/store.js';
 import { nextTurn } from '../store/batched-writes.js';
 
 export interface MaintenanceOptions {
-  store: Pick<Store, 'purgeMessages' | 'purgeIdempotencyKeys' | 'purgeExpiredApiKeys'>;
-  /** Messages older than this are purged with their deliveries and attempts; 0 = keep forever. */
+  store: Pick<Store, 'purgeMessages' | 'purgeIdempotencyKeys' | 'purgeExpiredApiKeys' | 'purgeBackgroundTasks'>;
+  /** Messages older than this are purged with their deliveries and attempts, and so are recoveries' and replays' task records; 0 = keep forever. */
   retentionMs: number;
   /** Idempotency keys older than this have expired and are deleted. */
   idempotencyTtlMs: number;
@@ -25,6 +25,8 @@ export interface MaintenanceReport {
   idempotencyKeys: number;
   /** API keys (app-portal tokens) expired for longer than EXPIRED_KEYS_KEPT_MS. */
   apiKeys: number;
+  /** Recoveries' and replays' task records older than the retention. */
+  backgroundTasks: number;
   /** Purge transactions run. */
   batches: number;
 }
@@ -37,7 +39,7 @@ export const EXPIRED_KEYS_KEPT_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The maintenance loop of worker-role processes: every `intervalMs`, purge messages older than the retention
- * (with their deliveries and attempts), expired idempotency keys and API keys expired for more than
+ * (with their deliveries and attempts) and background tasks older than it, expired idempotency keys and API keys expired for more than
  * EXPIRED_KEYS_KEPT_MS (every portal sign-in makes one), in batches of at most `batchSize` rows (however widely a
  * message fanned out): one short transaction per batch and a turn of the event loop between batches, so ingest and
  * deliveries keep going meanwhile. On PostgreSQL every worker runs it; the store makes concurrent purges take
@@ -74,7 +76,7 @@ export class MaintenanceLoop {
 
   private async pass(stopping: () => boolean): Promise<MaintenanceReport> {
     const { store, retentionMs, idempotencyTtlMs, batchSize } = this.options;
-    const report: MaintenanceReport = { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, apiKeys: 0, batches: 0 };
+    const report: MaintenanceReport = { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, apiKeys: 0, backgroundTasks: 0, batches: 0 };
     const now = this.clock();
     /** Runs one kind of purge batch after batch until one deletes fewer rows than it may (or the loop stops). */
     const inBatches = async (purgeBatch: () => Promise<number>): Promise<void> => {
@@ -95,6 +97,11 @@ export class MaintenanceLoop {
         report.deliveries += purged.deliveries;
         report.attempts += purged.attempts;
         return purged.messages + purged.deliveries + purged.attempts;
+      });
+      await inBatches(async () => {
+        const purged = await store.purgeBackgroundTasks(now - retentionMs, batchSize);
+        report.backgroundTasks += purged;
+        return purged;
       });
     }
     await inBatches(async () => {
@@ -125,7 +132,7 @@ export class MaintenanceLoop {
   private async runFromLoop(): Promise<void> {
     try {
       const report = await this.pass(() => this.stopped);
-      if (report.messages > 0 || report.idempotencyKeys > 0 || report.apiKeys > 0) this.options.logger.info(report, 'maintenance: purged expired data');
+      if (report.messages > 0 || report.idempotencyKeys > 0 || report.apiKeys > 0 || report.backgroundTasks > 0) this.options.logger.info(report, 'maintenance: purged expired data');
     } catch (error) {
       this.options.logger.error({ err: error }, 'maintenance failed; retrying at the next interval');
     }

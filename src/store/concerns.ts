@@ -53,7 +53,20 @@ export type QueueOps = Pick<
 
 export type AdminOps = Pick<
   Store,
-  'createApiKey' | 'findApiKeyByHash' | 'listApiKeys' | 'revokeApiKey' | 'expirePortalTokens' | 'beginIdempotent' | 'finishIdempotent' | 'purgeMessages' | 'purgeIdempotencyKeys' | 'purgeExpiredApiKeys'
+  | 'createApiKey'
+  | 'findApiKeyByHash'
+  | 'listApiKeys'
+  | 'revokeApiKey'
+  | 'expirePortalTokens'
+  | 'beginIdempotent'
+  | 'finishIdempotent'
+  | 'saveBackgroundTask'
+  | 'getBackgroundTask'
+  | 'listBackgroundTasks'
+  | 'purgeMessages'
+  | 'purgeIdempotencyKeys'
+  | 'purgeExpiredApiKeys'
+  | 'purgeBackgroundTasks'
 >;
 
 export type StatsOps = Pick<

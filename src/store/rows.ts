@@ -1,5 +1,5 @@
 import { DEFAULT_SCHEDULER_POLICY, SLOW_START_FACTOR, initialQueueState, type EndpointQueueState, type ReadyEndpoint, type SchedulerPolicy } from '../domain/scheduler.js';
-import type { ApiKey, App, Attempt, Delivery, Endpoint, EventType, Message } from '../domain/types.js';
+import type { ApiKey, App, Attempt, BackgroundTask, Delivery, Endpoint, EventType, Message } from '../domain/types.js';
 import type { ClaimedDelivery, Source } from './store.js';
 
 /**
@@ -36,6 +36,15 @@ export const apiKeyFromRow = (r: Row): ApiKey => ({
   expiresAt: (r.expires_at as number | null) ?? null,
   readOnly: bool(r.read_only),
   capabilities: json(r.capabilities),
+});
+
+export const backgroundTaskFromRow = (r: Row): BackgroundTask => ({
+  id: r.id as string,
+  appId: r.app_id as string,
+  task: r.task as BackgroundTask['task'],
+  status: r.status as BackgroundTask['status'],
+  data: json(r.data),
+  updatedAt: Number(r.updated_at),
 });
 
 export const endpointFromRow = (r: Row): Endpoint => ({

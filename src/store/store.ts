@@ -3,6 +3,7 @@ import type {
   ApiKey,
   App,
   Attempt,
+  BackgroundTask,
   Delivery,
   DeliveryStatus,
   Endpoint,
@@ -194,6 +195,15 @@ export interface Store {
   /** Stores the response of a finished request, or forgets the key (`response` null) so it can be retried. */
   finishIdempotent(scope: string, key: string, response: StoredResponse | null): Promise<void>;
 
+  // ---- Background tasks (src/api/background-tasks.ts): recoveries' and replays' records
+
+  /** Records a finished recovery or replay. */
+  saveBackgroundTask(task: BackgroundTask): Promise<void>;
+  /** A task by id; with an `appId`, only if it is that application's (an application-scoped key asks). */
+  getBackgroundTask(id: string, appId: string | null): Promise<BackgroundTask | null>;
+  /** Tasks, newest first by default (ids are time-sortable), filtered by application, status and kind. */
+  listBackgroundTasks(filter: BackgroundTaskFilter, page: PageRequest): Promise<Page<BackgroundTask>>;
+
   // ---- Inbound sources (src/api/sources.ts, src/inbound)
 
   /** Stores a new inbound source (its app must exist). */
@@ -228,6 +238,8 @@ export interface Store {
    * makes one); returns how many. Keys without an expiry are never deleted here.
    */
   purgeExpiredApiKeys(beforeMs: number, limit: number): Promise<number>;
+  /** Deletes up to `limit` background tasks last updated before `beforeMs` (the message retention); returns how many. */
+  purgeBackgroundTasks(beforeMs: number, limit: number): Promise<number>;
 
   // ---- Observability (metrics gauges, endpoint latency stats; src/observability, src/api/stats.ts)
 
@@ -327,6 +339,13 @@ export interface AttemptBucket {
   startMs: number;
   success: number;
   fail: number;
+}
+
+export interface BackgroundTaskFilter {
+  /** Only this application's tasks (an application-scoped key); null: every application's. */
+  appId: string | null;
+  status?: BackgroundTask['status'] | undefined;
+  task?: BackgroundTask['task'] | undefined;
 }
 
 export interface AttemptFilter {

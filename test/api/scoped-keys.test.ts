@@ -30,6 +30,8 @@ interface Tenant {
   keyId: string;
   /** An inbound source (sources have no uid: named by id both ways). */
   sourceId: string;
+  /** A recovery's background task. */
+  taskId: string;
   client: ApiClient;
 }
 
@@ -37,14 +39,14 @@ const EVENT_TYPE = 'invoice.paid';
 /** Path params that name something inside an application (filled from a tenant). */
 const APP_PARAMS = ['app_id', 'endpoint_id', 'msg_id', 'attempt_id', 'source_id'] as const;
 /** Path params of routes outside any application. */
-const GLOBAL_PARAMS = ['event_type_name', 'key_id'] as const;
+const GLOBAL_PARAMS = ['event_type_name', 'key_id', 'task_id'] as const;
 const WRITES = new Set(['POST', 'PUT', 'PATCH']);
 
 /**
  * How a key scoped to A may use each route without an app in its path. A route missing here fails the walk:
  * whoever adds one decides what a scoped key may do with it.
  */
-const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'admin' | 'signed' | 'portal'> = {
+const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'own' | 'admin' | 'signed' | 'portal'> = {
   'GET /health': 'public',
   'GET /ready': 'public',
   'GET /api/v1/health': 'public',
@@ -54,6 +56,10 @@ const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'admin' | 'signed' 
   // Whose token this is (the app portal asks it first): a scoped key's own application.
   'GET /api/v1/auth/app-portal-session': 'readable',
   'GET /api/v1/app': 'readable',
+  // Background tasks are listed across applications: a scoped key sees its own application's, and B's task answers
+  // as one that does not exist.
+  'GET /api/v1/background-task': 'readable',
+  'GET /api/v1/background-task/{task_id}': 'own',
   'POST /api/v1/app': 'admin',
   'GET /api/v1/event-type': 'readable',
   'GET /api/v1/event-type/{event_type_name}': 'readable',
@@ -160,7 +166,7 @@ function assertRefused(route: ApiRoute, r: ApiResponse, statuses: number[] = [40
 /** Nothing that names B appears in an answer given to A's key. */
 function assertNoTraceOf(t: Tenant, route: ApiRoute, r: ApiResponse): void {
   const text = JSON.stringify(r.body) ?? '';
-  for (const value of [t.appId, t.appUid, t.endpointId, t.endpointUid, t.msgId, t.eventId, t.attemptId, t.keyId, t.sourceId, `${receiver.url}/${t.name}`]) {
+  for (const value of [t.appId, t.appUid, t.endpointId, t.endpointUid, t.msgId, t.eventId, t.attemptId, t.keyId, t.sourceId, t.taskId, `${receiver.url}/${t.name}`]) {
     assert.ok(!text.includes(value), `${routeKey(route)} shows ${value} of ${t.name}: ${text}`);
   }
 }
@@ -196,10 +202,11 @@ async function snapshot(t: Tenant): Promise<Record<string, string>> {
     await take(`/api/v1/event-type/${e.name}`);
   }
   await take('/api/v1/api-key');
+  await take(`/api/v1/background-task/${t.taskId}`);
   for (const s of JSON.parse(await take(`${app}/source?limit=250`)).data as { id: string }[]) await take(`${app}/source/${s.id}`);
   const db = new Database(hookd.dbPath, { readonly: true, fileMustExist: true });
   try {
-    for (const table of ['app', 'endpoint', 'message', 'delivery', 'attempt', 'source']) {
+    for (const table of ['app', 'endpoint', 'message', 'delivery', 'attempt', 'source', 'background_task']) {
       const column = table === 'app' ? 'id' : 'app_id';
       shot[`db ${table}`] = JSON.stringify(db.prepare(`SELECT * FROM ${table} WHERE ${column} = ? ORDER BY id`).all(t.appId));
     }
@@ -227,8 +234,16 @@ async function checkAppRouteOnB(route: ApiRoute): Promise<void> {
 async function checkNonAppRoute(route: ApiRoute): Promise<void> {
   const expected = NON_APP_ROUTES[routeKey(route)];
   assert.ok(expected, 'no app in its path: classify it in NON_APP_ROUTES');
-  const response = await call(a.client, route, { event_type_name: EVENT_TYPE, key_id: b.keyId, source_id: b.sourceId }, bodyFor(route, a));
-  if (expected === 'admin' || expected === 'portal') {
+  const response = await call(a.client, route, { event_type_name: EVENT_TYPE, key_id: b.keyId, source_id: b.sourceId, task_id: b.taskId }, bodyFor(route, a));
+  if (expected === 'own') {
+    // B's answers as a missing one; A's own is there.
+    const missing = await call(a.client, route, { task_id: 'qtask_2zzzzzzzzzzzzzzzzzzzzzzzzzz' }, undefined);
+    assertRefused(route, response, [404]);
+    assert.deepEqual([response.status, response.body], [missing.status, missing.body], "B's answers unlike a missing one");
+    const own = await call(a.client, route, { task_id: a.taskId }, undefined);
+    assert.equal(own.status, 200, show(route, own));
+    assertNoTraceOf(b, route, own);
+  } else if (expected === 'admin' || expected === 'portal') {
     assertRefused(route, response, [403]);
     assert.equal(response.body.code, 'insufficient_access');
   } else if (expected === 'signed') {
@@ -277,6 +292,8 @@ async function seedTenant(name: string): Promise<Tenant> {
     eventType: { default: EVENT_TYPE },
   });
   assert.equal(source.status, 201, JSON.stringify(source.body));
+  const recovered = await api.post(`/api/v1/app/${app.body.id}/endpoint/${endpoint.body.id}/recover`, { since: new Date(0).toISOString() });
+  assert.equal(recovered.status, 202, JSON.stringify(recovered.body));
   const key = await api.post('/api/v1/api-key', { name: `tenant ${name}`, appId: `tenant-${name}` });
   assert.equal(key.status, 201, JSON.stringify(key.body));
   assert.equal(key.body.appId, app.body.id);
@@ -291,6 +308,7 @@ async function seedTenant(name: string): Promise<Tenant> {
     attemptId: attempt.id,
     keyId: key.body.id,
     sourceId: source.body.id,
+    taskId: recovered.body.id,
     client: new ApiClient(hookd.url, key.body.token),
   };
 }

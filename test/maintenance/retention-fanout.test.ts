@@ -141,6 +141,7 @@ function observedLoop(store: Store): { loop: MaintenanceLoop; batches: PurgeResu
     },
     purgeIdempotencyKeys: (beforeMs, limit) => store.purgeIdempotencyKeys(beforeMs, limit),
     purgeExpiredApiKeys: (beforeMs, limit) => store.purgeExpiredApiKeys(beforeMs, limit),
+    purgeBackgroundTasks: (beforeMs, limit) => store.purgeBackgroundTasks(beforeMs, limit),
   };
   const loop = new MaintenanceLoop({ store: observed, retentionMs: 30 * DAY, idempotencyTtlMs: DAY, intervalMs: 60_000, batchSize: BATCH, logger: silent, clock: () => T0 + 40 * DAY });
   return { loop, batches };

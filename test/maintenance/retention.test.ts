@@ -59,18 +59,25 @@ for (const adapter of storeAdapters) {
       await store.createApiKey(token('old', T0 + 38 * DAY), 'hash-old-token');
       await store.createApiKey(token('recent', T0 + 40 * DAY - 3_600_000), 'hash-recent-token');
       await store.createApiKey(token('admin', null), 'hash-admin-key');
+      // Recoveries' task records: four older than the retention, one younger.
+      const task = (at: number) => ({ id: newId('qtask', at), appId: app.id, task: 'endpoint.recover' as const, status: 'finished' as const, data: { recovered: 1 }, updatedAt: at });
+      const oldTasks = Array.from({ length: 4 }, (_, i) => task(T0 + i));
+      const youngTask = task(T0 + 39 * DAY);
+      for (const t of [...oldTasks, youngTask]) await store.saveBackgroundTask(t);
 
       const loop = new MaintenanceLoop({ store, retentionMs: 30 * DAY, idempotencyTtlMs: DAY, intervalMs: 60_000, batchSize: 3, logger: silent, clock: () => T0 + 40 * DAY });
       const report = await loop.runOnce();
-      // 7 old messages in batches of 3: 3 + 3 + 1; 4 expired keys: 3 + 1; 1 expired token: 1.
-      assert.deepEqual(report, { messages: 7, deliveries: 0, attempts: 0, idempotencyKeys: 4, apiKeys: 1, batches: 6 });
+      // 7 old messages in batches of 3: 3 + 3 + 1; 4 old tasks: 3 + 1; 4 expired keys: 3 + 1; 1 expired token: 1.
+      assert.deepEqual(report, { messages: 7, deliveries: 0, attempts: 0, idempotencyKeys: 4, apiKeys: 1, backgroundTasks: 4, batches: 8 });
+      for (const t of oldTasks) assert.equal(await store.getBackgroundTask(t.id, null), null, 'older than the retention: purged');
+      assert.deepEqual(await store.getBackgroundTask(youngTask.id, app.id), youngTask, 'younger than the retention: kept');
       assert.equal(await store.findApiKeyByHash('hash-old-token'), null, 'expired for more than a day: deleted');
       assert.ok(await store.findApiKeyByHash('hash-recent-token'), 'expired less than a day ago: still there (refused as expired)');
       assert.ok(await store.findApiKeyByHash('hash-admin-key'), 'no expiry: kept');
       for (const m of old) assert.equal(await store.getMessage(app.id, m.id), null);
       for (const m of young) assert.equal((await store.getMessage(app.id, m.id))?.id, m.id, 'younger than the retention: kept');
       assert.deepEqual(await store.beginIdempotent('scope', 'fresh', 'hash', T0 + 40 * DAY + 1, 60_000, DAY), { state: 'in_progress' }, 'a live key stays');
-      assert.deepEqual(await loop.runOnce(), { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, apiKeys: 0, batches: 3 });
+      assert.deepEqual(await loop.runOnce(), { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, apiKeys: 0, backgroundTasks: 0, batches: 4 });
       await loop.stop();
     });
   });

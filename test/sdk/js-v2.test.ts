@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ApiException, MessageAttemptTriggerType, MessageStatus, MessageStatusText, StatusCodeClass, Svix, Webhook } from 'svix2';
+import { ApiException, BackgroundTaskType, MessageAttemptTriggerType, MessageStatus, MessageStatusText, StatusCodeClass, Svix, Webhook } from 'svix2';
 import { TEST_TOKEN, eventually } from '../helpers/hookd.js';
 import type { Receiver, ReceivedRequest } from '../helpers/receiver.js';
 import { THROTTLE, assertFilteredAndThrottled, assertThrottled, at, exampleSchemas, failOn, headersOf, newSecret, sleep, withHookd, expectApiError as expectSdkError } from './shared.js';
@@ -306,6 +306,18 @@ describe('svix 2.5.0 against hookd', () => {
       const missed = (await receiver.waitFor(() => at(receiver, '/late').length === 2)).filter((r) => r.path === '/late');
       assert.deepEqual(missed.map((r) => r.headers['webhook-id']).sort(), [m1.id, m2.id].sort());
       assert.deepEqual(missed.map((r) => verify(lateSecret, r)).sort((a: any, b: any) => a.job - b.job), [{ job: 1 }, { job: 2 }]);
+      // Both tasks can be polled by id (finished: hookd runs them before it answers) and listed, newest first.
+      const task = await svix.backgroundTask.get(replayed.id);
+      assert.equal(task.id, replayed.id);
+      assert.equal(task.task, 'endpoint.replay');
+      assert.equal(task.status, 'finished');
+      assert.ok(isDate(task.updatedAt), 'BackgroundTaskOut.updatedAt is a date');
+      assert.deepEqual(task.data, { appId: app.id, endpointId: late.id, since: since.toISOString(), until: task.data.until, replayed: 2 });
+      const recoverTask = await svix.backgroundTask.get(recovered.id);
+      assert.deepEqual([recoverTask.task, recoverTask.data.endpointId, recoverTask.data.recovered], ['endpoint.recover', flaky.id, 1]);
+      const listed = await svix.backgroundTask.list({ task: BackgroundTaskType.EndpointRecover, limit: 250 });
+      assert.ok(listed.data.some((t) => t.id === recovered.id) && !listed.data.some((t) => t.id === replayed.id), 'filtered by kind');
+      await expectApiError(svix.backgroundTask.get('qtask_2AAAAAAAAAAAAAAAAAAAAAAAAAA'), 404);
       await svix.endpoint.replayMissing(app.id, late.id, { since });
       assert.deepEqual({ ...(await svix.message.precheck(app.id, { eventType: 'job.done' })) }, { active: true });
       assert.deepEqual({ ...(await svix.message.precheck(app.id, { eventType: 'nobody.listens', channels: ['x'] })) }, { active: true }, 'good and flaky take every type');

@@ -4,7 +4,7 @@ import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY, type SchedulerPolicy } from '../../src/domain/scheduler.js';
 import { generateSecret } from '../../src/domain/signing.js';
-import type { ApiKey, App, Attempt, Endpoint, EventType, Message } from '../../src/domain/types.js';
+import type { ApiKey, App, Attempt, BackgroundTask, Endpoint, EventType, Message } from '../../src/domain/types.js';
 import { operationalEventSource } from '../../src/operations/events.js';
 import { idLowerBound } from '../../src/store/retention.js';
 import type { AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryFilter, DeliveryResult, PageRequest, Source, Store } from '../../src/store/store.js';
@@ -979,6 +979,45 @@ for (const adapter of storeAdapters) {
       assert.deepEqual(await store.findApiKeyByHash('hash-portal'), token);
       assert.deepEqual(await store.findApiKeyByHash('hash-limited'), limited);
       assert.deepEqual((await store.listApiKeys()).find((k) => k.id === token.id), token);
+    });
+
+    test("background tasks: found by id within their application's scope, listed newest first, filtered by status and kind, paged both ways, deleted with their application", async () => {
+      const [one, two] = [makeApp(), makeApp()];
+      await store.createApp(one);
+      await store.createApp(two);
+      const task = (appId: string, at: number, kind: BackgroundTask['task'], status: BackgroundTask['status'] = 'finished'): BackgroundTask => ({
+        id: newId('qtask', at),
+        appId,
+        task: kind,
+        status,
+        data: { endpointId: 'ep_x', since: new Date(at).toISOString(), count: at - T0, nested: { quote: 'a "b" \\ ü' } },
+        updatedAt: at,
+      });
+      const mine = [task(one.id, T0 + 1, 'endpoint.recover'), task(one.id, T0 + 2, 'endpoint.replay'), task(one.id, T0 + 3, 'endpoint.recover', 'failed'), task(one.id, T0 + 4, 'endpoint.recover')];
+      const theirs = task(two.id, T0 + 5, 'endpoint.recover');
+      for (const t of [...mine, theirs]) await store.saveBackgroundTask(t);
+
+      assert.deepEqual(await store.getBackgroundTask(mine[1]!.id, null), mine[1], 'an admin finds any task, its data as stored');
+      assert.deepEqual(await store.getBackgroundTask(mine[1]!.id, one.id), mine[1]);
+      assert.equal(await store.getBackgroundTask(mine[1]!.id, two.id), null, "another application's key does not");
+      assert.equal(await store.getBackgroundTask(newId('qtask', T0), null), null);
+
+      const ids = (page: { data: BackgroundTask[] }) => page.data.map((t) => t.id);
+      const first = await store.listBackgroundTasks({ appId: one.id }, { limit: 3 });
+      assert.deepEqual(ids(first), [mine[3]!.id, mine[2]!.id, mine[1]!.id], 'newest first, its own only');
+      assert.equal(first.done, false);
+      const second = await store.listBackgroundTasks({ appId: one.id }, { limit: 3, iterator: first.iterator! });
+      assert.deepEqual(ids(second), [mine[0]!.id]);
+      assert.equal(second.done, true);
+      assert.deepEqual(ids(await store.listBackgroundTasks({ appId: one.id }, { limit: 3, iterator: second.prevIterator! })), ids(first), 'prevIterator pages back');
+      assert.deepEqual(ids(await store.listBackgroundTasks({ appId: one.id, task: 'endpoint.recover', status: 'finished' }, { limit: 10 })), [mine[3]!.id, mine[0]!.id]);
+      assert.deepEqual(ids(await store.listBackgroundTasks({ appId: one.id, status: 'failed' }, { limit: 10 })), [mine[2]!.id]);
+      assert.deepEqual(ids(await store.listBackgroundTasks({ appId: one.id }, { limit: 2, order: 'ascending' })), [mine[0]!.id, mine[1]!.id]);
+      const everyone = ids(await store.listBackgroundTasks({ appId: null }, { limit: 250 }));
+      assert.ok(everyone.includes(theirs.id) && mine.every((t) => everyone.includes(t.id)), "an admin's list has every application's");
+
+      await store.deleteApp(two.id);
+      assert.equal(await store.getBackgroundTask(theirs.id, null), null, 'deleted with its application');
     });
 
     // ---- Svix compatibility: send-example, expunge, list-attempted-messages

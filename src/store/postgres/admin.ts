@@ -1,10 +1,12 @@
-// Administration in PostgreSQL: API keys, idempotency keys (begin/finish) and retention (purging old messages and keys).
+// Administration in PostgreSQL: API keys, idempotency keys (begin/finish), background tasks and retention (purging old
+// messages, keys and tasks).
 import type { AdminOps } from '../concerns.js';
-import type { ApiKey } from '../../domain/types.js';
+import type { ApiKey, BackgroundTask, Page } from '../../domain/types.js';
 import { idLowerBound } from '../retention.js';
-import { apiKeyFromRow, toJson } from '../rows.js';
+import { pageQuery } from '../paging.js';
+import { apiKeyFromRow, backgroundTaskFromRow, toJson } from '../rows.js';
 import { keyState } from '../idempotency-keys.js';
-import type { IdempotencyState, PurgeResult, StoredResponse } from '../store.js';
+import type { BackgroundTaskFilter, IdempotencyState, PageRequest, PurgeResult, StoredResponse } from '../store.js';
 import type pg from 'pg';
 import type { PostgresDb, Row } from './db.js';
 
@@ -170,6 +172,43 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
         [beforeMs, limit],
       );
       return result.rowCount ?? 0;
+    },
+
+    async purgeBackgroundTasks(beforeMs: number, limit: number): Promise<number> {
+      const result = await db.pool.query(
+        'DELETE FROM background_task t USING (SELECT id FROM background_task WHERE updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED) x WHERE t.id = x.id',
+        [beforeMs, limit],
+      );
+      return result.rowCount ?? 0;
+    },
+
+    // ---- Background tasks
+
+    async saveBackgroundTask(task: BackgroundTask): Promise<void> {
+      await db.pool.query('INSERT INTO background_task (id, app_id, task, status, data, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+        task.id,
+        task.appId,
+        task.task,
+        task.status,
+        toJson(task.data),
+        task.updatedAt,
+      ]);
+    },
+
+    async getBackgroundTask(id: string, appId: string | null): Promise<BackgroundTask | null> {
+      return db.one('SELECT * FROM background_task WHERE id = $1 AND ($2::text IS NULL OR app_id = $2)', [id, appId], backgroundTaskFromRow);
+    },
+
+    async listBackgroundTasks(filter: BackgroundTaskFilter, page: PageRequest): Promise<Page<BackgroundTask>> {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      for (const [column, value] of [['app_id', filter.appId], ['status', filter.status], ['task', filter.task]] as const) {
+        if (value === null || value === undefined) continue;
+        params.push(value);
+        where.push(`${column} = $${params.length}`);
+      }
+      const select = `SELECT * FROM background_task${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
+      return db.paged(select, params, 'id', pageQuery(page, 'descending'), backgroundTaskFromRow, (t) => t.id);
     },
   };
 }

@@ -1,9 +1,11 @@
-// Administration in SQLite: API keys, idempotency keys (begin/finish) and retention (purging old messages and keys).
-import type { ApiKey } from '../../domain/types.js';
+// Administration in SQLite: API keys, idempotency keys (begin/finish), background tasks and retention (purging old
+// messages, keys and tasks).
+import type { ApiKey, BackgroundTask, Page } from '../../domain/types.js';
 import { idLowerBound } from '../retention.js';
-import { apiKeyFromRow, toJson } from '../rows.js';
+import { pageQuery } from '../paging.js';
+import { apiKeyFromRow, backgroundTaskFromRow, toJson } from '../rows.js';
 import { keyState } from '../idempotency-keys.js';
-import type { IdempotencyState, PurgeResult, StoredResponse } from '../store.js';
+import type { BackgroundTaskFilter, IdempotencyState, PageRequest, PurgeResult, StoredResponse } from '../store.js';
 import type { AdminOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 
@@ -62,6 +64,33 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
       });
     },
 
+    // ---- Background tasks
+
+    async saveBackgroundTask(task: BackgroundTask): Promise<void> {
+      db.committed('full', () =>
+        db
+          .stmt('INSERT INTO background_task (id, app_id, task, status, data, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(task.id, task.appId, task.task, task.status, toJson(task.data), task.updatedAt),
+      );
+    },
+
+    async getBackgroundTask(id: string, appId: string | null): Promise<BackgroundTask | null> {
+      const row = db.stmt('SELECT * FROM background_task WHERE id = ? AND (? IS NULL OR app_id = ?)').get(id, appId, appId) as Row | undefined;
+      return row ? backgroundTaskFromRow(row) : null;
+    },
+
+    async listBackgroundTasks(filter: BackgroundTaskFilter, page: PageRequest): Promise<Page<BackgroundTask>> {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      for (const [column, value] of [['app_id', filter.appId], ['status', filter.status], ['task', filter.task]] as const) {
+        if (value === null || value === undefined) continue;
+        where.push(`${column} = ?`);
+        params.push(value);
+      }
+      const select = `SELECT * FROM background_task${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
+      return db.paged(select, params, 'id', pageQuery(page, 'descending'), backgroundTaskFromRow, (t) => t.id);
+    },
+
     // ---- Retention: one immediate transaction per batch; the maintenance loop yields between batches.
 
     async purgeMessages(beforeMs: number, limit: number, startAfter = ''): Promise<PurgeResult> {
@@ -118,6 +147,10 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
 
     async purgeExpiredApiKeys(beforeMs: number, limit: number): Promise<number> {
       return db.committed('full', () => db.stmt('DELETE FROM api_key WHERE rowid IN (SELECT rowid FROM api_key WHERE expires_at <= ? LIMIT +?)').run(beforeMs, limit).changes);
+    },
+
+    async purgeBackgroundTasks(beforeMs: number, limit: number): Promise<number> {
+      return db.committed('full', () => db.stmt('DELETE FROM background_task WHERE rowid IN (SELECT rowid FROM background_task WHERE updated_at < ? LIMIT +?)').run(beforeMs, limit).changes);
     },
   };
 }

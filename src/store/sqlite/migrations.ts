@@ -339,4 +339,24 @@ CREATE INDEX delivery_endpoint_message ON delivery (endpoint_id, message_id);
 ALTER TABLE message ADD COLUMN only_endpoint_id TEXT;
 `,
   },
+  // ---- Recoveries and replays are kept as Svix's background tasks, for an SDK that polls the task it was given.
+  {
+    version: 19,
+    name: 'background tasks',
+    sql: `
+-- One row per recovery or replay (task: endpoint.recover or endpoint.replay), finished when answered; data is JSON (its
+-- endpoint, window and count). Purged with the message retention.
+CREATE TABLE background_task (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES app(id) ON DELETE CASCADE,
+  task TEXT NOT NULL,
+  status TEXT NOT NULL,
+  data TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+-- An application's tasks, newest first (an application-scoped key's list; deleting an application).
+CREATE INDEX background_task_app ON background_task (app_id, id);
+CREATE INDEX background_task_updated ON background_task (updated_at);
+`,
+  },
 ];

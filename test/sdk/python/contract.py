@@ -18,6 +18,8 @@ import httpx
 import svix
 from svix.api import (
     ApplicationIn,
+    BackgroundTaskListOptions,
+    BackgroundTaskType,
     ApplicationPatch,
     EndpointHeadersIn,
     EndpointHeadersPatchIn,
@@ -360,6 +362,13 @@ def attempts():
     missed = wait_for(lambda: received("/py-late") if len(received("/py-late")) == 2 else None, "the missed messages")
     check(sorted(r["headers"]["webhook-id"] for r in missed), sorted([m1.id, m2.id]), "replay sends what the endpoint missed")
     check(sorted(verify(late_secret, r)["job"] for r in missed), [1, 2], "replayed deliveries verify")
+    task = sdk.background_task.get(replayed.id)
+    check((task.id, task.task.value, task.status.value), (replayed.id, "endpoint.replay", "finished"), "the replay's task, polled")
+    check((task.data["endpointId"], task.data["replayed"]), (late.id, 2), "the replay task's data")
+    listed = sdk.background_task.list(BackgroundTaskListOptions(task=BackgroundTaskType.ENDPOINT_REPLAY, limit=250))
+    check_true(any(t.id == replayed.id for t in listed.data), "the replay task is listed")
+    check_true(all(t.task == BackgroundTaskType.ENDPOINT_REPLAY for t in listed.data), "replays only")
+    check_true(recovered.id not in [t.id for t in listed.data], "the recovery is not a replay")
     sdk.endpoint.replay_missing(app.id, late.id, ReplayIn(since=since))
     time.sleep(0.3)
     check(len(received("/py-late")), 2, "a second replay sends nothing")
