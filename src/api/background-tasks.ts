@@ -12,30 +12,27 @@ import { backgroundTaskOut, pageOut } from './wire.js';
 const tags = ['Background Task'];
 const TaskParams = Type.Object({ task_id: Type.String({ minLength: 1, maxLength: 256 }) });
 const description =
-  "hookd runs a recovery or a replay before it answers, so each task is 'finished' when its id is first seen; they are kept as long as messages (HOOKD_RETENTION). An application-scoped key sees its application's tasks only.";
+  "Recoveries, replays, bulk replays and expunge-all-contents. hookd runs each before it answers, so each task is 'finished' when its id is first seen; they are kept as long as messages (HOOKD_RETENTION). An application-scoped key sees its application's tasks only.";
 
 /**
- * Records a recovery or a replay that has just run, as Svix's background task: the SDKs answer a recover or a replay
- * with the task's id, and a caller may poll it (`backgroundTask.get`) until it is finished.
+ * Records a task that has just run, as Svix's background task: the SDKs answer a recover, a replay or an
+ * expunge-all-contents with the task's id, and a caller may poll it (`backgroundTask.get`) until it is finished.
  */
-export async function recordFinishedTask(
-  store: Store,
-  endpoint: Endpoint,
-  task: BackgroundTask['task'],
-  window: { since: number; until: number },
-  counted: Record<string, number>,
-  now: number,
-): Promise<BackgroundTask> {
-  const record: BackgroundTask = {
-    id: newId('qtask', now),
-    appId: endpoint.appId,
-    task,
-    status: 'finished',
-    data: { appId: endpoint.appId, endpointId: endpoint.id, since: new Date(window.since).toISOString(), until: new Date(window.until).toISOString(), ...counted },
-    updatedAt: now,
-  };
+export async function recordFinishedTask(store: Store, appId: string, task: BackgroundTask['task'], data: Record<string, unknown>, now: number): Promise<BackgroundTask> {
+  const record: BackgroundTask = { id: newId('qtask', now), appId, task, status: 'finished', data: { ...data, appId }, updatedAt: now };
   await store.saveBackgroundTask(record);
   return record;
+}
+
+/** What an endpoint's task (a recovery or a replay) records: Svix's messagesSent, the endpoint and the window. */
+export function endpointTaskData(endpoint: Endpoint, window: { since: number; until: number }, messagesSent: number): Record<string, unknown> {
+  return { messagesSent, endpointId: endpoint.id, since: new Date(window.since).toISOString(), until: new Date(window.until).toISOString() };
+}
+
+/** A task's answer to the request that ran it (Svix's RecoverOut, ReplayOut, ExpungeAllContentsOut): the task without its data. */
+export function taskOut(task: BackgroundTask): Omit<ReturnType<typeof backgroundTaskOut>, 'data'> {
+  const { data: _data, ...fields } = backgroundTaskOut(task);
+  return fields;
 }
 
 /** Svix's background tasks: GET one by id, or list them (`svix.backgroundTask.get` / `.list`). */

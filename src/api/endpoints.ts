@@ -5,12 +5,13 @@ import { isSensitiveHeader, newEndpoint } from '../domain/endpoint.js';
 import { HookdError, conflict, notFound, validationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { MAX_SIGNING_SECRETS, SECRET_PREFIX, activeSecrets, generateSecret, secretKeyBytes } from '../domain/signing.js';
-import type { App, BackgroundTask, Endpoint, EndpointSecret, Message } from '../domain/types.js';
+import type { App, Endpoint, EndpointSecret, Message } from '../domain/types.js';
 import { OPERATIONAL_EVENT_TYPES } from '../operations/events.js';
 import { OPERATOR_APP_UID } from '../operations/operator.js';
 import { parseDate, resolveApp, resolveEndpoint } from './context.js';
 import {
   AppParams,
+  BulkReplayIn,
   EndpointHeadersIn,
   EndpointHeadersOut,
   EndpointHeadersPatchIn,
@@ -37,8 +38,9 @@ import {
 import { isUidPath, uidAfterPut } from './apps.js';
 import { eventTypesOf, rateLimitOf } from './renamed-fields.js';
 import { enforceIngestRate } from '../inbound/index.js';
-import { backgroundTaskOut, endpointOut, messageJson, pageOut, sendJsonText } from './wire.js';
-import { recordFinishedTask } from './background-tasks.js';
+import type { BulkReplayFilter } from '../store/store.js';
+import { endpointOut, messageJson, pageOut, sendJsonText } from './wire.js';
+import { endpointTaskData, recordFinishedTask, taskOut } from './background-tasks.js';
 
 const tags = ['Endpoint'];
 /** Svix's built-in event type for send-example: it needs no schema. */
@@ -333,7 +335,7 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       const { since, until } = timeWindow(request.body, now);
       const recovered = await store.recoverFailed(endpoint.id, since, until, now);
       if (recovered > 0) wakeWorker();
-      const task = await recordFinishedTask(store, endpoint, 'endpoint.recover', { since, until }, { recovered }, now);
+      const task = await recordFinishedTask(store, endpoint.appId, 'endpoint.recover', endpointTaskData(endpoint, { since, until }, recovered), now);
       return reply.code(202).send({ ...taskOut(task), recovered });
     },
   );
@@ -360,17 +362,51 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
       const { since, until } = timeWindow(request.body, now);
       const replayed = await store.replayMissing(endpoint, since, until, now);
       if (replayed > 0) wakeWorker();
-      const task = await recordFinishedTask(store, endpoint, 'endpoint.replay', { since, until }, { replayed }, now);
+      const task = await recordFinishedTask(store, endpoint.appId, 'endpoint.replay', endpointTaskData(endpoint, { since, until }, replayed), now);
+      return reply.code(202).send({ ...taskOut(task), replayed });
+    },
+  );
+
+  app.post(
+    `${one}/bulk-replay`,
+    {
+      config: { capability: 'CreateAttempts' },
+      schema: {
+        tags,
+        summary: 'Send the endpoint again the messages it had since a time, filtered',
+        description:
+          "Every delivery to this endpoint that has ended (delivered or failed; pending ones are on their way) of a message created in [since, until) is sent again now, as a manual attempt from a fresh retry schedule, if it matches every filter given: status (0 delivered, 2 failed), statusCodeClass (of its latest attempt), eventTypes, channel, tag. Expunged messages are not. As in Svix's bulkReplay; hookd does the work before it answers, so the task's status is 'finished'.",
+        params: EndpointParams,
+        body: BulkReplayIn,
+        response: { 202: ReplayOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { endpoint } = await resolveEndpoint(request, request.params.app_id, request.params.endpoint_id);
+      if (endpoint.disabled) throw conflict('the endpoint is disabled: enable it, then replay');
+      const now = clock();
+      const { since, until } = timeWindow(request.body, now);
+      const { status, statusCodeClass, eventTypes, channel, tag } = request.body;
+      // Svix's MessageStatus: delivered (0) or failed (2) deliveries are replayed; pending (1) and sending (3) ones are
+      // on their way already.
+      const ended = status === 0 ? ('succeeded' as const) : status === 2 ? ('failed' as const) : status == null ? undefined : null;
+      const filter: BulkReplayFilter = {
+        sinceMs: since,
+        untilMs: until,
+        status: ended ?? undefined,
+        statusCodeClass: statusCodeClass == null ? undefined : statusCodeClass / 100,
+        eventTypes: eventTypes ?? undefined,
+        channel: channel ?? undefined,
+        tag: tag ?? undefined,
+      };
+      const replayed = ended === null ? 0 : await store.bulkReplay(endpoint.id, filter, now);
+      if (replayed > 0) wakeWorker();
+      const task = await recordFinishedTask(store, endpoint.appId, 'endpoint.bulk-replay', { ...endpointTaskData(endpoint, { since, until }, replayed), filter: request.body }, now);
       return reply.code(202).send({ ...taskOut(task), replayed });
     },
   );
 }
 
-/** A recovery's or a replay's answer: its task (Svix's RecoverOut / ReplayOut), without the task's data. */
-function taskOut(task: BackgroundTask): Omit<ReturnType<typeof backgroundTaskOut>, 'data'> {
-  const { data: _data, ...fields } = backgroundTaskOut(task);
-  return fields;
-}
 
 /** A recovery's or a replay's [since, until) (until: now by default; it must come after since). */
 function timeWindow(body: { since: string; until?: string | null | undefined }, now: number): { since: number; until: number } {

@@ -7,9 +7,10 @@ import { endpointMatches } from '../domain/matching.js';
 import type { App, Message } from '../domain/types.js';
 import { commaList, pageRequestOf, principalOf, resolveApp, resolveMessage, timeRangeOf } from './context.js';
 import { newApp } from './apps.js';
-import { AppParams, type ApplicationIn, ErrorOut, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, MessagePrecheckIn, MessagePrecheckOut, errorResponses } from './schemas.js';
+import { AppParams, type ApplicationIn, ErrorOut, ExpungeAllContentsOut, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, MessagePrecheckIn, MessagePrecheckOut, errorResponses } from './schemas.js';
 import { memberText } from './json-body.js';
 import { messageJson, messagePageJson, sendJsonText } from './wire.js';
+import { recordFinishedTask, taskOut } from './background-tasks.js';
 import { enforceIngestRate } from '../inbound/index.js';
 import { idLowerBound } from '../store/retention.js';
 
@@ -143,6 +144,28 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
       const { app: owner, message } = await resolveMessage(request, request.params.app_id, request.params.msg_id);
       if (!(await store.expungeMessageContent(owner.id, message.id, clock()))) throw notFound('message');
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/v1/app/:app_id/msg/expunge-all-contents',
+    {
+      schema: {
+        tags,
+        summary: "Expunge the payload of every message of the application",
+        description:
+          'As DELETE .../msg/{msg_id}/content does for one message, for every message the application has when asked (svix message.expungeAllContents), 2,000 a transaction: payloads become {"expired": true} and their pending deliveries fail. ' +
+          "hookd does the work before it answers, so the task (application.purge_content) is 'finished'; `expunged` counts the messages whose payload it expunged.",
+        params: AppParams,
+        response: { 202: ExpungeAllContentsOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const owner = await resolveApp(request, request.params.app_id);
+      const now = clock();
+      const expunged = await store.expungeAllContents(owner.id, now);
+      const task = await recordFinishedTask(store, owner.id, 'application.purge_content', { messagesPurged: expunged }, now);
+      return reply.code(202).send({ ...taskOut(task), expunged });
     },
   );
 }

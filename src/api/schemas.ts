@@ -187,17 +187,36 @@ export const EndpointHeadersOut = Type.Object({ headers: StringMap(Type.String()
 export const RecoverIn = Type.Object({ since: DateTime, until: Type.Optional(Nullable(DateTime)) });
 export type RecoverIn = Static<typeof RecoverIn>;
 /** Svix's background task kinds hookd has, and its statuses (hookd's tasks are done when answered: 'finished'). */
-const BackgroundTaskType = Type.Union([Type.Literal('endpoint.recover'), Type.Literal('endpoint.replay')]);
+const BackgroundTaskType = Type.Union([
+  Type.Literal('endpoint.recover'),
+  Type.Literal('endpoint.replay'),
+  Type.Literal('endpoint.bulk-replay'),
+  Type.Literal('application.purge_content'),
+]);
 const BackgroundTaskStatus = Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed')]);
 /** Svix's background task answer (a recover's or a replay's; hookd's are done when answered). */
 const TaskFields = { id: Type.String(), status: BackgroundTaskStatus, task: BackgroundTaskType, updatedAt: DateTime };
 export const RecoverOut = Type.Object({ ...TaskFields, recovered: Type.Integer({ description: 'hookd extension: deliveries rescheduled' }) });
 export const ReplayIn = RecoverIn;
 export const ReplayOut = Type.Object({ ...TaskFields, replayed: Type.Integer({ description: 'hookd extension: deliveries created' }) });
+export const BulkReplayIn = Type.Object({
+  since: DateTime,
+  until: Type.Optional(Nullable(DateTime)),
+  status: Type.Optional(Nullable(Type.Integer({ enum: [0, 1, 2, 3], description: "Svix's MessageStatus: 0 delivered, 2 failed; 1 (pending) and 3 (sending) match nothing, being on their way" }))),
+  statusCodeClass: Type.Optional(
+    Nullable(Type.Integer({ enum: [0, 100, 200, 300, 400, 500], description: "The latest attempt's status code class: 0 no response, 100 for 1xx ... 500 for 5xx" })),
+  ),
+  eventTypes: Type.Optional(Nullable(Type.Array(EventTypeName, { maxItems: 250 }))),
+  channel: Type.Optional(Nullable(Channel)),
+  tag: Type.Optional(Nullable(Tag)),
+});
+export type BulkReplayIn = Static<typeof BulkReplayIn>;
+export const ExpungeAllContentsOut = Type.Object({ ...TaskFields, expunged: Type.Integer({ description: 'hookd extension: messages expunged' }) });
 export const BackgroundTaskOut = Type.Object({
   ...TaskFields,
   data: Type.Record(Type.String(), Type.Unknown(), {
-    description: "What the task was asked and did: its appId, endpointId, since and until, and how many it recovered or replayed",
+    description:
+      "What the task was asked and did: messagesSent (a recovery, a replay, a bulk replay) or messagesPurged (expunge-all-contents), as in Svix, and hookd's appId, endpointId, since and until",
   }),
 });
 export const BackgroundTaskListQuery = Type.Object({

@@ -123,19 +123,19 @@ export interface Attempt {
   createdAt: number;
 }
 
-/** Svix's background task kinds that hookd has: a recovery and a replay of an endpoint's messages. */
-export type BackgroundTaskType = 'endpoint.recover' | 'endpoint.replay';
+/** Svix's background task kinds that hookd has: an endpoint's recovery, replay and bulk replay, an expunge-all-contents. */
+export type BackgroundTaskType = 'endpoint.recover' | 'endpoint.replay' | 'endpoint.bulk-replay' | 'application.purge_content';
 
 /**
- * A background task (Svix's BackgroundTaskOut): what a recovery or a replay did, kept so that an SDK that polls the task
- * id it was given finds it. hookd runs both before it answers, so each is recorded finished.
+ * A background task (Svix's BackgroundTaskOut): what a recovery, a replay or an expunge-all-contents did, kept so that an
+ * SDK that polls the task id it was given finds it. hookd runs each before it answers, so each is recorded finished.
  */
 export interface BackgroundTask {
   id: string;
   appId: string;
   task: BackgroundTaskType;
   status: 'running' | 'finished' | 'failed';
-  /** What the task was asked and what it did (its endpoint, window and count). */
+  /** What the task was asked and what it did (Svix's messagesSent or messagesPurged; its endpoint and window). */
   data: Record<string, unknown>;
   updatedAt: number;
 }

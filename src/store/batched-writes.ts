@@ -1,10 +1,12 @@
 // Writing many rows in bounded transactions: an application's history (Store.deleteApp, the same order in both
 // adapters), a deleted endpoint's backlog (failed), an endpoint's dead letters recovered (Store.recoverFailed), the
-// messages an endpoint missed replayed (Store.replayMissing), and the maintenance loop's purges, with the event loop's
+// messages an endpoint missed replayed (Store.replayMissing), its finished deliveries replayed (Store.bulkReplay), an
+// application's contents expunged (Store.expungeAllContents), and the maintenance loop's purges, with the event loop's
 // turn between two.
 import { endpointMatches } from '../domain/matching.js';
 import type { Endpoint } from '../domain/types.js';
 import { bool, json, type Row } from './rows.js';
+import type { BulkReplayFilter } from './store.js';
 
 /** Rows deleted, failed or recovered (read, for a recovery or a replay) per transaction. */
 export const BATCH_ROWS = 2000;
@@ -47,3 +49,21 @@ export function replayable(row: Row, endpoint: Pick<Endpoint, 'filterTypes' | 'c
   if (!recoverable(row, sinceMs, untilMs) || bool(row.sent) || row.only_endpoint_id != null) return false;
   return endpointMatches({ ...endpoint, disabled: false }, row.event_type as string, json<string[] | null>(row.channels));
 }
+
+/**
+ * Whether a delivery read by a bulk replay (its `status`, its message's `event_type`, `channels`, `tags`, `created_at`
+ * and `expunged_at`, and `last_status_code`, its latest attempt's, read when the filter has a status code class) goes
+ * again: it has ended, its message is recoverable, and it matches every part of the filter.
+ */
+export function bulkReplayable(row: Row, filter: BulkReplayFilter): boolean {
+  if (row.status === 'pending' || (filter.status !== undefined && row.status !== filter.status)) return false;
+  if (!recoverable(row, filter.sinceMs, filter.untilMs)) return false;
+  if (filter.eventTypes !== undefined && !filter.eventTypes.includes(row.event_type as string)) return false;
+  if (filter.channel !== undefined && !(json<string[] | null>(row.channels) ?? []).includes(filter.channel)) return false;
+  if (filter.tag !== undefined && !(json<string[] | null>(row.tags) ?? []).includes(filter.tag)) return false;
+  if (filter.statusCodeClass !== undefined && Math.floor(Number(row.last_status_code ?? 0) / 100) !== filter.statusCodeClass) return false;
+  return true;
+}
+
+/** The latest attempt's status code of the delivery `d` (by the index attempt_message), for bulkReplayable. */
+export const LAST_STATUS_CODE = '(SELECT a.response_status_code FROM attempt a WHERE a.message_id = d.message_id AND a.endpoint_id = d.endpoint_id ORDER BY a.id DESC LIMIT 1)';

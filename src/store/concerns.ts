@@ -33,7 +33,7 @@ export type AppOps = Pick<
 
 export type MessageOps = Pick<
   Store,
-  'insertMessages' | 'getMessage' | 'listMessages' | 'insertMessageTo' | 'expungeMessageContent' | 'listAttempts' | 'getAttempt' | 'expungeAttemptContent'
+  'insertMessages' | 'getMessage' | 'listMessages' | 'insertMessageTo' | 'expungeMessageContent' | 'expungeAllContents' | 'listAttempts' | 'getAttempt' | 'expungeAttemptContent'
 >;
 
 export type QueueOps = Pick<
@@ -47,6 +47,7 @@ export type QueueOps = Pick<
   | 'resendDelivery'
   | 'recoverFailed'
   | 'replayMissing'
+  | 'bulkReplay'
   | 'listMessageDeliveries'
   | 'endpointQueueState'
 >;

@@ -110,6 +110,11 @@ export interface Store {
    * on. Returns false when the app has no such message.
    */
   expungeMessageContent(appId: string, messageId: string, nowMs: number): Promise<boolean>;
+  /**
+   * Expunges, as expungeMessageContent does, the content of every message the application had at `nowMs` (Svix's
+   * expunge-all-contents), BATCH_ROWS messages a transaction; returns how many it expunged (not those expunged before).
+   */
+  expungeAllContents(appId: string, nowMs: number): Promise<number>;
   /** Replaces an attempt's response body with `EXPUNGED`, as Svix does; false when the message has no such attempt. */
   expungeAttemptContent(messageId: string, attemptId: string): Promise<boolean>;
 
@@ -158,6 +163,13 @@ export interface Store {
    * excepted (Svix's replay-missing); returns how many.
    */
   replayMissing(endpoint: Endpoint, sinceMs: number, untilMs: number, nowMs: number): Promise<number>;
+  /**
+   * Schedules again now, as manual attempts from a fresh schedule, the endpoint's finished deliveries (succeeded or
+   * failed: pending ones are on their way) of messages created in [since, until) that match `filter`, expunged ones
+   * excepted (Svix's bulk-replay); returns how many. Walks the endpoint's deliveries in message id order, BATCH_ROWS a
+   * transaction.
+   */
+  bulkReplay(endpointId: string, filter: BulkReplayFilter, nowMs: number): Promise<number>;
   /** Deliveries of one message (one per endpoint it went to). */
   listMessageDeliveries(messageId: string): Promise<Delivery[]>;
 
@@ -339,6 +351,19 @@ export interface AttemptBucket {
   startMs: number;
   success: number;
   fail: number;
+}
+
+export interface BulkReplayFilter {
+  sinceMs: number;
+  untilMs: number;
+  /** Only deliveries that ended so (absent: both). */
+  status?: 'succeeded' | 'failed' | undefined;
+  /** Only deliveries whose latest attempt's status code is of this class: 1 = 1xx ... 5 = 5xx, 0 = no response. */
+  statusCodeClass?: number | undefined;
+  /** Filters on the message: one of these event types, one of its channels, one of its tags. */
+  eventTypes?: string[] | undefined;
+  channel?: string | undefined;
+  tag?: string | undefined;
 }
 
 export interface BackgroundTaskFilter {

@@ -104,6 +104,8 @@ function bodyFor(route: ApiRoute, t: Tenant): unknown {
     [`PATCH ${ep}/headers`]: () => ({ headers: { 'x-walk': 'patched', authorization: null } }),
     [`POST ${ep}/recover`]: () => ({ since: new Date(0).toISOString() }),
     [`POST ${ep}/replay-missing`]: () => ({ since: new Date(0).toISOString() }),
+    [`POST ${ep}/bulk-replay`]: () => ({ since: new Date(0).toISOString(), status: 0 }),
+    'POST /api/v1/app/{app_id}/msg/expunge-all-contents': () => undefined,
     [`POST ${ep}/send-example`]: () => ({ eventType: 'svix.ping' }),
     'POST /api/v1/auth/app-portal-access/{app_id}': () => ({ expiry: 3600 }),
     'POST /api/v1/auth/dashboard-access/{app_id}': () => undefined,
@@ -460,8 +462,9 @@ describe('a key scoped to application A, on every documented operation', () => {
 
   test("positive control: on A's own resources every route answers 2xx (admin-only ones 403)", async () => {
     const routes = apiRoutes(await hookd.app!.openApiDocument()).filter((r) => r.params.includes('app_id'));
-    // Reads (by id and by uid), then writes, deletions last (they remove what the others need).
-    const rank = (r: ApiRoute) => (r.method === 'GET' ? 0 : r.method === 'DELETE' ? 2 : 1);
+    // Reads (by id and by uid), then writes, deletions last (they remove what the others need; expunging every payload
+    // too: a resend after it is refused).
+    const rank = (r: ApiRoute) => (r.method === 'GET' ? 0 : r.method === 'DELETE' || r.path.endsWith('/expunge-all-contents') ? 2 : 1);
     const problems: string[] = [];
     for (const route of [...routes].sort((x, y) => rank(x) - rank(y))) {
       for (const by of route.method === 'GET' ? (['id', 'uid'] as const) : (['id'] as const)) {

@@ -312,17 +312,36 @@ describe('svix 2.5.0 against hookd', () => {
       assert.equal(task.task, 'endpoint.replay');
       assert.equal(task.status, 'finished');
       assert.ok(isDate(task.updatedAt), 'BackgroundTaskOut.updatedAt is a date');
-      assert.deepEqual(task.data, { appId: app.id, endpointId: late.id, since: since.toISOString(), until: task.data.until, replayed: 2 });
+      assert.deepEqual(task.data, { appId: app.id, endpointId: late.id, since: since.toISOString(), until: task.data.until, messagesSent: 2 });
       const recoverTask = await svix.backgroundTask.get(recovered.id);
-      assert.deepEqual([recoverTask.task, recoverTask.data.endpointId, recoverTask.data.recovered], ['endpoint.recover', flaky.id, 1]);
+      assert.deepEqual([recoverTask.task, recoverTask.data.endpointId, recoverTask.data.messagesSent], ['endpoint.recover', flaky.id, 1]);
       const listed = await svix.backgroundTask.list({ task: BackgroundTaskType.EndpointRecover, limit: 250 });
       assert.ok(listed.data.some((t) => t.id === recovered.id) && !listed.data.some((t) => t.id === replayed.id), 'filtered by kind');
       await expectApiError(svix.backgroundTask.get('qtask_2AAAAAAAAAAAAAAAAAAAAAAAAAA'), 404);
       await svix.endpoint.replayMissing(app.id, late.id, { since });
-      assert.deepEqual({ ...(await svix.message.precheck(app.id, { eventType: 'job.done' })) }, { active: true });
-      assert.deepEqual({ ...(await svix.message.precheck(app.id, { eventType: 'nobody.listens', channels: ['x'] })) }, { active: true }, 'good and flaky take every type');
       await sleep(300);
       assert.equal(at(receiver, '/late').length, 2, 'a second replay sends nothing: the endpoint has them');
+
+      // A bulk replay sends again what the endpoint had, filtered: the failed ones alone (none now), then job.done's.
+      await eventually(async () => (await svix.endpoint.getStats(app.id, late.id)).success === 2, 10_000, 'both replayed messages delivered');
+      const none = await svix.endpoint.bulkReplay(app.id, late.id, { since, status: MessageStatus.Fail });
+      assert.equal(none.task, 'endpoint.bulk-replay');
+      assert.equal((await svix.backgroundTask.get(none.id)).data.messagesSent, 0);
+      const bulk = await svix.endpoint.bulkReplay(app.id, late.id, { since, eventTypes: ['job.done'], statusCodeClass: StatusCodeClass.Code2xx });
+      assert.equal((await svix.backgroundTask.get(bulk.id)).data.messagesSent, 2);
+      const resent = (await receiver.waitFor(() => at(receiver, '/late').length === 4)).filter((r) => r.path === '/late').slice(2);
+      assert.deepEqual(resent.map((r) => r.headers['webhook-id']).sort(), [m1.id, m2.id].sort());
+      assert.deepEqual(resent.map((r) => verify(lateSecret, r)).sort((a: any, b: any) => a.job - b.job), [{ job: 1 }, { job: 2 }]);
+      assert.deepEqual({ ...(await svix.message.precheck(app.id, { eventType: 'job.done' })) }, { active: true });
+      assert.deepEqual({ ...(await svix.message.precheck(app.id, { eventType: 'nobody.listens', channels: ['x'] })) }, { active: true }, 'good and flaky take every type');
+
+      // Expunging every payload of the application: a task too; the messages read {"expired": true} after.
+      const purged = await svix.message.expungeAllContents(app.id);
+      assert.equal(purged.task, 'application.purge_content');
+      assert.equal(purged.status, 'finished');
+      const purgeTask = await svix.backgroundTask.get(purged.id);
+      assert.ok((purgeTask.data.messagesPurged as number) >= 3, JSON.stringify(purgeTask.data));
+      assert.deepEqual((await svix.message.get(app.id, m1.id, { withContent: true })).payload, { expired: true });
     }));
 
   test('authentication: appPortalAccess gives a token of the application; expireAll ends it; logout', () =>

@@ -341,6 +341,107 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test("bulkReplay sends an endpoint again its ended deliveries in range that match every filter (status, latest status code class, event type, channel, tag), a batch at a time; none pending, expunged, out of range or another endpoint's", async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const neighbour = makeEndpoint(app.id, { id: newId('ep', T0 + 1) });
+        await s.createEndpoint(neighbour);
+        const at = (i: number) => T0 + i * 1_000;
+        const message = (i: number, overrides: Partial<Message> = {}) =>
+          makeMessage(app.id, { id: newId('msg', at(i)), createdAt: at(i), eventType: 'a', channels: ['c'], tags: ['t'], ...overrides });
+        const bulk = Array.from({ length: 2_100 }, (_, i) => message(i));
+        const typeB = message(2_200, { eventType: 'b' });
+        const channelD = message(2_201, { channels: ['d'] });
+        const tagU = message(2_202, { tags: ['u'] });
+        const failed5xx = message(2_203);
+        const failedUnanswered = message(2_204);
+        const expunged = message(2_205);
+        const before = message(0, { id: newId('msg', T0 - 1), createdAt: T0 - 1 });
+        const late = message(3_000);
+        const ended = [...bulk, typeB, channelD, tagU, failed5xx, failedUnanswered, expunged, before, late];
+        for (let i = 0; i < ended.length; i += 1_000) await s.insertMessages(ended.slice(i, i + 1_000));
+        // Every delivery ends at its first attempt: two of the endpoint's fail (503, no answer), the rest are delivered.
+        const policy = { ...DEFAULT_SCHEDULER_POLICY, initialConcurrency: 10_000, circuitFailureThreshold: 1_000_000 };
+        const byId = new Map(ended.map((m) => [m.id, m]));
+        let done = 0;
+        for (let round = 0; round < 10 && done < ended.length * 2; round++) {
+          const t = at(4_000 + round);
+          const claimed = await claim(s, 'w', 10_000, 60_000, t, { policy });
+          await s.completeDeliveries(
+            claimed.map((c) => {
+              const fails = c.endpoint.id === endpoint.id && (c.message.id === failed5xx.id || c.message.id === failedUnanswered.id);
+              const attempt = attemptFor(c.delivery.id, byId.get(c.message.id)!, c.endpoint.id, fails ? 'fail' : 'success', t + 1);
+              if (fails) attempt.responseStatusCode = c.message.id === failed5xx.id ? 503 : 0;
+              return { deliveryId: c.delivery.id, leaseOwner: 'w', attempt, next: fails ? { status: 'failed' as const } : { status: 'succeeded' as const } };
+            }),
+            { scheduler: policy },
+          );
+          done += claimed.length;
+        }
+        assert.equal(done, ended.length * 2);
+        assert.equal(await s.expungeMessageContent(app.id, expunged.id, at(4_100)), true);
+        const stillPending = message(2_206);
+        await s.insertMessages([stillPending]);
+
+        const range = { sinceMs: T0, untilMs: at(2_500) };
+        const now = at(4_200);
+        const deliveryOf = async (m: Message) => (await s.listMessageDeliveries(m.id)).find((d) => d.endpointId === endpoint.id)!;
+        assert.equal(await s.bulkReplay(endpoint.id, { ...range, status: 'failed', statusCodeClass: 5 }, now), 1, 'the failure answered 5xx');
+        assert.deepEqual((({ status, attempts, nextTrigger, nextAttemptAt }) => ({ status, attempts, nextTrigger, nextAttemptAt }))(await deliveryOf(failed5xx)), {
+          status: 'pending',
+          attempts: 0,
+          nextTrigger: 1,
+          nextAttemptAt: now,
+        });
+        assert.equal(await s.bulkReplay(endpoint.id, { ...range, status: 'failed', statusCodeClass: 0 }, now), 1, 'the failure with no answer');
+        assert.equal(await s.bulkReplay(endpoint.id, { ...range, status: 'failed' }, now), 0, 'both failures are on their way again');
+        assert.equal(await s.bulkReplay(endpoint.id, { ...range, statusCodeClass: 4 }, now), 0, 'no 4xx');
+        assert.equal(await s.bulkReplay(endpoint.id, { ...range, eventTypes: ['b', 'x'] }, now), 1);
+        assert.equal(await s.bulkReplay(endpoint.id, { ...range, channel: 'd' }, now), 1);
+        assert.equal(await s.bulkReplay(endpoint.id, { ...range, tag: 'u' }, now), 1);
+        const pendingBefore = (await s.queueStats(now)).pending;
+        assert.equal(await s.bulkReplay(endpoint.id, { ...range, status: 'succeeded', statusCodeClass: 2 }, now), 2_100, 'every delivered one left in range');
+        assert.equal((await s.queueStats(now)).pending, pendingBefore + 2_100);
+        assert.equal(await s.bulkReplay(endpoint.id, range, now + 1), 0, 'a second replay: all of them are pending');
+        for (const m of [bulk[0]!, bulk[1_999]!, bulk[2_000]!, bulk[2_099]!, typeB, channelD, tagU]) assert.equal((await deliveryOf(m)).status, 'pending', `message ${m.createdAt - T0}`);
+        for (const m of [expunged, before, late]) assert.notEqual((await deliveryOf(m)).status, 'pending', `not message ${m.createdAt - T0}`);
+        assert.equal((await deliveryOf(stillPending)).attempts, 0);
+        for (const m of [bulk[0]!, bulk[2_099]!]) {
+          const theirs = (await s.listMessageDeliveries(m.id)).find((d) => d.endpointId === neighbour.id)!;
+          assert.equal(theirs.status, 'succeeded', "the neighbour's delivery is untouched");
+        }
+        const claimed = await claim(s, 'w', 10, 60_000, now + 2);
+        assert.ok(claimed.some((c) => c.endpoint.id === endpoint.id), 'the endpoint is ready');
+      });
+    });
+
+    test('expungeAllContents expunges every message the application had, a batch at a time, and fails their pending deliveries; later messages, those of other applications and those expunged before are not counted', async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const other = await seedEndpoint(s);
+        const messages = Array.from({ length: 2_100 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i), createdAt: T0 + i }));
+        for (let i = 0; i < messages.length; i += 1_000) await s.insertMessages(messages.slice(i, i + 1_000));
+        const elsewhere = makeMessage(other.app.id, { id: newId('msg', T0 + 5), createdAt: T0 + 5 });
+        await s.insertMessages([elsewhere]);
+        assert.equal(await s.expungeMessageContent(app.id, messages[7]!.id, T0 + 10_000), true);
+        const now = T0 + 20_000;
+        const later = makeMessage(app.id, { id: newId('msg', now + 1), createdAt: now + 1 });
+        await s.insertMessages([later]);
+
+        assert.equal(await s.expungeAllContents(app.id, now), 2_099, 'all but the one expunged before');
+        for (const m of [messages[0]!, messages[1_999]!, messages[2_000]!, messages[2_099]!]) {
+          assert.equal((await s.getMessage(app.id, m.id))?.payload, '{"expired":true}');
+          const [d] = await s.listMessageDeliveries(m.id);
+          assert.deepEqual([d!.endpointId, d!.status, d!.lastError], [endpoint.id, 'failed', 'message content expunged']);
+        }
+        assert.equal((await s.getMessage(app.id, later.id))?.payload, later.payload, 'made after the call');
+        assert.equal((await s.getMessage(other.app.id, elsewhere.id))?.payload, elsewhere.payload, 'another application');
+        assert.equal((await s.listMessageDeliveries(elsewhere.id))[0]!.status, 'pending');
+        assert.equal(await s.expungeAllContents(app.id, now), 0, 'nothing left to expunge');
+        assert.equal(await s.recoverFailed(endpoint.id, T0, now, now + 2), 0, 'recover passes them over');
+      });
+    });
+
     test('recover reads dead letters a batch at a time: all of 4,600 in range are recovered, none before since, after until, expunged or of another endpoint', async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s, { filterTypes: ['dead'] });

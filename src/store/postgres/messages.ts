@@ -13,6 +13,8 @@ import { earliest } from '../concerns.js';
 import { readyBy, readyByStatements } from './endpoint-queue.js';
 import { named, plainSql, sqlOf } from './prepared.js';
 import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '../expunged.js';
+import { BATCH_ROWS, inBatches } from '../batched-writes.js';
+import { idLowerBound } from '../retention.js';
 
 /**
  * Stores messages (one array parameter per column, $9 the uid each was addressed by): not for an application deleted
@@ -169,6 +171,30 @@ export function postgresMessages(db: PostgresDb): MessageOps {
         ]);
         return (found.rowCount ?? 0) > 0;
       });
+    },
+
+    async expungeAllContents(appId: string, nowMs: number): Promise<number> {
+      // The application's messages in id order up to now (message_app), BATCH_ROWS a transaction; deliveries before
+      // messages, as acks lock them. A message expunged before keeps its time, and its deliveries failed then.
+      const to = idLowerBound('msg', nowMs + 1);
+      let expunged = 0;
+      let after = '';
+      await inBatches(() =>
+        db.transaction(async (client) => {
+          const ids = (await client.query(`SELECT id FROM message WHERE app_id = $1 AND id > $2 AND id < $3 ORDER BY id LIMIT ${BATCH_ROWS}`, [appId, after, to])).rows.map(
+            (r) => r.id as string,
+          );
+          if (ids.length === 0) return 0;
+          await client.query(
+            "UPDATE delivery SET status = 'failed', last_error = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 WHERE message_id = ANY($3) AND status = 'pending'",
+            [EXPUNGED_DELIVERY_ERROR, nowMs, ids],
+          );
+          expunged += (await client.query('UPDATE message SET payload = $1, expunged_at = $2 WHERE id = ANY($3) AND expunged_at IS NULL', [EXPUNGED_PAYLOAD, nowMs, ids])).rowCount ?? 0;
+          after = ids.at(-1)!;
+          return ids.length;
+        }),
+      );
+      return expunged;
     },
 
     async getMessage(appId: string, idOrEventId: string): Promise<Message | null> {

@@ -1,4 +1,4 @@
-// The PostgreSQL delivery queue: claim (claim.ts) and ack (ack.ts), lease upkeep, resend and recovery, the
+// The PostgreSQL delivery queue: claim (claim.ts) and ack (ack.ts), lease upkeep, resend, recovery and replays, the
 // scheduler's view of an endpoint, and the LISTEN client that wakes workers.
 import type { QueueOps } from '../concerns.js';
 import pg from 'pg';
@@ -6,13 +6,13 @@ import { newId } from '../../domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY, viewOf, type EndpointQueueView, type SchedulerPolicy } from '../../domain/scheduler.js';
 import type { Delivery, Endpoint, Message } from '../../domain/types.js';
 import { deliveryFromRow, queueStateFromRow } from '../rows.js';
-import type { AckOutcome, AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryResult } from '../store.js';
+import type { AckOutcome, AckPolicy, BulkReplayFilter, ClaimedDelivery, ClaimRequest, DeliveryResult } from '../store.js';
 import { completeDeliveries } from './ack.js';
 import { claimDeliveries } from './claim.js';
 import { DELIVERIES_CHANNEL, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { expungedResend } from '../expunged.js';
-import { BATCH_ROWS, inBatches, recoverable, replayable } from '../batched-writes.js';
+import { BATCH_ROWS, LAST_STATUS_CODE, bulkReplayable, inBatches, recoverable, replayable } from '../batched-writes.js';
 import { idLowerBound } from '../retention.js';
 import { named } from './prepared.js';
 
@@ -175,6 +175,42 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
             replayed += made;
           }
           after = (rows.at(-1)?.id as string | undefined) ?? after;
+          return rows.length;
+        }),
+      );
+      return replayed;
+    },
+
+    async bulkReplay(endpointId: string, filter: BulkReplayFilter, nowMs: number): Promise<number> {
+      // The endpoint's deliveries in message id order (ids begin with their creation time, so [since, until) is a range
+      // of delivery_endpoint_message), BATCH_ROWS a transaction: the work of one is bounded by the rows it reads.
+      const from = idLowerBound('msg', filter.sinceMs);
+      const to = idLowerBound('msg', filter.untilMs);
+      let replayed = 0;
+      let after = '';
+      await inBatches(() =>
+        db.transaction(async (client) => {
+          const rows = (await client.query(
+            `SELECT d.id, d.message_id, d.status, m.event_type, m.channels, m.tags, m.created_at, m.expunged_at,
+               ${filter.statusCodeClass === undefined ? 'NULL' : LAST_STATUS_CODE} AS last_status_code
+             FROM delivery d JOIN message m ON m.id = d.message_id
+             WHERE d.endpoint_id = $1 AND d.message_id >= $2 AND d.message_id > $3 AND d.message_id < $4 ORDER BY d.message_id LIMIT ${BATCH_ROWS}`,
+            [endpointId, from, after, to],
+          )).rows as Row[];
+          const ids = rows.filter((row) => bulkReplayable(row, filter)).map((row) => row.id as string);
+          if (ids.length > 0) {
+            const changed = (await client.query(
+              `UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
+               WHERE id = ANY($2) AND status <> 'pending'`,
+              [nowMs, ids],
+            )).rowCount ?? 0;
+            if (changed > 0) {
+              await readyBy(client, new Map([[endpointId, nowMs]]));
+              await client.query(NOTIFY_DELIVERIES);
+            }
+            replayed += changed;
+          }
+          after = (rows.at(-1)?.message_id as string | undefined) ?? after;
           return rows.length;
         }),
       );

@@ -1,17 +1,17 @@
-// The SQLite delivery queue: claim (claim.ts) and ack (ack.ts), lease upkeep, resend and recovery, and the
+// The SQLite delivery queue: claim (claim.ts) and ack (ack.ts), lease upkeep, resend, recovery and replays, and the
 // scheduler's view of an endpoint.
 import { newId } from '../../domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY, viewOf, type EndpointQueueView, type SchedulerPolicy } from '../../domain/scheduler.js';
 import type { Delivery, Endpoint, Message } from '../../domain/types.js';
 import { deliveryFromRow, queueStateFromRow } from '../rows.js';
-import type { AckOutcome, AckPolicy, ClaimedDelivery, ClaimRequest, DeliveryResult } from '../store.js';
+import type { AckOutcome, AckPolicy, BulkReplayFilter, ClaimedDelivery, ClaimRequest, DeliveryResult } from '../store.js';
 import { completeDeliveries } from './ack.js';
 import { claimDeliveries } from './claim.js';
 import type { QueueOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { expungedResend } from '../expunged.js';
-import { BATCH_ROWS, inBatches, recoverable, replayable } from '../batched-writes.js';
+import { BATCH_ROWS, LAST_STATUS_CODE, bulkReplayable, inBatches, recoverable, replayable } from '../batched-writes.js';
 import { idLowerBound } from '../retention.js';
 
 export function sqliteQueue(db: SqliteDb): QueueOps {
@@ -139,6 +139,38 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
             if (made > 0) readyBy(db, new Map([[endpoint.id, nowMs]]));
             replayed += made;
             after = (rows.at(-1)?.id as string | undefined) ?? after;
+            return rows.length;
+          }),
+        ),
+      );
+      return replayed;
+    },
+
+    async bulkReplay(endpointId: string, filter: BulkReplayFilter, nowMs: number): Promise<number> {
+      // The endpoint's deliveries in message id order (ids begin with their creation time, so [since, until) is a range
+      // of delivery_endpoint_message), BATCH_ROWS a transaction: the work of one is bounded by the rows it reads.
+      const read = db.stmt(`
+        SELECT d.id, d.message_id, d.status, m.event_type, m.channels, m.tags, m.created_at, m.expunged_at,
+          ${filter.statusCodeClass === undefined ? 'NULL' : LAST_STATUS_CODE} AS last_status_code
+        FROM delivery d JOIN message m ON m.id = d.message_id
+        WHERE d.endpoint_id = ? AND d.message_id >= ? AND d.message_id > ? AND d.message_id < ? ORDER BY d.message_id LIMIT ${BATCH_ROWS}`);
+      const replay = db.stmt(`UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = ?, next_trigger = 1, last_error = NULL, updated_at = ?
+        WHERE id = ? AND status <> 'pending'`);
+      const from = idLowerBound('msg', filter.sinceMs);
+      const to = idLowerBound('msg', filter.untilMs);
+      let replayed = 0;
+      let after = '';
+      await inBatches(() =>
+        db.whenWritable(() =>
+          db.transaction(() => {
+            const rows = read.all(endpointId, from, after, to) as Row[];
+            let changed = 0;
+            for (const row of rows) {
+              if (bulkReplayable(row, filter)) changed += replay.run(nowMs, nowMs, row.id).changes;
+            }
+            if (changed > 0) readyBy(db, new Map([[endpointId, nowMs]]));
+            replayed += changed;
+            after = (rows.at(-1)?.message_id as string | undefined) ?? after;
             return rows.length;
           }),
         ),

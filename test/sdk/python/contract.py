@@ -364,7 +364,7 @@ def attempts():
     check(sorted(verify(late_secret, r)["job"] for r in missed), [1, 2], "replayed deliveries verify")
     task = sdk.background_task.get(replayed.id)
     check((task.id, task.task.value, task.status.value), (replayed.id, "endpoint.replay", "finished"), "the replay's task, polled")
-    check((task.data["endpointId"], task.data["replayed"]), (late.id, 2), "the replay task's data")
+    check((task.data["endpointId"], task.data["messagesSent"]), (late.id, 2), "the replay task's data")
     listed = sdk.background_task.list(BackgroundTaskListOptions(task=BackgroundTaskType.ENDPOINT_REPLAY, limit=250))
     check_true(any(t.id == replayed.id for t in listed.data), "the replay task is listed")
     check_true(all(t.task == BackgroundTaskType.ENDPOINT_REPLAY for t in listed.data), "replays only")
