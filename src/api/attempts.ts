@@ -27,7 +27,7 @@ import { idLowerBound } from '../store/retention.js';
 const tags = ['Message Attempt'];
 const AFTER_ONLY =
   'With `after` and neither `before` nor an iterator, the page is the `limit` oldest attempts after that time (newest first), as in Svix: its prevIterator pages on forward in time.';
-/** How much earlier than its lease allows an attempt's request may have started (attemptKeyAt). */
+/** How much earlier than its recorded start an attempt's id may say it started (attemptKeyAt). */
 const ATTEMPT_KEY_SLACK_MS = 60_000;
 const AttemptParams = Type.Object({ ...MessageParams.properties, attempt_id: Type.String({ minLength: 1, maxLength: 256 }) });
 /** Svix's MessageStatus numbers as status texts. */
@@ -35,18 +35,18 @@ const STATUS_TEXT = ['success', 'pending', 'fail', 'sending'] as const satisfies
 
 export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { store, clock, wakeWorker, config } = fastify.hookd;
+  const { store, clock, wakeWorker } = fastify.hookd;
 
   /** Attempt rows are finished attempts: filtering for pending (1) or sending (3) matches none. */
   const statusFilter = (status: number | undefined): Attempt['status'] | 'none' | undefined =>
     status === undefined ? undefined : status === MessageStatus.success ? 'success' : status === MessageStatus.fail ? 'fail' : 'none';
 
   /**
-   * No attempt listed for being after `after` sorts below this id: an attempt's id is made when its request starts, its
-   * time when the answer came, and a worker sends only a request that can end within its lease (worker.ts); the
-   * slack covers a stalled event loop between the answer and its record (the lease may be only just above the timeout).
+   * No attempt listed for being after `after` sorts below this id: an attempt's id is made when its request starts,
+   * and the lists filter on that start (attemptStartedAt: when it ended less how long its request took, which leaves
+   * out its signing and the wait for its record); the slack covers a clock that moved meanwhile.
    */
-  const attemptKeyAt = (afterMs: number): string => idLowerBound('atmpt', afterMs - config.delivery.leaseMs - ATTEMPT_KEY_SLACK_MS);
+  const attemptKeyAt = (afterMs: number): string => idLowerBound('atmpt', afterMs - ATTEMPT_KEY_SLACK_MS);
 
   async function listAttempts(filter: AttemptFilter, q: AttemptListQuery, messages?: Map<string, Message>) {
     const status = statusFilter(q.status);

@@ -10,7 +10,7 @@ import { PORTAL_CAPABILITIES, type ApiKey, type PortalCapability } from '../doma
  * - ViewBase: every read, except an endpoint's secret.
  * - ViewEndpointSecret: reading an endpoint's secret (ManageEndpointSecret includes it).
  * - ManageEndpointSecret: rotating it.
- * - CreateAttempts: resending a message, recovering failed deliveries, sending an example.
+ * - CreateAttempts: resending a message, recovering failed deliveries, replaying (missing, bulk), sending an example.
  * - ManageEndpoint: creating, changing, disabling and deleting endpoints and their headers.
  * - ManageTransformations: hookd has no transformations; it grants nothing.
  *

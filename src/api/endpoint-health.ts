@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Endpoint } from '../domain/types.js';
+import { attemptStartedAt, type Endpoint } from '../domain/types.js';
 import { parseDate, resolveApp, resolveEndpoint } from './context.js';
 import { AppParams, EndpointOut, EndpointParams, ListOf, ListQueryOf, errorResponses } from './schemas.js';
 import { EndpointStatsOut, endpointStatsOut } from './stats.js';
@@ -56,7 +56,7 @@ export async function endpointHealthRoutes(fastify: FastifyInstance): Promise<vo
         msgId: last.messageId,
         responseStatusCode: last.responseStatusCode,
         statusText: last.status,
-        timestamp: new Date(last.createdAt).toISOString(),
+        timestamp: new Date(attemptStartedAt(last)).toISOString(),
       },
     };
   }

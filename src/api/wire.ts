@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { ApiKey, App, Attempt, BackgroundTask, Delivery, Endpoint, EventType, Message, Page } from '../domain/types.js';
-import { MessageStatus } from '../domain/types.js';
+import { MessageStatus, attemptStartedAt } from '../domain/types.js';
 import type { EndpointMessage } from '../store/store.js';
 
 /**
@@ -102,7 +102,7 @@ export const attemptOut = (a: Attempt, withContent = true, msg?: Message) => ({
   status: MessageStatus[a.status === 'success' ? 'success' : 'fail'],
   statusText: a.status,
   triggerType: a.triggerType,
-  timestamp: iso(a.createdAt),
+  timestamp: iso(attemptStartedAt(a)),
   error: opt(a.error),
   requestHeaders: a.requestHeaders ?? undefined,
   responseHeaders: a.responseHeaders ?? undefined,

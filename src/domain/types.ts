@@ -120,8 +120,15 @@ export interface Attempt {
   requestHeaders: Record<string, string> | null;
   /** The response's headers (at most RESPONSE_HEADERS_LIMIT_BYTES of them); null when no response arrived. */
   responseHeaders: Record<string, string> | null;
+  /** When the attempt ended (its answer came, or it failed): the time the scheduler and the ack go by. */
   createdAt: number;
 }
+
+/**
+ * When the attempt's request started: its `timestamp` in the API, as Svix stamps an attempt, and the time the attempt
+ * lists filter on (their order, by id, is already that of the starts). SQL: ATTEMPT_STARTED_AT.
+ */
+export const attemptStartedAt = (a: Pick<Attempt, 'createdAt' | 'responseDurationMs'>): number => a.createdAt - a.responseDurationMs;
 
 /** Svix's background task kinds that hookd has: an endpoint's recovery, replay and bulk replay, an expunge-all-contents. */
 export type BackgroundTaskType = 'endpoint.recover' | 'endpoint.replay' | 'endpoint.bulk-replay' | 'application.purge_content';

@@ -1,5 +1,5 @@
 import { newId } from '../domain/ids.js';
-import type { Attempt, Message } from '../domain/types.js';
+import { attemptStartedAt, type Attempt, type Message } from '../domain/types.js';
 import type { AckedResult, AttemptNotice, AttemptNoticeFact, DisabledEndpointFact, OperationalEventSource } from '../store/store.js';
 
 /**
@@ -33,7 +33,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Svix MessageAttemptFailedData. */
 function lastAttempt(attempt: Attempt): { id: string; responseStatusCode: number; timestamp: string } {
-  return { id: attempt.id, responseStatusCode: attempt.responseStatusCode, timestamp: iso(attempt.createdAt) };
+  return { id: attempt.id, responseStatusCode: attempt.responseStatusCode, timestamp: iso(attemptStartedAt(attempt)) };
 }
 
 export interface OperationalEvent {

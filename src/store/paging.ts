@@ -85,7 +85,10 @@ export function pagedSql(
   return { sql, params: all };
 }
 
-/** Adds created_at bounds (exclusive) to a WHERE clause list. */
+/** An attempt's start (domain attemptStartedAt), what attempt lists filter on by time. */
+export const ATTEMPT_STARTED_AT = '(created_at - response_duration_ms)';
+
+/** Adds created_at (or `column`) bounds (exclusive) to a WHERE clause list. */
 export function timeRange(
   clauses: string[],
   params: unknown[],

@@ -17,11 +17,15 @@ interface Page<T = { id: string; timestamp: string }> {
   done: boolean;
 }
 
+/** How long the receiver's /slow endpoint takes to answer. */
+const SLOW_MS = 600;
+
 let hookd: Hookd;
 let receiver: Receiver;
 
 before(async () => {
-  receiver = await Receiver.start((request, response) => {
+  receiver = await Receiver.start(async (request, response) => {
+    if (request.path.startsWith('/slow')) await sleep(SLOW_MS);
     response.writeHead(request.path.startsWith('/failing') ? 500 : 200, { 'content-type': 'text/plain' });
     response.end('answer');
   });
@@ -235,5 +239,27 @@ describe('the event type list', () => {
     assert.deepEqual((await listed('&with_content=true')).schemas, schemas);
     const without = await listed('&with_content=false');
     assert.deepEqual([without.schemas, without.description], [undefined, 'with a schema']);
+  });
+});
+
+describe('attempt timestamps', () => {
+  test("an attempt's timestamp is when its request started, as in Svix (not when its answer came); the attempt lists' after and before go by it", async () => {
+    const appId = await newApp();
+    const endpointId = await newEndpoint(appId, '/slow');
+    const [message] = await sendMessages(appId, 1);
+    const list = `/api/v1/app/${appId}/attempt/endpoint/${endpointId}`;
+    const attempt = await eventually(async () => (await hookd.api.get(list)).body.data[0] as { id: string; timestamp: string; responseDurationMs: number } | undefined, 10_000, 'the slow attempt');
+    const arrived = receiver.requests.find((r) => r.path === '/slow' && r.headers['webhook-id'] === message!.id)!;
+    const started = Date.parse(attempt.timestamp);
+    assert.ok(attempt.responseDurationMs >= SLOW_MS, `took ${attempt.responseDurationMs} ms`);
+    // Sent before the receiver had it (same clock, loopback), and not when its answer came, SLOW_MS later.
+    assert.ok(started <= arrived.at, `stamped ${started - arrived.at} ms after the receiver had it`);
+    assert.ok(arrived.at - started < SLOW_MS / 2, `stamped ${arrived.at - started} ms before the receiver had it`);
+    const ids = async (query: string) => ((await hookd.api.get(`${list}?${query}`)).body as Page).data.map((a) => a.id);
+    const at = (ms: number) => encodeURIComponent(new Date(ms).toISOString());
+    assert.deepEqual(await ids(`after=${at(started - 1)}`), [attempt.id]);
+    assert.deepEqual(await ids(`after=${at(started + 1)}`), [], 'after its start, though before its answer');
+    assert.deepEqual(await ids(`before=${at(started + 1)}`), [attempt.id], 'before: by its start too');
+    assert.deepEqual(await ids(`before=${at(started - 1)}`), []);
   });
 });

@@ -112,7 +112,7 @@ for (const { name, database } of stores) {
       const events = await waitForEvents(msgId, ['message.attempt.failing', 'message.attempt.exhausted']);
       assert.deepEqual(events.map((e) => e.type).sort(), ['message.attempt.exhausted', 'message.attempt.failing']);
       assert.equal(receiver.requests.length, 6);
-      const attempts = (await hookd.api.get(`/api/v1/app/${appId}/attempt/msg/${msgId}?endpoint_id=${endpoint.id}`)).body.data as { id: string }[];
+      const attempts = (await hookd.api.get(`/api/v1/app/${appId}/attempt/msg/${msgId}?endpoint_id=${endpoint.id}`)).body.data as { id: string; timestamp: string; responseDurationMs: number }[];
       const [newest, , fourth] = [...attempts].sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, 3);
       const byType = new Map(events.map((e) => [e.type, e]));
       const base = { appId, appUid: 'tenant-ops', msgId, msgEventId: 'evt-exhausted', endpointId: endpoint.id };
@@ -121,7 +121,9 @@ for (const { name, database } of stores) {
       assert.ok(Number.isFinite(Date.parse(failing.data.lastAttempt.timestamp)));
       const exhausted = byType.get('message.attempt.exhausted')!;
       assert.deepEqual(exhausted.data.lastAttempt.id, newest!.id, 'exhausted names the last attempt');
-      assert.equal(exhausted.timestamp, exhausted.data.lastAttempt.timestamp);
+      // The event happened when the last attempt ended; its lastAttempt is stamped as the attempt list stamps it, at its start.
+      assert.equal(exhausted.data.lastAttempt.timestamp, newest!.timestamp);
+      assert.equal(Date.parse(exhausted.timestamp) - Date.parse(newest!.timestamp), newest!.responseDurationMs);
     });
 
     test('a delivery that succeeds after a failing notice raises message.attempt.recovered; so does a resend after exhaustion', async () => {

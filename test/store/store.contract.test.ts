@@ -1571,7 +1571,8 @@ for (const adapter of storeAdapters) {
             msgId: message.id,
             msgEventId: 'evt-ops',
             endpointId: endpoint.id,
-            lastAttempt: { id: lastFailed.id, responseStatusCode: 500, timestamp: new Date(t + 2).toISOString() },
+            // The event is stamped when the attempt ended; its lastAttempt when its request started (as in the API).
+            lastAttempt: { id: lastFailed.id, responseStatusCode: 500, timestamp: new Date(t + 2 - lastFailed.responseDurationMs).toISOString() },
           },
         });
         const [operatorDelivery] = await s.listMessageDeliveries((await s.listMessages(operator.id, {}, { limit: 1 })).data[0]!.id);

@@ -5,7 +5,7 @@ import { newId } from '../../domain/ids.js';
 import { endpointMatches } from '../../domain/matching.js';
 import type { Attempt, Message, Page } from '../../domain/types.js';
 import { messageStatusCondition } from '../delivery-status.js';
-import { pageQuery, timeRange } from '../paging.js';
+import { ATTEMPT_STARTED_AT, pageQuery, timeRange } from '../paging.js';
 import { attemptFromRow, messageFromRow, toJson } from '../rows.js';
 import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest } from '../store.js';
 import { $, NOTIFY_DELIVERIES, type PostgresDb } from './db.js';
@@ -242,7 +242,7 @@ export function postgresMessages(db: PostgresDb): MessageOps {
       if (filter.eventTypes && filter.eventTypes.length > 0) {
         add((p) => `message_id IN (SELECT id FROM message WHERE app_id = $1 AND event_type = ANY(${p}))`, filter.eventTypes);
       }
-      timeRange(clauses, params, filter, $);
+      timeRange(clauses, params, filter, $, ATTEMPT_STARTED_AT);
       return db.paged(`SELECT * FROM attempt WHERE ${clauses.join(' AND ')}`, params, 'id', pageQuery(page, 'descending'), attemptFromRow, (a) => a.id);
     },
 

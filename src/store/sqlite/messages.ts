@@ -3,7 +3,7 @@ import { newId } from '../../domain/ids.js';
 import { endpointMatches } from '../../domain/matching.js';
 import type { Attempt, Message, Page } from '../../domain/types.js';
 import { messageStatusCondition } from '../delivery-status.js';
-import { pageQuery, timeRange } from '../paging.js';
+import { ATTEMPT_STARTED_AT, pageQuery, timeRange } from '../paging.js';
 import { attemptFromRow, messageFromRow, toJson } from '../rows.js';
 import type { AttemptFilter, InsertMessageResult, MessageFilter, PageRequest } from '../store.js';
 import type { MessageOps } from '../concerns.js';
@@ -195,7 +195,7 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
         clauses.push('message_id IN (SELECT m.id FROM message m WHERE m.app_id = attempt.app_id AND m.event_type IN (SELECT value FROM json_each(?)))');
         params.push(JSON.stringify(filter.eventTypes));
       }
-      timeRange(clauses, params, filter, () => '?');
+      timeRange(clauses, params, filter, () => '?', ATTEMPT_STARTED_AT);
       return db.paged(
         `SELECT * FROM attempt WHERE ${clauses.join(' AND ')}`,
         params,
