@@ -7,7 +7,7 @@ import { endpointMatches } from '../domain/matching.js';
 import type { App, Message } from '../domain/types.js';
 import { commaList, pageRequestOf, principalOf, resolveApp, resolveMessage, timeRangeOf } from './context.js';
 import { newApp } from './apps.js';
-import { AppParams, type ApplicationIn, ErrorOut, ExpungeAllContentsOut, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, MessagePrecheckIn, MessagePrecheckOut, errorResponses } from './schemas.js';
+import { AppParams, type ApplicationIn, BulkExpungeIn, BulkExpungeOut, ErrorOut, ExpungeAllContentsOut, ListOf, MessageIn, MessageListQuery, MessageOut, MessageParams, MessagePrecheckIn, MessagePrecheckOut, errorResponses } from './schemas.js';
 import { memberText } from './json-body.js';
 import { messageJson, messagePageJson, sendJsonText } from './wire.js';
 import { recordFinishedTask, taskOut } from './background-tasks.js';
@@ -144,6 +144,30 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
       const { app: owner, message } = await resolveMessage(request, request.params.app_id, request.params.msg_id);
       if (!(await store.expungeMessageContent(owner.id, message.id, clock()))) throw notFound('message');
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/v1/app/:app_id/msg/bulk-expunge',
+    {
+      schema: {
+        tags,
+        summary: 'Expunge the payloads of the messages named',
+        description:
+          'As DELETE .../msg/{msg_id}/content does for each message named (by id or eventId), one after the other (svix message.bulkExpungeContent). `results` maps each name given to `expunged` or `not-found`.',
+        params: AppParams,
+        body: BulkExpungeIn,
+        response: { 200: BulkExpungeOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const owner = await resolveApp(request, request.params.app_id);
+      const results: Record<string, 'expunged' | 'not-found'> = {};
+      for (const name of new Set(request.body.ids ?? [])) {
+        const message = await store.getMessage(owner.id, name);
+        results[name] = message && (await store.expungeMessageContent(owner.id, message.id, clock())) ? 'expunged' : 'not-found';
+      }
+      return { results };
     },
   );
 

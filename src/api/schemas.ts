@@ -211,6 +211,12 @@ export const BulkReplayIn = Type.Object({
   tag: Type.Optional(Nullable(Tag)),
 });
 export type BulkReplayIn = Static<typeof BulkReplayIn>;
+export const BulkExpungeIn = Type.Object({
+  ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256, description: 'A message id or eventId' }), { maxItems: 1000 })),
+});
+export const BulkExpungeOut = Type.Object({
+  results: Type.Record(Type.String(), Type.Union([Type.Literal('expunged'), Type.Literal('not-found')]), { description: 'Each name given: expunged, or not-found' }),
+});
 export const ExpungeAllContentsOut = Type.Object({ ...TaskFields, expunged: Type.Integer({ description: 'hookd extension: messages expunged' }) });
 export const BackgroundTaskOut = Type.Object({
   ...TaskFields,

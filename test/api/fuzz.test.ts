@@ -233,6 +233,7 @@ function validBody(route: FuzzRoute, ctx: Context): Record<string, unknown> | nu
     'POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/replay-missing': { since: '2020-01-01T00:00:00Z' },
     'POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/bulk-replay': { since: '2020-01-01T00:00:00Z', status: 2, eventTypes: ['fuzz.event'] },
     'POST /api/v1/app/{app_id}/msg/precheck/active': { eventType: 'user.signup' },
+    'POST /api/v1/app/{app_id}/msg/bulk-expunge': { ids: ['evt-none'] },
     'POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example': { eventType: 'svix.ping' },
     'POST /api/v1/auth/app-portal-access/{app_id}': { expiry: 3600 },
     'POST /api/v1/app/{app_id}/msg': { eventType: 'fuzz.event', payload: { ok: true } },

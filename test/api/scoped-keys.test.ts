@@ -106,6 +106,7 @@ function bodyFor(route: ApiRoute, t: Tenant): unknown {
     [`POST ${ep}/replay-missing`]: () => ({ since: new Date(0).toISOString() }),
     [`POST ${ep}/bulk-replay`]: () => ({ since: new Date(0).toISOString(), status: 0 }),
     'POST /api/v1/app/{app_id}/msg/expunge-all-contents': () => undefined,
+    'POST /api/v1/app/{app_id}/msg/bulk-expunge': () => ({ ids: [t.msgId] }),
     [`POST ${ep}/send-example`]: () => ({ eventType: 'svix.ping' }),
     'POST /api/v1/auth/app-portal-access/{app_id}': () => ({ expiry: 3600 }),
     'POST /api/v1/auth/dashboard-access/{app_id}': () => undefined,
@@ -464,7 +465,7 @@ describe('a key scoped to application A, on every documented operation', () => {
     const routes = apiRoutes(await hookd.app!.openApiDocument()).filter((r) => r.params.includes('app_id'));
     // Reads (by id and by uid), then writes, deletions last (they remove what the others need; expunging every payload
     // too: a resend after it is refused).
-    const rank = (r: ApiRoute) => (r.method === 'GET' ? 0 : r.method === 'DELETE' || r.path.endsWith('/expunge-all-contents') ? 2 : 1);
+    const rank = (r: ApiRoute) => (r.method === 'GET' ? 0 : r.method === 'DELETE' || /\/(expunge-all-contents|bulk-expunge)$/.test(r.path) ? 2 : 1);
     const problems: string[] = [];
     for (const route of [...routes].sort((x, y) => rank(x) - rank(y))) {
       for (const by of route.method === 'GET' ? (['id', 'uid'] as const) : (['id'] as const)) {

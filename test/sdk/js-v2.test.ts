@@ -189,6 +189,12 @@ describe('svix 2.5.0 against hookd', () => {
       const expunged = await svix.message.get(app.id, msg.id, { withContent: true });
       assert.equal(expunged.id, msg.id, 'the message itself stays');
       assert.deepEqual(expunged.payload, { expired: true }, 'Svix answers an expunged payload as {"expired": true}');
+
+      // Several at once, by id or eventId; a name the application does not have is not-found.
+      const bulk = await svix.message.bulkExpungeContent(app.id, { ids: ['evt-2', 'evt-unknown', msg.id] });
+      assert.deepEqual({ ...bulk.results }, { 'evt-2': 'expunged', 'evt-unknown': 'not-found', [msg.id]: 'expunged' });
+      assert.deepEqual((await svix.message.get(app.id, withContent.id, { withContent: true })).payload, { expired: true });
+      assert.deepEqual({ ...(await svix.message.bulkExpungeContent(app.id)).results }, {}, 'naming none expunges none');
     }));
 
   test('a message list after a time starts there: following prevIterator reads every later message once, in order; a wrong-kind iterator is a 422', () =>
