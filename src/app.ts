@@ -16,6 +16,7 @@ import { healthRoutes } from './api/health.js';
 import { installIdempotency } from './api/idempotency.js';
 import { installJsonBodyParser } from './api/json-body.js';
 import { messageRoutes } from './api/messages.js';
+import { operationalWebhookRoutes } from './api/operational-webhooks.js';
 import { installOpenApi, type RouterOptions } from './api/openapi.js';
 import { installSecurityHeaders } from './api/security-headers.js';
 import { statsRoutes } from './api/stats.js';
@@ -78,6 +79,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(healthRoutes);
   await app.register(appRoutes);
   await app.register(endpointRoutes);
+  await app.register(operationalWebhookRoutes);
   await app.register(messageRoutes);
   await app.register(attemptRoutes);
   await app.register(backgroundTaskRoutes);

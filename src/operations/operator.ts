@@ -6,9 +6,10 @@ import type { Store } from '../store/store.js';
 
 /**
  * The operator application: where operational webhooks go. It is an ordinary, visible application (reserved uid
- * `hookd-operator`) with one endpoint made from HOOKD_OPERATIONAL_WEBHOOK_URL/SECRET, so its events get retries,
- * signing, the attempts log, resend and the dashboard like any webhook. Admin tokens see it; app-scoped keys of
- * other applications never do.
+ * `hookd-operator`) with one endpoint made from HOOKD_OPERATIONAL_WEBHOOK_URL/SECRET, and those added through
+ * Svix's operational webhook endpoint routes (api/operational-webhooks.ts), so its events get retries, signing, the
+ * attempts log, resend and the dashboard like any webhook. Admin tokens see it; app-scoped keys of other
+ * applications never do.
  */
 export const OPERATOR_APP_UID = 'hookd-operator';
 export const OPERATOR_ENDPOINT_UID = 'operational-webhooks';
@@ -30,7 +31,7 @@ export interface Operator {
  * when several processes start at once (a lost creation race reads the winner's row).
  */
 export async function ensureOperator(store: Store, webhook: OperatorWebhook, nowMs: number): Promise<Operator> {
-  const app = await ensureApp(store, nowMs);
+  const app = await ensureOperatorApp(store, nowMs);
   const existing = await store.getEndpoint(app.id, OPERATOR_ENDPOINT_UID);
   if (!existing) {
     const endpoint = await createOr(() => store.createEndpoint(operatorEndpoint(app.id, webhook, nowMs)), () => store.getEndpoint(app.id, OPERATOR_ENDPOINT_UID));
@@ -51,7 +52,8 @@ export async function ensureOperator(store: Store, webhook: OperatorWebhook, now
   return { appId: app.id, endpointId: existing.id };
 }
 
-async function ensureApp(store: Store, nowMs: number): Promise<App> {
+/** The operator application, created if it does not exist yet (the operational webhook endpoint routes need it). */
+export async function ensureOperatorApp(store: Store, nowMs: number): Promise<App> {
   const existing = await store.getApp(OPERATOR_APP_UID);
   if (existing) return existing;
   const app: App = { id: newId('app', nowMs), uid: OPERATOR_APP_UID, name: 'hookd operator (operational webhooks)', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: nowMs, updatedAt: nowMs };

@@ -238,6 +238,10 @@ function validBody(route: FuzzRoute, ctx: Context): Record<string, unknown> | nu
     'POST /api/v1/auth/app-portal-access/{app_id}': { expiry: 3600 },
     'POST /api/v1/app/{app_id}/msg': { eventType: 'fuzz.event', payload: { ok: true } },
     'POST /api/v1/event-type': { name: 'fuzz.other', description: 'fuzz' },
+    'POST /api/v1/operational-webhook/endpoint': { url: `${ctx.receiverUrl}/ops` },
+    'PUT /api/v1/operational-webhook/endpoint/{endpoint_id}': { url: `${ctx.receiverUrl}/ops` },
+    'POST /api/v1/operational-webhook/endpoint/{endpoint_id}/secret/rotate': {},
+    'PUT /api/v1/operational-webhook/endpoint/{endpoint_id}/headers': { headers: { 'x-fuzz': '1' } },
     'PUT /api/v1/event-type/{event_type_name}': { description: 'fuzz' },
     'PATCH /api/v1/event-type/{event_type_name}': { description: 'fuzz' },
     // Inbound sources.
@@ -953,9 +957,10 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
         ({ iterator, done } = page.body);
       }
       assert.deepEqual(new Set(listed), ids);
+      // No application made by the barrage but the operator's, which the operational webhook endpoint routes create.
       const apps = await hookd.api.get('/api/v1/app');
       assert.deepEqual(
-        apps.body.data.map((a: { uid: string }) => a.uid),
+        apps.body.data.map((a: { uid: string }) => a.uid).filter((uid: string) => uid !== 'hookd-operator'),
         ['fuzz'],
       );
     });

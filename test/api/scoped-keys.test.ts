@@ -68,6 +68,16 @@ const NON_APP_ROUTES: Record<string, 'public' | 'readable' | 'own' | 'admin' | '
   'PATCH /api/v1/event-type/{event_type_name}': 'admin',
   'DELETE /api/v1/event-type/{event_type_name}': 'admin',
   'GET /api/v1/api-key': 'admin',
+  // The operator application's endpoints (operational webhooks).
+  'GET /api/v1/operational-webhook/endpoint': 'admin',
+  'POST /api/v1/operational-webhook/endpoint': 'admin',
+  'GET /api/v1/operational-webhook/endpoint/{endpoint_id}': 'admin',
+  'PUT /api/v1/operational-webhook/endpoint/{endpoint_id}': 'admin',
+  'DELETE /api/v1/operational-webhook/endpoint/{endpoint_id}': 'admin',
+  'GET /api/v1/operational-webhook/endpoint/{endpoint_id}/secret': 'admin',
+  'POST /api/v1/operational-webhook/endpoint/{endpoint_id}/secret/rotate': 'admin',
+  'GET /api/v1/operational-webhook/endpoint/{endpoint_id}/headers': 'admin',
+  'PUT /api/v1/operational-webhook/endpoint/{endpoint_id}/headers': 'admin',
   'POST /api/v1/api-key': 'admin',
   'DELETE /api/v1/api-key/{key_id}': 'admin',
   // Inbound sources: no bearer auth, the sender's signature is the auth; any bearer token is ignored.
@@ -119,6 +129,10 @@ function bodyFor(route: ApiRoute, t: Tenant): unknown {
     'PUT /api/v1/event-type/{event_type_name}': () => ({ description: 'put by walk', archived: true }),
     'PATCH /api/v1/event-type/{event_type_name}': () => ({ description: 'patched by walk' }),
     'POST /api/v1/api-key': () => ({ name: 'created by walk', appId: t.appId }),
+    'POST /api/v1/operational-webhook/endpoint': () => ({ url: `${receiver.url}/ops` }),
+    'PUT /api/v1/operational-webhook/endpoint/{endpoint_id}': () => ({ url: `${receiver.url}/ops` }),
+    'POST /api/v1/operational-webhook/endpoint/{endpoint_id}/secret/rotate': () => ({}),
+    'PUT /api/v1/operational-webhook/endpoint/{endpoint_id}/headers': () => ({ headers: { 'x-walk': 'ops' } }),
     // Inbound sources.
     'POST /api/v1/app/{app_id}/source': () => ({ name: 'created by walk', verification: { scheme: 'api-key', secret: `walk-key-of-${t.name}-0123456789` }, eventType: { default: EVENT_TYPE } }),
     'PUT /api/v1/app/{app_id}/source/{source_id}': () => ({ name: 'put by walk', verification: { scheme: 'api-key' }, eventType: { header: 'x-walk-event' } }),
@@ -237,7 +251,7 @@ async function checkAppRouteOnB(route: ApiRoute): Promise<void> {
 async function checkNonAppRoute(route: ApiRoute): Promise<void> {
   const expected = NON_APP_ROUTES[routeKey(route)];
   assert.ok(expected, 'no app in its path: classify it in NON_APP_ROUTES');
-  const response = await call(a.client, route, { event_type_name: EVENT_TYPE, key_id: b.keyId, source_id: b.sourceId, task_id: b.taskId }, bodyFor(route, a));
+  const response = await call(a.client, route, { event_type_name: EVENT_TYPE, key_id: b.keyId, source_id: b.sourceId, task_id: b.taskId, endpoint_id: b.endpointId }, bodyFor(route, a));
   if (expected === 'own') {
     // B's answers as a missing one; A's own is there.
     const missing = await call(a.client, route, { task_id: 'qtask_2zzzzzzzzzzzzzzzzzzzzzzzzzz' }, undefined);

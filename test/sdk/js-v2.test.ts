@@ -350,6 +350,46 @@ describe('svix 2.5.0 against hookd', () => {
       assert.deepEqual((await svix.message.get(app.id, m1.id, { withContent: true })).payload, { expired: true });
     }));
 
+  test("operational webhook endpoints: created, listed, updated, headers and secret through the API; hookd's events go to them, signed with their secret", () =>
+    withEnv(async ({ svix, receiver }) => {
+      receiver.responder = (request, response) => {
+        response.writeHead(request.path === '/gone' ? 410 : 200, { 'content-type': 'text/plain' });
+        response.end(request.path === '/gone' ? 'gone' : 'ok');
+      };
+      const ops = await svix.operationalWebhook.endpoint.create({ url: `${receiver.url}/ops`, description: 'ops', eventTypes: ['endpoint.disabled'], metadata: { team: 'sre' } });
+      assert.match(ops.id, /^ep_/);
+      assert.deepEqual([ops.url, ops.description, ops.eventTypes, ops.metadata, ops.disabled], [`${receiver.url}/ops`, 'ops', ['endpoint.disabled'], { team: 'sre' }, false]);
+      assert.ok(isDate(ops.createdAt));
+      assert.deepEqual((await svix.operationalWebhook.endpoint.list()).data.map((e) => e.id), [ops.id]);
+      assert.equal((await svix.operationalWebhook.endpoint.get(ops.id)).url, ops.url);
+      const updated = await svix.operationalWebhook.endpoint.upsert(ops.id, { url: `${receiver.url}/ops`, description: 'on call', eventTypes: ['endpoint.disabled'] });
+      assert.equal(updated.description, 'on call');
+      await svix.operationalWebhook.endpoint.setHeaders(ops.id, { headers: { 'x-team': 'sre' } });
+      assert.deepEqual({ ...(await svix.operationalWebhook.endpoint.getHeaders(ops.id)).headers }, { 'x-team': 'sre' });
+      await svix.operationalWebhook.endpoint.rotateSecret(ops.id, {});
+      const secret = (await svix.operationalWebhook.endpoint.getSecret(ops.id)).key;
+      assert.match(secret, /^whsec_/);
+      await expectApiError(svix.operationalWebhook.endpoint.get('ep_2zzzzzzzzzzzzzzzzzzzzzzzzzz'), 404);
+      await expectApiError(svix.operationalWebhook.endpoint.create({ url: 'not a url' }), 422);
+
+      // A tenant's endpoint answers 410: hookd disables it, and says so to the operational endpoint.
+      const app = await svix.application.create({ name: 'Tenant' });
+      const gone = await svix.endpoint.create(app.id, { url: `${receiver.url}/gone` });
+      await svix.message.create(app.id, { eventType: 'user.created', payload: { n: 1 } });
+      const [event] = (await receiver.waitFor((r) => at(receiver, '/ops').length > 0, 15_000, 'the operational event')).filter((r) => r.path === '/ops');
+      assert.equal(event!.headers['x-team'], 'sre', "the endpoint's headers");
+      const body = verify(secret, event!) as { type: string; data: Record<string, unknown> };
+      assert.equal(body.type, 'endpoint.disabled');
+      assert.deepEqual([body.data.appId, body.data.endpointId], [app.id, gone.id]);
+
+      await svix.operationalWebhook.endpoint.delete(ops.id);
+      assert.deepEqual((await svix.operationalWebhook.endpoint.list()).data, []);
+      // An application-scoped key may not touch them.
+      const scoped = await svix.authentication.appPortalAccess(app.id, {});
+      const portal = new Svix(scoped.token, { serverUrl: scoped.url.split('/portal/')[0] });
+      await expectApiError(portal.operationalWebhook.endpoint.list(), 403);
+    }));
+
   test('authentication: appPortalAccess gives a token of the application; expireAll ends it; logout', () =>
     withEnv(async ({ svix }) => {
       const app = await svix.application.create({ name: 'Portal users' });
