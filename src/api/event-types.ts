@@ -1,10 +1,23 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../domain/errors.js';
+import { HookdError, notFound, validationError } from '../domain/errors.js';
+import { OpenApiImportError, eventTypesFromOpenApi, type EventTypeFromOpenApi } from '../domain/openapi-webhooks.js';
 import type { EventType } from '../domain/types.js';
 import { requireAdmin } from './context.js';
-import { EventTypeIn, EventTypeIterator, EventTypeOut, EventTypePatch, EventTypeUpdate, ListOf, ListQuery, adminErrorResponses, errorResponses } from './schemas.js';
+import {
+  EventTypeImportOpenApiIn,
+  EventTypeImportOpenApiOut,
+  EventTypeIn,
+  EventTypeIterator,
+  EventTypeOut,
+  EventTypePatch,
+  EventTypeUpdate,
+  ListOf,
+  ListQuery,
+  adminErrorResponses,
+  errorResponses,
+} from './schemas.js';
 import { featureFlagOf } from './renamed-fields.js';
 import { eventTypeOut, pageOut } from './wire.js';
 
@@ -96,6 +109,64 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
     },
   );
 
+  app.post(
+    '/api/v1/event-type/import/openapi',
+    {
+      schema: {
+        tags,
+        summary: 'Create or update event types from the webhooks of an OpenAPI document',
+        description:
+          'As svix eventType.importOpenapi: every entry of `webhooks` (OpenAPI 3.1) or `x-webhooks` (3.0) becomes an event type of that name, with its operation\'s description (or summary), deprecated flag and JSON request body schema (local $refs inlined; the body\'s example as the schema\'s `examples`) as `schemas["1"]`; an archived one is unarchived. ' +
+          'The document comes as `spec` (JSON) or `specRaw` (YAML or JSON text), one of them. `replaceAll` archives the live event types the document does not name; `dryRun` writes nothing and answers `to_modify` (so Svix names it). `modified` names what was (or would be) created, changed or archived.',
+        body: EventTypeImportOpenApiIn,
+        response: { 200: EventTypeImportOpenApiOut, ...adminErrorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const { spec, specRaw, dryRun, replaceAll } = request.body;
+      if ((spec == null) === (specRaw == null)) throw new HookdError('HOOKD_ERR_BAD_REQUEST', 'give the OpenAPI document as spec (a JSON object) or as specRaw (YAML or JSON text): one of them');
+      const at = specRaw == null ? 'spec' : 'specRaw';
+      let imported: EventTypeFromOpenApi[];
+      try {
+        // Loaded when first needed, as the API docs are: most processes never import a document.
+        imported = eventTypesFromOpenApi(specRaw == null ? spec : (await import('yaml')).parse(specRaw));
+      } catch (error) {
+        if (error instanceof OpenApiImportError) throw validationError(['body', at, ...error.loc], error.message);
+        if (error instanceof Error && error.name.startsWith('YAML')) throw validationError(['body', at], `not YAML or JSON: ${error.message.split('\n')[0]}`);
+        throw error;
+      }
+      const now = clock();
+      const changed: { type: EventType; created: boolean; from: EventTypeFromOpenApi | null }[] = [];
+      for (const from of imported) {
+        const existing = await store.getEventType(from.name);
+        const next: EventType = {
+          ...(existing ?? { name: from.name, featureFlag: null, groupName: null, createdAt: now }),
+          description: from.description,
+          schemas: from.schemas,
+          deprecated: from.deprecated,
+          archived: false,
+          updatedAt: now,
+        };
+        if (!existing || !sameContent(existing, next)) changed.push({ type: next, created: !existing, from });
+      }
+      if (replaceAll) {
+        const named = new Set(imported.map((t) => t.name));
+        for (let iterator: string | undefined, done = false; !done; ) {
+          const page = await store.listEventTypes({ limit: 250, iterator, includeArchived: false });
+          for (const live of page.data) if (!named.has(live.name)) changed.push({ type: { ...live, archived: true, updatedAt: now }, created: false, from: null });
+          ({ done } = page);
+          iterator = page.iterator ?? undefined;
+        }
+      }
+      if (!dryRun) {
+        for (const { type, created } of changed) await (created ? store.createEventType(type) : store.updateEventType(type));
+      }
+      const modified = changed.map((c) => c.type.name);
+      return { data: dryRun ? { modified, to_modify: changed.flatMap((c) => (c.from ? [c.from] : [])) } : { modified } };
+    },
+  );
+
   app.get('/api/v1/event-type/:event_type_name', { schema: { tags, summary: 'Get an event type', params: NameParams, response: { 200: EventTypeOut, ...errorResponses } } }, async (request) =>
     eventTypeOut(await load(request.params.event_type_name)),
   );
@@ -168,4 +239,9 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       return reply.code(204).send(null);
     },
   );
+}
+
+/** Whether an import changes nothing of the event type (its description, schemas, deprecation, archival). */
+function sameContent(a: EventType, b: EventType): boolean {
+  return a.description === b.description && a.deprecated === b.deprecated && a.archived === b.archived && JSON.stringify(a.schemas) === JSON.stringify(b.schemas);
 }

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { notFound } from '../domain/errors.js';
 import { ensureOperatorApp } from '../operations/operator.js';
 import { requireAdmin } from './context.js';
 import {
@@ -50,7 +51,12 @@ export async function operationalWebhookRoutes(fastify: FastifyInstance): Promis
     reply.code(answered.statusCode);
     return answered.body === '' ? reply.send() : reply.send(JSON.parse(answered.body));
   }
-  const endpointPath = (request: FastifyRequest) => `/${encodeURIComponent((request.params as { endpoint_id: string }).endpoint_id)}`;
+  const endpointPath = (request: FastifyRequest): string => {
+    const id = (request.params as { endpoint_id: string }).endpoint_id;
+    // A path segment "." or ".." (encoded or not) is resolved away by URL parsing: it would name another route.
+    if (id === '.' || id === '..') throw notFound('endpoint');
+    return `/${encodeURIComponent(id)}`;
+  };
 
   app.get(
     base,

@@ -199,6 +199,22 @@ const TaskFields = { id: Type.String(), status: BackgroundTaskStatus, task: Back
 export const RecoverOut = Type.Object({ ...TaskFields, recovered: Type.Integer({ description: 'hookd extension: deliveries rescheduled' }) });
 export const ReplayIn = RecoverIn;
 export const ReplayOut = Type.Object({ ...TaskFields, replayed: Type.Integer({ description: 'hookd extension: deliveries created' }) });
+export const EventTypeImportOpenApiIn = Type.Object({
+  spec: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown(), { description: 'The OpenAPI document as JSON' }))),
+  specRaw: Type.Optional(Nullable(Type.String({ description: 'The OpenAPI document as YAML or JSON text' }))),
+  dryRun: Type.Optional(Type.Boolean({ description: 'Write nothing; answer toModify' })),
+  replaceAll: Type.Optional(Type.Boolean({ description: 'Archive the live event types the document does not name' })),
+});
+const EventTypeFromOpenApiOut = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  schemas: Nullable(Type.Record(Type.String(), Type.Unknown())),
+  deprecated: Type.Boolean(),
+});
+export const EventTypeImportOpenApiOut = Type.Object({
+  // to_modify: Svix's wire name (snake case, unlike every other field).
+  data: Type.Object({ modified: Type.Array(Type.String()), to_modify: Type.Optional(Type.Array(EventTypeFromOpenApiOut)) }),
+});
 export const BulkReplayIn = Type.Object({
   since: DateTime,
   until: Type.Optional(Nullable(DateTime)),

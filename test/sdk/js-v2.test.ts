@@ -434,4 +434,52 @@ describe('svix 2.5.0 against hookd', () => {
       await svix.eventType.delete('user.deleted', { expunge: true });
       await expectApiError(svix.eventType.get('user.deleted'), 404);
     }));
+
+  test('event types from an OpenAPI document (importOpenapi): YAML or JSON, a dry run, then the import; replaceAll archives the rest; the imported example is what send-example sends', () =>
+    withEnv(async ({ svix, receiver }) => {
+      await svix.eventType.create({ name: 'legacy.event', description: 'Not in the document' });
+      await svix.eventType.create({ name: 'invoice.voided', description: 'Old text' });
+      const yaml = [
+        'openapi: 3.1.0',
+        'info: { title: Billing, version: "1" }',
+        'webhooks:',
+        '  invoice.paid:',
+        '    post:',
+        '      description: An invoice was paid',
+        '      requestBody:',
+        '        content:',
+        '          application/json:',
+        '            schema: { $ref: "#/components/schemas/Invoice" }',
+        '            example: { id: inv_1, amount: 42 }',
+        '  invoice.voided:',
+        '    post: { summary: An invoice was voided, deprecated: true }',
+        'components:',
+        '  schemas:',
+        '    Invoice: { type: object, properties: { id: { type: string }, amount: { type: integer } } }',
+      ].join('\n');
+      const dry = await svix.eventType.importOpenapi({ specRaw: yaml, dryRun: true, replaceAll: true });
+      assert.deepEqual([...dry.data.modified].sort(), ['invoice.paid', 'invoice.voided', 'legacy.event']);
+      assert.deepEqual(dry.data.toModify!.map((t) => [t.name, t.description, t.deprecated]), [['invoice.paid', 'An invoice was paid', false], ['invoice.voided', 'An invoice was voided', true]]);
+      await expectApiError(svix.eventType.get('invoice.paid'), 404);
+      assert.equal((await svix.eventType.get('legacy.event')).archived, false, 'a dry run writes nothing');
+
+      const done = await svix.eventType.importOpenapi({ specRaw: yaml, replaceAll: true });
+      assert.deepEqual([...done.data.modified].sort(), ['invoice.paid', 'invoice.voided', 'legacy.event']);
+      const paid = await svix.eventType.get('invoice.paid');
+      assert.equal(paid.description, 'An invoice was paid');
+      assert.deepEqual(paid.schemas, { '1': { type: 'object', properties: { id: { type: 'string' }, amount: { type: 'integer' } }, examples: [{ id: 'inv_1', amount: 42 }] } });
+      assert.deepEqual([(await svix.eventType.get('invoice.voided')).deprecated, (await svix.eventType.get('legacy.event')).archived], [true, true]);
+      assert.deepEqual((await svix.eventType.importOpenapi({ spec: JSON.parse(JSON.stringify({ webhooks: { 'invoice.paid': { post: { description: 'An invoice was paid', requestBody: { content: { 'application/json': { schema: paid.schemas!['1'] } } } } } } })) })).data.modified, [], 'the same again (as JSON): nothing changes');
+
+      const app = await svix.application.create({ name: 'Billing' });
+      const ep = await svix.endpoint.create(app.id, { url: `${receiver.url}/billing` });
+      const example = await svix.endpoint.sendExample(app.id, ep.id, { eventType: 'invoice.paid' });
+      const [sent] = (await receiver.waitFor((r) => r.some((x) => x.headers['webhook-id'] === example.id))).filter((r) => r.headers['webhook-id'] === example.id);
+      assert.deepEqual(JSON.parse(sent!.body), { id: 'inv_1', amount: 42 });
+
+      await expectApiError(svix.eventType.importOpenapi({}), 400);
+      const invalid = await expectApiError(svix.eventType.importOpenapi({ specRaw: 'webhooks:\n  "bad name!": { post: {} }' }), 422);
+      assert.deepEqual(invalid.body.detail[0].loc, ['body', 'specRaw', 'webhooks', 'bad name!']);
+      await expectApiError(svix.eventType.importOpenapi({ specRaw: 'webhooks: [unclosed' }), 422);
+    }));
 });
