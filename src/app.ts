@@ -16,6 +16,7 @@ import { healthRoutes } from './api/health.js';
 import { installIdempotency } from './api/idempotency.js';
 import { installJsonBodyParser } from './api/json-body.js';
 import { messageRoutes } from './api/messages.js';
+import { environmentRoutes } from './api/environment.js';
 import { operationalWebhookRoutes } from './api/operational-webhooks.js';
 import { installOpenApi, type RouterOptions } from './api/openapi.js';
 import { installSecurityHeaders } from './api/security-headers.js';
@@ -84,6 +85,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(attemptRoutes);
   await app.register(backgroundTaskRoutes);
   await app.register(eventTypeRoutes);
+  await app.register(environmentRoutes);
   await app.register(apiKeyRoutes);
   await app.register(appPortalRoutes);
   await app.register(deliveryRoutes);

@@ -62,20 +62,7 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
     },
   );
 
-  /** The event type named `name`, created at `createdAt`, with every field a create, PUT or unarchiving POST sets. */
-  function fromBody({ name, createdAt }: Pick<EventType, 'name' | 'createdAt'>, body: EventTypeUpdate, updatedAt = clock()): EventType {
-    return {
-      name,
-      description: body.description,
-      archived: body.archived ?? false,
-      deprecated: body.deprecated ?? false,
-      schemas: body.schemas ?? null,
-      featureFlag: featureFlagOf(body) ?? null,
-      groupName: body.groupName ?? null,
-      createdAt,
-      updatedAt,
-    };
-  }
+  const fromBody = (existing: Pick<EventType, 'name' | 'createdAt'>, body: EventTypeUpdate, updatedAt = clock()): EventType => eventTypeFromBody(existing, body, updatedAt);
 
   /** A new event type named `name` from a create (POST) or upsert (PUT) body. */
   async function create(name: string, body: EventTypeUpdate): Promise<EventType> {
@@ -239,6 +226,24 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       return reply.code(204).send(null);
     },
   );
+}
+
+/**
+ * The event type named `name`, created at `createdAt`, with every field a create, PUT, unarchiving POST or environment
+ * import sets.
+ */
+export function eventTypeFromBody({ name, createdAt }: Pick<EventType, 'name' | 'createdAt'>, body: EventTypeUpdate, updatedAt: number): EventType {
+  return {
+    name,
+    description: body.description,
+    archived: body.archived ?? false,
+    deprecated: body.deprecated ?? false,
+    schemas: body.schemas ?? null,
+    featureFlag: featureFlagOf(body) ?? null,
+    groupName: body.groupName ?? null,
+    createdAt,
+    updatedAt,
+  };
 }
 
 /** Whether an import changes nothing of the event type (its description, schemas, deprecation, archival). */

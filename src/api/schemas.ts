@@ -430,6 +430,20 @@ export const EventTypeOut = Type.Object(
   { $id: 'EventTypeOut' },
 );
 
+/** Svix's environment export and import: hookd's is its event type catalog. */
+export const EnvironmentIn = Type.Object({
+  eventTypes: Type.Optional(Nullable(Type.Array(EventTypeIn, { maxItems: 10_000 }))),
+  settings: Type.Optional(Nullable(Type.Record(Type.String(), Type.Unknown(), { description: 'Svix organisation settings: hookd has none, and ignores them' }))),
+  connectors: Type.Optional(Nullable(Type.Array(Type.Unknown(), { description: 'Svix connectors: hookd has none; a non-empty list is a 422' }))),
+});
+export const EnvironmentOut = Type.Object({
+  version: Type.Integer(),
+  createdAt: DateTime,
+  eventTypes: Type.Array(EventTypeOut),
+  settings: Type.Null(),
+  connectors: Type.Array(Type.Unknown()),
+});
+
 // ---- API keys (hookd extension; admin only)
 
 export const ApiKeyIn = Type.Object({

@@ -238,6 +238,7 @@ function validBody(route: FuzzRoute, ctx: Context): Record<string, unknown> | nu
     'POST /api/v1/auth/app-portal-access/{app_id}': { expiry: 3600 },
     'POST /api/v1/app/{app_id}/msg': { eventType: 'fuzz.event', payload: { ok: true } },
     'POST /api/v1/event-type': { name: 'fuzz.other', description: 'fuzz' },
+    'POST /api/v1/environment/import': { eventTypes: [{ name: 'fuzz.environment', description: 'fuzz' }] },
     'POST /api/v1/event-type/import/openapi': { spec: { webhooks: { 'fuzz.imported': { post: { description: 'fuzz' } } } } },
     'POST /api/v1/operational-webhook/endpoint': { url: `${ctx.receiverUrl}/ops` },
     'PUT /api/v1/operational-webhook/endpoint/{endpoint_id}': { url: `${ctx.receiverUrl}/ops` },

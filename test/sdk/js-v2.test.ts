@@ -435,6 +435,36 @@ describe('svix 2.5.0 against hookd', () => {
       await expectApiError(svix.eventType.get('user.deleted'), 404);
     }));
 
+  test('environment export and import: the event type catalog, archived ones included; an import adds and updates, deletes nothing', () =>
+    withEnv(async ({ svix }) => {
+      await svix.eventType.create({ name: 'order.placed', description: 'Placed', schemas: exampleSchemas({ id: 1 }), groupName: 'orders', featureFlags: ['beta'] });
+      await svix.eventType.create({ name: 'order.cancelled', description: 'Cancelled' });
+      await svix.eventType.delete('order.cancelled');
+      const exported = await svix.environment.export();
+      assert.ok(isDate(exported.createdAt));
+      assert.deepEqual([exported.settings, exported.connectors], [null, []]);
+      const byName = new Map(exported.eventTypes.map((e) => [e.name, e]));
+      assert.deepEqual([...byName.keys()].sort(), ['order.cancelled', 'order.placed']);
+      assert.deepEqual([byName.get('order.placed')!.groupName, byName.get('order.placed')!.schemas, byName.get('order.cancelled')!.archived], ['orders', exampleSchemas({ id: 1 }), true]);
+
+      // Another deployment's catalog: one changed, one new; what it does not name stays.
+      await svix.environment.import({
+        eventTypes: [
+          { name: 'order.placed', description: 'An order was placed', deprecated: true },
+          { name: 'order.shipped', description: 'Shipped', schemas: exampleSchemas({ id: 2 }) },
+        ],
+        settings: { colorPaletteLight: { primary: '#000' } },
+      });
+      const placed = await svix.eventType.get('order.placed');
+      assert.deepEqual([placed.description, placed.deprecated, placed.schemas ?? null], ['An order was placed', true, null], 'an import sets every field, as a PUT does');
+      assert.deepEqual((await svix.eventType.get('order.shipped')).schemas, exampleSchemas({ id: 2 }));
+      assert.equal((await svix.eventType.get('order.cancelled')).archived, true, 'not deleted');
+      // Round trip: the export imports back as it was.
+      await svix.environment.import({ eventTypes: exported.eventTypes.map(({ name, description, archived, deprecated, schemas, groupName, featureFlags }) => ({ name, description, archived, deprecated, schemas, groupName, featureFlags })) });
+      assert.deepEqual((await svix.eventType.get('order.placed')).schemas, exampleSchemas({ id: 1 }));
+      await expectApiError(svix.environment.import({ connectors: [{ name: 'x', transformation: 'function handler() {}' } as never] }), 422);
+    }));
+
   test('event types from an OpenAPI document (importOpenapi): YAML or JSON, a dry run, then the import; replaceAll archives the rest; the imported example is what send-example sends', () =>
     withEnv(async ({ svix, receiver }) => {
       await svix.eventType.create({ name: 'legacy.event', description: 'Not in the document' });

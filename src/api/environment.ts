@@ -1,0 +1,71 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { validationError } from '../domain/errors.js';
+import type { EventType } from '../domain/types.js';
+import { requireAdmin } from './context.js';
+import { eventTypeFromBody } from './event-types.js';
+import { EnvironmentIn, EnvironmentOut, adminErrorResponses } from './schemas.js';
+import { eventTypeOut } from './wire.js';
+
+const tags = ['Environment'];
+/** The version of the export's format (Svix's EnvironmentOut.version). */
+const ENVIRONMENT_VERSION = 1;
+
+/**
+ * Svix's environment export and import (svix `environment.export` / `.import`): what is configured for every
+ * application, which in hookd is the event type catalog. An export from Svix imports here, and one from hookd there:
+ * the way to move a catalog between the two, or between two hookd deployments. Admin keys only.
+ */
+export async function environmentRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, clock } = fastify.hookd;
+
+  app.post(
+    '/api/v1/environment/export',
+    {
+      schema: {
+        tags,
+        summary: 'Export the event type catalog',
+        description: 'Every event type, archived ones included, as Svix exports an environment. hookd has no organisation settings or connectors: `settings` is null and `connectors` empty.',
+        response: { 200: EnvironmentOut, ...adminErrorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const eventTypes: EventType[] = [];
+      for (let iterator: string | undefined, done = false; !done; ) {
+        const page = await store.listEventTypes({ limit: 250, iterator, includeArchived: true });
+        eventTypes.push(...page.data);
+        done = page.done;
+        iterator = page.iterator ?? undefined;
+      }
+      return { version: ENVIRONMENT_VERSION, createdAt: new Date(clock()).toISOString(), eventTypes: eventTypes.map(eventTypeOut), settings: null, connectors: [] };
+    },
+  );
+
+  app.post(
+    '/api/v1/environment/import',
+    {
+      schema: {
+        tags,
+        summary: 'Import event types',
+        description:
+          'Creates the event types given, and updates those that exist (description, schemas, archived, deprecated, feature flag, group): nothing is deleted, as in Svix. `settings` (Svix organisation settings) is ignored; connectors, which hookd does not have, are a 422.',
+        body: EnvironmentIn,
+        response: { 204: { type: 'null' }, ...adminErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      const { eventTypes, connectors } = request.body;
+      if (connectors && connectors.length > 0) throw validationError(['body', 'connectors'], 'hookd has no connectors (transformation templates): import without them');
+      const now = clock();
+      for (const body of eventTypes ?? []) {
+        const existing = await store.getEventType(body.name);
+        const imported = eventTypeFromBody(existing ?? { name: body.name, createdAt: now }, body, now);
+        await (existing ? store.updateEventType(imported) : store.createEventType(imported));
+      }
+      return reply.code(204).send(null);
+    },
+  );
+}
