@@ -14,7 +14,7 @@ import { PYTHON_SVIX_VERSION, ensurePythonSdk } from './python-venv.js';
 import { THROTTLE, assertThrottled, at, failOn, withHookd } from './shared.js';
 
 const CONTRACT = fileURLToPath(new URL('./python/contract.py', import.meta.url));
-const SCENARIOS = ['applications', 'endpoints', 'filter_and_throttle', 'messages', 'attempts', 'event_types'];
+const SCENARIOS = ['applications', 'endpoints', 'filter_and_throttle', 'messages', 'attempts', 'event_types', 'operations'];
 
 describe(`svix ${PYTHON_SVIX_VERSION} (Python) against hookd`, () => {
   let report: Report;

@@ -20,6 +20,10 @@ from svix.api import (
     ApplicationIn,
     BackgroundTaskListOptions,
     BackgroundTaskType,
+    BulkReplayIn,
+    EnvironmentIn,
+    EventTypeImportOpenApiIn,
+    OperationalWebhookEndpointIn,
     ApplicationPatch,
     EndpointHeadersIn,
     EndpointHeadersPatchIn,
@@ -400,7 +404,42 @@ def event_types():
     expect_http_error(lambda: sdk.event_type.get("py.et.deleted"), 404, "get after expunge")
 
 
-SCENARIOS = [applications, endpoints, filter_and_throttle, messages, attempts, event_types]
+def operations():
+    # Operational webhook endpoints: the operator application's endpoints.
+    ops = sdk.operational_webhook.endpoint.create(OperationalWebhookEndpointIn(url=f"{RECEIVER_URL}/py-ops", event_types=["endpoint.disabled"]))
+    starts_with(ops.id, "ep_", "operational webhook endpoint id")
+    check([e.id for e in sdk.operational_webhook.endpoint.list().data], [ops.id], "operational webhook endpoints listed")
+    starts_with(sdk.operational_webhook.endpoint.get_secret(ops.id).key, "whsec_", "its secret")
+    sdk.operational_webhook.endpoint.delete(ops.id)
+    check(sdk.operational_webhook.endpoint.list().data, [], "deleted")
+
+    # Event types from OpenAPI (a dry run: to_modify), then the environment export that lists them.
+    spec = "webhooks:\n  py.imported:\n    post:\n      description: Imported from OpenAPI\n"
+    dry = sdk.event_type.import_openapi(EventTypeImportOpenApiIn(spec_raw=spec, dry_run=True))
+    check([t.name for t in dry.data.to_modify or []], ["py.imported"], "a dry run's to_modify")
+    sdk.event_type.import_openapi(EventTypeImportOpenApiIn(spec_raw=spec))
+    check(sdk.event_type.get("py.imported").description, "Imported from OpenAPI", "imported event type")
+    exported = sdk.environment.export()
+    check_true("py.imported" in [e.name for e in exported.event_types], "the export lists it")
+    sdk.environment.import_(EnvironmentIn(event_types=[EventTypeIn(name="py.environment", description="From an environment")]))
+    check(sdk.event_type.get("py.environment").description, "From an environment", "imported from an environment")
+
+    # A bulk replay of what an endpoint had, and an expunge of every payload: both background tasks.
+    app = sdk.application.create(ApplicationIn(name="py operations"))
+    ep = sdk.endpoint.create(app.id, EndpointIn(url=f"{RECEIVER_URL}/py-bulk"))
+    since = datetime.now(timezone.utc) - timedelta(minutes=1)
+    msg = sdk.message.create(app.id, MessageIn(event_type="py.bulk", payload={"n": 1}))
+    wait_for(lambda: sdk.endpoint.get_stats(app.id, ep.id).success == 1 or None, "the first delivery")
+    replayed = sdk.endpoint.bulk_replay(app.id, ep.id, BulkReplayIn(since=since, status=MessageStatus.SUCCESS))
+    check(replayed.task.value, "endpoint.bulk-replay", "bulk replay task")
+    check(sdk.background_task.get(replayed.id).data["messagesSent"], 1, "bulk replay sent one")
+    wait_for(lambda: len([r for r in received("/py-bulk") if r["headers"]["webhook-id"] == msg.id]) == 2 or None, "the replayed delivery")
+    purged = sdk.message.expunge_all_contents(app.id)
+    check(purged.task.value, "application.purge_content", "expunge-all task")
+    check(sdk.background_task.get(purged.id).data["messagesPurged"], 1, "one payload expunged")
+
+
+SCENARIOS = [applications, endpoints, filter_and_throttle, messages, attempts, event_types, operations]
 
 
 def describe(error):
