@@ -114,13 +114,12 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       const { spec, specRaw, dryRun, replaceAll } = request.body;
       if ((spec == null) === (specRaw == null)) throw new HookdError('HOOKD_ERR_BAD_REQUEST', 'give the OpenAPI document as spec (a JSON object) or as specRaw (YAML or JSON text): one of them');
       const at = specRaw == null ? 'spec' : 'specRaw';
+      const document = specRaw == null ? spec : await parseDocument(specRaw);
       let imported: EventTypeFromOpenApi[];
       try {
-        // Loaded when first needed, as the API docs are: most processes never import a document.
-        imported = eventTypesFromOpenApi(specRaw == null ? spec : (await import('yaml')).parse(specRaw));
+        imported = eventTypesFromOpenApi(document);
       } catch (error) {
         if (error instanceof OpenApiImportError) throw validationError(['body', at, ...error.loc], error.message);
-        if (error instanceof Error && error.name.startsWith('YAML')) throw validationError(['body', at], `not YAML or JSON: ${error.message.split('\n')[0]}`);
         throw error;
       }
       const now = clock();
@@ -249,4 +248,35 @@ export function eventTypeFromBody({ name, createdAt }: Pick<EventType, 'name' | 
 /** Whether an import changes nothing of the event type (its description, schemas, deprecation, archival). */
 function sameContent(a: EventType, b: EventType): boolean {
   return a.description === b.description && a.deprecated === b.deprecated && a.archived === b.archived && JSON.stringify(a.schemas) === JSON.stringify(b.schemas);
+}
+
+/** As deep as a JSON request body may nest (api/json-body.ts): the import walks the document recursively. */
+const MAX_DOCUMENT_DEPTH = 128;
+
+/** specRaw as YAML (JSON is YAML too); anything it cannot be, or too deep a document, is a 422 at ["body", "specRaw"]. */
+async function parseDocument(text: string): Promise<unknown> {
+  // Loaded when first needed, as the API docs are: most processes never import a document.
+  const yaml = await import('yaml');
+  let parsed: unknown;
+  try {
+    // Errors only: a warning would go to process warnings, not to the caller.
+    parsed = yaml.parse(text, { logLevel: 'error' });
+  } catch (error) {
+    // A syntax error, an alias that names nothing, too many aliases (a "billion laughs"), nesting the parser refuses.
+    throw validationError(['body', 'specRaw'], `not YAML or JSON: ${String((error as Error).message ?? error).split('\n')[0]}`);
+  }
+  if (depthOver(parsed, MAX_DOCUMENT_DEPTH)) throw validationError(['body', 'specRaw'], `the document nests deeper than ${MAX_DOCUMENT_DEPTH} levels`);
+  return parsed;
+}
+
+/** Whether `value` nests objects or arrays deeper than `limit` (walked without recursion). */
+function depthOver(value: unknown, limit: number): boolean {
+  const stack: { node: unknown; depth: number }[] = [{ node: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+  return false;
 }

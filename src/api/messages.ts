@@ -11,6 +11,7 @@ import { AppParams, type ApplicationIn, BulkExpungeIn, BulkExpungeOut, ErrorOut,
 import { memberText } from './json-body.js';
 import { messageJson, messagePageJson, sendJsonText } from './wire.js';
 import { recordFinishedTask, taskOut } from './background-tasks.js';
+import { isPortalToken } from '../auth/api-keys.js';
 import { enforceIngestRate } from '../inbound/index.js';
 import { idLowerBound } from '../store/retention.js';
 
@@ -185,6 +186,8 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
+      // The application's own keys, not its customers: an app-portal token, whatever its capabilities, may not.
+      if (isPortalToken(principalOf(request))) throw new HookdError('HOOKD_ERR_FORBIDDEN', 'an app-portal token may not expunge every message: use an API key');
       const owner = await resolveApp(request, request.params.app_id);
       const now = clock();
       const expunged = await store.expungeAllContents(owner.id, now);

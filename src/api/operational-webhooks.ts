@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../domain/errors.js';
-import { ensureOperatorApp } from '../operations/operator.js';
+import { OPERATOR_APP_UID, ensureOperatorApp } from '../operations/operator.js';
 import { requireAdmin } from './context.js';
 import {
   EndpointHeadersIn,
@@ -36,10 +36,19 @@ export async function operationalWebhookRoutes(fastify: FastifyInstance): Promis
   const app = fastify;
   const { store, clock } = fastify.hookd;
 
-  /** Runs the same request on the operator application's endpoint route (`path` after `.../endpoint`) and answers what it answered. */
+  /**
+   * Runs the same request on the operator application's endpoint route (`path` after `.../endpoint`) and answers what
+   * it answered, with the headers that matter to a client (Retry-After on a 503, Allow, Location). A read does not
+   * create the application: without it there is nothing to list, and no endpoint to find.
+   */
   async function onOperatorApp(request: FastifyRequest, reply: FastifyReply, path: string): Promise<FastifyReply> {
     requireAdmin(request);
-    const operator = await ensureOperatorApp(store, clock());
+    const reading = request.method === 'GET';
+    const operator = reading ? await store.getApp(OPERATOR_APP_UID) : await ensureOperatorApp(store, clock());
+    if (!operator) {
+      if (path !== '') throw notFound('endpoint');
+      return reply.send({ data: [], iterator: null, prevIterator: null, done: true });
+    }
     const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
     const body = request.body === undefined || request.body === null ? undefined : JSON.stringify(request.body);
     const answered = await fastify.inject({
@@ -49,6 +58,10 @@ export async function operationalWebhookRoutes(fastify: FastifyInstance): Promis
       ...(body === undefined ? {} : { payload: body }),
     });
     reply.code(answered.statusCode);
+    for (const name of ['retry-after', 'allow', 'location']) {
+      const value = answered.headers[name];
+      if (value !== undefined) reply.header(name, value);
+    }
     return answered.body === '' ? reply.send() : reply.send(JSON.parse(answered.body));
   }
   const endpointPath = (request: FastifyRequest): string => {

@@ -111,8 +111,9 @@ export interface Store {
    */
   expungeMessageContent(appId: string, messageId: string, nowMs: number): Promise<boolean>;
   /**
-   * Expunges, as expungeMessageContent does, the content of every message the application had at `nowMs` (Svix's
-   * expunge-all-contents), BATCH_ROWS messages a transaction; returns how many it expunged (not those expunged before).
+   * Expunges, as expungeMessageContent does (marked at `nowMs`), the content of every message the application has when
+   * called, up to its newest then (Svix's expunge-all-contents), BATCH_ROWS messages a transaction; returns how many
+   * it expunged (not those expunged before).
    */
   expungeAllContents(appId: string, nowMs: number): Promise<number>;
   /** Replaces an attempt's response body with `EXPUNGED`, as Svix does; false when the message has no such attempt. */

@@ -46,7 +46,7 @@ test('each webhook of an OpenAPI 3.1 document is an event type: description, dep
   ]);
 });
 
-test('x-webhooks (OpenAPI 3.0) too; a recursive schema stops inlining at a depth; named examples give their first value', () => {
+test('x-webhooks (OpenAPI 3.0) too; a recursive schema is inlined once, the recursion left as {}; named examples give their first value', () => {
   const spec = {
     'x-webhooks': {
       'tree.grown': {
@@ -60,9 +60,23 @@ test('x-webhooks (OpenAPI 3.0) too; a recursive schema stops inlining at a depth
   const [grown] = eventTypesFromOpenApi(spec);
   const schema = grown!.schemas!['1'] as { examples: unknown[]; properties: { child: unknown } };
   assert.deepEqual(schema.examples, [{ n: 1 }]);
-  let depth = 0;
-  for (let node: any = schema; node?.properties?.child; node = node.properties.child) depth++;
-  assert.equal(depth, 32, 'inlined 32 levels, then {}');
+  assert.deepEqual(schema.properties.child, {}, 'Node inside Node: {}');
+});
+
+test('a schema referring to itself twice (a tree) is inlined in linear time; one that would expand beyond the bound is refused', () => {
+  const tree = {
+    webhooks: { 'tree.changed': { post: { requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Node' } } } } } } },
+    components: { schemas: { Node: { type: 'object', properties: { left: { $ref: '#/components/schemas/Node' }, right: { $ref: '#/components/schemas/Node' } } } } },
+  };
+  const started = performance.now();
+  const [changed] = eventTypesFromOpenApi(tree);
+  assert.ok(performance.now() - started < 1_000);
+  assert.deepEqual((changed!.schemas!['1'] as any).properties, { left: {}, right: {} });
+  // Thirty levels, each naming the next twice: 2^30 copies if expanded.
+  const schemas: Record<string, unknown> = { L30: { type: 'string' } };
+  for (let i = 0; i < 30; i++) schemas[`L${i}`] = { type: 'object', properties: { a: { $ref: `#/components/schemas/L${i + 1}` }, b: { $ref: `#/components/schemas/L${i + 1}` } } };
+  const wide = { webhooks: { 'wide.event': { post: { requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/L0' } } } } } } }, components: { schemas } };
+  assert.throws(() => eventTypesFromOpenApi(wide), (error: unknown) => error instanceof OpenApiImportError && /more than 100000/.test(error.message) && JSON.stringify(error.loc) === '["webhooks","wide.event"]');
 });
 
 test('a document hookd cannot import is refused where the fault is', () => {
@@ -72,5 +86,7 @@ test('a document hookd cannot import is refused where the fault is', () => {
   refused({ openapi: '3.1.0', paths: {} }, [], /no webhooks/);
   refused({ webhooks: { 'bad name!': { post: {} } } }, ['webhooks', 'bad name!'], /not an event type name/);
   refused({ webhooks: { 'a.b': { summary: 'no operation' } } }, ['webhooks', 'a.b'], /no operation/);
-  refused({ webhooks: { 'a.b': { post: { requestBody: { $ref: '#/components/requestBodies/Missing' } } } } }, [], /Missing is not in the document/);
+  refused({ webhooks: { 'a.b': { post: { requestBody: { $ref: '#/components/requestBodies/Missing' } } } } }, ['webhooks', 'a.b'], /Missing is not in the document/);
+  refused({ webhooks: { 'a.b': { post: { requestBody: { $ref: '#/constructor' } } } } }, ['webhooks', 'a.b'], /#\/constructor is not in the document/);
+  refused({ webhooks: { 'a.b': { post: { description: 'x'.repeat(4097) } } } }, ['webhooks', 'a.b', 'post'], /longer than 4096/);
 });

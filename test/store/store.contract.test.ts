@@ -415,7 +415,7 @@ for (const adapter of storeAdapters) {
       });
     });
 
-    test('expungeAllContents expunges every message the application had, a batch at a time, and fails their pending deliveries; later messages, those of other applications and those expunged before are not counted', async () => {
+    test('expungeAllContents expunges every message the application has, a batch at a time, and fails their pending deliveries; those of other applications and those expunged before are not counted', async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);
         const other = await seedEndpoint(s);
@@ -424,20 +424,24 @@ for (const adapter of storeAdapters) {
         const elsewhere = makeMessage(other.app.id, { id: newId('msg', T0 + 5), createdAt: T0 + 5 });
         await s.insertMessages([elsewhere]);
         assert.equal(await s.expungeMessageContent(app.id, messages[7]!.id, T0 + 10_000), true);
+        // Its newest was made after `now` by a clock ahead of this one (another API process): it is the application's too.
         const now = T0 + 20_000;
-        const later = makeMessage(app.id, { id: newId('msg', now + 1), createdAt: now + 1 });
-        await s.insertMessages([later]);
+        const ahead = makeMessage(app.id, { id: newId('msg', now + 50), createdAt: now + 50 });
+        await s.insertMessages([ahead]);
 
-        assert.equal(await s.expungeAllContents(app.id, now), 2_099, 'all but the one expunged before');
+        assert.equal(await s.expungeAllContents(app.id, now), 2_100, 'all but the one expunged before');
         for (const m of [messages[0]!, messages[1_999]!, messages[2_000]!, messages[2_099]!]) {
           assert.equal((await s.getMessage(app.id, m.id))?.payload, '{"expired":true}');
           const [d] = await s.listMessageDeliveries(m.id);
           assert.deepEqual([d!.endpointId, d!.status, d!.lastError], [endpoint.id, 'failed', 'message content expunged']);
         }
-        assert.equal((await s.getMessage(app.id, later.id))?.payload, later.payload, 'made after the call');
+        assert.equal((await s.getMessage(app.id, ahead.id))?.payload, '{"expired":true}', 'made by a clock ahead of the caller');
+        const after = makeMessage(app.id, { id: newId('msg', now + 100), createdAt: now + 100 });
+        await s.insertMessages([after]);
+        assert.equal((await s.getMessage(app.id, after.id))?.payload, after.payload, 'made after the call');
         assert.equal((await s.getMessage(other.app.id, elsewhere.id))?.payload, elsewhere.payload, 'another application');
         assert.equal((await s.listMessageDeliveries(elsewhere.id))[0]!.status, 'pending');
-        assert.equal(await s.expungeAllContents(app.id, now), 0, 'nothing left to expunge');
+        assert.equal(await s.expungeAllContents(app.id, now + 200), 1, 'called again: the one message made since');
         assert.equal(await s.recoverFailed(endpoint.id, T0, now, now + 2), 0, 'recover passes them over');
       });
     });

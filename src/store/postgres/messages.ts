@@ -14,7 +14,6 @@ import { readyBy, readyByStatements } from './endpoint-queue.js';
 import { named, plainSql, sqlOf } from './prepared.js';
 import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '../expunged.js';
 import { BATCH_ROWS, inBatches } from '../batched-writes.js';
-import { idLowerBound } from '../retention.js';
 
 /**
  * Stores messages (one array parameter per column, $9 the uid each was addressed by): not for an application deleted
@@ -174,19 +173,22 @@ export function postgresMessages(db: PostgresDb): MessageOps {
     },
 
     async expungeAllContents(appId: string, nowMs: number): Promise<number> {
-      // The application's messages in id order up to now (message_app), BATCH_ROWS a transaction; deliveries before
-      // messages, as acks lock them. A message expunged before keeps its time, and its deliveries failed then.
-      const to = idLowerBound('msg', nowMs + 1);
+      // The application's messages in id order (message_app) up to its newest when asked (read here, not from this
+      // process's clock: another API process's may be ahead), BATCH_ROWS a transaction; deliveries before messages, as
+      // acks lock them, and in id order. A message expunged before keeps its time, and its deliveries failed then.
+      const newest = (await db.pool.query('SELECT max(id) AS id FROM message WHERE app_id = $1', [appId])).rows[0]?.id as string | null;
+      if (newest == null) return 0;
       let expunged = 0;
       let after = '';
       await inBatches(() =>
         db.transaction(async (client) => {
-          const ids = (await client.query(`SELECT id FROM message WHERE app_id = $1 AND id > $2 AND id < $3 ORDER BY id LIMIT ${BATCH_ROWS}`, [appId, after, to])).rows.map(
+          const ids = (await client.query(`SELECT id FROM message WHERE app_id = $1 AND id > $2 AND id <= $3 ORDER BY id LIMIT ${BATCH_ROWS}`, [appId, after, newest])).rows.map(
             (r) => r.id as string,
           );
           if (ids.length === 0) return 0;
           await client.query(
-            "UPDATE delivery SET status = 'failed', last_error = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 WHERE message_id = ANY($3) AND status = 'pending'",
+            `UPDATE delivery SET status = 'failed', last_error = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
+             WHERE id = ANY(ARRAY(SELECT id FROM delivery WHERE message_id = ANY($3) AND status = 'pending' ORDER BY id FOR UPDATE)) AND status = 'pending'`,
             [EXPUNGED_DELIVERY_ERROR, nowMs, ids],
           );
           expunged += (await client.query('UPDATE message SET payload = $1, expunged_at = $2 WHERE id = ANY($3) AND expunged_at IS NULL', [EXPUNGED_PAYLOAD, nowMs, ids])).rowCount ?? 0;

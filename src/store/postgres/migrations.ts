@@ -358,8 +358,9 @@ ALTER TABLE message ADD COLUMN only_endpoint_id TEXT;
     version: 19,
     name: 'background tasks',
     sql: `
--- One row per recovery or replay (task: endpoint.recover or endpoint.replay), finished when answered; data is JSON (its
--- endpoint, window and count). Purged with the message retention.
+-- One row per recovery, replay, bulk replay or expunge of every payload (task: endpoint.recover, endpoint.replay,
+-- endpoint.bulk-replay, application.purge_content), finished when answered; data is JSON (what it did; for an
+-- endpoint's task its endpoint and window). Purged with the message retention.
 CREATE TABLE background_task (
   id TEXT PRIMARY KEY,
   app_id TEXT NOT NULL REFERENCES app(id) ON DELETE CASCADE,

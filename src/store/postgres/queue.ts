@@ -124,8 +124,9 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
           const ids = rows.filter((row) => recoverable(row, sinceMs, untilMs)).map((row) => row.id as string);
           if (ids.length > 0) {
             const changed = (await client.query(
-              `UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
-               WHERE id = ANY($2) AND status = 'failed'`,
+              // Its message read again in this statement: one expunged since the batch was read stays as it is.
+              `UPDATE delivery d SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
+               FROM message m WHERE d.id = ANY($2) AND d.status = 'failed' AND m.id = d.message_id AND m.expunged_at IS NULL`,
               [nowMs, ids],
             )).rowCount ?? 0;
             if (changed > 0) {
@@ -200,8 +201,9 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
           const ids = rows.filter((row) => bulkReplayable(row, filter)).map((row) => row.id as string);
           if (ids.length > 0) {
             const changed = (await client.query(
-              `UPDATE delivery SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
-               WHERE id = ANY($2) AND status <> 'pending'`,
+              // Its message read again in this statement: one expunged since the batch was read stays as it is.
+              `UPDATE delivery d SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
+               FROM message m WHERE d.id = ANY($2) AND d.status <> 'pending' AND m.id = d.message_id AND m.expunged_at IS NULL`,
               [nowMs, ids],
             )).rowCount ?? 0;
             if (changed > 0) {

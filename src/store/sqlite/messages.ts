@@ -12,7 +12,6 @@ import { earliest } from '../concerns.js';
 import { readyBy } from './endpoint-queue.js';
 import { EXPUNGED_DELIVERY_ERROR, EXPUNGED_PAYLOAD, EXPUNGED_RESPONSE } from '../expunged.js';
 import { BATCH_ROWS, inBatches } from '../batched-writes.js';
-import { idLowerBound } from '../retention.js';
 
 const MESSAGE_COLUMNS = 'id, app_id, event_id, event_type, payload, channels, tags, created_at';
 /** A send-example message (messageParams), then the one endpoint it is for. */
@@ -138,19 +137,20 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
     },
 
     async expungeAllContents(appId: string, nowMs: number): Promise<number> {
-      // The application's messages in id order up to now (message_app), BATCH_ROWS a transaction; a message expunged
-      // before keeps its time, and its deliveries failed then.
-      const read = db.stmt(`SELECT id FROM message WHERE app_id = ? AND id > ? AND id < ? ORDER BY id LIMIT ${BATCH_ROWS}`).pluck();
+      // The application's messages in id order (message_app) up to its newest when asked, BATCH_ROWS a transaction; a
+      // message expunged before keeps its time, and its deliveries failed then.
+      const read = db.stmt(`SELECT id FROM message WHERE app_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ${BATCH_ROWS}`).pluck();
       const expunge = db.stmt('UPDATE message SET payload = ?, expunged_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND expunged_at IS NULL');
       const fail = db.stmt(`UPDATE delivery SET status = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
         WHERE message_id IN (SELECT value FROM json_each(?)) AND status = 'pending'`);
-      const to = idLowerBound('msg', nowMs + 1);
+      const newest = db.stmt('SELECT max(id) FROM message WHERE app_id = ?').pluck().get(appId) as string | null;
+      if (newest === null) return 0;
       let expunged = 0;
       let after = '';
       await inBatches(() =>
         db.whenWritable(() =>
           db.transaction(() => {
-            const ids = read.all(appId, after, to) as string[];
+            const ids = read.all(appId, after, newest) as string[];
             const list = JSON.stringify(ids);
             expunged += expunge.run(EXPUNGED_PAYLOAD, nowMs, list).changes;
             fail.run(EXPUNGED_DELIVERY_ERROR, nowMs, list);
