@@ -19,6 +19,26 @@ import { named } from './prepared.js';
 /** When the next endpoint is ready (the worker sleeps until then). */
 const nextReadyAt = named('hookd_next_ready_at', 'SELECT min(ready_at) AS due FROM endpoint_queue');
 
+/**
+ * Schedules the deliveries `ids` of one endpoint again now, as manual attempts from a fresh schedule, if they are still
+ * in one of `statuses` and their message still has its payload (both read again in this statement: a delivery resent,
+ * or a message expunged, since the caller read it stays as it is); then the endpoint is ready and workers are woken.
+ * Returns how many.
+ */
+async function scheduleAgain(client: pg.PoolClient, endpointId: string, ids: string[], statuses: string[], nowMs: number): Promise<number> {
+  if (ids.length === 0) return 0;
+  const changed = (await client.query(
+    `UPDATE delivery d SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
+     FROM message m WHERE d.id = ANY($2) AND d.status = ANY($3) AND m.id = d.message_id AND m.expunged_at IS NULL`,
+    [nowMs, ids, statuses],
+  )).rowCount ?? 0;
+  if (changed > 0) {
+    await readyBy(client, new Map([[endpointId, nowMs]]));
+    await client.query(NOTIFY_DELIVERIES);
+  }
+  return changed;
+}
+
 export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListener): QueueOps {
   return {
     async claimDeliveries(request: ClaimRequest): Promise<ClaimedDelivery[]> {
@@ -122,19 +142,7 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
             [endpointId, after],
           )).rows as Row[];
           const ids = rows.filter((row) => recoverable(row, sinceMs, untilMs)).map((row) => row.id as string);
-          if (ids.length > 0) {
-            const changed = (await client.query(
-              // Its message read again in this statement: one expunged since the batch was read stays as it is.
-              `UPDATE delivery d SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
-               FROM message m WHERE d.id = ANY($2) AND d.status = 'failed' AND m.id = d.message_id AND m.expunged_at IS NULL`,
-              [nowMs, ids],
-            )).rowCount ?? 0;
-            if (changed > 0) {
-              await readyBy(client, new Map([[endpointId, nowMs]]));
-              await client.query(NOTIFY_DELIVERIES);
-            }
-            recovered += changed;
-          }
+          recovered += await scheduleAgain(client, endpointId, ids, ['failed'], nowMs);
           after = (rows.at(-1)?.id as string | undefined) ?? after;
           return rows.length;
         }),
@@ -199,19 +207,7 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
             [endpointId, from, after, to],
           )).rows as Row[];
           const ids = rows.filter((row) => bulkReplayable(row, filter)).map((row) => row.id as string);
-          if (ids.length > 0) {
-            const changed = (await client.query(
-              // Its message read again in this statement: one expunged since the batch was read stays as it is.
-              `UPDATE delivery d SET status = 'pending', attempts = 0, next_attempt_at = $1, next_trigger = 1, last_error = NULL, updated_at = $1
-               FROM message m WHERE d.id = ANY($2) AND d.status <> 'pending' AND m.id = d.message_id AND m.expunged_at IS NULL`,
-              [nowMs, ids],
-            )).rowCount ?? 0;
-            if (changed > 0) {
-              await readyBy(client, new Map([[endpointId, nowMs]]));
-              await client.query(NOTIFY_DELIVERIES);
-            }
-            replayed += changed;
-          }
+          replayed += await scheduleAgain(client, endpointId, ids, ['failed', 'succeeded'], nowMs);
           after = (rows.at(-1)?.message_id as string | undefined) ?? after;
           return rows.length;
         }),
