@@ -407,7 +407,6 @@ export async function endpointRoutes(fastify: FastifyInstance): Promise<void> {
   );
 }
 
-
 /** A recovery's or a replay's [since, until) (until: now by default; it must come after since). */
 function timeWindow(body: { since: string; until?: string | null | undefined }, now: number): { since: number; until: number } {
   const since = parseDate(body.since, ['body', 'since'])!;

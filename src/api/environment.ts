@@ -1,9 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { validationError } from '../domain/errors.js';
-import type { EventType } from '../domain/types.js';
 import { requireAdmin } from './context.js';
-import { eventTypeFromBody } from './event-types.js';
+import { eventTypeFromBody, everyEventType } from './event-types.js';
 import { EnvironmentIn, EnvironmentOut, adminErrorResponses } from './schemas.js';
 import { eventTypeOut } from './wire.js';
 
@@ -32,13 +31,7 @@ export async function environmentRoutes(fastify: FastifyInstance): Promise<void>
     },
     async (request) => {
       requireAdmin(request);
-      const eventTypes: EventType[] = [];
-      for (let iterator: string | undefined, done = false; !done; ) {
-        const page = await store.listEventTypes({ limit: 250, iterator, includeArchived: true });
-        eventTypes.push(...page.data);
-        done = page.done;
-        iterator = page.iterator ?? undefined;
-      }
+      const eventTypes = await everyEventType(store, true);
       return { version: ENVIRONMENT_VERSION, createdAt: new Date(clock()).toISOString(), eventTypes: eventTypes.map(eventTypeOut), settings: null, connectors: [] };
     },
   );

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { HookdError, notFound, validationError } from '../domain/errors.js';
 import { OpenApiImportError, eventTypesFromOpenApi, type EventTypeFromOpenApi } from '../domain/openapi-webhooks.js';
 import type { EventType } from '../domain/types.js';
+import type { Store } from '../store/store.js';
 import { requireAdmin } from './context.js';
 import {
   EventTypeImportOpenApiIn,
@@ -138,12 +139,7 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       }
       if (replaceAll) {
         const named = new Set(imported.map((t) => t.name));
-        for (let iterator: string | undefined, done = false; !done; ) {
-          const page = await store.listEventTypes({ limit: 250, iterator, includeArchived: false });
-          for (const live of page.data) if (!named.has(live.name)) changed.push({ type: { ...live, archived: true, updatedAt: now }, created: false, from: null });
-          ({ done } = page);
-          iterator = page.iterator ?? undefined;
-        }
+        for (const live of await everyEventType(store, false)) if (!named.has(live.name)) changed.push({ type: { ...live, archived: true, updatedAt: now }, created: false, from: null });
       }
       if (!dryRun) {
         for (const { type, created } of changed) await (created ? store.createEventType(type) : store.updateEventType(type));
@@ -225,6 +221,18 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
       return reply.code(204).send(null);
     },
   );
+}
+
+/** The whole catalog, 250 a page (archived ones too, if asked): an import's replaceAll, an environment export. */
+export async function everyEventType(store: Store, includeArchived: boolean): Promise<EventType[]> {
+  const all: EventType[] = [];
+  for (let iterator: string | undefined, done = false; !done; ) {
+    const page = await store.listEventTypes({ limit: 250, iterator, includeArchived });
+    all.push(...page.data);
+    done = page.done;
+    iterator = page.iterator ?? undefined;
+  }
+  return all;
 }
 
 /**
