@@ -18,6 +18,7 @@ import { installJsonBodyParser } from './api/json-body.js';
 import { messageRoutes } from './api/messages.js';
 import { environmentRoutes } from './api/environment.js';
 import { operationalWebhookRoutes } from './api/operational-webhooks.js';
+import { attachLazySchemas, LazySchemas } from './api/lazy-schemas.js';
 import { installOpenApi, type RouterOptions } from './api/openapi.js';
 import { installSecurityHeaders } from './api/security-headers.js';
 import { statsRoutes } from './api/stats.js';
@@ -37,7 +38,10 @@ const ROUTER_OPTIONS: RouterOptions = { ignoreTrailingSlash: true, maxParamLengt
 /** Builds the HTTP API (never listens; server.ts does). */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { logger, metrics, ...context } = options;
+  const schemas = new LazySchemas();
   const app = Fastify({
+    // Route schemas compile on their first request (api/lazy-schemas.ts).
+    schemaController: schemas.serializers(),
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: context.config.bodyLimitBytes,
     // Fastify's own two lines per request stay off (the top-level disableRequestLogging option is deprecated);
@@ -56,6 +60,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     ...errorServerOptions,
   });
   app.decorate('hookd', context);
+  attachLazySchemas(app, schemas);
   // First hook of all: the request id goes back on every response, errors included.
   installRequestLogging(app, { logRequests: context.config.observability.logRequests });
   app.addHook('onResponse', (request, reply, done) => {
@@ -64,7 +69,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   // The API speaks JSON only (UTF-8, bounded nesting); any other body answers 415 Unsupported Media Type.
   installJsonBodyParser(app);
-  installValidationAndErrors(app);
+  installValidationAndErrors(app, schemas);
   installOpenApi(app, ROUTER_OPTIONS);
   installAuth(app);
   installIdempotency(app);

@@ -6,6 +6,7 @@ import type { FastifyError, FastifyHttpOptions, FastifyInstance, FastifyReply, F
 import { HookdError, type ValidationIssue } from '../domain/errors.js';
 import { storeFailureOf } from '../store/failures.js';
 import { unstorableValue } from './json-body.js';
+import type { LazySchemas } from './lazy-schemas.js';
 import { RepeatedWarning } from '../observability/log-throttle.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
@@ -22,11 +23,13 @@ const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormat
  * Errors Fastify raises before routing (bad percent-encoding, over-long path parameters) and malformed HTTP
  * reach these handlers only through the server options in `errorServerOptions`.
  */
-export function installValidationAndErrors(app: FastifyInstance): void {
+export function installValidationAndErrors(app: FastifyInstance, schemas: LazySchemas): void {
   const options = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false } as const;
   const bodyAjv = addFormats(new Ajv({ ...options, coerceTypes: false }));
   const paramAjv = addFormats(new Ajv({ ...options, coerceTypes: 'array' }));
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv.compile(schema) : withStorableText(paramAjv.compile(schema))));
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    schemas.validator(() => (httpPart === 'body' ? bodyAjv.compile(schema) : withStorableText(paramAjv.compile(schema)))),
+  );
   app.setSchemaErrorFormatter((errors, dataVar) => {
     const error = new HookdError('HOOKD_ERR_VALIDATION', 'request validation failed', withoutNullAlternatives(errors as ErrorObject[]).map((e) => toIssue(e, dataVar)));
     return error as unknown as Error;
