@@ -1,6 +1,7 @@
 // Races on PostgreSQL that only another session's lock (or a slowed write) can time: deleting an endpoint while an ingest for it commits
 // (nothing is left pending and never claimed), an idempotency key that goes while a request waits for it, and
-// two endpoint creates racing for the last place under the per-application bound.
+// two endpoint creates racing for the last place under the per-application bound, and a recover that meets an expunge
+// (the claim fails the delivery it left pending).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
@@ -120,6 +121,54 @@ test("two endpoint creates at once for an application one short of its bound: on
     const created = await Promise.all(['a', 'b'].map((name) => store.createEndpoint(newEndpoint({ appId, url: `https://receiver.example/${name}` }, Date.now()), 2)));
     assert.deepEqual(created.sort(), [false, true]);
     assert.equal((await store.listEndpoints(appId, { limit: 10 })).data.length, 2);
+  } finally {
+    await admin.end().catch(() => undefined);
+    await store.close();
+    await drop();
+  }
+});
+
+test('a recover that meets an expunge committing during its statement leaves nothing to send: the claim fails that delivery', async () => {
+  const { schema, drop } = await freshPostgresSchema(url);
+  const store = new PostgresStore({ url, schema, poolSize: 4 });
+  const admin = new pg.Client({ connectionString: url });
+  try {
+    await store.migrate();
+    const at = Date.now() - 1000;
+    const appId = newId('app', at);
+    await store.createApp({ id: appId, uid: null, name: 'a', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: at, updatedAt: at });
+    const endpoint = newEndpoint({ appId, url: 'https://receiver.example/hook' }, at);
+    await store.createEndpoint(endpoint);
+    await admin.connect();
+    await admin.query(`SET search_path = ${schema}`);
+    const messageId = newId('msg', at);
+    const deliveryId = newId('dlv', at);
+    await admin.query("INSERT INTO message (id, app_id, event_type, payload, created_at) VALUES ($1, $2, 'e', '{\"secret\":1}', $3)", [messageId, appId, at]);
+    await admin.query("INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, 'failed', 5, $5, $5)", [
+      deliveryId,
+      messageId,
+      endpoint.id,
+      appId,
+      at,
+    ]);
+    // The recover's UPDATE takes 500 ms per row it makes pending: its statement has read the message (not expunged
+    // yet) when the expunge commits.
+    await admin.query("CREATE FUNCTION slow_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$");
+    await admin.query("CREATE TRIGGER slow_recover BEFORE UPDATE ON delivery FOR EACH ROW WHEN (OLD.status = 'failed' AND NEW.status = 'pending') EXECUTE FUNCTION slow_update()");
+    const recovering = store.recoverFailed(endpoint.id, at - 60_000, Date.now() + 60_000, Date.now());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(await store.expungeMessageContent(appId, messageId, Date.now()), true);
+    assert.equal(await recovering, 1, 'the recover did not see the expunge (the race this test sets up)');
+
+    const claimed = await store.claimDeliveries({ owner: 'w', limit: 10, leaseMs: 30_000, nowMs: Date.now() + 1000 });
+    assert.deepEqual(
+      claimed.map((c) => c.message.payload),
+      [],
+      'an expunged message is never sent, not even its placeholder',
+    );
+    const row = (await admin.query('SELECT status, last_error, lease_owner FROM delivery WHERE id = $1', [deliveryId])).rows[0];
+    assert.deepEqual(row, { status: 'failed', last_error: 'message content expunged', lease_owner: null });
+    assert.equal((await store.queueStats(Date.now() + 1000)).pending, 0);
   } finally {
     await admin.end().catch(() => undefined);
     await store.close();

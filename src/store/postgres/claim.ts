@@ -4,6 +4,7 @@
 // transaction.
 import { DEFAULT_SCHEDULER_POLICY, needsRecount, planClaim, settleClaim, type EndpointClaimPlan } from '../../domain/scheduler.js';
 import type { Delivery } from '../../domain/types.js';
+import { EXPUNGED_DELIVERY_ERROR } from '../expunged.js';
 import { claimedOf, deliveryFromRow, readyEndpointFromRow, unsendableReason } from '../rows.js';
 import type { ClaimedDelivery, ClaimRequest } from '../store.js';
 import type pg from 'pg';
@@ -41,7 +42,7 @@ const lease = named(
    leased AS (
      UPDATE delivery d SET lease_owner = $4, lease_expires_at = $5, next_attempt_at = $5, updated_at = $1
      FROM picked p WHERE d.id = p.id RETURNING d.*, p.due, p.rank)
-   SELECT leased.*, m.event_type, m.payload, e.url, e.secrets, e.headers
+   SELECT leased.*, m.event_type, m.payload, m.expunged_at, e.url, e.secrets, e.headers
    FROM leased JOIN message m ON m.id = leased.message_id JOIN endpoint e ON e.id = leased.endpoint_id`,
 );
 
@@ -117,6 +118,7 @@ export async function claimIn(client: pg.PoolClient, request: ClaimRequest, comm
   if (toSend.length > 0) {
     leased = (await client.query(lease([nowMs, endpointIds(toSend), takes(toSend), owner, leaseExpiresAt]))).rows.map((row: Row) => ({ delivery: deliveryFromRow(row), row, due: row.due as number, rank: Number(row.rank) }));
     leased.sort((a, b) => a.rank - b.rank || a.due - b.due);
+    leased = await withoutExpunged(client, leased, nowMs);
     for (const { delivery } of leased) count(delivery.endpointId);
   }
   if (toFail.length > 0) {
@@ -156,6 +158,22 @@ export async function claimIn(client: pg.PoolClient, request: ClaimRequest, comm
     (id) => messageRows.get(id)!,
     (id) => endpointRows.get(id)!,
   );
+}
+
+/**
+ * The leased deliveries whose message still has its content; the others are failed, never sent. Every path that makes
+ * a delivery pending checks `expunged_at` in its statement, but under READ COMMITTED an expunge that commits while
+ * that statement runs is not seen by it (a resend, recover or bulk replay can then leave an expunged message's
+ * delivery pending): its placeholder payload would go out as a webhook.
+ */
+async function withoutExpunged<T extends { delivery: Delivery; row: Row }>(client: pg.PoolClient, leased: T[], nowMs: number): Promise<T[]> {
+  const expunged = leased.filter(({ row }) => row.expunged_at != null).map(({ delivery }) => delivery.id);
+  if (expunged.length === 0) return leased;
+  await client.query(
+    "UPDATE delivery SET status = 'failed', last_error = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 WHERE id = ANY($3)",
+    [EXPUNGED_DELIVERY_ERROR, nowMs, expunged],
+  );
+  return leased.filter(({ row }) => row.expunged_at == null);
 }
 
 const endpointIds = (plans: EndpointClaimPlan[]): string[] => plans.map((plan) => plan.endpoint.endpointId);
