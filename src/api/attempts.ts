@@ -43,8 +43,7 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
 
   /**
    * No attempt listed for being after `after` sorts below this id: an attempt's id is made when its request starts,
-   * and the lists filter on that start (attemptStartedAt: when it ended less how long its request took, which leaves
-   * out its signing and the wait for its record); the slack covers a clock that moved meanwhile.
+   * and the lists filter on that start (attemptStartedAt); the slack covers a clock that moved meanwhile.
    */
   const attemptKeyAt = (afterMs: number): string => idLowerBound('atmpt', afterMs - ATTEMPT_KEY_SLACK_MS);
 

@@ -411,7 +411,7 @@ export class DeliveryWorker {
       now,
       this.random,
     );
-    const attempt = this.attemptOf(claimed, result, startedAt, now, succeeded, sentHeaders);
+    const attempt = this.attemptOf(claimed, result, startedAt, succeeded, sentHeaders);
     // A pause the receiver asked for holds its endpoint whatever becomes of this delivery (its last attempt too).
     const holdEndpointUntil = endpointHoldUntil({ statusCode: result.statusCode, retryAfter: result.retryAfter }, now);
     if (result.aborted) {
@@ -443,7 +443,7 @@ export class DeliveryWorker {
     }
   }
 
-  private attemptOf(claimed: ClaimedDelivery, result: SendResult, startedAt: number, now: number, succeeded: boolean, sentHeaders: Record<string, string>): Attempt {
+  private attemptOf(claimed: ClaimedDelivery, result: SendResult, startedAt: number, succeeded: boolean, sentHeaders: Record<string, string>): Attempt {
     const { message, endpoint, delivery } = claimed;
     return {
       id: newId('atmpt', startedAt),
@@ -460,7 +460,9 @@ export class DeliveryWorker {
       error: result.error ?? (succeeded ? null : `HTTP ${result.statusCode}`),
       requestHeaders: recordedRequestHeaders(sentHeaders, endpoint.headers),
       responseHeaders: result.headers,
-      createdAt: now,
+      // Its start (the time of its signature) plus its request's measured duration, not the time of this record: the
+      // start derived from it (attemptStartedAt, the API's timestamp) is then the start, exactly.
+      createdAt: startedAt + result.durationMs,
     };
   }
 

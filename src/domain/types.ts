@@ -120,13 +120,17 @@ export interface Attempt {
   requestHeaders: Record<string, string> | null;
   /** The response's headers (at most RESPONSE_HEADERS_LIMIT_BYTES of them); null when no response arrived. */
   responseHeaders: Record<string, string> | null;
-  /** When the attempt ended (its answer came, or it failed): the time the scheduler and the ack go by. */
+  /**
+   * When the attempt ended (its answer came, or it failed): its start plus its request's measured duration. The time
+   * the scheduler and the ack go by.
+   */
   createdAt: number;
 }
 
 /**
  * When the attempt's request started: its `timestamp` in the API, as Svix stamps an attempt, and the time the attempt
- * lists filter on (their order, by id, is already that of the starts). SQL: ATTEMPT_STARTED_AT.
+ * lists filter on (their order, by id, is already that of the starts). SQL: ATTEMPT_STARTED_AT. The worker records
+ * `createdAt` as the start plus the duration, so this is the start to the millisecond (the time its signature carries).
  */
 export const attemptStartedAt = (a: Pick<Attempt, 'createdAt' | 'responseDurationMs'>): number => a.createdAt - a.responseDurationMs;
 

@@ -1,5 +1,5 @@
 // Races on PostgreSQL that only another session's lock (or a slowed write) can time: deleting an endpoint while an ingest for it commits
-// (nothing is left pending and never claimed), an idempotency key that goes while a request waits for it, and
+// (nothing is left pending and never claimed), an idempotency key that goes while a request waits for it,
 // two endpoint creates racing for the last place under the per-application bound, and a recover that meets an expunge
 // (the claim fails the delivery it left pending).
 import assert from 'node:assert/strict';
