@@ -10,7 +10,7 @@ import type { HookdContext } from './api/context.js';
 import { deliveryRoutes } from './api/deliveries.js';
 import { endpointHealthRoutes } from './api/endpoint-health.js';
 import { endpointRoutes } from './api/endpoints.js';
-import { errorServerOptions, installValidationAndErrors } from './api/errors.js';
+import { errorServerOptions, installValidationAndErrors, requestTimeouts } from './api/errors.js';
 import { eventTypeRoutes } from './api/event-types.js';
 import { healthRoutes } from './api/health.js';
 import { installIdempotency } from './api/idempotency.js';
@@ -53,11 +53,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     childLoggerFactory: requestLogger,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // A request must arrive whole within a minute (Fastify's default is no bound): a client that stalls its body
-    // does not hold a connection, and its memory, for ever.
-    requestTimeout: 60_000,
     routerOptions: ROUTER_OPTIONS,
     ...errorServerOptions,
+    // A request must arrive whole within HOOKD_API_REQUEST_TIMEOUT (Fastify's default is no bound): a client that
+    // stalls its headers or body is answered 408 and does not hold a connection, and its memory, for ever.
+    ...requestTimeouts(context.config.apiRequestTimeoutMs),
   });
   app.decorate('hookd', context);
   attachLazySchemas(app, schemas);

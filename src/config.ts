@@ -26,6 +26,11 @@ export interface Config {
   adminToken: string | null;
   logLevel: string;
   bodyLimitBytes: number;
+  /**
+   * How long a request may take to arrive whole, headers and body (HOOKD_API_REQUEST_TIMEOUT, default 60 s): a client
+   * that stalls is answered 408 and its connection closed, so it holds neither a connection nor memory for ever.
+   */
+  apiRequestTimeoutMs: number;
   /** Grace period during which a rotated-out endpoint secret still signs. */
   secretGraceMs: number;
   idempotencyTtlMs: number;
@@ -127,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: adminToken(env.HOOKD_ADMIN_TOKEN),
     logLevel: logLevel(env.HOOKD_LOG_LEVEL),
     bodyLimitBytes: integer(env, 'HOOKD_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    apiRequestTimeoutMs: apiRequestTimeout(env),
     secretGraceMs: duration(env, 'HOOKD_SECRET_GRACE', '24h'),
     idempotencyTtlMs: duration(env, 'HOOKD_IDEMPOTENCY_TTL', '24h'),
     ingestMaxBatch: integer(env, 'HOOKD_INGEST_MAX_BATCH', 512, 1, 10_000),
@@ -257,6 +263,12 @@ function connectionsPerOrigin(env: Env, concurrency: number): number {
   const perOrigin = integer(env, 'HOOKD_CONNECTIONS_PER_ORIGIN', Math.max(1, Math.floor(concurrency / 2)), 1, 10_000);
   if (perOrigin > concurrency) fail(`HOOKD_CONNECTIONS_PER_ORIGIN=${perOrigin} is more than HOOKD_WORKER_CONCURRENCY=${concurrency}: a worker never has more requests on the wire than that`);
   return perOrigin;
+}
+
+function apiRequestTimeout(env: Env): number {
+  const ms = timerDuration(env, 'HOOKD_API_REQUEST_TIMEOUT', '60s');
+  if (ms < 1000) fail(`HOOKD_API_REQUEST_TIMEOUT=${env.HOOKD_API_REQUEST_TIMEOUT} is under 1s`);
+  return ms;
 }
 
 function duration(env: Env, name: string, fallback: string): number {

@@ -30,6 +30,8 @@ test('every bad configuration value is refused at start-up with one line naming 
   refused({ HOOKD_LEASE: '30' }, /HOOKD_LEASE=30 has no unit; did you mean 30s\?/);
   refused({ HOOKD_DB_TIMEOUT: '5' }, /HOOKD_DB_TIMEOUT=5 has no unit/);
   refused({ HOOKD_REQUEST_TIMEOUT: '15ms' }, /HOOKD_REQUEST_TIMEOUT=15ms is under 100ms/);
+  refused({ HOOKD_API_REQUEST_TIMEOUT: '500ms' }, /HOOKD_API_REQUEST_TIMEOUT=500ms is under 1s/);
+  refused({ HOOKD_API_REQUEST_TIMEOUT: '60' }, /HOOKD_API_REQUEST_TIMEOUT=60 has no unit/);
   refused({ HOOKD_POLL_INTERVAL: '0ms' }, /HOOKD_POLL_INTERVAL=0ms is under 10ms/);
   refused({ HOOKD_REQUEST_TIMEOUT: 'soon' }, /HOOKD_REQUEST_TIMEOUT: invalid duration "soon"/);
   refused({ HOOKD_RETRY_SCHEDULE: '' }, /HOOKD_RETRY_SCHEDULE is empty: .* or none for a single attempt/);

@@ -100,19 +100,30 @@ export const errorServerOptions: Pick<FastifyHttpOptions<Server>, 'frameworkErro
   clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
     // A reset connection has nobody left to answer (Node's own handler does the same).
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
-    const detail =
-      error.code === 'HPE_HEADER_OVERFLOW'
-        ? 'request headers are too large'
-        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? 'the request was not received in time'
-          : 'malformed HTTP request';
-    const body = JSON.stringify(new HookdError('HOOKD_ERR_BAD_REQUEST', detail).toBody());
+    const answer =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new HookdError('HOOKD_ERR_REQUEST_TIMEOUT', 'the request was not received in time')
+        : new HookdError('HOOKD_ERR_BAD_REQUEST', error.code === 'HPE_HEADER_OVERFLOW' ? 'request headers are too large' : 'malformed HTTP request');
+    const body = JSON.stringify(answer.toBody());
     if (socket.writable) {
-      socket.write(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const reason = answer.status === 408 ? 'Request Timeout' : 'Bad Request';
+      socket.write(`HTTP/1.1 ${answer.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
     socket.destroy();
   },
 };
+
+/**
+ * Fastify server options bounding how long a request may take to arrive (headers, then the whole request): Node
+ * checks its connections every `connectionsCheckingInterval` (30 s by default, which made a 60 s bound up to 90 s),
+ * here a quarter of the bound.
+ */
+export function requestTimeouts(timeoutMs: number): Pick<FastifyHttpOptions<Server>, 'requestTimeout' | 'http'> {
+  return {
+    requestTimeout: timeoutMs,
+    http: { ...errorServerOptions.http, headersTimeout: timeoutMs, connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(timeoutMs / 4))) },
+  };
+}
 
 /**
  * What Node's HTTP server would otherwise answer itself, without a JSON body: an HTTP/1.1 request without a

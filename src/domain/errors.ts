@@ -11,6 +11,7 @@ export const HOOKD_ERR = {
   HOOKD_ERR_IDEMPOTENCY_IN_PROGRESS: { status: 409, code: 'idempotency_conflict' },
   HOOKD_ERR_PAYLOAD_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   HOOKD_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
+  HOOKD_ERR_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout' },
   HOOKD_ERR_RANGE_NOT_SATISFIABLE: { status: 416, code: 'range_not_satisfiable' },
   HOOKD_ERR_BAD_REQUEST: { status: 400, code: 'bad_request' },
   HOOKD_ERR_MISSING_PAYLOAD: { status: 400, code: 'missing_payload' },

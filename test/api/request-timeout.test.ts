@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { TEST_TOKEN, startTestHookd, type TestHookd } from '../helpers/hookd.js';
+import { assertJsonError, rawHttp } from '../helpers/raw.js';
+
+/** A client that stalls its request (HOOKD_API_REQUEST_TIMEOUT): a JSON 408 and a closed connection, in time. */
+describe('HOOKD_API_REQUEST_TIMEOUT', () => {
+  let hookd: TestHookd & { cleanup: () => Promise<void> };
+  let port: number;
+  before(async () => {
+    hookd = await startTestHookd({ env: { HOOKD_API_REQUEST_TIMEOUT: '1s' } });
+    port = Number(new URL(hookd.url).port);
+  });
+  after(async () => hookd?.cleanup());
+
+  const stalled = async (request: string) => {
+    const started = Date.now();
+    const answer = await rawHttp(port, request, 5000);
+    return { answer, tookMs: Date.now() - started };
+  };
+
+  test('a body that stops arriving is answered 408 request_timeout, within the bound and its check', async () => {
+    const head = `POST /api/v1/app HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n`;
+    const [{ answer, tookMs }, healthy] = await Promise.all([
+      stalled(`${head}{"name":`),
+      // Meanwhile another client is served at once.
+      new Promise((resolve) => setTimeout(resolve, 200)).then(() => hookd.api.post('/api/v1/app', { name: 'served', uid: 'served' })),
+    ]);
+    assert.equal(healthy.status, 201);
+    assertJsonError(answer, 408, 'request_timeout');
+    assert.equal(answer.headers.get('connection'), 'close');
+    assert.ok(tookMs >= 1000 && tookMs < 2500, `answered after ${tookMs} ms (bound 1 s, checked every 250 ms)`);
+    assert.equal((await hookd.api.get('/api/v1/app?limit=10')).body.data.length, 1, 'nothing of the stalled request was created');
+  });
+
+  test('headers that stop arriving are answered 408 too', async () => {
+    const { answer, tookMs } = await stalled('GET /api/v1/app HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthor');
+    assertJsonError(answer, 408, 'request_timeout');
+    assert.ok(tookMs >= 1000 && tookMs < 2500, `answered after ${tookMs} ms`);
+  });
+});
