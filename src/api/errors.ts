@@ -121,7 +121,9 @@ export const errorServerOptions: Pick<FastifyHttpOptions<Server>, 'frameworkErro
 export function requestTimeouts(timeoutMs: number): Pick<FastifyHttpOptions<Server>, 'requestTimeout' | 'http'> {
   return {
     requestTimeout: timeoutMs,
-    http: { ...errorServerOptions.http, headersTimeout: timeoutMs, connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(timeoutMs / 4))) },
+    // requestTimeout in both: Node refuses a headersTimeout over the requestTimeout the server is made with (its default,
+    // 5 minutes, unless given here); Fastify sets the server's own after making it (0, no bound, unless given).
+    http: { ...errorServerOptions.http, requestTimeout: timeoutMs, headersTimeout: timeoutMs, connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(timeoutMs / 4))) },
   };
 }
 

@@ -33,6 +33,17 @@ describe('HOOKD_API_REQUEST_TIMEOUT', () => {
     assert.equal((await hookd.api.get('/api/v1/app?limit=10')).body.data.length, 1, 'nothing of the stalled request was created');
   });
 
+  test('a bound over Node\'s default of 5 minutes starts and serves (Node refuses headers bounded longer than requests)', async () => {
+    const long = await startTestHookd({ env: { HOOKD_API_REQUEST_TIMEOUT: '10m' } });
+    try {
+      assert.equal((await long.api.post('/api/v1/app', { name: 'long' })).status, 201);
+      assert.equal(long.app!.server.requestTimeout, 600_000);
+      assert.equal(long.app!.server.headersTimeout, 600_000);
+    } finally {
+      await long.cleanup();
+    }
+  });
+
   test('headers that stop arriving are answered 408 too', async () => {
     const { answer, tookMs } = await stalled('GET /api/v1/app HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthor');
     assertJsonError(answer, 408, 'request_timeout');

@@ -13,6 +13,12 @@ import { freshPostgresSchema } from '../helpers/store-adapters.js';
 const url = process.env.HOOKD_TEST_DATABASE_URL;
 if (!url) throw new Error('HOOKD_TEST_DATABASE_URL is not set: run the tests through `npm test`, which starts PostgreSQL');
 
+async function newApp(store: PostgresStore, at: number): Promise<string> {
+  const appId = newId('app', at);
+  await store.createApp({ id: appId, uid: null, name: 'a', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: at, updatedAt: at });
+  return appId;
+}
+
 test('an ingest that commits while its endpoint is being deleted leaves no delivery pending forever', async () => {
   const { schema, drop } = await freshPostgresSchema(url);
   const store = new PostgresStore({ url, schema, poolSize: 2 });
@@ -21,8 +27,7 @@ test('an ingest that commits while its endpoint is being deleted leaves no deliv
   try {
     await store.migrate();
     const at = Date.now() - 1000;
-    const appId = newId('app', at);
-    await store.createApp({ id: appId, uid: null, name: 'a', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: at, updatedAt: at });
+    const appId = await newApp(store, at);
     const endpoint = newEndpoint({ appId, url: 'https://receiver.example/hook' }, at);
     await store.createEndpoint(endpoint);
 
@@ -109,8 +114,7 @@ test("two endpoint creates at once for an application one short of its bound: on
   try {
     await store.migrate();
     const at = Date.now();
-    const appId = newId('app', at);
-    await store.createApp({ id: appId, uid: null, name: 'a', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: at, updatedAt: at });
+    const appId = await newApp(store, at);
     assert.equal(await store.createEndpoint(newEndpoint({ appId, url: 'https://receiver.example/first' }, at), 2), true);
     // Each insert of an endpoint takes 300 ms: both creates have counted before either commits, unless the second
     // waits for the first.
@@ -135,8 +139,7 @@ test('a recover that meets an expunge committing during its statement leaves not
   try {
     await store.migrate();
     const at = Date.now() - 1000;
-    const appId = newId('app', at);
-    await store.createApp({ id: appId, uid: null, name: 'a', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: at, updatedAt: at });
+    const appId = await newApp(store, at);
     const endpoint = newEndpoint({ appId, url: 'https://receiver.example/hook' }, at);
     await store.createEndpoint(endpoint);
     await admin.connect();

@@ -162,9 +162,9 @@ export async function claimIn(client: pg.PoolClient, request: ClaimRequest, comm
 
 /**
  * The leased deliveries whose message still has its content; the others are failed, never sent. Every path that makes
- * a delivery pending checks `expunged_at` in its statement, but under READ COMMITTED an expunge that commits while
- * that statement runs is not seen by it (a resend, recover or bulk replay can then leave an expunged message's
- * delivery pending): its placeholder payload would go out as a webhook.
+ * a delivery pending (recover, bulk replay, replay-missing; a resend locks the message) checks `expunged_at` in its
+ * statement, but under READ COMMITTED an expunge that commits while that statement runs is not seen by it, and the
+ * expunged message's delivery is left pending: its placeholder payload would go out as a webhook.
  */
 async function withoutExpunged<T extends { delivery: Delivery; row: Row }>(client: pg.PoolClient, leased: T[], nowMs: number): Promise<T[]> {
   const expunged = leased.filter(({ row }) => row.expunged_at != null).map(({ delivery }) => delivery.id);

@@ -169,11 +169,11 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
           const ids = rows.filter((row) => replayable(row, endpoint, sinceMs, untilMs)).map((row) => row.id as string);
           if (ids.length > 0) {
             // A resend of one of them meanwhile made its delivery already; a message deleted meanwhile (its
-            // application's deletion) is not there to join.
+            // application's deletion) is not there to join; one expunged since the read above is not replayed.
             const made = (await client.query(
               `INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, attempts, next_attempt_at, next_trigger, updated_at)
                SELECT d.id, m.id, $3, m.app_id, 'pending', 0, $4, 1, $4
-               FROM unnest($1::text[], $2::text[]) AS d(id, message_id) JOIN message m ON m.id = d.message_id
+               FROM unnest($1::text[], $2::text[]) AS d(id, message_id) JOIN message m ON m.id = d.message_id AND m.expunged_at IS NULL
                ON CONFLICT (message_id, endpoint_id) DO NOTHING`,
               [ids.map(() => newId('dlv', nowMs)), ids, endpoint.id, nowMs],
             )).rowCount ?? 0;
