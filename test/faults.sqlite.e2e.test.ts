@@ -238,7 +238,7 @@ test('hookd apikey run from another directory says where it looked instead of cr
   }
 });
 
-test('SIGTERM with a receiver that never answers and a client that stalls its upload: hookd exits 0 after HOOKD_SHUTDOWN_TIMEOUT, the aborted attempts recorded and no lease left', async () => {
+test('SIGTERM with a receiver that never answers and a client that stalls its upload: hookd exits 0 after HOOKD_SHUTDOWN_TIMEOUT, the aborted attempts recorded (not counted) and no lease left', async () => {
   const temp = tempDir();
   const receiver = await Receiver.start(() => undefined); // never answers
   const env = { HOOKD_DATA_DIR: temp.dir, HOOKD_ADMIN_TOKEN: TEST_TOKEN, HOOKD_LOG_LEVEL: 'warn', HOOKD_SSRF_ALLOW: LOOPBACK_ALLOW, HOOKD_SHUTDOWN_TIMEOUT: '1s', HOOKD_REQUEST_TIMEOUT: '30s' };
@@ -272,6 +272,7 @@ test('SIGTERM with a receiver that never answers and a client that stalls its up
         const [delivery] = await store.listMessageDeliveries(attempt.messageId);
         assert.equal(delivery!.status, 'pending');
         assert.equal(delivery!.leaseOwner, null, 'its lease ended with the recorded attempt, after the request was cut');
+        assert.equal(delivery!.attempts, 0, 'a request cut off by the shutdown does not count toward its attempts');
       }
     } finally {
       await store.close();

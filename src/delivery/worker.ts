@@ -416,7 +416,7 @@ export class DeliveryWorker {
     const holdEndpointUntil = endpointHoldUntil({ statusCode: result.statusCode, retryAfter: result.retryAfter }, now);
     if (result.aborted) {
       // Cut off by a shutdown, not the receiver's doing: recorded, and due again at once (for another worker).
-      return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, next: { status: 'pending', nextAttemptAt: now } };
+      return { deliveryId: delivery.id, leaseOwner: this.owner, attempt, next: { status: 'pending', nextAttemptAt: now }, aborted: true };
     }
     switch (decision.kind) {
       case 'succeeded':

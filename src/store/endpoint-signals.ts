@@ -16,14 +16,15 @@ export function toCurrentUrl(result: DeliveryResult, urls: ReadonlyMap<string, s
  * Per endpoint in an ack batch, what its scheduler state learns from the results (both adapters'
  * completeDeliveries feed these to afterResults). `applied`: the deliveries whose lease still held, so whose ack
  * freed a slot and set the next attempt. A result from an endpoint's former URL (toCurrentUrl) still frees its slot
- * and sets its retry, and tells nothing else: no answer, no failure, no hold.
+ * and sets its retry, and tells nothing else: no answer, no failure, no hold. Nor does a request cut off by a
+ * shutdown (DeliveryResult.aborted).
  */
 export function endpointSignals(results: readonly DeliveryResult[], applied: ReadonlySet<string>, urls: ReadonlyMap<string, string>): Map<string, AttemptSignal[]> {
   const byEndpoint = new Map<string, AttemptSignal[]>();
   for (const result of results) {
     const { attempt, next } = result;
     const held = applied.has(result.deliveryId);
-    const current = toCurrentUrl(result, urls);
+    const current = toCurrentUrl(result, urls) && !result.aborted;
     const signal: AttemptSignal = {
       at: attempt.createdAt,
       statusCode: current ? attempt.responseStatusCode : 0,

@@ -429,6 +429,11 @@ export interface DeliveryResult {
   disableEndpoint?: string | undefined;
   /** Set when the receiver asked to be left alone until then (429 or 503 with Retry-After): nothing more is sent. */
   holdEndpointUntil?: number | null | undefined;
+  /**
+   * Set when this worker's shutdown cut the request off (not the receiver's doing): the attempt is recorded, and
+   * counts toward neither its delivery's attempts nor its endpoint's failures, circuit or operational events.
+   */
+  aborted?: boolean | undefined;
 }
 
 export interface StoredResponse {

@@ -264,6 +264,23 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test('a request cut off by a shutdown is recorded, and counts toward neither the delivery nor the endpoint', async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        const message = makeMessage(app.id);
+        await s.insertMessages([message]);
+        const [c] = await claim(s, 'w', 1, 10_000, T0);
+        const cut = { ...attemptFor(c!.delivery.id, message, endpoint.id, 'fail', T0 + 1), responseStatusCode: 0, error: 'aborted: hookd is shutting down' };
+        await s.completeDeliveries([{ deliveryId: c!.delivery.id, leaseOwner: 'w', attempt: cut, next: { status: 'pending', nextAttemptAt: T0 + 1 }, aborted: true }]);
+        const [d] = await s.listMessageDeliveries(message.id);
+        assert.deepEqual([d!.status, d!.attempts, d!.leaseOwner], ['pending', 0, null]);
+        assert.equal((await s.listAttempts({ appId: app.id }, { limit: 10 })).data.length, 1, 'the attempt is on record');
+        assert.equal((await s.getEndpoint(app.id, endpoint.id))!.firstFailureAt, null, 'no failure streak begins');
+        const [again] = await claim(s, 'w', 1, 10_000, T0 + 1);
+        assert.equal(again!.delivery.attempts, 0, 'the next attempt is still its first');
+      });
+    });
+
     test('retry, exhaustion, resend and recover move a delivery through its states', async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);

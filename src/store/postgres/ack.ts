@@ -26,7 +26,7 @@ const r$ = (n: number): string => $(RESULT_PARAMS + n);
 
 /**
  * One statement, one round trip: records the attempts (all but those whose message is gone; one array parameter per
- * attempt column), applies the results (six arrays after those) to the deliveries whose lease still holds, and reads
+ * attempt column), applies the results (seven arrays after those) to the deliveries whose lease still holds, and reads
  * the current URL of the results' endpoints (the array after those; toCurrentUrl). The two writes touch different
  * tables; a data-modifying WITH runs to completion whether or not its rows are read. Rows with a url are endpoints',
  * the others the deliveries whose ack applied.
@@ -40,16 +40,17 @@ const recordResults = named(
    updated AS (
      UPDATE delivery d SET
        status = CASE WHEN d.resend_requested THEN 'pending' ELSE r.status END,
-       attempts = CASE WHEN d.resend_requested THEN 0 ELSE d.attempts + 1 END,
+       attempts = CASE WHEN d.resend_requested THEN 0 ELSE d.attempts + r.counts END,
        next_attempt_at = CASE WHEN d.resend_requested THEN r.at ELSE r.next_at END,
        next_trigger = CASE WHEN d.resend_requested THEN 1 ELSE 0 END, resend_requested = FALSE,
        lease_owner = NULL, lease_expires_at = NULL, last_error = r.error, updated_at = r.at
-     FROM unnest(${r$(1)}::text[], ${r$(2)}::text[], ${r$(3)}::text[], ${r$(4)}::bigint[], ${r$(5)}::text[], ${r$(6)}::bigint[]) AS r(id, owner, status, next_at, error, at)
+     FROM unnest(${r$(1)}::text[], ${r$(2)}::text[], ${r$(3)}::text[], ${r$(4)}::bigint[], ${r$(5)}::text[], ${r$(6)}::bigint[], ${r$(7)}::int[])
+       AS r(id, owner, status, next_at, error, at, counts)
      WHERE d.id = r.id AND d.lease_owner = r.owner
      RETURNING d.id, d.endpoint_id, d.attempts, d.failure_notified, d.next_trigger = 1 AS resent, r.at)
    SELECT id, endpoint_id, attempts, failure_notified, resent, at, NULL::text AS url FROM updated
    UNION ALL
-   SELECT NULL, id, NULL, NULL, NULL, NULL, url FROM endpoint WHERE id = ANY(${r$(7)}::text[])`,
+   SELECT NULL, id, NULL, NULL, NULL, NULL, url FROM endpoint WHERE id = ANY(${r$(8)}::text[])`,
 );
 
 /**
@@ -111,6 +112,8 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
           results.map((r) => (r.next.status === 'pending' ? r.next.nextAttemptAt : r.attempt.createdAt)),
           results.map((r) => r.attempt.error),
           results.map((r) => r.attempt.createdAt),
+          // A request cut off by a shutdown does not count toward its delivery's attempts.
+          results.map((r) => (r.aborted ? 0 : 1)),
           [...new Set(results.map((r) => r.attempt.endpointId))],
         ]),
       )

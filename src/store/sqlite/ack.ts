@@ -20,12 +20,12 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
   );
   // RETURNING tells whether the ack applied (the lease still held) and the delivery's state for operational events.
   // A resend requested while the attempt was on the wire wins over the attempt's outcome: pending again, at once, as
-  // a manual attempt from 0 (next_trigger = 1 marks it). Both bind by position (see attemptValues): status, at,
-  // next_at, error, at, id, owner.
+  // a manual attempt from 0 (next_trigger = 1 marks it); a request cut off by a shutdown does not count. Both bind by
+  // position (see attemptValues): status, counts (1 or 0), at, next_at, error, at, id, owner.
   const updateDelivery = db.stmt(`
     UPDATE delivery SET
       status = CASE WHEN resend_requested = 1 THEN 'pending' ELSE ? END,
-      attempts = CASE WHEN resend_requested = 1 THEN 0 ELSE attempts + 1 END,
+      attempts = CASE WHEN resend_requested = 1 THEN 0 ELSE attempts + ? END,
       next_attempt_at = CASE WHEN resend_requested = 1 THEN ? ELSE ? END,
       next_trigger = resend_requested, resend_requested = 0,
       lease_owner = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ?
@@ -55,7 +55,7 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
       // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
       insertAttempt.run(...attemptValues(a), a.messageId);
       const nextAt = result.next.status === 'pending' ? result.next.nextAttemptAt : a.createdAt;
-      const row = updateDelivery.get(result.next.status, a.createdAt, nextAt, a.error, a.createdAt, result.deliveryId, result.leaseOwner) as Row | undefined;
+      const row = updateDelivery.get(result.next.status, result.aborted ? 0 : 1, a.createdAt, nextAt, a.error, a.createdAt, result.deliveryId, result.leaseOwner) as Row | undefined;
       if (row?.resent === 1) {
         // Resent meanwhile: the attempt counts for its endpoint (latency, failures), not for the delivery's fate.
         applied.add(result.deliveryId);
