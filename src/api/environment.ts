@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { validationError } from '../domain/errors.js';
+import type { EventTypeChange } from '../store/store.js';
 import { requireAdmin } from './context.js';
 import { eventTypeFromBody, everyEventType } from './event-types.js';
 import { EnvironmentIn, EnvironmentOut, adminErrorResponses } from './schemas.js';
@@ -53,11 +54,14 @@ export async function environmentRoutes(fastify: FastifyInstance): Promise<void>
       const { eventTypes, connectors } = request.body;
       if (connectors && connectors.length > 0) throw validationError(['body', 'connectors'], 'hookd has no connectors (transformation templates): import without them');
       const now = clock();
+      // A name given twice takes its last entry, as when each was written in turn.
+      const changes = new Map<string, EventTypeChange>();
       for (const body of eventTypes ?? []) {
         const existing = await store.getEventType(body.name);
-        const imported = eventTypeFromBody(existing ?? { name: body.name, createdAt: now }, body, now);
-        await (existing ? store.updateEventType(imported) : store.createEventType(imported));
+        changes.set(body.name, { eventType: eventTypeFromBody(existing ?? { name: body.name, createdAt: now }, body, now), created: !existing });
       }
+      // One transaction: the catalog is imported whole or not at all.
+      await store.saveEventTypes([...changes.values()]);
       return reply.code(204).send(null);
     },
   );

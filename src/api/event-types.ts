@@ -142,7 +142,7 @@ export async function eventTypeRoutes(fastify: FastifyInstance): Promise<void> {
         for (const live of await everyEventType(store, false)) if (!named.has(live.name)) changed.push({ type: { ...live, archived: true, updatedAt: now }, created: false, from: null });
       }
       if (!dryRun) {
-        for (const { type, created } of changed) await (created ? store.createEventType(type) : store.updateEventType(type));
+        await store.saveEventTypes(changed.map(({ type, created }) => ({ eventType: type, created })));
       }
       const modified = changed.map((c) => c.type.name);
       return { data: dryRun ? { modified, to_modify: changed.flatMap((c) => (c.from ? [c.from] : [])) } : { modified } };

@@ -22,6 +22,7 @@ export type AppOps = Pick<
   | 'missingEventTypes'
   | 'listEventTypes'
   | 'updateEventType'
+  | 'saveEventTypes'
   | 'deleteEventType'
   | 'createSource'
   | 'getSource'

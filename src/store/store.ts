@@ -85,6 +85,12 @@ export interface Store {
   missingEventTypes(names: readonly string[]): Promise<string[]>;
   listEventTypes(page: PageRequest & { includeArchived: boolean }): Promise<Page<EventType>>;
   updateEventType(eventType: EventType): Promise<void>;
+  /**
+   * Creates (`created`) or updates each event type, all in one transaction: an import (OpenAPI, environment) is
+   * written whole or not at all. A create whose name exists by then is a conflict (HookdError 409), and nothing is
+   * written.
+   */
+  saveEventTypes(changes: readonly EventTypeChange[]): Promise<void>;
   /** `expunge` removes the row; otherwise the event type is archived. Returns false when it does not exist. */
   deleteEventType(name: string, expunge: boolean, nowMs: number): Promise<boolean>;
 
@@ -416,6 +422,12 @@ export interface ClaimedDelivery {
   delivery: Delivery;
   message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload'>;
   endpoint: Pick<Endpoint, 'id' | 'appId' | 'url' | 'secrets' | 'headers'>;
+}
+
+/** One event type an import writes (Store.saveEventTypes). */
+export interface EventTypeChange {
+  eventType: EventType;
+  created: boolean;
 }
 
 export interface DeliveryResult {

@@ -1329,6 +1329,32 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test('saveEventTypes writes an import whole, or, when one create meets a name taken meanwhile, not at all', async () => {
+      await fresh(async (s) => {
+        const eventType = (name: string, description = name): EventType => ({ name, description, archived: false, deprecated: false, schemas: null, featureFlag: null, groupName: null, createdAt: T0, updatedAt: T0 });
+        await s.createEventType(eventType('a.taken'));
+        await s.saveEventTypes([
+          { eventType: eventType('b.new'), created: true },
+          { eventType: { ...eventType('a.taken', 'changed'), updatedAt: T0 + 1 }, created: false },
+        ]);
+        assert.equal((await s.getEventType('b.new'))?.description, 'b.new');
+        assert.equal((await s.getEventType('a.taken'))?.description, 'changed');
+
+        // The second change creates a name that exists: a 409, and the first change is not written either.
+        await assert.rejects(
+          s.saveEventTypes([
+            { eventType: { ...eventType('b.new', 'lost'), updatedAt: T0 + 2 }, created: false },
+            { eventType: eventType('a.taken'), created: true },
+            { eventType: eventType('c.never'), created: true },
+          ]),
+          (error: unknown) => (error as { status?: number }).status === 409,
+        );
+        assert.equal((await s.getEventType('b.new'))?.description, 'b.new', 'the update before the conflict was rolled back');
+        assert.equal(await s.getEventType('c.never'), null);
+        await s.saveEventTypes([]);
+      });
+    });
+
     // ---- Inbound sources
 
     test('inbound sources: created, found by id (scoped to their app or alone), listed, updated and deleted; deleting the app deletes them', async () => {

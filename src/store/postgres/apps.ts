@@ -4,7 +4,8 @@ import { AppCache } from '../app-cache.js';
 import type { App, Endpoint, EventType, Page } from '../../domain/types.js';
 import { pageQuery } from '../paging.js';
 import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventTypeToRow, sourceFromRow, sourceToRow, toJson } from '../rows.js';
-import type { PageRequest, Source } from '../store.js';
+import type pg from 'pg';
+import type { EventTypeChange, PageRequest, Source } from '../store.js';
 import { $, type PostgresDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { APP_HISTORY_TABLES, BATCH_ROWS, inBatches } from '../batched-writes.js';
@@ -23,6 +24,23 @@ const RESET_SCHEDULER_STATE = `
  * insert itself (no-app).
  */
 const APP_CACHE_MS = 1000;
+
+/** A connection of the pool, or one holding a transaction. */
+type Queryable = Pick<pg.Pool, 'query'>;
+
+async function insertEventType(db: PostgresDb, q: Queryable, eventType: EventType): Promise<void> {
+  const row = eventTypeToRow(eventType);
+  const columns = Object.keys(row);
+  await db.uniqueOrConflict(`event type "${eventType.name}" already exists`, () =>
+    q.query(`INSERT INTO event_type (${columns.join(', ')}) VALUES (${columns.map((_, i) => $(i + 1)).join(', ')})`, Object.values(row)),
+  );
+}
+
+async function setEventType(q: Queryable, eventType: EventType): Promise<void> {
+  const row = eventTypeToRow(eventType);
+  const columns = Object.keys(row).filter((c) => c !== 'name' && c !== 'created_at');
+  await q.query(`UPDATE event_type SET ${columns.map((c, i) => `${c} = ${$(i + 2)}`).join(', ')} WHERE name = $1`, [eventType.name, ...columns.map((c) => row[c])]);
+}
 
 export function postgresApps(db: PostgresDb): AppOps {
   const appCache = new AppCache(APP_CACHE_MS);
@@ -152,11 +170,7 @@ export function postgresApps(db: PostgresDb): AppOps {
     // ---- Event types
 
     async createEventType(eventType: EventType): Promise<void> {
-      const row = eventTypeToRow(eventType);
-      const columns = Object.keys(row);
-      await db.uniqueOrConflict(`event type "${eventType.name}" already exists`, () =>
-        db.pool.query(`INSERT INTO event_type (${columns.join(', ')}) VALUES (${columns.map((_, i) => $(i + 1)).join(', ')})`, Object.values(row)),
-      );
+      await insertEventType(db, db.pool, eventType);
     },
 
     async getEventType(name: string): Promise<EventType | null> {
@@ -175,9 +189,13 @@ export function postgresApps(db: PostgresDb): AppOps {
     },
 
     async updateEventType(eventType: EventType): Promise<void> {
-      const row = eventTypeToRow(eventType);
-      const columns = Object.keys(row).filter((c) => c !== 'name' && c !== 'created_at');
-      await db.pool.query(`UPDATE event_type SET ${columns.map((c, i) => `${c} = ${$(i + 2)}`).join(', ')} WHERE name = $1`, [eventType.name, ...columns.map((c) => row[c])]);
+      await setEventType(db.pool, eventType);
+    },
+
+    async saveEventTypes(changes: readonly EventTypeChange[]): Promise<void> {
+      await db.transaction(async (client) => {
+        for (const { eventType, created } of changes) await (created ? insertEventType(db, client, eventType) : setEventType(client, eventType));
+      });
     },
 
     async deleteEventType(name: string, expunge: boolean, nowMs: number): Promise<boolean> {

@@ -2,7 +2,7 @@
 import type { App, Endpoint, EventType, Page } from '../../domain/types.js';
 import { pageQuery } from '../paging.js';
 import { appFromRow, endpointFromRow, endpointToRow, eventTypeFromRow, eventTypeToRow, sourceFromRow, sourceToRow, toJson } from '../rows.js';
-import type { PageRequest, Source } from '../store.js';
+import type { EventTypeChange, PageRequest, Source } from '../store.js';
 import type { AppOps } from '../concerns.js';
 import { AppCache } from '../app-cache.js';
 import type { Row, SqliteDb } from './db.js';
@@ -15,6 +15,20 @@ const RESET_SCHEDULER_STATE = `
     failure_streak = 0, circuit_opened_at = NULL, circuit_retry_at = NULL, circuit_openings = 0, latency_ms = NULL,
     rate_next_at = NULL
   WHERE endpoint_id = ?`;
+
+function insertEventType(db: SqliteDb, eventType: EventType): void {
+  const row = eventTypeToRow(eventType);
+  const columns = Object.keys(row);
+  db.uniqueOrConflict(`event type "${eventType.name}" already exists`, () =>
+    db.prepare(`INSERT INTO event_type (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row),
+  );
+}
+
+function setEventType(db: SqliteDb, eventType: EventType): void {
+  const row = eventTypeToRow(eventType);
+  const columns = Object.keys(row).filter((c) => c !== 'name' && c !== 'created_at');
+  db.committed('full', () => db.prepare(`UPDATE event_type SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE name = @name`).run(row));
+}
 
 export function sqliteApps(db: SqliteDb): AppOps {
   // Every write to the app table goes through one connection, the API process's (hookd start serves the file alone;
@@ -133,11 +147,7 @@ export function sqliteApps(db: SqliteDb): AppOps {
     // ---- Event types
 
     async createEventType(eventType: EventType): Promise<void> {
-      const row = eventTypeToRow(eventType);
-      const columns = Object.keys(row);
-      db.uniqueOrConflict(`event type "${eventType.name}" already exists`, () =>
-        db.prepare(`INSERT INTO event_type (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`).run(row),
-      );
+      insertEventType(db, eventType);
     },
 
     async getEventType(name: string): Promise<EventType | null> {
@@ -157,9 +167,13 @@ export function sqliteApps(db: SqliteDb): AppOps {
     },
 
     async updateEventType(eventType: EventType): Promise<void> {
-      const row = eventTypeToRow(eventType);
-      const columns = Object.keys(row).filter((c) => c !== 'name' && c !== 'created_at');
-      db.committed('full', () => db.prepare(`UPDATE event_type SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE name = @name`).run(row));
+      setEventType(db, eventType);
+    },
+
+    async saveEventTypes(changes: readonly EventTypeChange[]): Promise<void> {
+      db.transaction(() => {
+        for (const { eventType, created } of changes) (created ? insertEventType : setEventType)(db, eventType);
+      });
     },
 
     async deleteEventType(name: string, expunge: boolean, nowMs: number): Promise<boolean> {
