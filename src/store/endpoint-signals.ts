@@ -13,6 +13,17 @@ export function toCurrentUrl(result: DeliveryResult, urls: ReadonlyMap<string, s
 }
 
 /**
+ * The result as its delivery takes it, when its attempt went to a URL the endpoint no longer has and would end the
+ * delivery failed (a 410 Gone, or its last scheduled attempt failed): the old receiver's answer says nothing about
+ * the new one, so the delivery stays pending, due at once, and that attempt does not count toward its attempts (the
+ * adapters' acks see to the count). Null when the result stands as it is.
+ */
+export function retriedAtNewUrl(result: DeliveryResult, urls: ReadonlyMap<string, string>): DeliveryResult | null {
+  if (result.next.status !== 'failed' || toCurrentUrl(result, urls)) return null;
+  return { ...result, next: { status: 'pending', nextAttemptAt: result.attempt.createdAt }, disableEndpoint: undefined };
+}
+
+/**
  * Per endpoint in an ack batch, what its scheduler state learns from the results (both adapters'
  * completeDeliveries feed these to afterResults). `applied`: the deliveries whose lease still held, so whose ack
  * freed a slot and set the next attempt. A result from an endpoint's former URL (toCurrentUrl) still frees its slot

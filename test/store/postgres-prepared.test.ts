@@ -167,7 +167,7 @@ test('the plans the connection caches while the tables are small (a fresh databa
   assert.equal(cached.length, 2);
   for (const row of cached) assert.ok(Number(row.generic_plans) > 0 && Number(row.custom_plans) === 0, `${row.name as string} runs one generic plan: ${JSON.stringify(row)}`);
   const plans = {
-    hookd_ack_record_results: `EXPLAIN EXECUTE hookd_ack_record_results(${ATTEMPT_COLUMNS.map(() => "'{}'").join(', ')}, '{dlv_x}', '{w}', '{succeeded}', '{1}', '{NULL}', '{1}', '{ep_x}')`,
+    hookd_ack_record_results: `EXPLAIN EXECUTE hookd_ack_record_results(${ATTEMPT_COLUMNS.map(() => "'{}'").join(', ')}, '{dlv_x}', '{w}', '{succeeded}', '{1}', '{NULL}', '{1}', '{1}', '{ep_x}')`,
     hookd_claim_lease: "EXPLAIN EXECUTE hookd_claim_lease(1, '{ep_x}', '{10}', 'w', 2)",
   };
   await db.pool.query('SET plan_cache_mode TO force_generic_plan');

@@ -908,6 +908,31 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test("an answer from an endpoint's former URL that would end its delivery (410, or a last attempt failed) leaves it pending for the new URL, that attempt uncounted", async () => {
+      await fresh(async (s) => {
+        const { app, endpoint } = await seedEndpoint(s);
+        await s.insertMessages(Array.from({ length: 2 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
+        const claimed = await claim(s, 'w', 2, 60_000, T0 + 1);
+        assert.equal(claimed.length, 2);
+        await s.updateEndpoint({ ...endpoint, url: 'http://127.0.0.1:9/moved', updatedAt: T0 + 10 });
+        const toOldUrl = (c: (typeof claimed)[number], statusCode: number) => ({
+          deliveryId: c.delivery.id,
+          leaseOwner: 'w',
+          attempt: { ...attemptFor(c.delivery.id, { ...makeMessage(app.id), id: c.message.id }, endpoint.id, 'fail', T0 + 100), url: endpoint.url, responseStatusCode: statusCode },
+          next: { status: 'failed' as const },
+        });
+        await s.completeDeliveries([{ ...toOldUrl(claimed[0]!, 410), disableEndpoint: 'endpoint answered 410 Gone' }, toOldUrl(claimed[1]!, 500)], { endpointDisableAfterMs: 1 });
+        for (const c of claimed) {
+          const [d] = await s.listMessageDeliveries(c.message.id);
+          assert.deepEqual([d!.status, d!.attempts, d!.nextAttemptAt, d!.leaseOwner], ['pending', 0, T0 + 100, null]);
+        }
+        assert.equal((await s.listAttempts({ appId: app.id }, { limit: 10 })).data.length, 2, 'both attempts are on record');
+        assert.equal((await s.getEndpoint(app.id, endpoint.id))?.disabled, false);
+        const again = await claim(s, 'w', 10, 60_000, T0 + 100);
+        assert.deepEqual(again.map((c) => [c.endpoint.url, c.delivery.attempts]), [['http://127.0.0.1:9/moved', 0], ['http://127.0.0.1:9/moved', 0]], 'due at once, to the new URL');
+      });
+    });
+
     test('cursor pages walk forwards and backwards without gaps or repeats', async () => {
       await fresh(async (s) => {
         const app = makeApp();

@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState, type EndpointQueueState } from '../../domain/scheduler.js';
 import type { Attempt } from '../../domain/types.js';
-import { endpointSignals, latestAt } from '../endpoint-signals.js';
+import { endpointSignals, latestAt, retriedAtNewUrl } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
 import { ATTEMPT_COLUMNS, attemptValues, queueStateFromRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNotice, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
@@ -120,7 +120,20 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     ).rows;
     const urls = new Map(rows.filter((row) => row.url !== null).map((row) => [row.endpoint_id as string, row.url as string]));
     const updated = rows.filter((row) => row.url === null);
-    const byDelivery = new Map(results.map((r) => [r.deliveryId, r]));
+    // What an attempt to a URL the endpoint no longer has tells goes no further than its delivery, which it does not
+    // end (retriedAtNewUrl): the few such deliveries the statement above failed are pending again, that attempt
+    // uncounted (read in the same statement as the update, the URL costs no round trip in the usual ack).
+    const taken = results.map((result) => retriedAtNewUrl(result, urls) ?? result);
+    const retried = new Set(taken.filter((result, i) => result !== results[i]).map((result) => result.deliveryId));
+    const again = updated.filter((row) => retried.has(row.id as string) && row.resent !== true);
+    if (again.length > 0) {
+      await client.query(
+        "UPDATE delivery d SET status = 'pending', next_attempt_at = r.at, attempts = d.attempts - 1 FROM unnest($1::text[], $2::bigint[]) AS r(id, at) WHERE d.id = r.id",
+        [again.map((row) => row.id), again.map((row) => Number(row.at))],
+      );
+      for (const row of again) row.attempts = (row.attempts as number) - 1;
+    }
+    const byDelivery = new Map(taken.map((r) => [r.deliveryId, r]));
     // Resent meanwhile: the attempt counts for its endpoint (latency, failures), not for the delivery's fate.
     const resent = new Map(updated.filter((row) => row.resent === true).map((row) => [row.endpoint_id as string, Number(row.at)]));
     const applied = updated.filter((row) => row.resent !== true);
@@ -154,7 +167,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     const ready = new Map<string, number>(resent);
     if (policy?.events) outcome.operationalEvents = await insertOperationalEvents(client, policy.events, operatorAppId, acked, disabled, ready);
     // The scheduler rows' update goes with the COMMIT, unless a claim in this transaction must read it first.
-    const statement = await feedSchedulerState(client, results, new Set(updated.map((row) => row.id as string)), urls, ready, policy);
+    const statement = await feedSchedulerState(client, taken, new Set(updated.map((row) => row.id as string)), urls, ready, policy);
     if (statement && policy?.claim) await runSql(client, statement);
     else if (statement) commitWith(statement);
     if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);

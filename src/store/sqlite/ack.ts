@@ -2,7 +2,7 @@
 // still holds), updates endpoint failure streaks and automatic disabling, inserts operational events, and feeds
 // the results to each endpoint's scheduler state (circuit breaker, adaptive limit, readiness).
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState } from '../../domain/scheduler.js';
-import { endpointSignals, latestAt } from '../endpoint-signals.js';
+import { endpointSignals, latestAt, retriedAtNewUrl } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
 import { ATTEMPT_COLUMNS, QUEUE_STATE_COLUMNS, attemptValues, queueStateFromRow, queueStateToRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
@@ -50,12 +50,17 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
     const applied = new Set<string>();
     const disabled: { row: Row; at: number }[] = [];
     const resent = new Map<string, number>();
-    for (const result of results) {
+    // Each endpoint's URL now: what an attempt to a URL it no longer has tells goes no further than its delivery,
+    // which it does not end (retriedAtNewUrl).
+    const urls = currentUrls(db, results);
+    const taken = results.map((result) => retriedAtNewUrl(result, urls) ?? result);
+    for (const [i, result] of taken.entries()) {
       const a = result.attempt;
+      const counts = result.aborted || taken[i] !== results[i] ? 0 : 1;
       // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
       insertAttempt.run(...attemptValues(a), a.messageId);
       const nextAt = result.next.status === 'pending' ? result.next.nextAttemptAt : a.createdAt;
-      const row = updateDelivery.get(result.next.status, result.aborted ? 0 : 1, a.createdAt, nextAt, a.error, a.createdAt, result.deliveryId, result.leaseOwner) as Row | undefined;
+      const row = updateDelivery.get(result.next.status, counts, a.createdAt, nextAt, a.error, a.createdAt, result.deliveryId, result.leaseOwner) as Row | undefined;
       if (row?.resent === 1) {
         // Resent meanwhile: the attempt counts for its endpoint (latency, failures), not for the delivery's fate.
         applied.add(result.deliveryId);
@@ -67,8 +72,6 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
         applied.add(result.deliveryId);
       }
     }
-    // Each endpoint's URL now: what an attempt to a URL it no longer has tells goes no further than its delivery.
-    const urls = currentUrls(db, results);
     // Failure streaks, one statement per endpoint of the batch (as on PostgreSQL): its latest attempt succeeded,
     // or a streak begins at its first failure here. Then automatic disabling (the operator application is exempt).
     for (const streak of endpointStreaks(results, urls, operatorAppId)) {
@@ -86,7 +89,7 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
       }
     }
     if (policy?.events) outcome.operationalEvents = insertOperationalEvents(db, policy.events, operatorAppId, acked, disabled);
-    feedSchedulerState(db, results, applied, urls, policy);
+    feedSchedulerState(db, taken, applied, urls, policy);
     readyBy(db, resent);
     if (policy?.claim) outcome.claimed = claimIn(db, policy.claim);
   }, 'redoable');
