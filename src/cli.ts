@@ -137,11 +137,11 @@ async function run(config: Config, role: Role): Promise<number> {
   const where = config.database.kind === 'sqlite' ? `SQLite ${config.database.path}` : 'PostgreSQL';
   if (hookd.url) {
     console.error(`\nhookd ${role === 'all' ? 'API + worker' : 'API'} listening on ${hookd.url} (${where})`);
-    console.error(`  API docs: ${hookd.url}/docs`);
+    console.error(`  API docs: ${hookd.url}/docs  Dashboard: ${hookd.url}/dashboard`);
   }
   if (hookd.bootstrapToken) {
     console.error(`  Admin API token (shown once, store it now): ${hookd.bootstrapToken}`);
-    console.error('  More keys: hookd apikey create [--app <app>]\n');
+    console.error('  More keys: npx hookd apikey create [--app <app>]\n');
   }
   await stopped;
   return 0;

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseCidr } from './delivery/ssrf.js';
-import { MissingUnitError, parseDuration, parseDurationList } from './domain/duration.js';
+import { MissingUnitError, parseDuration, parseDurationList, unitHint } from './domain/duration.js';
 import { secretKeyBytes } from './domain/signing.js';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './domain/retry.js';
 import { ADAPTIVE_CEILING, DEFAULT_SCHEDULER_POLICY, type SchedulerPolicy } from './domain/scheduler.js';
@@ -42,8 +42,8 @@ export interface Config {
   /** Most endpoints (not deleted) one application may have: each is a delivery row per message in the shared commit. */
   maxEndpointsPerApp: number;
   /**
-   * Inbound sources / ingest rate limit: messages per second per application for applications
-   * without their own `rateLimit`, enforced per API process; null = none.
+   * Inbound sources / ingest rate limit (HOOKD_APP_RATE_LIMIT): messages per second per application for applications
+   * without their own `ingestRateLimit`, enforced per API process; null = none.
    */
   appRateLimit: number | null;
   shutdownTimeoutMs: number;
@@ -101,7 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (timeoutMs < 100) fail(`HOOKD_REQUEST_TIMEOUT=${env.HOOKD_REQUEST_TIMEOUT} is under 100ms: no receiver answers that fast across a network`);
   if (timeoutMs > 3_600_000) fail(`HOOKD_REQUEST_TIMEOUT=${env.HOOKD_REQUEST_TIMEOUT} is over 1h: a delivery holds a worker slot and its lease that long`);
   const leaseMs = timerDuration(env, 'HOOKD_LEASE', `${Math.max(timeoutMs * 2, timeoutMs + 5000)}ms`);
-  if (leaseMs <= timeoutMs) throw new ConfigError('HOOKD_LEASE must be longer than HOOKD_REQUEST_TIMEOUT');
+  if (leaseMs <= timeoutMs) throw new ConfigError(`HOOKD_LEASE (${leaseMs} ms) must be longer than HOOKD_REQUEST_TIMEOUT (${timeoutMs} ms${env.HOOKD_REQUEST_TIMEOUT ? '' : ', its default'})`);
   const databaseUrl = env.DATABASE_URL ?? env.HOOKD_DATABASE_URL;
   const dbTimeoutMs = timerDuration(env, 'HOOKD_DB_TIMEOUT', '5s');
   if (dbTimeoutMs < 100) fail(`HOOKD_DB_TIMEOUT=${env.HOOKD_DB_TIMEOUT} is under 100ms`);
@@ -167,7 +167,9 @@ function schedulerPolicy(env: Env, requestTimeoutMs: number): SchedulerPolicy {
   const circuitCooldownMs = timerDuration(env, 'HOOKD_CIRCUIT_COOLDOWN', '5s');
   const circuitMaxCooldownMs = timerDuration(env, 'HOOKD_CIRCUIT_MAX_COOLDOWN', '5m');
   if (circuitCooldownMs < 1) fail('HOOKD_CIRCUIT_COOLDOWN must be at least 1ms');
-  if (circuitMaxCooldownMs < circuitCooldownMs) fail('HOOKD_CIRCUIT_MAX_COOLDOWN must be at least HOOKD_CIRCUIT_COOLDOWN');
+  if (circuitMaxCooldownMs < circuitCooldownMs) {
+    fail(`HOOKD_CIRCUIT_MAX_COOLDOWN (${circuitMaxCooldownMs} ms${env.HOOKD_CIRCUIT_MAX_COOLDOWN ? '' : ', its default'}) must be at least HOOKD_CIRCUIT_COOLDOWN (${circuitCooldownMs} ms)`);
+  }
   return {
     initialConcurrency: integer(env, 'HOOKD_ENDPOINT_INITIAL_CONCURRENCY', DEFAULT_SCHEDULER_POLICY.initialConcurrency, 1, ADAPTIVE_CEILING),
     endpointMaxConcurrency: integer(env, 'HOOKD_ENDPOINT_MAX_CONCURRENCY', 0, 0, 10_000),
@@ -277,7 +279,7 @@ function duration(env: Env, name: string, fallback: string): number {
   try {
     return parseDuration(text);
   } catch (error) {
-    if (error instanceof MissingUnitError) fail(`${name}=${raw} has no unit; did you mean ${error.value}s? (units: ms, s, m, h, d)`);
+    if (error instanceof MissingUnitError) fail(`${name}=${raw} has no unit: ${unitHint(error.value)}`);
     throw new ConfigError(`${name}: ${(error as Error).message}`);
   }
 }
@@ -293,7 +295,7 @@ function retrySchedule(raw: string | undefined): number[] {
   try {
     return parseDurationList(raw);
   } catch (error) {
-    if (error instanceof MissingUnitError) fail(`HOOKD_RETRY_SCHEDULE=${raw}: ${error.value} has no unit; did you mean ${error.value}s? (units: ms, s, m, h, d)`);
+    if (error instanceof MissingUnitError) fail(`HOOKD_RETRY_SCHEDULE=${raw}: ${error.value} has no unit: ${unitHint(error.value)}`);
     throw new ConfigError(`HOOKD_RETRY_SCHEDULE=${raw}: ${(error as Error).message}`);
   }
 }

@@ -59,7 +59,6 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
     const applied = await store.migrate();
     if (applied.length > 0) logger.info({ applied }, 'applied migrations');
     if (config.adminToken) await ensureAdminToken(store, config.adminToken);
-    const bootstrapToken = role === 'worker' ? null : await bootstrapAdminKey(store);
     // Observability: this process's metrics, fed by ingest and the worker, served at /metrics.
     const metrics = new HookdMetrics({ store, maxLabels: config.observability.metricsMaxLabels, logger: logger.child({ component: 'metrics' }), clock });
 
@@ -106,6 +105,9 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
       metricsServer = await startMetricsServer({ metrics, token: config.observability.metricsToken, host: config.host, port: config.observability.metricsPort, logger });
     }
 
+    // The first admin key once this process serves: a start that fails (a port in use) must not make a key whose token
+    // it never printed, leaving the next start, which finds a key, to print none.
+    const bootstrapToken = role === 'worker' ? null : await bootstrapAdminKey(store);
     const started = { app, worker, maintenance, metricsServer };
     return {
       url,

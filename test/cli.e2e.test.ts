@@ -457,3 +457,34 @@ describe('hookd start', () => {
     server = null;
   });
 });
+
+test('a first start that cannot listen makes no admin key: the next start prints the bootstrap token', async () => {
+  const temp = tempDir('hookd-cli-');
+  const env = { HOOKD_SQLITE_PATH: join(temp.dir, 'hookd.db') };
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  let server: StartedCli | null = null;
+  try {
+    const failed = await runCli(['start'], { ...env, HOOKD_PORT: String((busy.address() as AddressInfo).port) });
+    assert.equal(failed.code, 1);
+    assert.doesNotMatch(failed.stderr, /Admin API token/);
+    const started = (server = await startCli(env));
+    const stderr = await eventually(() => (/Admin API token[^\n]*\n/.test(started.output().stderr) ? started.output().stderr : null), 5000, 'the bootstrap token');
+    const token = /Admin API token \(shown once, store it now\): (\S+)/.exec(stderr)![1]!;
+    assert.equal((await new ApiClient(started.url, token).post('/api/v1/app', { name: 'after a failed start' })).status, 201);
+  } finally {
+    await server?.stop(2000);
+    await new Promise<void>((resolve) => busy.close(() => resolve()));
+    temp.cleanup();
+  }
+});
+
+test('`npx hookd` runs the built CLI (dist/cli.js is executable after the build)', async () => {
+  const child = spawn('npx', ['--no-install', 'hookd', '--help'], { cwd: ROOT, env: cliEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (chunk) => (out += chunk));
+  child.stderr!.on('data', (chunk) => (out += chunk));
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0, out);
+  assert.match(out, /hookd start/);
+});

@@ -26,8 +26,11 @@ test('every bad configuration value is refused at start-up with one line naming 
   const refused = (env: Record<string, string>, message: RegExp): void => {
     assert.throws(() => loadConfig({ ...base, ...env }), (error: unknown) => error instanceof ConfigError && message.test((error as Error).message) && !(error as Error).message.includes('\n'), JSON.stringify(env));
   };
-  refused({ HOOKD_REQUEST_TIMEOUT: '15' }, /^HOOKD_REQUEST_TIMEOUT=15 has no unit; did you mean 15s\?/);
-  refused({ HOOKD_LEASE: '30' }, /HOOKD_LEASE=30 has no unit; did you mean 30s\?/);
+  refused({ HOOKD_REQUEST_TIMEOUT: '15' }, /^HOOKD_REQUEST_TIMEOUT=15 has no unit: write it with its unit, e\.g\. 15s, 15m, 15h or 15d/);
+  refused({ HOOKD_LEASE: '30' }, /HOOKD_LEASE=30 has no unit: write it with its unit/);
+  refused({ HOOKD_RETENTION: '30' }, /HOOKD_RETENTION=30 has no unit: write it with its unit, e\.g\. 30s, 30m, 30h or 30d/);
+  refused({ HOOKD_LEASE: '5s' }, /^HOOKD_LEASE \(5000 ms\) must be longer than HOOKD_REQUEST_TIMEOUT \(15000 ms, its default\)$/);
+  refused({ HOOKD_CIRCUIT_COOLDOWN: '10m' }, /^HOOKD_CIRCUIT_MAX_COOLDOWN \(300000 ms, its default\) must be at least HOOKD_CIRCUIT_COOLDOWN \(600000 ms\)$/);
   refused({ HOOKD_DB_TIMEOUT: '5' }, /HOOKD_DB_TIMEOUT=5 has no unit/);
   refused({ HOOKD_REQUEST_TIMEOUT: '15ms' }, /HOOKD_REQUEST_TIMEOUT=15ms is under 100ms/);
   refused({ HOOKD_API_REQUEST_TIMEOUT: '500ms' }, /HOOKD_API_REQUEST_TIMEOUT=500ms is under 1s/);
@@ -36,7 +39,7 @@ test('every bad configuration value is refused at start-up with one line naming 
   refused({ HOOKD_REQUEST_TIMEOUT: 'soon' }, /HOOKD_REQUEST_TIMEOUT: invalid duration "soon"/);
   refused({ HOOKD_RETRY_SCHEDULE: '' }, /HOOKD_RETRY_SCHEDULE is empty: .* or none for a single attempt/);
   refused({ HOOKD_RETRY_SCHEDULE: '5s,,1m' }, /HOOKD_RETRY_SCHEDULE=5s,,1m: .* empty entry/);
-  refused({ HOOKD_RETRY_SCHEDULE: '5,10' }, /HOOKD_RETRY_SCHEDULE=5,10: 5 has no unit; did you mean 5s\?/);
+  refused({ HOOKD_RETRY_SCHEDULE: '5,10' }, /HOOKD_RETRY_SCHEDULE=5,10: 5 has no unit: write it with its unit/);
   refused({ HOOKD_LOG_LEVEL: 'verbose' }, /HOOKD_LOG_LEVEL=verbose is not a log level \(one of fatal, error, warn, info, debug, trace, silent\)/);
   refused({ HOOKD_HOST: 'my host' }, /HOOKD_HOST=my host is neither an IP address nor a host name/);
   refused({ HOOKD_PORT: 'eighty' }, /HOOKD_PORT must be an integer/);

@@ -100,6 +100,7 @@ export const errorServerOptions: Pick<FastifyHttpOptions<Server>, 'frameworkErro
   clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
     // A reset connection has nobody left to answer (Node's own handler does the same).
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
+
     const answer =
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? new HookdError('HOOKD_ERR_REQUEST_TIMEOUT', 'the request was not received in time')
@@ -135,6 +136,13 @@ export function requestTimeouts(timeoutMs: number): Pick<FastifyHttpOptions<Serv
 function answerProtocolErrors(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     if (request.raw.httpVersion === '1.1' && !request.headers.host) throw new HookdError('HOOKD_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
+  });
+  // An answer sent before the request's body has all come (a 401 from the headers alone, a 413) closes the connection:
+  // the rest of that body is not read, and a body that then stalls must not get a second, unasked-for answer (a 408)
+  // on a connection the client may reuse.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!request.raw.complete) reply.header('connection', 'close');
+    done(null, payload);
   });
   app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => app.server.emit('request', request, response));
   app.server.on('connect', (_request: IncomingMessage, socket: Socket) => {

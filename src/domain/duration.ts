@@ -4,9 +4,15 @@ const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_0
 export class MissingUnitError extends Error {
   override readonly name = 'MissingUnitError';
   constructor(readonly value: string) {
-    super(`${value} has no unit; did you mean ${value}s? (units: ms, s, m, h, d)`);
+    super(`${value} has no unit: ${unitHint(value)}`);
   }
 }
+
+/**
+ * What to write instead of a bare number. No unit is guessed: seconds, the likeliest for a timeout, would be a
+ * disaster for a retention (HOOKD_RETENTION=30 meant as days would delete every message after 30 s).
+ */
+export const unitHint = (value: string): string => `write it with its unit, e.g. ${value}s, ${value}m, ${value}h or ${value}d (units: ms, s, m, h, d)`;
 
 /** Parses "250ms", "5s", "30m", "2h", "5d" or "0". Throws on anything else, a bare non-zero number included. */
 export function parseDuration(text: string): number {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { TEST_TOKEN, startTestHookd, type TestHookd } from '../helpers/hookd.js';
 import { assertJsonError, rawHttp } from '../helpers/raw.js';
@@ -42,6 +44,20 @@ describe('HOOKD_API_REQUEST_TIMEOUT', () => {
     } finally {
       await long.cleanup();
     }
+  });
+
+  test('a request answered before its body came (a 401), whose body then stalls, gets that one answer and its connection closed', async () => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    socket.write('POST /api/v1/app HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":');
+    const started = Date.now();
+    await once(socket, 'close');
+    const received = Buffer.concat(chunks).toString('latin1');
+    assert.equal(received.match(/HTTP\/1\.1 \d{3}/g)?.join(), 'HTTP/1.1 401', received);
+    assert.ok(Date.now() - started < 900, 'closed with the answer, before the bound');
   });
 
   test('headers that stop arriving are answered 408 too', async () => {
