@@ -297,6 +297,11 @@ describe('the operator dashboard', () => {
     await eventually(async () => (await testId(page, 'circuit-state').innerText()) === 'open', WAIT_MS, 'the circuit open');
     assert.match(await testId(page, 'endpoint-facts').innerText(), /connection failures or timeouts in a row/);
     assert.match(await testId(page, 'endpoint-attempts').innerText(), /failed/);
+    assert.match(await testId(page, 'endpoint-state').innerText(), /failing\s+enabled; failing since /);
+    // The list says so too: its success rate counts finished deliveries only, and these are still being retried.
+    await page.goto(dashboard(`/app/${other}/endpoints`));
+    const row = testId(page, 'endpoint-row', `[data-endpoint-id="${refused}"]`);
+    await eventually(async () => /enabled; failing since /.test(await row.innerText()), WAIT_MS, 'failing in the list');
   });
 
   test('event types page: create, archive and delete after confirmations; the pickers offer only active types', async () => {

@@ -1,5 +1,5 @@
 import { type Endpoint, type EndpointHealth, type EndpointStats, appPath, patch } from '../api';
-import { relativeTime } from '../format';
+import { formatTime, relativeTime } from '../format';
 import { ConfirmButton } from './Confirm';
 import { StatusBadge } from './Status';
 
@@ -31,7 +31,19 @@ export function Circuit({ stats }: { stats: EndpointStats }) {
 
 /** Enabled or disabled, and why it was disabled (410 Gone, a failure streak, an operator). */
 export function EndpointState({ health }: { health: EndpointHealth }) {
-  if (!health.endpoint.disabled) return <StatusBadge status="success" label="enabled" />;
+  if (!health.endpoint.disabled && !health.failingSince) return <StatusBadge status="success" label="enabled" />;
+  // Enabled, but its latest attempts fail: said where the endpoints are listed too, since the success rate counts
+  // finished deliveries only and a retry schedule can take a day to finish one.
+  if (!health.endpoint.disabled) {
+    return (
+      <>
+        <StatusBadge status="pending" label="failing" />
+        <div class="small muted" data-testid="failing-since">
+          enabled; failing since {formatTime(health.failingSince!)}
+        </div>
+      </>
+    );
+  }
   return (
     <>
       <StatusBadge status="fail" label="disabled" />

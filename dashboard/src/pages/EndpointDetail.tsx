@@ -104,7 +104,6 @@ export function EndpointDetail(props: { appId: string; endpointId: string }) {
           <dt>State</dt>
           <dd data-testid="endpoint-state">
             <EndpointState health={h} />
-            {h.failingSince && !endpoint.disabled && <div class="small muted">failing since {formatTime(h.failingSince)}</div>}
           </dd>
           <dt>Circuit</dt>
           <dd>
