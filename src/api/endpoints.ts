@@ -415,8 +415,12 @@ function timeWindow(body: { since: string; until?: string | null | undefined }, 
   return { since, until };
 }
 
-/** Re-enabling an endpoint clears why it was disabled and its failure streak. */
+/**
+ * Re-enabling an endpoint clears why it was disabled and its failure streak; so does a new URL (a new receiver: the
+ * old one's failures must neither show as the new one's nor disable it at its first failure).
+ */
 function reenabled(before: Endpoint, after: Endpoint): Endpoint {
+  if (before.url !== after.url && !(before.disabled && !after.disabled)) after = { ...after, firstFailureAt: null };
   if (before.disabled && !after.disabled) return { ...after, disabledReason: null, firstFailureAt: null };
   if (!before.disabled && after.disabled) return { ...after, disabledReason: after.disabledReason ?? 'disabled by API' };
   return after;

@@ -85,6 +85,9 @@ function storeError(error: unknown): HookdError | null {
   }
 }
 
+/** Connections whose request was answered before its body had all come, while that body is still arriving. */
+const answeredEarly = new WeakSet<Socket>();
+
 /**
  * Fastify server options (for `Fastify({...})`) that send the errors raised outside the request lifecycle in
  * the same `{code, detail}` shape: `frameworkErrors` (invalid percent-encoding in the path, a path parameter
@@ -98,8 +101,13 @@ export const errorServerOptions: Pick<FastifyHttpOptions<Server>, 'frameworkErro
     sendError(error, request, reply);
   },
   clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
-    // A reset connection has nobody left to answer (Node's own handler does the same).
+    // A reset connection has nobody left to answer (Node's own handler does the same); a request answered already
+    // (before its body came, which then stalled) gets no second answer.
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    if (answeredEarly.has(socket)) {
+      socket.destroy();
+      return;
+    }
 
     const answer =
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
@@ -137,11 +145,16 @@ function answerProtocolErrors(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     if (request.raw.httpVersion === '1.1' && !request.headers.host) throw new HookdError('HOOKD_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
   });
-  // An answer sent before the request's body has all come (a 401 from the headers alone, a 413) closes the connection:
-  // the rest of that body is not read, and a body that then stalls must not get a second, unasked-for answer (a 408)
-  // on a connection the client may reuse.
-  app.addHook('onSend', (request, reply, payload, done) => {
-    if (!request.raw.complete) reply.header('connection', 'close');
+  // An answer sent before the request's body has all come (a 401 from the headers alone): Node reads and drops the
+  // rest of the body, and the connection stays open. If that body then stalls, the connection is closed at the bound
+  // without a second, unasked-for answer (clientErrorHandler). Closing it at once instead would reset the upload of
+  // a large body, and the client could lose the 401 itself.
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    if (!request.raw.complete) {
+      const { socket } = request.raw;
+      answeredEarly.add(socket);
+      request.raw.once('end', () => answeredEarly.delete(socket));
+    }
     done(null, payload);
   });
   app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => app.server.emit('request', request, response));

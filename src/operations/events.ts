@@ -22,10 +22,11 @@ export const FAILING_NOTICE_AT_ATTEMPT = 4;
  * - exhausted: the delivery ended failed (its last scheduled attempt failed, or the endpoint answered 410 Gone);
  * - failing: its 4th attempt failed and it will be retried (a schedule of fewer than 4 retries only exhausts);
  * - recovered: it succeeded after a failing or exhausted notice went out for it (e.g. a resend after exhaustion).
- * A request cut off by a shutdown raises none (it did not count: its delivery's attempts are as before).
+ * An attempt that did not count (cut off by a shutdown; to a former URL, retriedAtNewUrl) raises none: its delivery's
+ * attempts are as before, and a `failing` at that count went out already.
  */
 export function noticeFor({ result, attempts, failureNotified }: AckedResult): AttemptNotice | null {
-  if (result.aborted) return null;
+  if (result.aborted || result.uncounted) return null;
   if (result.attempt.status === 'success') return failureNotified ? 'recovered' : null;
   if (result.next.status === 'failed') return 'exhausted';
   return attempts === FAILING_NOTICE_AT_ATTEMPT ? 'failing' : null;

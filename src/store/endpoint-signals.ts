@@ -20,7 +20,7 @@ export function toCurrentUrl(result: DeliveryResult, urls: ReadonlyMap<string, s
  */
 export function retriedAtNewUrl(result: DeliveryResult, urls: ReadonlyMap<string, string>): DeliveryResult | null {
   if (result.next.status !== 'failed' || toCurrentUrl(result, urls)) return null;
-  return { ...result, next: { status: 'pending', nextAttemptAt: result.attempt.createdAt }, disableEndpoint: undefined };
+  return { ...result, next: { status: 'pending', nextAttemptAt: result.attempt.createdAt }, disableEndpoint: undefined, uncounted: true };
 }
 
 /**

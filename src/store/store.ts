@@ -446,6 +446,8 @@ export interface DeliveryResult {
    * counts toward neither its delivery's attempts nor its endpoint's failures, circuit or operational events.
    */
   aborted?: boolean | undefined;
+  /** Set when the attempt does not count toward its delivery's attempts, as an aborted one does (retriedAtNewUrl). */
+  uncounted?: boolean | undefined;
 }
 
 export interface StoredResponse {

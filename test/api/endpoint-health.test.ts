@@ -17,7 +17,7 @@ let okId: string;
 let goneId: string;
 
 const respond = (request: ReceivedRequest, response: ServerResponse) => {
-  const status = request.path === '/gone' ? 410 : 200;
+  const status = request.path === '/gone' ? 410 : request.path === '/fail' ? 500 : 200;
   response.writeHead(status, { 'content-type': 'text/plain' });
   response.end(status === 200 ? 'ok' : 'gone');
 };
@@ -91,5 +91,15 @@ describe('endpoint health', () => {
     assert.equal((await foreign.get(`/api/v1/app/${appId}/endpoint-health/${okId}`)).status, 404);
     const own = new ApiClient(hookd.url, (await hookd.api.post('/api/v1/api-key', { name: 'own', appId })).body.token);
     assert.equal((await own.get(`/api/v1/app/${appId}/endpoint-health`)).body.data.length, 2);
+  });
+
+  test("a new URL starts without the old one's failure streak", async () => {
+    const other = (await hookd.api.post('/api/v1/app', { name: 'moving' })).body.id as string;
+    const endpoint = (await hookd.api.post(`/api/v1/app/${other}/endpoint`, { url: `${receiver.url}/fail` })).body.id as string;
+    assert.equal((await hookd.api.post(`/api/v1/app/${other}/msg`, { eventType: 'invoice.paid', payload: {} })).status, 202);
+    const health = async () => (await hookd.api.get(`/api/v1/app/${other}/endpoint-health/${endpoint}`)).body;
+    await eventually(async () => (await health()).failingSince, 10_000, 'failing');
+    assert.equal((await hookd.api.patch(`/api/v1/app/${other}/endpoint/${endpoint}`, { url: `${receiver.url}/moved` })).status, 200);
+    assert.equal((await health()).failingSince, undefined);
   });
 });

@@ -19,6 +19,13 @@ async function newApp(store: PostgresStore, at: number): Promise<string> {
   return appId;
 }
 
+async function newAppWithEndpoint(store: PostgresStore, at: number) {
+  const appId = await newApp(store, at);
+  const endpoint = newEndpoint({ appId, url: 'https://receiver.example/hook' }, at);
+  await store.createEndpoint(endpoint);
+  return { appId, endpoint };
+}
+
 test('an ingest that commits while its endpoint is being deleted leaves no delivery pending forever', async () => {
   const { schema, drop } = await freshPostgresSchema(url);
   const store = new PostgresStore({ url, schema, poolSize: 2 });
@@ -27,9 +34,7 @@ test('an ingest that commits while its endpoint is being deleted leaves no deliv
   try {
     await store.migrate();
     const at = Date.now() - 1000;
-    const appId = await newApp(store, at);
-    const endpoint = newEndpoint({ appId, url: 'https://receiver.example/hook' }, at);
-    await store.createEndpoint(endpoint);
+    const { appId, endpoint } = await newAppWithEndpoint(store, at);
 
     // An ingest that read the endpoint before the delete: its message and delivery are written, the endpoint made
     // ready (what group commit's transaction does), and it commits only once the delete is under way.
@@ -139,9 +144,7 @@ test('a recover that meets an expunge committing during its statement leaves not
   try {
     await store.migrate();
     const at = Date.now() - 1000;
-    const appId = await newApp(store, at);
-    const endpoint = newEndpoint({ appId, url: 'https://receiver.example/hook' }, at);
-    await store.createEndpoint(endpoint);
+    const { appId, endpoint } = await newAppWithEndpoint(store, at);
     await admin.connect();
     await admin.query(`SET search_path = ${schema}`);
     const messageId = newId('msg', at);

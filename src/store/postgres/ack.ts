@@ -113,7 +113,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
           results.map((r) => r.attempt.error),
           results.map((r) => r.attempt.createdAt),
           // A request cut off by a shutdown does not count toward its delivery's attempts.
-          results.map((r) => (r.aborted ? 0 : 1)),
+          results.map((r) => (r.aborted || r.uncounted ? 0 : 1)),
           [...new Set(results.map((r) => r.attempt.endpointId))],
         ]),
       )

@@ -54,9 +54,9 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
     // which it does not end (retriedAtNewUrl).
     const urls = currentUrls(db, results);
     const taken = results.map((result) => retriedAtNewUrl(result, urls) ?? result);
-    for (const [i, result] of taken.entries()) {
+    for (const result of taken) {
       const a = result.attempt;
-      const counts = result.aborted || taken[i] !== results[i] ? 0 : 1;
+      const counts = result.aborted || result.uncounted ? 0 : 1;
       // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
       insertAttempt.run(...attemptValues(a), a.messageId);
       const nextAt = result.next.status === 'pending' ? result.next.nextAttemptAt : a.createdAt;
