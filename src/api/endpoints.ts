@@ -420,7 +420,7 @@ function timeWindow(body: { since: string; until?: string | null | undefined }, 
  * old one's failures must neither show as the new one's nor disable it at its first failure).
  */
 function reenabled(before: Endpoint, after: Endpoint): Endpoint {
-  if (before.url !== after.url && !(before.disabled && !after.disabled)) after = { ...after, firstFailureAt: null };
+  if (before.url !== after.url) after = { ...after, firstFailureAt: null };
   if (before.disabled && !after.disabled) return { ...after, disabledReason: null, firstFailureAt: null };
   if (!before.disabled && after.disabled) return { ...after, disabledReason: after.disabledReason ?? 'disabled by API' };
   return after;

@@ -1,6 +1,7 @@
 import { newId } from '../domain/ids.js';
 import { attemptStartedAt, type Attempt, type Message } from '../domain/types.js';
 import type { AckedResult, AttemptNotice, AttemptNoticeFact, DisabledEndpointFact, OperationalEventSource } from '../store/store.js';
+import { countsTowardAttempts } from '../store/endpoint-signals.js';
 
 /**
  * Operational webhooks: what hookd tells its operator about deliveries, in Svix's event names and payload shapes
@@ -26,7 +27,7 @@ export const FAILING_NOTICE_AT_ATTEMPT = 4;
  * attempts are as before, and a `failing` at that count went out already.
  */
 export function noticeFor({ result, attempts, failureNotified }: AckedResult): AttemptNotice | null {
-  if (result.aborted || result.uncounted) return null;
+  if (!countsTowardAttempts(result)) return null;
   if (result.attempt.status === 'success') return failureNotified ? 'recovered' : null;
   if (result.next.status === 'failed') return 'exhausted';
   return attempts === FAILING_NOTICE_AT_ATTEMPT ? 'failing' : null;

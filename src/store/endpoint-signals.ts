@@ -13,6 +13,15 @@ export function toCurrentUrl(result: DeliveryResult, urls: ReadonlyMap<string, s
 }
 
 /**
+ * Whether a result says anything about its endpoint's receiver (failure streak, circuit, hold): not when its attempt
+ * went to a URL the endpoint no longer has, nor when hookd's shutdown cut it off.
+ */
+export const tellsAboutEndpoint = (result: DeliveryResult, urls: ReadonlyMap<string, string>): boolean => toCurrentUrl(result, urls) && !result.aborted;
+
+/** Whether a result's attempt counts toward its delivery's attempts (not an aborted one, nor retriedAtNewUrl's). */
+export const countsTowardAttempts = (result: DeliveryResult): boolean => !result.aborted && !result.uncounted;
+
+/**
  * The result as its delivery takes it, when its attempt went to a URL the endpoint no longer has and would end the
  * delivery failed (a 410 Gone, or its last scheduled attempt failed): the old receiver's answer says nothing about
  * the new one, so the delivery stays pending, due at once, and that attempt does not count toward its attempts (the
@@ -35,7 +44,7 @@ export function endpointSignals(results: readonly DeliveryResult[], applied: Rea
   for (const result of results) {
     const { attempt, next } = result;
     const held = applied.has(result.deliveryId);
-    const current = toCurrentUrl(result, urls) && !result.aborted;
+    const current = tellsAboutEndpoint(result, urls);
     const signal: AttemptSignal = {
       at: attempt.createdAt,
       statusCode: current ? attempt.responseStatusCode : 0,

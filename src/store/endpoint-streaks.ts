@@ -1,4 +1,4 @@
-import { toCurrentUrl } from './endpoint-signals.js';
+import { tellsAboutEndpoint } from './endpoint-signals.js';
 import type { DeliveryResult } from './store.js';
 
 /**
@@ -23,9 +23,9 @@ export interface EndpointStreak {
 export function endpointStreaks(results: readonly DeliveryResult[], urls: ReadonlyMap<string, string>, operatorAppId: string | null = null): EndpointStreak[] {
   const byEndpoint = new Map<string, EndpointStreak>();
   for (const result of results) {
-    // An answer from a URL the endpoint no longer has (toCurrentUrl), or a request cut off by a shutdown, neither
+    // An answer from a URL the endpoint no longer has, or a request cut off by a shutdown (tellsAboutEndpoint), neither
     // starts nor ends its streak.
-    if (!toCurrentUrl(result, urls) || result.aborted) continue;
+    if (!tellsAboutEndpoint(result, urls)) continue;
     const { attempt, disableEndpoint } = result;
     const ok = attempt.status === 'success';
     let entry = byEndpoint.get(attempt.endpointId);

@@ -2,7 +2,7 @@
 // still holds), updates endpoint failure streaks and automatic disabling, inserts operational events, and feeds
 // the results to each endpoint's scheduler state (circuit breaker, adaptive limit, readiness).
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState } from '../../domain/scheduler.js';
-import { endpointSignals, latestAt, retriedAtNewUrl } from '../endpoint-signals.js';
+import { countsTowardAttempts, endpointSignals, latestAt, retriedAtNewUrl } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
 import { ATTEMPT_COLUMNS, QUEUE_STATE_COLUMNS, attemptValues, queueStateFromRow, queueStateToRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
@@ -56,7 +56,7 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
     const taken = results.map((result) => retriedAtNewUrl(result, urls) ?? result);
     for (const result of taken) {
       const a = result.attempt;
-      const counts = result.aborted || result.uncounted ? 0 : 1;
+      const counts = countsTowardAttempts(result) ? 1 : 0;
       // The attempt happened, so it is always recorded, even when the lease was lost meanwhile.
       insertAttempt.run(...attemptValues(a), a.messageId);
       const nextAt = result.next.status === 'pending' ? result.next.nextAttemptAt : a.createdAt;
