@@ -15,12 +15,13 @@ export function hashToken(token: string): string {
   return hash('sha256', token, 'hex');
 }
 
-export async function createApiKey(
-  store: Store,
-  options: { appId: string | null; name: string; token?: string; nowMs?: number; expiresAt?: number | null; readOnly?: boolean; capabilities?: PortalCapability[] | null },
-): Promise<{ key: ApiKey; token: string }> {
-  const token = options.token ?? `${TOKEN_PREFIX}${randomToken(32)}`;
-  const key: ApiKey = {
+const newToken = (): string => `${TOKEN_PREFIX}${randomToken(32)}`;
+
+type KeyOptions = { appId: string | null; name: string; nowMs?: number; expiresAt?: number | null; readOnly?: boolean; capabilities?: PortalCapability[] | null };
+
+/** The stored record of a new key whose token is `token`. */
+function newKey(options: KeyOptions, token: string): ApiKey {
+  return {
     id: newId('key'),
     appId: options.appId,
     name: options.name,
@@ -31,6 +32,14 @@ export async function createApiKey(
     readOnly: options.readOnly ?? false,
     capabilities: options.capabilities ?? null,
   };
+}
+
+export async function createApiKey(
+  store: Store,
+  options: KeyOptions & { token?: string },
+): Promise<{ key: ApiKey; token: string }> {
+  const token = options.token ?? newToken();
+  const key = newKey(options, token);
   await store.createApiKey(key, hashToken(token));
   return { key, token };
 }
@@ -73,9 +82,12 @@ export async function ensureAdminToken(store: Store, token: string): Promise<boo
   }
 }
 
-/** Creates a first admin key when none exists; returns its token (shown once) or null. */
+/**
+ * Creates a first admin key when none exists; returns its token (shown once) or null. Processes starting at once on
+ * one empty database make one key between them (Store.createFirstAdminKey); the others print none.
+ */
 export async function bootstrapAdminKey(store: Store): Promise<string | null> {
-  const keys = await store.listApiKeys();
-  if (keys.some((k) => k.appId === null && k.revokedAt === null)) return null;
-  return (await createApiKey(store, { appId: null, name: 'bootstrap' })).token;
+  const token = newToken();
+  const key = newKey({ appId: null, name: 'bootstrap' }, token);
+  return (await store.createFirstAdminKey(key, hashToken(token))) ? token : null;
 }

@@ -56,6 +56,7 @@ export type QueueOps = Pick<
 export type AdminOps = Pick<
   Store,
   | 'createApiKey'
+  | 'createFirstAdminKey'
   | 'findApiKeyByHash'
   | 'listApiKeys'
   | 'revokeApiKey'

@@ -30,6 +30,11 @@ export interface Store {
   close(): Promise<void>;
 
   createApiKey(key: ApiKey, sha256Hash: string): Promise<void>;
+  /**
+   * Creates `key` (an admin key: appId null) unless an active admin key exists; false if one did. The look and the
+   * insert are one step for every process on the database: processes starting at once on an empty one make one key.
+   */
+  createFirstAdminKey(key: ApiKey, sha256Hash: string): Promise<boolean>;
   /** The active (not revoked) key with this hash, or null. */
   findApiKeyByHash(sha256Hash: string): Promise<ApiKey | null>;
   listApiKeys(): Promise<ApiKey[]>;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { bootstrapAdminKey, createApiKey, hashToken } from '../../src/auth/api-keys.js';
 import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY, type SchedulerPolicy } from '../../src/domain/scheduler.js';
@@ -1114,6 +1115,24 @@ for (const adapter of storeAdapters) {
       assert.equal(await store.revokeApiKey(key.id, T0 + 1), true);
       assert.equal(await store.findApiKeyByHash('hash-1'), null);
       assert.equal(await store.revokeApiKey(key.id, T0 + 2), false);
+    });
+
+    test('processes starting at once on an empty database make one bootstrap admin key between them; none once an admin key is active', async () => {
+      await fresh(async (s) => {
+        // Five at once: on PostgreSQL each on its own pooled connection, as separate processes would be.
+        const tokens = await Promise.all(Array.from({ length: 5 }, () => bootstrapAdminKey(s)));
+        const made = tokens.filter((t) => t !== null);
+        assert.equal(made.length, 1, `tokens printed: ${made.length}`);
+        const admins = (await s.listApiKeys()).filter((k) => k.appId === null);
+        assert.deepEqual(admins.map((k) => k.name), ['bootstrap']);
+        assert.equal((await s.findApiKeyByHash(hashToken(made[0]!)))?.id, admins[0]!.id, 'the printed token is the stored key');
+        assert.equal(await bootstrapAdminKey(s), null, 'a later start makes none');
+        await s.revokeApiKey(admins[0]!.id, Date.now());
+        const app = makeApp();
+        await s.createApp(app);
+        await createApiKey(s, { appId: app.id, name: 'scoped' });
+        assert.notEqual(await bootstrapAdminKey(s), null, 'with every admin key revoked (an application key is none), a start makes one again');
+      });
     });
 
     test("an app-portal token's expiry, read-only flag and capabilities are stored with the key", async () => {

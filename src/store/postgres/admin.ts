@@ -10,23 +10,43 @@ import type { BackgroundTaskFilter, IdempotencyState, PageRequest, PurgeResult, 
 import type pg from 'pg';
 import type { PostgresDb, Row } from './db.js';
 
+const API_KEY_COLUMNS = 'id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only, capabilities';
+/** A key's values in API_KEY_COLUMNS's order. */
+const apiKeyParams = (key: ApiKey, sha256Hash: string): unknown[] => [
+  key.id,
+  key.appId,
+  key.name,
+  key.prefix,
+  sha256Hash,
+  key.createdAt,
+  key.revokedAt,
+  key.expiresAt,
+  key.readOnly,
+  toJson(key.capabilities),
+];
+/** pg_advisory_xact_lock key of createFirstAdminKey (the migrations' is another). */
+const FIRST_ADMIN_KEY_LOCK = 7_243_520;
+
 export function postgresAdmin(db: PostgresDb): AdminOps {
   return {
     // ---- API keys
 
     async createApiKey(key: ApiKey, sha256Hash: string): Promise<void> {
-      await db.pool.query('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only, capabilities) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
-        key.id,
-        key.appId,
-        key.name,
-        key.prefix,
-        sha256Hash,
-        key.createdAt,
-        key.revokedAt,
-        key.expiresAt,
-        key.readOnly,
-        toJson(key.capabilities),
-      ]);
+      await db.pool.query(`INSERT INTO api_key (${API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, apiKeyParams(key, sha256Hash));
+    },
+
+    async createFirstAdminKey(key: ApiKey, sha256Hash: string): Promise<boolean> {
+      // Under READ COMMITTED two processes' INSERT ... WHERE NOT EXISTS would each see no key and both insert. The lock
+      // makes the second wait for the first's commit; its INSERT, a statement begun after that, then sees that key.
+      return db.transaction(async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [FIRST_ADMIN_KEY_LOCK]);
+        const inserted = await client.query(
+          `INSERT INTO api_key (${API_KEY_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+           WHERE NOT EXISTS (SELECT 1 FROM api_key WHERE app_id IS NULL AND revoked_at IS NULL)`,
+          apiKeyParams(key, sha256Hash),
+        );
+        return (inserted.rowCount ?? 0) > 0;
+      });
     },
 
     async findApiKeyByHash(sha256Hash: string): Promise<ApiKey | null> {

@@ -9,16 +9,35 @@ import type { BackgroundTaskFilter, IdempotencyState, PageRequest, PurgeResult, 
 import type { AdminOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 
+const API_KEY_COLUMNS = 'id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only, capabilities';
+/** A key's values in API_KEY_COLUMNS's order. */
+const apiKeyParams = (key: ApiKey, sha256Hash: string): unknown[] => [
+  key.id,
+  key.appId,
+  key.name,
+  key.prefix,
+  sha256Hash,
+  key.createdAt,
+  key.revokedAt,
+  key.expiresAt,
+  key.readOnly ? 1 : 0,
+  toJson(key.capabilities),
+];
+
 export function sqliteAdmin(db: SqliteDb): AdminOps {
   return {
     // ---- API keys
 
     async createApiKey(key: ApiKey, sha256Hash: string): Promise<void> {
-      db.committed('full', () =>
-        db
-          .prepare('INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only, capabilities) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(key.id, key.appId, key.name, key.prefix, sha256Hash, key.createdAt, key.revokedAt, key.expiresAt, key.readOnly ? 1 : 0, toJson(key.capabilities)),
+      db.committed('full', () => db.stmt(`INSERT INTO api_key (${API_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...apiKeyParams(key, sha256Hash)));
+    },
+
+    async createFirstAdminKey(key: ApiKey, sha256Hash: string): Promise<boolean> {
+      // One statement: SQLite runs it under the database's write lock, so no other connection inserts in between.
+      const insert = db.stmt(
+        `INSERT INTO api_key (${API_KEY_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM api_key WHERE app_id IS NULL AND revoked_at IS NULL)`,
       );
+      return db.committed('full', () => insert.run(...apiKeyParams(key, sha256Hash)).changes > 0);
     },
 
     async findApiKeyByHash(sha256Hash: string): Promise<ApiKey | null> {
