@@ -8,6 +8,7 @@ import { signatureHeader } from '../domain/signing.js';
 import type { Attempt } from '../domain/types.js';
 import type { ClaimedDelivery, ClaimRequest, DeliveryResult, Store } from '../store/store.js';
 import { refusedData, storeFailureOf } from '../store/failures.js';
+import { asAcked } from '../store/endpoint-signals.js';
 import { withTimeout } from '../deadline.js';
 import type { HttpSender, SendResult } from './http-sender.js';
 import { StoreHealth } from './store-health.js';
@@ -557,8 +558,8 @@ export class DeliveryWorker {
       return 'given up';
     }
     try {
-      await this.options.store.completeDeliveries(part, { scheduler: this.policy });
-      this.notify(part);
+      const outcome = await this.options.store.completeDeliveries(part, { scheduler: this.policy });
+      this.notify(asAcked(part, outcome.retriedAtNewUrl));
       return true;
     } catch (error) {
       if (refusedData(error)) return { refused: error };
@@ -589,7 +590,7 @@ export class DeliveryWorker {
           const outcome = await this.options.store.completeDeliveries(results, { scheduler: this.policy, claim });
           this.acksFailing = false;
           this.health.succeeded();
-          this.notify(results);
+          this.notify(asAcked(results, outcome.retriedAtNewUrl));
           const claimed = outcome.claimed ?? [];
           const thisAck = new Set(ids);
           for (const item of claimed) {

@@ -29,7 +29,25 @@ export const countsTowardAttempts = (result: DeliveryResult): boolean => !result
  */
 export function retriedAtNewUrl(result: DeliveryResult, urls: ReadonlyMap<string, string>): DeliveryResult | null {
   if (result.next.status !== 'failed' || toCurrentUrl(result, urls)) return null;
+  return retriedNow(result);
+}
+
+/** `result` as retriedAtNewUrl leaves it: pending, due at once, its attempt uncounted. */
+export function retriedNow<R extends DeliveryResult>(result: R): R {
   return { ...result, next: { status: 'pending', nextAttemptAt: result.attempt.createdAt }, disableEndpoint: undefined, uncounted: true };
+}
+
+/** Each result as its ack took it (AckOutcome.retriedAtNewUrl), for what the worker reports of them. */
+export function asAcked<R extends DeliveryResult>(results: R[], retried: readonly string[] | undefined): R[] {
+  if (!retried || retried.length === 0) return results;
+  const ids = new Set(retried);
+  return results.map((result) => (ids.has(result.deliveryId) ? retriedNow(result) : result));
+}
+
+/** The deliveries of `taken` (results after retriedAtNewUrl) it left pending, for AckOutcome.retriedAtNewUrl. */
+export function retriedIds(taken: readonly DeliveryResult[], results: readonly DeliveryResult[]): string[] | undefined {
+  const ids = taken.filter((result, i) => result !== results[i]).map((result) => result.deliveryId);
+  return ids.length > 0 ? ids : undefined;
 }
 
 /**

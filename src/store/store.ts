@@ -534,6 +534,11 @@ export interface AckOutcome {
   disabledEndpoints: string[];
   /** What the ack's `claim` leased (present only when it asked for a claim). */
   claimed?: ClaimedDelivery[];
+  /**
+   * Deliveries whose result went to a URL their endpoint no longer has and would have ended them: the ack left them
+   * pending for the new URL (retriedAtNewUrl), whatever the result said. Present only when there are any.
+   */
+  retriedAtNewUrl?: string[];
 }
 
 export interface PurgeResult {

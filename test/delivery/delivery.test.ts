@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Receiver, type Responder } from '../helpers/receiver.js';
 import { eventually, startTestHookd, type TestHookd } from '../helpers/hookd.js';
+import { parsePrometheusText, sampleValue, type Sample } from '../observability/prometheus-text.js';
 
 describe('delivery over real HTTP', () => {
   let hookd: TestHookd & { cleanup: () => Promise<void> };
@@ -13,7 +14,7 @@ describe('delivery over real HTTP', () => {
     hookd = await startTestHookd({ env: { HOOKD_RETRY_SCHEDULE: '100ms,200ms', HOOKD_REQUEST_TIMEOUT: '700ms' } });
     appId = (await hookd.api.post('/api/v1/app', { name: 'delivery tests' })).body.id;
     // The event types the endpoints below filter on: a filter may only name types in the catalog.
-    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected', 'cut.short', 'never.ends', 'big.head', 'token.rotated', 'rate.held', 'rate.held.last', 'url.moved');
+    await hookd.api.createEventTypes('first.attempt', 'always.fails', 'rate.limited', 'rate.limited.big', 'gone.away', 'too.slow', 'nobody.home', 'queued.up', 'big.response', 'redirected', 'cut.short', 'never.ends', 'big.head', 'token.rotated', 'rate.held', 'rate.held.last', 'url.moved', 'url.gone');
   });
   after(async () => {
     await hookd.cleanup();
@@ -192,6 +193,27 @@ describe('delivery over real HTTP', () => {
     await send('url.moved');
     const [arrived] = await moved.waitFor((r) => r.length === 1, 5000, 'the next message at the new URL');
     assert.ok(arrived!.at - sentAt < 2000, `it arrived ${arrived!.at - sentAt} ms after it was sent: the old receiver's 30 s hold is not the new one's`);
+  });
+
+  test("a 410 from an endpoint's former URL is counted as retrying in hookd_deliveries_total, and the delivery succeeds at the new URL", async () => {
+    const moved = await Receiver.start();
+    receivers.push(moved);
+    const { receiver, endpoint } = await receiverWithEndpoint((_q, res) => {
+      // Gone, but only once the URL has changed: the request was on the wire meanwhile.
+      setTimeout(() => res.writeHead(410).end(), 400);
+    }, { filterTypes: ['url.gone'] });
+    const msgId = await send('url.gone');
+    await receiver.waitFor((r) => r.length === 1, 5000);
+    assert.equal((await hookd.api.patch(`/api/v1/app/${appId}/endpoint/${endpoint.id}`, { url: `${moved.url}/hook` })).status, 200);
+    await moved.waitFor((r) => r.length === 1, 5000, 'the message again, at the new URL');
+    const counted = (samples: Sample[], outcome: string) => sampleValue(samples, 'hookd_deliveries_total', { outcome, endpoint: endpoint.id }) ?? 0;
+    const samples = await eventually(async () => {
+      const scraped = parsePrometheusText(await (await fetch(`${hookd.url}/metrics`)).text()).samples;
+      return counted(scraped, 'succeeded') === 1 ? scraped : null;
+    }, 5000, 'the success counted');
+    assert.deepEqual([counted(samples, 'retrying'), counted(samples, 'failed')], [1, 0], "the old URL's 410 left the delivery pending: retrying, not failed");
+    const attempts = await attemptsOf(msgId, endpoint.id);
+    assert.deepEqual(attempts.map((a) => a.responseStatusCode).sort(), [200, 410]);
   });
 
   test('Retry-After counts after more response headers than an attempt keeps (8 KB); the kept ones stop at the limit', async () => {

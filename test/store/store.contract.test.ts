@@ -922,7 +922,8 @@ for (const adapter of storeAdapters) {
           attempt: { ...attemptFor(c.delivery.id, { ...makeMessage(app.id), id: c.message.id }, endpoint.id, 'fail', T0 + 100), url: endpoint.url, responseStatusCode: statusCode },
           next: { status: 'failed' as const },
         });
-        await s.completeDeliveries([{ ...toOldUrl(claimed[0]!, 410), disableEndpoint: 'endpoint answered 410 Gone' }, toOldUrl(claimed[1]!, 500)], { endpointDisableAfterMs: 1 });
+        const outcome = await s.completeDeliveries([{ ...toOldUrl(claimed[0]!, 410), disableEndpoint: 'endpoint answered 410 Gone' }, toOldUrl(claimed[1]!, 500)], { endpointDisableAfterMs: 1 });
+        assert.deepEqual(outcome.retriedAtNewUrl, claimed.map((c) => c.delivery.id), 'the ack says which it left pending (the metrics count them as retrying)');
         for (const c of claimed) {
           const [d] = await s.listMessageDeliveries(c.message.id);
           assert.deepEqual([d!.status, d!.attempts, d!.nextAttemptAt, d!.leaseOwner], ['pending', 0, T0 + 100, null]);

@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState, type EndpointQueueState } from '../../domain/scheduler.js';
 import type { Attempt } from '../../domain/types.js';
-import { countsTowardAttempts, endpointSignals, latestAt, retriedAtNewUrl } from '../endpoint-signals.js';
+import { countsTowardAttempts, endpointSignals, latestAt, retriedAtNewUrl, retriedIds } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
 import { ATTEMPT_COLUMNS, attemptValues, queueStateFromRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNotice, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
@@ -124,7 +124,9 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     // end (retriedAtNewUrl): the few such deliveries the statement above failed are pending again, that attempt
     // uncounted (read in the same statement as the update, the URL costs no round trip in the usual ack).
     const taken = results.map((result) => retriedAtNewUrl(result, urls) ?? result);
-    const retried = new Set(taken.filter((result) => result.uncounted).map((result) => result.deliveryId));
+    const retriedAtNew = retriedIds(taken, results);
+    if (retriedAtNew) outcome.retriedAtNewUrl = retriedAtNew;
+    const retried = new Set(retriedAtNew);
     const again = updated.filter((row) => retried.has(row.id as string) && row.resent !== true);
     if (again.length > 0) {
       await client.query(
