@@ -1,4 +1,5 @@
 import { deliveryFromRow, messageFromRow } from './rows.js';
+import type { Delivery } from '../domain/types.js';
 import type { AttemptBucket, DeliveryCounts, DeliveryListItem, DeliveryStatusText, EndpointMessage, MessageDeliveryStatus } from './store.js';
 
 /**
@@ -15,6 +16,16 @@ type Row = Record<string, unknown>;
 export function statusTextSql(alias: string, now: string): string {
   return `CASE WHEN ${alias}.status = 'succeeded' THEN 'success' WHEN ${alias}.status = 'failed' THEN 'fail'
     WHEN ${alias}.lease_owner IS NOT NULL AND ${alias}.lease_expires_at > ${now} THEN 'sending' ELSE 'pending' END`;
+}
+
+/**
+ * When the delivery row `alias` may next be tried, as lists show it (nextAttempt): its next_attempt_at, or, while
+ * its endpoint's circuit is open (src/domain/scheduler.ts), the circuit's retry time if that is later. Nothing
+ * goes to the endpoint before then, so a held delivery never shows a next attempt in the past for the whole cool-down.
+ */
+export function nextAttemptSql(alias: string): string {
+  return `coalesce((SELECT q.circuit_retry_at FROM endpoint_queue q WHERE q.endpoint_id = ${alias}.endpoint_id
+    AND q.circuit_opened_at IS NOT NULL AND q.circuit_retry_at > ${alias}.next_attempt_at), ${alias}.next_attempt_at)`;
 }
 
 /** The SQL condition for "statusText is `status`" on the delivery row `alias` (`now` as in statusTextSql). */
@@ -82,9 +93,12 @@ export function bucketsFromRows(rows: Row[], sinceMs: number, bucketMs: number):
   return [...buckets.values()].sort((a, b) => a.startMs - b.startMs);
 }
 
+/** A delivery row with next_attempt_shown (nextAttemptSql) as its next attempt, for lists. */
+export const shownDeliveryFromRow = (r: Row): Delivery => ({ ...deliveryFromRow(r), nextAttemptAt: Number(r.next_attempt_shown) });
+
 /** A delivery row joined with msg_event_type, msg_created_at, status_text and last_status_code. */
 export const deliveryListItemFromRow = (r: Row): DeliveryListItem => ({
-  delivery: deliveryFromRow(r),
+  delivery: shownDeliveryFromRow(r),
   statusText: r.status_text as DeliveryStatusText,
   eventType: r.msg_event_type as string,
   messageCreatedAt: Number(r.msg_created_at),
@@ -93,20 +107,21 @@ export const deliveryListItemFromRow = (r: Row): DeliveryListItem => ({
 
 /**
  * The delivery list's SELECT (before its WHERE conditions): deliveries with their message's event type and
- * time, their status text at `now`, and the status code of their latest attempt.
+ * time, their status text at `now`, their next attempt as shown (nextAttemptSql) and the status code of their latest
+ * attempt.
  */
 export function deliveryListSelect(now: string): string {
-  return `SELECT d.*, m.event_type AS msg_event_type, m.created_at AS msg_created_at, ${statusTextSql('d', now)} AS status_text,
+  return `SELECT d.*, ${nextAttemptSql('d')} AS next_attempt_shown, m.event_type AS msg_event_type, m.created_at AS msg_created_at, ${statusTextSql('d', now)} AS status_text,
     (SELECT a.response_status_code FROM attempt a WHERE a.message_id = d.message_id AND a.endpoint_id = d.endpoint_id ORDER BY a.id DESC LIMIT 1) AS last_status_code
     FROM delivery d JOIN message m ON m.id = d.message_id`;
 }
 
 /**
  * The endpoint message list's SELECT (before its WHERE conditions): each delivery's id, its message (m.*), its
- * status text at `now` and its next attempt time.
+ * status text at `now` and its next attempt time (nextAttemptSql).
  */
 export function endpointMessageSelect(now: string): string {
-  return `SELECT m.*, d.id AS delivery_id, ${statusTextSql('d', now)} AS status_text, d.status AS delivery_status, d.next_attempt_at AS delivery_next_attempt_at
+  return `SELECT m.*, d.id AS delivery_id, ${statusTextSql('d', now)} AS status_text, d.status AS delivery_status, ${nextAttemptSql('d')} AS delivery_next_attempt_at
     FROM delivery d JOIN message m ON m.id = d.message_id`;
 }
 

@@ -182,7 +182,10 @@ export interface Store {
    * transaction.
    */
   bulkReplay(endpointId: string, filter: BulkReplayFilter, nowMs: number): Promise<number>;
-  /** Deliveries of one message (one per endpoint it went to). */
+  /**
+   * Deliveries of one message (one per endpoint it went to). A pending one's nextAttemptAt is as lists show it: not
+   * before its endpoint's open circuit lets the next probe go (delivery-status.ts nextAttemptSql).
+   */
   listMessageDeliveries(messageId: string): Promise<Delivery[]>;
 
   listAttempts(filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>>;

@@ -786,7 +786,19 @@ for (const adapter of storeAdapters) {
         assert.equal(open?.circuit, 'open');
         assert.equal(open?.nextProbeAt, T0 + 100 + 10_000);
         assert.equal((await s.queueStats(T0 + 100)).circuitsOpen, 1);
-        await s.insertMessages([makeMessage(healthy.app.id, { id: newId('msg', T0 + 200) })]);
+        // The lists show what waits behind the open circuit as due when the probe may go, not at its own due time
+        // (T0 + 200 for the three that timed out, earlier for the rest), in the past for the whole cool-down.
+        const retryAt = T0 + 100 + 10_000;
+        const shown = async (at: number) => {
+          const listed = (await s.listDeliveries(app.id, {}, { limit: 100 }, at)).data.map((item) => item.delivery).filter((d) => d.status === 'pending');
+          const routed = (await s.listEndpointMessages(app.id, endpoint.id, {}, { limit: 100 }, at)).data.filter((m) => m.nextAttemptAt !== null);
+          const ofOne = await s.listMessageDeliveries(listed[0]!.messageId);
+          return { listed: new Set(listed.map((d) => d.nextAttemptAt)), routed: new Set(routed.map((m) => m.nextAttemptAt)), ofOne: ofOne.map((d) => d.nextAttemptAt) };
+        };
+        assert.deepEqual(await shown(T0 + 100), { listed: new Set([retryAt]), routed: new Set([retryAt]), ofOne: [retryAt] });
+        const healthyMessage = makeMessage(healthy.app.id, { id: newId('msg', T0 + 200) });
+        await s.insertMessages([healthyMessage]);
+        assert.deepEqual((await s.listMessageDeliveries(healthyMessage.id)).map((d) => d.nextAttemptAt), [healthyMessage.createdAt], "another endpoint's own time");
         const meanwhile = await claim(s, 'w', 100, 60_000, T0 + 5_000, { policy });
         assert.deepEqual(meanwhile.map((c) => c.endpoint.id), [healthy.endpoint.id], 'the open circuit holds back only its own endpoint');
         const probe = await claim(s, 'w', 100, 60_000, T0 + 10_100, { policy });
@@ -795,6 +807,8 @@ for (const adapter of storeAdapters) {
         await ackAll(s, probe, 'w', T0 + 10_300, { status: 200 });
         const closed = await s.endpointQueueState(endpoint.id, T0 + 10_300, policy);
         assert.equal(closed?.circuit, 'closed');
+        const after = await shown(T0 + 10_300);
+        assert.ok(after.listed.size > 0 && [...after.listed, ...after.routed].every((at) => at! < retryAt), 'closed: each pending one shows its own time again');
         const rest = await claim(s, 'w', 100, 60_000, T0 + 10_300, { policy });
         assert.ok(rest.length >= 1, 'what waited flows again');
         const waited = (await s.listAttempts({ appId: app.id, endpointId: endpoint.id }, { limit: 100 })).data;

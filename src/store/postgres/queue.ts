@@ -5,13 +5,14 @@ import pg from 'pg';
 import { newId } from '../../domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY, viewOf, type EndpointQueueView, type SchedulerPolicy } from '../../domain/scheduler.js';
 import type { Delivery, Endpoint, Message } from '../../domain/types.js';
-import { deliveryFromRow, queueStateFromRow } from '../rows.js';
+import { queueStateFromRow } from '../rows.js';
 import type { AckOutcome, AckPolicy, BulkReplayFilter, ClaimedDelivery, ClaimRequest, DeliveryResult } from '../store.js';
 import { completeDeliveries } from './ack.js';
 import { claimDeliveries } from './claim.js';
 import { DELIVERIES_CHANNEL, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { expungedResend } from '../expunged.js';
+import { nextAttemptSql, shownDeliveryFromRow } from '../delivery-status.js';
 import { BATCH_ROWS, LAST_STATUS_CODE, bulkReplayable, inBatches, recoverable, replayable } from '../batched-writes.js';
 import { idLowerBound } from '../retention.js';
 import { named } from './prepared.js';
@@ -216,7 +217,7 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
     },
 
     async listMessageDeliveries(messageId: string): Promise<Delivery[]> {
-      return (await db.pool.query('SELECT * FROM delivery WHERE message_id = $1 ORDER BY id', [messageId])).rows.map(deliveryFromRow);
+      return (await db.pool.query(`SELECT d.*, ${nextAttemptSql('d')} AS next_attempt_shown FROM delivery d WHERE d.message_id = $1 ORDER BY d.id`, [messageId])).rows.map(shownDeliveryFromRow);
     },
   };
 }

@@ -3,7 +3,7 @@
 import { newId } from '../../domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY, viewOf, type EndpointQueueView, type SchedulerPolicy } from '../../domain/scheduler.js';
 import type { Delivery, Endpoint, Message } from '../../domain/types.js';
-import { deliveryFromRow, queueStateFromRow } from '../rows.js';
+import { queueStateFromRow } from '../rows.js';
 import type { AckOutcome, AckPolicy, BulkReplayFilter, ClaimedDelivery, ClaimRequest, DeliveryResult } from '../store.js';
 import { completeDeliveries } from './ack.js';
 import { claimDeliveries } from './claim.js';
@@ -11,6 +11,7 @@ import type { QueueOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { expungedResend } from '../expunged.js';
+import { nextAttemptSql, shownDeliveryFromRow } from '../delivery-status.js';
 import { BATCH_ROWS, LAST_STATUS_CODE, bulkReplayable, inBatches, recoverable, replayable } from '../batched-writes.js';
 import { idLowerBound } from '../retention.js';
 
@@ -179,7 +180,7 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
     },
 
     async listMessageDeliveries(messageId: string): Promise<Delivery[]> {
-      return (db.stmt('SELECT * FROM delivery WHERE message_id = ? ORDER BY id').all(messageId) as Row[]).map(deliveryFromRow);
+      return (db.stmt(`SELECT d.*, ${nextAttemptSql('d')} AS next_attempt_shown FROM delivery d WHERE d.message_id = ? ORDER BY d.id`).all(messageId) as Row[]).map(shownDeliveryFromRow);
     },
   };
 }
