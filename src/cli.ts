@@ -21,7 +21,7 @@ Usage:
   hookd apikey list           list API keys (never their tokens)
   hookd apikey revoke <key id>
 
-Configuration comes from environment variables; see README.md (HOOKD_PORT, HOOKD_DATA_DIR, DATABASE_URL, ...).`;
+Configuration comes from environment variables; see docs/configuration.md (HOOKD_PORT, HOOKD_DATA_DIR, DATABASE_URL, ...).`;
 
 async function main(argv: string[]): Promise<number> {
   let parsed;

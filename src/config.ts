@@ -392,7 +392,7 @@ function observabilityConfig(env: Env): ObservabilityConfig {
     metricsMaxLabels: integer(env, 'HOOKD_METRICS_MAX_LABELS', 100, 0, 10_000),
     metricsToken: token ? token : null,
     metricsPort: port === undefined || port === '' ? null : integer(env, 'HOOKD_METRICS_PORT', 0, 0, 65535),
-    // Off by default: a line per request costs about a tenth of SQLite ingest throughput (measured; see README).
+    // Off by default: a line per request costs about a tenth of SQLite ingest throughput (measured; see docs/operations.md, Metrics and logs).
     logRequests: boolean(env, 'HOOKD_LOG_REQUESTS', false),
   };
 }

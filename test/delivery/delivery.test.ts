@@ -99,7 +99,7 @@ describe('delivery over real HTTP', () => {
     assert.equal(receiver.requests.length, 3, 'no attempt after exhaustion');
 
     // A resend is sent at once and, failing, retried on the whole schedule again (svix-server tries a manual attempt
-    // once: a deliberate difference, README "Delivery").
+    // once: a deliberate difference, docs/delivery.md "Delivery semantics").
     assert.equal((await hookd.api.post(`/api/v1/app/${appId}/msg/${msgId}/endpoint/${endpoint.id}/resend`, {})).status, 202);
     const again = await receiver.waitFor((r) => r.length === 6, 5000, 'the resend and its two retries');
     assert.ok(again[4]!.at - again[3]!.at >= 75 && again[5]!.at - again[4]!.at >= 155, 'on the schedule');
