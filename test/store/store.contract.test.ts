@@ -1265,6 +1265,30 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test('a delivery whose message is expunged while its attempt is on the wire succeeds when the receiver takes it (no dead letter), and is failed when not', async () => {
+      await fresh(async (s) => {
+        const { app } = await seedEndpoint(s);
+        const [taken, refused] = [makeMessage(app.id), makeMessage(app.id, { id: newId('msg', T0 + 1), createdAt: T0 + 1 })];
+        await s.insertMessages([taken, refused]);
+        const claimed = await claim(s, 'w', 10, 10_000, T0 + 1);
+        assert.equal(claimed.length, 2);
+        for (const m of [taken, refused]) assert.equal(await s.expungeMessageContent(app.id, m.id, T0 + 10), true);
+        const result = (c: ClaimedDelivery, status: 'success' | 'fail'): DeliveryResult => ({
+          deliveryId: c.delivery.id,
+          leaseOwner: 'w',
+          attempt: attemptFor(c.delivery.id, c.message.id === taken.id ? taken : refused, c.endpoint.id, status, T0 + 20),
+          next: status === 'success' ? { status: 'succeeded' } : { status: 'pending', nextAttemptAt: T0 + 30 },
+        });
+        await s.completeDeliveries(claimed.map((c) => result(c, c.message.id === taken.id ? 'success' : 'fail')));
+        const [delivered] = await s.listMessageDeliveries(taken.id);
+        assert.deepEqual([delivered!.status, delivered!.attempts, delivered!.lastError, delivered!.updatedAt], ['succeeded', 1, null, T0 + 20]);
+        const [dead] = await s.listMessageDeliveries(refused.id);
+        assert.deepEqual([dead!.status, dead!.attempts, dead!.lastError], ['failed', 0, 'message content expunged']);
+        assert.deepEqual((await s.listDeliveries(app.id, { status: 'fail' }, { limit: 10 }, T0 + 30)).data.map((d) => d.delivery.messageId), [refused.id], 'one dead letter');
+        assert.equal((await claim(s, 'w', 10, 10_000, T0 + 100)).length, 0, 'neither goes again');
+      });
+    });
+
     test("an attempt comes back byte for byte: quotes, backslashes, control characters and any Unicode in its response, error and both sides' headers", async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);

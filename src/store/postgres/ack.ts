@@ -12,6 +12,7 @@ import { claimIn } from './claim.js';
 import { $, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
 import { writeQueueStatesStatement } from './endpoint-queue.js';
 import { insertMessagesIn } from './messages.js';
+import { EXPUNGED_DELIVERY_ERROR } from '../expunged.js';
 import { named, runSql, type Sql } from './prepared.js';
 
 const ATTEMPT_ARRAY_TYPES: Record<string, string> = {
@@ -135,6 +136,18 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
       );
       for (const row of again) row.attempts = (row.attempts as number) - 1;
     }
+    // A delivery its message's expunge failed while this attempt was on the wire (which also ended its lease): when the
+    // receiver took the message, the delivery succeeded, and is no dead letter. Only a result whose lease did not hold
+    // can be one; usually there are none, and no statement runs.
+    const updatedIds = new Set(updated.map((row) => row.id as string));
+    const delivered = results.filter((r) => r.attempt.status === 'success' && !updatedIds.has(r.deliveryId));
+    if (delivered.length > 0) {
+      await client.query(
+        `UPDATE delivery d SET status = 'succeeded', attempts = d.attempts + 1, last_error = NULL, updated_at = r.at
+         FROM unnest($1::text[], $2::bigint[]) AS r(id, at) WHERE d.id = r.id AND d.status = 'failed' AND d.last_error = $3 AND d.lease_owner IS NULL`,
+        [delivered.map((r) => r.deliveryId), delivered.map((r) => r.attempt.createdAt), EXPUNGED_DELIVERY_ERROR],
+      );
+    }
     const byDelivery = new Map(taken.map((r) => [r.deliveryId, r]));
     // Resent meanwhile: the attempt counts for its endpoint (latency, failures), not for the delivery's fate.
     const resent = new Map(updated.filter((row) => row.resent === true).map((row) => [row.endpoint_id as string, Number(row.at)]));
@@ -169,7 +182,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     const ready = new Map<string, number>(resent);
     if (policy?.events) outcome.operationalEvents = await insertOperationalEvents(client, policy.events, operatorAppId, acked, disabled, ready);
     // The scheduler rows' update goes with the COMMIT, unless a claim in this transaction must read it first.
-    const statement = await feedSchedulerState(client, taken, new Set(updated.map((row) => row.id as string)), urls, ready, policy);
+    const statement = await feedSchedulerState(client, taken, updatedIds, urls, ready, policy);
     if (statement && policy?.claim) await runSql(client, statement);
     else if (statement) commitWith(statement);
     if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);

@@ -10,6 +10,7 @@ import { claimIn } from './claim.js';
 import type { Row, SqliteDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { insertMessagesNow } from './messages.js';
+import { EXPUNGED_DELIVERY_ERROR } from '../expunged.js';
 
 export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], policy?: AckPolicy): AckOutcome {
   const outcome: AckOutcome = { operationalEvents: 0, disabledEndpoints: [] };
@@ -31,6 +32,11 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
       lease_owner = NULL, lease_expires_at = NULL, last_error = ?, updated_at = ?
     WHERE id = ? AND lease_owner = ? RETURNING attempts, failure_notified, next_trigger AS resent`);
   const setFailureNotified = db.stmt('UPDATE delivery SET failure_notified = ? WHERE id = ?');
+  // A delivery its message's expunge failed while this attempt was on the wire (which also ended its lease): when the
+  // receiver took the message, the delivery succeeded, and is no dead letter. The expunge still keeps it from going again.
+  const deliveredDespiteExpunge = db.stmt(
+    "UPDATE delivery SET status = 'succeeded', attempts = attempts + 1, last_error = NULL, updated_at = ? WHERE id = ? AND status = 'failed' AND last_error = ? AND lease_owner IS NULL",
+  );
   const endpointSucceeded = db.stmt('UPDATE endpoint SET first_failure_at = NULL WHERE id = ? AND first_failure_at IS NOT NULL');
   const endpointFailed = db.stmt('UPDATE endpoint SET first_failure_at = ? WHERE id = ? AND first_failure_at IS NULL');
   // Automatic disabling: only an endpoint that is still enabled, so each is disabled (and reported) once.
@@ -72,6 +78,8 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
         if (a.status === 'success' && failureNotified) setFailureNotified.run(0, result.deliveryId);
         acked.push({ result, attempts: row.attempts as number, failureNotified });
         applied.add(result.deliveryId);
+      } else if (a.status === 'success') {
+        deliveredDespiteExpunge.run(a.createdAt, result.deliveryId, EXPUNGED_DELIVERY_ERROR);
       }
     }
     // Failure streaks, one statement per endpoint of the batch (as on PostgreSQL): its latest attempt succeeded,
