@@ -78,12 +78,15 @@ export class MaintenanceLoop {
     const { store, retentionMs, idempotencyTtlMs, batchSize } = this.options;
     const report: MaintenanceReport = { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, apiKeys: 0, backgroundTasks: 0, batches: 0 };
     const now = this.clock();
-    /** Runs one kind of purge batch after batch until one deletes fewer rows than it may (or the loop stops). */
-    const inBatches = async (purgeBatch: () => Promise<number>): Promise<void> => {
+    /**
+     * Runs one kind of purge batch after batch until one deletes fewer rows than it may and says there is no more (or
+     * the loop stops).
+     */
+    const inBatches = async (purgeBatch: () => Promise<{ rows: number; more?: boolean }>): Promise<void> => {
       for (;;) {
-        const purged = await purgeBatch();
+        const { rows, more = false } = await purgeBatch();
         report.batches++;
-        if (purged < batchSize || stopping()) return;
+        if ((rows < batchSize && !more) || stopping()) return;
         await nextTurn();
       }
     };
@@ -96,23 +99,23 @@ export class MaintenanceLoop {
         report.messages += purged.messages;
         report.deliveries += purged.deliveries;
         report.attempts += purged.attempts;
-        return purged.messages + purged.deliveries + purged.attempts;
+        return { rows: purged.messages + purged.deliveries + purged.attempts, more: purged.more };
       });
       await inBatches(async () => {
         const purged = await store.purgeBackgroundTasks(now - retentionMs, batchSize);
         report.backgroundTasks += purged;
-        return purged;
+        return { rows: purged };
       });
     }
     await inBatches(async () => {
       const expired = await store.purgeIdempotencyKeys(now - idempotencyTtlMs, batchSize);
       report.idempotencyKeys += expired;
-      return expired;
+      return { rows: expired };
     });
     await inBatches(async () => {
       const expired = await store.purgeExpiredApiKeys(now - EXPIRED_KEYS_KEPT_MS, batchSize);
       report.apiKeys += expired;
-      return expired;
+      return { rows: expired };
     });
     return report;
   }

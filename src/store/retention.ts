@@ -9,6 +9,9 @@ import { base62, type IdPrefix } from '../domain/ids.js';
  * ingest pays nothing for retention.
  */
 
+/** Messages a purge reads at a time while it looks for what it may delete (SQLite; PostgreSQL reads by deliveries). */
+export const PURGE_PAGE = 256;
+
 /** The KSUID epoch of domain/ids.ts (seconds). */
 const KSUID_EPOCH_S = 1_400_000_000;
 

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
+import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
 import { generateSecret } from '../../src/domain/signing.js';
-import { MaintenanceLoop } from '../../src/maintenance/maintenance.js';
+import { MaintenanceLoop, type MaintenanceOptions } from '../../src/maintenance/maintenance.js';
 import { startHookd, type RunningHookd } from '../../src/server.js';
 import { idLowerBound } from '../../src/store/retention.js';
-import type { Store } from '../../src/store/store.js';
+import type { PurgeResult, Store } from '../../src/store/store.js';
 import { ApiClient, eventually, TEST_TOKEN, tempDir, testEnv } from '../helpers/hookd.js';
 import { Receiver } from '../helpers/receiver.js';
 import { storeAdapters } from '../helpers/store-adapters.js';
@@ -78,6 +79,44 @@ for (const adapter of storeAdapters) {
       for (const m of young) assert.equal((await store.getMessage(app.id, m.id))?.id, m.id, 'younger than the retention: kept');
       assert.deepEqual(await store.beginIdempotent('scope', 'fresh', 'hash', T0 + 40 * DAY + 1, 60_000, DAY), { state: 'in_progress' }, 'a live key stays');
       assert.deepEqual(await loop.runOnce(), { messages: 0, deliveries: 0, attempts: 0, idempotencyKeys: 0, apiKeys: 0, backgroundTasks: 0, batches: 4 });
+      await loop.stop();
+    });
+
+    test("a pass goes on past a disabled endpoint's old backlog, each transaction passing over at most a batch of its pending messages, and purges what follows", async () => {
+      const held = { id: newId('app', T0), uid: null, name: 'held', metadata: {}, rateLimit: null, ingestRateLimit: null, createdAt: T0, updatedAt: T0 };
+      const quiet = { ...held, id: newId('app', T0), name: 'quiet' };
+      for (const a of [held, quiet]) await store.createApp(a);
+      const endpoint = newEndpoint({ appId: held.id, url: 'http://127.0.0.1:9/held' }, T0);
+      await store.createEndpoint(endpoint);
+      const message = (appId: string, at: number) => ({ id: newId('msg', at), appId, eventId: null, eventType: 'a.b', payload: '{}', channels: null, tags: null, createdAt: at });
+      // 25 old messages still pending to the (disabled) endpoint, then 4 old ones of an application without endpoints.
+      const pending = Array.from({ length: 25 }, (_, i) => message(held.id, T0 + 100 + i));
+      const purgeable = Array.from({ length: 4 }, (_, i) => message(quiet.id, T0 + 200 + i));
+      await store.insertMessages([...pending, ...purgeable]);
+      await store.updateEndpoint({ ...endpoint, disabled: true, disabledReason: 'disabled by API', updatedAt: T0 + 300 });
+      const calls: PurgeResult[] = [];
+      const observed: MaintenanceOptions['store'] = {
+        purgeMessages: async (beforeMs, limit, after) => {
+          const result = await store.purgeMessages(beforeMs, limit, after);
+          calls.push(result);
+          return result;
+        },
+        purgeIdempotencyKeys: (beforeMs, limit) => store.purgeIdempotencyKeys(beforeMs, limit),
+        purgeExpiredApiKeys: (beforeMs, limit) => store.purgeExpiredApiKeys(beforeMs, limit),
+        purgeBackgroundTasks: (beforeMs, limit) => store.purgeBackgroundTasks(beforeMs, limit),
+      };
+      const loop = new MaintenanceLoop({ store: observed, retentionMs: 30 * DAY, idempotencyTtlMs: DAY, intervalMs: 60_000, batchSize: 3, logger: silent, clock: () => T0 + 40 * DAY });
+      const report = await loop.runOnce();
+      assert.equal(report.messages, 4, 'what follows the backlog is purged in the same pass');
+      for (const m of purgeable) assert.equal(await store.getMessage(quiet.id, m.id), null);
+      for (const m of pending) assert.equal((await store.getMessage(held.id, m.id))?.id, m.id, 'a message with a pending delivery stays');
+      let from = '';
+      for (const call of calls) {
+        const passed = pending.filter((m) => m.id > from && m.id <= call.resumeAfter).length;
+        assert.ok(passed <= 3, `one transaction passed over ${passed} pending messages`);
+        from = call.resumeAfter;
+      }
+      assert.ok(calls.slice(0, -1).every((call) => call.more || call.messages + call.deliveries + call.attempts === 3), 'the pass stopped only at the end');
       await loop.stop();
     });
   });

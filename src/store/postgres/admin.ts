@@ -100,11 +100,19 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
         const bound = idLowerBound('msg', beforeMs);
         let left = limit;
         let after = startAfter;
+        let passedOver = 0;
+        let more = false;
         // Through the messages below the bound in id order, a range at a time, until `limit` rows are deleted or none
         // is left. No statement reads, locks or deletes more than about `left` rows, however widely the messages fanned
-        // out, but for the deliveries of the one message that does not fit (HOOKD_MAX_ENDPOINTS_PER_APP at most).
+        // out, but for the deliveries of the one message that does not fit (HOOKD_MAX_ENDPOINTS_PER_APP at most); and
+        // once `limit` messages kept for a pending delivery were passed over, the call stops (PurgeResult.more).
         while (left > 0) {
+          if (passedOver >= limit) {
+            more = true;
+            break;
+          }
           const range = await nextRange(client, after, bound, left);
+          passedOver += range.pending.length;
           // The range's messages but those seen pending, locked (skipping what another worker holds).
           const taking = left;
           const candidates = (
@@ -173,7 +181,7 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
           // Budget left only when its rows went meanwhile (an application being deleted): counted again next step.
           if (attempts + deliveries === 0) break;
         }
-        return { ...purged, resumeAfter: after };
+        return { ...purged, resumeAfter: after, more };
       });
     },
 
@@ -277,7 +285,10 @@ async function countsByMessage(client: pg.PoolClient, select: string, values: un
   return { counts, cut: read >= (values.at(-1) as number) ? ((rows.at(-1)?.message_id as string | undefined) ?? null) : null };
 }
 
-function add(total: Omit<PurgeResult, 'resumeAfter'>, batch: Omit<PurgeResult, 'resumeAfter'>): void {
+/** What a purge counts. */
+type Counted = Omit<PurgeResult, 'resumeAfter' | 'more'>;
+
+function add(total: Counted, batch: Counted): void {
   total.messages += batch.messages;
   total.deliveries += batch.deliveries;
   total.attempts += batch.attempts;

@@ -1,7 +1,7 @@
 // Administration in SQLite: API keys, idempotency keys (begin/finish), background tasks and retention (purging old
 // messages, keys and tasks).
 import type { ApiKey, BackgroundTask, Page } from '../../domain/types.js';
-import { idLowerBound } from '../retention.js';
+import { PURGE_PAGE, idLowerBound } from '../retention.js';
 import { pageQuery } from '../paging.js';
 import { apiKeyFromRow, backgroundTaskFromRow, toJson } from '../rows.js';
 import { keyState } from '../idempotency-keys.js';
@@ -113,41 +113,58 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
     // ---- Retention: one immediate transaction per batch; the maintenance loop yields between batches.
 
     async purgeMessages(beforeMs: number, limit: number, startAfter = ''): Promise<PurgeResult> {
-      // The oldest message after `after` with no pending delivery; then its rows, counted up to what is left.
-      const next = db.stmt(`
-        SELECT id FROM message m WHERE m.id > ? AND m.id < ? AND m.created_at < ?
-          AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = m.id AND d.status = 'pending')
-        ORDER BY m.id LIMIT 1`).pluck();
+      // The messages after `after` in id order, a page at a time, each with whether it has a pending delivery; then a
+      // message's rows, counted up to what is left.
+      const page = db.stmt(`
+        SELECT id, EXISTS (SELECT 1 FROM delivery d WHERE d.message_id = m.id AND d.status = 'pending') AS pending
+        FROM message m WHERE m.id > ? AND m.id < ? AND m.created_at < ? ORDER BY m.id LIMIT +?`);
       const countDeliveries = db.stmt('SELECT count(*) FROM (SELECT 1 FROM delivery WHERE message_id = ? LIMIT +?)').pluck();
       const countAttempts = db.stmt('SELECT count(*) FROM (SELECT 1 FROM attempt WHERE message_id = ? LIMIT +?)').pluck();
       const bound = idLowerBound('msg', beforeMs);
+      const pageSize = Math.min(limit, PURGE_PAGE);
       // Waits for the delivery thread's writes without holding the event loop, as an application's deletion does.
       return db.whenWritable(() =>
         db.transaction((): PurgeResult => {
           let left = limit;
           let after = startAfter;
+          let passedOver = 0;
           const whole: string[] = [];
           let partial: string | null = null;
+          let more = false;
           // Whole messages while they fit in `limit` rows (each with its deliveries and attempts); the first that does
-          // not takes what is left. No message's rows are read beyond the budget.
-          while (left > 0) {
-            const id = next.get(after, bound, beforeMs) as string | undefined;
-            if (id === undefined) break;
-            const deliveries = countDeliveries.get(id, left) as number;
-            const size = 1 + deliveries + (deliveries >= left ? 0 : (countAttempts.get(id, left - deliveries) as number));
-            if (size > left) {
-              partial = id;
+          // not takes what is left. No message's rows are read beyond the budget, and no more than `limit` messages
+          // kept for a pending delivery are passed over (PurgeResult.more).
+          walk: while (left > 0) {
+            if (passedOver >= limit) {
+              more = true;
               break;
             }
-            whole.push(id);
-            left -= size;
-            after = id;
+            const rows = page.all(after, bound, beforeMs, pageSize) as Row[];
+            for (const row of rows) {
+              const id = row.id as string;
+              if (row.pending === 1) {
+                passedOver++;
+                after = id;
+                continue;
+              }
+              const deliveries = countDeliveries.get(id, left) as number;
+              const size = 1 + deliveries + (deliveries >= left ? 0 : (countAttempts.get(id, left - deliveries) as number));
+              if (size > left) {
+                partial = id;
+                break walk;
+              }
+              whole.push(id);
+              left -= size;
+              after = id;
+              if (left === 0) break walk;
+            }
+            if (rows.length < pageSize) break;
           }
           const ids = JSON.stringify(whole);
           const attempts = db.stmt('DELETE FROM attempt WHERE message_id IN (SELECT value FROM json_each(?))').run(ids).changes;
           const deliveries = db.stmt('DELETE FROM delivery WHERE message_id IN (SELECT value FROM json_each(?))').run(ids).changes;
           const messages = db.stmt('DELETE FROM message WHERE id IN (SELECT value FROM json_each(?))').run(ids).changes;
-          const purged = { messages, deliveries, attempts, resumeAfter: after };
+          const purged = { messages, deliveries, attempts, resumeAfter: after, more };
           if (partial !== null && left > 0) {
             // More rows than are left: its attempts, then its deliveries, as far as the budget goes; the rest, and the
             // message, in the next transactions (it is the oldest left then, right after `resumeAfter`).
