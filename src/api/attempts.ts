@@ -206,7 +206,7 @@ export async function attemptRoutes(fastify: FastifyInstance): Promise<void> {
           ...endpointOut(endpoint),
           status: MessageStatus[statusText],
           statusText,
-          nextAttempt: delivery.status === 'pending' ? new Date(delivery.nextAttemptAt).toISOString() : undefined,
+          nextAttempt: delivery.shownNextAttemptAt === null ? undefined : new Date(delivery.shownNextAttemptAt).toISOString(),
           attempts: delivery.attempts,
         });
       }

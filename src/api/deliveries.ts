@@ -92,7 +92,7 @@ const deliveryOut = (item: DeliveryListItem) => ({
   status: MessageStatus[item.statusText],
   statusText: item.statusText,
   attempts: item.delivery.attempts,
-  nextAttempt: item.delivery.status === 'pending' ? iso(item.delivery.nextAttemptAt) : undefined,
+  nextAttempt: item.delivery.shownNextAttemptAt === null ? undefined : iso(item.delivery.shownNextAttemptAt),
   lastError: item.delivery.lastError ?? undefined,
   lastStatusCode: item.lastStatusCode ?? undefined,
   updatedAt: iso(item.delivery.updatedAt),

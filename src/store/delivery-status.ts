@@ -1,6 +1,5 @@
 import { deliveryFromRow, messageFromRow } from './rows.js';
-import type { Delivery } from '../domain/types.js';
-import type { AttemptBucket, DeliveryCounts, DeliveryListItem, DeliveryStatusText, EndpointMessage, MessageDeliveryStatus } from './store.js';
+import type { ListedDelivery, AttemptBucket, DeliveryCounts, DeliveryListItem, DeliveryStatusText, EndpointMessage, MessageDeliveryStatus } from './store.js';
 
 /**
  * SQL fragments and row mapping for delivery status views (lists, counts, series), shared by both adapters:
@@ -19,13 +18,16 @@ export function statusTextSql(alias: string, now: string): string {
 }
 
 /**
- * When the delivery row `alias` may next be tried, as lists show it (nextAttempt): its next_attempt_at, or, while
- * its endpoint's circuit is open (src/domain/scheduler.ts), the circuit's retry time if that is later. Nothing
- * goes to the endpoint before then, so a held delivery never shows a next attempt in the past for the whole cool-down.
+ * When the delivery row `alias` may next be tried, as lists show it (ListedDelivery.shownNextAttemptAt): null unless it
+ * is pending; its next_attempt_at, or, when later, the time its endpoint holds it back until: its circuit's next probe
+ * while open, or its rate clock (a receiver's Retry-After, the rate limit's next slot; src/domain/scheduler.ts). Nothing
+ * goes to the endpoint before then, so a held delivery does not show a next attempt in the past all the while.
  */
 export function nextAttemptSql(alias: string): string {
-  return `coalesce((SELECT q.circuit_retry_at FROM endpoint_queue q WHERE q.endpoint_id = ${alias}.endpoint_id
-    AND q.circuit_opened_at IS NOT NULL AND q.circuit_retry_at > ${alias}.next_attempt_at), ${alias}.next_attempt_at)`;
+  const heldUntil = 'CASE WHEN q.circuit_opened_at IS NOT NULL AND q.circuit_retry_at > coalesce(q.rate_next_at, 0) THEN q.circuit_retry_at ELSE q.rate_next_at END';
+  return `CASE WHEN ${alias}.status <> 'pending' THEN NULL ELSE coalesce(
+    (SELECT ${heldUntil} FROM endpoint_queue q WHERE q.endpoint_id = ${alias}.endpoint_id AND ${heldUntil} > ${alias}.next_attempt_at),
+    ${alias}.next_attempt_at) END`;
 }
 
 /** The SQL condition for "statusText is `status`" on the delivery row `alias` (`now` as in statusTextSql). */
@@ -93,12 +95,15 @@ export function bucketsFromRows(rows: Row[], sinceMs: number, bucketMs: number):
   return [...buckets.values()].sort((a, b) => a.startMs - b.startMs);
 }
 
-/** A delivery row with next_attempt_shown (nextAttemptSql) as its next attempt, for lists. */
-export const shownDeliveryFromRow = (r: Row): Delivery => ({ ...deliveryFromRow(r), nextAttemptAt: Number(r.next_attempt_shown) });
+/** A delivery row with next_attempt_shown (nextAttemptSql). */
+export const listedDeliveryFromRow = (r: Row): ListedDelivery => ({
+  ...deliveryFromRow(r),
+  shownNextAttemptAt: r.next_attempt_shown === null || r.next_attempt_shown === undefined ? null : Number(r.next_attempt_shown),
+});
 
 /** A delivery row joined with msg_event_type, msg_created_at, status_text and last_status_code. */
 export const deliveryListItemFromRow = (r: Row): DeliveryListItem => ({
-  delivery: shownDeliveryFromRow(r),
+  delivery: listedDeliveryFromRow(r),
   statusText: r.status_text as DeliveryStatusText,
   eventType: r.msg_event_type as string,
   messageCreatedAt: Number(r.msg_created_at),
@@ -130,5 +135,5 @@ export const endpointMessageFromRow = (r: Row): EndpointMessage => ({
   deliveryId: r.delivery_id as string,
   message: messageFromRow(r),
   statusText: r.status_text as DeliveryStatusText,
-  nextAttemptAt: r.delivery_status === 'pending' ? Number(r.delivery_next_attempt_at) : null,
+  nextAttemptAt: r.delivery_next_attempt_at === null ? null : Number(r.delivery_next_attempt_at),
 });

@@ -182,11 +182,8 @@ export interface Store {
    * transaction.
    */
   bulkReplay(endpointId: string, filter: BulkReplayFilter, nowMs: number): Promise<number>;
-  /**
-   * Deliveries of one message (one per endpoint it went to). A pending one's nextAttemptAt is as lists show it: not
-   * before its endpoint's open circuit lets the next probe go (delivery-status.ts nextAttemptSql).
-   */
-  listMessageDeliveries(messageId: string): Promise<Delivery[]>;
+  /** Deliveries of one message (one per endpoint it went to), with when each may next be tried as lists show it. */
+  listMessageDeliveries(messageId: string): Promise<ListedDelivery[]>;
 
   listAttempts(filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>>;
   getAttempt(messageId: string, attemptId: string): Promise<Attempt | null>;
@@ -344,12 +341,21 @@ export interface EndpointMessage {
   deliveryId: string;
   message: Message;
   statusText: DeliveryStatusText;
-  /** When the delivery is next attempted (pending only), else null. */
+  /** When the delivery may next be tried (pending only), else null: ListedDelivery.shownNextAttemptAt. */
   nextAttemptAt: number | null;
 }
 
+/**
+ * A delivery as lists show it: with `shownNextAttemptAt`, when it may next be tried (pending only, else null): its own
+ * next_attempt_at, or later while its endpoint holds it back (an open circuit's next probe, a receiver's Retry-After or
+ * the rate limit's next slot; delivery-status.ts nextAttemptSql). `nextAttemptAt` stays the stored value.
+ */
+export interface ListedDelivery extends Delivery {
+  shownNextAttemptAt: number | null;
+}
+
 export interface DeliveryListItem {
-  delivery: Delivery;
+  delivery: ListedDelivery;
   statusText: DeliveryStatusText;
   eventType: string;
   messageCreatedAt: number;

@@ -787,18 +787,32 @@ for (const adapter of storeAdapters) {
         assert.equal(open?.nextProbeAt, T0 + 100 + 10_000);
         assert.equal((await s.queueStats(T0 + 100)).circuitsOpen, 1);
         // The lists show what waits behind the open circuit as due when the probe may go, not at its own due time
-        // (T0 + 200 for the three that timed out, earlier for the rest), in the past for the whole cool-down.
+        // (T0 + 200 for the three that timed out, earlier for the rest), in the past for the whole cool-down; one due
+        // after the probe at its own time. The stored next attempt is unchanged.
         const retryAt = T0 + 100 + 10_000;
+        const late = makeMessage(app.id, { id: newId('msg', T0 + 20_000), createdAt: T0 + 20_000 });
+        await s.insertMessages([late]);
         const shown = async (at: number) => {
           const listed = (await s.listDeliveries(app.id, {}, { limit: 100 }, at)).data.map((item) => item.delivery).filter((d) => d.status === 'pending');
           const routed = (await s.listEndpointMessages(app.id, endpoint.id, {}, { limit: 100 }, at)).data.filter((m) => m.nextAttemptAt !== null);
-          const ofOne = await s.listMessageDeliveries(listed[0]!.messageId);
-          return { listed: new Set(listed.map((d) => d.nextAttemptAt)), routed: new Set(routed.map((m) => m.nextAttemptAt)), ofOne: ofOne.map((d) => d.nextAttemptAt) };
+          const ofOne = await s.listMessageDeliveries(listed.at(-1)!.messageId);
+          const early = (id: string) => id !== late.id;
+          return {
+            listed: new Set(listed.filter((d) => early(d.messageId)).map((d) => d.shownNextAttemptAt)),
+            routed: new Set(routed.filter((m) => early(m.message.id)).map((m) => m.nextAttemptAt)),
+            ofOne: ofOne.map((d) => [d.nextAttemptAt, d.shownNextAttemptAt]),
+            late: [listed.find((d) => d.messageId === late.id)?.shownNextAttemptAt, routed.find((m) => m.message.id === late.id)?.nextAttemptAt],
+          };
         };
-        assert.deepEqual(await shown(T0 + 100), { listed: new Set([retryAt]), routed: new Set([retryAt]), ofOne: [retryAt] });
+        const whileOpen = await shown(T0 + 100);
+        assert.deepEqual(whileOpen.listed, new Set([retryAt]));
+        assert.deepEqual(whileOpen.routed, new Set([retryAt]));
+        assert.equal(whileOpen.ofOne[0]![1], retryAt);
+        assert.ok(whileOpen.ofOne[0]![0]! < retryAt, 'the stored next attempt is its own');
+        assert.deepEqual(whileOpen.late, [T0 + 20_000, T0 + 20_000], 'due after the probe: its own time');
         const healthyMessage = makeMessage(healthy.app.id, { id: newId('msg', T0 + 200) });
         await s.insertMessages([healthyMessage]);
-        assert.deepEqual((await s.listMessageDeliveries(healthyMessage.id)).map((d) => d.nextAttemptAt), [healthyMessage.createdAt], "another endpoint's own time");
+        assert.deepEqual((await s.listMessageDeliveries(healthyMessage.id)).map((d) => d.shownNextAttemptAt), [healthyMessage.createdAt], "another endpoint's own time");
         const meanwhile = await claim(s, 'w', 100, 60_000, T0 + 5_000, { policy });
         assert.deepEqual(meanwhile.map((c) => c.endpoint.id), [healthy.endpoint.id], 'the open circuit holds back only its own endpoint');
         const probe = await claim(s, 'w', 100, 60_000, T0 + 10_100, { policy });
@@ -809,6 +823,7 @@ for (const adapter of storeAdapters) {
         assert.equal(closed?.circuit, 'closed');
         const after = await shown(T0 + 10_300);
         assert.ok(after.listed.size > 0 && [...after.listed, ...after.routed].every((at) => at! < retryAt), 'closed: each pending one shows its own time again');
+        assert.deepEqual(after.late, [T0 + 20_000, T0 + 20_000]);
         const rest = await claim(s, 'w', 100, 60_000, T0 + 10_300, { policy });
         assert.ok(rest.length >= 1, 'what waited flows again');
         const waited = (await s.listAttempts({ appId: app.id, endpointId: endpoint.id }, { limit: 100 })).data;
@@ -823,6 +838,9 @@ for (const adapter of storeAdapters) {
         await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
         const first = await claim(s, 'w', 1, 60_000, T0 + 1);
         await ackAll(s, first, 'w', T0 + 100, { status: 429, holdUntil: T0 + 30_000 }, retry(T0 + 30_000));
+        const shown = (await s.listDeliveries(app.id, {}, { limit: 10 }, T0 + 200)).data.map((item) => item.delivery);
+        assert.deepEqual(new Set(shown.map((d) => d.shownNextAttemptAt)), new Set([T0 + 30_000]), 'the lists show the held deliveries due when the hold ends');
+        assert.ok(shown.some((d) => d.nextAttemptAt < T0 + 30_000), 'though their own due time has come');
         await s.insertMessages([makeMessage(other.app.id, { id: newId('msg', T0 + 200) })]);
         const meanwhile = await claim(s, 'w', 100, 60_000, T0 + 1_000);
         assert.deepEqual(meanwhile.map((c) => c.endpoint.id), [other.endpoint.id], 'the held endpoint sends nothing; the other does');

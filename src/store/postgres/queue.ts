@@ -6,13 +6,13 @@ import { newId } from '../../domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY, viewOf, type EndpointQueueView, type SchedulerPolicy } from '../../domain/scheduler.js';
 import type { Delivery, Endpoint, Message } from '../../domain/types.js';
 import { queueStateFromRow } from '../rows.js';
-import type { AckOutcome, AckPolicy, BulkReplayFilter, ClaimedDelivery, ClaimRequest, DeliveryResult } from '../store.js';
+import type { AckOutcome, AckPolicy, BulkReplayFilter, ClaimedDelivery, ClaimRequest, DeliveryResult, ListedDelivery } from '../store.js';
 import { completeDeliveries } from './ack.js';
 import { claimDeliveries } from './claim.js';
 import { DELIVERIES_CHANNEL, NOTIFY_DELIVERIES, type PostgresDb, type Row } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { expungedResend } from '../expunged.js';
-import { nextAttemptSql, shownDeliveryFromRow } from '../delivery-status.js';
+import { listedDeliveryFromRow, nextAttemptSql } from '../delivery-status.js';
 import { BATCH_ROWS, LAST_STATUS_CODE, bulkReplayable, inBatches, recoverable, replayable } from '../batched-writes.js';
 import { idLowerBound } from '../retention.js';
 import { named } from './prepared.js';
@@ -216,8 +216,8 @@ export function postgresQueue(db: PostgresDb, deliveriesDue: DeliveriesDueListen
       return replayed;
     },
 
-    async listMessageDeliveries(messageId: string): Promise<Delivery[]> {
-      return (await db.pool.query(`SELECT d.*, ${nextAttemptSql('d')} AS next_attempt_shown FROM delivery d WHERE d.message_id = $1 ORDER BY d.id`, [messageId])).rows.map(shownDeliveryFromRow);
+    async listMessageDeliveries(messageId: string): Promise<ListedDelivery[]> {
+      return (await db.pool.query(`SELECT d.*, ${nextAttemptSql('d')} AS next_attempt_shown FROM delivery d WHERE d.message_id = $1 ORDER BY d.id`, [messageId])).rows.map(listedDeliveryFromRow);
     },
   };
 }

@@ -4,14 +4,14 @@ import { newId } from '../../domain/ids.js';
 import { DEFAULT_SCHEDULER_POLICY, viewOf, type EndpointQueueView, type SchedulerPolicy } from '../../domain/scheduler.js';
 import type { Delivery, Endpoint, Message } from '../../domain/types.js';
 import { queueStateFromRow } from '../rows.js';
-import type { AckOutcome, AckPolicy, BulkReplayFilter, ClaimedDelivery, ClaimRequest, DeliveryResult } from '../store.js';
+import type { AckOutcome, AckPolicy, BulkReplayFilter, ClaimedDelivery, ClaimRequest, DeliveryResult, ListedDelivery } from '../store.js';
 import { completeDeliveries } from './ack.js';
 import { claimDeliveries } from './claim.js';
 import type { QueueOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 import { readyBy } from './endpoint-queue.js';
 import { expungedResend } from '../expunged.js';
-import { nextAttemptSql, shownDeliveryFromRow } from '../delivery-status.js';
+import { listedDeliveryFromRow, nextAttemptSql } from '../delivery-status.js';
 import { BATCH_ROWS, LAST_STATUS_CODE, bulkReplayable, inBatches, recoverable, replayable } from '../batched-writes.js';
 import { idLowerBound } from '../retention.js';
 
@@ -179,8 +179,8 @@ export function sqliteQueue(db: SqliteDb): QueueOps {
       return replayed;
     },
 
-    async listMessageDeliveries(messageId: string): Promise<Delivery[]> {
-      return (db.stmt(`SELECT d.*, ${nextAttemptSql('d')} AS next_attempt_shown FROM delivery d WHERE d.message_id = ? ORDER BY d.id`).all(messageId) as Row[]).map(shownDeliveryFromRow);
+    async listMessageDeliveries(messageId: string): Promise<ListedDelivery[]> {
+      return (db.stmt(`SELECT d.*, ${nextAttemptSql('d')} AS next_attempt_shown FROM delivery d WHERE d.message_id = ? ORDER BY d.id`).all(messageId) as Row[]).map(listedDeliveryFromRow);
     },
   };
 }
