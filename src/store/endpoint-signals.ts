@@ -44,10 +44,15 @@ export function asAcked<R extends DeliveryResult>(results: R[], retried: readonl
   return results.map((result) => (ids.has(result.deliveryId) ? retriedNow(result) : result));
 }
 
-/** The deliveries of `taken` (results after retriedAtNewUrl) it left pending, for AckOutcome.retriedAtNewUrl. */
-export function retriedIds(taken: readonly DeliveryResult[], results: readonly DeliveryResult[]): string[] | undefined {
-  const ids = taken.filter((result, i) => result !== results[i]).map((result) => result.deliveryId);
-  return ids.length > 0 ? ids : undefined;
+/** Each result as its ack takes it (retriedAtNewUrl), and the deliveries it turned into retries (AckOutcome.retriedAtNewUrl). */
+export function takenAtCurrentUrls(results: readonly DeliveryResult[], urls: ReadonlyMap<string, string>): { taken: DeliveryResult[]; retried: string[] } {
+  const retried: string[] = [];
+  const taken = results.map((result) => {
+    const retry = retriedAtNewUrl(result, urls);
+    if (retry) retried.push(result.deliveryId);
+    return retry ?? result;
+  });
+  return { taken, retried };
 }
 
 /**

@@ -38,6 +38,22 @@ export const apiKeyFromRow = (r: Row): ApiKey => ({
   capabilities: json(r.capabilities),
 });
 
+export const API_KEY_COLUMNS = 'id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only, capabilities';
+
+/** A key's values in API_KEY_COLUMNS's order; `boolean` writes read_only as the dialect stores it (SQLite: 0 or 1). */
+export const apiKeyValues = (key: ApiKey, sha256Hash: string, boolean: (b: boolean) => unknown): unknown[] => [
+  key.id,
+  key.appId,
+  key.name,
+  key.prefix,
+  sha256Hash,
+  key.createdAt,
+  key.revokedAt,
+  key.expiresAt,
+  boolean(key.readOnly),
+  toJson(key.capabilities),
+];
+
 export const backgroundTaskFromRow = (r: Row): BackgroundTask => ({
   id: r.id as string,
   appId: r.app_id as string,

@@ -117,8 +117,8 @@ export interface Store {
   /**
    * Expunges a message's content (Svix's expunge-content): the payload becomes `{"expired":true}` and the message
    * is marked expunged, and its pending deliveries fail ('message content expunged'), leased ones included (a
-   * request already on the wire completes and is recorded, but changes nothing). Recover passes it over from then
-   * on. Returns false when the app has no such message.
+   * request already on the wire completes and is recorded; its ack only makes the delivery succeeded when the receiver
+   * took it, and never pending again). Recover passes it over from then on. Returns false when the app has no such message.
    */
   expungeMessageContent(appId: string, messageId: string, nowMs: number): Promise<boolean>;
   /**
@@ -546,8 +546,9 @@ export interface AckOutcome {
   /** What the ack's `claim` leased (present only when it asked for a claim). */
   claimed?: ClaimedDelivery[];
   /**
-   * Deliveries whose result went to a URL their endpoint no longer has and would have ended them: the ack left them
-   * pending for the new URL (retriedAtNewUrl), whatever the result said. Present only when there are any.
+   * Deliveries whose result went to a URL their endpoint no longer has and would have ended them, which the ack took as
+   * a retry at the new URL (retriedAtNewUrl), whatever the result said: those whose lease still held are pending again
+   * (unless a resend meanwhile had made them so already); the worker reports each as retrying. Present only when there are any.
    */
   retriedAtNewUrl?: string[];
 }

@@ -1,12 +1,13 @@
 // Races on PostgreSQL that only another session's lock (or a slowed write) can time: deleting an endpoint while an ingest for it commits
 // (nothing is left pending and never claimed), an idempotency key that goes while a request waits for it,
-// two endpoint creates racing for the last place under the per-application bound, and a recover that meets an expunge
-// (the claim fails the delivery it left pending).
+// two endpoint creates racing for the last place under the per-application bound, a recover that meets an expunge
+// (the claim fails the delivery it left pending), and two processes making the first admin key at once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
 import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
+import { FIRST_ADMIN_KEY_LOCK } from '../../src/store/postgres/db.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { freshPostgresSchema } from '../helpers/store-adapters.js';
 
@@ -177,6 +178,40 @@ test('a recover that meets an expunge committing during its statement leaves not
     assert.equal((await store.queueStats(Date.now() + 1000)).pending, 0);
   } finally {
     await admin.end().catch(() => undefined);
+    await store.close();
+    await drop();
+  }
+});
+
+test('a bootstrap admin key made while another process makes one waits for that commit, then makes none', async () => {
+  const { schema, drop } = await freshPostgresSchema(url);
+  const store = new PostgresStore({ url, schema, poolSize: 2 });
+  const other = new pg.Client({ connectionString: url });
+  const watch = new pg.Client({ connectionString: url });
+  try {
+    await store.migrate();
+    await other.connect();
+    await watch.connect();
+    // Another process's createFirstAdminKey, between its lock and its commit: it found no admin key and inserted one.
+    await other.query(`SET search_path = ${schema}`);
+    await other.query('BEGIN');
+    await other.query('SELECT pg_advisory_xact_lock($1)', [FIRST_ADMIN_KEY_LOCK]);
+    const at = Date.now();
+    await other.query("INSERT INTO api_key (id, app_id, name, prefix, sha256_hash, created_at, read_only) VALUES ($1, NULL, 'bootstrap', 'hookd_a', 'hash-other', $2, FALSE)", [newId('key', at), at]);
+    const mine = { id: newId('key', at), appId: null, name: 'bootstrap', prefix: 'hookd_b', createdAt: at, revokedAt: null, expiresAt: null, readOnly: false, capabilities: null };
+    const made = store.createFirstAdminKey(mine, 'hash-mine');
+    const waiting = async (): Promise<boolean> =>
+      (await watch.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'")).rows[0].n > 0;
+    for (let i = 0; !(await waiting()); i++) {
+      assert.ok(i < 200, 'createFirstAdminKey waits for the other process');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await other.query('COMMIT');
+    assert.equal(await made, false, 'it sees the key committed meanwhile');
+    assert.deepEqual((await store.listApiKeys()).map((k) => k.prefix), ['hookd_a']);
+  } finally {
+    await other.end();
+    await watch.end();
     await store.close();
     await drop();
   }

@@ -1307,6 +1307,33 @@ for (const adapter of storeAdapters) {
       });
     });
 
+    test("a late 2xx from a lost lease changes nothing but an expunged delivery: not one another worker holds now, nor one that failed otherwise", async () => {
+      await fresh(async (s) => {
+        const { app } = await seedEndpoint(s);
+        const [taken, failed] = [makeMessage(app.id), makeMessage(app.id, { id: newId('msg', T0 + 1), createdAt: T0 + 1 })];
+        await s.insertMessages([taken, failed]);
+        const first = await claim(s, 'w', 10, 1_000, T0 + 1);
+        assert.equal(first.length, 2);
+        // Both leases expire; another worker takes both, fails one for good and is still sending the other.
+        const second = await claim(s, 'w2', 10, 60_000, T0 + 2_000);
+        assert.equal(second.length, 2);
+        const result = (c: ClaimedDelivery, owner: string, status: 'success' | 'fail', at: number, next: DeliveryResult['next']): DeliveryResult => ({
+          deliveryId: c.delivery.id,
+          leaseOwner: owner,
+          attempt: attemptFor(c.delivery.id, c.message.id === taken.id ? taken : failed, c.endpoint.id, status, at),
+          next,
+        });
+        const failedByW2 = second.find((c) => c.message.id === failed.id)!;
+        await s.completeDeliveries([result(failedByW2, 'w2', 'fail', T0 + 2_100, { status: 'failed' })]);
+        // The first worker's late 2xx for both.
+        await s.completeDeliveries(first.map((c) => result(c, 'w', 'success', T0 + 2_200, { status: 'succeeded' })));
+        const [sending] = await s.listMessageDeliveries(taken.id);
+        assert.deepEqual([sending!.status, sending!.leaseOwner, sending!.attempts], ['pending', 'w2', 0], "the other worker's lease stands");
+        const [dead] = await s.listMessageDeliveries(failed.id);
+        assert.deepEqual([dead!.status, dead!.lastError, dead!.attempts], ['failed', 'HTTP 500', 1], 'a delivery that failed otherwise stays failed');
+      });
+    });
+
     test("an attempt comes back byte for byte: quotes, backslashes, control characters and any Unicode in its response, error and both sides' headers", async () => {
       await fresh(async (s) => {
         const { app, endpoint } = await seedEndpoint(s);

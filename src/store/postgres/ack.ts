@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState, type EndpointQueueState } from '../../domain/scheduler.js';
 import type { Attempt } from '../../domain/types.js';
-import { countsTowardAttempts, endpointSignals, latestAt, retriedAtNewUrl, retriedIds } from '../endpoint-signals.js';
+import { countsTowardAttempts, endpointSignals, latestAt, takenAtCurrentUrls } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
 import { ATTEMPT_COLUMNS, attemptValues, queueStateFromRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNotice, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
@@ -124,9 +124,8 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     // What an attempt to a URL the endpoint no longer has tells goes no further than its delivery, which it does not
     // end (retriedAtNewUrl): the few such deliveries the statement above failed are pending again, that attempt
     // uncounted (read in the same statement as the update, the URL costs no round trip in the usual ack).
-    const taken = results.map((result) => retriedAtNewUrl(result, urls) ?? result);
-    const retriedAtNew = retriedIds(taken, results);
-    if (retriedAtNew) outcome.retriedAtNewUrl = retriedAtNew;
+    const { taken, retried: retriedAtNew } = takenAtCurrentUrls(results, urls);
+    if (retriedAtNew.length > 0) outcome.retriedAtNewUrl = retriedAtNew;
     const retried = new Set(retriedAtNew);
     const again = updated.filter((row) => retried.has(row.id as string) && row.resent !== true);
     if (again.length > 0) {
@@ -140,7 +139,8 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     // receiver took the message, the delivery succeeded, and is no dead letter. Only a result whose lease did not hold
     // can be one; usually there are none, and no statement runs.
     const updatedIds = new Set(updated.map((row) => row.id as string));
-    const delivered = results.filter((r) => r.attempt.status === 'success' && !updatedIds.has(r.deliveryId));
+    // In id order, as every row lock the ack takes: two workers' acks cannot wait for each other.
+    const delivered = results.filter((r) => r.attempt.status === 'success' && !updatedIds.has(r.deliveryId)).sort((a, b) => (a.deliveryId < b.deliveryId ? -1 : 1));
     if (delivered.length > 0) {
       await client.query(
         `UPDATE delivery d SET status = 'succeeded', attempts = d.attempts + 1, last_error = NULL, updated_at = r.at

@@ -4,35 +4,19 @@ import type { AdminOps } from '../concerns.js';
 import type { ApiKey, BackgroundTask, Page } from '../../domain/types.js';
 import { idLowerBound } from '../retention.js';
 import { pageQuery } from '../paging.js';
-import { apiKeyFromRow, backgroundTaskFromRow, toJson } from '../rows.js';
+import { API_KEY_COLUMNS, apiKeyFromRow, apiKeyValues, backgroundTaskFromRow, toJson } from '../rows.js';
 import { keyState } from '../idempotency-keys.js';
 import type { BackgroundTaskFilter, IdempotencyState, PageRequest, PurgeResult, StoredResponse } from '../store.js';
 import type pg from 'pg';
-import type { PostgresDb, Row } from './db.js';
+import { FIRST_ADMIN_KEY_LOCK, type PostgresDb, type Row } from './db.js';
 
-const API_KEY_COLUMNS = 'id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only, capabilities';
-/** A key's values in API_KEY_COLUMNS's order. */
-const apiKeyParams = (key: ApiKey, sha256Hash: string): unknown[] => [
-  key.id,
-  key.appId,
-  key.name,
-  key.prefix,
-  sha256Hash,
-  key.createdAt,
-  key.revokedAt,
-  key.expiresAt,
-  key.readOnly,
-  toJson(key.capabilities),
-];
-/** pg_advisory_xact_lock key of createFirstAdminKey (the migrations' is another). */
-const FIRST_ADMIN_KEY_LOCK = 7_243_520;
 
 export function postgresAdmin(db: PostgresDb): AdminOps {
   return {
     // ---- API keys
 
     async createApiKey(key: ApiKey, sha256Hash: string): Promise<void> {
-      await db.pool.query(`INSERT INTO api_key (${API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, apiKeyParams(key, sha256Hash));
+      await db.pool.query(`INSERT INTO api_key (${API_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, apiKeyValues(key, sha256Hash, (b) => b));
     },
 
     async createFirstAdminKey(key: ApiKey, sha256Hash: string): Promise<boolean> {
@@ -43,7 +27,7 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
         const inserted = await client.query(
           `INSERT INTO api_key (${API_KEY_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
            WHERE NOT EXISTS (SELECT 1 FROM api_key WHERE app_id IS NULL AND revoked_at IS NULL)`,
-          apiKeyParams(key, sha256Hash),
+          apiKeyValues(key, sha256Hash, (b) => b),
         );
         return (inserted.rowCount ?? 0) > 0;
       });

@@ -15,7 +15,10 @@ export type Row = Record<string, unknown>;
 export const DELIVERIES_CHANNEL = 'hookd_deliveries';
 /** Wakes every worker (their LISTEN) when the transaction commits: it created or rescheduled deliveries. */
 export const NOTIFY_DELIVERIES = `NOTIFY ${DELIVERIES_CHANNEL}`;
-const MIGRATION_LOCK = 7_243_519; // pg_advisory_xact_lock key for migrations
+/** pg_advisory_xact_lock keys, one per thing serialised across processes; every key hookd takes is here. */
+const MIGRATION_LOCK = 7_243_519;
+/** Store.createFirstAdminKey: one bootstrap admin key however many processes start at once. */
+export const FIRST_ADMIN_KEY_LOCK = 7_243_520;
 /** SQLSTATEs of a statement the server aborted on a healthy connection: deadlock, serialization, timeouts, locks, resources. */
 const SERVER_ABORTED = /^(40001|40P01|57014|55P03|53\d{3})$/;
 export const $ = (n: number): string => `$${n}`;

@@ -2,7 +2,7 @@
 // still holds), updates endpoint failure streaks and automatic disabling, inserts operational events, and feeds
 // the results to each endpoint's scheduler state (circuit breaker, adaptive limit, readiness).
 import { DEFAULT_SCHEDULER_POLICY, afterResults, sameQueueState } from '../../domain/scheduler.js';
-import { countsTowardAttempts, endpointSignals, latestAt, retriedAtNewUrl, retriedIds } from '../endpoint-signals.js';
+import { countsTowardAttempts, endpointSignals, latestAt, takenAtCurrentUrls } from '../endpoint-signals.js';
 import { endpointStreaks } from '../endpoint-streaks.js';
 import { ATTEMPT_COLUMNS, QUEUE_STATE_COLUMNS, attemptValues, queueStateFromRow, queueStateToRow } from '../rows.js';
 import type { AckedResult, AckOutcome, AckPolicy, AttemptNoticeFact, DeliveryResult, DisabledEndpointFact, OperationalEventSource } from '../store.js';
@@ -59,9 +59,8 @@ export function completeDeliveries(db: SqliteDb, results: DeliveryResult[], poli
     // Each endpoint's URL now: what an attempt to a URL it no longer has tells goes no further than its delivery,
     // which it does not end (retriedAtNewUrl).
     const urls = currentUrls(db, results);
-    const taken = results.map((result) => retriedAtNewUrl(result, urls) ?? result);
-    const retried = retriedIds(taken, results);
-    if (retried) outcome.retriedAtNewUrl = retried;
+    const { taken, retried } = takenAtCurrentUrls(results, urls);
+    if (retried.length > 0) outcome.retriedAtNewUrl = retried;
     for (const result of taken) {
       const a = result.attempt;
       const counts = countsTowardAttempts(result) ? 1 : 0;

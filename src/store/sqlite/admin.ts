@@ -3,33 +3,19 @@
 import type { ApiKey, BackgroundTask, Page } from '../../domain/types.js';
 import { PURGE_PAGE, idLowerBound } from '../retention.js';
 import { pageQuery } from '../paging.js';
-import { apiKeyFromRow, backgroundTaskFromRow, toJson } from '../rows.js';
+import { API_KEY_COLUMNS, apiKeyFromRow, apiKeyValues, backgroundTaskFromRow, toJson } from '../rows.js';
 import { keyState } from '../idempotency-keys.js';
 import type { BackgroundTaskFilter, IdempotencyState, PageRequest, PurgeResult, StoredResponse } from '../store.js';
 import type { AdminOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 
-const API_KEY_COLUMNS = 'id, app_id, name, prefix, sha256_hash, created_at, revoked_at, expires_at, read_only, capabilities';
-/** A key's values in API_KEY_COLUMNS's order. */
-const apiKeyParams = (key: ApiKey, sha256Hash: string): unknown[] => [
-  key.id,
-  key.appId,
-  key.name,
-  key.prefix,
-  sha256Hash,
-  key.createdAt,
-  key.revokedAt,
-  key.expiresAt,
-  key.readOnly ? 1 : 0,
-  toJson(key.capabilities),
-];
 
 export function sqliteAdmin(db: SqliteDb): AdminOps {
   return {
     // ---- API keys
 
     async createApiKey(key: ApiKey, sha256Hash: string): Promise<void> {
-      db.committed('full', () => db.stmt(`INSERT INTO api_key (${API_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...apiKeyParams(key, sha256Hash)));
+      db.committed('full', () => db.stmt(`INSERT INTO api_key (${API_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...apiKeyValues(key, sha256Hash, (b) => (b ? 1 : 0))));
     },
 
     async createFirstAdminKey(key: ApiKey, sha256Hash: string): Promise<boolean> {
@@ -37,7 +23,7 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
       const insert = db.stmt(
         `INSERT INTO api_key (${API_KEY_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM api_key WHERE app_id IS NULL AND revoked_at IS NULL)`,
       );
-      return db.committed('full', () => insert.run(...apiKeyParams(key, sha256Hash)).changes > 0);
+      return db.committed('full', () => insert.run(...apiKeyValues(key, sha256Hash, (b) => (b ? 1 : 0))).changes > 0);
     },
 
     async findApiKeyByHash(sha256Hash: string): Promise<ApiKey | null> {
