@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createApiKey } from './auth/api-keys.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, unknownSettings, type Config } from './config.js';
 import { reduceMemoryWhenIdle } from './heap.js';
 import { createLogger } from './logger.js';
 import { startHookd, type Role } from './server.js';
@@ -82,6 +82,8 @@ async function run(config: Config, role: Role): Promise<number> {
     throw new ConfigError(`"hookd ${role === 'api' ? 'serve' : 'worker'}" splits hookd across processes, which needs a shared PostgreSQL (DATABASE_URL); on SQLite run "hookd start"`);
   }
   const logger = createLogger(config.logLevel);
+  const unknown = unknownSettings();
+  if (unknown.length > 0) logger.warn({ unknown }, `ignoring settings hookd does not know: ${unknown.join(', ')}`);
   const hookd = await startHookd({ config, logger, role });
   // This thread's heap; hookd start's delivery thread looks after its own (delivery/thread-entry.ts).
   reduceMemoryWhenIdle();
@@ -222,7 +224,7 @@ main(process.argv.slice(2)).then(
 function operatorError(error: unknown): string | null {
   if (error instanceof ConfigError || error instanceof StoreOpenError) return error.message;
   const e = error as { syscall?: unknown; code?: unknown; message?: unknown } | null;
-  if (e?.syscall === 'listen') return `${String(e.message)} (set HOOKD_HOST / HOOKD_PORT)`;
+  if (e?.syscall === 'listen') return String(e.message);
   if (storeFailureOf(error) !== null || (typeof e?.code === 'string' && /^(28|3D|42501)/.test(e.code))) {
     // Unreachable, refusing, timing out, wrong password (28xxx), no such database (3D000), no permission.
     return `the database is not usable: ${String(e?.message)} (check DATABASE_URL and that the server is up)`;

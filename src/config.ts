@@ -96,6 +96,58 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+// ---- settings-list start (test/config.test.ts reads what is between these lines)
+/** Every HOOKD_ variable hookd reads (docs/configuration.md documents each); any other is a mistake, warned of at start. */
+export const SETTINGS: ReadonlySet<string> = new Set([
+  'HOOKD_ADMIN_TOKEN', 'HOOKD_API_REQUEST_TIMEOUT', 'HOOKD_APP_RATE_LIMIT', 'HOOKD_BODY_LIMIT',
+  'HOOKD_CIRCUIT_COOLDOWN', 'HOOKD_CIRCUIT_FAILURES', 'HOOKD_CIRCUIT_MAX_COOLDOWN', 'HOOKD_CONNECTIONS_PER_ORIGIN',
+  'HOOKD_DATABASE_URL', 'HOOKD_DATA_DIR', 'HOOKD_DB_TIMEOUT', 'HOOKD_DELIVERY_THREAD',
+  'HOOKD_ENDPOINT_DISABLE_AFTER', 'HOOKD_ENDPOINT_INITIAL_CONCURRENCY', 'HOOKD_ENDPOINT_MAX_CONCURRENCY',
+  'HOOKD_HOST', 'HOOKD_IDEMPOTENCY_TTL', 'HOOKD_INGEST_MAX_BATCH', 'HOOKD_INGEST_QUEUE', 'HOOKD_INGEST_QUEUE_BYTES',
+  'HOOKD_LEASE', 'HOOKD_LOG_LEVEL', 'HOOKD_LOG_REQUESTS', 'HOOKD_MAINTENANCE_INTERVAL',
+  'HOOKD_MAX_ENDPOINTS_PER_APP', 'HOOKD_METRICS_MAX_LABELS', 'HOOKD_METRICS_PORT', 'HOOKD_METRICS_TOKEN',
+  'HOOKD_OPERATIONAL_WEBHOOK_SECRET', 'HOOKD_OPERATIONAL_WEBHOOK_URL', 'HOOKD_PG_POOL_SIZE', 'HOOKD_POLL_INTERVAL',
+  'HOOKD_PORT', 'HOOKD_PORTAL_FRAME_ANCESTORS', 'HOOKD_PUBLIC_URL', 'HOOKD_REQUEST_TIMEOUT', 'HOOKD_RETENTION',
+  'HOOKD_RETENTION_BATCH', 'HOOKD_RETRY_SCHEDULE', 'HOOKD_SECRET_GRACE', 'HOOKD_SHUTDOWN_DELAY',
+  'HOOKD_SHUTDOWN_TIMEOUT', 'HOOKD_SQLITE_MAX_SIZE', 'HOOKD_SQLITE_PATH', 'HOOKD_SSRF_ALLOW', 'HOOKD_WORKER_BATCH',
+  'HOOKD_WORKER_CONCURRENCY',
+]);
+// ---- settings-list end
+
+/**
+ * The HOOKD_ variables of `env` hookd does not read (a misspelling it would otherwise ignore without a word), each with
+ * the setting it most likely meant ("..._RETRY (did you mean ..._RETRY_SCHEDULE?)"). The tests' own (prefix below) pass.
+ */
+export function unknownSettings(env: Env = process.env): string[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith('HOOKD_') && !name.startsWith('HOOKD_TEST_') && !SETTINGS.has(name))
+    .sort()
+    .map((name) => {
+      const meant = closestSetting(name);
+      return meant ? `${name} (did you mean ${meant}?)` : name;
+    });
+}
+
+/** The setting `name` most likely misspells: one it starts or ends, or is within 3 edits of; null if none. */
+function closestSetting(name: string): string | null {
+  let best: { setting: string; distance: number } | null = null;
+  for (const setting of SETTINGS) {
+    const distance = setting.startsWith(name) || name.startsWith(setting) ? 1 : editDistance(name, setting);
+    if (distance <= 3 && (best === null || distance < best.distance)) best = { setting, distance };
+  }
+  return best?.setting ?? null;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const timeoutMs = timerDuration(env, 'HOOKD_REQUEST_TIMEOUT', '15s');
   if (timeoutMs < 100) fail(`HOOKD_REQUEST_TIMEOUT=${env.HOOKD_REQUEST_TIMEOUT} is under 100ms: no receiver answers that fast across a network`);

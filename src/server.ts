@@ -96,13 +96,17 @@ export async function startHookd(options: StartOptions): Promise<RunningHookd> {
       app = await buildApp({ store, config, logger, ingest, clock, wakeWorker: () => runningWorker?.wake(), countStored: (message) => metrics.countIngested([message], [{ kind: 'inserted', deliveries: 1 }]), metrics, lifecycle });
       url = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
         // A name that does not resolve, a port in use: an operator error the CLI reports in one line.
-        throw Object.assign(new Error(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`), { syscall: 'listen', cause: error });
+        throw listenError(`cannot listen on ${config.host}:${config.port}`, 'set HOOKD_HOST / HOOKD_PORT', error);
       });
     }
 
     // A metrics-only port: how a worker-only process is scraped.
     if (config.observability.metricsPort !== null) {
-      metricsServer = await startMetricsServer({ metrics, token: config.observability.metricsToken, host: config.host, port: config.observability.metricsPort, logger });
+      metricsServer = await startMetricsServer({ metrics, token: config.observability.metricsToken, host: config.host, port: config.observability.metricsPort, logger }).catch(
+        (error: unknown) => {
+          throw listenError(`cannot listen on ${config.host}:${config.observability.metricsPort} for metrics`, 'set HOOKD_METRICS_PORT, or HOOKD_HOST', error);
+        },
+      );
     }
 
     // The first admin key once this process serves: a start that fails (a port in use) must not make a key whose token
@@ -162,4 +166,9 @@ async function closeApi(app: FastifyInstance, timeoutMs: number, logger: Logger)
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A listener that could not start (a name that does not resolve, a port in use): the CLI prints it in one line, with what to set. */
+function listenError(what: string, hint: string, error: unknown): Error {
+  return Object.assign(new Error(`${what}: ${(error as Error).message} (${hint})`), { syscall: 'listen', cause: error });
 }

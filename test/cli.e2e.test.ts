@@ -449,6 +449,28 @@ describe('hookd start', () => {
     }
   });
 
+  test('start with its metrics port in use exits 1 saying so, and which setting to change', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (busy.address() as AddressInfo).port;
+      const result = await runCli(['start'], { ...env, HOOKD_PORT: '0', HOOKD_METRICS_PORT: String(port) });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`^hookd: cannot listen on 127\\.0\\.0\\.1:${port} for metrics: .*EADDRINUSE.*\\(set HOOKD_METRICS_PORT, or HOOKD_HOST\\)$`, 'm'));
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+  });
+
+  test('start warns of a HOOKD_ variable it does not know, naming the setting meant, and runs', async () => {
+    const misspelled = await startCli({ ...env, HOOKD_RETRY: '1s' });
+    try {
+      assert.match(misspelled.output().stdout, /ignoring settings hookd does not know: HOOKD_RETRY \(did you mean HOOKD_RETRY_SCHEDULE\?\)/);
+    } finally {
+      assert.equal((await misspelled.stop(10_000)).code, 0);
+    }
+  });
+
   test('a second start on the same database prints no bootstrap token', async () => {
     server = await startCli(env);
     assert.doesNotMatch(server.output().stderr, /Admin API token/);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, SETTINGS, loadConfig, unknownSettings } from '../src/config.js';
 
 test('HOOKD_ADMIN_TOKEN must be long enough to be unguessable (it is stored as a fast hash)', () => {
   const base = { HOOKD_SQLITE_PATH: '/tmp/hookd-config-test.db' };
@@ -67,4 +68,25 @@ test('every bad configuration value is refused at start-up with one line naming 
   assert.equal(config.delivery.connectionsPerOrigin, 256);
   assert.equal(loadConfig({ ...base, PORT: '9100' }).port, 9100, 'PORT when HOOKD_PORT is not set');
   assert.equal(loadConfig({ ...base, HOOKD_RETENTION: '90d' }).operations.retentionMs, 90 * 86_400_000, 'a duration that is no timer may be long');
+});
+
+test('SETTINGS names every HOOKD_ variable config.ts reads, and docs/configuration.md documents each', () => {
+  const source = readFileSync(new URL('../src/config.ts', import.meta.url), 'utf8');
+  const outsideList = source.replace(/\/\/ ---- settings-list start[\s\S]*?\/\/ ---- settings-list end/, '');
+  const read = new Set(outsideList.match(/HOOKD_[A-Z0-9_]+/g));
+  read.delete('HOOKD_TEST_'); // the tests' prefix, which unknownSettings passes over
+  assert.deepEqual([...SETTINGS].sort(), [...read].sort());
+  const docs = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+  assert.deepEqual([...SETTINGS].filter((name) => !docs.includes(`\`${name}\``)), [], 'undocumented settings');
+});
+
+test('a HOOKD_ variable hookd does not read is named, with the setting it most likely misspells', () => {
+  const env = { HOOKD_RETRY: '1s', HOOKD_SSRF_ALLOWED: '127.0.0.0/8', HOOKD_CIRCIUT_FAILURES: '3', HOOKD_SOMETHING_ELSE: '1', HOOKD_PORT: '8080', HOOKD_TEST_DATABASE_URL: 'x', PATH: '/bin' };
+  assert.deepEqual(unknownSettings(env), [
+    'HOOKD_CIRCIUT_FAILURES (did you mean HOOKD_CIRCUIT_FAILURES?)',
+    'HOOKD_RETRY (did you mean HOOKD_RETRY_SCHEDULE?)',
+    'HOOKD_SOMETHING_ELSE',
+    'HOOKD_SSRF_ALLOWED (did you mean HOOKD_SSRF_ALLOW?)',
+  ]);
+  assert.deepEqual(unknownSettings({ HOOKD_PORT: '1', HOOKD_DATABASE_URL: 'postgres://x' }), []);
 });
