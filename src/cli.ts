@@ -135,11 +135,13 @@ async function run(config: Config, role: Role): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  logger.info({ url: hookd.url, role, database: config.database.kind }, 'hookd started');
+  logger.info({ url: hookd.url, metricsUrl: hookd.metricsUrl, role, database: config.database.kind }, 'hookd started');
   const where = config.database.kind === 'sqlite' ? `SQLite ${config.database.path}` : 'PostgreSQL';
   if (hookd.url) {
     console.error(`\nhookd ${role === 'all' ? 'API + worker' : 'API'} listening on ${hookd.url} (${where})`);
     console.error(`  API docs: ${hookd.url}/docs  Dashboard: ${hookd.url}/dashboard`);
+  } else {
+    console.error(`\nhookd worker delivering (${where})${hookd.metricsUrl ? `; metrics on ${hookd.metricsUrl}/metrics` : ''}`);
   }
   if (hookd.bootstrapToken) {
     console.error(`  Admin API token (shown once, store it now): ${hookd.bootstrapToken}`);
