@@ -12,12 +12,13 @@ import { pino } from 'pino';
 import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
 import type { Message } from '../../src/domain/types.js';
-import { MaintenanceLoop, type MaintenanceOptions } from '../../src/maintenance/maintenance.js';
+import { MaintenanceLoop } from '../../src/maintenance/maintenance.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { PurgeResult, Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/hookd.js';
 import { watchEventLoop } from '../helpers/event-loop.js';
+import { recordingPurges } from '../helpers/purges.js';
 import { freshPostgresSchema } from '../helpers/store-adapters.js';
 
 const url = process.env.HOOKD_TEST_DATABASE_URL;
@@ -133,16 +134,7 @@ async function seed(store: Store, messages: number, exec: (sql: string) => Promi
 /** A maintenance loop (retention 30 days, clock at 40 days) over `store`, recording each purge transaction's result. */
 function observedLoop(store: Store): { loop: MaintenanceLoop; batches: PurgeResult[] } {
   const batches: PurgeResult[] = [];
-  const observed: MaintenanceOptions['store'] = {
-    purgeMessages: async (beforeMs, limit, after) => {
-      const batch = await store.purgeMessages(beforeMs, limit, after);
-      batches.push(batch);
-      return batch;
-    },
-    purgeIdempotencyKeys: (beforeMs, limit) => store.purgeIdempotencyKeys(beforeMs, limit),
-    purgeExpiredApiKeys: (beforeMs, limit) => store.purgeExpiredApiKeys(beforeMs, limit),
-    purgeBackgroundTasks: (beforeMs, limit) => store.purgeBackgroundTasks(beforeMs, limit),
-  };
+  const observed = recordingPurges(store, batches);
   const loop = new MaintenanceLoop({ store: observed, retentionMs: 30 * DAY, idempotencyTtlMs: DAY, intervalMs: 60_000, batchSize: BATCH, logger: silent, clock: () => T0 + 40 * DAY });
   return { loop, batches };
 }

@@ -6,11 +6,12 @@ import { loadConfig } from '../../src/config.js';
 import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
 import { generateSecret } from '../../src/domain/signing.js';
-import { MaintenanceLoop, type MaintenanceOptions } from '../../src/maintenance/maintenance.js';
+import { MaintenanceLoop } from '../../src/maintenance/maintenance.js';
 import { startHookd, type RunningHookd } from '../../src/server.js';
 import { idLowerBound } from '../../src/store/retention.js';
 import type { PurgeResult, Store } from '../../src/store/store.js';
 import { ApiClient, eventually, TEST_TOKEN, tempDir, testEnv } from '../helpers/hookd.js';
+import { recordingPurges } from '../helpers/purges.js';
 import { Receiver } from '../helpers/receiver.js';
 import { storeAdapters } from '../helpers/store-adapters.js';
 
@@ -95,16 +96,7 @@ for (const adapter of storeAdapters) {
       await store.insertMessages([...pending, ...purgeable]);
       await store.updateEndpoint({ ...endpoint, disabled: true, disabledReason: 'disabled by API', updatedAt: T0 + 300 });
       const calls: PurgeResult[] = [];
-      const observed: MaintenanceOptions['store'] = {
-        purgeMessages: async (beforeMs, limit, after) => {
-          const result = await store.purgeMessages(beforeMs, limit, after);
-          calls.push(result);
-          return result;
-        },
-        purgeIdempotencyKeys: (beforeMs, limit) => store.purgeIdempotencyKeys(beforeMs, limit),
-        purgeExpiredApiKeys: (beforeMs, limit) => store.purgeExpiredApiKeys(beforeMs, limit),
-        purgeBackgroundTasks: (beforeMs, limit) => store.purgeBackgroundTasks(beforeMs, limit),
-      };
+      const observed = recordingPurges(store, calls);
       const loop = new MaintenanceLoop({ store: observed, retentionMs: 30 * DAY, idempotencyTtlMs: DAY, intervalMs: 60_000, batchSize: 3, logger: silent, clock: () => T0 + 40 * DAY });
       const report = await loop.runOnce();
       assert.equal(report.messages, 4, 'what follows the backlog is purged in the same pass');
