@@ -246,15 +246,15 @@ export interface Store {
   /**
    * Deletes messages created before `beforeMs` with their deliveries and attempts, oldest first, in one transaction
    * of at most `limit` rows (a message, each of its deliveries and each attempt are one row each); fewer only when it
-   * found no more to purge, or stopped with `more`. A message with more rows than are left has its attempts, then its deliveries, deleted as
-   * far as the budget goes, and the rest (the message last) in the next calls. Messages are walked in id order (ids
-   * are time-sortable KSUIDs made at creation), so no index on created_at is needed, from `after` (exclusive; '' for
-   * the oldest): a pass passes each call's `resumeAfter` to the next, so that none walks again over what the ones
-   * before it purged (on PostgreSQL, index entries of deleted rows until a vacuum). A message with a pending delivery
-   * is kept until that delivery ends, and passed over: a call passes over at most `limit` such messages, then stops
-   * with `more` (a disabled endpoint's months of backlog must not hold one transaction, on SQLite the database's one
-   * writer, for as long as reading it all takes). Concurrent calls (several workers) take disjoint messages and never
-   * wait for each other.
+   * found no more to purge, or stopped with `more`. A message with more rows than are left has its attempts, then its
+   * deliveries, deleted as far as the budget goes, and the rest (the message last) in the next calls. Messages are
+   * walked in id order (ids are time-sortable KSUIDs made at creation), so no index on created_at is needed, from
+   * `after` (exclusive; '' for the oldest): a pass passes each call's `resumeAfter` to the next, so that none walks
+   * again over what the ones before it purged (on PostgreSQL, index entries of deleted rows until a vacuum). A message
+   * with a pending delivery is kept until that delivery ends, and passed over: a call passes over about `limit` such
+   * messages (SQLite exactly, PostgreSQL at most twice as many), then stops with `more` (a disabled endpoint's months
+   * of backlog must not hold one transaction, on SQLite the database's one writer, for as long as reading it all
+   * takes). Concurrent calls (several workers) take disjoint messages and never wait for each other.
    */
   purgeMessages(beforeMs: number, limit: number, after?: string): Promise<PurgeResult>;
   /** Deletes up to `limit` idempotency keys created at or before `beforeMs` (expired); returns how many. */

@@ -10,7 +10,6 @@ import type { BackgroundTaskFilter, IdempotencyState, PageRequest, PurgeResult, 
 import type pg from 'pg';
 import { FIRST_ADMIN_KEY_LOCK, type PostgresDb, type Row } from './db.js';
 
-
 export function postgresAdmin(db: PostgresDb): AdminOps {
   return {
     // ---- API keys
@@ -89,7 +88,8 @@ export function postgresAdmin(db: PostgresDb): AdminOps {
         // Through the messages below the bound in id order, a range at a time, until `limit` rows are deleted or none
         // is left. No statement reads, locks or deletes more than about `left` rows, however widely the messages fanned
         // out, but for the deliveries of the one message that does not fit (HOOKD_MAX_ENDPOINTS_PER_APP at most); and
-        // once `limit` messages kept for a pending delivery were passed over, the call stops (PurgeResult.more).
+        // once `limit` messages kept for a pending delivery were passed over (a range may take it to twice that), the call
+        // stops (PurgeResult.more).
         while (left > 0) {
           if (passedOver >= limit) {
             more = true;

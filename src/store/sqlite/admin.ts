@@ -9,7 +9,6 @@ import type { BackgroundTaskFilter, IdempotencyState, PageRequest, PurgeResult, 
 import type { AdminOps } from '../concerns.js';
 import type { Row, SqliteDb } from './db.js';
 
-
 export function sqliteAdmin(db: SqliteDb): AdminOps {
   return {
     // ---- API keys
@@ -121,14 +120,14 @@ export function sqliteAdmin(db: SqliteDb): AdminOps {
           // not takes what is left. No message's rows are read beyond the budget, and no more than `limit` messages
           // kept for a pending delivery are passed over (PurgeResult.more).
           walk: while (left > 0) {
-            if (passedOver >= limit) {
-              more = true;
-              break;
-            }
             const rows = page.all(after, bound, beforeMs, pageSize) as Row[];
             for (const row of rows) {
               const id = row.id as string;
               if (row.pending === 1) {
+                if (passedOver === limit) {
+                  more = true;
+                  break walk;
+                }
                 passedOver++;
                 after = id;
                 continue;
