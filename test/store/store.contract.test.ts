@@ -45,6 +45,11 @@ function attemptFor(deliveryId: string, message: Message, endpointId: string, st
   };
 }
 
+/** The result of claimed delivery `c`'s attempt (attemptFor) by `owner` at `at`, its delivery going on as `next`. */
+function resultOf(c: ClaimedDelivery, owner: string, status: Attempt['status'], at: number, next: DeliveryResult['next']): DeliveryResult {
+  return { deliveryId: c.delivery.id, leaseOwner: owner, attempt: attemptFor(c.delivery.id, { ...makeMessage(c.message.appId), id: c.message.id }, c.endpoint.id, status, at), next };
+}
+
 /** Claims as a worker would, with the default scheduler policy unless `extra` says otherwise. */
 function claim(s: Store, owner: string, limit: number, leaseMs: number, nowMs: number, extra: Partial<ClaimRequest> = {}): Promise<ClaimedDelivery[]> {
   return s.claimDeliveries({ owner, limit, leaseMs, nowMs, ...extra });
@@ -1291,13 +1296,9 @@ for (const adapter of storeAdapters) {
         const claimed = await claim(s, 'w', 10, 10_000, T0 + 1);
         assert.equal(claimed.length, 2);
         for (const m of [taken, refused]) assert.equal(await s.expungeMessageContent(app.id, m.id, T0 + 10), true);
-        const result = (c: ClaimedDelivery, status: 'success' | 'fail'): DeliveryResult => ({
-          deliveryId: c.delivery.id,
-          leaseOwner: 'w',
-          attempt: attemptFor(c.delivery.id, c.message.id === taken.id ? taken : refused, c.endpoint.id, status, T0 + 20),
-          next: status === 'success' ? { status: 'succeeded' } : { status: 'pending', nextAttemptAt: T0 + 30 },
-        });
-        await s.completeDeliveries(claimed.map((c) => result(c, c.message.id === taken.id ? 'success' : 'fail')));
+        await s.completeDeliveries(
+          claimed.map((c) => (c.message.id === taken.id ? resultOf(c, 'w', 'success', T0 + 20, { status: 'succeeded' }) : resultOf(c, 'w', 'fail', T0 + 20, { status: 'pending', nextAttemptAt: T0 + 30 }))),
+        );
         const [delivered] = await s.listMessageDeliveries(taken.id);
         assert.deepEqual([delivered!.status, delivered!.attempts, delivered!.lastError, delivered!.updatedAt], ['succeeded', 1, null, T0 + 20]);
         const [dead] = await s.listMessageDeliveries(refused.id);
@@ -1317,16 +1318,10 @@ for (const adapter of storeAdapters) {
         // Both leases expire; another worker takes both, fails one for good and is still sending the other.
         const second = await claim(s, 'w2', 10, 60_000, T0 + 2_000);
         assert.equal(second.length, 2);
-        const result = (c: ClaimedDelivery, owner: string, status: 'success' | 'fail', at: number, next: DeliveryResult['next']): DeliveryResult => ({
-          deliveryId: c.delivery.id,
-          leaseOwner: owner,
-          attempt: attemptFor(c.delivery.id, c.message.id === taken.id ? taken : failed, c.endpoint.id, status, at),
-          next,
-        });
         const failedByW2 = second.find((c) => c.message.id === failed.id)!;
-        await s.completeDeliveries([result(failedByW2, 'w2', 'fail', T0 + 2_100, { status: 'failed' })]);
+        await s.completeDeliveries([resultOf(failedByW2, 'w2', 'fail', T0 + 2_100, { status: 'failed' })]);
         // The first worker's late 2xx for both.
-        await s.completeDeliveries(first.map((c) => result(c, 'w', 'success', T0 + 2_200, { status: 'succeeded' })));
+        await s.completeDeliveries(first.map((c) => resultOf(c, 'w', 'success', T0 + 2_200, { status: 'succeeded' })));
         const [sending] = await s.listMessageDeliveries(taken.id);
         assert.deepEqual([sending!.status, sending!.leaseOwner, sending!.attempts], ['pending', 'w2', 0], "the other worker's lease stands");
         const [dead] = await s.listMessageDeliveries(failed.id);
