@@ -126,7 +126,7 @@ export function deliveryListSelect(now: string): string {
  * status text at `now` and its next attempt time (nextAttemptSql).
  */
 export function endpointMessageSelect(now: string): string {
-  return `SELECT m.*, d.id AS delivery_id, ${statusTextSql('d', now)} AS status_text, d.status AS delivery_status, ${nextAttemptSql('d')} AS delivery_next_attempt_at
+  return `SELECT m.*, d.id AS delivery_id, ${statusTextSql('d', now)} AS status_text, ${nextAttemptSql('d')} AS delivery_next_attempt_at
     FROM delivery d JOIN message m ON m.id = d.message_id`;
 }
 
