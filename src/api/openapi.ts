@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
+import { OptionalKind } from '@sinclair/typebox';
 import { HookdError, notFound } from '../domain/errors.js';
 
 export type OpenApiDocument = { paths?: Record<string, Record<string, unknown>> } & Record<string, unknown>;
@@ -99,6 +100,7 @@ async function docsFor(routes: readonly RouteOptions[], routerOptions: RouterOpt
       components: { securitySchemes: { HTTPBearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ HTTPBearer: [] }],
     },
+    transformObject: (made) => ('openapiObject' in made ? withOptionalBodies(made.openapiObject as OpenApiDocument) : made.swaggerObject),
   });
   // No validator badge: it would load an image from validator.swagger.io, which the page CSP refuses.
   await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
@@ -107,10 +109,34 @@ async function docsFor(routes: readonly RouteOptions[], routerOptions: RouterOpt
   for (const route of routes) {
     // HEAD routes are the ones Fastify adds beside each GET (@fastify/swagger leaves them out); this instance adds them too.
     const methods = [route.method].flat().filter((method) => method !== 'HEAD');
-    if (methods.length > 0) docs.route({ method: methods, url: route.url, schema: withIdempotencyKey(methods, route.schema), config: route.config, handler: described });
+    if (methods.length > 0) docs.route({ method: methods, url: route.url, schema: markOptionalBody(withIdempotencyKey(methods, route.schema)), config: route.config, handler: described });
   }
   await docs.ready();
   return docs;
+}
+
+/** Marks an operation whose body may be left out (withOptionalBodies). */
+const OPTIONAL_BODY = 'x-hookd-optional-body';
+
+/**
+ * A route whose body schema is `Type.Optional(...)` (an empty POST works: secret rotation, portal access) keeps the
+ * mark as an operation field (@fastify/swagger copies `x-` keys of a schema to its operation).
+ */
+function markOptionalBody(schema: RouteOptions['schema']): RouteOptions['schema'] {
+  const body = (schema as { body?: object } | undefined)?.body;
+  return body !== undefined && (body as Record<symbol, unknown>)[OptionalKind] === 'Optional' ? ({ ...schema, [OPTIONAL_BODY]: true } as RouteOptions['schema']) : schema;
+}
+
+/** @fastify/swagger marks every request body required; the marked ones (markOptionalBody) are not. */
+function withOptionalBodies(document: OpenApiDocument): OpenApiDocument {
+  for (const operations of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(operations) as { requestBody?: { required?: boolean }; [OPTIONAL_BODY]?: boolean }[]) {
+      if (!operation[OPTIONAL_BODY]) continue;
+      delete operation[OPTIONAL_BODY];
+      if (operation.requestBody) operation.requestBody.required = false;
+    }
+  }
+  return document;
 }
 
 /** The `idempotency-key` header every authenticated POST honours (api/idempotency.ts), described as Svix's spec does. */

@@ -54,6 +54,31 @@ describe('the OpenAPI document and the API docs', () => {
     }
   });
 
+  test('a body that may be left out (secret rotation, portal access, token expiry) is not marked required; the others are', async () => {
+    type Operation = { requestBody?: { required?: boolean } } & Record<string, unknown>;
+    const document = (await hookd.app!.openApiDocument()) as { paths: Record<string, Record<string, Operation>> };
+    const optional = [
+      '/api/v1/app/{app_id}/endpoint/{endpoint_id}/secret/rotate',
+      '/api/v1/operational-webhook/endpoint/{endpoint_id}/secret/rotate',
+      '/api/v1/auth/app-portal-access/{app_id}',
+      '/api/v1/auth/app/{app_id}/expire-all',
+    ];
+    for (const path of optional) {
+      const operation = document.paths[path]?.post;
+      assert.ok(operation?.requestBody, path);
+      assert.equal(operation.requestBody.required, false, path);
+      assert.equal(Object.keys(operation).some((key) => key.startsWith('x-hookd')), false, `${path}: no mark left in the document`);
+    }
+    assert.equal(document.paths['/api/v1/app/{app_id}/msg']?.post?.requestBody?.required, true, 'message creation');
+    assert.equal(document.paths['/api/v1/app']?.post?.requestBody?.required, true, 'application creation');
+    // What the document says holds: an empty POST rotates the secret.
+    const app = await hookd.api.post('/api/v1/app', { name: 'optional-body' });
+    const endpoint = await hookd.api.post(`/api/v1/app/${app.body.id}/endpoint`, { url: 'https://example.com/hook' });
+    const rotated = await hookd.api.request('POST', `/api/v1/app/${app.body.id}/endpoint/${endpoint.body.id}/secret/rotate`);
+    assert.equal(rotated.status, 200);
+    assert.match(rotated.body.key, /^whsec_/);
+  });
+
   test('/docs serves Swagger UI with its assets and the same document; HEAD answers without a body', async () => {
     const page = await fetch(`${hookd.url}/docs`);
     assert.equal(page.status, 200);
