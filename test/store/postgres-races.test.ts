@@ -1,7 +1,8 @@
 // Races on PostgreSQL that only another session's lock (or a slowed write) can time: deleting an endpoint while an ingest for it commits
 // (nothing is left pending and never claimed), an idempotency key that goes while a request waits for it,
 // two endpoint creates racing for the last place under the per-application bound, a recover that meets an expunge
-// (the claim fails the delivery it left pending), and two processes making the first admin key at once.
+// (the claim fails the delivery it left pending), two processes making the first admin key at once, and an ack that
+// meets a change of its endpoint's URL (the new URL's scheduler state learns nothing from the old receiver).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
@@ -181,5 +182,74 @@ test('a bootstrap admin key made while another process makes one waits for that 
     await other.query('COMMIT');
     assert.equal(await made, false, 'it sees the key committed meanwhile');
     assert.deepEqual((await store.listApiKeys()).map((k) => k.prefix), ['hookd_a']);
+  });
+});
+
+test("an ack that waits for its endpoint's scheduler state while a URL change resets it feeds the old receiver's answer no further than its delivery", async () => {
+  await onFreshSchema(2, 2, async (store, [admin, watch]) => {
+    const at = Date.now() - 1000;
+    const { appId, endpoint } = await newAppWithEndpoint(store, at);
+    const messageId = newId('msg', at);
+    await admin.query("INSERT INTO message (id, app_id, event_type, payload, created_at) VALUES ($1, $2, 'e', '{}', $3)", [messageId, appId, at]);
+    await admin.query("INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)", [
+      newId('dlv', at),
+      messageId,
+      endpoint.id,
+      appId,
+      at,
+    ]);
+    // The old receiver has been failing: a streak on its state, and on the endpoint (so the ack's streak statement
+    // changes and locks no endpoint row: only the queue row times this race).
+    await admin.query('UPDATE endpoint_queue SET ready_at = $1, failure_streak = 3 WHERE endpoint_id = $2', [at, endpoint.id]);
+    await admin.query('UPDATE endpoint SET first_failure_at = $1 WHERE id = $2', [at, endpoint.id]);
+    const [claimed] = await store.claimDeliveries({ owner: 'w', limit: 10, leaseMs: 30_000, nowMs: Date.now() });
+    assert.ok(claimed, 'the delivery is claimed');
+
+    // The URL change holds the queue row it reset for 500 ms before it commits.
+    await admin.query('CREATE FUNCTION slow_reset() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$');
+    await admin.query('CREATE TRIGGER slow_reset AFTER UPDATE ON endpoint_queue FOR EACH ROW WHEN (OLD.failure_streak > 0 AND NEW.failure_streak = 0) EXECUTE FUNCTION slow_reset()');
+    const changing = store.updateEndpoint({ ...endpoint, url: 'https://new-receiver.example/hook', updatedAt: Date.now() });
+    const sleeping = async () => (await watch.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep'")).rows[0].n > 0;
+    for (let i = 0; !(await sleeping()); i++) {
+      assert.ok(i < 100, 'the URL change holds the reset queue row');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    // The old receiver's timeout, acked now: the ack's first statement still sees the old URL (the change is not committed),
+    // then it waits for the queue row.
+    const attemptAt = Date.now();
+    const acking = store.completeDeliveries([
+      {
+        deliveryId: claimed.delivery.id,
+        leaseOwner: 'w',
+        attempt: {
+          id: newId('atmpt', attemptAt),
+          messageId,
+          endpointId: endpoint.id,
+          deliveryId: claimed.delivery.id,
+          appId,
+          url: endpoint.url,
+          status: 'fail',
+          responseStatusCode: 0,
+          response: '',
+          responseDurationMs: 15_000,
+          triggerType: 0,
+          error: 'timeout after 15000 ms',
+          requestHeaders: {},
+          responseHeaders: null,
+          createdAt: attemptAt,
+        },
+        failure: 'timeout',
+        next: { status: 'pending', nextAttemptAt: attemptAt + 5000 },
+      },
+    ]);
+    await lockWaitSeen(watch, "query LIKE 'SELECT q.*%'", 'the ack waits for the queue row the URL change holds');
+    await changing;
+    await acking;
+
+    const state = (await admin.query('SELECT failure_streak, in_flight, url FROM endpoint_queue WHERE endpoint_id = $1', [endpoint.id])).rows[0];
+    assert.deepEqual(state, { failure_streak: 0, in_flight: 0, url: 'https://new-receiver.example/hook' }, "the new URL's state: no failure, the slot freed");
+    const delivery = (await admin.query('SELECT status, attempts, lease_owner FROM delivery WHERE id = $1', [claimed.delivery.id])).rows[0];
+    assert.deepEqual(delivery, { status: 'pending', attempts: 1, lease_owner: null }, 'the delivery goes on to its retry');
   });
 });

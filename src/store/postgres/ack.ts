@@ -85,7 +85,11 @@ const updateStreaks = named(
    RETURNING e.id, e.app_id, e.uid, e.first_failure_at, e.disabled_reason, c.last_at, (t.gone_now OR t.failing_now) AS disabled_now`,
 );
 
-/** The scheduler state of endpoints ($1), locked in id order. */
+/**
+ * The scheduler state of endpoints ($1), locked in id order, with the URL it is about (q.url). Not e.url: a row of a
+ * table joined but not locked is read as the statement first saw it, even when the statement waited for a lock, so a
+ * URL change that committed while this waited (its reset held the queue row) would go unseen.
+ */
 const lockQueueStates = named(
   'hookd_ack_lock_queue_states',
   'SELECT q.*, e.max_concurrency FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id WHERE q.endpoint_id = ANY($1) ORDER BY q.endpoint_id FOR UPDATE OF q',
@@ -182,7 +186,7 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     const ready = new Map<string, number>(resent);
     if (policy?.events) outcome.operationalEvents = await insertOperationalEvents(client, policy.events, operatorAppId, acked, disabled, ready);
     // The scheduler rows' update goes with the COMMIT, unless a claim in this transaction must read it first.
-    const statement = await feedSchedulerState(client, taken, updatedIds, urls, ready, policy);
+    const statement = await feedSchedulerState(client, taken, updatedIds, ready, policy);
     if (statement && policy?.claim) await runSql(client, statement);
     else if (statement) commitWith(statement);
     if (policy?.claim) outcome.claimed = await claimIn(client, policy.claim);
@@ -195,19 +199,22 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
  * readiness of endpoints the ack's operational events were fanned out to. Last in the ack, and locking the rows
  * in id order in one statement: an ack never holds a queue row while it waits for another lock. Returns the
  * statement that writes the changed states (null: none changed), for the caller to send with its COMMIT.
+ *
+ * Which results tell about their endpoint (toCurrentUrl) is judged by the URL the locked row is about, not the one the
+ * ack's first statement read: a URL change committed between the two reset this state for the new receiver, which the
+ * old one's answers must not feed (a change still to commit resets the state after this ack, as it waits for the row).
  */
 async function feedSchedulerState(
   client: pg.PoolClient,
   results: DeliveryResult[],
   applied: ReadonlySet<string>,
-  urls: ReadonlyMap<string, string>,
   ready: ReadonlyMap<string, number>,
   policy: AckPolicy | undefined,
 ): Promise<Sql | null> {
   const scheduler = policy?.scheduler ?? DEFAULT_SCHEDULER_POLICY;
-  const signals = endpointSignals(results, applied, urls);
-  const ids = [...new Set([...signals.keys(), ...ready.keys()])].sort();
+  const ids = [...new Set([...results.map((r) => r.attempt.endpointId), ...ready.keys()])].sort();
   const rows = (await client.query(lockQueueStates([ids]))).rows as Row[];
+  const signals = endpointSignals(results, applied, new Map(rows.map((row) => [row.endpoint_id as string, row.url as string])));
   const changed = new Map<string, EndpointQueueState>();
   for (const row of rows) {
     const endpointId = row.endpoint_id as string;

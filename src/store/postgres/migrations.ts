@@ -374,4 +374,16 @@ CREATE INDEX background_task_app ON background_task (app_id, id);
 CREATE INDEX background_task_updated ON background_task (updated_at);
 `,
   },
+  // ---- PostgreSQL alone (SQLite's ack reads an endpoint's URL inside the one write transaction): the URL an
+  // endpoint's scheduler state is about, so an ack reads it with the state's row lock (src/store/postgres/ack.ts).
+  {
+    version: 20,
+    name: 'endpoint queue url',
+    sql: `
+-- Written with the state: at the endpoint's creation, and when a new URL resets the state (one row per endpoint).
+ALTER TABLE endpoint_queue ADD COLUMN url TEXT;
+UPDATE endpoint_queue q SET url = e.url FROM endpoint e WHERE e.id = q.endpoint_id;
+ALTER TABLE endpoint_queue ALTER COLUMN url SET NOT NULL;
+`,
+  },
 ];
