@@ -143,7 +143,7 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const { app: owner, message } = await resolveMessage(request, request.params.app_id, request.params.msg_id);
-      if (!(await store.expungeMessageContent(owner.id, message.id, clock()))) throw notFound('message');
+      if ((await store.expungeMessageContent(owner.id, [message.id], clock())).length === 0) throw notFound('message');
       return reply.code(204).send(null);
     },
   );
@@ -155,7 +155,7 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
         tags,
         summary: 'Expunge the payloads of the messages named',
         description:
-          'As DELETE .../msg/{msg_id}/content does for each message named (by id or eventId), one after the other (svix message.bulkExpungeContent). `results` maps each name given to `expunged` or `not-found`.',
+          'As DELETE .../msg/{msg_id}/content does for each message named (by id or eventId), all in one transaction (svix message.bulkExpungeContent). `results` maps each name given to `expunged` or `not-found`.',
         params: AppParams,
         body: BulkExpungeIn,
         response: { 200: BulkExpungeOut, ...errorResponses },
@@ -163,10 +163,17 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const owner = await resolveApp(request, request.params.app_id);
-      const results: Record<string, 'expunged' | 'not-found'> = {};
+      // Each name read as GET .../msg/{msg_id} reads it, then every message found expunged in one transaction.
+      const named = new Map<string, string>();
       for (const name of new Set(request.body.ids ?? [])) {
         const message = await store.getMessage(owner.id, name);
-        results[name] = message && (await store.expungeMessageContent(owner.id, message.id, clock())) ? 'expunged' : 'not-found';
+        if (message) named.set(name, message.id);
+      }
+      const expunged = new Set(await store.expungeMessageContent(owner.id, [...new Set(named.values())], clock()));
+      const results: Record<string, 'expunged' | 'not-found'> = {};
+      for (const name of new Set(request.body.ids ?? [])) {
+        const id = named.get(name);
+        results[name] = id !== undefined && expunged.has(id) ? 'expunged' : 'not-found';
       }
       return { results };
     },

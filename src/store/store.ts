@@ -115,12 +115,14 @@ export interface Store {
    */
   insertMessageTo(message: Message, endpointId: string): Promise<void>;
   /**
-   * Expunges a message's content (Svix's expunge-content): the payload becomes `{"expired":true}` and the message
-   * is marked expunged, and its pending deliveries fail ('message content expunged'), leased ones included (a
-   * request already on the wire completes and is recorded; its ack only makes the delivery succeeded when the receiver
-   * took it, and never pending again). Recover passes it over from then on. Returns false when the app has no such message.
+   * Expunges these messages' content (Svix's expunge-content; bulk-expunge names up to 1,000), in one transaction: each
+   * payload becomes `{"expired":true}` and the message is marked expunged (a message expunged before keeps its time),
+   * and its pending deliveries fail ('message content expunged'), leased ones included (a request already on the wire
+   * completes and is recorded; its ack only makes the delivery succeeded when the receiver took it, and never pending
+   * again). Recover passes them over from then on. Returns the ids of the app's messages among `messageIds` (the others
+   * are not the app's, or not there).
    */
-  expungeMessageContent(appId: string, messageId: string, nowMs: number): Promise<boolean>;
+  expungeMessageContent(appId: string, messageIds: readonly string[], nowMs: number): Promise<string[]>;
   /**
    * Expunges, as expungeMessageContent does (marked at `nowMs`), the content of every message the application has when
    * called, up to its newest then (Svix's expunge-all-contents), BATCH_ROWS messages a transaction; returns how many

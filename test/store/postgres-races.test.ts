@@ -154,7 +154,7 @@ test('a recover that meets an expunge committing during its statement leaves not
     await admin.query("CREATE TRIGGER slow_recover BEFORE UPDATE ON delivery FOR EACH ROW WHEN (OLD.status = 'failed' AND NEW.status = 'pending') EXECUTE FUNCTION slow_update()");
     const recovering = store.recoverFailed(endpoint.id, at - 60_000, Date.now() + 60_000, Date.now());
     await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(await store.expungeMessageContent(appId, messageId, Date.now()), true);
+    assert.deepEqual(await store.expungeMessageContent(appId, [messageId], Date.now()), [messageId]);
     assert.equal(await recovering, 1, 'the recover did not see the expunge (the race this test sets up)');
 
     const claimed = await store.claimDeliveries({ owner: 'w', limit: 10, leaseMs: 30_000, nowMs: Date.now() + 1000 });

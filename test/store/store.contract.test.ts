@@ -343,7 +343,7 @@ for (const adapter of storeAdapters) {
         const added = makeEndpoint(app.id, { id: newId('ep', at(4_000)), url: 'http://127.0.0.1:7/added', filterTypes: ['a'], channels: ['c'] });
         await s.createEndpoint(added);
         await s.resendDelivery(resent!, added, at(4_000));
-        assert.equal(await s.expungeMessageContent(app.id, expunged!.id, at(4_000)), true);
+        assert.deepEqual(await s.expungeMessageContent(app.id, [expunged!.id], at(4_000)), [expunged!.id]);
 
         const now = at(4_001);
         const pendingBefore = (await s.queueStats(now)).pending;
@@ -402,7 +402,7 @@ for (const adapter of storeAdapters) {
           done += claimed.length;
         }
         assert.equal(done, ended.length * 2);
-        assert.equal(await s.expungeMessageContent(app.id, expunged.id, at(4_100)), true);
+        assert.deepEqual(await s.expungeMessageContent(app.id, [expunged.id], at(4_100)), [expunged.id]);
         const stillPending = message(2_206);
         await s.insertMessages([stillPending]);
 
@@ -446,7 +446,7 @@ for (const adapter of storeAdapters) {
         for (let i = 0; i < messages.length; i += 1_000) await s.insertMessages(messages.slice(i, i + 1_000));
         const elsewhere = makeMessage(other.app.id, { id: newId('msg', T0 + 5), createdAt: T0 + 5 });
         await s.insertMessages([elsewhere]);
-        assert.equal(await s.expungeMessageContent(app.id, messages[7]!.id, T0 + 10_000), true);
+        assert.deepEqual(await s.expungeMessageContent(app.id, [messages[7]!.id], T0 + 10_000), [messages[7]!.id]);
         // Its newest was made after `now` by a clock ahead of this one (another API process): it is the application's too.
         const now = T0 + 20_000;
         const ahead = makeMessage(app.id, { id: newId('msg', now + 50), createdAt: now + 50 });
@@ -491,7 +491,7 @@ for (const adapter of storeAdapters) {
           failed += claimed.length;
         }
         assert.equal(failed, 5_002);
-        assert.equal(await s.expungeMessageContent(app.id, expunged.id, T0 + 20_000), true);
+        assert.deepEqual(await s.expungeMessageContent(app.id, [expunged.id], T0 + 20_000), [expunged.id]);
         assert.equal((await s.queueStats(T0 + 20_000)).pending, 0);
 
         assert.equal(await s.recoverFailed(endpoint.id, T0, T0 + 1, T0 + 20_001), 4_600);
@@ -1255,7 +1255,7 @@ for (const adapter of storeAdapters) {
         const claimed = await claim(s, 'w', 1, 10_000, T0);
         assert.equal(claimed.length, 1, 'one delivery is on the wire when the content is expunged');
 
-        assert.equal(await s.expungeMessageContent(app.id, message.id, T0 + 10), true);
+        assert.deepEqual(await s.expungeMessageContent(app.id, [message.id], T0 + 10), [message.id]);
         const expunged = await s.getMessage(app.id, message.id);
         assert.equal(expunged?.payload, '{"expired":true}');
         assert.equal(expunged?.expungedAt, T0 + 10);
@@ -1283,8 +1283,36 @@ for (const adapter of storeAdapters) {
         // A resend of the message as read before the expunge (the API checked it then) is refused, and changes nothing.
         await assert.rejects(s.resendDelivery(message, endpoint, T0 + 300), (error: { kind?: string }) => error.kind === 'HOOKD_ERR_MISSING_PAYLOAD');
         assert.ok((await s.listMessageDeliveries(message.id)).every((d) => d.status === 'failed'), 'nothing made pending again');
-        assert.equal(await s.expungeMessageContent(app.id, 'msg_2zzzzzzzzzzzzzzzzzzzzzzzzzz', T0), false);
-        assert.equal(await s.expungeMessageContent(makeApp().id, message.id, T0), false, 'another app cannot expunge it');
+        assert.deepEqual(await s.expungeMessageContent(app.id, ['msg_2zzzzzzzzzzzzzzzzzzzzzzzzzz'], T0), []);
+        assert.deepEqual(await s.expungeMessageContent(makeApp().id, [message.id], T0), [], 'another app cannot expunge it');
+      });
+    });
+
+    test('several messages are expunged at once: the ids found are returned, one expunged before keeps its time, and another app\'s message and a missing id are passed over', async () => {
+      await fresh(async (s) => {
+        const { app } = await seedEndpoint(s);
+        const other = await seedEndpoint(s);
+        const messages = [0, 1, 2, 3].map((i) => makeMessage(app.id, { id: newId('msg', T0 + i), createdAt: T0 + i }));
+        const foreign = makeMessage(other.app.id, { id: newId('msg', T0 + 9), createdAt: T0 + 9 });
+        await s.insertMessages([...messages, foreign]);
+        assert.deepEqual(await s.expungeMessageContent(app.id, [messages[0]!.id], T0 + 10), [messages[0]!.id]);
+        assert.deepEqual(await s.expungeMessageContent(app.id, [], T0 + 15), []);
+
+        const named = [messages[2]!.id, messages[0]!.id, foreign.id, 'msg_2zzzzzzzzzzzzzzzzzzzzzzzzzz', messages[1]!.id];
+        const found = await s.expungeMessageContent(app.id, named, T0 + 20);
+        assert.deepEqual([...found].sort(), [messages[0]!.id, messages[1]!.id, messages[2]!.id].sort());
+        const expungedAt = async (appId: string, id: string) => (await s.getMessage(appId, id))?.expungedAt;
+        assert.deepEqual(
+          await Promise.all(messages.map((m) => expungedAt(app.id, m.id))),
+          [T0 + 10, T0 + 20, T0 + 20, null],
+          'the first kept its time; the one not named is untouched',
+        );
+        assert.equal(await expungedAt(other.app.id, foreign.id), null, "another app's message is untouched");
+        for (const m of messages.slice(0, 3)) {
+          assert.deepEqual((await s.listMessageDeliveries(m.id)).map((d) => [d.status, d.lastError]), [['failed', 'message content expunged']], m.id);
+        }
+        assert.deepEqual((await s.listMessageDeliveries(messages[3]!.id)).map((d) => d.status), ['pending']);
+        assert.deepEqual((await s.listMessageDeliveries(foreign.id)).map((d) => d.status), ['pending']);
       });
     });
 
@@ -1295,7 +1323,7 @@ for (const adapter of storeAdapters) {
         await s.insertMessages([taken, refused]);
         const claimed = await claim(s, 'w', 10, 10_000, T0 + 1);
         assert.equal(claimed.length, 2);
-        for (const m of [taken, refused]) assert.equal(await s.expungeMessageContent(app.id, m.id, T0 + 10), true);
+        for (const m of [taken, refused]) assert.deepEqual(await s.expungeMessageContent(app.id, [m.id], T0 + 10), [m.id]);
         await s.completeDeliveries(
           claimed.map((c) => (c.message.id === taken.id ? resultOf(c, 'w', 'success', T0 + 20, { status: 'succeeded' }) : resultOf(c, 'w', 'fail', T0 + 20, { status: 'pending', nextAttemptAt: T0 + 30 }))),
         );

@@ -155,20 +155,22 @@ export function postgresMessages(db: PostgresDb): MessageOps {
       });
     },
 
-    async expungeMessageContent(appId: string, messageId: string, nowMs: number): Promise<boolean> {
+    async expungeMessageContent(appId: string, messageIds: readonly string[], nowMs: number): Promise<string[]> {
+      if (messageIds.length === 0) return [];
       return db.transaction(async (client) => {
-        // Deliveries before the message row: acks lock deliveries first too.
+        // Deliveries before the message rows, as acks lock them, and each table's rows in id order (as
+        // expungeAllContents does): two expunges, or an expunge and an ack, cannot wait for each other.
         await client.query(
-          "UPDATE delivery SET status = 'failed', last_error = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2 WHERE message_id = $3 AND app_id = $4 AND status = 'pending'",
-          [EXPUNGED_DELIVERY_ERROR, nowMs, messageId, appId],
+          `UPDATE delivery SET status = 'failed', last_error = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
+           WHERE id = ANY(ARRAY(SELECT id FROM delivery WHERE message_id = ANY($3) AND app_id = $4 AND status = 'pending' ORDER BY id FOR UPDATE)) AND status = 'pending'`,
+          [EXPUNGED_DELIVERY_ERROR, nowMs, messageIds, appId],
         );
-        const found = await client.query('UPDATE message SET payload = $1, expunged_at = coalesce(expunged_at, $2) WHERE id = $3 AND app_id = $4', [
-          EXPUNGED_PAYLOAD,
-          nowMs,
-          messageId,
-          appId,
-        ]);
-        return (found.rowCount ?? 0) > 0;
+        const found = await client.query(
+          `UPDATE message SET payload = $1, expunged_at = coalesce(expunged_at, $2)
+           WHERE id = ANY(ARRAY(SELECT id FROM message WHERE id = ANY($3) AND app_id = $4 ORDER BY id FOR UPDATE)) RETURNING id`,
+          [EXPUNGED_PAYLOAD, nowMs, messageIds, appId],
+        );
+        return found.rows.map((row) => row.id as string);
       });
     },
 

@@ -123,16 +123,18 @@ export function sqliteMessages(db: SqliteDb): MessageOps {
       });
     },
 
-    async expungeMessageContent(appId: string, messageId: string, nowMs: number): Promise<boolean> {
+    async expungeMessageContent(appId: string, messageIds: readonly string[], nowMs: number): Promise<string[]> {
+      if (messageIds.length === 0) return [];
       return db.transaction(() => {
-        const found = db.stmt('UPDATE message SET payload = ?, expunged_at = coalesce(expunged_at, ?) WHERE id = ? AND app_id = ?').run(EXPUNGED_PAYLOAD, nowMs, messageId, appId);
-        if (found.changes === 0) return false;
-        db.stmt("UPDATE delivery SET status = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE message_id = ? AND status = 'pending'").run(
-          EXPUNGED_DELIVERY_ERROR,
-          nowMs,
-          messageId,
-        );
-        return true;
+        const found = db
+          .stmt('UPDATE message SET payload = ?, expunged_at = coalesce(expunged_at, ?) WHERE id IN (SELECT value FROM json_each(?)) AND app_id = ? RETURNING id')
+          .pluck()
+          .all(EXPUNGED_PAYLOAD, nowMs, JSON.stringify(messageIds), appId) as string[];
+        if (found.length > 0) {
+          db.stmt(`UPDATE delivery SET status = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+            WHERE message_id IN (SELECT value FROM json_each(?)) AND status = 'pending'`).run(EXPUNGED_DELIVERY_ERROR, nowMs, JSON.stringify(found));
+        }
+        return found;
       });
     },
 
