@@ -1,5 +1,6 @@
 // Migration 20 (PostgreSQL alone) on a database that predates it: each endpoint's scheduler row gets the URL its
-// state is about, which an ack reads under the row's lock (src/store/postgres/ack.ts lockQueueStates).
+// state is about, which an ack reads under the row's lock (src/store/postgres/ack.ts lockQueueStates), and the
+// database keeps it, whichever hookd writes (an older one, during a rolling upgrade, knows no such column).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
@@ -26,6 +27,7 @@ test("PostgreSQL: migration 20 gives each endpoint's scheduler row its endpoint'
     for (const endpoint of old) await store.createEndpoint(endpoint);
     await store.close();
     // The database as it was before migration 20.
+    await raw.query('DROP FUNCTION endpoint_queue_url_of_endpoint, endpoint_queue_url_follows CASCADE');
     await raw.query('ALTER TABLE endpoint_queue DROP COLUMN url');
     await raw.query('DELETE FROM schema_migrations WHERE version = 20');
 
@@ -39,6 +41,14 @@ test("PostgreSQL: migration 20 gives each endpoint's scheduler row its endpoint'
       await store.updateEndpoint({ ...old[0]!, url: 'https://a2.example/hook', updatedAt: at + 1 });
       await store.updateEndpoint({ ...old[1]!, description: 'same URL', updatedAt: at + 1 });
       assert.deepEqual(await urls(), { [old[0]!.id]: 'https://a2.example/hook', [old[1]!.id]: 'https://b.example/hook', [added.id]: 'https://c.example/hook' });
+      // As an older hookd writes: the queue row inserted without the column, a URL changed without a word of it.
+      const olderId = newId('ep', at);
+      await raw.query("INSERT INTO endpoint (id, app_id, url, secrets, headers, created_at, updated_at) VALUES ($1, $2, 'https://d.example/hook', '[]', '{}', $3, $3)", [olderId, appId, at]);
+      await raw.query('INSERT INTO endpoint_queue (endpoint_id, app_id) VALUES ($1, $2)', [olderId, appId]);
+      await raw.query("UPDATE endpoint SET url = 'https://b2.example/hook' WHERE id = $1", [old[1]!.id]);
+      const now = await urls();
+      assert.equal(now[olderId], 'https://d.example/hook');
+      assert.equal(now[old[1]!.id], 'https://b2.example/hook');
     } finally {
       await store.close();
     }

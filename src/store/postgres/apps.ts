@@ -11,13 +11,14 @@ import { readyBy } from './endpoint-queue.js';
 import { APP_HISTORY_TABLES, BATCH_ROWS, inBatches } from '../batched-writes.js';
 
 /**
- * Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit) for its new URL ($2), which
- * the row keeps: an ack that waited for this row's lock meanwhile reads there which receiver the state is now about.
+ * Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). The row's `url`, which an ack
+ * reads under the row's lock to know which receiver the state is about, the database keeps itself (migration 20's
+ * triggers), whichever hookd changes the endpoint.
  */
 const RESET_SCHEDULER_STATE = `
   UPDATE endpoint_queue SET concurrency = NULL, slow_start_limit = NULL, saturated = FALSE, last_decrease_at = NULL,
     failure_streak = 0, circuit_opened_at = NULL, circuit_retry_at = NULL, circuit_openings = 0, latency_ms = NULL,
-    rate_next_at = NULL, url = $2
+    rate_next_at = NULL
   WHERE endpoint_id = $1`;
 
 /**
@@ -123,7 +124,7 @@ export function postgresApps(db: PostgresDb): AppOps {
             if (n >= maxPerApp) return false;
           }
           await client.query(`INSERT INTO endpoint (${columns.join(', ')}) VALUES (${columns.map((_, i) => $(i + 1)).join(', ')})`, Object.values(row));
-          await client.query('INSERT INTO endpoint_queue (endpoint_id, app_id, url) VALUES ($1, $2, $3)', [endpoint.id, endpoint.appId, endpoint.url]);
+          await client.query('INSERT INTO endpoint_queue (endpoint_id, app_id) VALUES ($1, $2)', [endpoint.id, endpoint.appId]);
           return true;
         }),
       );
@@ -150,7 +151,7 @@ export function postgresApps(db: PostgresDb): AppOps {
           await client.query(`UPDATE endpoint SET ${columns.map((c, i) => `${c} = ${$(i + 2)}`).join(', ')} WHERE id = $1`, [endpoint.id, ...columns.map((c) => row[c])]);
           // A new URL is a new receiver: its circuit and adaptive limit start afresh. Either way, waiting work is
           // looked at again (the endpoint may have been re-enabled, or its limits raised).
-          if (before !== undefined && before.url !== endpoint.url) await client.query(RESET_SCHEDULER_STATE, [endpoint.id, endpoint.url]);
+          if (before !== undefined && before.url !== endpoint.url) await client.query(RESET_SCHEDULER_STATE, [endpoint.id]);
           await readyBy(client, new Map([[endpoint.id, endpoint.updatedAt]]), 'capacity');
         }),
       );

@@ -380,10 +380,27 @@ CREATE INDEX background_task_updated ON background_task (updated_at);
     version: 20,
     name: 'endpoint queue url',
     sql: `
--- Written with the state: at the endpoint's creation, and when a new URL resets the state (one row per endpoint).
 ALTER TABLE endpoint_queue ADD COLUMN url TEXT;
 UPDATE endpoint_queue q SET url = e.url FROM endpoint e WHERE e.id = q.endpoint_id;
 ALTER TABLE endpoint_queue ALTER COLUMN url SET NOT NULL;
+-- Kept by the database, whichever process writes: an older hookd still running during a rolling upgrade inserts the
+-- row without it and changes a URL without knowing of it. A new URL updates the row in the endpoint's update, which
+-- holds the endpoint's row lock and then takes this one (the order every writer of both takes them in).
+CREATE FUNCTION endpoint_queue_url_of_endpoint() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  IF NEW.url IS NULL THEN
+    SELECT url INTO NEW.url FROM endpoint WHERE id = NEW.endpoint_id;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER endpoint_queue_url BEFORE INSERT ON endpoint_queue FOR EACH ROW EXECUTE FUNCTION endpoint_queue_url_of_endpoint();
+CREATE FUNCTION endpoint_queue_url_follows() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  UPDATE endpoint_queue SET url = NEW.url WHERE endpoint_id = NEW.id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER endpoint_url_to_queue AFTER UPDATE OF url ON endpoint FOR EACH ROW WHEN (OLD.url IS DISTINCT FROM NEW.url)
+  EXECUTE FUNCTION endpoint_queue_url_follows();
 `,
   },
 ];
