@@ -155,7 +155,7 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
         tags,
         summary: 'Expunge the payloads of the messages named',
         description:
-          'As DELETE .../msg/{msg_id}/content does for each message named (by id or eventId), all in one transaction (svix message.bulkExpungeContent). `results` maps each name given to `expunged` or `not-found`.',
+          'As DELETE .../msg/{msg_id}/content does for each message named (by id or eventId), all in one transaction, so all or none (svix message.bulkExpungeContent). `results` maps each name given to `expunged` or `not-found`.',
         params: AppParams,
         body: BulkExpungeIn,
         response: { 200: BulkExpungeOut, ...errorResponses },

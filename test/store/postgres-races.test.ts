@@ -2,7 +2,8 @@
 // (nothing is left pending and never claimed), an idempotency key that goes while a request waits for it,
 // two endpoint creates racing for the last place under the per-application bound, a recover that meets an expunge
 // (the claim fails the delivery it left pending), two processes making the first admin key at once, and an ack that
-// meets a change of its endpoint's URL (the new URL's scheduler state learns nothing from the old receiver).
+// meets a change of its endpoint's URL (the new URL's scheduler state learns nothing from the old receiver), and an ack
+// and an expunge of several messages locking the same deliveries.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
@@ -10,6 +11,7 @@ import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
 import { FIRST_ADMIN_KEY_LOCK } from '../../src/store/postgres/db.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import type { DeliveryResult } from '../../src/store/store.js';
 import { freshPostgresSchema } from '../helpers/store-adapters.js';
 
 const url = process.env.HOOKD_TEST_DATABASE_URL ?? '';
@@ -48,6 +50,19 @@ async function lockWaitSeen(watch: pg.Client, condition: string, what: string): 
   const waiting = async (): Promise<boolean> =>
     (await watch.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND ${condition}`)).rows[0].n > 0;
   for (let i = 0; !(await waiting()); i++) {
+    assert.ok(i < 100, what);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * The pid of the session sleeping in a test's slow trigger (pg_sleep) while it runs a statement containing
+ * `statement`, once it does (up to 2 s; fails with `what`).
+ */
+async function sleeperPid(watch: pg.Client, statement: string, what: string): Promise<number> {
+  for (let i = 0; ; i++) {
+    const row = (await watch.query("SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND strpos(query, $1) > 0", [statement])).rows[0];
+    if (row) return row.pid as number;
     assert.ok(i < 100, what);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -209,11 +224,7 @@ test("an ack that waits for its endpoint's scheduler state while a URL change re
     await admin.query('CREATE FUNCTION slow_reset() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$');
     await admin.query('CREATE TRIGGER slow_reset AFTER UPDATE ON endpoint_queue FOR EACH ROW WHEN (OLD.failure_streak > 0 AND NEW.failure_streak = 0) EXECUTE FUNCTION slow_reset()');
     const changing = store.updateEndpoint({ ...endpoint, url: 'https://new-receiver.example/hook', updatedAt: Date.now() });
-    const sleeping = async () => (await watch.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep'")).rows[0].n > 0;
-    for (let i = 0; !(await sleeping()); i++) {
-      assert.ok(i < 100, 'the URL change holds the reset queue row');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const changer = await sleeperPid(watch, 'UPDATE endpoint_queue', 'the URL change holds the reset queue row');
 
     // The old receiver's timeout, acked now: the ack's first statement still sees the old URL (the change is not committed),
     // then it waits for the queue row.
@@ -243,7 +254,7 @@ test("an ack that waits for its endpoint's scheduler state while a URL change re
         next: { status: 'pending', nextAttemptAt: attemptAt + 5000 },
       },
     ]);
-    await lockWaitSeen(watch, "query LIKE 'SELECT q.*%'", 'the ack waits for the queue row the URL change holds');
+    await lockWaitSeen(watch, `pg_blocking_pids(pid) @> ARRAY[${changer}]`, 'the ack waits for the queue row the URL change holds');
     await changing;
     await acking;
 
@@ -251,5 +262,67 @@ test("an ack that waits for its endpoint's scheduler state while a URL change re
     assert.deepEqual(state, { failure_streak: 0, in_flight: 0, url: 'https://new-receiver.example/hook' }, "the new URL's state: no failure, the slot freed");
     const delivery = (await admin.query('SELECT status, attempts, lease_owner FROM delivery WHERE id = $1', [claimed.delivery.id])).rows[0];
     assert.deepEqual(delivery, { status: 'pending', attempts: 1, lease_owner: null }, 'the delivery goes on to its retry');
+  });
+});
+
+test('an ack and an expunge of several messages lock their deliveries in one order: neither is aborted as a deadlock', async () => {
+  await onFreshSchema(2, 2, async (store, [admin, watch]) => {
+    const at = Date.now() - 1000;
+    const { appId, endpoint } = await newAppWithEndpoint(store, at);
+    const messageIds = [newId('msg', at), newId('msg', at + 1)];
+    const deliveryIds = [newId('dlv', at), newId('dlv', at + 1)];
+    for (const [i, messageId] of messageIds.entries()) {
+      await admin.query("INSERT INTO message (id, app_id, event_type, payload, created_at) VALUES ($1, $2, 'e', '{}', $3)", [messageId, appId, at + i]);
+      await admin.query("INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)", [
+        deliveryIds[i],
+        messageId,
+        endpoint.id,
+        appId,
+        at,
+      ]);
+    }
+    await admin.query('UPDATE endpoint_queue SET ready_at = $1 WHERE endpoint_id = $2', [at, endpoint.id]);
+    const claimed = await store.claimDeliveries({ owner: 'w', limit: 10, leaseMs: 30_000, nowMs: Date.now() });
+    assert.equal(claimed.length, 2);
+
+    // The ack holds the later delivery's row for 500 ms (it locks each row as it updates it).
+    await admin.query('CREATE FUNCTION slow_ack() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$');
+    await admin.query(`CREATE TRIGGER slow_ack BEFORE UPDATE ON delivery FOR EACH ROW WHEN (OLD.id = '${deliveryIds[1]}' AND OLD.lease_owner = 'w' AND NEW.lease_owner IS NULL) EXECUTE FUNCTION slow_ack()`);
+    const attemptAt = Date.now();
+    const resultFor = (i: number): DeliveryResult => ({
+      deliveryId: deliveryIds[i]!,
+      leaseOwner: 'w',
+      attempt: {
+        id: newId('atmpt', attemptAt + i),
+        messageId: messageIds[i]!,
+        endpointId: endpoint.id,
+        deliveryId: deliveryIds[i]!,
+        appId,
+        url: endpoint.url,
+        status: 'fail',
+        responseStatusCode: 500,
+        response: '',
+        responseDurationMs: 5,
+        triggerType: 0,
+        error: 'HTTP 500',
+        requestHeaders: {},
+        responseHeaders: {},
+        createdAt: attemptAt,
+      },
+      next: { status: 'pending', nextAttemptAt: attemptAt + 5000 },
+    });
+    // The later delivery's result first: the order a worker's batch may have.
+    const acking = store.completeDeliveries([resultFor(1), resultFor(0)]);
+    await sleeperPid(watch, 'WITH recorded', "the ack holds the later delivery's row");
+    const expunging = store.expungeMessageContent(appId, messageIds, Date.now());
+    const [acked, expunged] = await Promise.allSettled([acking, expunging]);
+    assert.equal(acked.status, 'fulfilled', `the ack: ${acked.status === 'rejected' ? String(acked.reason) : ''}`);
+    assert.equal(expunged.status, 'fulfilled', `the expunge: ${expunged.status === 'rejected' ? String(expunged.reason) : ''}`);
+    assert.deepEqual((expunged as PromiseFulfilledResult<string[]>).value.sort(), [...messageIds].sort());
+    const rows = (await admin.query('SELECT status, last_error, attempts FROM delivery WHERE id = ANY($1) ORDER BY id', [deliveryIds])).rows;
+    assert.deepEqual(rows, [
+      { status: 'failed', last_error: 'message content expunged', attempts: 1 },
+      { status: 'failed', last_error: 'message content expunged', attempts: 1 },
+    ]);
   });
 });

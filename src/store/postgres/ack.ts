@@ -86,17 +86,23 @@ const updateStreaks = named(
 );
 
 /**
- * The scheduler state of endpoints ($1), locked in id order, with the URL it is about (q.url). Not e.url: a row of a
- * table joined but not locked is read as the statement first saw it, even when the statement waited for a lock, so a
- * URL change that committed while this waited (its reset held the queue row) would go unseen.
+ * The scheduler state of endpoints ($1), locked in id order, with the URL it is about (current_url). A row of a table
+ * joined but not locked (e) is read as the statement first saw it, even when the statement waited for a lock: a URL
+ * change that committed while this waited (its reset held the queue row) would go unseen in e.url. The locked row's
+ * url is the one a URL change sets in its transaction (migration 20's trigger); NULL when none was made since, and
+ * then e.url is the URL. (max_concurrency may be read as first seen too: the next claim reads it afresh.)
  */
 const lockQueueStates = named(
   'hookd_ack_lock_queue_states',
-  'SELECT q.*, e.max_concurrency FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id WHERE q.endpoint_id = ANY($1) ORDER BY q.endpoint_id FOR UPDATE OF q',
+  `SELECT q.*, COALESCE(q.url, e.url) AS current_url, e.max_concurrency FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
+   WHERE q.endpoint_id = ANY($1) ORDER BY q.endpoint_id FOR UPDATE OF q`,
 );
 
-export async function completeDeliveries(db: PostgresDb, results: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome> {
-  if (results.length === 0) return { operationalEvents: 0, disabledEndpoints: [] };
+export async function completeDeliveries(db: PostgresDb, batch: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome> {
+  if (batch.length === 0) return { operationalEvents: 0, disabledEndpoints: [] };
+  // In delivery id order, which the first statement locks the rows in (its plan walks the arrays in order), as an
+  // expunge does: an ack and an expunge of several messages cannot each hold a row the other waits for.
+  const results = [...batch].sort((a, b) => (a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0));
   const attempts = results.map((r) => attemptValues(r.attempt));
   const operatorAppId = policy?.operatorAppId ?? null;
   // Redoable: an ack a server crash takes back leaves its deliveries leased, so they are sent again (at least once).
@@ -143,8 +149,8 @@ export async function completeDeliveries(db: PostgresDb, results: DeliveryResult
     // receiver took the message, the delivery succeeded, and is no dead letter. Only a result whose lease did not hold
     // can be one; usually there are none, and no statement runs.
     const updatedIds = new Set(updated.map((row) => row.id as string));
-    // In id order, as every row lock the ack takes: two workers' acks cannot wait for each other.
-    const delivered = results.filter((r) => r.attempt.status === 'success' && !updatedIds.has(r.deliveryId)).sort((a, b) => (a.deliveryId < b.deliveryId ? -1 : 1));
+    // In id order (results are), as every row lock the ack takes: two workers' acks cannot wait for each other.
+    const delivered = results.filter((r) => r.attempt.status === 'success' && !updatedIds.has(r.deliveryId));
     if (delivered.length > 0) {
       await client.query(
         `UPDATE delivery d SET status = 'succeeded', attempts = d.attempts + 1, last_error = NULL, updated_at = r.at
@@ -214,7 +220,7 @@ async function feedSchedulerState(
   const scheduler = policy?.scheduler ?? DEFAULT_SCHEDULER_POLICY;
   const ids = [...new Set([...results.map((r) => r.attempt.endpointId), ...ready.keys()])].sort();
   const rows = (await client.query(lockQueueStates([ids]))).rows as Row[];
-  const signals = endpointSignals(results, applied, new Map(rows.map((row) => [row.endpoint_id as string, row.url as string])));
+  const signals = endpointSignals(results, applied, new Map(rows.map((row) => [row.endpoint_id as string, row.current_url as string])));
   const changed = new Map<string, EndpointQueueState>();
   for (const row of rows) {
     const endpointId = row.endpoint_id as string;

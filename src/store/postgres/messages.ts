@@ -158,16 +158,17 @@ export function postgresMessages(db: PostgresDb): MessageOps {
     async expungeMessageContent(appId: string, messageIds: readonly string[], nowMs: number): Promise<string[]> {
       if (messageIds.length === 0) return [];
       return db.transaction(async (client) => {
-        // Deliveries before the message rows, as acks lock them, and each table's rows in id order (as
-        // expungeAllContents does): two expunges, or an expunge and an ack, cannot wait for each other.
+        // Deliveries before the message rows, as acks lock them, and each table's rows in id order (as acks and
+        // expungeAllContents do): two expunges, or an expunge and an ack, cannot wait for each other. NO KEY UPDATE,
+        // as the UPDATE itself takes: an ack's attempt insert (its key share on the message) does not wait for it.
         await client.query(
           `UPDATE delivery SET status = 'failed', last_error = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
-           WHERE id = ANY(ARRAY(SELECT id FROM delivery WHERE message_id = ANY($3) AND app_id = $4 AND status = 'pending' ORDER BY id FOR UPDATE)) AND status = 'pending'`,
+           WHERE id = ANY(ARRAY(SELECT id FROM delivery WHERE message_id = ANY($3) AND app_id = $4 AND status = 'pending' ORDER BY id FOR NO KEY UPDATE)) AND status = 'pending'`,
           [EXPUNGED_DELIVERY_ERROR, nowMs, messageIds, appId],
         );
         const found = await client.query(
           `UPDATE message SET payload = $1, expunged_at = coalesce(expunged_at, $2)
-           WHERE id = ANY(ARRAY(SELECT id FROM message WHERE id = ANY($3) AND app_id = $4 ORDER BY id FOR UPDATE)) RETURNING id`,
+           WHERE id = ANY(ARRAY(SELECT id FROM message WHERE id = ANY($3) AND app_id = $4 ORDER BY id FOR NO KEY UPDATE)) RETURNING id`,
           [EXPUNGED_PAYLOAD, nowMs, messageIds, appId],
         );
         return found.rows.map((row) => row.id as string);
@@ -190,7 +191,7 @@ export function postgresMessages(db: PostgresDb): MessageOps {
           if (ids.length === 0) return 0;
           await client.query(
             `UPDATE delivery SET status = 'failed', last_error = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
-             WHERE id = ANY(ARRAY(SELECT id FROM delivery WHERE message_id = ANY($3) AND status = 'pending' ORDER BY id FOR UPDATE)) AND status = 'pending'`,
+             WHERE id = ANY(ARRAY(SELECT id FROM delivery WHERE message_id = ANY($3) AND status = 'pending' ORDER BY id FOR NO KEY UPDATE)) AND status = 'pending'`,
             [EXPUNGED_DELIVERY_ERROR, nowMs, ids],
           );
           expunged += (await client.query('UPDATE message SET payload = $1, expunged_at = $2 WHERE id = ANY($3) AND expunged_at IS NULL', [EXPUNGED_PAYLOAD, nowMs, ids])).rowCount ?? 0;

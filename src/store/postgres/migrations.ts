@@ -380,25 +380,18 @@ CREATE INDEX background_task_updated ON background_task (updated_at);
     version: 20,
     name: 'endpoint queue url',
     sql: `
+-- Set when the endpoint's URL changes, in the change's transaction, by the database itself, whichever hookd makes the
+-- change (an older one still running during a rolling upgrade knows no such column). NULL: the URL has not changed
+-- since this migration, so the endpoint row's is the one. No backfill: this only adds a column (no rewrite) and a
+-- trigger, each under a brief lock.
 ALTER TABLE endpoint_queue ADD COLUMN url TEXT;
-UPDATE endpoint_queue q SET url = e.url FROM endpoint e WHERE e.id = q.endpoint_id;
-ALTER TABLE endpoint_queue ALTER COLUMN url SET NOT NULL;
--- Kept by the database, whichever process writes: an older hookd still running during a rolling upgrade inserts the
--- row without it and changes a URL without knowing of it. A new URL updates the row in the endpoint's update, which
--- holds the endpoint's row lock and then takes this one (the order every writer of both takes them in).
-CREATE FUNCTION endpoint_queue_url_of_endpoint() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+CREATE FUNCTION endpoint_queue_url_follows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF NEW.url IS NULL THEN
-    SELECT url INTO NEW.url FROM endpoint WHERE id = NEW.endpoint_id;
-  END IF;
-  RETURN NEW;
-END $$;
-CREATE TRIGGER endpoint_queue_url BEFORE INSERT ON endpoint_queue FOR EACH ROW EXECUTE FUNCTION endpoint_queue_url_of_endpoint();
-CREATE FUNCTION endpoint_queue_url_follows() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-BEGIN
-  UPDATE endpoint_queue SET url = NEW.url WHERE endpoint_id = NEW.id;
+  -- The table's own schema (hookd's "schema" setting), not the session's search_path.
+  EXECUTE format('UPDATE %I.endpoint_queue SET url = $1 WHERE endpoint_id = $2', TG_TABLE_SCHEMA) USING NEW.url, NEW.id;
   RETURN NULL;
 END $$;
+-- After the endpoint's row, as every writer of both takes their locks: the endpoint's, then its queue row's.
 CREATE TRIGGER endpoint_url_to_queue AFTER UPDATE OF url ON endpoint FOR EACH ROW WHEN (OLD.url IS DISTINCT FROM NEW.url)
   EXECUTE FUNCTION endpoint_queue_url_follows();
 `,
