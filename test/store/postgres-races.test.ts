@@ -11,7 +11,8 @@ import { newEndpoint } from '../../src/domain/endpoint.js';
 import { newId } from '../../src/domain/ids.js';
 import { FIRST_ADMIN_KEY_LOCK } from '../../src/store/postgres/db.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import type { DeliveryResult } from '../../src/store/store.js';
+import type { Attempt } from '../../src/domain/types.js';
+import type { ClaimedDelivery, DeliveryResult } from '../../src/store/store.js';
 import { freshPostgresSchema } from '../helpers/store-adapters.js';
 
 const url = process.env.HOOKD_TEST_DATABASE_URL ?? '';
@@ -81,6 +82,51 @@ async function newAppWithEndpoint(store: PostgresStore, at: number) {
   return { appId, endpoint };
 }
 
+/**
+ * Inserts, through `session` (in its transaction, if one is open), a message of `appId` created at `at` and its
+ * delivery to `endpointId`, pending; returns both ids.
+ */
+async function insertPending(session: pg.Client, appId: string, endpointId: string, at: number): Promise<{ messageId: string; deliveryId: string }> {
+  const ids = { messageId: newId('msg', at), deliveryId: newId('dlv', at) };
+  await session.query("INSERT INTO message (id, app_id, event_type, payload, created_at) VALUES ($1, $2, 'e', '{}', $3)", [ids.messageId, appId, at]);
+  await session.query("INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)", [
+    ids.deliveryId,
+    ids.messageId,
+    endpointId,
+    appId,
+    at,
+  ]);
+  return ids;
+}
+
+/** The result of a failed attempt at `at` of claimed delivery `c` (owner `w`), retried 5 s later; `attempt` overrides. */
+function failedResult(c: ClaimedDelivery, at: number, attempt: Partial<Attempt> = {}, extra: Partial<DeliveryResult> = {}): DeliveryResult {
+  return {
+    deliveryId: c.delivery.id,
+    leaseOwner: 'w',
+    attempt: {
+      id: newId('atmpt', at),
+      messageId: c.message.id,
+      endpointId: c.endpoint.id,
+      deliveryId: c.delivery.id,
+      appId: c.message.appId,
+      url: c.endpoint.url,
+      status: 'fail',
+      responseStatusCode: 500,
+      response: '',
+      responseDurationMs: 5,
+      triggerType: 0,
+      error: 'HTTP 500',
+      requestHeaders: {},
+      responseHeaders: {},
+      createdAt: at,
+      ...attempt,
+    },
+    next: { status: 'pending', nextAttemptAt: at + 5000 },
+    ...extra,
+  };
+}
+
 test('an ingest that commits while its endpoint is being deleted leaves no delivery pending forever', async () => {
   await onFreshSchema(2, 2, async (store, [ingest, watch]) => {
     const at = Date.now() - 1000;
@@ -89,15 +135,7 @@ test('an ingest that commits while its endpoint is being deleted leaves no deliv
     // An ingest that read the endpoint before the delete: its message and delivery are written, the endpoint made
     // ready (what group commit's transaction does), and it commits only once the delete is under way.
     await ingest.query('BEGIN');
-    const messageId = newId('msg', at);
-    await ingest.query("INSERT INTO message (id, app_id, event_type, payload, created_at) VALUES ($1, $2, 'e', '{}', $3)", [messageId, appId, at]);
-    await ingest.query("INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)", [
-      newId('dlv', at),
-      messageId,
-      endpoint.id,
-      appId,
-      at,
-    ]);
+    const { messageId } = await insertPending(ingest, appId, endpoint.id, at);
     await ingest.query('UPDATE endpoint_queue SET ready_at = $1 WHERE endpoint_id = $2', [at, endpoint.id]);
 
     // The delete fails the pending deliveries it can see (not the ingest's), then waits for the queue row.
@@ -204,15 +242,7 @@ test("an ack that waits for its endpoint's scheduler state while a URL change re
   await onFreshSchema(2, 2, async (store, [admin, watch]) => {
     const at = Date.now() - 1000;
     const { appId, endpoint } = await newAppWithEndpoint(store, at);
-    const messageId = newId('msg', at);
-    await admin.query("INSERT INTO message (id, app_id, event_type, payload, created_at) VALUES ($1, $2, 'e', '{}', $3)", [messageId, appId, at]);
-    await admin.query("INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)", [
-      newId('dlv', at),
-      messageId,
-      endpoint.id,
-      appId,
-      at,
-    ]);
+    await insertPending(admin, appId, endpoint.id, at);
     // The old receiver has been failing: a streak on its state, and on the endpoint (so the ack's streak statement
     // changes and locks no endpoint row: only the queue row times this race).
     await admin.query('UPDATE endpoint_queue SET ready_at = $1, failure_streak = 3 WHERE endpoint_id = $2', [at, endpoint.id]);
@@ -229,31 +259,8 @@ test("an ack that waits for its endpoint's scheduler state while a URL change re
     // The old receiver's timeout, acked now: the ack's first statement still sees the old URL (the change is not committed),
     // then it waits for the queue row.
     const attemptAt = Date.now();
-    const acking = store.completeDeliveries([
-      {
-        deliveryId: claimed.delivery.id,
-        leaseOwner: 'w',
-        attempt: {
-          id: newId('atmpt', attemptAt),
-          messageId,
-          endpointId: endpoint.id,
-          deliveryId: claimed.delivery.id,
-          appId,
-          url: endpoint.url,
-          status: 'fail',
-          responseStatusCode: 0,
-          response: '',
-          responseDurationMs: 15_000,
-          triggerType: 0,
-          error: 'timeout after 15000 ms',
-          requestHeaders: {},
-          responseHeaders: null,
-          createdAt: attemptAt,
-        },
-        failure: 'timeout',
-        next: { status: 'pending', nextAttemptAt: attemptAt + 5000 },
-      },
-    ]);
+    const timeout = { responseStatusCode: 0, responseDurationMs: 15_000, error: 'timeout after 15000 ms', responseHeaders: null };
+    const acking = store.completeDeliveries([failedResult(claimed, attemptAt, timeout, { failure: 'timeout' })]);
     await lockWaitSeen(watch, `pg_blocking_pids(pid) @> ARRAY[${changer}]`, 'the ack waits for the queue row the URL change holds');
     await changing;
     await acking;
@@ -269,50 +276,19 @@ test('an ack and an expunge of several messages lock their deliveries in one ord
   await onFreshSchema(2, 2, async (store, [admin, watch]) => {
     const at = Date.now() - 1000;
     const { appId, endpoint } = await newAppWithEndpoint(store, at);
-    const messageIds = [newId('msg', at), newId('msg', at + 1)];
-    const deliveryIds = [newId('dlv', at), newId('dlv', at + 1)];
-    for (const [i, messageId] of messageIds.entries()) {
-      await admin.query("INSERT INTO message (id, app_id, event_type, payload, created_at) VALUES ($1, $2, 'e', '{}', $3)", [messageId, appId, at + i]);
-      await admin.query("INSERT INTO delivery (id, message_id, endpoint_id, app_id, status, next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)", [
-        deliveryIds[i],
-        messageId,
-        endpoint.id,
-        appId,
-        at,
-      ]);
-    }
+    const inserted = [await insertPending(admin, appId, endpoint.id, at), await insertPending(admin, appId, endpoint.id, at + 1)];
+    const messageIds = inserted.map((i) => i.messageId);
+    const deliveryIds = inserted.map((i) => i.deliveryId);
     await admin.query('UPDATE endpoint_queue SET ready_at = $1 WHERE endpoint_id = $2', [at, endpoint.id]);
-    const claimed = await store.claimDeliveries({ owner: 'w', limit: 10, leaseMs: 30_000, nowMs: Date.now() });
-    assert.equal(claimed.length, 2);
+    const claimed = (await store.claimDeliveries({ owner: 'w', limit: 10, leaseMs: 30_000, nowMs: Date.now() })).sort((a, b) => (a.delivery.id < b.delivery.id ? -1 : 1));
+    assert.deepEqual(claimed.map((c) => c.delivery.id), deliveryIds);
 
     // The ack holds the later delivery's row for 500 ms (it locks each row as it updates it).
     await admin.query('CREATE FUNCTION slow_ack() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$');
     await admin.query(`CREATE TRIGGER slow_ack BEFORE UPDATE ON delivery FOR EACH ROW WHEN (OLD.id = '${deliveryIds[1]}' AND OLD.lease_owner = 'w' AND NEW.lease_owner IS NULL) EXECUTE FUNCTION slow_ack()`);
     const attemptAt = Date.now();
-    const resultFor = (i: number): DeliveryResult => ({
-      deliveryId: deliveryIds[i]!,
-      leaseOwner: 'w',
-      attempt: {
-        id: newId('atmpt', attemptAt + i),
-        messageId: messageIds[i]!,
-        endpointId: endpoint.id,
-        deliveryId: deliveryIds[i]!,
-        appId,
-        url: endpoint.url,
-        status: 'fail',
-        responseStatusCode: 500,
-        response: '',
-        responseDurationMs: 5,
-        triggerType: 0,
-        error: 'HTTP 500',
-        requestHeaders: {},
-        responseHeaders: {},
-        createdAt: attemptAt,
-      },
-      next: { status: 'pending', nextAttemptAt: attemptAt + 5000 },
-    });
     // The later delivery's result first: the order a worker's batch may have.
-    const acking = store.completeDeliveries([resultFor(1), resultFor(0)]);
+    const acking = store.completeDeliveries([failedResult(claimed[1]!, attemptAt), failedResult(claimed[0]!, attemptAt)]);
     await sleeperPid(watch, 'WITH recorded', "the ack holds the later delivery's row");
     const expunging = store.expungeMessageContent(appId, messageIds, Date.now());
     const [acked, expunged] = await Promise.allSettled([acking, expunging]);
