@@ -77,7 +77,7 @@ function sendError(error: FastifyError | HookdError, request: FastifyRequest, re
 function storeError(error: unknown): HookdError | null {
   switch (storeFailureOf(error)) {
     case 'unavailable':
-      return new HookdError('HOOKD_ERR_UNAVAILABLE', 'the database is unavailable or too slow right now; retry after the Retry-After delay (with the same idempotency-key or eventId, a retry never stores a message twice)');
+      return new HookdError('HOOKD_ERR_UNAVAILABLE', 'the database is unavailable or too slow right now; retry after the Retry-After delay (a message may have been stored: with the same eventId, a retry never stores it twice, and answers 409 if it was)');
     case 'full':
       return new HookdError('HOOKD_ERR_INSUFFICIENT_STORAGE', 'the database is out of space; nothing was stored; retry after the Retry-After delay');
     case null:

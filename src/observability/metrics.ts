@@ -89,11 +89,16 @@ export class HookdMetrics {
       });
     };
     queueGauge('hookd_queue_depth', 'Pending deliveries (due, scheduled for a retry, or in flight); the same in every process sharing the database', (s) => s.pending);
-    queueGauge('hookd_queue_due', 'Pending deliveries due now and waiting for a worker', (s) => s.due);
+    queueGauge('hookd_queue_due', 'Pending deliveries due now and waiting for a worker (not those their endpoint holds back)', (s) => s.due);
+    queueGauge(
+      'hookd_queue_held',
+      "Pending deliveries due by their own schedule that their endpoint holds back: its circuit is open or half-open, or a receiver's Retry-After or the rate limit says not yet",
+      (s) => s.held,
+    );
     queueGauge('hookd_endpoint_circuits_open', 'Live, enabled endpoints whose circuit breaker is open or half-open (their waiting deliveries spend no attempts)', (s) => s.circuitsOpen);
     queueGauge(
       'hookd_queue_oldest_due_age_seconds',
-      'How long the longest-waiting due delivery has been due (0 when none is due)',
+      'How long the longest-waiting due delivery has been due (0 when none is due; held ones not counted): the delivery lag',
       (s, now) => (s.oldestDueAt === null ? 0 : Math.max(0, now - s.oldestDueAt) / 1000),
     );
   }
@@ -178,7 +183,7 @@ export class HookdMetrics {
     for (const { n, ...labels } of counts.values()) this.deliveries.inc(labels, n);
   }
 
-  /** The queue figures, shared by the three gauges of one scrape and by scrapes less than a second apart. */
+  /** The queue figures, shared by the queue gauges of one scrape and by scrapes less than a second apart. */
   private queueStats(now: number): Promise<QueueStats | null> {
     if (this.queue && now - this.queue.at < QUEUE_STATS_MAX_AGE_MS) return this.queue.stats;
     const stats = this.options.store.queueStats(now).catch((error: unknown) => {

@@ -576,9 +576,15 @@ export interface PurgeResult {
 export interface QueueStats {
   /** Pending deliveries: due now, scheduled for later (retries, rate-limit slots) or leased by a worker. */
   pending: number;
-  /** Pending deliveries due now and not leased: the backlog waiting for a worker. */
+  /** Pending deliveries due now, not leased, and whose endpoint may take them (not `held`): the backlog waiting for a worker. */
   due: number;
-  /** The earliest next_attempt_at among the due deliveries, or null when none is due. */
+  /**
+   * Pending deliveries due by their own schedule that their endpoint holds back (delivery-status.ts HELD_SQL): its
+   * circuit is open or half-open, or a receiver's Retry-After or the endpoint's rate limit says not yet. hookd sends
+   * them when the hold ends; they say how much one endpoint's receiver waits on, not how far behind the workers are.
+   */
+  held: number;
+  /** The earliest next_attempt_at among the due deliveries (not the held ones), or null when none is due. */
   oldestDueAt: number | null;
   /**
    * Live, enabled endpoints whose circuit is open or half-open (their due deliveries wait without spending attempts);

@@ -145,6 +145,7 @@ describe('queue gauges and app label bound on an API-only hookd (nothing deliver
     assert.equal(samples.filter((s) => s.name === 'hookd_messages_ingested_total').length, 3);
     assert.equal(sampleValue(samples, 'hookd_queue_depth'), 5);
     assert.equal(sampleValue(samples, 'hookd_queue_due'), 5);
+    assert.equal(sampleValue(samples, 'hookd_queue_held'), 0, 'no endpoint holds its deliveries back');
     const age = sampleValue(samples, 'hookd_queue_oldest_due_age_seconds')!;
     assert.ok(age >= 1 && age < 30, `oldest due age ${age}`);
     assert.equal(sampleValue(samples, 'hookd_deliveries_total'), undefined, 'no worker, no delivery counts');
@@ -248,7 +249,7 @@ describe('metric label bounds', () => {
   });
 
   test('many endpoints and apps stay within the bound: at most N endpoint values plus "other"', async () => {
-    const metrics = new HookdMetrics({ store: { queueStats: async () => ({ pending: 0, due: 0, oldestDueAt: null, circuitsOpen: 0 }) }, maxLabels: 10, logger: pino({ level: 'silent' }) });
+    const metrics = new HookdMetrics({ store: { queueStats: async () => ({ pending: 0, due: 0, held: 0, oldestDueAt: null, circuitsOpen: 0 }) }, maxLabels: 10, logger: pino({ level: 'silent' }) });
     const results = Array.from({ length: 500 }, (_, i) => result(`app_${i % 50}`, `ep_${i}`, i % 3 === 0 ? 'failed' : 'succeeded'));
     metrics.deliveryObserver.recorded(results);
     const { samples } = parsePrometheusText((await metrics.render()).body);

@@ -729,6 +729,11 @@ for (const adapter of storeAdapters) {
         assert.equal(open?.circuit, 'open');
         assert.equal(open?.nextProbeAt, T0 + 100 + 10_000);
         assert.equal((await s.queueStats(T0 + 100)).circuitsOpen, 1);
+        assert.deepEqual(
+          await s.queueStats(T0 + 200),
+          { pending: 20, due: 0, held: 20, oldestDueAt: null, circuitsOpen: 1 },
+          'what waits behind the open circuit is held, not due: no worker is behind',
+        );
         // The lists show what waits behind the open circuit as due when the probe may go, not at its own due time
         // (T0 + 200 for the three that timed out, earlier for the rest), in the past for the whole cool-down; one due
         // after the probe at its own time. The stored next attempt is unchanged.
@@ -784,7 +789,9 @@ for (const adapter of storeAdapters) {
         const shown = (await s.listDeliveries(app.id, {}, { limit: 10 }, T0 + 200)).data.map((item) => item.delivery);
         assert.deepEqual(new Set(shown.map((d) => d.shownNextAttemptAt)), new Set([T0 + 30_000]), 'the lists show the held deliveries due when the hold ends');
         assert.ok(shown.some((d) => d.nextAttemptAt < T0 + 30_000), 'though their own due time has come');
+        assert.deepEqual(await s.queueStats(T0 + 200), { pending: 5, due: 0, held: 4, oldestDueAt: null, circuitsOpen: 0 }, 'the held deliveries are not due');
         await s.insertMessages([makeMessage(other.app.id, { id: newId('msg', T0 + 200) })]);
+        assert.deepEqual(await s.queueStats(T0 + 1_000), { pending: 6, due: 1, held: 4, oldestDueAt: T0, circuitsOpen: 0 }, "the other endpoint's is");
         const meanwhile = await claim(s, 'w', 100, 60_000, T0 + 1_000);
         assert.deepEqual(meanwhile.map((c) => c.endpoint.id), [other.endpoint.id], 'the held endpoint sends nothing; the other does');
         const after = await claim(s, 'w', 100, 60_000, T0 + 30_000);
@@ -1537,17 +1544,17 @@ for (const adapter of storeAdapters) {
 
     // ---- Observability: queue gauges and endpoint latency stats.
 
-    test('queue stats count pending and due deliveries and give the oldest due time, leases and retries excluded', async () => {
+    test('queue stats count pending and due deliveries and give the oldest due time, leases and retries excluded (held ones: the circuit and 429 tests)', async () => {
       await fresh(async (s) => {
-        assert.deepEqual(await s.queueStats(T0), { pending: 0, due: 0, oldestDueAt: null, circuitsOpen: 0 });
+        assert.deepEqual(await s.queueStats(T0), { pending: 0, due: 0, held: 0, oldestDueAt: null, circuitsOpen: 0 });
         const { app } = await seedEndpoint(s);
         const messages = [1, 2, 3].map((k) => makeMessage(app.id, { id: newId('msg', T0 + k), createdAt: T0 + k }));
         await s.insertMessages(messages);
-        assert.deepEqual(await s.queueStats(T0), { pending: 3, due: 0, oldestDueAt: null, circuitsOpen: 0 }, 'nothing due before its time');
-        assert.deepEqual(await s.queueStats(T0 + 2), { pending: 3, due: 2, oldestDueAt: T0 + 1, circuitsOpen: 0 });
+        assert.deepEqual(await s.queueStats(T0), { pending: 3, due: 0, held: 0, oldestDueAt: null, circuitsOpen: 0 }, 'nothing due before its time');
+        assert.deepEqual(await s.queueStats(T0 + 2), { pending: 3, due: 2, held: 0, oldestDueAt: T0 + 1, circuitsOpen: 0 });
         const [first] = await claim(s, 'w', 1, 10_000, T0 + 10);
-        assert.deepEqual(await s.queueStats(T0 + 10), { pending: 3, due: 2, oldestDueAt: T0 + 2, circuitsOpen: 0 }, 'a leased delivery is pending, not due');
-        assert.deepEqual(await s.queueStats(T0 + 20_000), { pending: 3, due: 3, oldestDueAt: T0 + 2, circuitsOpen: 0 }, 'an expired lease is due again');
+        assert.deepEqual(await s.queueStats(T0 + 10), { pending: 3, due: 2, held: 0, oldestDueAt: T0 + 2, circuitsOpen: 0 }, 'a leased delivery is pending, not due');
+        assert.deepEqual(await s.queueStats(T0 + 20_000), { pending: 3, due: 3, held: 0, oldestDueAt: T0 + 2, circuitsOpen: 0 }, 'an expired lease is due again');
         const claimed = first!;
         await s.completeDeliveries([
           {
@@ -1557,8 +1564,8 @@ for (const adapter of storeAdapters) {
             next: { status: 'pending', nextAttemptAt: T0 + 5_000 },
           },
         ]);
-        assert.deepEqual(await s.queueStats(T0 + 20), { pending: 3, due: 2, oldestDueAt: T0 + 2, circuitsOpen: 0 }, 'a scheduled retry is pending, not due');
-        assert.deepEqual(await s.queueStats(T0 + 5_000), { pending: 3, due: 3, oldestDueAt: T0 + 2, circuitsOpen: 0 });
+        assert.deepEqual(await s.queueStats(T0 + 20), { pending: 3, due: 2, held: 0, oldestDueAt: T0 + 2, circuitsOpen: 0 }, 'a scheduled retry is pending, not due');
+        assert.deepEqual(await s.queueStats(T0 + 5_000), { pending: 3, due: 3, held: 0, oldestDueAt: T0 + 2, circuitsOpen: 0 });
         const rest = await claim(s, 'w', 10, 10_000, T0 + 5_000);
         await s.completeDeliveries(
           rest.map((c) => ({
@@ -1568,7 +1575,7 @@ for (const adapter of storeAdapters) {
             next: { status: 'succeeded' as const },
           })),
         );
-        assert.deepEqual(await s.queueStats(T0 + 5_001), { pending: 0, due: 0, oldestDueAt: null, circuitsOpen: 0 }, 'finished deliveries leave the queue');
+        assert.deepEqual(await s.queueStats(T0 + 5_001), { pending: 0, due: 0, held: 0, oldestDueAt: null, circuitsOpen: 0 }, 'finished deliveries leave the queue');
       });
     });
 
