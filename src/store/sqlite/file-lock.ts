@@ -72,9 +72,23 @@ function readLock(path: string): string {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists, owned by someone else.
-    return (error as { code?: string }).code === 'EPERM';
+    if ((error as { code?: string }).code !== 'EPERM') return false;
+  }
+  return !exited(pid);
+}
+
+/**
+ * Whether `pid` has exited and only waits for its parent to reap it (a zombie, which holds no file): a hookd killed
+ * with SIGKILL stays one until then, for seconds under a slow init. Linux only (/proc); elsewhere, false.
+ */
+function exited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ...": comm may hold spaces and parentheses, so the state follows the last ")".
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+  } catch {
+    return false;
   }
 }
