@@ -8,8 +8,13 @@ import { LabelBound } from './label-bound.js';
 
 /** Attempt durations from 5 ms to 30 s (the longest request timeout anyone should configure). */
 export const ATTEMPT_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
-/** Scrapes within this long of each other share one queue query (several scrapers, or a scrape loop). */
+/**
+ * Scrapes within this long of each other share one queue query (several scrapers, or a scrape loop); longer when the
+ * last query took long (QUEUE_STATS_COST_RATIO), so scraping never takes more than a twentieth of the thread that runs
+ * it (on SQLite, the API thread: the query is synchronous; about 110 ms with a million pending deliveries).
+ */
 const QUEUE_STATS_MAX_AGE_MS = 1000;
+const QUEUE_STATS_COST_RATIO = 20;
 
 export interface HookdMetricsOptions {
   /** Queue gauges read it on scrape. */
@@ -37,7 +42,7 @@ export class HookdMetrics {
   /** The responses counter's series by `${route} ${status}`: labels() hashes its values on every call. */
   private readonly responseSeries = new Map<string, Counter.Internal>();
   private readonly durations: Record<DeliveryOutcome, Histogram.Internal<'outcome'>>;
-  private queue: { at: number; stats: Promise<QueueStats | null> } | null = null;
+  private queue: { at: number; tookMs: number; stats: Promise<QueueStats | null> } | null = null;
 
   constructor(private readonly options: HookdMetricsOptions) {
     this.clock = options.clock ?? Date.now;
@@ -183,14 +188,22 @@ export class HookdMetrics {
     for (const { n, ...labels } of counts.values()) this.deliveries.inc(labels, n);
   }
 
-  /** The queue figures, shared by the queue gauges of one scrape and by scrapes less than a second apart. */
+  /** The queue figures, shared by the queue gauges of one scrape and by later scrapes within QUEUE_STATS_MAX_AGE_MS. */
   private queueStats(now: number): Promise<QueueStats | null> {
-    if (this.queue && now - this.queue.at < QUEUE_STATS_MAX_AGE_MS) return this.queue.stats;
-    const stats = this.options.store.queueStats(now).catch((error: unknown) => {
-      this.options.logger.warn({ err: error }, 'reading the queue for metrics failed');
-      return null;
-    });
-    this.queue = { at: now, stats };
-    return stats;
+    if (this.queue && now - this.queue.at < Math.max(QUEUE_STATS_MAX_AGE_MS, QUEUE_STATS_COST_RATIO * this.queue.tookMs)) return this.queue.stats;
+    const started = performance.now();
+    const entry: { at: number; tookMs: number; stats: Promise<QueueStats | null> } = { at: now, tookMs: 0, stats: Promise.resolve(null) };
+    entry.stats = this.options.store.queueStats(now).then(
+      (stats) => {
+        entry.tookMs = performance.now() - started;
+        return stats;
+      },
+      (error: unknown) => {
+        this.options.logger.warn({ err: error }, 'reading the queue for metrics failed');
+        return null;
+      },
+    );
+    this.queue = entry;
+    return entry.stats;
   }
 }

@@ -31,11 +31,12 @@ export function nextAttemptSql(alias: string): string {
 }
 
 /**
- * Whether the endpoint_queue row `q` holds its endpoint's due deliveries back at `$now` (QueueStats.held): its circuit
- * is open or half-open (nothing but a probe goes), or its rate clock is ahead (a receiver's Retry-After, the rate
- * limit's next slot). NULL when there is no row `q`.
+ * Whether the endpoint row `e`, with its endpoint_queue row `q`, holds its due deliveries back at `$now`
+ * (QueueStats.held): its circuit is open or half-open (nothing but a probe goes), or its rate clock is ahead (a
+ * receiver's Retry-After, the rate limit's next slot). Not a deleted or disabled endpoint, whose deliveries the next
+ * claim fails whatever its state. NULL when there is no row `q`.
  */
-export const HELD_SQL = '(q.circuit_opened_at IS NOT NULL OR q.rate_next_at > $now)';
+export const HELD_SQL = '(e.deleted_at IS NULL AND NOT e.disabled AND (q.circuit_opened_at IS NOT NULL OR q.rate_next_at > $now))';
 
 /** The SQL condition for "statusText is `status`" on the delivery row `alias` (`now` as in statusTextSql). */
 export function statusTextCondition(alias: string, status: DeliveryStatusText, now: string): string {

@@ -14,9 +14,12 @@ const stateOf = (pid: number): string => {
   return stat.charAt(stat.lastIndexOf(')') + 2);
 };
 
-/** A process that exited and is not reaped (its parent, `sleep`, never waits), with that parent to kill afterwards. */
+/**
+ * A process that exited and is not reaped (its parent, `sleep`, never waits), with that parent to kill afterwards. It
+ * exits once the shell has become `sleep`, so the shell cannot reap it first.
+ */
 async function zombie(): Promise<{ pid: number; parent: ChildProcess }> {
-  const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(Number.parseInt(chunk.toString(), 10))));
   for (let i = 0; stateOf(pid) !== 'Z'; i++) {
     assert.ok(i < 100, `pid ${pid} becomes a zombie`);
@@ -25,7 +28,7 @@ async function zombie(): Promise<{ pid: number; parent: ChildProcess }> {
   return { pid, parent };
 }
 
-test('a lock held by a live process stops the start, naming it; one whose process is gone or a zombie is taken over', async () => {
+test('a lock held by a live process stops the start, naming it; one whose process is gone or a zombie is taken over', { skip: process.platform !== 'linux' && 'zombies are told from /proc' }, async () => {
   const temp = tempDir('hookd-lock-');
   const lockPath = join(temp.dir, 'hookd.db.lock');
   const live = spawn('sleep', ['30'], { stdio: 'ignore' });
@@ -46,8 +49,11 @@ test('a lock held by a live process stops the start, naming it; one whose proces
       lock.release();
     }
   } finally {
-    live.kill('SIGKILL');
-    parent.kill('SIGKILL');
+    for (const child of [live, parent]) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
     temp.cleanup();
   }
 });

@@ -494,6 +494,7 @@ for (const adapter of storeAdapters) {
         await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
         assert.equal((await claim(s, 'w', 10, 30_000, T0)).length, 1, 'one now');
         assert.equal((await claim(s, 'other', 10, 30_000, T0 + 50)).length, 0, 'not before the next slot, for any worker');
+        assert.deepEqual(await s.queueStats(T0 + 50), { pending: 5, due: 0, held: 4, oldestDueAt: null, circuitsOpen: 0 }, 'the backlog waits for its slots: held');
         assert.equal(await s.nextDueAt(), T0 + 100);
         let sent = 1;
         for (let t = T0 + 100; t <= T0 + 400; t += 100) sent += (await claim(s, 'w', 10, 30_000, t)).length;
@@ -794,6 +795,11 @@ for (const adapter of storeAdapters) {
         assert.deepEqual(await s.queueStats(T0 + 1_000), { pending: 6, due: 1, held: 4, oldestDueAt: T0, circuitsOpen: 0 }, "the other endpoint's is");
         const meanwhile = await claim(s, 'w', 100, 60_000, T0 + 1_000);
         assert.deepEqual(meanwhile.map((c) => c.endpoint.id), [other.endpoint.id], 'the held endpoint sends nothing; the other does');
+        assert.deepEqual(
+          await s.queueStats(T0 + 30_000),
+          { pending: 6, due: 5, held: 0, oldestDueAt: T0, circuitsOpen: 0 },
+          "the hold ends at its time (the other endpoint's delivery is on the wire)",
+        );
         const after = await claim(s, 'w', 100, 60_000, T0 + 30_000);
         assert.ok(after.length >= 4 && after.every((c) => c.endpoint.id === endpoint.id), `then the held endpoint's deliveries go (${after.length})`);
         assert.equal((await s.listAttempts({ appId: app.id, endpointId: endpoint.id }, { limit: 100 })).data.length, 1, 'only the 429 was an attempt');
@@ -812,11 +818,16 @@ for (const adapter of storeAdapters) {
         const { app, endpoint } = await seedEndpoint(s);
         await s.insertMessages(Array.from({ length: 5 }, (_, i) => makeMessage(app.id, { id: newId('msg', T0 + i) })));
         await timeOutThree(s, app.id, endpoint.id, policy);
-        assert.equal((await s.queueStats(T0 + 100)).circuitsOpen, 1);
+        assert.deepEqual(await s.queueStats(T0 + 100), { pending: 5, due: 0, held: 2, oldestDueAt: null, circuitsOpen: 1 }, 'the two due wait behind the open circuit');
         await s.updateEndpoint({ ...endpoint, disabled: true, disabledReason: 'manual', updatedAt: T0 + 200 });
-        assert.equal((await s.queueStats(T0 + 200)).circuitsOpen, 0, 'a disabled endpoint waits on nothing');
+        assert.deepEqual(
+          await s.queueStats(T0 + 200),
+          { pending: 5, due: 5, held: 0, oldestDueAt: T0, circuitsOpen: 0 },
+          'a disabled endpoint waits on nothing: the next claim fails its deliveries, so they are due, not held',
+        );
         await s.updateEndpoint({ ...endpoint, disabled: false, disabledReason: null, updatedAt: T0 + 300 });
         assert.equal((await s.queueStats(T0 + 300)).circuitsOpen, 1, 're-enabled with the same URL, its circuit is still open');
+        assert.deepEqual(await s.queueStats(T0 + 10_100), { pending: 5, due: 0, held: 5, oldestDueAt: null, circuitsOpen: 1 }, 'half-open: held (only a probe goes)');
         await s.deleteEndpoint(app.id, endpoint.id, T0 + 400);
         assert.equal((await s.queueStats(T0 + 400)).circuitsOpen, 0, 'a deleted endpoint is not counted');
       });

@@ -100,8 +100,10 @@ const lockQueueStates = named(
 
 export async function completeDeliveries(db: PostgresDb, batch: DeliveryResult[], policy?: AckPolicy): Promise<AckOutcome> {
   if (batch.length === 0) return { operationalEvents: 0, disabledEndpoints: [] };
-  // In delivery id order, which the first statement locks the rows in (its plan walks the arrays in order), as an
-  // expunge does: an ack and an expunge of several messages cannot each hold a row the other waits for.
+  // In delivery id order, which the first statement locks the rows in, as an expunge does: an ack and an expunge of
+  // several messages cannot each hold a row the other waits for. The order holds because the plan is a nested loop
+  // over the arrays probing delivery's primary key (a `probes` transaction allows no other join: db.ts PROBES_ONLY);
+  // test/store/postgres-races.test.ts checks it.
   const results = [...batch].sort((a, b) => (a.deliveryId < b.deliveryId ? -1 : a.deliveryId > b.deliveryId ? 1 : 0));
   const attempts = results.map((r) => attemptValues(r.attempt));
   const operatorAppId = policy?.operatorAppId ?? null;

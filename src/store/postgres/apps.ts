@@ -11,9 +11,9 @@ import { readyBy } from './endpoint-queue.js';
 import { APP_HISTORY_TABLES, BATCH_ROWS, inBatches } from '../batched-writes.js';
 
 /**
- * Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). The row's `url`, which an ack
- * reads under the row's lock to know which receiver the state is about, the database keeps itself (migration 20's
- * triggers), whichever hookd changes the endpoint.
+ * Forgets what the scheduler learnt about an endpoint (circuit breaker, adaptive limit). The row's `url` (which receiver
+ * the state is about, for an ack that waited for the row's lock) is set by migration 20's trigger on the endpoint's
+ * update, before this: whichever hookd changes a URL, so an older one during a rolling upgrade too.
  */
 const RESET_SCHEDULER_STATE = `
   UPDATE endpoint_queue SET concurrency = NULL, slow_start_limit = NULL, saturated = FALSE, last_decrease_at = NULL,

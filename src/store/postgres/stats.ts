@@ -125,7 +125,7 @@ export function postgresStats(db: PostgresDb): StatsOps {
              SELECT d.pending, d.due, d.earliest, coalesce(${HELD_SQL.replaceAll('$now', '$1::bigint')}, FALSE) AS held
              FROM (SELECT endpoint_id, count(*) AS pending, count(*) FILTER (WHERE next_attempt_at <= $1) AS due, min(next_attempt_at) AS earliest
                    FROM delivery WHERE status = 'pending' GROUP BY endpoint_id) d
-             LEFT JOIN endpoint_queue q ON q.endpoint_id = d.endpoint_id) p`,
+             LEFT JOIN endpoint_queue q ON q.endpoint_id = d.endpoint_id LEFT JOIN endpoint e ON e.id = d.endpoint_id) p`,
           [nowMs],
         )
       ).rows[0] as Row;

@@ -81,13 +81,17 @@ function alive(pid: number): boolean {
 
 /**
  * Whether `pid` has exited and only waits for its parent to reap it (a zombie, which holds no file): a hookd killed
- * with SIGKILL stays one until then, for seconds under a slow init. Linux only (/proc); elsewhere, false.
+ * with SIGKILL stays one until then, for seconds under a slow init. Not while another of its threads still runs (one
+ * stuck in an fsync keeps the process's files, and SQLite's locks, open): its leader shows Z all the same. Linux only
+ * (/proc); elsewhere, false.
  */
 function exited(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) state ...": comm may hold spaces and parentheses, so the state follows the last ")".
-    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+    // "pid (comm) state ... num_threads ...": comm may hold spaces and parentheses, so the fields follow the last ")";
+    // the state is field 3, num_threads field 20.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' && fields[17] === '1';
   } catch {
     return false;
   }

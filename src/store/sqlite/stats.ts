@@ -145,7 +145,7 @@ export function sqliteStats(db: SqliteDb): StatsOps {
           SELECT d.pending, d.due, d.earliest, coalesce(${HELD_SQL}, 0) AS held
           FROM (SELECT endpoint_id, count(*) AS pending, sum(next_attempt_at <= $now) AS due, min(next_attempt_at) AS earliest
                 FROM delivery WHERE status = 'pending' GROUP BY endpoint_id) d
-          LEFT JOIN endpoint_queue q ON q.endpoint_id = d.endpoint_id) p`).get({ now: nowMs }) as Row;
+          LEFT JOIN endpoint_queue q ON q.endpoint_id = d.endpoint_id LEFT JOIN endpoint e ON e.id = d.endpoint_id) p`).get({ now: nowMs }) as Row;
       return {
         pending: row.pending as number,
         due: row.due as number,
