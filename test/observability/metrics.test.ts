@@ -240,6 +240,29 @@ describe('observability configuration', () => {
   });
 });
 
+describe('the queue query behind the gauges', () => {
+  test('scrapes share one query for a second, or for 20 times as long as the last one took', async () => {
+    let now = 0;
+    let queries = 0;
+    // A queue query that takes 100 ms (as a million pending deliveries take on SQLite): shared for 2 s, not 1.
+    const store = {
+      queueStats: async () => {
+        queries++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return { pending: queries, due: 0, held: 0, oldestDueAt: null, circuitsOpen: 0 };
+      },
+    };
+    const metrics = new HookdMetrics({ store, maxLabels: 10, logger: pino({ level: 'silent' }), clock: () => now });
+    const depth = async () => sampleValue(parsePrometheusText((await metrics.render()).body).samples, 'hookd_queue_depth');
+    assert.equal(await depth(), 1, 'one query for all the queue gauges of a scrape');
+    now = 1_500;
+    assert.equal(await depth(), 1, 'a slow query is shared for longer than a second');
+    now = 5_000;
+    assert.equal(await depth(), 2, 'then read again');
+    assert.equal(queries, 2);
+  });
+});
+
 describe('metric label bounds', () => {
   test('the first N distinct values keep their label for good; later ones are "other"', () => {
     const bound = new LabelBound(2);
