@@ -35,7 +35,10 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
         nowMs: clock(),
         expiresInMs: (body.expiry ?? PORTAL_EXPIRY_DEFAULT_S) * 1000,
         readOnly: body.readOnly === true || (body.capabilities != null && body.capabilities.every((c) => READ_CAPABILITIES.has(c))),
-        capabilities: body.capabilities ?? null,
+        // As in Svix, a token asked for without capabilities gets them all: a portal for the application's customer,
+        // who manages endpoints, never an application key (it may not send messages, change the application, expunge
+        // content or manage sources).
+        capabilities: body.capabilities ?? [...PORTAL_CAPABILITIES],
       });
       return { url: `${publicBaseUrl(request, config.publicUrl)}/portal/#token=${encodeURIComponent(token)}`, token };
     } finally {
@@ -50,7 +53,7 @@ export async function appPortalRoutes(fastify: FastifyInstance): Promise<void> {
         tags,
         summary: "A token for one application's app portal",
         description:
-          'Needs an admin key. Answers a bearer token scoped to the application that expires after `expiry` seconds (default 7 days); with readOnly it may only read, and with `capabilities` it may do only what they name (each enforced per route). ' +
+          'Needs an admin key. Answers a bearer token scoped to the application that expires after `expiry` seconds (default 7 days); with readOnly it may only read, and it may do only what its `capabilities` name (each enforced per route; all of them when none are given, as in Svix, which grant no message sending, application change, expunge or source management). ' +
           'With `application`, an application that does not exist yet is created (its uid is the path value). ' +
           'The url is `<HOOKD_PUBLIC_URL>/portal/#token=<token>` (default: this request\'s own host): it opens the app portal signed in (the token stays in the fragment, which browsers never send). ' +
           'Theme parameters may be appended to its fragment: `&accent=%23rrggbb&theme=light|dark|auto&logo=<https URL>`. ' +

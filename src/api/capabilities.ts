@@ -8,17 +8,17 @@ import { PORTAL_CAPABILITIES, type ApiKey, type PortalCapability } from '../doma
  * manages endpoints: what it may do is what its capabilities name, and nothing more.
  *
  * - ViewBase: every read, except an endpoint's secret.
- * - ViewEndpointSecret: reading an endpoint's secret (ManageEndpointSecret includes it).
- * - ManageEndpointSecret: rotating it.
+ * - ViewEndpointSecret: reading an endpoint's secret (ManageEndpointSecret and ManageEndpoint include it).
+ * - ManageEndpointSecret: rotating it (ManageEndpoint includes it).
  * - CreateAttempts: resending a message, recovering failed deliveries, replaying (missing, bulk), sending an example.
- * - ManageEndpoint: creating, changing, disabling and deleting endpoints and their headers.
+ * - ManageEndpoint: creating, changing, disabling and deleting endpoints, their headers and secrets.
  * - ManageTransformations: hookd has no transformations; it grants nothing.
  *
  * Each route declares what it needs with its options (`config: { capability }`, read by the auth hook); a read
  * that declares nothing needs ViewBase. Any other write (sending messages, changing the application, expunging
  * content, sources) declares nothing, and no capability grants it.
- * A read-only token is limited the same way, to the read capabilities (see limitsOf). Other tokens without
- * capabilities (and API keys) are limited only by their scope.
+ * A portal token asked for without capabilities gets them all, as in Svix (app-portal.ts). A read-only token is limited
+ * the same way, to the read capabilities (see limitsOf). API keys are limited only by their scope.
  */
 export type Requirement = PortalCapability | 'always' | 'never';
 
@@ -35,8 +35,15 @@ declare module 'fastify' {
 /** Capabilities that only read: a token given no others is read-only. */
 export const READ_CAPABILITIES: ReadonlySet<PortalCapability> = new Set(['ViewBase', 'ViewEndpointSecret']);
 
-/** Capabilities another one includes: managing the secret includes reading it. */
-const IMPLIED: ReadonlyMap<PortalCapability, PortalCapability> = new Map([['ManageEndpointSecret', 'ViewEndpointSecret']]);
+/**
+ * Capabilities others include, as in Svix: managing the secret includes reading it, and managing endpoints includes
+ * their secrets ("read/modify any field or configuration of an endpoint (including secrets)"): an endpoint's PATCH
+ * may set its secret, so rotating it is no more.
+ */
+const IMPLIED: ReadonlyMap<PortalCapability, readonly PortalCapability[]> = new Map([
+  ['ManageEndpointSecret', ['ViewEndpointSecret']],
+  ['ManageEndpoint', ['ManageEndpointSecret', 'ViewEndpointSecret']],
+]);
 
 /**
  * The capabilities a key is limited to: those it was given and those they include (IMPLIED), narrowed to the read
@@ -46,7 +53,7 @@ const IMPLIED: ReadonlyMap<PortalCapability, PortalCapability> = new Map([['Mana
 export function limitsOf(key: Pick<ApiKey, 'readOnly' | 'capabilities'>): PortalCapability[] | null {
   if (!key.readOnly && key.capabilities === null) return null;
   const given = key.capabilities ?? PORTAL_CAPABILITIES;
-  const withImplied = [...new Set(given.flatMap((c) => [c, ...(IMPLIED.has(c) ? [IMPLIED.get(c)!] : [])]))];
+  const withImplied = [...new Set(given.flatMap((c) => [c, ...(IMPLIED.get(c) ?? [])]))];
   return key.readOnly ? withImplied.filter((c) => READ_CAPABILITIES.has(c)) : withImplied;
 }
 
