@@ -68,7 +68,9 @@ const EventTypeIn = Type.Object(
 
 const sourceFields = {
   name: Type.String({ minLength: 1, maxLength: 256 }),
-  idempotencyHeader: Type.Optional(Nullable(headerName("Its value becomes the message's eventId: a repeat is answered with the first message, not stored twice"))),
+  idempotencyHeader: Type.Optional(
+    Nullable(headerName("Its value becomes the message's eventId: a repeat is answered with the first message, not stored twice. Absent (or null: on POST and PUT null is absent): webhook-id for a standard-webhooks source, else none. A PATCH with null removes it")),
+  ),
   eventType: EventTypeIn,
   channels: Type.Optional(Nullable(Type.Array(Channel, { minItems: 1, maxItems: 10, uniqueItems: true }))),
 };
@@ -160,12 +162,13 @@ export async function sourceRoutes(fastify: FastifyInstance): Promise<void> {
       const owner = await resolveApp(request, request.params.app_id);
       const body = request.body;
       const now = clock();
+      const verification = verificationOf(body.verification, null, 'replace');
       const source: Source = {
         id: newId('src', now),
         appId: owner.id,
         name: body.name,
-        verification: verificationOf(body.verification, null, 'replace'),
-        idempotencyHeader: body.idempotencyHeader?.toLowerCase() ?? null,
+        verification,
+        idempotencyHeader: idempotencyHeaderOf(body.idempotencyHeader, verification),
         eventType: eventTypeOf(body.eventType),
         channels: body.channels ?? null,
         createdAt: now,
@@ -195,11 +198,12 @@ export async function sourceRoutes(fastify: FastifyInstance): Promise<void> {
     async (request) => {
       const source = await resolveSource(request, request.params.app_id, request.params.source_id);
       const body = request.body;
+      const verification = verificationOf(body.verification, source.verification, 'replace');
       const updated: Source = {
         ...source,
         name: body.name,
-        verification: verificationOf(body.verification, source.verification, 'replace'),
-        idempotencyHeader: body.idempotencyHeader?.toLowerCase() ?? null,
+        verification,
+        idempotencyHeader: idempotencyHeaderOf(body.idempotencyHeader, verification),
         eventType: eventTypeOf(body.eventType),
         channels: body.channels ?? null,
         updatedAt: clock(),
@@ -259,6 +263,17 @@ const FIXED_FIELDS: Record<SourceScheme, readonly ('header' | 'prefix' | 'encodi
  * take the defaults; `merge` (PATCH): absent fields keep the current values when the scheme stays, null resets
  * one to its default. The secret stays when the scheme does and no new one is given.
  */
+/**
+ * The idempotency header a source is created (or replaced) with: the one given, and when none is (a null is none on
+ * POST and PUT, app.ts), the sender's own message id for a Standard Webhooks sender (`webhook-id`, which the signature
+ * covers and a sender keeps when it retries): a retry, or a replay of a captured request within the tolerance, is
+ * answered with the first message, not stored again. A PATCH with null removes it.
+ */
+function idempotencyHeaderOf(given: string | null | undefined, verification: SourceVerification): string | null {
+  if (given === undefined) return verification.scheme === 'standard-webhooks' ? 'webhook-id' : null;
+  return given?.toLowerCase() ?? null;
+}
+
 function verificationOf(input: VerificationInput, current: SourceVerification | null, mode: 'replace' | 'merge'): SourceVerification {
   const loc = (field: string) => ['body', 'verification', field];
   const scheme = input.scheme ?? current?.scheme;

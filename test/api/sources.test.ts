@@ -183,6 +183,24 @@ for (const adapter of ['sqlite', 'postgres'] as const) {
         assert.equal((await ingest(source.id, body, svix)).status, 202, 'svix-* headers, the second of two signatures matching');
       });
 
+      test("the sender's webhook-id is the eventId unless the source says otherwise: a retry or a replay within the tolerance is answered with the first message", async () => {
+        const secret = generateSecret();
+        const source = await createSource({ name: 'standard ids', verification: { scheme: 'standard-webhooks', secret }, eventType: { default: 'std.event' } });
+        assert.equal(source.idempotencyHeader, 'webhook-id');
+        const body = '{"n":3}';
+        const at = new Date();
+        const headers = { 'webhook-id': 'msg_sender_retry', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(secret).sign('msg_sender_retry', at, body) };
+        const first = await ingest(source.id, body, headers);
+        assert.equal(first.status, 202, first.text);
+        assert.equal(first.json.eventId, 'msg_sender_retry');
+        const before = await messageIds();
+        const again = await ingest(source.id, body, headers);
+        assert.deepEqual([again.status, again.json], [200, first.json], 'the same request again: the first message');
+        assert.deepEqual(await messageIds(), before, 'nothing stored twice');
+        const cleared = await hookd.api.patch(`/api/v1/app/${appId}/source/${source.id}`, { idempotencyHeader: null });
+        assert.equal(cleared.body.idempotencyHeader, undefined, 'a PATCH with null: no idempotency header');
+      });
+
       test('a wrong secret, another id, a changed body or a stale timestamp answers 401 and stores nothing', async () => {
         const secret = generateSecret();
         const source = await createSource({ name: 'standard 2', verification: { scheme: 'standard-webhooks', secret, toleranceSeconds: 30 }, eventType: { default: 'std.event' } });
