@@ -164,14 +164,15 @@ export async function messageRoutes(fastify: FastifyInstance): Promise<void> {
     async (request) => {
       const owner = await resolveApp(request, request.params.app_id);
       // Each name read as GET .../msg/{msg_id} reads it, then every message found expunged in one transaction.
+      const names = new Set(request.body.ids ?? []);
       const named = new Map<string, string>();
-      for (const name of new Set(request.body.ids ?? [])) {
+      for (const name of names) {
         const message = await store.getMessage(owner.id, name);
         if (message) named.set(name, message.id);
       }
       const expunged = new Set(await store.expungeMessageContent(owner.id, [...new Set(named.values())], clock()));
       const results: Record<string, 'expunged' | 'not-found'> = {};
-      for (const name of new Set(request.body.ids ?? [])) {
+      for (const name of names) {
         const id = named.get(name);
         results[name] = id !== undefined && expunged.has(id) ? 'expunged' : 'not-found';
       }

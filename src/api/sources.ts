@@ -259,11 +259,6 @@ const FIXED_FIELDS: Record<SourceScheme, readonly ('header' | 'prefix' | 'encodi
 };
 
 /**
- * The verification settings from the input, with the scheme's defaults. `replace` (POST, PUT): absent fields
- * take the defaults; `merge` (PATCH): absent fields keep the current values when the scheme stays, null resets
- * one to its default. The secret stays when the scheme does and no new one is given.
- */
-/**
  * The idempotency header a source is created (or replaced) with: the one given, and when none is (a null is none on
  * POST and PUT, app.ts), the sender's own message id for a Standard Webhooks sender (`webhook-id`, which the signature
  * covers and a sender keeps when it retries): a retry, or a replay of a captured request within the tolerance, is
@@ -274,6 +269,11 @@ function idempotencyHeaderOf(given: string | null | undefined, verification: Sou
   return given?.toLowerCase() ?? null;
 }
 
+/**
+ * The verification settings from the input, with the scheme's defaults. `replace` (POST, PUT): absent fields
+ * take the defaults; `merge` (PATCH): absent fields keep the current values when the scheme stays, null resets
+ * one to its default. The secret stays when the scheme does and no new one is given.
+ */
 function verificationOf(input: VerificationInput, current: SourceVerification | null, mode: 'replace' | 'merge'): SourceVerification {
   const loc = (field: string) => ['body', 'verification', field];
   const scheme = input.scheme ?? current?.scheme;

@@ -192,18 +192,18 @@ export class HookdMetrics {
   private queueStats(now: number): Promise<QueueStats | null> {
     if (this.queue && now - this.queue.at < Math.max(QUEUE_STATS_MAX_AGE_MS, QUEUE_STATS_COST_RATIO * this.queue.tookMs)) return this.queue.stats;
     const started = performance.now();
-    const entry: { at: number; tookMs: number; stats: Promise<QueueStats | null> } = { at: now, tookMs: 0, stats: Promise.resolve(null) };
-    entry.stats = this.options.store.queueStats(now).then(
-      (stats) => {
+    const stats = this.options.store.queueStats(now).then(
+      (read) => {
         entry.tookMs = performance.now() - started;
-        return stats;
+        return read;
       },
       (error: unknown) => {
         this.options.logger.warn({ err: error }, 'reading the queue for metrics failed');
         return null;
       },
     );
+    const entry = { at: now, tookMs: 0, stats };
     this.queue = entry;
-    return entry.stats;
+    return stats;
   }
 }

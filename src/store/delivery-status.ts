@@ -1,5 +1,5 @@
 import { deliveryFromRow, messageFromRow } from './rows.js';
-import type { ListedDelivery, AttemptBucket, DeliveryCounts, DeliveryListItem, DeliveryStatusText, EndpointMessage, MessageDeliveryStatus } from './store.js';
+import type { ListedDelivery, AttemptBucket, DeliveryCounts, DeliveryListItem, DeliveryStatusText, EndpointMessage, MessageDeliveryStatus, QueueStats } from './store.js';
 
 /**
  * SQL fragments and row mapping for delivery status views (lists, counts, series), shared by both adapters:
@@ -31,12 +31,40 @@ export function nextAttemptSql(alias: string): string {
 }
 
 /**
- * Whether the endpoint row `e`, with its endpoint_queue row `q`, holds its due deliveries back at `$now`
- * (QueueStats.held): its circuit is open or half-open (nothing but a probe goes), or its rate clock is ahead (a
- * receiver's Retry-After, the rate limit's next slot). Not a deleted or disabled endpoint, whose deliveries the next
- * claim fails whatever its state. NULL when there is no row `q`.
+ * Whether the endpoint row `e`, with its endpoint_queue row `q`, holds its due deliveries back at the time bound to
+ * `now` (a placeholder; QueueStats.held): its circuit is open or half-open (nothing but a probe goes), or its rate clock
+ * is ahead (a receiver's Retry-After, the rate limit's next slot). Not a deleted or disabled endpoint, whose deliveries
+ * the next claim fails whatever its state. NULL when there is no row `q`.
  */
-export const HELD_SQL = '(e.deleted_at IS NULL AND NOT e.disabled AND (q.circuit_opened_at IS NOT NULL OR q.rate_next_at > $now))';
+const heldSql = (now: string): string => `(e.deleted_at IS NULL AND NOT e.disabled AND (q.circuit_opened_at IS NOT NULL OR q.rate_next_at > ${now}))`;
+
+/**
+ * The queue figures (QueueStats, one row: queueStatsFromRow) at the time bound to `now` (a placeholder). One pass over
+ * the partial index delivery_queue, by endpoint, then each endpoint's state (heldSql): an endpoint's earliest pending
+ * delivery is due exactly when any of its deliveries is.
+ */
+export function queueStatsSql(now: string): string {
+  return `SELECT coalesce(sum(p.pending), 0) AS pending,
+      coalesce(sum(p.due) FILTER (WHERE NOT p.held), 0) AS due,
+      coalesce(sum(p.due) FILTER (WHERE p.held), 0) AS held,
+      min(p.earliest) FILTER (WHERE NOT p.held AND p.due > 0) AS earliest,
+      (SELECT count(*) FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
+        WHERE q.circuit_opened_at IS NOT NULL AND e.deleted_at IS NULL AND NOT e.disabled) AS circuits_open
+    FROM (
+      SELECT d.pending, d.due, d.earliest, coalesce(${heldSql(now)}, FALSE) AS held
+      FROM (SELECT endpoint_id, count(*) AS pending, count(*) FILTER (WHERE next_attempt_at <= ${now}) AS due, min(next_attempt_at) AS earliest
+            FROM delivery WHERE status = 'pending' GROUP BY endpoint_id) d
+      LEFT JOIN endpoint_queue q ON q.endpoint_id = d.endpoint_id LEFT JOIN endpoint e ON e.id = d.endpoint_id) p`;
+}
+
+/** The row of queueStatsSql (PostgreSQL's sums are numeric, read as strings). */
+export const queueStatsFromRow = (r: Row): QueueStats => ({
+  pending: Number(r.pending),
+  due: Number(r.due),
+  held: Number(r.held),
+  oldestDueAt: r.earliest === null || r.earliest === undefined ? null : Number(r.earliest),
+  circuitsOpen: Number(r.circuits_open),
+});
 
 /** The SQL condition for "statusText is `status`" on the delivery row `alias` (`now` as in statusTextSql). */
 export function statusTextCondition(alias: string, status: DeliveryStatusText, now: string): string {

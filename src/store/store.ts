@@ -579,7 +579,7 @@ export interface QueueStats {
   /** Pending deliveries due now, not leased, and whose endpoint may take them (not `held`): the backlog waiting for a worker. */
   due: number;
   /**
-   * Pending deliveries due by their own schedule that their endpoint holds back (delivery-status.ts HELD_SQL): its
+   * Pending deliveries due by their own schedule that their endpoint holds back (delivery-status.ts heldSql): its
    * circuit is open or half-open, or a receiver's Retry-After or the endpoint's rate limit says not yet. hookd sends
    * them when the hold ends; they say how much one endpoint's receiver waits on, not how far behind the workers are.
    */

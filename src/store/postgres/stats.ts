@@ -3,7 +3,6 @@ import { idLowerBound } from '../retention.js';
 import type { StatsOps } from '../concerns.js';
 import type { Page } from '../../domain/types.js';
 import {
-  HELD_SQL,
   bucketsFromRows,
   countsByMessage,
   countsFromRows,
@@ -11,6 +10,8 @@ import {
   deliveryListSelect,
   endpointMessageFromRow,
   endpointMessageSelect,
+  queueStatsFromRow,
+  queueStatsSql,
   statusTextCondition,
   statusTextSql,
 } from '../delivery-status.js';
@@ -111,31 +112,7 @@ export function postgresStats(db: PostgresDb): StatsOps {
     // ---- Observability: metrics gauges and endpoint latency stats.
 
     async queueStats(nowMs: number): Promise<QueueStats> {
-      // One pass over the partial index delivery_queue, by endpoint, then each endpoint's state (HELD_SQL): an
-      // endpoint's earliest pending delivery is due exactly when any of its deliveries is.
-      const row = (
-        await db.pool.query(
-          `SELECT coalesce(sum(p.pending), 0) AS pending,
-             coalesce(sum(p.due) FILTER (WHERE NOT p.held), 0) AS due,
-             coalesce(sum(p.due) FILTER (WHERE p.held), 0) AS held,
-             min(p.earliest) FILTER (WHERE NOT p.held AND p.due > 0) AS earliest,
-             (SELECT count(*) FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
-               WHERE q.circuit_opened_at IS NOT NULL AND e.deleted_at IS NULL AND NOT e.disabled) AS circuits_open
-           FROM (
-             SELECT d.pending, d.due, d.earliest, coalesce(${HELD_SQL.replaceAll('$now', '$1::bigint')}, FALSE) AS held
-             FROM (SELECT endpoint_id, count(*) AS pending, count(*) FILTER (WHERE next_attempt_at <= $1) AS due, min(next_attempt_at) AS earliest
-                   FROM delivery WHERE status = 'pending' GROUP BY endpoint_id) d
-             LEFT JOIN endpoint_queue q ON q.endpoint_id = d.endpoint_id LEFT JOIN endpoint e ON e.id = d.endpoint_id) p`,
-          [nowMs],
-        )
-      ).rows[0] as Row;
-      return {
-        pending: Number(row.pending),
-        due: Number(row.due),
-        held: Number(row.held),
-        oldestDueAt: (row.earliest as number | null) ?? null,
-        circuitsOpen: row.circuits_open as number,
-      };
+      return queueStatsFromRow((await db.pool.query(queueStatsSql('$1::bigint'), [nowMs])).rows[0] as Row);
     },
 
     async endpointLatency(appId: string, endpointId: string, range: { sinceMs: number; untilMs: number }): Promise<EndpointLatency> {

@@ -2,7 +2,6 @@
 import { idLowerBound } from '../retention.js';
 import type { Page } from '../../domain/types.js';
 import {
-  HELD_SQL,
   bucketsFromRows,
   countsByMessage,
   countsFromRows,
@@ -10,6 +9,8 @@ import {
   deliveryListSelect,
   endpointMessageFromRow,
   endpointMessageSelect,
+  queueStatsFromRow,
+  queueStatsSql,
   statusNeedsNow,
   statusTextCondition,
   statusTextSql,
@@ -132,27 +133,7 @@ export function sqliteStats(db: SqliteDb): StatsOps {
     // ---- Observability: metrics gauges and endpoint latency stats.
 
     async queueStats(nowMs: number): Promise<QueueStats> {
-      // One pass over the partial index delivery_queue, in endpoint order, then each endpoint's state (HELD_SQL): an
-      // endpoint's earliest pending delivery is due exactly when any of its deliveries is.
-      const row = db.stmt(`
-        SELECT coalesce(sum(p.pending), 0) AS pending,
-          coalesce(sum(CASE WHEN p.held THEN 0 ELSE p.due END), 0) AS due,
-          coalesce(sum(CASE WHEN p.held THEN p.due ELSE 0 END), 0) AS held,
-          min(CASE WHEN NOT p.held AND p.due > 0 THEN p.earliest END) AS earliest,
-          (SELECT count(*) FROM endpoint_queue q JOIN endpoint e ON e.id = q.endpoint_id
-            WHERE q.circuit_opened_at IS NOT NULL AND e.deleted_at IS NULL AND NOT e.disabled) AS circuits_open
-        FROM (
-          SELECT d.pending, d.due, d.earliest, coalesce(${HELD_SQL}, 0) AS held
-          FROM (SELECT endpoint_id, count(*) AS pending, sum(next_attempt_at <= $now) AS due, min(next_attempt_at) AS earliest
-                FROM delivery WHERE status = 'pending' GROUP BY endpoint_id) d
-          LEFT JOIN endpoint_queue q ON q.endpoint_id = d.endpoint_id LEFT JOIN endpoint e ON e.id = d.endpoint_id) p`).get({ now: nowMs }) as Row;
-      return {
-        pending: row.pending as number,
-        due: row.due as number,
-        held: row.held as number,
-        oldestDueAt: (row.earliest as number | null) ?? null,
-        circuitsOpen: row.circuits_open as number,
-      };
+      return queueStatsFromRow(db.stmt(queueStatsSql('$now')).get({ now: nowMs }) as Row);
     },
 
     async endpointLatency(appId: string, endpointId: string, range: { sinceMs: number; untilMs: number }): Promise<EndpointLatency> {
